@@ -1,0 +1,34 @@
+import { ROLES, type Role } from '../resolvers/domain';
+
+/** Who is calling: a person or agent with a JWT (later: an API key). */
+export interface Principal {
+  id: string;
+  tenantId: string;
+  roles: Role[];
+  kind: 'user';
+  name: string | null;
+  email: string | null;
+}
+
+export const isRole = (r: unknown): r is Role =>
+  typeof r === 'string' && (ROLES as readonly string[]).includes(r);
+
+/**
+ * Role hierarchy: what each scope used by the schema means in roles. A change manager can do
+ * what an approver and a requester can; an admin can do everything.
+ */
+export const SCOPE_ROLES = {
+  viewer: ROLES,
+  requester: ['requester', 'change_manager', 'admin'],
+  approver: ['approver', 'change_manager', 'admin'],
+  changeManager: ['change_manager', 'admin'],
+  admin: ['admin'],
+} as const satisfies Record<string, readonly Role[]>;
+
+export type Scope = keyof typeof SCOPE_ROLES;
+
+export function hasScope(principal: Principal | null, scope: Scope): boolean {
+  if (!principal) return false;
+  const allowed: readonly Role[] = SCOPE_ROLES[scope];
+  return principal.roles.some((r) => allowed.includes(r));
+}

@@ -1,0 +1,107 @@
+/** Runtime configuration, read once per set of bindings and validated up front. */
+
+export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+export interface Config {
+  environment: Environment;
+  version: string;
+  jwt: {
+    /** HS256 shared secret. */
+    secret: string | null;
+    jwksUrl: string | null;
+    issuer: string | null;
+    audience: string | null;
+  };
+  /** Exact origins allowed; `['*']` only in development. */
+  corsOrigins: string[];
+  rateLimitPerMinute: number;
+  rateLimitBurstPerSecond: number;
+}
+
+/** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
+export interface ConfigVars {
+  ENVIRONMENT?: string;
+  JWT_SECRET?: string;
+  JWT_JWKS_URL?: string;
+  JWT_ISSUER?: string;
+  JWT_AUDIENCE?: string;
+  CORS_ORIGINS?: string;
+  RATE_LIMIT_PER_MINUTE?: string;
+  RATE_LIMIT_BURST_PER_SECOND?: string;
+}
+
+export const VERSION = '0.1.0';
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: keyof ConfigVars,
+    problem: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const blank = (v: string | undefined): v is undefined => v === undefined || v.trim() === '';
+
+function positiveInt(name: keyof ConfigVars, raw: string | undefined, fallback: number): number {
+  if (blank(raw)) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new ConfigError(name, `must be a positive integer (got "${raw}")`);
+  return n;
+}
+
+function url(name: keyof ConfigVars, raw: string | undefined): string | null {
+  if (blank(raw)) return null;
+  try {
+    const u = new URL(raw);
+    if (u.protocol !== 'https:' && u.protocol !== 'http:') throw new Error();
+    return u.toString();
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL (got "${raw}")`);
+  }
+}
+
+/** Parses and validates configuration; throws a ConfigError that names the variable. */
+export function parseConfig(vars: ConfigVars): Config {
+  const environment = (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
+  if (!ENVIRONMENTS.includes(environment)) {
+    throw new ConfigError('ENVIRONMENT', `must be one of ${ENVIRONMENTS.join(', ')} (got "${environment}")`);
+  }
+  const secret = blank(vars.JWT_SECRET) ? null : vars.JWT_SECRET;
+  if (secret !== null && secret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
+  }
+  const jwksUrl = url('JWT_JWKS_URL', vars.JWT_JWKS_URL);
+  if (secret === null && jwksUrl === null) {
+    throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL must be set so that callers can be authenticated');
+  }
+  const corsOrigins = blank(vars.CORS_ORIGINS)
+    ? environment === 'development'
+      ? ['*']
+      : []
+    : vars.CORS_ORIGINS.split(',').map((o) => o.trim());
+  if (environment === 'production' && corsOrigins.includes('*')) {
+    throw new ConfigError('CORS_ORIGINS', 'must list exact origins in production ("*" is not allowed)');
+  }
+  for (const origin of corsOrigins) {
+    if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError('CORS_ORIGINS', `must be a comma-separated list of origins (got "${origin}")`);
+    }
+  }
+  return {
+    environment,
+    version: VERSION,
+    jwt: {
+      secret,
+      jwksUrl,
+      issuer: blank(vars.JWT_ISSUER) ? null : vars.JWT_ISSUER,
+      audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,
+    },
+    corsOrigins,
+    rateLimitPerMinute: positiveInt('RATE_LIMIT_PER_MINUTE', vars.RATE_LIMIT_PER_MINUTE, 1000),
+    rateLimitBurstPerSecond: positiveInt('RATE_LIMIT_BURST_PER_SECOND', vars.RATE_LIMIT_BURST_PER_SECOND, 50),
+  };
+}

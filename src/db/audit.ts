@@ -1,0 +1,122 @@
+export type AuditSource = 'graphql' | 'mcp' | 'system';
+
+export interface AuditEventRecord {
+  tenantId: string;
+  seq: number;
+  id: string;
+  actorId: string;
+  actorType: string;
+  source: AuditSource;
+  toolName: string | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  requestId: string;
+  before: unknown;
+  after: unknown;
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+interface AuditRow {
+  tenant_id: string;
+  seq: number;
+  id: string;
+  actor_id: string;
+  actor_type: string;
+  source: string;
+  tool_name: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  request_id: string;
+  before_json: string | null;
+  after_json: string | null;
+  created_at: string;
+  prev_hash: string;
+  hash: string;
+}
+
+const COLUMNS =
+  'tenant_id, seq, id, actor_id, actor_type, source, tool_name, action, target_type, target_id, ' +
+  'request_id, before_json, after_json, created_at, prev_hash, hash';
+
+const fromRow = (r: AuditRow): AuditEventRecord => ({
+  tenantId: r.tenant_id,
+  seq: r.seq,
+  id: r.id,
+  actorId: r.actor_id,
+  actorType: r.actor_type,
+  source: r.source as AuditSource,
+  toolName: r.tool_name,
+  action: r.action,
+  targetType: r.target_type,
+  targetId: r.target_id,
+  requestId: r.request_id,
+  before: r.before_json === null ? null : JSON.parse(r.before_json),
+  after: r.after_json === null ? null : JSON.parse(r.after_json),
+  createdAt: r.created_at,
+  prevHash: r.prev_hash,
+  hash: r.hash,
+});
+
+/** The newest event of a tenant's chain: the link the next event hashes over. */
+export async function auditHead(db: D1Database, tenantId: string) {
+  return db
+    .prepare('SELECT seq, hash FROM audit_events WHERE tenant_id = ?1 ORDER BY seq DESC LIMIT 1')
+    .bind(tenantId)
+    .first<{ seq: number; hash: string }>();
+}
+
+export function insertAuditEventStatement(db: D1Database, e: AuditEventRecord): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO audit_events (${COLUMNS})
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`,
+    )
+    .bind(
+      e.tenantId,
+      e.seq,
+      e.id,
+      e.actorId,
+      e.actorType,
+      e.source,
+      e.toolName,
+      e.action,
+      e.targetType,
+      e.targetId,
+      e.requestId,
+      e.before === null ? null : JSON.stringify(e.before),
+      e.after === null ? null : JSON.stringify(e.after),
+      e.createdAt,
+      e.prevHash,
+      e.hash,
+    );
+}
+
+/** Newest first; `beforeSeq` is the keyset cursor. */
+export async function listAuditEvents(
+  db: D1Database,
+  tenantId: string,
+  opts: { targetId: string | null; limit: number; beforeSeq: number | null },
+): Promise<AuditEventRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_events
+       WHERE tenant_id = ?1 AND (?2 IS NULL OR target_id = ?2) AND (?3 IS NULL OR seq < ?3)
+       ORDER BY seq DESC LIMIT ?4`,
+    )
+    .bind(tenantId, opts.targetId, opts.beforeSeq, opts.limit)
+    .all<AuditRow>();
+  return results.map(fromRow);
+}
+
+/** The whole chain in order, for verification. */
+export async function auditChain(db: D1Database, tenantId: string): Promise<AuditEventRecord[]> {
+  const { results } = await db
+    .prepare(`SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ?1 ORDER BY seq`)
+    .bind(tenantId)
+    .all<AuditRow>();
+  return results.map(fromRow);
+}

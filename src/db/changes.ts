@@ -1,0 +1,189 @@
+import type { ChangeRecord, ChangeStatus, ChangeType, RiskLevel } from '../resolvers/domain';
+import { CHANGE_COLUMNS, type ChangeRow, changeFromRow, changeToRow } from './changeRows';
+
+const SELECT = `SELECT ${CHANGE_COLUMNS.join(', ')} FROM change_requests`;
+const INSERT = `INSERT INTO change_requests (${CHANGE_COLUMNS.join(', ')}) VALUES (${CHANGE_COLUMNS.map(
+  (_, i) => `?${i + 1}`,
+).join(', ')})`;
+const UPDATABLE = CHANGE_COLUMNS.filter((c) => c !== 'id' && c !== 'tenant_id' && c !== 'created_at');
+// The version guard trigger aborts the batch unless version moves from N to N + 1.
+const UPDATE = `UPDATE change_requests SET ${UPDATABLE.map((c, i) => `${c} = ?${i + 3}`).join(', ')}
+  WHERE id = ?1 AND tenant_id = ?2`;
+
+export async function getChange(db: D1Database, tenantId: string, id: string): Promise<ChangeRecord | null> {
+  const row = await db
+    .prepare(`${SELECT} WHERE tenant_id = ?1 AND id = ?2`)
+    .bind(tenantId, id)
+    .first<ChangeRow>();
+  return row ? changeFromRow(row) : null;
+}
+
+/** Changes by id for a DataLoader: one statement whatever the number of ids. */
+export async function getChangesByIds(db: D1Database, tenantId: string, ids: readonly string[]) {
+  const { results } = await db
+    .prepare(`${SELECT} WHERE tenant_id = ?1 AND id IN (SELECT value FROM json_each(?2))`)
+    .bind(tenantId, JSON.stringify(ids))
+    .all<ChangeRow>();
+  return results.map(changeFromRow);
+}
+
+export interface ChangeFilter {
+  status?: ChangeStatus[] | null;
+  type?: ChangeType[] | null;
+  riskLevel?: RiskLevel[] | null;
+  service?: string | null;
+  requesterId?: string | null;
+  search?: string | null;
+}
+
+export interface ChangeCursor {
+  createdAt: string;
+  id: string;
+}
+
+function where(tenantId: string, f: ChangeFilter, cursor: ChangeCursor | null) {
+  const clauses = ['tenant_id = ?'];
+  const params: unknown[] = [tenantId];
+  const inList = (column: string, values: readonly string[] | null | undefined) => {
+    if (!values?.length) return;
+    clauses.push(`${column} IN (SELECT value FROM json_each(?))`);
+    params.push(JSON.stringify(values));
+  };
+  inList('status', f.status);
+  inList('type', f.type);
+  inList('risk_level', f.riskLevel);
+  if (f.requesterId) {
+    clauses.push('requester_id = ?');
+    params.push(f.requesterId);
+  }
+  if (f.service) {
+    clauses.push('id IN (SELECT change_id FROM change_services WHERE tenant_id = ? AND service = ?)');
+    params.push(tenantId, f.service);
+  }
+  if (f.search) {
+    clauses.push("(title LIKE ? ESCAPE '\\' OR description LIKE ? ESCAPE '\\')");
+    const like = `%${f.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    params.push(like, like);
+  }
+  if (cursor) {
+    clauses.push('(created_at < ? OR (created_at = ? AND id < ?))');
+    params.push(cursor.createdAt, cursor.createdAt, cursor.id);
+  }
+  return { sql: clauses.join(' AND '), params };
+}
+
+/** Newest first, keyset-paginated; fetches `limit` rows (callers ask one more to know if a page follows). */
+export async function listChanges(
+  db: D1Database,
+  tenantId: string,
+  filter: ChangeFilter,
+  limit: number,
+  cursor: ChangeCursor | null,
+): Promise<ChangeRecord[]> {
+  const w = where(tenantId, filter, cursor);
+  const { results } = await db
+    .prepare(`${SELECT} WHERE ${w.sql} ORDER BY created_at DESC, id DESC LIMIT ?`)
+    .bind(...w.params, limit)
+    .all<ChangeRow>();
+  return results.map(changeFromRow);
+}
+
+export async function countChanges(db: D1Database, tenantId: string, filter: ChangeFilter): Promise<number> {
+  const w = where(tenantId, filter, null);
+  const row = await db
+    .prepare(`SELECT COUNT(*) AS n FROM change_requests WHERE ${w.sql}`)
+    .bind(...w.params)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+function serviceStatements(db: D1Database, change: ChangeRecord): D1PreparedStatement[] {
+  return [
+    db.prepare('DELETE FROM change_services WHERE change_id = ?1').bind(change.id),
+    db
+      .prepare(
+        `INSERT INTO change_services (tenant_id, change_id, service)
+         SELECT ?1, ?2, value FROM json_each(?3)`,
+      )
+      .bind(change.tenantId, change.id, JSON.stringify(change.affectedServices)),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO services (tenant_id, name, created_at)
+         SELECT ?1, value, ?2 FROM json_each(?3)`,
+      )
+      .bind(change.tenantId, change.updatedAt, JSON.stringify(change.affectedServices)),
+  ];
+}
+
+export function insertChangeStatements(db: D1Database, change: ChangeRecord): D1PreparedStatement[] {
+  const row = changeToRow(change);
+  return [
+    db.prepare(INSERT).bind(...CHANGE_COLUMNS.map((c) => row[c])),
+    ...serviceStatements(db, change).slice(1),
+  ];
+}
+
+/** Writes the whole row; `next.version` must be the stored version + 1 or the batch aborts. */
+export function updateChangeStatements(
+  db: D1Database,
+  prev: ChangeRecord,
+  next: ChangeRecord,
+): D1PreparedStatement[] {
+  const row = changeToRow(next);
+  const update = db.prepare(UPDATE).bind(next.id, next.tenantId, ...UPDATABLE.map((c) => row[c]));
+  const servicesChanged = JSON.stringify(prev.affectedServices) !== JSON.stringify(next.affectedServices);
+  return servicesChanged ? [update, ...serviceStatements(db, next)] : [update];
+}
+
+/** Past outcomes of finished changes per service, for the risk score. */
+export async function serviceHistory(
+  db: D1Database,
+  tenantId: string,
+  services: readonly string[],
+  excludeChangeId: string,
+): Promise<Record<string, { total: number; failed: number }>> {
+  if (services.length === 0) return {};
+  const { results } = await db
+    .prepare(
+      `SELECT cs.service AS service, COUNT(*) AS total,
+              SUM(CASE WHEN c.status IN ('FAILED', 'ROLLED_BACK') THEN 1 ELSE 0 END) AS failed
+       FROM change_services cs JOIN change_requests c ON c.id = cs.change_id
+       WHERE cs.tenant_id = ?1 AND cs.service IN (SELECT value FROM json_each(?2))
+         AND c.status IN ('COMPLETED', 'FAILED', 'ROLLED_BACK') AND c.id <> ?3
+       GROUP BY cs.service`,
+    )
+    .bind(tenantId, JSON.stringify(services), excludeChangeId)
+    .all<{ service: string; total: number; failed: number }>();
+  return Object.fromEntries(results.map((r) => [r.service, { total: r.total, failed: r.failed }]));
+}
+
+/** Scheduled or in-flight changes sharing a service whose window overlaps [start, end). */
+export async function overlappingScheduled(
+  db: D1Database,
+  tenantId: string,
+  services: readonly string[],
+  start: string,
+  end: string,
+  excludeChangeId: string,
+): Promise<ChangeRecord[]> {
+  if (services.length === 0) return [];
+  const { results } = await db
+    .prepare(
+      `${SELECT} WHERE tenant_id = ?1 AND status IN ('SCHEDULED', 'IMPLEMENTING') AND id <> ?2
+         AND planned_start < ?4 AND planned_end > ?3
+         AND id IN (SELECT change_id FROM change_services
+                    WHERE tenant_id = ?1 AND service IN (SELECT value FROM json_each(?5)))`,
+    )
+    .bind(tenantId, excludeChangeId, start, end, JSON.stringify(services))
+    .all<ChangeRow>();
+  return results.map(changeFromRow);
+}
+
+/** Changes created in [from, to), for the compliance report. */
+export async function changesCreatedBetween(db: D1Database, tenantId: string, from: string, to: string) {
+  const { results } = await db
+    .prepare(`${SELECT} WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY created_at`)
+    .bind(tenantId, from, to)
+    .all<ChangeRow>();
+  return results.map(changeFromRow);
+}

@@ -1,0 +1,47 @@
+import { GraphQLError } from 'graphql';
+
+/**
+ * Stable error codes. Callers (people, agents, integrations) branch on these, so a code never
+ * changes meaning once shipped.
+ */
+export const ERROR_STATUS = {
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  VALIDATION_FAILED: 400,
+  BAD_REQUEST: 400,
+  CHANGE_NOT_FOUND: 404,
+  CHANGE_INVALID_TRANSITION: 409,
+  CHANGE_VERSION_CONFLICT: 409,
+  CHANGE_NOT_EDITABLE: 409,
+  APPROVAL_SELF_APPROVAL: 403,
+  APPROVAL_DUPLICATE_VOTE: 409,
+  APPROVAL_NOT_PENDING: 409,
+  APPROVAL_CHANGE_MANAGER_REQUIRED: 409,
+  RISK_NOT_ASSESSED: 409,
+  SCHEDULE_INVALID_WINDOW: 400,
+  SCHEDULE_FREEZE_WINDOW: 409,
+  FREEZE_WINDOW_NOT_FOUND: 404,
+  EMERGENCY_NOT_ALLOWED: 409,
+  CONCURRENT_MODIFICATION: 409,
+  INTERNAL: 500,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/**
+ * A domain or request error that is safe to show to the caller: it carries a stable
+ * `extensions.code` and the HTTP status Yoga should answer with when it is the only error.
+ */
+export class AppError extends GraphQLError {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message, {
+      extensions: { code, ...details, http: { status: ERROR_STATUS[code] } },
+    });
+    this.code = code;
+    this.name = 'AppError';
+  }
+}
+
+export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

@@ -1,0 +1,100 @@
+import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../db/audit';
+import { newId } from '../db/ids';
+import { upsertUserStatement } from '../db/users';
+import { AppError } from '../errors';
+import { type AuditEventInput, computeAuditHash, GENESIS_HASH } from './auditChain';
+import type { AuthedContext } from './context';
+
+/** One audit entry a write produces; actor, source, request and chain links are filled in here. */
+export interface AuditEntry {
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface WritePlan<T> {
+  statements: D1PreparedStatement[];
+  audit: AuditEntry[];
+  result: T;
+}
+
+/** Attempts before giving up on a tenant busy enough that every try lost a race. */
+const MAX_ATTEMPTS = 5;
+
+const isVersionConflict = (e: unknown) => String((e as Error)?.message).includes('CHANGE_VERSION_CONFLICT');
+const isAuditRace = (e: unknown) =>
+  /UNIQUE constraint failed: audit_events/.test(String((e as Error)?.message));
+
+/** JSON round trip, so the hash covers exactly what is stored and read back. */
+const plain = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
+
+async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promise<D1PreparedStatement[]> {
+  const { principal } = ctx;
+  const head = await auditHead(ctx.db, principal.tenantId);
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const createdAt = ctx.now().toISOString();
+  const out: D1PreparedStatement[] = [];
+  for (const entry of entries) {
+    seq += 1;
+    const input: AuditEventInput = {
+      tenantId: principal.tenantId,
+      seq,
+      actorId: principal.id,
+      actorType: principal.kind,
+      source: ctx.source,
+      toolName: ctx.toolName,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      requestId: ctx.requestId,
+      before: plain(entry.before),
+      after: plain(entry.after),
+      createdAt,
+    };
+    const hash = await computeAuditHash(prevHash, input);
+    const record: AuditEventRecord = {
+      ...input,
+      toolName: ctx.toolName,
+      id: newId('evt'),
+      prevHash,
+      hash,
+    };
+    out.push(insertAuditEventStatement(ctx.db, record));
+    prevHash = hash;
+  }
+  return out;
+}
+
+/**
+ * Runs a write and its audit events as one D1 batch (one transaction). `plan` is called again
+ * on every attempt so that it re-reads and re-validates: a lost race for the audit sequence or
+ * the change version retries from fresh state instead of overwriting someone else's write.
+ */
+export async function commitWithAudit<T>(
+  ctx: AuthedContext,
+  plan: (attempt: number) => Promise<WritePlan<T>>,
+): Promise<T> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    const p = await plan(attempt);
+    const now = ctx.now().toISOString();
+    const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };
+    const statements = [
+      ...p.statements,
+      upsertUserStatement(ctx.db, ctx.principal.tenantId, user, now),
+      ...(await auditStatements(ctx, p.audit)),
+    ];
+    try {
+      await ctx.db.batch(statements);
+      return p.result;
+    } catch (e) {
+      if (!isVersionConflict(e) && !isAuditRace(e)) throw e;
+    }
+  }
+  throw new AppError(
+    'CONCURRENT_MODIFICATION',
+    'The data changed under this request on every attempt; read it again and retry',
+  );
+}

@@ -1,0 +1,50 @@
+import type { Principal } from '../auth/principal';
+import type { AuditSource } from '../db/audit';
+import { createLoaders, type Loaders } from '../db/loaders';
+import { AppError } from '../errors';
+
+/** What every resolver gets: who calls, for which tenant, through which surface, and the data access. */
+export interface RequestContext {
+  db: D1Database;
+  requestId: string;
+  /** Null only before authentication; every operation is refused without one. */
+  principal: Principal | null;
+  source: AuditSource;
+  /** The MCP tool this operation runs for, if any (recorded in the audit trail). */
+  toolName: string | null;
+  loaders: Loaders;
+  now: () => Date;
+}
+
+/** An authenticated context: resolvers behind a scope check may rely on a principal. */
+export type AuthedContext = RequestContext & { principal: Principal };
+
+export function createRequestContext(opts: {
+  db: D1Database;
+  requestId: string;
+  principal: Principal | null;
+  source?: AuditSource;
+  toolName?: string | null;
+}): RequestContext {
+  let loaders: Loaders | undefined;
+  const { db, principal } = opts;
+  return {
+    db,
+    requestId: opts.requestId,
+    principal,
+    source: opts.source ?? 'graphql',
+    toolName: opts.toolName ?? null,
+    get loaders() {
+      // Built on first use: most requests read one thing and never need them.
+      loaders ??= createLoaders(db, principal?.tenantId ?? '');
+      return loaders;
+    },
+    now: () => new Date(),
+  };
+}
+
+/** Narrows the context after the scope check; throws if an operation slipped past authentication. */
+export function authed(ctx: RequestContext): AuthedContext {
+  if (!ctx.principal) throw new AppError('UNAUTHENTICATED', 'Authentication required');
+  return ctx as AuthedContext;
+}

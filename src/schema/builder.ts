@@ -1,0 +1,48 @@
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import ZodPlugin from '@pothos/plugin-zod';
+import { hasScope } from '../auth/principal';
+import { AppError } from '../errors';
+import type { RequestContext } from '../resolvers/context';
+import { zodErrorToAppError } from './validationError';
+
+export const builder = new SchemaBuilder<{
+  Context: RequestContext;
+  AuthScopes: {
+    viewer: boolean;
+    requester: boolean;
+    approver: boolean;
+    changeManager: boolean;
+    admin: boolean;
+  };
+  Scalars: {
+    DateTime: { Input: string; Output: string };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+  DefaultInputFieldRequiredness: true;
+}>({
+  plugins: [ScopeAuthPlugin, ZodPlugin],
+  defaultFieldNullability: false,
+  defaultInputFieldRequiredness: true,
+  scopeAuth: {
+    authScopes: (ctx) => ({
+      viewer: hasScope(ctx.principal, 'viewer'),
+      requester: hasScope(ctx.principal, 'requester'),
+      approver: hasScope(ctx.principal, 'approver'),
+      changeManager: hasScope(ctx.principal, 'changeManager'),
+      admin: hasScope(ctx.principal, 'admin'),
+    }),
+    unauthorizedError: (_parent, ctx, info) =>
+      ctx.principal
+        ? new AppError(
+            'FORBIDDEN',
+            `Your roles (${ctx.principal.roles.join(', ')}) may not use ${info.fieldName}`,
+          )
+        : new AppError('UNAUTHENTICATED', 'Authentication required'),
+  },
+  zod: { validationError: (error) => zodErrorToAppError(error) },
+});
+
+builder.queryType({ description: 'Read the change calendar, audit trail, compliance and KPIs.' });
+builder.mutationType({ description: 'Move changes through their lifecycle; every mutation is audited.' });

@@ -1,0 +1,74 @@
+import type { ChangeRecord, RiskFactor } from '../resolvers/domain';
+import { allowedTransitions } from '../resolvers/stateMachine';
+import { ApprovalRef } from './approval';
+import { builder } from './builder';
+import { ChangeStatusEnum, ChangeTypeEnum, LevelEnum, PriorityEnum, RiskLevelEnum } from './enums';
+import { UserRef } from './user';
+
+export const RiskFactorRef = builder.objectRef<RiskFactor>('RiskFactor').implement({
+  description: 'One weighted reason behind a risk score.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'Stable identifier, e.g. `no_backout_plan`.' }),
+    label: t.exposeString('label'),
+    contribution: t.exposeInt('contribution', { description: 'Points added to the 0–100 score.' }),
+  }),
+});
+
+export const ChangeRef = builder.objectRef<ChangeRecord>('ChangeRequest').implement({
+  description: 'A request for change (RFC) moving through the ITIL lifecycle.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: '`CHG-YYYYMMDD-XXXXXX`' }),
+    title: t.exposeString('title'),
+    description: t.exposeString('description'),
+    type: t.expose('type', { type: ChangeTypeEnum }),
+    impact: t.expose('impact', { type: LevelEnum }),
+    urgency: t.expose('urgency', { type: LevelEnum }),
+    priority: t.expose('priority', { type: PriorityEnum }),
+    status: t.expose('status', { type: ChangeStatusEnum }),
+    allowedTransitions: t.field({
+      type: [ChangeStatusEnum],
+      description: 'States this change may move to next.',
+      resolve: (c) => [...allowedTransitions(c.status)],
+    }),
+    requester: t.field({
+      type: UserRef,
+      resolve: (c, _args, ctx) => ctx.loaders.user.load(c.requesterId),
+    }),
+    affectedServices: t.exposeStringList('affectedServices'),
+    implementationPlan: t.exposeString('implementationPlan', { nullable: true }),
+    backoutPlan: t.exposeString('backoutPlan', { nullable: true }),
+    testPlan: t.exposeString('testPlan', { nullable: true }),
+    riskScore: t.exposeInt('riskScore', { nullable: true, description: '0–100; null until assessed.' }),
+    riskLevel: t.expose('riskLevel', { type: RiskLevelEnum, nullable: true }),
+    riskFactors: t.field({
+      type: [RiskFactorRef],
+      nullable: true,
+      resolve: (c) => c.riskFactors,
+    }),
+    approvals: t.field({
+      type: [ApprovalRef],
+      description: 'CAB votes in the order they were cast.',
+      resolve: (c, _args, ctx) => ctx.loaders.approvalsByChange.load(c.id),
+    }),
+    plannedStart: t.expose('plannedStart', { type: 'DateTime', nullable: true }),
+    plannedEnd: t.expose('plannedEnd', { type: 'DateTime', nullable: true }),
+    emergencyJustification: t.exposeString('emergencyJustification', { nullable: true }),
+    reviewDueAt: t.expose('reviewDueAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the post-implementation review of an emergency override is due.',
+    }),
+    reviewedAt: t.expose('reviewedAt', { type: 'DateTime', nullable: true }),
+    runbookWorkflowId: t.exposeString('runbookWorkflowId', { nullable: true }),
+    failureReason: t.exposeString('failureReason', { nullable: true }),
+    version: t.exposeInt('version', {
+      description: 'Optimistic concurrency: pass it back as expectedVersion.',
+    }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    submittedAt: t.expose('submittedAt', { type: 'DateTime', nullable: true }),
+    approvedAt: t.expose('approvedAt', { type: 'DateTime', nullable: true }),
+    implementedAt: t.expose('implementedAt', { type: 'DateTime', nullable: true }),
+    completedAt: t.expose('completedAt', { type: 'DateTime', nullable: true }),
+  }),
+});

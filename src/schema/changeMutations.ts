@@ -1,0 +1,217 @@
+import {
+  assessChangeRisk,
+  completeEmergencyReview,
+  createChange,
+  decideApproval,
+  emergencyOverride,
+  moveChange,
+  scheduleChange,
+  submitChange,
+  updateChange,
+} from '../resolvers/changeLifecycle';
+import { authed } from '../resolvers/context';
+import { builder } from './builder';
+import { ChangeRef } from './change';
+import { ChangeTypeEnum, LevelEnum, VoteEnum } from './enums';
+import { ApprovalResultRef, RiskResultRef, ScheduleResultRef } from './mutationResults';
+
+const TITLE = { minLength: 3, maxLength: 200 } as const;
+const TEXT = { minLength: 1, maxLength: 5000 } as const;
+const PLAN = { maxLength: 10000 } as const;
+const SERVICES = { minLength: 1, maxLength: 20, items: { minLength: 1, maxLength: 100 } } as const;
+
+const CreateChangeInput = builder.inputType('CreateChangeRequestInput', {
+  fields: (t) => ({
+    title: t.string({ validate: TITLE }),
+    description: t.string({ validate: TEXT }),
+    type: t.field({ type: ChangeTypeEnum, defaultValue: 'NORMAL' }),
+    impact: t.field({ type: LevelEnum }),
+    urgency: t.field({ type: LevelEnum }),
+    affectedServices: t.stringList({ validate: SERVICES, description: 'Names of the services touched.' }),
+    implementationPlan: t.string({ required: false, validate: PLAN }),
+    backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
+    testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
+    runbookWorkflowId: t.id({ required: false, description: 'Workflow that implements the change.' }),
+  }),
+});
+
+const UpdateChangeInput = builder.inputType('UpdateChangeRequestInput', {
+  description: 'Only given fields change; only a DRAFT can be edited.',
+  fields: (t) => ({
+    title: t.string({ required: false, validate: TITLE }),
+    description: t.string({ required: false, validate: TEXT }),
+    type: t.field({ type: ChangeTypeEnum, required: false }),
+    impact: t.field({ type: LevelEnum, required: false }),
+    urgency: t.field({ type: LevelEnum, required: false }),
+    affectedServices: t.stringList({ required: false, validate: SERVICES }),
+    implementationPlan: t.string({ required: false, validate: PLAN }),
+    backoutPlan: t.string({ required: false, validate: PLAN }),
+    testPlan: t.string({ required: false, validate: PLAN }),
+  }),
+});
+
+const nonNull = <T extends object>(o: T) =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as {
+    [K in keyof T]?: NonNullable<T[K]>;
+  };
+
+builder.mutationFields((t) => {
+  const id = () => t.arg.id({ description: 'The change id.' });
+  const expectedVersion = () =>
+    t.arg.int({
+      required: false,
+      description: 'The version you read; the mutation fails with CHANGE_VERSION_CONFLICT if it moved on.',
+      validate: { min: 1 },
+    });
+  const reason = (description: string, required: boolean) =>
+    t.arg.string({ required, description, validate: { minLength: 1, maxLength: 2000 } });
+
+  return {
+    createChangeRequest: t.field({
+      type: ChangeRef,
+      description: 'Creates a change request in DRAFT, with its priority from impact × urgency.',
+      authScopes: { requester: true },
+      args: { input: t.arg({ type: CreateChangeInput }) },
+      resolve: (_r, { input }, ctx) =>
+        createChange(authed(ctx), {
+          ...input,
+          runbookWorkflowId: input.runbookWorkflowId?.toString() ?? null,
+        }),
+    }),
+    updateChangeRequest: t.field({
+      type: ChangeRef,
+      description: 'Edits a DRAFT change.',
+      authScopes: { requester: true },
+      args: { id: id(), input: t.arg({ type: UpdateChangeInput }), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        updateChange(authed(ctx), String(args.id), nonNull(args.input), args.expectedVersion),
+    }),
+    submitChange: t.field({
+      type: ChangeRef,
+      description:
+        'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD LOW-risk change or sends it to the CAB.',
+      authScopes: { requester: true },
+      args: { id: id(), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) => submitChange(authed(ctx), String(args.id), args.expectedVersion),
+    }),
+    assessRisk: t.field({
+      type: RiskResultRef,
+      description: 'Re-assesses and stores the risk score of a change, with the factors behind it.',
+      authScopes: { $any: { requester: true, approver: true } },
+      args: { id: id(), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) => assessChangeRisk(authed(ctx), String(args.id), args.expectedVersion),
+    }),
+    approveChange: t.field({
+      type: ApprovalResultRef,
+      description:
+        'Records a CAB vote. Any rejection rejects; enough approvals for the risk level approve. ' +
+        'The requester may not vote on their own change.',
+      authScopes: { approver: true },
+      args: {
+        id: id(),
+        decision: t.arg({ type: VoteEnum, defaultValue: 'APPROVE' }),
+        comment: reason('Why; required when rejecting.', false),
+        expectedVersion: expectedVersion(),
+      },
+      validate: [
+        (args) => args.decision !== 'REJECT' || !!args.comment?.trim(),
+        { message: 'comment is required when rejecting', path: ['comment'] },
+      ],
+      resolve: (_r, args, ctx) =>
+        decideApproval(
+          authed(ctx),
+          String(args.id),
+          args.decision,
+          args.comment ?? null,
+          args.expectedVersion,
+        ),
+    }),
+    scheduleChange: t.field({
+      type: ScheduleResultRef,
+      description:
+        'Schedules an APPROVED change. Freeze windows block it unless it is EMERGENCY; overlapping ' +
+        'changes on shared services are reported as conflicts.',
+      authScopes: { changeManager: true },
+      args: {
+        id: id(),
+        plannedStart: t.arg({ type: 'DateTime' }),
+        plannedEnd: t.arg({ type: 'DateTime' }),
+        expectedVersion: expectedVersion(),
+      },
+      resolve: (_r, args, ctx) =>
+        scheduleChange(
+          authed(ctx),
+          String(args.id),
+          args.plannedStart,
+          args.plannedEnd,
+          args.expectedVersion,
+        ),
+    }),
+    startImplementation: t.field({
+      type: ChangeRef,
+      description: 'SCHEDULED → IMPLEMENTING.',
+      authScopes: { changeManager: true },
+      args: { id: id(), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        moveChange(authed(ctx), String(args.id), 'IMPLEMENTING', null, args.expectedVersion),
+    }),
+    completeChange: t.field({
+      type: ChangeRef,
+      description: 'IMPLEMENTING → COMPLETED.',
+      authScopes: { changeManager: true },
+      args: { id: id(), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        moveChange(authed(ctx), String(args.id), 'COMPLETED', null, args.expectedVersion),
+    }),
+    failChange: t.field({
+      type: ChangeRef,
+      description: 'IMPLEMENTING → FAILED, with what went wrong.',
+      authScopes: { changeManager: true },
+      args: { id: id(), reason: reason('What went wrong.', true), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        moveChange(authed(ctx), String(args.id), 'FAILED', args.reason, args.expectedVersion),
+    }),
+    rollBackChange: t.field({
+      type: ChangeRef,
+      description: 'FAILED → ROLLED_BACK once the backout plan has run.',
+      authScopes: { changeManager: true },
+      args: { id: id(), reason: reason('Notes on the rollback.', false), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        moveChange(authed(ctx), String(args.id), 'ROLLED_BACK', args.reason ?? null, args.expectedVersion),
+    }),
+    cancelChange: t.field({
+      type: ChangeRef,
+      description: 'Cancels a change that has not started implementation.',
+      authScopes: { requester: true },
+      args: { id: id(), reason: reason('Why it is cancelled.', false), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) =>
+        moveChange(authed(ctx), String(args.id), 'CANCELLED', args.reason ?? null, args.expectedVersion),
+    }),
+    emergencyOverride: t.field({
+      type: ChangeRef,
+      description:
+        'Admin only: approves an EMERGENCY change at once with a written justification; a ' +
+        'post-implementation review falls due within 48 hours.',
+      authScopes: { admin: true },
+      args: {
+        id: id(),
+        justification: t.arg.string({ validate: { minLength: 20, maxLength: 5000 } }),
+        expectedVersion: expectedVersion(),
+      },
+      resolve: (_r, args, ctx) =>
+        emergencyOverride(authed(ctx), String(args.id), args.justification, args.expectedVersion),
+    }),
+    completeEmergencyReview: t.field({
+      type: ChangeRef,
+      description: 'Records the post-implementation review of an emergency override.',
+      authScopes: { changeManager: true },
+      args: {
+        id: id(),
+        notes: t.arg.string({ validate: { minLength: 10, maxLength: 5000 } }),
+        expectedVersion: expectedVersion(),
+      },
+      resolve: (_r, args, ctx) =>
+        completeEmergencyReview(authed(ctx), String(args.id), args.notes, args.expectedVersion),
+    }),
+  };
+});

@@ -1,0 +1,54 @@
+import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../resolvers/compliance';
+import { authed } from '../resolvers/context';
+import { complianceReport } from '../resolvers/reports';
+import { builder } from './builder';
+
+const FrameworkEnum = builder.enumType('ComplianceFramework', {
+  values: ['SOX', 'PCI_DSS', 'ITIL'] as const,
+});
+const SeverityEnum = builder.enumType('FindingSeverity', {
+  values: ['LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const,
+});
+
+const CheckRef = builder.objectRef<ComplianceCheck>('ComplianceCheck').implement({
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'e.g. SOX-1, PCI-6.4, ITIL-EMERGENCY-REVIEW' }),
+    framework: t.expose('framework', { type: FrameworkEnum }),
+    title: t.exposeString('title'),
+    passed: t.exposeBoolean('passed'),
+    failures: t.exposeInt('failures'),
+  }),
+});
+
+const FindingRef = builder.objectRef<ComplianceFinding>('ComplianceFinding').implement({
+  fields: (t) => ({
+    checkId: t.exposeID('checkId'),
+    framework: t.expose('framework', { type: FrameworkEnum }),
+    severity: t.expose('severity', { type: SeverityEnum }),
+    changeId: t.exposeID('changeId', { nullable: true }),
+    message: t.exposeString('message'),
+  }),
+});
+
+const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implement({
+  description: 'SOX, PCI DSS 6.4 and emergency-review checks over the changes created in a period.',
+  fields: (t) => ({
+    from: t.expose('from', { type: 'DateTime' }),
+    to: t.expose('to', { type: 'DateTime' }),
+    generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
+    score: t.exposeInt('score', { description: '0–100; 100 means no findings.' }),
+    changesReviewed: t.exposeInt('changesReviewed'),
+    checks: t.field({ type: [CheckRef], resolve: (r) => r.checks }),
+    findings: t.field({ type: [FindingRef], resolve: (r) => r.findings }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  complianceReport: t.field({
+    type: ReportRef,
+    description: 'Compliance report for changes created in [from, to) (at most 366 days).',
+    authScopes: { changeManager: true },
+    args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
+    resolve: (_r, args, ctx) => complianceReport(authed(ctx), args.from, args.to),
+  }),
+}));

@@ -1,0 +1,56 @@
+import { listFreezeWindows } from '../db/freezeWindows';
+import { authed } from '../resolvers/context';
+import type { FreezeWindowRecord } from '../resolvers/domain';
+import { createFreezeWindow, deleteFreezeWindow } from '../resolvers/freezeWindows';
+import { builder } from './builder';
+
+export const FreezeWindowRef = builder.objectRef<FreezeWindowRecord>('FreezeWindow').implement({
+  description: 'A period in which only EMERGENCY changes may be scheduled.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    reason: t.exposeString('reason', { nullable: true }),
+    startsAt: t.expose('startsAt', { type: 'DateTime' }),
+    endsAt: t.expose('endsAt', { type: 'DateTime' }),
+    createdBy: t.exposeID('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  freezeWindows: t.field({
+    type: [FreezeWindowRef],
+    description: 'Freeze windows overlapping [from, to); both bounds optional.',
+    authScopes: { viewer: true },
+    args: {
+      from: t.arg({ type: 'DateTime', required: false }),
+      to: t.arg({ type: 'DateTime', required: false }),
+    },
+    resolve: (_r, args, ctx) => {
+      const { db, principal } = authed(ctx);
+      return listFreezeWindows(db, principal.tenantId, args.from ?? null, args.to ?? null);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createFreezeWindow: t.field({
+    type: FreezeWindowRef,
+    description: 'Declares a change freeze (e.g. quarter end).',
+    authScopes: { changeManager: true },
+    args: {
+      name: t.arg.string({ validate: { minLength: 3, maxLength: 200 } }),
+      reason: t.arg.string({ required: false, validate: { maxLength: 2000 } }),
+      startsAt: t.arg({ type: 'DateTime' }),
+      endsAt: t.arg({ type: 'DateTime' }),
+    },
+    resolve: (_r, args, ctx) => createFreezeWindow(authed(ctx), args),
+  }),
+  deleteFreezeWindow: t.field({
+    type: FreezeWindowRef,
+    description: 'Removes a freeze window; returns what was removed.',
+    authScopes: { changeManager: true },
+    args: { id: t.arg.id() },
+    resolve: (_r, args, ctx) => deleteFreezeWindow(authed(ctx), String(args.id)),
+  }),
+}));

@@ -1,0 +1,15 @@
+import { builder } from './builder';
+import './scalars';
+import './enums';
+import './change';
+import './changeQueries';
+import './changeMutations';
+import './freezeWindow';
+import './audit';
+import './compliance';
+import './metrics';
+import './service';
+import './me';
+
+/** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
+export const schema = builder.toSchema({ sortSchema: false });

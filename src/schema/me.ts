@@ -1,0 +1,23 @@
+import { authed } from '../resolvers/context';
+import { builder } from './builder';
+
+const MeRef = builder
+  .objectRef<{ id: string; tenantId: string; roles: string[]; kind: string }>('Principal')
+  .implement({
+    description: 'The caller, as the server sees it.',
+    fields: (t) => ({
+      id: t.exposeID('id'),
+      tenantId: t.exposeID('tenantId'),
+      roles: t.exposeStringList('roles'),
+      kind: t.exposeString('kind', { description: '`user` (JWT).' }),
+    }),
+  });
+
+builder.queryFields((t) => ({
+  me: t.field({
+    type: MeRef,
+    description: 'Who the server thinks you are: id, tenant and roles.',
+    authScopes: { viewer: true },
+    resolve: (_r, _a, ctx) => authed(ctx).principal,
+  }),
+}));

@@ -1,0 +1,97 @@
+import { type GraphQLSchema, printSchema } from 'graphql';
+import { type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
+import { authenticate } from './authenticate';
+import { createGraphQLServer, type GraphQLServer } from './graphqlServer';
+import { checkHealth } from './health';
+import { createLogger, requestIdFor } from './logger';
+
+/** The bindings the app needs, whatever the runtime. */
+export interface AppBindings extends ConfigVars {
+  DB: D1Database;
+}
+
+const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), {
+    status,
+    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
+  });
+
+/**
+ * The HTTP surface: routing, request ids, logs, and authentication shared by every route.
+ * Runtime-agnostic: the Worker (and any other entry) passes its bindings in.
+ */
+export function createApp(schema: GraphQLSchema) {
+  // Config and the Yoga instance are built once per set of bindings (once per isolate in a Worker).
+  let built: { vars: ConfigVars; config: Config; yoga: GraphQLServer } | null = null;
+  let sdl: string | null = null;
+  const logger = createLogger({ service: 'changeflow' });
+
+  function setup(env: AppBindings) {
+    if (built?.vars !== env) {
+      const config = parseConfig(env);
+      built = { vars: env, config, yoga: createGraphQLServer(schema, config) };
+    }
+    return built;
+  }
+
+  async function route(request: Request, env: AppBindings, requestId: string): Promise<Response> {
+    const url = new URL(request.url);
+    let app: ReturnType<typeof setup>;
+    try {
+      app = setup(env);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      logger.log('error', 'invalid configuration', { requestId, variable: e.variable, error: e.message });
+      return json({ error: { code: 'CONFIG_INVALID', message: e.message } }, 503);
+    }
+    switch (url.pathname) {
+      case '/health': {
+        const report = await checkHealth(env.DB, app.config);
+        return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
+      }
+      case '/schema.graphql':
+        sdl ??= printSchema(schema);
+        return new Response(sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
+      case '/graphql': {
+        const auth = await authenticate(request, app.config);
+        return app.yoga.fetch(request, {
+          db: env.DB,
+          config: app.config,
+          requestId,
+          auth,
+          logger,
+          source: 'graphql',
+        });
+      }
+      default:
+        return json({ error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}` } }, 404);
+    }
+  }
+
+  return {
+    async fetch(request: Request, env: AppBindings): Promise<Response> {
+      const started = Date.now();
+      const requestId = requestIdFor(request);
+      let response: Response;
+      try {
+        response = await route(request, env, requestId);
+      } catch (e) {
+        logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
+        response = json({ error: { code: 'INTERNAL', message: 'Unexpected error', requestId } }, 500);
+      }
+      if (!response.headers.has('X-Request-Id')) {
+        // Responses from fetch() or caches can be immutable; copy before adding the header.
+        response = new Response(response.body, response);
+        response.headers.set('X-Request-Id', requestId);
+      }
+      logger.log('info', 'request', {
+        requestId,
+        method: request.method,
+        path: new URL(request.url).pathname,
+        status: response.status,
+        durationMs: Date.now() - started,
+      });
+      return response;
+    },
+  };
+}

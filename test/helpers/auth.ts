@@ -1,0 +1,26 @@
+import { env } from 'cloudflare:test';
+import { SignJWT } from 'jose';
+import type { Role } from '../../src/resolvers/domain';
+
+export interface TokenOptions {
+  sub?: string;
+  tenant?: string;
+  roles?: Role[];
+  name?: string;
+  expiresIn?: string;
+  secret?: string;
+}
+
+/** Signs an HS256 token the test worker accepts. */
+export async function token(opts: TokenOptions = {}): Promise<string> {
+  const jwt = new SignJWT({
+    tenant: opts.tenant ?? 'acme',
+    roles: opts.roles ?? ['admin'],
+    ...(opts.name ? { name: opts.name } : {}),
+  })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(opts.sub ?? 'alice')
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? '1h');
+  return jwt.sign(new TextEncoder().encode(opts.secret ?? env.JWT_SECRET));
+}
