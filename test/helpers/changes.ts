@@ -1,0 +1,136 @@
+import type { Role } from '../../src/resolvers/domain';
+import { token } from './auth';
+import { gql, gqlOk } from './graphql';
+
+/** The fields most tests read back from a change. */
+export const CHANGE_FIELDS = `id title type impact urgency priority status version riskScore riskLevel
+  riskFactors { key label contribution } affectedServices backoutPlan testPlan plannedStart plannedEnd
+  emergencyJustification reviewDueAt reviewedAt failureReason submittedAt approvedAt implementedAt completedAt
+  allowedTransitions requester { id displayName } approvals { approver { id } decision comment approverRoles }`;
+
+export interface Change {
+  id: string;
+  title: string;
+  type: string;
+  priority: string;
+  status: string;
+  version: number;
+  riskScore: number | null;
+  riskLevel: string | null;
+  riskFactors: { key: string; label: string; contribution: number }[] | null;
+  affectedServices: string[];
+  plannedStart: string | null;
+  plannedEnd: string | null;
+  emergencyJustification: string | null;
+  reviewDueAt: string | null;
+  reviewedAt: string | null;
+  failureReason: string | null;
+  approvedAt: string | null;
+  allowedTransitions: string[];
+  requester: { id: string; displayName: string | null };
+  approvals: {
+    approver: { id: string };
+    decision: string;
+    comment: string | null;
+    approverRoles: string[];
+  }[];
+}
+
+/** Tokens for one tenant's cast: a requester, three approvers, a change manager and an admin. */
+export async function cast(tenant = 'acme') {
+  const t = (sub: string, roles: Role[]) => token({ sub, tenant, roles, name: sub });
+  return {
+    tenant,
+    requester: await t('rita', ['requester']),
+    approver1: await t('abe', ['approver']),
+    approver2: await t('ada', ['approver']),
+    approver3: await t('ali', ['approver']),
+    manager: await t('max', ['change_manager']),
+    admin: await t('root', ['admin']),
+    viewer: await t('vic', ['viewer']),
+  };
+}
+
+export const CREATE = `mutation Create($input: CreateChangeRequestInput!) {
+  createChangeRequest(input: $input) { ${CHANGE_FIELDS} } }`;
+
+/** Defaults give a NORMAL, MEDIUM-risk change on one service, with both plans. */
+export function changeInput(overrides: Record<string, unknown> = {}) {
+  return {
+    title: 'Upgrade the payments database',
+    description: 'Minor version upgrade of Postgres on the payments cluster.',
+    type: 'NORMAL',
+    impact: 'MEDIUM',
+    urgency: 'MEDIUM',
+    affectedServices: ['payments-db'],
+    implementationPlan: 'Fail over, upgrade the replica, fail back.',
+    backoutPlan: 'Fail back to the old primary.',
+    testPlan: 'Run the smoke suite against the cluster.',
+    ...overrides,
+  };
+}
+
+export async function createChange(tok: string, overrides: Record<string, unknown> = {}): Promise<Change> {
+  const data = await gqlOk<{ createChangeRequest: Change }>(CREATE, { input: changeInput(overrides) }, tok);
+  return data.createChangeRequest;
+}
+
+/** Runs a mutation that takes `id` (and optional extra args) and returns a ChangeRequest. */
+export function changeMutation(name: string, extraArgs: Record<string, string> = {}) {
+  const defs = Object.entries(extraArgs)
+    .map(([k, type]) => `, $${k}: ${type}`)
+    .join('');
+  const args = Object.keys(extraArgs)
+    .map((k) => `, ${k}: $${k}`)
+    .join('');
+  return `mutation($id: ID!${defs}) { ${name}(id: $id${args}) { ${CHANGE_FIELDS} } }`;
+}
+
+export const SUBMIT = changeMutation('submitChange');
+export const APPROVE = `mutation($id: ID!, $decision: Vote, $comment: String, $expectedVersion: Int) {
+  approveChange(id: $id, decision: $decision, comment: $comment, expectedVersion: $expectedVersion) {
+    change { ${CHANGE_FIELDS} } approvalsReceived approvalsRequired changeManagerRequired stillNeeded } }`;
+export const SCHEDULE = `mutation($id: ID!, $start: DateTime!, $end: DateTime!) {
+  scheduleChange(id: $id, plannedStart: $start, plannedEnd: $end) {
+    change { ${CHANGE_FIELDS} } conflicts { changeId services plannedStart plannedEnd } freezeWindowsOverridden } }`;
+export const START = changeMutation('startImplementation');
+export const COMPLETE = changeMutation('completeChange');
+export const FAIL = changeMutation('failChange', { reason: 'String!' });
+export const ROLL_BACK = changeMutation('rollBackChange', { reason: 'String' });
+export const CANCEL = changeMutation('cancelChange', { reason: 'String' });
+export const OVERRIDE = changeMutation('emergencyOverride', { justification: 'String!' });
+export const GET = `query($id: ID!) { change(id: $id) { ${CHANGE_FIELDS} } }`;
+
+export async function submit(tok: string, id: string): Promise<Change> {
+  return (await gqlOk<{ submitChange: Change }>(SUBMIT, { id }, tok)).submitChange;
+}
+
+export async function approve(tok: string, id: string, comment = 'Looks good'): Promise<Change> {
+  return (await gqlOk<{ approveChange: { change: Change } }>(APPROVE, { id, comment }, tok)).approveChange
+    .change;
+}
+
+/** An ISO instant `days` from now (whole hours, so tests read well). */
+export function inDays(days: number, hour = 10): string {
+  const d = new Date(Date.now() + days * 86_400_000);
+  d.setUTCHours(hour, 0, 0, 0);
+  return d.toISOString();
+}
+
+/** Creates a change and takes it through submission and enough approvals to be APPROVED. */
+export async function approvedChange(
+  c: Awaited<ReturnType<typeof cast>>,
+  overrides: Record<string, unknown> = {},
+) {
+  const created = await createChange(c.requester, overrides);
+  let change = await submit(c.requester, created.id);
+  const voters = [c.approver1, c.approver2, c.manager];
+  for (const voter of voters) {
+    if (change.status !== 'PENDING_APPROVAL') break;
+    change = await approve(voter, change.id);
+  }
+  if (change.status !== 'APPROVED') throw new Error(`expected APPROVED, got ${change.status}`);
+  return change;
+}
+
+export { gql, gqlOk };
