@@ -19,7 +19,7 @@ export default defineConfig(async () => {
       include: ['test/**/*.test.ts'],
       setupFiles: ['./test/setup.ts'],
       // Request logs are noise unless a test fails.
-      silent: 'passed-only',
+      silent: 'passed-only' as const,
     },
   };
 });
