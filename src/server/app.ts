@@ -1,5 +1,6 @@
-import { type GraphQLSchema, printSchema } from 'graphql';
+import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
+import { printSDL } from '../schema/sdl';
 import { authenticate } from './authenticate';
 import { createGraphQLServer, type GraphQLServer } from './graphqlServer';
 import { checkHealth } from './health';
@@ -50,7 +51,7 @@ export function createApp(schema: GraphQLSchema) {
         return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
       }
       case '/schema.graphql':
-        sdl ??= printSchema(schema);
+        sdl ??= printSDL(schema);
         return new Response(sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
       case '/graphql': {
         const auth = await authenticate(request, app.config);
