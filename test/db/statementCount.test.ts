@@ -71,9 +71,9 @@ describe('SQL statements per operation', () => {
       viewer,
     );
     expect(body.errors).toBeUndefined();
-    const nodes = (
-      body.data?.changes as { nodes: { approvals: unknown[]; requester: { displayName: string } }[] }
-    ).nodes;
+    const { nodes } = (
+      body.data as { changes: { nodes: { approvals: unknown[]; requester: { displayName: string } }[] } }
+    ).changes;
     expect(nodes).toHaveLength(100);
     expect(nodes.every((n) => n.approvals.length === 2 && n.requester.displayName.startsWith('User'))).toBe(
       true,
