@@ -1,0 +1,45 @@
+// Development tokens and the local secret. Local use only: production tokens come from your IdP.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
+
+export const DEV_VARS = '.dev.vars';
+
+/** Reads KEY=value lines of .dev.vars (wrangler's local secrets file). */
+export function readDevVars(path = DEV_VARS) {
+  if (!existsSync(path)) return {};
+  const vars = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const m = /^\s*([A-Z0-9_]+)\s*=\s*"?(.*?)"?\s*$/.exec(line);
+    if (m) vars[m[1]] = m[2];
+  }
+  return vars;
+}
+
+/** Makes sure .dev.vars holds a random JWT_SECRET, so no two machines share one. */
+export function ensureDevSecret(path = DEV_VARS) {
+  const vars = readDevVars(path);
+  if (vars.JWT_SECRET) return vars.JWT_SECRET;
+  const secret = randomBytes(32).toString('hex');
+  const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
+  const prefix = existing && !existing.endsWith('\n') ? `${existing}\n` : existing;
+  writeFileSync(path, `${prefix}JWT_SECRET=${secret}\n`);
+  return secret;
+}
+
+/** Refuses to mint tokens when the configuration in use is a production one. */
+export function assertNotProduction(vars) {
+  const env = process.env.ENVIRONMENT ?? vars.ENVIRONMENT ?? 'development';
+  if (env === 'production') {
+    throw new Error('Refusing to mint a development token: ENVIRONMENT is production');
+  }
+}
+
+export async function signDevToken({ secret, sub, tenant, roles, name, expiresIn = '7d' }) {
+  return new SignJWT({ tenant, roles, ...(name ? { name } : {}) })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime(expiresIn)
+    .sign(new TextEncoder().encode(secret));
+}

@@ -1,0 +1,148 @@
+// Seeds a demo tenant through the GraphQL API of a running ChangeFlow, so that every demo row
+// has its audit event in the hash chain. Skips when the tenant already has changes.
+
+const CHANGE = 'id status version';
+
+async function call(baseUrl, token, query, variables = {}) {
+  const res = await fetch(`${baseUrl}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = await res.json();
+  if (body.errors?.length) throw new Error(`${JSON.stringify(body.errors)} for ${query.slice(0, 60)}`);
+  return body.data;
+}
+
+const isoIn = (days, hour) => {
+  const d = new Date(Date.now() + days * 86_400_000);
+  d.setUTCHours(hour, 0, 0, 0);
+  return d.toISOString();
+};
+
+/** `tokens`: admin, requester, approver1, approver2, manager of the demo tenant. */
+export async function seedDemo(baseUrl, tokens) {
+  const q = (who, query, vars) => call(baseUrl, tokens[who], query, vars);
+  const existing = await q('admin', '{ changes(first: 1) { nodes { id } } }');
+  if (existing.changes.nodes.length > 0) return { skipped: true, created: 0 };
+
+  await q('manager', 'mutation { tagService(name: "payments", tags: ["pci"]) { name } }');
+  await q(
+    'manager',
+    'mutation($s: DateTime!, $e: DateTime!) { createFreezeWindow(name: "Quarter-end close", reason: "Finance freeze", startsAt: $s, endsAt: $e) { id } }',
+    {
+      s: isoIn(20, 0),
+      e: isoIn(27, 0),
+    },
+  );
+
+  const create = async (input) =>
+    (
+      await q(
+        'requester',
+        `mutation($i: CreateChangeRequestInput!) { createChangeRequest(input: $i) { ${CHANGE} } }`,
+        { i: input },
+      )
+    ).createChangeRequest;
+  const step = async (who, name, id, extra = '') =>
+    (await q(who, `mutation($id: ID!) { ${name}(id: $id${extra}) { ${CHANGE} } }`, { id }))[name];
+  const vote = async (who, id) => {
+    const mutation =
+      'mutation($id: ID!) { approveChange(id: $id, comment: "Reviewed in CAB") { change { status } } }';
+    return (await q(who, mutation, { id })).approveChange.change.status;
+  };
+  /** Votes in CAB order until the policy for the change's risk level is met. */
+  const approveFully = async (id) => {
+    for (const who of ['approver1', 'approver2', 'manager']) {
+      if ((await vote(who, id)) === 'APPROVED') return;
+    }
+    throw new Error(`change ${id} was not approved after three votes`);
+  };
+
+  const plans = {
+    implementationPlan: 'Roll out to one zone, watch the dashboards for 15 minutes, then the rest.',
+    backoutPlan: 'Redeploy the previous release from the pipeline.',
+    testPlan: 'Synthetic checkout and login probes must stay green.',
+  };
+
+  await create({
+    title: 'Rotate TLS certificates on the edge proxies',
+    description: 'Yearly rotation before expiry.',
+    type: 'STANDARD',
+    impact: 'LOW',
+    urgency: 'MEDIUM',
+    affectedServices: ['edge-proxy'],
+    ...plans,
+  });
+
+  const pending = await create({
+    title: 'Upgrade the payments database to Postgres 17',
+    description: 'Major version upgrade of the payments cluster.',
+    impact: 'HIGH',
+    urgency: 'MEDIUM',
+    affectedServices: ['payments', 'payments-db'],
+    ...plans,
+  });
+  await step('requester', 'submitChange', pending.id);
+  await vote('approver1', pending.id);
+
+  const scheduled = await create({
+    title: 'Enable HTTP/3 on the public API',
+    description: 'Turn on QUIC for api.example.com.',
+    impact: 'MEDIUM',
+    urgency: 'LOW',
+    affectedServices: ['public-api'],
+    ...plans,
+  });
+  await step('requester', 'submitChange', scheduled.id);
+  await approveFully(scheduled.id);
+  await q(
+    'manager',
+    `mutation($id: ID!, $s: DateTime!, $e: DateTime!) { scheduleChange(id: $id, plannedStart: $s, plannedEnd: $e) { change { id } } }`,
+    {
+      id: scheduled.id,
+      s: isoIn(3, 22),
+      e: isoIn(3, 23),
+    },
+  );
+
+  const done = await create({
+    title: 'Patch the OS of the build agents',
+    description: 'Monthly security patches.',
+    type: 'STANDARD',
+    impact: 'LOW',
+    urgency: 'LOW',
+    affectedServices: ['ci-agents'],
+    ...plans,
+  });
+  await step('requester', 'submitChange', done.id);
+  await q(
+    'manager',
+    `mutation($id: ID!, $s: DateTime!, $e: DateTime!) { scheduleChange(id: $id, plannedStart: $s, plannedEnd: $e) { change { id } } }`,
+    {
+      id: done.id,
+      s: isoIn(1, 2),
+      e: isoIn(1, 3),
+    },
+  );
+  await step('manager', 'startImplementation', done.id);
+  await step('manager', 'completeChange', done.id);
+
+  const emergency = await create({
+    title: 'Hotfix: checkout returns 500 for saved cards',
+    description: 'Revert the tokenisation library to 4.2.1.',
+    type: 'EMERGENCY',
+    impact: 'HIGH',
+    urgency: 'HIGH',
+    affectedServices: ['payments', 'checkout'],
+    ...plans,
+  });
+  await step('requester', 'submitChange', emergency.id);
+  await step(
+    'admin',
+    'emergencyOverride',
+    emergency.id,
+    ', justification: "Customers cannot pay with saved cards; revenue impact is immediate."',
+  );
+  return { skipped: false, created: 5 };
+}
