@@ -1,6 +1,8 @@
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import snapshot from '../mcp-tools.snapshot.json';
 import committed from '../schema.graphql?raw';
+import { buildCatalog, catalogSnapshot } from '../src/mcp/catalog';
 import { schema } from '../src/schema';
 import { printSDL } from '../src/schema/sdl';
 
@@ -14,5 +16,12 @@ describe('generated artefacts', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/plain');
     expect(await res.text()).toBe(committed);
+  });
+});
+
+describe('MCP tool catalog', () => {
+  it('mcp-tools.snapshot.json matches the generated catalog (run `npm run codegen` and commit it)', () => {
+    const generated = JSON.parse(JSON.stringify(catalogSnapshot(buildCatalog(schema))));
+    expect(generated).toEqual(snapshot);
   });
 });

@@ -48,6 +48,13 @@ builder.queryFields((t) => ({
     description:
       'Audit events, newest first: of one change (or other target) when targetId is given, else of the tenant.',
     authScopes: { viewer: true },
+    mcp: { name: 'get_audit_log' },
+    mcpResource: {
+      uriTemplate: 'changeflow://changes/{targetId}/audit',
+      name: 'change_audit_log',
+      title: 'Audit log of a change',
+      description: 'The audit events of one change, newest first.',
+    },
     args: {
       targetId: t.arg.id({ required: false, description: 'A change id, approval id, freeze window id…' }),
       first: t.arg.int({ required: false, defaultValue: 50, validate: { min: 1, max: 200 } }),
@@ -69,6 +76,7 @@ builder.queryFields((t) => ({
     type: AuditVerificationRef,
     description: 'Recomputes the tenant’s audit hash chain and reports the first broken link.',
     authScopes: { changeManager: true },
+    mcp: { name: 'verify_audit_chain' },
     resolve: (_r, _a, ctx) => verifyTenantAuditChain(authed(ctx)),
   }),
 }));

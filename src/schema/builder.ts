@@ -4,6 +4,7 @@ import ZodPlugin from '@pothos/plugin-zod';
 import { hasScope } from '../auth/principal';
 import { AppError } from '../errors';
 import type { RequestContext } from '../resolvers/context';
+import McpPlugin from './plugins/mcp';
 import { zodErrorToAppError } from './validationError';
 
 export const builder = new SchemaBuilder<{
@@ -22,7 +23,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: true;
 }>({
-  plugins: [ScopeAuthPlugin, ZodPlugin],
+  plugins: [ScopeAuthPlugin, ZodPlugin, McpPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {

@@ -71,6 +71,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Creates a change request in DRAFT, with its priority from impact × urgency.',
       authScopes: { requester: true },
+      mcp: { name: 'create_change_request' },
       args: { input: t.arg({ type: CreateChangeInput }) },
       resolve: (_r, { input }, ctx) =>
         createChange(authed(ctx), {
@@ -82,6 +83,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Edits a DRAFT change.',
       authScopes: { requester: true },
+      mcp: { name: 'update_change_request' },
       args: { id: id(), input: t.arg({ type: UpdateChangeInput }), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         updateChange(authed(ctx), String(args.id), nonNull(args.input), args.expectedVersion),
@@ -91,6 +93,7 @@ builder.mutationFields((t) => {
       description:
         'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD LOW-risk change or sends it to the CAB.',
       authScopes: { requester: true },
+      mcp: { name: 'submit_change' },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => submitChange(authed(ctx), String(args.id), args.expectedVersion),
     }),
@@ -98,6 +101,7 @@ builder.mutationFields((t) => {
       type: RiskResultRef,
       description: 'Re-assesses and stores the risk score of a change, with the factors behind it.',
       authScopes: { $any: { requester: true, approver: true } },
+      mcp: { name: 'assess_risk', depth: 3, annotations: { idempotentHint: true } },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => assessChangeRisk(authed(ctx), String(args.id), args.expectedVersion),
     }),
@@ -107,6 +111,7 @@ builder.mutationFields((t) => {
         'Records a CAB vote. Any rejection rejects; enough approvals for the risk level approve. ' +
         'The requester may not vote on their own change.',
       authScopes: { approver: true },
+      mcp: { name: 'approve_change', depth: 3, annotations: { destructiveHint: true } },
       args: {
         id: id(),
         decision: t.arg({ type: VoteEnum, defaultValue: 'APPROVE' }),
@@ -132,6 +137,7 @@ builder.mutationFields((t) => {
         'Schedules an APPROVED change. Freeze windows block it unless it is EMERGENCY; overlapping ' +
         'changes on shared services are reported as conflicts.',
       authScopes: { changeManager: true },
+      mcp: { name: 'schedule_change', depth: 3 },
       args: {
         id: id(),
         plannedStart: t.arg({ type: 'DateTime' }),
@@ -151,6 +157,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'SCHEDULED → IMPLEMENTING.',
       authScopes: { changeManager: true },
+      mcp: { name: 'start_implementation' },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(authed(ctx), String(args.id), 'IMPLEMENTING', null, args.expectedVersion),
@@ -159,6 +166,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'IMPLEMENTING → COMPLETED.',
       authScopes: { changeManager: true },
+      mcp: { name: 'complete_change' },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(authed(ctx), String(args.id), 'COMPLETED', null, args.expectedVersion),
@@ -167,6 +175,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'IMPLEMENTING → FAILED, with what went wrong.',
       authScopes: { changeManager: true },
+      mcp: { name: 'fail_change' },
       args: { id: id(), reason: reason('What went wrong.', true), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(authed(ctx), String(args.id), 'FAILED', args.reason, args.expectedVersion),
@@ -175,6 +184,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'FAILED → ROLLED_BACK once the backout plan has run.',
       authScopes: { changeManager: true },
+      mcp: { name: 'roll_back_change' },
       args: { id: id(), reason: reason('Notes on the rollback.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(authed(ctx), String(args.id), 'ROLLED_BACK', args.reason ?? null, args.expectedVersion),
@@ -183,6 +193,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Cancels a change that has not started implementation.',
       authScopes: { requester: true },
+      mcp: { name: 'cancel_change', annotations: { destructiveHint: true } },
       args: { id: id(), reason: reason('Why it is cancelled.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(authed(ctx), String(args.id), 'CANCELLED', args.reason ?? null, args.expectedVersion),
@@ -193,6 +204,7 @@ builder.mutationFields((t) => {
         'Admin only: approves an EMERGENCY change at once with a written justification; a ' +
         'post-implementation review falls due within 48 hours.',
       authScopes: { admin: true },
+      mcp: { name: 'emergency_override' },
       args: {
         id: id(),
         justification: t.arg.string({ validate: { minLength: 20, maxLength: 5000 } }),
@@ -205,6 +217,7 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Records the post-implementation review of an emergency override.',
       authScopes: { changeManager: true },
+      mcp: { name: 'complete_emergency_review' },
       args: {
         id: id(),
         notes: t.arg.string({ validate: { minLength: 10, maxLength: 5000 } }),

@@ -44,6 +44,12 @@ builder.queryFields((t) => ({
     type: ChangeRef,
     description: 'One change by id, with its risk, approvals and allowed next states.',
     authScopes: { viewer: true },
+    mcp: {
+      name: 'get_change_status',
+      description:
+        'Read one change request: status, allowed next states, risk score and factors, CAB votes, schedule.',
+    },
+    mcpResource: { uriTemplate: 'changeflow://changes/{id}', name: 'change', title: 'Change request' },
     args: { id: t.arg.id({ description: 'The change id, e.g. CHG-20260101-ABC123.' }) },
     resolve: async (_root, { id }, ctx) => {
       const change = await authed(ctx).loaders.change.load(String(id));
@@ -55,6 +61,15 @@ builder.queryFields((t) => ({
     type: ChangePageRef,
     description: 'Changes, newest first, filtered and cursor-paginated.',
     authScopes: { viewer: true },
+    mcp: {
+      name: 'list_changes',
+      description:
+        'Search change requests (newest first) by status, type, risk level, service, requester or text; ' +
+        'pass pageInfo.endCursor as `after` for the next page.',
+      selection:
+        'nodes { id title type status priority riskLevel affectedServices plannedStart plannedEnd ' +
+        'requester { id displayName } createdAt } pageInfo { hasNextPage endCursor }',
+    },
     args: {
       filter: t.arg({ type: ChangeFilterInput, required: false }),
       first: t.arg.int({ required: false, defaultValue: 20, validate: { min: 1, max: 100 } }),

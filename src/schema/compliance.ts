@@ -48,6 +48,7 @@ builder.queryFields((t) => ({
     type: ReportRef,
     description: 'Compliance report for changes created in [from, to) (at most 366 days).',
     authScopes: { changeManager: true },
+    mcp: { name: 'compliance_report' },
     args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
     resolve: (_r, args, ctx) => complianceReport(authed(ctx), args.from, args.to),
   }),

@@ -22,6 +22,7 @@ builder.queryFields((t) => ({
     type: [FreezeWindowRef],
     description: 'Freeze windows overlapping [from, to); both bounds optional.',
     authScopes: { viewer: true },
+    mcp: { name: 'list_freeze_windows' },
     args: {
       from: t.arg({ type: 'DateTime', required: false }),
       to: t.arg({ type: 'DateTime', required: false }),
@@ -38,6 +39,7 @@ builder.mutationFields((t) => ({
     type: FreezeWindowRef,
     description: 'Declares a change freeze (e.g. quarter end).',
     authScopes: { changeManager: true },
+    mcp: { name: 'create_freeze_window' },
     args: {
       name: t.arg.string({ validate: { minLength: 3, maxLength: 200 } }),
       reason: t.arg.string({ required: false, validate: { maxLength: 2000 } }),
@@ -50,6 +52,7 @@ builder.mutationFields((t) => ({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
     authScopes: { changeManager: true },
+    mcp: { name: 'delete_freeze_window', annotations: { destructiveHint: true } },
     args: { id: t.arg.id() },
     resolve: (_r, args, ctx) => deleteFreezeWindow(authed(ctx), String(args.id)),
   }),

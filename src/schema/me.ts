@@ -18,6 +18,7 @@ builder.queryFields((t) => ({
     type: MeRef,
     description: 'Who the server thinks you are: id, tenant and roles.',
     authScopes: { viewer: true },
+    mcp: { name: 'whoami' },
     resolve: (_r, _a, ctx) => authed(ctx).principal,
   }),
 }));

@@ -39,6 +39,12 @@ builder.queryFields((t) => ({
     type: KpisRef,
     description: 'Change KPIs computed from two aggregate queries.',
     authScopes: { viewer: true },
+    mcp: {
+      name: 'metrics_dashboard',
+      description:
+        'Change KPIs of your tenant: active changes, pending approvals, mean time to approve, success rate, ' +
+        'emergency ratio and changes by status.',
+    },
     resolve: (_r, _a, ctx) => changeKpis(authed(ctx)),
   }),
 }));

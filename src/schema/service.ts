@@ -16,6 +16,7 @@ builder.queryFields((t) => ({
     type: [ServiceRef],
     description: 'Services known to the tenant (named by changes or tagged).',
     authScopes: { viewer: true },
+    mcp: { name: 'list_services' },
     resolve: (_r, _a, ctx) => {
       const { db, principal } = authed(ctx);
       return listServices(db, principal.tenantId);
@@ -28,6 +29,7 @@ builder.mutationFields((t) => ({
     type: ServiceRef,
     description: 'Sets the tags of a service, creating it if needed.',
     authScopes: { changeManager: true },
+    mcp: { name: 'tag_service', annotations: { idempotentHint: true } },
     args: {
       name: t.arg.string({ validate: { minLength: 1, maxLength: 100 } }),
       tags: t.arg.stringList({ validate: { maxLength: 20, items: { minLength: 1, maxLength: 50 } } }),

@@ -1,8 +1,11 @@
 import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
+import { buildCatalog, type McpCatalog } from '../mcp/catalog';
+import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
+import type { ExecuteOperation, OperationResult } from '../mcp/server';
 import { printSDL } from '../schema/sdl';
 import { authenticate } from './authenticate';
-import { createGraphQLServer, type GraphQLServer } from './graphqlServer';
+import { createGraphQLServer, type GraphQLServer, type ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
 import { createLogger, requestIdFor } from './logger';
 
@@ -17,6 +20,21 @@ const json = (body: unknown, status: number, headers: Record<string, string> = {
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 
+/** MCP tool calls run as GraphQL operations through the same Yoga pipeline as /graphql. */
+function executeThrough(yoga: GraphQLServer, context: ServerContext): ExecuteOperation {
+  return async (query, variables, toolName) => {
+    const response = await yoga.fetch(
+      new Request('http://changeflow.internal/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+        body: JSON.stringify({ query, variables }),
+      }),
+      { ...context, toolName },
+    );
+    return (await response.json()) as OperationResult;
+  };
+}
+
 /**
  * The HTTP surface: routing, request ids, logs, and authentication shared by every route.
  * Runtime-agnostic: the Worker (and any other entry) passes its bindings in.
@@ -25,6 +43,7 @@ export function createApp(schema: GraphQLSchema) {
   // Config and the Yoga instance are built once per set of bindings (once per isolate in a Worker).
   let built: { vars: ConfigVars; config: Config; yoga: GraphQLServer } | null = null;
   let sdl: string | null = null;
+  let mcp: { catalog: McpCatalog; handle: ReturnType<typeof createMcpEndpoint> } | null = null;
   const logger = createLogger({ service: 'changeflow' });
 
   function setup(env: AppBindings) {
@@ -64,6 +83,30 @@ export function createApp(schema: GraphQLSchema) {
           source: 'graphql',
         });
       }
+      case '/mcp': {
+        if (!mcp) {
+          const catalog = buildCatalog(schema);
+          mcp = { catalog, handle: createMcpEndpoint(catalog, app.config.version) };
+        }
+        const auth = await authenticate(request, app.config);
+        const context: ServerContext = {
+          db: env.DB,
+          config: app.config,
+          requestId,
+          auth,
+          logger,
+          source: 'mcp',
+        };
+        return mcp.handle(request, {
+          auth,
+          corsOrigins: app.config.corsOrigins,
+          issuer: app.config.jwt.issuer,
+          execute: executeThrough(app.yoga, context),
+        });
+      }
+      case PROTECTED_RESOURCE_PATH:
+      case `${PROTECTED_RESOURCE_PATH}/mcp`:
+        return protectedResourceMetadata(request, app.config.jwt.issuer);
       default:
         return json({ error: { code: 'NOT_FOUND', message: `No route for ${url.pathname}` } }, 404);
     }

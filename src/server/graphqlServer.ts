@@ -27,6 +27,32 @@ const useRequestIdHeader = (): Plugin<ServerContext> => ({
   },
 });
 
+/**
+ * Yoga answers a POST whose content type no request parser accepts with a bare 415 and no body;
+ * say what went wrong, with a code, like every other refusal. Registered last, so it only acts
+ * when no parser (built-in or from a plugin) took the request.
+ */
+const useUnsupportedMediaTypeError = (): Plugin<ServerContext> => ({
+  onRequestParse({ request, requestParser, endResponse, fetchAPI }) {
+    if (requestParser || request.method !== 'POST') return;
+    const type = request.headers.get('content-type');
+    const body = {
+      errors: [
+        {
+          message: `Unsupported content type ${type ? JSON.stringify(type) : '(none)'}: send application/json`,
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    };
+    endResponse(
+      new fetchAPI.Response(JSON.stringify(body), {
+        status: 415,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      }),
+    );
+  },
+});
+
 export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
   return createYoga<ServerContext>({
     schema,
@@ -36,7 +62,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     graphiql: config.environment === 'development' ? { title: 'ChangeFlow GraphiQL' } : false,
     cors: { origin: config.corsOrigins, credentials: false, methods: ['GET', 'POST', 'OPTIONS'] },
     logging: false,
-    plugins: [useRequestIdHeader()],
+    plugins: [useRequestIdHeader(), useUnsupportedMediaTypeError()],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
     context: ({ db, requestId, auth, source, toolName }) => {
       if (!auth.principal) {

@@ -1,0 +1,213 @@
+import {
+  astFromValue,
+  type GraphQLArgument,
+  type GraphQLField,
+  type GraphQLSchema,
+  getNamedType,
+  isNonNullType,
+  isObjectType,
+  print,
+} from 'graphql';
+import type { McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
+import { objectSchema } from './inputSchema';
+import type { JsonSchema } from './jsonSchema';
+import { defaultSelection, parseSelection, selectionSchema } from './selection';
+
+export interface ToolAnnotations {
+  title: string;
+  readOnlyHint: boolean;
+  destructiveHint: boolean;
+  idempotentHint: boolean;
+  openWorldHint: boolean;
+}
+
+/** One generated MCP tool: what agents see, and the GraphQL operation it runs. */
+export interface ToolDefinition {
+  name: string;
+  title: string;
+  description: string;
+  inputSchema: JsonSchema;
+  outputSchema: JsonSchema;
+  annotations: ToolAnnotations;
+  /** The GraphQL document a call executes (arguments become variables). */
+  document: string;
+  fieldName: string;
+  /** Non-object results are wrapped as `{ [wrapKey]: value }` (structured content must be an object). */
+  wrapKey: string | null;
+  /** The field's scope-auth requirement, used to show a caller only the tools it may call. */
+  authScopes: unknown;
+}
+
+export interface ResourceTemplateDefinition {
+  uriTemplate: string;
+  name: string;
+  title: string;
+  description: string;
+  mimeType: 'application/json';
+  document: string;
+  fieldName: string;
+  /** Template placeholders, each a variable of the document. */
+  variables: string[];
+  /** Matches a concrete URI and yields the variables. */
+  pattern: RegExp;
+  authScopes: unknown;
+}
+
+export interface McpCatalog {
+  tools: ToolDefinition[];
+  toolsByName: Map<string, ToolDefinition>;
+  resourceTemplates: ResourceTemplateDefinition[];
+}
+
+/** Default object nesting of a tool's result: the returned object and one level below it. */
+const DEFAULT_DEPTH = 2;
+
+type Field = GraphQLField<unknown, unknown>;
+
+const titleOf = (name: string) =>
+  name
+    .split('_')
+    .map((w, i) => (i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w))
+    .join(' ');
+
+const pascal = (name: string) =>
+  name
+    .split('_')
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
+
+/** `$name: Type`, with the argument's default so that an agent may leave it out. */
+function variableDefinition(arg: GraphQLArgument): string {
+  const ast = arg.defaultValue === undefined ? null : astFromValue(arg.defaultValue, arg.type);
+  return `$${arg.name}: ${String(arg.type)}${ast ? ` = ${print(ast)}` : ''}`;
+}
+
+function operationFor(kind: 'query' | 'mutation', opName: string, field: Field, selection: string): string {
+  const vars = field.args.map(variableDefinition).join(', ');
+  const args = field.args.map((a) => `${a.name}: $${a.name}`).join(', ');
+  const body = selection ? ` { ${selection} }` : '';
+  return `${kind} ${opName}${vars ? `(${vars})` : ''} { ${field.name}${args ? `(${args})` : ''}${body} }`;
+}
+
+/** The result's schema, wrapped when the field does not return a non-null object. */
+function resultShape(field: Field, selection: string): { outputSchema: JsonSchema; wrapKey: string | null } {
+  const set = selection ? parseSelection(selection) : undefined;
+  const schema = selectionSchema(field.type, set);
+  if (isNonNullType(field.type) && isObjectType(field.type.ofType))
+    return { outputSchema: schema, wrapKey: null };
+  return {
+    outputSchema: {
+      type: 'object',
+      properties: { [field.name]: schema },
+      required: [field.name],
+      additionalProperties: false,
+    },
+    wrapKey: field.name,
+  };
+}
+
+function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOptions): ToolDefinition {
+  const selection = options.selection ?? defaultSelection(field.type, options.depth ?? DEFAULT_DEPTH);
+  const title = options.title ?? titleOf(options.name);
+  const description = options.description ?? field.description;
+  if (!description) throw new Error(`MCP tool ${options.name} needs a description`);
+  const readOnly = kind === 'query';
+  return {
+    name: options.name,
+    title,
+    description,
+    inputSchema: objectSchema(field.args),
+    ...resultShape(field, selection),
+    annotations: {
+      title,
+      readOnlyHint: readOnly,
+      destructiveHint: readOnly ? false : (options.annotations?.destructiveHint ?? false),
+      idempotentHint: readOnly ? true : (options.annotations?.idempotentHint ?? false),
+      openWorldHint: false,
+    },
+    document: operationFor(kind, pascal(options.name), field, selection),
+    fieldName: field.name,
+    authScopes: (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes,
+  };
+}
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function buildResource(field: Field, options: McpResourceOptions): ResourceTemplateDefinition {
+  const variables = [...options.uriTemplate.matchAll(/\{(\w+)\}/g)].map((m) => m[1] as string);
+  for (const v of variables) {
+    if (!field.args.some((a) => a.name === v)) {
+      throw new Error(`Resource ${options.name}: {${v}} is not an argument of Query.${field.name}`);
+    }
+  }
+  const pattern = new RegExp(
+    `^${options.uriTemplate
+      .split(/\{\w+\}/)
+      .map(escapeRegExp)
+      .join('([^/]+)')}$`,
+  );
+  const named = getNamedType(field.type);
+  const selection = options.selection ?? defaultSelection(field.type, options.depth ?? DEFAULT_DEPTH);
+  return {
+    uriTemplate: options.uriTemplate,
+    name: options.name,
+    title: options.title ?? titleOf(options.name),
+    description: options.description ?? field.description ?? named.name,
+    mimeType: 'application/json',
+    document: operationFor('query', pascal(options.name), field, selection),
+    fieldName: field.name,
+    variables,
+    pattern,
+    authScopes: (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes,
+  };
+}
+
+/** Walks the built schema and generates every opted-in tool and resource template. */
+export function buildCatalog(schema: GraphQLSchema): McpCatalog {
+  const tools: ToolDefinition[] = [];
+  const resourceTemplates: ResourceTemplateDefinition[] = [];
+  const roots = [
+    ['query', schema.getQueryType()],
+    ['mutation', schema.getMutationType()],
+  ] as const;
+  for (const [kind, root] of roots) {
+    for (const field of Object.values(root?.getFields() ?? {})) {
+      const ext = field.extensions as { mcp?: McpToolOptions; mcpResource?: McpResourceOptions };
+      if (ext.mcp) tools.push(buildTool(kind, field, ext.mcp));
+      if (ext.mcpResource) resourceTemplates.push(buildResource(field, ext.mcpResource));
+    }
+  }
+  const toolsByName = new Map<string, ToolDefinition>();
+  for (const tool of tools) {
+    if (toolsByName.has(tool.name)) throw new Error(`Duplicate MCP tool name ${tool.name}`);
+    toolsByName.set(tool.name, tool);
+  }
+  return { tools, toolsByName, resourceTemplates };
+}
+
+/** The reviewed catalog: what `npm run codegen` writes to mcp-tools.snapshot.json. */
+export function catalogSnapshot(catalog: McpCatalog) {
+  return {
+    tools: catalog.tools.map(
+      ({ name, title, description, inputSchema, outputSchema, annotations, document }) => ({
+        name,
+        title,
+        description,
+        annotations,
+        inputSchema,
+        outputSchema,
+        document,
+      }),
+    ),
+    resourceTemplates: catalog.resourceTemplates.map(
+      ({ uriTemplate, name, title, description, mimeType, document }) => ({
+        uriTemplate,
+        name,
+        title,
+        description,
+        mimeType,
+        document,
+      }),
+    ),
+  };
+}

@@ -1,0 +1,208 @@
+import { Validator } from '@cfworker/json-schema';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import {
+  CallToolRequestSchema,
+  type CallToolResult,
+  ErrorCode,
+  GetPromptRequestSchema,
+  ListPromptsRequestSchema,
+  ListResourcesRequestSchema,
+  ListResourceTemplatesRequestSchema,
+  ListToolsRequestSchema,
+  McpError,
+  ReadResourceRequestSchema,
+} from '@modelcontextprotocol/sdk/types.js';
+import type { Principal } from '../auth/principal';
+import type { McpCatalog, ToolDefinition } from './catalog';
+import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
+import { scopesAllow } from './visibility';
+
+/** A GraphQL result as Yoga returns it. */
+export interface OperationResult {
+  data?: Record<string, unknown> | null;
+  errors?: { message: string; extensions?: Record<string, unknown> }[];
+}
+
+/** Runs a generated document through the GraphQL pipeline on behalf of the caller (the port to Yoga). */
+export type ExecuteOperation = (
+  document: string,
+  variables: Record<string, unknown>,
+  toolName: string | null,
+) => Promise<OperationResult>;
+
+export interface McpServerDeps {
+  catalog: McpCatalog;
+  principal: Principal;
+  execute: ExecuteOperation;
+  version: string;
+}
+
+const validators = new WeakMap<ToolDefinition, Validator>();
+
+function validatorFor(tool: ToolDefinition): Validator {
+  let v = validators.get(tool);
+  if (!v) {
+    v = new Validator(tool.inputSchema as never, '2020-12', false);
+    validators.set(tool, v);
+  }
+  return v;
+}
+
+function errorResult(code: string, message: string, details: Record<string, unknown> = {}): CallToolResult {
+  const error = { code, message, ...details };
+  return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error }) }] };
+}
+
+/** Argument errors, each naming the field (`input.title`), from the tool's input schema. */
+function argumentIssues(tool: ToolDefinition, args: unknown) {
+  const result = validatorFor(tool).validate(args);
+  if (result.valid) return [];
+  const seen = new Set<string>();
+  const issues: { field: string; message: string }[] = [];
+  // cfworker reports the failing leaf and every enclosing schema; keep the most specific ones.
+  for (const e of result.errors) {
+    if (e.keyword === 'properties' || e.keyword === 'items' || e.keyword === '$ref') continue;
+    const path = e.instanceLocation.replace(/^#\/?/, '').split('/').filter(Boolean);
+    // A missing property is reported on its parent; name the property itself.
+    const missing = e.keyword === 'required' ? /property "([^"]+)"/.exec(e.error)?.[1] : undefined;
+    if (missing) path.push(missing);
+    const field = path.join('.') || '(arguments)';
+    const key = `${field}:${e.error}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ field, message: e.error });
+  }
+  return issues;
+}
+
+async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<string, unknown>) {
+  if (!scopesAllow(deps.principal, tool.authScopes)) {
+    return errorResult(
+      'FORBIDDEN',
+      `Your roles (${deps.principal.roles.join(', ')}) may not call ${tool.name}`,
+    );
+  }
+  const issues = argumentIssues(tool, args);
+  if (issues.length) {
+    const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
+    return errorResult('VALIDATION_FAILED', `Invalid arguments: ${summary}`, { issues });
+  }
+  const result = await deps.execute(tool.document, args, tool.name);
+  if (result.errors?.length) {
+    const [first] = result.errors;
+    const code = String(first?.extensions?.code ?? 'GRAPHQL_ERROR');
+    const { http: _http, code: _code, ...details } = first?.extensions ?? {};
+    return errorResult(code, result.errors.map((e) => e.message).join('; '), details);
+  }
+  const value = result.data?.[tool.fieldName];
+  const structured = (tool.wrapKey ? { [tool.wrapKey]: value } : value) as Record<string, unknown>;
+  return {
+    structuredContent: structured,
+    content: [{ type: 'text', text: JSON.stringify(structured) }],
+  } satisfies CallToolResult;
+}
+
+async function readResource(deps: McpServerDeps, uri: string) {
+  for (const template of deps.catalog.resourceTemplates) {
+    const match = template.pattern.exec(uri);
+    if (!match) continue;
+    if (!scopesAllow(deps.principal, template.authScopes)) {
+      throw new McpError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
+    }
+    const variables = Object.fromEntries(
+      template.variables.map((v, i) => [v, decodeURIComponent(match[i + 1] ?? '')]),
+    );
+    const result = await deps.execute(template.document, variables, `resource:${template.name}`);
+    if (result.errors?.length) {
+      const [first] = result.errors;
+      const code = first?.extensions?.code === 'CHANGE_NOT_FOUND' ? -32002 : ErrorCode.InvalidRequest;
+      throw new McpError(code, `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`, { uri });
+    }
+    const text = JSON.stringify(result.data?.[template.fieldName] ?? null);
+    return { contents: [{ uri, mimeType: template.mimeType, text }] };
+  }
+  throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
+}
+
+/** A stateless MCP server for one request, with the caller's identity bound in. */
+export function createMcpServer(deps: McpServerDeps): Server {
+  const server = new Server(
+    { name: 'changeflow', title: 'ChangeFlow', version: deps.version },
+    {
+      capabilities: { tools: {}, resources: {}, prompts: {} },
+      instructions:
+        'ChangeFlow manages ITIL change requests. Create a change, submit it (risk is assessed), collect CAB ' +
+        'approvals, schedule it, then record implementation. Every call is audited under your identity.',
+    },
+  );
+  const { catalog, principal } = deps;
+
+  server.setRequestHandler(ListToolsRequestSchema, () => ({
+    tools: catalog.tools
+      .filter((t) => scopesAllow(principal, t.authScopes))
+      .map((t) => ({
+        name: t.name,
+        title: t.title,
+        description: t.description,
+        inputSchema: t.inputSchema as { type: 'object' },
+        outputSchema: t.outputSchema as { type: 'object' },
+        annotations: t.annotations,
+      })),
+  }));
+
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const tool = catalog.toolsByName.get(request.params.name);
+    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    return callTool(deps, tool, request.params.arguments ?? {});
+  });
+
+  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: [] }));
+  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+    resourceTemplates: catalog.resourceTemplates
+      .filter((r) => scopesAllow(principal, r.authScopes))
+      .map(({ uriTemplate, name, title, description, mimeType }) => ({
+        uriTemplate,
+        name,
+        title,
+        description,
+        mimeType,
+      })),
+  }));
+  server.setRequestHandler(ReadResourceRequestSchema, (request) => readResource(deps, request.params.uri));
+
+  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
+  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+    const args = request.params.arguments ?? {};
+    const need = (name: string) => {
+      const v = args[name];
+      if (!v?.trim()) throw new McpError(ErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
+      return v;
+    };
+    if (request.params.name === 'draft_change_request') {
+      return {
+        description: 'Draft a change request',
+        messages: [
+          { role: 'user', content: { type: 'text', text: draftChangeRequestText(need('description')) } },
+        ],
+      };
+    }
+    if (request.params.name === 'prepare_cab_review') {
+      const changeId = need('changeId');
+      const uri = `changeflow://changes/${encodeURIComponent(changeId)}`;
+      const { contents } = await readResource(deps, uri);
+      return {
+        description: `CAB review of ${changeId}`,
+        messages: [
+          { role: 'user', content: { type: 'text', text: cabReviewText(changeId) } },
+          {
+            role: 'user',
+            content: { type: 'resource', resource: contents[0] as { uri: string; text: string } },
+          },
+        ],
+      };
+    }
+    throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+  });
+
+  return server;
+}

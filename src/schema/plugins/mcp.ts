@@ -1,0 +1,90 @@
+import SchemaBuilder, {
+  BasePlugin,
+  type FieldNullability,
+  type InputFieldMap,
+  type PothosOutputFieldConfig,
+  PothosSchemaError,
+  type SchemaTypes,
+  type TypeParam,
+} from '@pothos/core';
+
+/** How a Query or Mutation field is offered to AI agents as an MCP tool. */
+export interface McpToolOptions {
+  /** snake_case tool name, unique across the server. */
+  name: string;
+  /** Human title; defaults to the name in words. */
+  title?: string;
+  /** Defaults to the field's GraphQL description. */
+  description?: string;
+  /** Mutations only: overrides of the default annotations (destructive: false, idempotent: false). */
+  annotations?: { destructiveHint?: boolean; idempotentHint?: boolean };
+  /** Selection set (GraphQL, without the outer braces) returned to the agent; default: generated. */
+  selection?: string;
+  /** Object nesting depth of the generated selection. @default 2 */
+  depth?: number;
+}
+
+/** A Query field offered as an MCP resource template; `{name}` placeholders are the field's arguments. */
+export interface McpResourceOptions {
+  uriTemplate: string;
+  name: string;
+  title?: string;
+  description?: string;
+  selection?: string;
+  depth?: number;
+}
+
+declare global {
+  export namespace PothosSchemaTypes {
+    interface Plugins<Types extends SchemaTypes> {
+      mcp: PothosMcpPlugin<Types>;
+    }
+    interface FieldOptions<
+      Types extends SchemaTypes,
+      ParentShape,
+      Type extends TypeParam<Types>,
+      Nullable extends FieldNullability<Type>,
+      Args extends InputFieldMap,
+      ResolveShape,
+      ResolveReturnShape,
+    > {
+      mcp?: McpToolOptions;
+      mcpResource?: McpResourceOptions;
+    }
+  }
+}
+
+const TOOL_NAME = /^[a-z][a-z0-9_]{2,63}$/;
+
+/**
+ * Copies the `mcp` / `mcpResource` field options into the built schema's field extensions,
+ * where the MCP generator reads them: the schema knows MCP only as a field option.
+ */
+export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    const options = fieldConfig.pothosOptions as { mcp?: McpToolOptions; mcpResource?: McpResourceOptions };
+    if (!options.mcp && !options.mcpResource) return fieldConfig;
+    const where = `${fieldConfig.parentType}.${fieldConfig.name}`;
+    if (fieldConfig.parentType !== 'Query' && fieldConfig.parentType !== 'Mutation') {
+      throw new PothosSchemaError(`${where}: only Query and Mutation fields can be MCP tools or resources`);
+    }
+    if (options.mcp && !TOOL_NAME.test(options.mcp.name)) {
+      throw new PothosSchemaError(`${where}: MCP tool name "${options.mcp.name}" must be snake_case`);
+    }
+    if (options.mcpResource && fieldConfig.parentType !== 'Query') {
+      throw new PothosSchemaError(`${where}: only Query fields can be MCP resources`);
+    }
+    return {
+      ...fieldConfig,
+      extensions: {
+        ...fieldConfig.extensions,
+        ...(options.mcp ? { mcp: options.mcp } : {}),
+        ...(options.mcpResource ? { mcpResource: options.mcpResource } : {}),
+      },
+    };
+  }
+}
+
+SchemaBuilder.registerPlugin('mcp', PothosMcpPlugin);
+
+export default 'mcp' as const;

@@ -1,0 +1,58 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
+import { exports } from 'cloudflare:workers';
+
+export const MCP_URL = 'http://cf.test/mcp';
+
+/** The worker under test as the client's fetch: every MCP request goes through the real routes. */
+const workerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
+  exports.default.fetch(new Request(input, init))) as typeof fetch;
+
+/** An official SDK client connected to /mcp with a bearer token. */
+export async function mcpClient(token: string, opts: { protocolVersion?: string } = {}): Promise<Client> {
+  const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
+    fetch: workerFetch,
+    requestInit: { headers: { authorization: `Bearer ${token}` } },
+  });
+  const client = new Client(
+    { name: 'changeflow-tests', version: '1.0.0' },
+    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+  );
+  if (opts.protocolVersion) {
+    // The SDK client always offers its latest version; pin an older one to test negotiation.
+    const original = transport.send.bind(transport);
+    transport.send = (message, options) => {
+      if ('method' in message && message.method === 'initialize' && message.params) {
+        (message.params as { protocolVersion: string }).protocolVersion = opts.protocolVersion as string;
+      }
+      return original(message, options);
+    };
+  }
+  await client.connect(transport);
+  return client;
+}
+
+/** Calls a tool and returns its result, typed loosely for assertions. */
+export async function callTool(client: Client, name: string, args: Record<string, unknown> = {}) {
+  return (await client.callTool({ name, arguments: args })) as CallToolResult & {
+    structuredContent?: Record<string, unknown>;
+  };
+}
+
+/** The `{ error: { code, message } }` an isError result carries as text. */
+export function toolError(result: CallToolResult): { code: string; message: string; [k: string]: unknown } {
+  const first = result.content[0];
+  if (!result.isError || first?.type !== 'text') throw new Error(`expected an error result, got ${JSON.stringify(result)}`);
+  return (JSON.parse(first.text) as { error: { code: string; message: string } }).error;
+}
+
+/** Posts a raw JSON-RPC body to /mcp (for malformed-request tests). */
+export async function rawMcp(body: string, headers: Record<string, string> = {}) {
+  return exports.default.fetch(MCP_URL, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    body,
+  });
+}
