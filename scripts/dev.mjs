@@ -1,54 +1,29 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
-import { execFileSync, spawn } from 'node:child_process';
 import { ensureDevSecret, signDevToken } from './devToken.mjs';
+import { migrateLocal, startLocalServer } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
-const PORT = process.env.PORT ?? '8787';
-const HOST = '127.0.0.1';
-const BASE = `http://${HOST === '127.0.0.1' ? 'localhost' : HOST}:${PORT}`;
+const PORT = Number(process.env.PORT ?? 8787);
 const TENANT = process.env.DEMO_TENANT ?? 'acme';
-const env = { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
 const secret = ensureDevSecret();
 console.log('› applying migrations to the local D1');
-execFileSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local'], { stdio: 'inherit', env });
+migrateLocal();
+console.log(`› starting wrangler dev on port ${PORT}`);
 
-console.log(`› starting wrangler dev on ${BASE}`);
-// Own process group, so stopping us stops workerd too (killing npx alone leaves it running).
-const child = spawn('npx', ['wrangler', 'dev', '--port', PORT, '--ip', HOST], {
-  detached: true,
-  stdio: ['ignore', 'inherit', 'inherit'],
-  env,
-});
+let server;
 const stop = (code) => {
-  try {
-    process.kill(-child.pid, 'SIGTERM');
-  } catch {
-    // already gone
-  }
+  server?.stop();
   process.exit(code);
 };
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
-child.on('exit', (code) => process.exit(code ?? 1));
-
-async function waitForHealth(timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      const res = await fetch(`${BASE}/health`);
-      if (res.ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  throw new Error(`ChangeFlow did not become healthy at ${BASE}/health within ${timeoutMs / 1000}s`);
-}
 
 try {
-  await waitForHealth();
+  server = await startLocalServer({ port: PORT, stdio: 'inherit' });
+  server.child.on('exit', (code) => process.exit(code ?? 1));
+  const base = `http://localhost:${PORT}`;
   const sign = (sub, name, roles) => signDevToken({ secret, sub, name, tenant: TENANT, roles });
   const tokens = {
     admin: await sign('alice', 'Alice Admin', ['admin']),
@@ -57,13 +32,14 @@ try {
     approver2: await sign('ada', 'Ada Approver', ['approver']),
     manager: await sign('max', 'Max Manager', ['change_manager']),
   };
-  const seeded = await seedDemo(BASE, tokens);
+  const seeded = await seedDemo(server.baseUrl, tokens);
   console.log(`
   ChangeFlow is running (tenant "${TENANT}"; ${seeded.skipped ? 'demo data already present' : `seeded ${seeded.created} demo changes`})
 
-    GraphiQL        ${BASE}/graphql
-    Health          ${BASE}/health
-    Schema (SDL)    ${BASE}/schema.graphql
+    GraphiQL        ${base}/graphql
+    MCP endpoint    ${base}/mcp
+    Health          ${base}/health
+    Schema (SDL)    ${base}/schema.graphql
 
   Development tokens (7 days; send as "Authorization: Bearer <token>"):
 

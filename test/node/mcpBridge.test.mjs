@@ -1,0 +1,75 @@
+// The stdio bridge against a real local ChangeFlow (`wrangler dev` on a free loopback port, with
+// its own throwaway D1), driven by the official SDK client over stdio as a desktop client would.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { signDevToken } from '../../scripts/devToken.mjs';
+import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
+
+const SECRET = 'node-test-secret-0123456789abcdef0123456789';
+const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bridge-'));
+let server;
+let client;
+
+before(async () => {
+  migrateLocal({ persistTo, quiet: true });
+  server = await startLocalServer({ persistTo, vars: { JWT_SECRET: SECRET } });
+  const token = await signDevToken({ secret: SECRET, sub: 'rita', tenant: 'bridge', roles: ['requester'] });
+  client = new Client({ name: 'bridge-test', version: '1.0.0' });
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: ['scripts/mcpBridge.mjs', '--url', server.baseUrl, '--token', token],
+      stderr: 'pipe',
+    }),
+  );
+});
+
+after(async () => {
+  await client?.close();
+  server?.stop();
+  rmSync(persistTo, { recursive: true, force: true });
+});
+
+test('lists the tools the caller may use, as the HTTP endpoint does', async () => {
+  const { tools } = await client.listTools();
+  const names = tools.map((t) => t.name);
+  assert.ok(names.includes('create_change_request'));
+  assert.ok(names.includes('get_change_status'));
+  assert.ok(!names.includes('approve_change'), 'a requester is not shown approve_change');
+});
+
+test('creates a change and reads it back through the bridge', async () => {
+  const created = await client.callTool({
+    name: 'create_change_request',
+    arguments: {
+      input: {
+        title: 'Rotate API keys',
+        description: 'Quarterly rotation',
+        impact: 'LOW',
+        urgency: 'LOW',
+        affectedServices: ['api'],
+      },
+    },
+  });
+  assert.equal(created.isError, undefined);
+  assert.equal(created.structuredContent.status, 'DRAFT');
+  const read = await client.callTool({
+    name: 'get_change_status',
+    arguments: { id: created.structuredContent.id },
+  });
+  assert.equal(read.structuredContent.title, 'Rotate API keys');
+});
+
+test('passes domain errors through as tool errors an agent can act on', async () => {
+  const result = await client.callTool({
+    name: 'get_change_status',
+    arguments: { id: 'CHG-20200101-NOPE00' },
+  });
+  assert.equal(result.isError, true);
+  assert.match(result.content[0].text, /CHANGE_NOT_FOUND/);
+});
