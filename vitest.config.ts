@@ -20,6 +20,31 @@ export default defineConfig(async () => {
       setupFiles: ['./test/setup.ts'],
       // Request logs are noise unless a test fails.
       silent: 'passed-only' as const,
+      // Pre-bundling the big libraries once roughly halves each test file's start-up in the pool.
+      deps: {
+        optimizer: {
+          ssr: {
+            enabled: true,
+            include: [
+              'graphql',
+              'graphql-yoga',
+              '@pothos/core',
+              '@pothos/plugin-scope-auth',
+              '@pothos/plugin-zod',
+              'zod',
+              'jose',
+              'dataloader',
+              '@modelcontextprotocol/sdk/server/index.js',
+              '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js',
+              '@modelcontextprotocol/sdk/types.js',
+              '@modelcontextprotocol/sdk/client/index.js',
+              '@modelcontextprotocol/sdk/client/streamableHttp.js',
+              '@modelcontextprotocol/sdk/validation/cfworker',
+              '@cfworker/json-schema',
+            ],
+          },
+        },
+      },
     },
   };
 });
