@@ -335,10 +335,23 @@ export async function moveChange(
     const next: ChangeRecord = { ...current, status: target };
     if (target === 'IMPLEMENTING') next.implementedAt = now;
     if (target === 'COMPLETED') next.completedAt = now;
-    if (target === 'FAILED' || target === 'CANCELLED' || target === 'ROLLED_BACK') {
+    if (target === 'FAILED' || target === 'CANCELLED') {
       next.failureReason = reason ?? current.failureReason;
     }
-    return { next, action: STEP_ACTIONS[target] };
+    // Rollback notes must not overwrite what went wrong: they go to the audit trail instead.
+    const audit =
+      target === 'ROLLED_BACK' && reason
+        ? [
+            {
+              action: 'rollback.notes',
+              targetType: 'ChangeRequest',
+              targetId: id,
+              before: null,
+              after: { notes: reason },
+            },
+          ]
+        : [];
+    return { next, action: STEP_ACTIONS[target], audit };
   });
   return change;
 }

@@ -20,8 +20,21 @@ export interface WritePlan<T> {
   result: T;
 }
 
-/** Attempts before giving up on a tenant busy enough that every try lost a race. */
-const MAX_ATTEMPTS = 5;
+/**
+ * Attempts before giving up on a tenant busy enough that every try lost a race. Every write of a
+ * tenant appends to one audit chain, so of N writers that race, only one wins each round: the
+ * budget must outlast a burst of parallel writes, not just a single collision.
+ */
+const MAX_ATTEMPTS = 12;
+/** Upper bound of the randomised pause before retry n: min(cap, base · 2^n) ms, full jitter. */
+const BACKOFF_BASE_MS = 4;
+const BACKOFF_CAP_MS = 100;
+
+/** Spreads the losers of a race out in time so that they do not all collide again. */
+const backoff = (attempt: number) =>
+  new Promise<void>((resolve) =>
+    setTimeout(resolve, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)),
+  );
 
 const isVersionConflict = (e: unknown) => String((e as Error)?.message).includes('CHANGE_VERSION_CONFLICT');
 const isAuditRace = (e: unknown) =>
@@ -78,6 +91,7 @@ export async function commitWithAudit<T>(
   plan: (attempt: number) => Promise<WritePlan<T>>,
 ): Promise<T> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
     const p = await plan(attempt);
     const now = ctx.now().toISOString();
     const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };

@@ -45,8 +45,8 @@ export function parseInstant(value: string): number | null {
   const m = ISO_DATE_TIME.exec(value);
   if (!m) return null;
   const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (month < 1 || month > 12 || day < 1 || day > new Date(Date.UTC(year, month, 0)).getUTCDate())
-    return null;
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth) return null;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? null : ms;
 }
@@ -70,10 +70,12 @@ export function checkSchedule(input: ScheduleInput): ScheduleCheck {
     const value = startMs === null ? start : end;
     throw invalid(`Planned ${field} "${value}" is not an ISO-8601 date-time with a time zone`, { field });
   }
-  if (endMs <= startMs)
+  if (endMs <= startMs) {
     throw invalid(`Planned end ${end} must be after planned start ${start}`, { start, end });
-  if (startMs < Date.parse(now))
+  }
+  if (startMs < Date.parse(now)) {
     throw invalid(`Planned start ${start} is in the past (now ${now})`, { start, now });
+  }
 
   const freezeWindowsOverridden: string[] = [];
   const frozen = input.freezeWindows

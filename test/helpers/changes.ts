@@ -134,3 +134,90 @@ export async function approvedChange(
 }
 
 export { gql, gqlOk };
+
+/** Schedules a change as the change manager; returns the whole ScheduleResult. */
+export async function schedule(tok: string, id: string, start: string, end: string) {
+  const data = await gqlOk<{
+    scheduleChange: {
+      change: Change;
+      conflicts: { changeId: string; services: string[]; plannedStart: string; plannedEnd: string }[];
+      freezeWindowsOverridden: string[];
+    };
+  }>(SCHEDULE, { id, start, end }, tok);
+  return data.scheduleChange;
+}
+
+/** Every status a change can rest in (SUBMITTED is only passed through on submit). */
+export type RestingStatus =
+  | 'DRAFT'
+  | 'PENDING_APPROVAL'
+  | 'APPROVED'
+  | 'REJECTED'
+  | 'SCHEDULED'
+  | 'IMPLEMENTING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'ROLLED_BACK'
+  | 'CANCELLED';
+
+/**
+ * Creates a change (default inputs: NORMAL, MEDIUM risk) and drives it through the API into
+ * `status`, the way a user would. Scheduled windows are `days` from now, 10:00–12:00 UTC.
+ */
+export async function changeInState(
+  c: Awaited<ReturnType<typeof cast>>,
+  status: RestingStatus,
+  overrides: Record<string, unknown> = {},
+  days = 1,
+): Promise<Change> {
+  const run = async (query: string, vars: Record<string, unknown>, tok: string) =>
+    Object.values(await gqlOk<Record<string, Change>>(query, vars, tok))[0] as Change;
+  switch (status) {
+    case 'DRAFT':
+      return createChange(c.requester, overrides);
+    case 'CANCELLED': {
+      const draft = await createChange(c.requester, overrides);
+      return run(CANCEL, { id: draft.id, reason: 'No longer needed' }, c.requester);
+    }
+    case 'PENDING_APPROVAL':
+    case 'REJECTED': {
+      const draft = await createChange(c.requester, overrides);
+      const pending = await submit(c.requester, draft.id);
+      if (status === 'PENDING_APPROVAL') return pending;
+      const data = await gqlOk<{ approveChange: { change: Change } }>(
+        APPROVE,
+        { id: pending.id, decision: 'REJECT', comment: 'Too risky this week' },
+        c.approver1,
+      );
+      return data.approveChange.change;
+    }
+    default: {
+      const approved = await approvedChange(c, overrides);
+      if (status === 'APPROVED') return approved;
+      const { change: scheduled } = await schedule(
+        c.manager,
+        approved.id,
+        inDays(days, 10),
+        inDays(days, 12),
+      );
+      if (status === 'SCHEDULED') return scheduled;
+      const implementing = await run(START, { id: approved.id }, c.manager);
+      if (status === 'IMPLEMENTING') return implementing;
+      if (status === 'COMPLETED') return run(COMPLETE, { id: approved.id }, c.manager);
+      const failed = await run(FAIL, { id: approved.id, reason: 'Replica did not come back' }, c.manager);
+      if (status === 'FAILED') return failed;
+      return run(ROLL_BACK, { id: approved.id, reason: 'Backout plan ran' }, c.manager);
+    }
+  }
+}
+
+/**
+ * Runs an operation that must fail and returns its first error (code, message, extensions) and
+ * the HTTP status; throws when it unexpectedly succeeds.
+ */
+export async function gqlError(query: string, variables: Record<string, unknown>, tok: string) {
+  const r = await gql(query, variables, { token: tok });
+  const error = r.errors?.[0];
+  if (!error) throw new Error(`expected an error, got ${JSON.stringify(r.data)}`);
+  return { status: r.status, code: error.extensions?.code, message: error.message, error };
+}
