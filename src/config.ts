@@ -31,6 +31,18 @@ export interface ConfigVars {
   RATE_LIMIT_BURST_PER_SECOND?: string;
 }
 
+/** Every variable above, so a change to any of them is noticed. */
+export const CONFIG_VARS = [
+  'ENVIRONMENT',
+  'JWT_SECRET',
+  'JWT_JWKS_URL',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'CORS_ORIGINS',
+  'RATE_LIMIT_PER_MINUTE',
+  'RATE_LIMIT_BURST_PER_SECOND',
+] as const satisfies readonly (keyof ConfigVars)[];
+
 export const VERSION = '0.1.0';
 
 export class ConfigError extends Error {

@@ -1,46 +1,95 @@
-import { errors, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { isRole, type Principal } from './principal';
 
-/** Seconds of clock difference tolerated between the token issuer and us. */
+/** Seconds of clock difference tolerated between the token issuer and us (exp, nbf, iat). */
 const CLOCK_TOLERANCE_S = 30;
+/** How long a fetched JWKS is trusted before it is fetched again. */
+const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
+/** Least time between two JWKS fetches, so unknown `kid`s cannot make us hammer the IdP. */
+const JWKS_COOLDOWN_MS = 30_000;
+
+const ASYMMETRIC_ALGS = ['RS256', 'ES256'];
 
 const encoder = new TextEncoder();
-const keyCache = new WeakMap<Config, Uint8Array>();
+type Jwks = ReturnType<typeof createRemoteJWKSet>;
+/** Per isolate: remote key sets by URL (each with its own cache) and HMAC keys by secret. */
+const jwksByUrl = new Map<string, Jwks>();
+const secretKeys = new Map<string, Uint8Array>();
 
-function secretKey(config: Config): Uint8Array {
-  let key = keyCache.get(config);
-  if (!key) {
-    key = encoder.encode(config.jwt.secret ?? '');
-    keyCache.set(config, key);
+function keysFor(config: Config) {
+  const { secret, jwksUrl } = config.jwt;
+  let secretKey: Uint8Array | null = null;
+  if (secret) {
+    secretKey = secretKeys.get(secret) ?? encoder.encode(secret);
+    secretKeys.set(secret, secretKey);
   }
-  return key;
+  let jwks: Jwks | null = null;
+  if (jwksUrl) {
+    jwks =
+      jwksByUrl.get(jwksUrl) ??
+      createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, cooldownDuration: JWKS_COOLDOWN_MS });
+    jwksByUrl.set(jwksUrl, jwks);
+  }
+  return { secret: secretKey, jwks };
 }
 
 function reject(message: string): never {
   throw new AppError('UNAUTHENTICATED', message);
 }
 
-/** Verifies a bearer JWT and turns its claims into a Principal, or throws UNAUTHENTICATED. */
-export async function verifyJwt(token: string, config: Config): Promise<Principal> {
-  if (!config.jwt.secret) reject('Bearer tokens are not accepted: no JWT_SECRET is configured');
-  let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
-  try {
-    ({ payload } = await jwtVerify(token, secretKey(config), {
-      algorithms: ['HS256'],
-      clockTolerance: CLOCK_TOLERANCE_S,
-      ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
-      ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
-    }));
-  } catch (e) {
-    if (e instanceof errors.JWTExpired) reject('Token expired');
-    if (e instanceof errors.JWTClaimValidationFailed)
-      reject(`Token claim "${e.claim}" is invalid: ${e.reason}`);
-    if (e instanceof errors.JOSEAlgNotAllowed) reject('Token algorithm is not allowed');
-    if (e instanceof errors.JWSSignatureVerificationFailed) reject('Token signature is invalid');
-    reject('Token is malformed or invalid');
+function explain(e: unknown): never {
+  if (e instanceof AppError) throw e;
+  if (e instanceof errors.JWTExpired) reject('Token expired');
+  if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'nbf') reject('Token is not valid yet (nbf)');
+    reject(`Token claim "${e.claim}" is invalid: ${e.reason}`);
   }
+  if (e instanceof errors.JOSEAlgNotAllowed) reject('Token algorithm is not allowed');
+  if (e instanceof errors.JWSSignatureVerificationFailed) reject('Token signature is invalid');
+  if (e instanceof errors.JWKSNoMatchingKey) reject('Token key id (kid) is not in the issuer key set');
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid) {
+    reject('The issuer key set (JWT_JWKS_URL) could not be fetched; try again shortly');
+  }
+  reject('Token is malformed or invalid');
+}
+
+/**
+ * Verifies a bearer JWT and turns its claims into a Principal, or throws UNAUTHENTICATED.
+ * HS256 tokens are checked with JWT_SECRET, RS256/ES256 with the keys at JWT_JWKS_URL; the
+ * header's `alg` only picks which of the configured keys to try, so `none` and algorithm
+ * confusion (an HS256 token "signed" with a public key) are refused.
+ */
+export async function verifyJwt(token: string, config: Config): Promise<Principal> {
+  const { secret, jwks } = keysFor(config);
+  const options = {
+    clockTolerance: CLOCK_TOLERANCE_S,
+    ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
+    ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
+  };
+  let payload: JWTPayload;
+  try {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      reject('Token is malformed: it is not a signed JWT');
+    }
+    if (alg === 'HS256' && secret) {
+      ({ payload } = await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] }));
+    } else if (typeof alg === 'string' && ASYMMETRIC_ALGS.includes(alg) && jwks) {
+      ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS }));
+    } else {
+      reject(`Token algorithm ${JSON.stringify(alg)} is not accepted by this server`);
+    }
+  } catch (e) {
+    explain(e);
+  }
+  return principalFromClaims(payload);
+}
+
+function principalFromClaims(payload: JWTPayload): Principal {
   const { sub, tenant, roles } = payload as { sub?: unknown; tenant?: unknown; roles?: unknown };
   if (typeof sub !== 'string' || sub === '') reject('Token has no "sub" claim');
   if (typeof tenant !== 'string' || tenant === '') reject('Token has no "tenant" claim');

@@ -1,11 +1,12 @@
 import { ROLES, type Role } from '../resolvers/domain';
 
-/** Who is calling: a person or agent with a JWT (later: an API key). */
+/** Who is calling: a person or agent with a JWT, or an integration with an API key. */
 export interface Principal {
+  /** The JWT `sub`, or the API key's id. */
   id: string;
   tenantId: string;
   roles: Role[];
-  kind: 'user';
+  kind: 'user' | 'api_key';
   name: string | null;
   email: string | null;
 }

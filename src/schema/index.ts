@@ -10,6 +10,7 @@ import './compliance';
 import './metrics';
 import './service';
 import './me';
+import './apiKey';
 
 /** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
 export const schema = builder.toSchema({ sortSchema: false });

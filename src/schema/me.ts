@@ -9,7 +9,7 @@ const MeRef = builder
       id: t.exposeID('id'),
       tenantId: t.exposeID('tenantId'),
       roles: t.exposeStringList('roles'),
-      kind: t.exposeString('kind', { description: '`user` (JWT).' }),
+      kind: t.exposeString('kind', { description: '`user` (JWT) or `api_key`.' }),
     }),
   });
 

@@ -1,5 +1,5 @@
 import type { GraphQLSchema } from 'graphql';
-import { type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
+import { CONFIG_VARS, type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
 import { buildCatalog, type McpCatalog } from '../mcp/catalog';
 import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
 import type { ExecuteOperation, OperationResult } from '../mcp/server';
@@ -41,15 +41,17 @@ function executeThrough(yoga: GraphQLServer, context: ServerContext): ExecuteOpe
  */
 export function createApp(schema: GraphQLSchema) {
   // Config and the Yoga instance are built once per set of bindings (once per isolate in a Worker).
-  let built: { vars: ConfigVars; config: Config; yoga: GraphQLServer } | null = null;
+  let built: { fingerprint: string; config: Config; yoga: GraphQLServer } | null = null;
   let sdl: string | null = null;
   let mcp: { catalog: McpCatalog; handle: ReturnType<typeof createMcpEndpoint> } | null = null;
   const logger = createLogger({ service: 'changeflow' });
 
   function setup(env: AppBindings) {
-    if (built?.vars !== env) {
+    // Rebuilt only when a configuration variable changes, whatever object the runtime passes.
+    const fingerprint = CONFIG_VARS.map((k) => env[k] ?? '').join('\u0000');
+    if (built?.fingerprint !== fingerprint) {
       const config = parseConfig(env);
-      built = { vars: env, config, yoga: createGraphQLServer(schema, config) };
+      built = { fingerprint, config, yoga: createGraphQLServer(schema, config) };
     }
     return built;
   }
@@ -73,7 +75,7 @@ export function createApp(schema: GraphQLSchema) {
         sdl ??= printSDL(schema);
         return new Response(sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
       case '/graphql': {
-        const auth = await authenticate(request, app.config);
+        const auth = await authenticate(request, app.config, env.DB);
         return app.yoga.fetch(request, {
           db: env.DB,
           config: app.config,
@@ -88,7 +90,7 @@ export function createApp(schema: GraphQLSchema) {
           const catalog = buildCatalog(schema);
           mcp = { catalog, handle: createMcpEndpoint(catalog, app.config.version) };
         }
-        const auth = await authenticate(request, app.config);
+        const auth = await authenticate(request, app.config, env.DB);
         const context: ServerContext = {
           db: env.DB,
           config: app.config,

@@ -1,6 +1,8 @@
+import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from '../auth/apiKeys';
 import { verifyJwt } from '../auth/jwt';
 import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
+import { apiKeyByHash } from '../db/apiKeys';
 import { AppError } from '../errors';
 
 /** The outcome of reading a request's credentials: a principal, none at all, or a rejection. */
@@ -8,18 +10,37 @@ export type AuthResult = { principal: Principal } | { principal: null; error: Ap
 
 const BEARER = /^Bearer[ ]+(\S+)$/i;
 
-export async function authenticate(request: Request, config: Config): Promise<AuthResult> {
-  const header = request.headers.get('authorization');
-  if (!header) return { principal: null, error: null };
-  const match = BEARER.exec(header.trim());
-  if (!match?.[1]) {
-    return {
-      principal: null,
-      error: new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"'),
-    };
+async function verifyApiKey(key: string, db: D1Database, now: Date): Promise<Principal> {
+  if (!isWellFormedApiKey(key)) throw new AppError('UNAUTHENTICATED', 'API key is malformed');
+  const record = await apiKeyByHash(db, await hashApiKey(key));
+  if (!record) throw new AppError('UNAUTHENTICATED', 'API key is not recognised');
+  if (record.revokedAt) throw new AppError('UNAUTHENTICATED', `API key ${record.prefix}… was revoked`);
+  if (record.expiresAt && Date.parse(record.expiresAt) <= now.getTime()) {
+    throw new AppError('UNAUTHENTICATED', `API key ${record.prefix}… expired at ${record.expiresAt}`);
   }
+  return {
+    id: record.id,
+    tenantId: record.tenantId,
+    roles: record.roles,
+    kind: 'api_key',
+    name: record.name,
+    email: null,
+  };
+}
+
+/** Reads `Authorization: Bearer <jwt | cf_ key>` or `X-API-Key: cf_…`. */
+export async function authenticate(request: Request, config: Config, db: D1Database): Promise<AuthResult> {
+  const header = request.headers.get('authorization');
+  const apiKeyHeader = request.headers.get('x-api-key');
   try {
-    return { principal: await verifyJwt(match[1], config) };
+    if (apiKeyHeader !== null && !header) {
+      return { principal: await verifyApiKey(apiKeyHeader.trim(), db, new Date()) };
+    }
+    if (!header) return { principal: null, error: null };
+    const credential = BEARER.exec(header.trim())?.[1];
+    if (!credential) throw new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
+    if (looksLikeApiKey(credential)) return { principal: await verifyApiKey(credential, db, new Date()) };
+    return { principal: await verifyJwt(credential, config) };
   } catch (e) {
     if (e instanceof AppError) return { principal: null, error: e };
     throw e;

@@ -1,0 +1,62 @@
+import { displayPrefix, generateApiKey, hashApiKey } from '../auth/apiKeys';
+import { type ApiKeyRecord, apiKeyById, insertApiKeyStatement, revokeApiKeyStatement } from '../db/apiKeys';
+import { newId } from '../db/ids';
+import { AppError } from '../errors';
+import { commitWithAudit } from './commit';
+import type { AuthedContext } from './context';
+import type { Role } from './domain';
+
+/** Creates a key; the secret is returned here once and never stored or shown again. */
+export async function createApiKey(
+  ctx: AuthedContext,
+  input: { name: string; roles: Role[]; expiresAt?: string | null },
+): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
+  const now = ctx.now();
+  if (input.expiresAt && Date.parse(input.expiresAt) <= now.getTime()) {
+    throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future', {
+      issues: [{ field: 'expiresAt', message: 'must be in the future' }],
+    });
+  }
+  const secret = generateApiKey();
+  const apiKey: ApiKeyRecord = {
+    id: newId('key'),
+    tenantId: ctx.principal.tenantId,
+    name: input.name,
+    prefix: displayPrefix(secret),
+    roles: [...new Set(input.roles)],
+    createdBy: ctx.principal.id,
+    createdAt: now.toISOString(),
+    expiresAt: input.expiresAt ?? null,
+    revokedAt: null,
+  };
+  const keyHash = await hashApiKey(secret);
+  await commitWithAudit(ctx, async () => ({
+    statements: [insertApiKeyStatement(ctx.db, apiKey, keyHash)],
+    // The audit trail records the key's metadata, never the secret or its hash.
+    audit: [
+      { action: 'api_key.created', targetType: 'ApiKey', targetId: apiKey.id, before: null, after: apiKey },
+    ],
+    result: undefined,
+  }));
+  return { apiKey, secret };
+}
+
+export async function revokeApiKey(ctx: AuthedContext, id: string): Promise<ApiKeyRecord> {
+  return commitWithAudit(ctx, async () => {
+    const current = await apiKeyById(ctx.db, ctx.principal.tenantId, id);
+    if (!current) throw new AppError('API_KEY_NOT_FOUND', `API key ${id} does not exist`);
+    if (current.revokedAt) {
+      throw new AppError('VALIDATION_FAILED', `API key ${id} was already revoked at ${current.revokedAt}`, {
+        issues: [{ field: 'id', message: 'already revoked' }],
+      });
+    }
+    const revoked = { ...current, revokedAt: ctx.now().toISOString() };
+    return {
+      statements: [revokeApiKeyStatement(ctx.db, ctx.principal.tenantId, id, revoked.revokedAt)],
+      audit: [
+        { action: 'api_key.revoked', targetType: 'ApiKey', targetId: id, before: current, after: revoked },
+      ],
+      result: revoked,
+    };
+  });
+}

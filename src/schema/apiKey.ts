@@ -1,0 +1,66 @@
+import { type ApiKeyRecord, listApiKeys } from '../db/apiKeys';
+import { createApiKey, revokeApiKey } from '../resolvers/apiKeys';
+import { authed } from '../resolvers/context';
+import { ROLES } from '../resolvers/domain';
+import { builder } from './builder';
+
+const RoleEnum = builder.enumType('Role', {
+  description: 'viewer < requester, approver < change_manager < admin.',
+  values: ROLES,
+});
+
+const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
+  description: 'A credential for an integration; the secret itself is only shown when created.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
+    roles: t.field({ type: [RoleEnum], resolve: (k) => k.roles }),
+    createdBy: t.exposeID('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
+    revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const CreatedRef = builder.objectRef<{ apiKey: ApiKeyRecord; secret: string }>('ApiKeyCreated').implement({
+  fields: (t) => ({
+    apiKey: t.field({ type: ApiKeyRef, resolve: (r) => r.apiKey }),
+    secret: t.exposeString('secret', {
+      description: 'The key: send it as `X-API-Key` or `Authorization: Bearer`. Shown only this once.',
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  apiKeys: t.field({
+    type: [ApiKeyRef],
+    description: 'The tenant’s API keys, newest first (never their secrets).',
+    authScopes: { admin: true },
+    resolve: (_r, _a, ctx) => {
+      const { db, principal } = authed(ctx);
+      return listApiKeys(db, principal.tenantId);
+    },
+  }),
+}));
+
+builder.mutationFields((t) => ({
+  createApiKey: t.field({
+    type: CreatedRef,
+    description: 'Creates an API key for an integration, acting with the given roles.',
+    authScopes: { admin: true },
+    args: {
+      name: t.arg.string({ validate: { minLength: 3, maxLength: 100 } }),
+      roles: t.arg({ type: [RoleEnum], validate: { minLength: 1, maxLength: 5 } }),
+      expiresAt: t.arg({ type: 'DateTime', required: false }),
+    },
+    resolve: (_r, args, ctx) => createApiKey(authed(ctx), args),
+  }),
+  revokeApiKey: t.field({
+    type: ApiKeyRef,
+    description: 'Revokes an API key at once; requests with it are refused from now on.',
+    authScopes: { admin: true },
+    args: { id: t.arg.id() },
+    resolve: (_r, args, ctx) => revokeApiKey(authed(ctx), String(args.id)),
+  }),
+}));
