@@ -53,6 +53,23 @@ const useUnsupportedMediaTypeError = (): Plugin<ServerContext> => ({
   },
 });
 
+/**
+ * graphql-js reports a variable value it cannot coerce (a string for an Int, an unknown enum
+ * value, a missing or null required variable) without extensions.code; give it the same code as
+ * every other invalid input, so that callers can branch on it.
+ */
+function withInputCode(error: GraphQLError): GraphQLError {
+  if (error.extensions?.code || !error.message.startsWith('Variable "$')) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' },
+  });
+}
+
 export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
   return createYoga<ServerContext>({
     schema,
@@ -78,7 +95,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
       maskError(error, message) {
         if (error instanceof GraphQLError) {
           const original = error.originalError;
-          if (!original || original instanceof GraphQLError) return error;
+          if (!original || original instanceof GraphQLError) return withInputCode(error);
         }
         const original = error instanceof GraphQLError ? error.originalError : error;
         errorLogger.log('error', 'unexpected error', {

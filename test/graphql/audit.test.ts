@@ -1,0 +1,762 @@
+import { env } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema';
+import { token } from '../helpers/auth';
+import {
+  APPROVE,
+  approvedChange,
+  CANCEL,
+  type Change,
+  COMPLETE,
+  CREATE,
+  cast,
+  changeInput,
+  createChange,
+  FAIL,
+  GET,
+  gql,
+  gqlOk,
+  inDays,
+  OVERRIDE,
+  ROLL_BACK,
+  SCHEDULE,
+  START,
+  SUBMIT,
+  submit,
+} from '../helpers/changes';
+import type { GqlResult } from '../helpers/graphql';
+
+type Cast = Awaited<ReturnType<typeof cast>>;
+
+interface AuditEvent {
+  seq: number;
+  action: string;
+  actorId: string;
+  actorType: string;
+  source: string;
+  toolName: string | null;
+  targetType: string;
+  targetId: string;
+  requestId: string;
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  createdAt: string;
+  prevHash: string;
+  hash: string;
+}
+
+const EVENT_FIELDS =
+  'seq action actorId actorType source toolName targetType targetId requestId before after createdAt prevHash hash';
+const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
+  auditLog(targetId: $targetId, first: $first, after: $after) {
+    nodes { ${EVENT_FIELDS} } pageInfo { hasNextPage endCursor } } }`;
+const VERIFY = '{ verifyAuditChain { valid checked brokenAtSeq reason } }';
+const UPDATE = `mutation($id: ID!, $input: UpdateChangeRequestInput!, $expectedVersion: Int) {
+  updateChangeRequest(id: $id, input: $input, expectedVersion: $expectedVersion) { id version } }`;
+const ASSESS = 'mutation($id: ID!) { assessRisk(id: $id) { score level } }';
+const REVIEW =
+  'mutation($id: ID!, $notes: String!) { completeEmergencyReview(id: $id, notes: $notes) { id } }';
+const FREEZE = `mutation($name: String!, $startsAt: DateTime!, $endsAt: DateTime!) {
+  createFreezeWindow(name: $name, startsAt: $startsAt, endsAt: $endsAt) { id name } }`;
+const DELETE_FREEZE = 'mutation($id: ID!) { deleteFreezeWindow(id: $id) { id } }';
+const TAG =
+  'mutation($name: String!, $tags: [String!]!) { tagService(name: $name, tags: $tags) { name tags } }';
+const SUBMIT_V = `mutation($id: ID!, $expectedVersion: Int) { submitChange(id: $id, expectedVersion: $expectedVersion) { id } }`;
+
+const codes = (r: GqlResult<unknown>) => r.errors?.map((e) => e.extensions?.code);
+
+async function page(tok: string, vars: { targetId?: string; first?: number; after?: string | null }) {
+  const data = await gqlOk<{
+    auditLog: { nodes: AuditEvent[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+  }>(AUDIT, vars, tok);
+  return data.auditLog;
+}
+
+async function storedCount(tenant: string): Promise<number> {
+  const row = await env.DB.prepare('SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = ?1')
+    .bind(tenant)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+async function verify(tok: string) {
+  return (
+    await gqlOk<{
+      verifyAuditChain: {
+        valid: boolean;
+        checked: number;
+        brokenAtSeq: number | null;
+        reason: string | null;
+      };
+    }>(VERIFY, {}, tok)
+  ).verifyAuditChain;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every mutation appends an audit event
+// ---------------------------------------------------------------------------------------------
+
+let c: Cast;
+/** Ids the steps create and use, by name. */
+const ids: Record<string, string> = {};
+const TITLE = 'Upgrade the payments database';
+
+/** What one mutation must leave in the trail (in seq order). */
+interface ExpectedEvent {
+  action: string;
+  targetType: string;
+  /** The target id; a function when it is only known after the mutation ran. */
+  target: string | ((events: AuditEvent[]) => string);
+  before: unknown;
+  after: unknown;
+}
+
+interface Step {
+  mutation: string;
+  /** Sub of the caller: the expected actorId. */
+  actor: keyof Omit<Cast, 'tenant'>;
+  query: string;
+  vars: () => Record<string, unknown>;
+  /** Sent as X-Request-Id, to check that a caller's trace id is the one recorded. */
+  requestId?: string;
+  /** Reads the response to remember ids for later steps. */
+  remember?: (data: Record<string, unknown>) => void;
+  events: () => ExpectedEvent[];
+  /** Further checks on the events written. */
+  also?: (events: AuditEvent[]) => void;
+}
+
+const SUBS: Record<keyof Omit<Cast, 'tenant'>, string> = {
+  requester: 'rita',
+  approver1: 'abe',
+  approver2: 'ada',
+  approver3: 'ali',
+  manager: 'max',
+  admin: 'root',
+  viewer: 'vic',
+};
+
+const change = (key: string) => () => ids[key] as string;
+const changeEvent = (action: string, key: string, before: unknown, after: unknown): ExpectedEvent => ({
+  action,
+  targetType: 'ChangeRequest',
+  target: change(key)(),
+  before,
+  after,
+});
+const approvalEvent = (approverId: string): ExpectedEvent => ({
+  action: 'approval.created',
+  targetType: 'Approval',
+  // The approval's own id, as recorded in its snapshot.
+  target: (events) => String(events.find((e) => e.action === 'approval.created')?.after?.id),
+  before: null,
+  after: expect.objectContaining({ approverId, decision: 'APPROVED', changeId: ids.main }),
+});
+
+const steps: Step[] = [
+  {
+    mutation: 'createChangeRequest',
+    actor: 'requester',
+    query: CREATE,
+    vars: () => ({ input: changeInput({ title: TITLE }) }),
+    remember: (d) => {
+      ids.main = (d.createChangeRequest as Change).id;
+    },
+    events: () => [
+      changeEvent(
+        'change.created',
+        'main',
+        null,
+        expect.objectContaining({
+          id: ids.main,
+          title: TITLE,
+          status: 'DRAFT',
+          version: 1,
+          requesterId: 'rita',
+        }),
+      ),
+    ],
+  },
+  {
+    mutation: 'updateChangeRequest',
+    actor: 'requester',
+    query: UPDATE,
+    vars: () => ({ id: ids.main, input: { title: `${TITLE} to 16.2` } }),
+    events: () => [changeEvent('change.updated', 'main', { title: TITLE }, { title: `${TITLE} to 16.2` })],
+  },
+  {
+    mutation: 'submitChange',
+    actor: 'requester',
+    query: SUBMIT,
+    vars: () => ({ id: ids.main }),
+    events: () => [
+      changeEvent(
+        'change.submitted',
+        'main',
+        expect.objectContaining({ status: 'DRAFT', riskScore: null, submittedAt: null }),
+        expect.objectContaining({
+          status: 'PENDING_APPROVAL',
+          riskScore: expect.any(Number),
+          riskLevel: 'MEDIUM',
+        }),
+      ),
+    ],
+  },
+  {
+    mutation: 'assessRisk',
+    actor: 'approver1',
+    query: ASSESS,
+    vars: () => ({ id: ids.main }),
+    // Nothing about the change moved: the event records an empty diff, not a missing one.
+    events: () => [changeEvent('change.risk_assessed', 'main', {}, {})],
+  },
+  {
+    mutation: 'approveChange',
+    actor: 'approver1',
+    query: APPROVE,
+    vars: () => ({ id: ids.main, comment: 'Fine by me' }),
+    events: () => [approvalEvent('abe'), changeEvent('change.approval_recorded', 'main', {}, {})],
+  },
+  {
+    mutation: 'approveChange',
+    actor: 'approver2',
+    query: APPROVE,
+    vars: () => ({ id: ids.main, comment: 'Second vote' }),
+    events: () => [
+      approvalEvent('ada'),
+      changeEvent(
+        'change.approval_recorded',
+        'main',
+        { status: 'PENDING_APPROVAL', approvedAt: null },
+        { status: 'APPROVED', approvedAt: expect.any(String) },
+      ),
+    ],
+  },
+  {
+    mutation: 'scheduleChange',
+    actor: 'manager',
+    query: SCHEDULE,
+    vars: () => ({ id: ids.main, start: inDays(3), end: inDays(3, 12) }),
+    events: () => [
+      changeEvent(
+        'change.scheduled',
+        'main',
+        { status: 'APPROVED', plannedStart: null, plannedEnd: null },
+        { status: 'SCHEDULED', plannedStart: inDays(3), plannedEnd: inDays(3, 12) },
+      ),
+    ],
+  },
+  {
+    mutation: 'startImplementation',
+    actor: 'manager',
+    query: START,
+    vars: () => ({ id: ids.main }),
+    events: () => [
+      changeEvent(
+        'change.implementation_started',
+        'main',
+        { status: 'SCHEDULED', implementedAt: null },
+        { status: 'IMPLEMENTING', implementedAt: expect.any(String) },
+      ),
+    ],
+  },
+  {
+    mutation: 'completeChange',
+    actor: 'manager',
+    query: COMPLETE,
+    vars: () => ({ id: ids.main }),
+    events: () => [
+      changeEvent(
+        'change.completed',
+        'main',
+        { status: 'IMPLEMENTING', completedAt: null },
+        { status: 'COMPLETED', completedAt: expect.any(String) },
+      ),
+    ],
+  },
+  {
+    mutation: 'failChange',
+    actor: 'manager',
+    query: FAIL,
+    vars: () => ({ id: ids.implementing, reason: 'Replica did not come back' }),
+    events: () => [
+      changeEvent(
+        'change.failed',
+        'implementing',
+        { status: 'IMPLEMENTING', failureReason: null },
+        { status: 'FAILED', failureReason: 'Replica did not come back' },
+      ),
+    ],
+  },
+  {
+    mutation: 'rollBackChange',
+    actor: 'manager',
+    query: ROLL_BACK,
+    vars: () => ({ id: ids.implementing, reason: 'Backout plan ran' }),
+    // The rollback notes go to the trail; the change keeps what went wrong.
+    events: () => [
+      {
+        action: 'rollback.notes',
+        targetType: 'ChangeRequest',
+        target: ids.implementing as string,
+        before: null,
+        after: { notes: 'Backout plan ran' },
+      },
+      changeEvent('change.rolled_back', 'implementing', { status: 'FAILED' }, { status: 'ROLLED_BACK' }),
+    ],
+  },
+  {
+    mutation: 'cancelChange',
+    actor: 'requester',
+    query: CANCEL,
+    vars: () => ({ id: ids.draft, reason: 'No longer needed' }),
+    events: () => [
+      changeEvent(
+        'change.cancelled',
+        'draft',
+        { status: 'DRAFT', failureReason: null },
+        { status: 'CANCELLED', failureReason: 'No longer needed' },
+      ),
+    ],
+  },
+  {
+    mutation: 'emergencyOverride',
+    actor: 'admin',
+    query: OVERRIDE,
+    vars: () => ({ id: ids.emergency, justification: 'Card payments are failing for every customer.' }),
+    events: () => [
+      changeEvent(
+        'change.emergency_override',
+        'emergency',
+        expect.objectContaining({ status: 'DRAFT', emergencyJustification: null, reviewDueAt: null }),
+        expect.objectContaining({
+          status: 'APPROVED',
+          emergencyJustification: 'Card payments are failing for every customer.',
+          reviewDueAt: expect.any(String),
+        }),
+      ),
+    ],
+  },
+  {
+    mutation: 'completeEmergencyReview',
+    actor: 'manager',
+    query: REVIEW,
+    vars: () => ({ id: ids.emergency, notes: 'Root cause found; fix was correct.' }),
+    events: () => [
+      {
+        action: 'review.notes',
+        targetType: 'ChangeRequest',
+        target: ids.emergency as string,
+        before: null,
+        after: { notes: 'Root cause found; fix was correct.' },
+      },
+      changeEvent(
+        'change.emergency_reviewed',
+        'emergency',
+        { reviewedAt: null },
+        { reviewedAt: expect.any(String) },
+      ),
+    ],
+  },
+  {
+    mutation: 'createFreezeWindow',
+    actor: 'manager',
+    query: FREEZE,
+    vars: () => ({ name: 'Black Friday', startsAt: inDays(40, 0), endsAt: inDays(42, 0) }),
+    remember: (d) => {
+      ids.freeze = (d.createFreezeWindow as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'freeze_window.created',
+        targetType: 'FreezeWindow',
+        target: ids.freeze as string,
+        before: null,
+        after: expect.objectContaining({ id: ids.freeze, name: 'Black Friday', createdBy: 'max' }),
+      },
+    ],
+  },
+  {
+    mutation: 'deleteFreezeWindow',
+    actor: 'manager',
+    query: DELETE_FREEZE,
+    vars: () => ({ id: ids.freeze }),
+    events: () => [
+      {
+        action: 'freeze_window.deleted',
+        targetType: 'FreezeWindow',
+        target: ids.freeze as string,
+        before: expect.objectContaining({ id: ids.freeze, name: 'Black Friday' }),
+        after: null,
+      },
+    ],
+  },
+  {
+    mutation: 'createApiKey',
+    actor: 'admin',
+    query: `mutation($name: String!, $roles: [Role!]!) {
+      createApiKey(name: $name, roles: $roles) { apiKey { id } secret } }`,
+    vars: () => ({ name: 'Deploy bot', roles: ['requester'] }),
+    remember: (d) => {
+      const created = d.createApiKey as { apiKey: { id: string }; secret: string };
+      ids.apiKey = created.apiKey.id;
+      ids.apiKeySecret = created.secret;
+    },
+    events: () => [
+      {
+        action: 'api_key.created',
+        targetType: 'ApiKey',
+        target: ids.apiKey as string,
+        before: null,
+        after: expect.objectContaining({
+          id: ids.apiKey,
+          name: 'Deploy bot',
+          roles: ['requester'],
+          createdBy: 'root',
+          revokedAt: null,
+        }),
+      },
+    ],
+    // The trail records the key's metadata, never the key itself.
+    also: (events) => expect(JSON.stringify(events)).not.toContain(ids.apiKeySecret),
+  },
+  {
+    mutation: 'revokeApiKey',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }',
+    vars: () => ({ id: ids.apiKey }),
+    events: () => [
+      {
+        action: 'api_key.revoked',
+        targetType: 'ApiKey',
+        target: ids.apiKey as string,
+        before: expect.objectContaining({ id: ids.apiKey, revokedAt: null }),
+        after: expect.objectContaining({ id: ids.apiKey, revokedAt: expect.any(String) }),
+      },
+    ],
+  },
+  {
+    mutation: 'tagService',
+    actor: 'manager',
+    query: TAG,
+    vars: () => ({ name: 'payments-db', tags: ['PCI', 'tier-1'] }),
+    requestId: 'client-trace-0001',
+    events: () => [
+      {
+        action: 'service.tagged',
+        targetType: 'Service',
+        target: 'payments-db',
+        before: null,
+        after: { name: 'payments-db', tags: ['pci', 'tier-1'] },
+      },
+    ],
+  },
+];
+
+describe('every mutation appends an audit event', () => {
+  let lastSeq = 0;
+
+  beforeAll(async () => {
+    c = await cast('audit-trail');
+    const implementing = await approvedChange(c, { affectedServices: ['ledger'] });
+    await gqlOk(SCHEDULE, { id: implementing.id, start: inDays(2), end: inDays(2, 12) }, c.manager);
+    await gqlOk(START, { id: implementing.id }, c.manager);
+    ids.implementing = implementing.id;
+    ids.draft = (await createChange(c.requester, { title: 'Tidy the DNS zone' })).id;
+    ids.emergency = (await createChange(c.requester, { type: 'EMERGENCY', title: 'Fix card payments' })).id;
+    lastSeq = await storedCount(c.tenant);
+  }, 30_000);
+
+  it('has a step for every mutation of the schema', () => {
+    const names = Object.keys(schema.getMutationType()?.getFields() ?? {}).sort();
+    expect([...new Set(steps.map((s) => s.mutation))].sort()).toEqual(names);
+  });
+
+  it.each(steps.map((s, i) => [`${i + 1}. ${s.mutation} by ${SUBS[s.actor]}`, s] as const))(
+    '%s',
+    async (_label, step) => {
+      const r = await gql<Record<string, unknown>>(step.query, step.vars(), {
+        token: c[step.actor],
+        headers: step.requestId ? { 'x-request-id': step.requestId } : {},
+      });
+      expect(r.errors).toBeUndefined();
+      if (r.data) step.remember?.(r.data);
+      const requestId = r.headers.get('x-request-id') as string;
+      if (step.requestId) expect(requestId).toBe(step.requestId);
+
+      const { nodes } = await page(c.admin, { first: 20 });
+      const mine = nodes.filter((e) => e.requestId === requestId).sort((x, y) => x.seq - y.seq);
+      const expected = step.events();
+      expect(mine.map((e) => e.action)).toEqual(expected.map((e) => e.action));
+      // Appended at the head of the chain, in one block: nothing else in between.
+      expect(mine.map((e) => e.seq)).toEqual(expected.map((_, i) => lastSeq + i + 1));
+      expect(nodes[0]?.seq).toBe(lastSeq + expected.length);
+      lastSeq += expected.length;
+
+      for (const [i, want] of expected.entries()) {
+        const e = mine[i] as AuditEvent;
+        expect(e).toMatchObject({
+          actorId: SUBS[step.actor],
+          actorType: 'user',
+          source: 'graphql',
+          toolName: null,
+          requestId,
+          targetType: want.targetType,
+          targetId: typeof want.target === 'function' ? want.target(mine) : want.target,
+        });
+        expect(e.targetId).toBeTruthy();
+        expect(e.before).toEqual(want.before);
+        expect(e.after).toEqual(want.after);
+        expect(Math.abs(Date.parse(e.createdAt) - Date.now())).toBeLessThan(60_000);
+        expect(e.hash).toMatch(/^[0-9a-f]{64}$/);
+      }
+      step.also?.(mine);
+    },
+  );
+
+  it('links every event to the one before it', async () => {
+    const { nodes } = await page(c.admin, { first: 200 });
+    expect(nodes).toHaveLength(lastSeq);
+    const ascending = [...nodes].reverse();
+    expect(ascending[0]?.prevHash).toBe('0'.repeat(64));
+    for (let i = 1; i < ascending.length; i++) {
+      expect(ascending[i]?.seq).toBe(i + 1);
+      expect(ascending[i]?.prevHash).toBe(ascending[i - 1]?.hash);
+    }
+  });
+
+  it('auditLog(targetId) shows a change’s history newest first, page by page', async () => {
+    const history = [
+      'change.completed',
+      'change.implementation_started',
+      'change.scheduled',
+      'change.approval_recorded',
+      'change.approval_recorded',
+      'change.risk_assessed',
+      'change.submitted',
+      'change.updated',
+      'change.created',
+    ];
+    const whole = await page(c.viewer, { targetId: ids.main, first: 50 });
+    expect(whole.nodes.map((e) => e.action)).toEqual(history);
+    expect(whole.pageInfo.hasNextPage).toBe(false);
+
+    const seen: AuditEvent[] = [];
+    let after: string | null = null;
+    let pages = 0;
+    for (;;) {
+      const p = await page(c.viewer, { targetId: ids.main, first: 2, after });
+      pages += 1;
+      expect(p.nodes.length).toBeLessThanOrEqual(2);
+      expect(p.nodes.every((e) => e.targetId === ids.main)).toBe(true);
+      seen.push(...p.nodes);
+      if (!p.pageInfo.hasNextPage) break;
+      expect(p.pageInfo.endCursor).toBeTruthy();
+      after = p.pageInfo.endCursor;
+    }
+    expect(pages).toBe(Math.ceil(history.length / 2));
+    expect(seen.map((e) => e.seq)).toEqual(whole.nodes.map((e) => e.seq));
+    const seqs = seen.map((e) => e.seq);
+    expect(seqs).toEqual([...seqs].sort((x, y) => y - x));
+    expect(new Set(seqs).size).toBe(seqs.length);
+  });
+
+  it('auditLog without a target pages through the whole tenant trail, newest first', async () => {
+    const seqs: number[] = [];
+    let after: string | null = null;
+    for (;;) {
+      const p = await page(c.viewer, { first: 7, after });
+      seqs.push(...p.nodes.map((e) => e.seq));
+      if (!p.pageInfo.hasNextPage) break;
+      after = p.pageInfo.endCursor;
+    }
+    expect(seqs).toEqual(Array.from({ length: lastSeq }, (_, i) => lastSeq - i));
+  });
+
+  it('verifyAuditChain is valid after the whole series and checked every event', async () => {
+    expect(await verify(c.manager)).toEqual({
+      valid: true,
+      checked: await storedCount(c.tenant),
+      brokenAtSeq: null,
+      reason: null,
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Tampering with the stored trail is detected
+// ---------------------------------------------------------------------------------------------
+
+/** A tenant with a short history: 5 events (create, update, submit, create, tag). */
+async function tenantWithHistory(tenant: string) {
+  const t = await cast(tenant);
+  const first = await createChange(t.requester);
+  await gqlOk(UPDATE, { id: first.id, input: { title: 'Upgrade the payments database now' } }, t.requester);
+  await submit(t.requester, first.id);
+  await createChange(t.requester, { title: 'Second change' });
+  await gqlOk(TAG, { name: 'payments-db', tags: ['pci'] }, t.manager);
+  expect(await storedCount(tenant)).toBe(5);
+  expect((await verify(t.manager)).valid).toBe(true);
+  return t;
+}
+
+const tamperings: [string, string, number, RegExp][] = [
+  [
+    'rewriting the after snapshot of seq 2',
+    `UPDATE audit_events SET after_json = '{"title":"forged"}'`,
+    2,
+    /modified/,
+  ],
+  ['rewriting the actor of seq 2', "UPDATE audit_events SET actor_id = 'mallory'", 2, /modified/],
+  ['rewriting the before snapshot of seq 2', 'UPDATE audit_events SET before_json = NULL', 2, /modified/],
+  [
+    'rewriting the request id of seq 2',
+    "UPDATE audit_events SET request_id = 'forged-request'",
+    2,
+    /modified/,
+  ],
+  [
+    'rewriting the timestamp of seq 2',
+    "UPDATE audit_events SET created_at = '2020-01-01T00:00:00.000Z'",
+    2,
+    /modified/,
+  ],
+  ['relinking seq 2 to another hash', `UPDATE audit_events SET prev_hash = '${'f'.repeat(64)}'`, 2, /link/],
+  ['deleting seq 2', 'DELETE FROM audit_events', 3, /missing|order/],
+  ['deleting seq 1', 'DELETE FROM audit_events', 2, /missing|order/],
+];
+
+describe('tampering with the stored trail', () => {
+  it.each(tamperings)('detects %s', async (label, sql, brokenAt, reason) => {
+    const tenant = `audit-tamper-${tamperings.findIndex((t) => t[0] === label)}`;
+    const t = await tenantWithHistory(tenant);
+    const seq = label.endsWith('seq 1') ? 1 : 2;
+    const res = await env.DB.prepare(`${sql} WHERE tenant_id = ?1 AND seq = ?2`).bind(tenant, seq).run();
+    expect(res.meta.changes).toBe(1);
+
+    const result = await verify(t.manager);
+    expect(result).toMatchObject({ valid: false, brokenAtSeq: brokenAt });
+    expect(result.reason).toMatch(reason);
+    // Everything before the tampered event still verifies.
+    expect(result.checked).toBe(seq - 1);
+
+    // Writing on top of a broken chain does not repair it.
+    await createChange(t.requester, { title: 'Written after the tampering' });
+    const again = await verify(t.manager);
+    expect(again).toMatchObject({ valid: false, brokenAtSeq: brokenAt });
+  });
+
+  it('does not affect other tenants: their chains stay valid', async () => {
+    const t = await tenantWithHistory('audit-tamper-neighbour');
+    await env.DB.prepare(`UPDATE audit_events SET after_json = '{}' WHERE tenant_id = ?1 AND seq = 2`)
+      .bind('audit-tamper-0')
+      .run();
+    expect((await verify(t.manager)).valid).toBe(true);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A mutation that fails writes nothing
+// ---------------------------------------------------------------------------------------------
+
+describe('a mutation that fails writes no audit event', () => {
+  const TENANT = 'audit-failures';
+  let f: Cast;
+  let draft: Change;
+  let normalApproved: Change;
+  let ownPending: Change;
+  let stranger: string;
+
+  beforeAll(async () => {
+    f = await cast(TENANT);
+    draft = await createChange(f.requester);
+    normalApproved = await approvedChange(f, { affectedServices: ['ledger'] });
+    // The change manager files a change of their own (a manager may request changes).
+    ownPending = await submit(f.manager, (await createChange(f.manager, { affectedServices: ['crm'] })).id);
+    stranger = await token({ sub: 'sam', tenant: TENANT, roles: ['requester'] });
+  }, 30_000);
+
+  const failures: [string, () => [string, Record<string, unknown>, string], string][] = [
+    [
+      'start a DRAFT (illegal transition)',
+      () => [START, { id: draft.id }, f.manager],
+      'CHANGE_INVALID_TRANSITION',
+    ],
+    [
+      'complete a DRAFT (illegal transition)',
+      () => [COMPLETE, { id: draft.id }, f.manager],
+      'CHANGE_INVALID_TRANSITION',
+    ],
+    [
+      'roll back an APPROVED change (illegal transition)',
+      () => [ROLL_BACK, { id: normalApproved.id }, f.manager],
+      'CHANGE_INVALID_TRANSITION',
+    ],
+    ['vote on a DRAFT', () => [APPROVE, { id: draft.id }, f.approver1], 'APPROVAL_NOT_PENDING'],
+    ['approve one’s own change', () => [APPROVE, { id: ownPending.id }, f.manager], 'APPROVAL_SELF_APPROVAL'],
+    [
+      'submit with a stale expectedVersion',
+      () => [SUBMIT_V, { id: draft.id, expectedVersion: 99 }, f.requester],
+      'CHANGE_VERSION_CONFLICT',
+    ],
+    [
+      'edit someone else’s change',
+      () => [UPDATE, { id: draft.id, input: { title: 'Not my change' } }, stranger],
+      'FORBIDDEN',
+    ],
+    [
+      'override a NORMAL change',
+      () => [OVERRIDE, { id: normalApproved.id, justification: 'This is not an emergency at all.' }, f.admin],
+      'EMERGENCY_NOT_ALLOWED',
+    ],
+    [
+      'schedule without the role',
+      () => [SCHEDULE, { id: normalApproved.id, start: inDays(2), end: inDays(2, 12) }, f.requester],
+      'FORBIDDEN',
+    ],
+    [
+      'schedule in the past',
+      () => [SCHEDULE, { id: normalApproved.id, start: inDays(-2), end: inDays(-2, 12) }, f.manager],
+      'SCHEDULE_INVALID_WINDOW',
+    ],
+    [
+      'create with an oversize title',
+      () => [CREATE, { input: changeInput({ title: 'x'.repeat(201) }) }, f.requester],
+      'VALIDATION_FAILED',
+    ],
+    [
+      'delete a freeze window that does not exist',
+      () => [DELETE_FREEZE, { id: 'frz-nope' }, f.manager],
+      'FREEZE_WINDOW_NOT_FOUND',
+    ],
+    [
+      'create a freeze window that ends before it starts',
+      () => [FREEZE, { name: 'Backwards', startsAt: inDays(5), endsAt: inDays(4) }, f.manager],
+      'SCHEDULE_INVALID_WINDOW',
+    ],
+    [
+      'act on a change that does not exist',
+      () => [CANCEL, { id: 'CHG-20260101-NOPE00' }, f.admin],
+      'CHANGE_NOT_FOUND',
+    ],
+  ];
+
+  it.each(failures)('%s', async (_label, build, code) => {
+    const [query, vars, tok] = build();
+    const before = await storedCount(TENANT);
+    const snapshot = await Promise.all(
+      [draft, normalApproved, ownPending].map((x) => gqlOk<{ change: Change }>(GET, { id: x.id }, f.admin)),
+    );
+    const r = await gql(query, vars, { token: tok });
+    expect(codes(r)).toEqual([code]);
+    expect(await storedCount(TENANT)).toBe(before);
+    const after = await Promise.all(
+      [draft, normalApproved, ownPending].map((x) => gqlOk<{ change: Change }>(GET, { id: x.id }, f.admin)),
+    );
+    expect(after).toEqual(snapshot);
+  });
+
+  it('the chain is still valid and gapless after all the failures', async () => {
+    expect(await verify(f.manager)).toMatchObject({ valid: true, checked: await storedCount(TENANT) });
+  });
+});

@@ -1,0 +1,522 @@
+import { env } from 'cloudflare:test';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema';
+import {
+  APPROVE,
+  approvedChange,
+  CANCEL,
+  type Change,
+  COMPLETE,
+  cast,
+  createChange,
+  FAIL,
+  GET,
+  gql,
+  gqlOk,
+  inDays,
+  OVERRIDE,
+  ROLL_BACK,
+  SCHEDULE,
+  START,
+  SUBMIT,
+  submit,
+} from '../helpers/changes';
+import type { GqlResult } from '../helpers/graphql';
+
+/**
+ * Tenant A builds up changes in every state, a freeze window and a PCI-tagged service. Tenant B,
+ * with an admin token (so no role check hides anything), then tries every query and every
+ * mutation of the schema against A's ids. B must see nothing of A and change nothing of A.
+ */
+
+type Cast = Awaited<ReturnType<typeof cast>>;
+let A: Cast;
+let B: Cast;
+
+/** A's changes, each in the state in which the mutation aimed at it would be legal for A. */
+interface AChanges {
+  draft: Change;
+  pending: Change;
+  approved: Change;
+  approvedForFreeze: Change;
+  scheduled: Change;
+  implementing: Change;
+  failed: Change;
+  emergency: Change;
+  overridden: Change;
+  pciGap: Change;
+}
+let a: AChanges;
+let aFreeze: { id: string; name: string };
+let aKey: { id: string; secret: string };
+let aIds: string[];
+/** Every target id in A's audit trail (changes, approvals, freeze window, service). */
+let aTargets: string[];
+let bChange: Change;
+/** X-Request-Id of every request B sent, to prove none of them reached A's audit trail. */
+const bRequestIds = new Set<string>();
+
+const FREEZE = `mutation($name: String!, $startsAt: DateTime!, $endsAt: DateTime!, $reason: String) {
+  createFreezeWindow(name: $name, startsAt: $startsAt, endsAt: $endsAt, reason: $reason) { id name startsAt endsAt } }`;
+const DELETE_FREEZE = 'mutation($id: ID!) { deleteFreezeWindow(id: $id) { id } }';
+const TAG =
+  'mutation($name: String!, $tags: [String!]!) { tagService(name: $name, tags: $tags) { name tags } }';
+const CREATE_KEY = `mutation($name: String!, $roles: [Role!]!) {
+  createApiKey(name: $name, roles: $roles) { apiKey { id name revokedAt } secret } }`;
+const REVOKE_KEY = 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }';
+const KEYS = '{ apiKeys { id name revokedAt } }';
+const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $from, to: $to) { id name } }`;
+const SERVICES = '{ services { name tags } }';
+const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
+  auditLog(targetId: $targetId, first: $first, after: $after) {
+    nodes { seq action targetType targetId actorId requestId } pageInfo { hasNextPage endCursor } } }`;
+const CHANGES = `query($filter: ChangeFilter, $first: Int) {
+  changes(filter: $filter, first: $first) { nodes { id } totalCount pageInfo { hasNextPage } } }`;
+const METRICS = `{ metrics { totalChanges activeChanges pendingApprovals meanTimeToApproveHours successRate
+  emergencyRatio changesByStatus { status count } } }`;
+const REPORT = `query($from: DateTime!, $to: DateTime!) { complianceReport(from: $from, to: $to) {
+  changesReviewed score checks { id passed failures } findings { checkId changeId message } } }`;
+
+/** Runs an operation as B's admin and remembers its request id. */
+async function asB<T = Record<string, unknown>>(query: string, vars: Record<string, unknown> = {}) {
+  const r = await gql<T>(query, vars, { token: B.admin });
+  const rid = r.headers.get('x-request-id');
+  if (rid) bRequestIds.add(rid);
+  return r;
+}
+
+const readA = async (id: string) => (await gqlOk<{ change: Change }>(GET, { id }, A.admin)).change;
+
+const codes = (r: GqlResult<unknown>) => r.errors?.map((e) => e.extensions?.code);
+
+async function schedule(tok: string, id: string, days: number) {
+  return gqlOk<{ scheduleChange: { change: Change } }>(
+    SCHEDULE,
+    { id, start: inDays(days), end: inDays(days, 12) },
+    tok,
+  );
+}
+
+async function allAuditEvents(tok: string) {
+  const nodes: { seq: number; action: string; targetType: string; targetId: string; requestId: string }[] =
+    [];
+  let after: string | null = null;
+  for (;;) {
+    const page: {
+      auditLog: { nodes: typeof nodes; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    } = await gqlOk(AUDIT, { first: 200, after }, tok);
+    nodes.push(...page.auditLog.nodes);
+    if (!page.auditLog.pageInfo.hasNextPage) return nodes;
+    after = page.auditLog.pageInfo.endCursor;
+  }
+}
+
+beforeAll(async () => {
+  A = await cast('iso-tenant-a');
+  B = await cast('iso-tenant-b');
+
+  const draft = await createChange(A.requester, { title: 'A: rotate payments keys' });
+  const pending = await submit(A.requester, (await createChange(A.requester)).id);
+  const approved = await approvedChange(A);
+  const approvedForFreeze = await approvedChange(A, { affectedServices: ['a-ledger'] });
+  const scheduled = (await schedule(A.manager, (await approvedChange(A)).id, 2)).scheduleChange.change;
+  const toImplement = (await schedule(A.manager, (await approvedChange(A)).id, 3)).scheduleChange.change;
+  const implementing = (
+    await gqlOk<{ startImplementation: Change }>(START, { id: toImplement.id }, A.manager)
+  ).startImplementation;
+  const toFail = (await schedule(A.manager, (await approvedChange(A)).id, 4)).scheduleChange.change;
+  await gqlOk(START, { id: toFail.id }, A.manager);
+  const failed = (
+    await gqlOk<{ failChange: Change }>(FAIL, { id: toFail.id, reason: 'Replica lag' }, A.manager)
+  ).failChange;
+  const emergency = await createChange(A.requester, { type: 'EMERGENCY', title: 'A: patch the TLS library' });
+  const toOverride = await createChange(A.requester, { type: 'EMERGENCY', title: 'A: block the exploit' });
+  const overridden = (
+    await gqlOk<{ emergencyOverride: Change }>(
+      OVERRIDE,
+      { id: toOverride.id, justification: 'Active exploitation seen in the access logs.' },
+      A.admin,
+    )
+  ).emergencyOverride;
+  await gqlOk(TAG, { name: 'payments-db', tags: ['pci'] }, A.manager);
+  const pciGap = await submit(
+    A.requester,
+    (await createChange(A.requester, { title: 'A: PCI change, no plans', backoutPlan: null, testPlan: null }))
+      .id,
+  );
+  aFreeze = (
+    await gqlOk<{ createFreezeWindow: { id: string; name: string } }>(
+      FREEZE,
+      { name: 'A quarter-end freeze', startsAt: inDays(60), endsAt: inDays(61), reason: 'Quarter end' },
+      A.manager,
+    )
+  ).createFreezeWindow;
+  const key = (
+    await gqlOk<{ createApiKey: { apiKey: { id: string }; secret: string } }>(
+      CREATE_KEY,
+      { name: 'A reporting integration', roles: ['viewer'] },
+      A.admin,
+    )
+  ).createApiKey;
+  aKey = { id: key.apiKey.id, secret: key.secret };
+  a = {
+    draft,
+    pending,
+    approved,
+    approvedForFreeze,
+    scheduled,
+    implementing,
+    failed,
+    emergency,
+    overridden,
+    pciGap,
+  };
+  aIds = Object.values(a).map((c) => c.id);
+  aTargets = [...new Set((await allAuditEvents(A.admin)).map((e) => e.targetId))];
+
+  bChange = await createChange(B.requester, {
+    title: 'B: resize the log volume',
+    description: 'Grow the log volume of tenant B.',
+    affectedServices: ['b-logs'],
+  });
+}, 60_000);
+
+describe('tenant A’s setup', () => {
+  it('has A’s changes in the states the cross-tenant attempts need', () => {
+    expect(Object.fromEntries(Object.entries(a).map(([k, c]) => [k, c.status]))).toEqual({
+      draft: 'DRAFT',
+      pending: 'PENDING_APPROVAL',
+      approved: 'APPROVED',
+      approvedForFreeze: 'APPROVED',
+      scheduled: 'SCHEDULED',
+      implementing: 'IMPLEMENTING',
+      failed: 'FAILED',
+      emergency: 'DRAFT',
+      overridden: 'APPROVED',
+      pciGap: 'PENDING_APPROVAL',
+    });
+    expect(aTargets).toEqual(expect.arrayContaining([...aIds, aFreeze.id, aKey.id, 'payments-db']));
+    expect(aTargets.some((t) => t.startsWith('apr'))).toBe(true);
+  });
+});
+
+/** What B does with each query, asserting it sees none of A's data. */
+const QUERIES: Record<string, () => Promise<void>> = {
+  async change() {
+    for (const id of aIds) {
+      const r = await asB(GET, { id });
+      expect(r.status).toBe(404);
+      expect(r.data ?? null).toBeNull();
+      expect(codes(r)).toEqual(['CHANGE_NOT_FOUND']);
+      // No oracle: A's existing id reads exactly like an id that never existed.
+      const missing = id.replace(/.{6}$/, 'ZZZZZZ');
+      const none = await asB(GET, { id: missing });
+      expect(r.errors?.[0]?.message.replace(id, '<id>')).toBe(
+        none.errors?.[0]?.message.replace(missing, '<id>'),
+      );
+    }
+  },
+  async changes() {
+    const filters: Record<string, unknown>[] = [
+      {},
+      { service: 'payments-db' },
+      { search: 'payments' },
+      { requesterId: 'rita' },
+      { status: ['DRAFT', 'PENDING_APPROVAL', 'APPROVED', 'SCHEDULED', 'IMPLEMENTING', 'FAILED'] },
+      { type: ['EMERGENCY', 'NORMAL'] },
+    ];
+    for (const filter of filters) {
+      const r = await asB<{ changes: { nodes: { id: string }[]; totalCount: number } }>(CHANGES, {
+        filter,
+        first: 100,
+      });
+      expect(r.errors).toBeUndefined();
+      const ids = r.data?.changes.nodes.map((n) => n.id) ?? [];
+      expect(ids.filter((id) => aIds.includes(id))).toEqual([]);
+      expect(r.data?.changes.totalCount).toBe(ids.length);
+    }
+    const all = await asB<{ changes: { nodes: { id: string }[] } }>(CHANGES, { first: 100 });
+    expect(all.data?.changes.nodes.map((n) => n.id)).toEqual([bChange.id]);
+  },
+  async auditLog() {
+    const r = await asB<{ auditLog: { nodes: { targetId: string; requestId: string }[] } }>(AUDIT, {
+      first: 200,
+    });
+    expect(r.errors).toBeUndefined();
+    const targets = r.data?.auditLog.nodes.map((n) => n.targetId) ?? [];
+    expect(targets.length).toBeGreaterThan(0);
+    expect(targets.filter((t) => aTargets.includes(t))).toEqual([]);
+    for (const targetId of aTargets) {
+      const one = await asB<{ auditLog: { nodes: unknown[]; pageInfo: { hasNextPage: boolean } } }>(AUDIT, {
+        targetId,
+      });
+      expect(one.errors).toBeUndefined();
+      expect(one.data?.auditLog).toEqual({ nodes: [], pageInfo: { hasNextPage: false, endCursor: null } });
+    }
+  },
+  async freezeWindows() {
+    for (const vars of [{}, { from: inDays(59), to: inDays(62) }, { from: inDays(60, 12) }]) {
+      const r = await asB<{ freezeWindows: unknown[] }>(FREEZES, vars);
+      expect(r.errors).toBeUndefined();
+      expect(r.data?.freezeWindows).toEqual([]);
+    }
+  },
+  async services() {
+    const r = await asB<{ services: { name: string; tags: string[] }[] }>(SERVICES);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.services).toEqual([{ name: 'b-logs', tags: [] }]);
+  },
+  async metrics() {
+    const r = await asB<{
+      metrics: {
+        totalChanges: number;
+        changesByStatus: { status: string; count: number }[];
+      } & Record<string, unknown>;
+    }>(METRICS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.metrics).toMatchObject({
+      totalChanges: 1,
+      activeChanges: 1,
+      pendingApprovals: 0,
+      meanTimeToApproveHours: null,
+      successRate: null,
+      emergencyRatio: 0,
+    });
+    const nonZero = r.data?.metrics.changesByStatus.filter((s) => s.count > 0);
+    expect(nonZero).toEqual([{ status: 'DRAFT', count: 1 }]);
+  },
+  async complianceReport() {
+    const period = { from: inDays(-1), to: inDays(1) };
+    // Control: A's own report reviews A's changes and finds the PCI gap.
+    const own = await gqlOk<{
+      complianceReport: { changesReviewed: number; findings: { changeId: string }[] };
+    }>(REPORT, period, A.manager);
+    expect(own.complianceReport.changesReviewed).toBeGreaterThanOrEqual(aIds.length);
+    expect(own.complianceReport.findings.map((f) => f.changeId)).toContain(a.pciGap.id);
+
+    const r = await asB<{
+      complianceReport: { changesReviewed: number; score: number; findings: { changeId: string | null }[] };
+    }>(REPORT, period);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.complianceReport).toMatchObject({ changesReviewed: 1, score: 100, findings: [] });
+  },
+  async verifyAuditChain() {
+    const events = await allAuditEvents(B.admin);
+    const r = await asB<{ verifyAuditChain: { valid: boolean; checked: number } }>(
+      '{ verifyAuditChain { valid checked brokenAtSeq } }',
+    );
+    expect(r.data?.verifyAuditChain).toEqual({ valid: true, checked: events.length, brokenAtSeq: null });
+  },
+  async apiKeys() {
+    const r = await asB<{ apiKeys: { id: string }[] }>(KEYS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.apiKeys.map((k) => k.id)).not.toContain(aKey.id);
+  },
+  async me() {
+    const r = await asB<{ me: { tenantId: string } }>('{ me { tenantId } }');
+    expect(r.data?.me.tenantId).toBe(B.tenant);
+  },
+};
+
+/** A mutation aimed at one of A's changes: B must get CHANGE_NOT_FOUND and A's change must not move. */
+interface ChangeCase {
+  target: keyof AChanges;
+  query: string;
+  vars: (id: string) => Record<string, unknown>;
+}
+/** A mutation that takes no id of A's: asserted by hand. */
+type CustomCase = () => Promise<void>;
+
+const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
+  updateChangeRequest: {
+    target: 'draft',
+    query: `mutation($id: ID!, $input: UpdateChangeRequestInput!) {
+      updateChangeRequest(id: $id, input: $input) { id title } }`,
+    vars: (id) => ({ id, input: { title: 'Hijacked by tenant B', affectedServices: ['b-logs'] } }),
+  },
+  submitChange: { target: 'draft', query: SUBMIT, vars: (id) => ({ id }) },
+  assessRisk: {
+    target: 'pending',
+    query: 'mutation($id: ID!) { assessRisk(id: $id) { score } }',
+    vars: (id) => ({ id }),
+  },
+  approveChange: {
+    target: 'pending',
+    query: APPROVE,
+    vars: (id) => ({ id, decision: 'REJECT', comment: 'Tenant B objects' }),
+  },
+  scheduleChange: {
+    target: 'approved',
+    query: SCHEDULE,
+    vars: (id) => ({ id, start: inDays(5), end: inDays(5, 12) }),
+  },
+  startImplementation: { target: 'scheduled', query: START, vars: (id) => ({ id }) },
+  completeChange: { target: 'implementing', query: COMPLETE, vars: (id) => ({ id }) },
+  failChange: { target: 'implementing', query: FAIL, vars: (id) => ({ id, reason: 'Tenant B says so' }) },
+  rollBackChange: { target: 'failed', query: ROLL_BACK, vars: (id) => ({ id, reason: 'Tenant B' }) },
+  cancelChange: { target: 'approved', query: CANCEL, vars: (id) => ({ id, reason: 'Tenant B' }) },
+  emergencyOverride: {
+    target: 'emergency',
+    query: OVERRIDE,
+    vars: (id) => ({ id, justification: 'Tenant B wants this approved at once.' }),
+  },
+  completeEmergencyReview: {
+    target: 'overridden',
+    query: `mutation($id: ID!, $notes: String!) { completeEmergencyReview(id: $id, notes: $notes) { id } }`,
+    vars: (id) => ({ id, notes: 'Reviewed by tenant B, all fine.' }),
+  },
+  async deleteFreezeWindow() {
+    const r = await asB(DELETE_FREEZE, { id: aFreeze.id });
+    expect(r.status).toBe(404);
+    expect(codes(r)).toEqual(['FREEZE_WINDOW_NOT_FOUND']);
+    const own = await gqlOk<{ freezeWindows: { id: string }[] }>(FREEZES, {}, A.viewer);
+    expect(own.freezeWindows.map((w) => w.id)).toEqual([aFreeze.id]);
+  },
+  async createFreezeWindow() {
+    const r = await asB<{ createFreezeWindow: { id: string } }>(FREEZE, {
+      name: 'B freeze over A’s dates',
+      startsAt: inDays(6, 0),
+      endsAt: inDays(8, 0),
+    });
+    expect(r.errors).toBeUndefined();
+    const bWindow = r.data?.createFreezeWindow.id as string;
+    const own = await gqlOk<{ freezeWindows: { id: string }[] }>(FREEZES, {}, A.viewer);
+    expect(own.freezeWindows.map((w) => w.id)).toEqual([aFreeze.id]);
+    // B's freeze does not bind A: A schedules a NORMAL change inside it.
+    const scheduled = await schedule(A.manager, a.approvedForFreeze.id, 7);
+    expect(scheduled.scheduleChange.change.status).toBe('SCHEDULED');
+    // ...and A cannot delete B's window either.
+    const del = await gql(DELETE_FREEZE, { id: bWindow }, { token: A.admin });
+    expect(codes(del)).toEqual(['FREEZE_WINDOW_NOT_FOUND']);
+  },
+  async tagService() {
+    const r = await asB<{ tagService: { name: string; tags: string[] } }>(TAG, {
+      name: 'payments-db',
+      tags: [],
+    });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.tagService).toEqual({ name: 'payments-db', tags: [] });
+    const own = await gqlOk<{ services: { name: string; tags: string[] }[] }>(SERVICES, {}, A.viewer);
+    expect(own.services).toContainEqual({ name: 'payments-db', tags: ['pci'] });
+    expect(own.services.map((s) => s.name)).not.toContain('b-logs');
+    // A's PCI finding still stands: B's untagging did not reach A's compliance scope.
+    const report = await gqlOk<{ complianceReport: { findings: { checkId: string; changeId: string }[] } }>(
+      REPORT,
+      { from: inDays(-1), to: inDays(1) },
+      A.manager,
+    );
+    expect(report.complianceReport.findings).toContainEqual(
+      expect.objectContaining({ checkId: 'PCI-6.4', changeId: a.pciGap.id }),
+    );
+  },
+  async revokeApiKey() {
+    const r = await asB(REVOKE_KEY, { id: aKey.id });
+    expect(r.status).toBe(404);
+    expect(codes(r)).toEqual(['API_KEY_NOT_FOUND']);
+    const own = await gqlOk<{ apiKeys: { id: string; revokedAt: string | null }[] }>(KEYS, {}, A.admin);
+    expect(own.apiKeys).toContainEqual(expect.objectContaining({ id: aKey.id, revokedAt: null }));
+    // A's integration still gets in, as tenant A.
+    const me = await gql<{ me: { tenantId: string } }>(
+      '{ me { tenantId } }',
+      {},
+      { headers: { 'x-api-key': aKey.secret } },
+    );
+    expect(me.data?.me.tenantId).toBe(A.tenant);
+  },
+  async createApiKey() {
+    const r = await asB<{ createApiKey: { apiKey: { id: string }; secret: string } }>(CREATE_KEY, {
+      name: 'B integration',
+      roles: ['admin'],
+    });
+    expect(r.errors).toBeUndefined();
+    const bKey = r.data?.createApiKey as { apiKey: { id: string }; secret: string };
+    const own = await gqlOk<{ apiKeys: { id: string }[] }>(KEYS, {}, A.admin);
+    expect(own.apiKeys.map((k) => k.id)).not.toContain(bKey.apiKey.id);
+    // B's admin key acts in tenant B only.
+    const headers = { 'x-api-key': bKey.secret };
+    const me = await gql<{ me: { tenantId: string } }>('{ me { tenantId } }', {}, { headers });
+    expect(me.data?.me.tenantId).toBe(B.tenant);
+    const read = await gql(GET, { id: a.draft.id }, { headers });
+    expect(codes(read)).toEqual(['CHANGE_NOT_FOUND']);
+    // ...and A cannot revoke it.
+    const revoke = await gql(REVOKE_KEY, { id: bKey.apiKey.id }, { token: A.admin });
+    expect(codes(revoke)).toEqual(['API_KEY_NOT_FOUND']);
+  },
+  async createChangeRequest() {
+    const r = await asB<{ createChangeRequest: Change }>(
+      `mutation($input: CreateChangeRequestInput!) { createChangeRequest(input: $input) { id status } }`,
+      {
+        input: {
+          title: 'B: touch a service named like A’s',
+          description: 'Same service name as tenant A.',
+          impact: 'HIGH',
+          urgency: 'HIGH',
+          affectedServices: ['payments-db'],
+        },
+      },
+    );
+    expect(r.errors).toBeUndefined();
+    const id = r.data?.createChangeRequest.id as string;
+    const list = await gqlOk<{ changes: { nodes: { id: string }[] } }>(CHANGES, { first: 100 }, A.viewer);
+    expect(list.changes.nodes.map((n) => n.id)).not.toContain(id);
+    const read = await gql(GET, { id }, { token: A.admin });
+    expect(codes(read)).toEqual(['CHANGE_NOT_FOUND']);
+    const metrics = await gqlOk<{ metrics: { totalChanges: number } }>(METRICS, {}, A.viewer);
+    expect(metrics.metrics.totalChanges).toBe(aIds.length);
+  },
+};
+
+const queryNames = Object.keys(schema.getQueryType()?.getFields() ?? {});
+const mutationNames = Object.keys(schema.getMutationType()?.getFields() ?? {});
+
+describe('tenant B (admin) against tenant A', () => {
+  it('has a cross-tenant case for every query and every mutation of the schema', () => {
+    expect(Object.keys(QUERIES).sort()).toEqual([...queryNames].sort());
+    expect(Object.keys(MUTATIONS).sort()).toEqual([...mutationNames].sort());
+  });
+
+  it.each(queryNames)('query %s shows B none of A’s data', async (name) => {
+    const run = QUERIES[name];
+    if (!run) throw new Error(`No cross-tenant case for query ${name}: add one to QUERIES`);
+    await run();
+  });
+
+  it.each(mutationNames)('mutation %s cannot reach A’s data', async (name) => {
+    const c = MUTATIONS[name];
+    if (!c) throw new Error(`No cross-tenant case for mutation ${name}: add one to MUTATIONS`);
+    if (typeof c === 'function') return c();
+    const id = a[c.target].id;
+    const before = await readA(id);
+    const r = await asB(c.query, c.vars(id));
+    expect(r.status).toBe(404);
+    expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['CHANGE_NOT_FOUND']);
+    expect(r.errors?.[0]?.message).not.toContain(before.title);
+    const after = await readA(id);
+    expect(after).toEqual(before);
+  });
+
+  it('left no trace of B in A’s audit trail, and A’s chain is intact', async () => {
+    expect(bRequestIds.size).toBeGreaterThan(mutationNames.length);
+    const events = await allAuditEvents(A.admin);
+    expect(events.filter((e) => bRequestIds.has(e.requestId))).toEqual([]);
+    const stored = await env.DB.prepare(
+      'SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = ?1 AND request_id IN (SELECT value FROM json_each(?2))',
+    )
+      .bind(A.tenant, JSON.stringify([...bRequestIds]))
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(0);
+    const chain = await gqlOk<{ verifyAuditChain: { valid: boolean } }>(
+      '{ verifyAuditChain { valid } }',
+      {},
+      A.manager,
+    );
+    expect(chain.verifyAuditChain.valid).toBe(true);
+  });
+
+  it('left A’s approvals alone: the pending change still has no votes', async () => {
+    const pending = await readA(a.pending.id);
+    expect(pending.status).toBe('PENDING_APPROVAL');
+    expect(pending.approvals).toEqual([]);
+  });
+});
