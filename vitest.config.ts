@@ -11,7 +11,18 @@ export default defineConfig(async () => {
         main: './src/worker.ts',
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
-          bindings: { TEST_MIGRATIONS: migrations, JWT_SECRET: TEST_JWT_SECRET },
+          bindings: {
+            TEST_MIGRATIONS: migrations,
+            JWT_SECRET: TEST_JWT_SECRET,
+            // Generous limits so that feature tests never trip them; rate-limit tests set their own.
+            RATE_LIMIT_PER_MINUTE: '1000000',
+            RATE_LIMIT_BURST_PER_SECOND: '100000',
+            RATE_LIMIT_TIERS: JSON.stringify({
+              anonymous: { perMinute: 1000000, burstPerSecond: 100000 },
+              mcpRead: { perMinute: 1000000, burstPerSecond: 100000 },
+              mcpWrite: { perMinute: 1000000, burstPerSecond: 100000 },
+            }),
+          },
         },
       }),
     ],

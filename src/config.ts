@@ -1,3 +1,6 @@
+import { type Tier, TIERS, tierLimits } from './ratelimit/policy';
+import type { Limits } from './ratelimit/slidingWindow';
+
 /** Runtime configuration, read once per set of bindings and validated up front. */
 
 export const ENVIRONMENTS = ['development', 'staging', 'production'] as const;
@@ -17,6 +20,8 @@ export interface Config {
   corsOrigins: string[];
   rateLimitPerMinute: number;
   rateLimitBurstPerSecond: number;
+  /** Limits per tier, after RATE_LIMIT_TIERS overrides. */
+  rateLimits: Record<Tier, Limits>;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -29,6 +34,8 @@ export interface ConfigVars {
   CORS_ORIGINS?: string;
   RATE_LIMIT_PER_MINUTE?: string;
   RATE_LIMIT_BURST_PER_SECOND?: string;
+  /** JSON, e.g. `{"anonymous":{"perMinute":30},"mcpWrite":{"burstPerSecond":2}}`. */
+  RATE_LIMIT_TIERS?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -41,6 +48,7 @@ export const CONFIG_VARS = [
   'CORS_ORIGINS',
   'RATE_LIMIT_PER_MINUTE',
   'RATE_LIMIT_BURST_PER_SECOND',
+  'RATE_LIMIT_TIERS',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -76,6 +84,28 @@ function url(name: keyof ConfigVars, raw: string | undefined): string | null {
   }
 }
 
+function tierOverrides(raw: string | undefined): Partial<Record<Tier, Partial<Limits>>> {
+  if (blank(raw)) return {};
+  const fail = (why: string): never => {
+    throw new ConfigError('RATE_LIMIT_TIERS', `${why} (tiers: ${TIERS.join(', ')}; fields: perMinute, burstPerSecond)`);
+  };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    fail('must be a JSON object');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) fail('must be a JSON object');
+  for (const [tier, limits] of Object.entries(parsed as Record<string, unknown>)) {
+    if (!(TIERS as readonly string[]).includes(tier)) fail(`has an unknown tier "${tier}"`);
+    for (const [field, n] of Object.entries((limits ?? {}) as Record<string, unknown>)) {
+      if (field !== 'perMinute' && field !== 'burstPerSecond') fail(`has an unknown field "${tier}.${field}"`);
+      if (!Number.isInteger(n) || (n as number) <= 0) fail(`"${tier}.${field}" must be a positive integer`);
+    }
+  }
+  return parsed as Partial<Record<Tier, Partial<Limits>>>;
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
@@ -103,6 +133,9 @@ export function parseConfig(vars: ConfigVars): Config {
       throw new ConfigError('CORS_ORIGINS', `must be a comma-separated list of origins (got "${origin}")`);
     }
   }
+  const rateLimitPerMinute = positiveInt('RATE_LIMIT_PER_MINUTE', vars.RATE_LIMIT_PER_MINUTE, 1000);
+  const rateLimitBurstPerSecond = positiveInt('RATE_LIMIT_BURST_PER_SECOND', vars.RATE_LIMIT_BURST_PER_SECOND, 50);
+  const base = { perMinute: rateLimitPerMinute, burstPerSecond: rateLimitBurstPerSecond };
   return {
     environment,
     version: VERSION,
@@ -113,7 +146,8 @@ export function parseConfig(vars: ConfigVars): Config {
       audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,
     },
     corsOrigins,
-    rateLimitPerMinute: positiveInt('RATE_LIMIT_PER_MINUTE', vars.RATE_LIMIT_PER_MINUTE, 1000),
-    rateLimitBurstPerSecond: positiveInt('RATE_LIMIT_BURST_PER_SECOND', vars.RATE_LIMIT_BURST_PER_SECOND, 50),
+    rateLimitPerMinute,
+    rateLimitBurstPerSecond,
+    rateLimits: tierLimits(base, tierOverrides(vars.RATE_LIMIT_TIERS)),
   };
 }

@@ -10,6 +10,10 @@ declare global {
       JWT_SECRET: string;
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];
+      RATE_LIMITER: DurableObjectNamespace<import('../src/ratelimit/durableObject').RateLimiter>;
+      RATE_LIMIT_PER_MINUTE: string;
+      RATE_LIMIT_BURST_PER_SECOND: string;
+      RATE_LIMIT_TIERS: string;
     }
   }
 }

@@ -1,0 +1,15 @@
+import { DurableObject } from 'cloudflare:workers';
+import { type Decision, type Limits, SlidingWindow } from './slidingWindow';
+
+/**
+ * One object per limited key (`idFromName(key)`): requests for a key are serialised through it,
+ * so the count is exact across isolates and machines. State lives in memory: an evicted object
+ * (idle for a while) starts a fresh window, which only ever errs towards admitting.
+ */
+export class RateLimiter extends DurableObject {
+  private readonly window = new SlidingWindow();
+
+  check(limits: Limits): Decision {
+    return this.window.check(Date.now(), limits);
+  }
+}
