@@ -1,0 +1,133 @@
+import { env } from 'cloudflare:test';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../../src/schema';
+import { createApp } from '../../src/server/app';
+import { durableObjectLimiter } from '../../src/worker';
+import { token } from '../helpers/auth';
+
+const app = createApp(schema);
+const ports = { rateLimiter: durableObjectLimiter(env.RATE_LIMITER) };
+
+function request(
+  tok: string | null,
+  path = '/graphql',
+  body = '{"query":"{ me { id } }"}',
+  ip = '203.0.113.7',
+) {
+  return new Request(`http://cf.test${path}`, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'cf-connecting-ip': ip,
+      ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+    },
+    body,
+  });
+}
+
+const limited = (perMinute: number, burst: number, tiers: Record<string, unknown> = {}) => ({
+  ...env,
+  RATE_LIMIT_PER_MINUTE: String(perMinute),
+  RATE_LIMIT_BURST_PER_SECOND: String(burst),
+  RATE_LIMIT_TIERS: JSON.stringify(tiers),
+});
+
+describe('rate limiting per caller', () => {
+  it('admits exactly the limit of 200 concurrent requests, with consistent headers', async () => {
+    const tok = await token({ sub: 'burst-200', tenant: 'rl-exact', roles: ['viewer'] });
+    const bindings = limited(50, 1000);
+    const responses = await Promise.all(
+      Array.from({ length: 200 }, () => app.fetch(request(tok), bindings, ports)),
+    );
+    const ok = responses.filter((r) => r.status === 200);
+    const refused = responses.filter((r) => r.status === 429);
+    expect(ok).toHaveLength(50);
+    expect(refused).toHaveLength(150);
+    const remaining = ok.map((r) => Number(r.headers.get('x-ratelimit-remaining'))).sort((a, b) => a - b);
+    expect(remaining).toEqual(Array.from({ length: 50 }, (_, i) => i));
+    for (const r of responses) {
+      expect(r.headers.get('x-ratelimit-limit')).toBe('50');
+      expect(Number(r.headers.get('x-ratelimit-reset'))).toBeGreaterThan(0);
+    }
+    const body = (await refused[0]?.json()) as {
+      errors: { message: string; extensions: Record<string, unknown> }[];
+    };
+    expect(body.errors[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect(body.errors[0]?.message).toMatch(/retry after \d+ s/);
+    expect(Number(refused[0]?.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+
+  it('answers 429 over the burst limit, then admits again once the second has passed', async () => {
+    const tok = await token({ sub: 'burst-recover', tenant: 'rl-recover', roles: ['viewer'] });
+    const bindings = limited(1000, 5);
+    const first = await Promise.all(
+      Array.from({ length: 8 }, () => app.fetch(request(tok), bindings, ports)),
+    );
+    expect(first.filter((r) => r.status === 200)).toHaveLength(5);
+    const refused = first.find((r) => r.status === 429);
+    expect(refused?.headers.get('retry-after')).toBe('1');
+    await new Promise((r) => setTimeout(r, 1100));
+    const again = await app.fetch(request(tok), bindings, ports);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-ratelimit-remaining')).toBe(String(1000 - 6));
+  });
+
+  it('counts each caller separately', async () => {
+    const bindings = limited(2, 100);
+    const a = await token({ sub: 'alice', tenant: 'rl-separate', roles: ['viewer'] });
+    const b = await token({ sub: 'bob', tenant: 'rl-separate', roles: ['viewer'] });
+    for (let i = 0; i < 2; i++) expect((await app.fetch(request(a), bindings, ports)).status).toBe(200);
+    expect((await app.fetch(request(a), bindings, ports)).status).toBe(429);
+    expect((await app.fetch(request(b), bindings, ports)).status).toBe(200);
+  });
+
+  it('limits anonymous callers by IP with the anonymous tier', async () => {
+    const bindings = limited(1000, 100, { anonymous: { perMinute: 3, burstPerSecond: 100 } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (await app.fetch(request(null, '/graphql', undefined, '198.51.100.9'), bindings, ports)).status,
+      );
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const otherIp = await app.fetch(request(null, '/graphql', undefined, '198.51.100.10'), bindings, ports);
+    expect(otherIp.status).toBe(401);
+    expect(otherIp.headers.get('x-ratelimit-limit')).toBe('3');
+  });
+
+  it('answers an MCP client over the limit with a JSON-RPC error that says when to retry', async () => {
+    const tok = await token({ sub: 'mcp-agent', tenant: 'rl-mcp', roles: ['viewer'] });
+    const bindings = limited(1, 100);
+    const init = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'initialize',
+      params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 't', version: '1' } },
+    });
+    expect((await app.fetch(request(tok, '/mcp', init), bindings, ports)).status).toBe(200);
+    const refused = await app.fetch(request(tok, '/mcp', init), bindings, ports);
+    expect(refused.status).toBe(429);
+    const body = (await refused.json()) as {
+      error: { code: number; message: string; data: { retryAfterSeconds: number } };
+    };
+    expect(body.error.message).toMatch(/retry after \d+ s/);
+    expect(body.error.data.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it('leaves /health alone (monitors poll it)', async () => {
+    const bindings = limited(1, 1, { anonymous: { perMinute: 1, burstPerSecond: 1 } });
+    for (let i = 0; i < 5; i++) {
+      const res = await app.fetch(new Request('http://cf.test/health'), bindings, ports);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+    }
+  });
+
+  it('refuses an invalid tier configuration, naming the variable', async () => {
+    const res = await app.fetch(request(null), limited(10, 10, { robots: { perMinute: 1 } }), ports);
+    expect(res.status).toBe(503);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain(
+      'RATE_LIMIT_TIERS',
+    );
+  });
+});
