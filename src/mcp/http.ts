@@ -1,4 +1,11 @@
+import {
+  DEFAULT_MAX_REQUEST_BODY_SIZE,
+  readRequestBody,
+  requestBodyTooLargeMessage,
+} from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
+import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ROLES } from '../resolvers/domain';
 import type { AuthResult } from '../server/authenticate';
 import type { McpCatalog } from './catalog';
@@ -48,6 +55,64 @@ function negotiate(request: Request): { request: Request; json: boolean } {
   return { request: new Request(request, { headers }), json: wantsJson || !wantsSse };
 }
 
+/** What is wrong with one message of a POST body, or null when it is a JSON-RPC 2.0 message. */
+function problemWith(message: unknown): string | null {
+  if (typeof message !== 'object' || message === null || Array.isArray(message)) {
+    return 'a JSON-RPC message must be an object';
+  }
+  const m = message as Record<string, unknown>;
+  if (m.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"';
+  if (!('method' in m) && !('result' in m) && !('error' in m)) return 'a request needs a "method"';
+  if ('method' in m && typeof m.method !== 'string') return '"method" must be a string';
+  if (!JSONRPCMessageSchema.safeParse(message).success) {
+    return 'not a valid JSON-RPC 2.0 request, notification or response';
+  }
+  return null;
+}
+
+/**
+ * Reads and checks the body before the SDK transport sees it, so that each kind of bad JSON-RPC
+ * gets its own code (the transport answers -32700 for anything it cannot use): -32700 for text
+ * that is not JSON, -32600 for JSON that is not a JSON-RPC message. Batches exist only in
+ * 2025-03-26 (the version assumed without an MCP-Protocol-Version header); later versions removed
+ * them. Null when the transport should answer itself (a body not declared as JSON: 415).
+ */
+async function readJsonRpc(request: Request): Promise<{ body: unknown } | { error: Response } | null> {
+  if (!isJsonContentType(request.headers.get('content-type'))) return null;
+  const read = await readRequestBody(request, DEFAULT_MAX_REQUEST_BODY_SIZE);
+  if (read.tooLarge) {
+    return { error: rpcError(413, -32000, requestBodyTooLargeMessage(DEFAULT_MAX_REQUEST_BODY_SIZE)) };
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(read.text);
+  } catch {
+    return { error: rpcError(400, -32700, 'Parse error: the body is not valid JSON') };
+  }
+  const invalid = (why: string) => ({ error: rpcError(400, -32600, `Invalid Request: ${why}`) });
+  if (Array.isArray(body)) {
+    const version = request.headers.get('mcp-protocol-version') ?? '2025-03-26';
+    if (version > '2025-03-26') {
+      return invalid(`JSON-RPC batches are not part of MCP ${version}; send one message per request`);
+    }
+    if (body.length === 0) return invalid('an empty batch');
+  }
+  for (const message of Array.isArray(body) ? body : [body]) {
+    const problem = problemWith(message);
+    if (problem) return invalid(problem);
+  }
+  return { body };
+}
+
+/** A batch is answered with an array, even a batch of one (the transport unwraps those). */
+async function asBatchAnswer(response: Response): Promise<Response> {
+  if (response.status !== 200 || !response.headers.get('content-type')?.includes('application/json')) {
+    return response;
+  }
+  const answer: unknown = await response.json();
+  return new Response(JSON.stringify(Array.isArray(answer) ? answer : [answer]), response);
+}
+
 /** Serves MCP Streamable HTTP, stateless: one server and transport per POST. */
 export function createMcpEndpoint(catalog: McpCatalog, version: string) {
   return async function handleMcp(request: Request, deps: McpRequestDeps): Promise<Response> {
@@ -78,6 +143,8 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       );
     }
     const negotiated = negotiate(request);
+    const checked = await readJsonRpc(negotiated.request);
+    if (checked && 'error' in checked) return checked.error;
     const server = createMcpServer({
       catalog,
       principal: deps.auth.principal,
@@ -89,6 +156,10 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       enableJsonResponse: negotiated.json,
     });
     await server.connect(transport);
-    return transport.handleRequest(negotiated.request);
+    const response = await transport.handleRequest(
+      negotiated.request,
+      checked ? { parsedBody: checked.body } : undefined,
+    );
+    return checked && Array.isArray(checked.body) ? asBatchAnswer(response) : response;
   };
 }

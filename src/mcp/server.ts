@@ -11,9 +11,12 @@ import {
   ListToolsRequestSchema,
   McpError,
   ReadResourceRequestSchema,
+  type ServerResult,
 } from '@modelcontextprotocol/sdk/types.js';
+import * as z from 'zod';
 import type { Principal } from '../auth/principal';
 import type { McpCatalog, ToolDefinition } from './catalog';
+import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { scopesAllow } from './visibility';
 
@@ -53,6 +56,13 @@ function errorResult(code: string, message: string, details: Record<string, unkn
   return { isError: true, content: [{ type: 'text', text: JSON.stringify({ error }) }] };
 }
 
+/** The input schema of the value at `path` (property names and array indexes). */
+function schemaAt(schema: JsonSchema, path: string[]): JsonSchema | undefined {
+  let at: JsonSchema | undefined = schema;
+  for (const key of path) at = /^\d+$/.test(key) && at?.items ? at.items : at?.properties?.[key];
+  return at;
+}
+
 /** Argument errors, each naming the field (`input.title`), from the tool's input schema. */
 function argumentIssues(tool: ToolDefinition, args: unknown) {
   const result = validatorFor(tool).validate(args);
@@ -61,16 +71,23 @@ function argumentIssues(tool: ToolDefinition, args: unknown) {
   const issues: { field: string; message: string }[] = [];
   // cfworker reports the failing leaf and every enclosing schema; keep the most specific ones.
   for (const e of result.errors) {
-    if (e.keyword === 'properties' || e.keyword === 'items' || e.keyword === '$ref') continue;
+    // `false` is the additionalProperties schema itself, reported below on the property.
+    if (['properties', 'items', '$ref', 'false'].includes(e.keyword)) continue;
     const path = e.instanceLocation.replace(/^#\/?/, '').split('/').filter(Boolean);
-    // A missing property is reported on its parent; name the property itself.
-    const missing = e.keyword === 'required' ? /property "([^"]+)"/.exec(e.error)?.[1] : undefined;
-    if (missing) path.push(missing);
+    let message = e.error;
+    // A missing or unknown property is reported on its parent; name the property itself.
+    const property = /property "([^"]+)"/i.exec(e.error)?.[1];
+    if (e.keyword === 'required' && property) path.push(property);
+    if (e.keyword === 'additionalProperties' && property) {
+      const known = Object.keys(schemaAt(tool.inputSchema, path)?.properties ?? {});
+      message = `Unknown property "${property}"; expected ${known.length ? `one of: ${known.join(', ')}` : 'none'}`;
+      path.push(property);
+    }
     const field = path.join('.') || '(arguments)';
-    const key = `${field}:${e.error}`;
+    const key = `${field}:${message}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    issues.push({ field, message: e.error });
+    issues.push({ field, message });
   }
   return issues;
 }
@@ -124,6 +141,28 @@ async function readResource(deps: McpServerDeps, uri: string) {
   throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
 }
 
+/**
+ * Registers a handler whose params are checked here, so that bad params get InvalidParams
+ * (-32602): the SDK's own parse would fail them as an internal error (-32603).
+ */
+function handle<S extends z.ZodType & { shape: { method: z.ZodLiteral<string> } }>(
+  server: Server,
+  schema: S,
+  handler: (request: z.output<S>) => ServerResult | Promise<ServerResult>,
+) {
+  const method = schema.shape.method.value;
+  server.setRequestHandler(z.looseObject({ method: z.literal(method) }), (request) => {
+    const parsed = schema.safeParse(request);
+    if (!parsed.success) {
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `Invalid ${method} params: ${z.prettifyError(parsed.error)}`,
+      );
+    }
+    return handler(parsed.data);
+  });
+}
+
 /** A stateless MCP server for one request, with the caller's identity bound in. */
 export function createMcpServer(deps: McpServerDeps): Server {
   const server = new Server(
@@ -137,7 +176,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
   );
   const { catalog, principal } = deps;
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({
+  handle(server, ListToolsRequestSchema, () => ({
     tools: catalog.tools
       .filter((t) => scopesAllow(principal, t.authScopes))
       .map((t) => ({
@@ -150,14 +189,14 @@ export function createMcpServer(deps: McpServerDeps): Server {
       })),
   }));
 
-  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+  handle(server, CallToolRequestSchema, async (request) => {
     const tool = catalog.toolsByName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     return callTool(deps, tool, request.params.arguments ?? {});
   });
 
-  server.setRequestHandler(ListResourcesRequestSchema, () => ({ resources: [] }));
-  server.setRequestHandler(ListResourceTemplatesRequestSchema, () => ({
+  handle(server, ListResourcesRequestSchema, () => ({ resources: [] }));
+  handle(server, ListResourceTemplatesRequestSchema, () => ({
     resourceTemplates: catalog.resourceTemplates
       .filter((r) => scopesAllow(principal, r.authScopes))
       .map(({ uriTemplate, name, title, description, mimeType }) => ({
@@ -168,10 +207,10 @@ export function createMcpServer(deps: McpServerDeps): Server {
         mimeType,
       })),
   }));
-  server.setRequestHandler(ReadResourceRequestSchema, (request) => readResource(deps, request.params.uri));
+  handle(server, ReadResourceRequestSchema, (request) => readResource(deps, request.params.uri));
 
-  server.setRequestHandler(ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
-  server.setRequestHandler(GetPromptRequestSchema, async (request) => {
+  handle(server, ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
+  handle(server, GetPromptRequestSchema, async (request) => {
     const args = request.params.arguments ?? {};
     const need = (name: string) => {
       const v = args[name];

@@ -31,6 +31,9 @@ export async function mcpClient(token: string, opts: { protocolVersion?: string 
     };
   }
   await client.connect(transport);
+  // The SDK validates structuredContent against a tool's outputSchema only for tools it has
+  // listed; list them up front so that every call in every test is checked.
+  await client.listTools();
   return client;
 }
 

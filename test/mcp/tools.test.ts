@@ -1,0 +1,375 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import { describe, expect, it } from 'vitest';
+import snapshot from '../../mcp-tools.snapshot.json';
+import { RISK_WEIGHTS } from '../../src/resolvers/risk';
+import { cast, changeInput, inDays } from '../helpers/changes';
+import { callTool, mcpClient, toolError } from '../helpers/mcp';
+
+/**
+ * The tools an agent is offered, per role, and every seed tool driven end to end through MCP
+ * alone. Each client lists its tools before calling any, so that the SDK validates every
+ * structuredContent against the tool's outputSchema.
+ */
+
+type Cast = Awaited<ReturnType<typeof cast>>;
+type Role = 'viewer' | 'requester' | 'approver1' | 'approver2' | 'manager' | 'admin';
+
+/** An SDK client that has listed its tools (which arms output-schema validation). */
+async function agent(token: string): Promise<{ client: Client; tools: Tool[] }> {
+  const client = await mcpClient(token);
+  const { tools } = await client.listTools();
+  return { client, tools };
+}
+
+/** Calls a tool that must succeed; checks the text content mirrors the structured content. */
+async function ok<T = Record<string, unknown>>(client: Client, name: string, args: Record<string, unknown>) {
+  const result = await callTool(client, name, args);
+  if (result.isError) throw new Error(`${name} failed: ${JSON.stringify(toolError(result))}`);
+  expect(result.structuredContent).toBeDefined();
+  const [first] = result.content;
+  expect(first?.type).toBe('text');
+  expect(JSON.parse((first as { text: string }).text)).toEqual(result.structuredContent);
+  return result.structuredContent as T;
+}
+
+const READ_TOOLS = [
+  'get_change_status',
+  'list_changes',
+  'list_freeze_windows',
+  'get_audit_log',
+  'metrics_dashboard',
+  'list_services',
+  'whoami',
+];
+const REQUESTER_TOOLS = [
+  'create_change_request',
+  'update_change_request',
+  'submit_change',
+  'assess_risk',
+  'cancel_change',
+];
+const APPROVER_TOOLS = ['assess_risk', 'approve_change'];
+const MANAGER_TOOLS = [
+  'compliance_report',
+  'verify_audit_chain',
+  'schedule_change',
+  'start_implementation',
+  'complete_change',
+  'fail_change',
+  'roll_back_change',
+  'complete_emergency_review',
+  'create_freeze_window',
+  'delete_freeze_window',
+  'tag_service',
+];
+const ALL_TOOLS = snapshot.tools.map((t) => t.name);
+const SEED_TOOLS = [
+  'create_change_request',
+  'approve_change',
+  'assess_risk',
+  'schedule_change',
+  'get_change_status',
+  'emergency_override',
+  'compliance_report',
+  'metrics_dashboard',
+];
+
+const sorted = (names: string[]) => [...new Set(names)].sort();
+
+describe('tools/list per role', () => {
+  it.each<[Role, string[], string[]]>([
+    ['viewer', READ_TOOLS, ['create_change_request', 'approve_change', 'compliance_report']],
+    [
+      'requester',
+      [...READ_TOOLS, ...REQUESTER_TOOLS],
+      ['approve_change', 'schedule_change', 'emergency_override'],
+    ],
+    ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
+    [
+      'manager',
+      [...READ_TOOLS, ...REQUESTER_TOOLS, ...APPROVER_TOOLS, ...MANAGER_TOOLS],
+      ['emergency_override'],
+    ],
+    ['admin', ALL_TOOLS, []],
+  ])('%s sees exactly its tools', async (role, expected, hidden) => {
+    const c = await cast(`mcp-tools-list-${role}`);
+    const { tools } = await agent(c[role]);
+    const names = tools.map((t) => t.name);
+    expect(sorted(names)).toEqual(sorted(expected));
+    expect(names).toHaveLength(new Set(names).size);
+    for (const name of hidden) expect(names).not.toContain(name);
+  });
+
+  it('shows the viewer only read-only tools', async () => {
+    const { tools } = await agent((await cast('mcp-tools-viewer-ro')).viewer);
+    expect(tools.length).toBeGreaterThan(0);
+    expect(tools.every((t) => t.annotations?.readOnlyHint === true)).toBe(true);
+  });
+
+  it('offers the admin the snapshot catalog, in the same order, with the same schemas', async () => {
+    const { tools } = await agent((await cast('mcp-tools-admin-snapshot')).admin);
+    expect(tools.map((t) => t.name)).toEqual(ALL_TOOLS);
+    for (const tool of tools) {
+      const committed = snapshot.tools.find((t) => t.name === tool.name);
+      expect(tool.inputSchema, tool.name).toEqual(committed?.inputSchema);
+      expect(tool.outputSchema, tool.name).toEqual(committed?.outputSchema);
+      expect(tool.annotations, tool.name).toEqual(committed?.annotations);
+      expect(tool.description, tool.name).toBe(committed?.description);
+    }
+  });
+
+  it('includes every seed tool the design names', () => {
+    expect(ALL_TOOLS).toEqual(expect.arrayContaining(SEED_TOOLS));
+  });
+});
+
+describe('tool metadata', () => {
+  const documentKind = (name: string) =>
+    snapshot.tools.find((t) => t.name === name)?.document.split(' ')[0] as 'query' | 'mutation';
+
+  it.each(ALL_TOOLS)('%s has a title, annotations and an object output schema', async (name) => {
+    const { tools } = await agent((await cast('mcp-tools-meta')).admin);
+    const tool = tools.find((t) => t.name === name);
+    expect(tool).toBeDefined();
+    expect(tool?.title).toBeTruthy();
+    expect(tool?.description).toBeTruthy();
+    expect(tool?.inputSchema.type).toBe('object');
+    expect(tool?.outputSchema?.type).toBe('object');
+    const a = tool?.annotations;
+    expect(a?.title).toBe(tool?.title);
+    expect(a?.openWorldHint).toBe(false);
+    if (documentKind(name) === 'query') {
+      expect(a).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
+    } else {
+      expect(documentKind(name)).toBe('mutation');
+      expect(a?.readOnlyHint).toBe(false);
+      expect(typeof a?.destructiveHint).toBe('boolean');
+      expect(typeof a?.idempotentHint).toBe('boolean');
+    }
+  });
+
+  it.each([
+    ['approve_change', { destructiveHint: true, idempotentHint: false }],
+    ['cancel_change', { destructiveHint: true, idempotentHint: false }],
+    ['assess_risk', { destructiveHint: false, idempotentHint: true }],
+    ['create_change_request', { destructiveHint: false, idempotentHint: false }],
+  ])('%s carries the annotations its field declares', (name, hints) => {
+    expect(snapshot.tools.find((t) => t.name === name)?.annotations).toMatchObject({
+      readOnlyHint: false,
+      ...hints,
+    });
+  });
+});
+
+interface ChangeOut {
+  id: string;
+  status: string;
+  type: string;
+  priority: string;
+  riskScore: number | null;
+  riskLevel: string | null;
+  version: number;
+  requester: { id: string };
+  approvals: { decision: string; comment: string | null }[];
+  plannedStart: string | null;
+  plannedEnd: string | null;
+  emergencyJustification: string | null;
+  reviewDueAt: string | null;
+  approvedAt: string | null;
+  allowedTransitions: string[];
+}
+
+interface ApprovalOut {
+  change: ChangeOut;
+  approval: { approver: { id: string }; decision: string };
+  approvalsReceived: number;
+  approvalsRequired: number;
+  changeManagerRequired: boolean;
+  stillNeeded: string;
+}
+
+/** One SDK client per member of the cast, each with its tools listed. */
+async function agents(c: Cast) {
+  const entries = await Promise.all(
+    (['requester', 'approver1', 'approver2', 'manager', 'admin', 'viewer'] as const).map(
+      async (role) => [role, (await agent(c[role])).client] as const,
+    ),
+  );
+  return Object.fromEntries(entries) as Record<(typeof entries)[number][0], Client>;
+}
+
+describe('every seed tool, end to end through MCP', () => {
+  it('the chosen inputs score MEDIUM risk, which needs exactly two approvals', () => {
+    const w = RISK_WEIGHTS;
+    const score = w.type.NORMAL + w.impact.MEDIUM + w.urgency.MEDIUM;
+    expect(score).toBe(25); // LOW < 25 ≤ MEDIUM
+  });
+
+  it('create → assess → submit → approve ×2 → schedule → status; override; reports', async () => {
+    const c = await cast('mcp-tools-e2e');
+    const a = await agents(c);
+    const from = new Date(Date.now() - 60_000).toISOString();
+
+    // create_change_request (requester): a DRAFT with its priority.
+    const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
+    expect(created).toMatchObject({ status: 'DRAFT', type: 'NORMAL', priority: 'P3', riskScore: null });
+    expect(created.id).toMatch(/^CHG-\d{8}-[A-Z0-9]{6}$/);
+    expect(created.requester.id).toBe('rita');
+
+    // assess_risk: 10 (NORMAL) + 10 (MEDIUM impact) + 5 (MEDIUM urgency) = 25, MEDIUM.
+    const risk = await ok<{ change: ChangeOut; score: number; level: string; factors: { key: string }[] }>(
+      a.requester,
+      'assess_risk',
+      { id: created.id },
+    );
+    expect(risk).toMatchObject({ score: 25, level: 'MEDIUM' });
+    expect(risk.factors.map((f) => f.key).sort()).toEqual(['impact', 'type', 'urgency']);
+    expect(risk.change).toMatchObject({
+      id: created.id,
+      status: 'DRAFT',
+      riskScore: 25,
+      riskLevel: 'MEDIUM',
+    });
+
+    // submit_change: to the CAB.
+    const submitted = await ok<ChangeOut>(a.requester, 'submit_change', {
+      id: created.id,
+      expectedVersion: risk.change.version,
+    });
+    expect(submitted).toMatchObject({ status: 'PENDING_APPROVAL', riskLevel: 'MEDIUM' });
+
+    // approve_change by two different approvers.
+    const first = await ok<ApprovalOut>(a.approver1, 'approve_change', {
+      id: created.id,
+      comment: 'Plans are sound',
+    });
+    expect(first).toMatchObject({
+      approvalsReceived: 1,
+      approvalsRequired: 2,
+      changeManagerRequired: false,
+      change: { status: 'PENDING_APPROVAL' },
+      approval: { approver: { id: 'abe' }, decision: 'APPROVED' },
+    });
+    expect(first.stillNeeded).not.toBe('');
+    const second = await ok<ApprovalOut>(a.approver2, 'approve_change', { id: created.id });
+    expect(second).toMatchObject({
+      approvalsReceived: 2,
+      approvalsRequired: 2,
+      stillNeeded: '',
+      change: { status: 'APPROVED' },
+      approval: { approver: { id: 'ada' }, decision: 'APPROVED' },
+    });
+    expect(second.change.approvals).toHaveLength(2);
+
+    // schedule_change (change manager).
+    const start = inDays(3, 10);
+    const end = inDays(3, 12);
+    const scheduled = await ok<{
+      change: ChangeOut;
+      conflicts: unknown[];
+      freezeWindowsOverridden: string[];
+    }>(a.manager, 'schedule_change', { id: created.id, plannedStart: start, plannedEnd: end });
+    expect(scheduled).toMatchObject({ conflicts: [], freezeWindowsOverridden: [] });
+    expect(scheduled.change).toMatchObject({ status: 'SCHEDULED', plannedStart: start, plannedEnd: end });
+
+    // get_change_status (viewer).
+    const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
+    expect(status).toMatchObject({ id: created.id, status: 'SCHEDULED', riskLevel: 'MEDIUM' });
+    expect(status.allowedTransitions).toEqual(expect.arrayContaining(['IMPLEMENTING', 'CANCELLED']));
+
+    // emergency_override (admin) on an EMERGENCY change.
+    const emergency = await ok<ChangeOut>(a.requester, 'create_change_request', {
+      input: changeInput({
+        title: 'Hotfix the payments gateway',
+        type: 'EMERGENCY',
+        impact: 'HIGH',
+        urgency: 'HIGH',
+        affectedServices: ['payments-gateway'],
+      }),
+    });
+    expect(emergency).toMatchObject({ status: 'DRAFT', type: 'EMERGENCY', priority: 'P1' });
+    const overridden = await ok<ChangeOut>(a.admin, 'emergency_override', {
+      id: emergency.id,
+      justification: 'Card payments are failing for every customer; the fix cannot wait for the CAB.',
+    });
+    expect(overridden).toMatchObject({
+      id: emergency.id,
+      status: 'APPROVED',
+      emergencyJustification: expect.stringContaining('Card payments are failing'),
+    });
+    expect(overridden.approvedAt).not.toBeNull();
+    const dueInHours =
+      (Date.parse(overridden.reviewDueAt ?? '') - Date.parse(overridden.approvedAt ?? '')) / 3.6e6;
+    expect(dueInHours).toBeCloseTo(48, 5);
+
+    // compliance_report (change manager) over the period.
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const report = await ok<{
+      from: string;
+      to: string;
+      score: number;
+      changesReviewed: number;
+      checks: { id: string; framework: string; passed: boolean }[];
+      findings: { changeId: string | null }[];
+    }>(a.manager, 'compliance_report', { from, to });
+    expect(report.changesReviewed).toBe(2);
+    expect(report.score).toBeGreaterThanOrEqual(0);
+    expect(report.score).toBeLessThanOrEqual(100);
+    expect(report.checks.length).toBeGreaterThan(0);
+    expect(report.checks.map((ch) => ch.framework)).toEqual(expect.arrayContaining(['SOX']));
+
+    // metrics_dashboard (viewer).
+    const metrics = await ok<{
+      totalChanges: number;
+      activeChanges: number;
+      pendingApprovals: number;
+      emergencyRatio: number | null;
+      changesByStatus: { status: string; count: number }[];
+    }>(a.viewer, 'metrics_dashboard', {});
+    expect(metrics).toMatchObject({ totalChanges: 2, activeChanges: 2, pendingApprovals: 0 });
+    expect(metrics.emergencyRatio).toBeCloseTo(0.5);
+    const byStatus = Object.fromEntries(metrics.changesByStatus.map((s) => [s.status, s.count]));
+    expect(byStatus).toMatchObject({ SCHEDULED: 1, APPROVED: 1 });
+
+    await Promise.all(Object.values(a).map((client) => client.close()));
+  });
+
+  it('rejects through approve_change with decision REJECT', async () => {
+    const c = await cast('mcp-tools-reject');
+    const a = await agents(c);
+    const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
+    await ok(a.requester, 'submit_change', { id: created.id });
+    const rejected = await ok<ApprovalOut>(a.approver1, 'approve_change', {
+      id: created.id,
+      decision: 'REJECT',
+      comment: 'Overlaps the quarter-end close',
+    });
+    expect(rejected).toMatchObject({
+      change: { status: 'REJECTED' },
+      approval: { approver: { id: 'abe' }, decision: 'REJECTED' },
+    });
+    expect(rejected.change.approvals).toEqual([
+      expect.objectContaining({ decision: 'REJECTED', comment: 'Overlaps the quarter-end close' }),
+    ]);
+    // Any rejection is final: a later approval is refused.
+    const late = await callTool(a.approver2, 'approve_change', { id: created.id });
+    expect(late.isError).toBe(true);
+    expect(toolError(late).code).toMatch(/APPROVAL_NOT_PENDING|CHANGE_INVALID_TRANSITION/);
+    const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
+    expect(status.status).toBe('REJECTED');
+  });
+
+  it('refuses a rejection without a comment, naming the comment', async () => {
+    const c = await cast('mcp-tools-reject-nocomment');
+    const a = await agents(c);
+    const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
+    await ok(a.requester, 'submit_change', { id: created.id });
+    const result = await callTool(a.approver1, 'approve_change', { id: created.id, decision: 'REJECT' });
+    const error = toolError(result);
+    expect(error.code).toBe('VALIDATION_FAILED');
+    expect(error.message).toMatch(/comment/);
+    const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
+    expect(status.status).toBe('PENDING_APPROVAL');
+  });
+});
