@@ -58,7 +58,15 @@ try {
   };
   const created = await gql(
     'mutation($i: CreateChangeRequestInput!) { createChangeRequest(input: $i) { id } }',
-    { i: { title: 'Bench change', description: 'd', impact: 'LOW', urgency: 'LOW', affectedServices: ['api'] } },
+    {
+      i: {
+        title: 'Bench change',
+        description: 'd',
+        impact: 'LOW',
+        urgency: 'LOW',
+        affectedServices: ['api'],
+      },
+    },
   );
   const id = created.createChangeRequest.id;
 
@@ -93,7 +101,8 @@ try {
       body: mcpBody,
     });
     const body = await res.json();
-    if (res.status !== 200 || body.error || body.result?.isError) throw new Error(`mcp ${JSON.stringify(body)}`);
+    if (res.status !== 200 || body.error || body.result?.isError)
+      throw new Error(`mcp ${JSON.stringify(body)}`);
   };
 
   // Warm-up both paths, then alternate rounds so drift on a shared machine hits both equally.
@@ -128,7 +137,8 @@ try {
   console.log(`  MCP      tools/call get_change_status                ${m.toFixed(0)} req/s`);
   console.log(`  ratio MCP / GraphQL: ${(m / g).toFixed(2)}`);
   console.log('  tools/list size by role:');
-  for (const [role, s] of Object.entries(listSizes)) console.log(`    ${role.padEnd(15)} ${s.tools} tools, ${s.bytes} bytes`);
+  for (const [role, s] of Object.entries(listSizes))
+    console.log(`    ${role.padEnd(15)} ${s.tools} tools, ${s.bytes} bytes`);
 } finally {
   server.stop();
   rmSync(persistTo, { recursive: true, force: true });

@@ -1,4 +1,4 @@
-import { type Tier, TIERS, tierLimits } from './ratelimit/policy';
+import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
 
 /** Runtime configuration, read once per set of bindings and validated up front. */
@@ -87,7 +87,10 @@ function url(name: keyof ConfigVars, raw: string | undefined): string | null {
 function tierOverrides(raw: string | undefined): Partial<Record<Tier, Partial<Limits>>> {
   if (blank(raw)) return {};
   const fail = (why: string): never => {
-    throw new ConfigError('RATE_LIMIT_TIERS', `${why} (tiers: ${TIERS.join(', ')}; fields: perMinute, burstPerSecond)`);
+    throw new ConfigError(
+      'RATE_LIMIT_TIERS',
+      `${why} (tiers: ${TIERS.join(', ')}; fields: perMinute, burstPerSecond)`,
+    );
   };
   let parsed: unknown;
   try {
@@ -99,7 +102,8 @@ function tierOverrides(raw: string | undefined): Partial<Record<Tier, Partial<Li
   for (const [tier, limits] of Object.entries(parsed as Record<string, unknown>)) {
     if (!(TIERS as readonly string[]).includes(tier)) fail(`has an unknown tier "${tier}"`);
     for (const [field, n] of Object.entries((limits ?? {}) as Record<string, unknown>)) {
-      if (field !== 'perMinute' && field !== 'burstPerSecond') fail(`has an unknown field "${tier}.${field}"`);
+      if (field !== 'perMinute' && field !== 'burstPerSecond')
+        fail(`has an unknown field "${tier}.${field}"`);
       if (!Number.isInteger(n) || (n as number) <= 0) fail(`"${tier}.${field}" must be a positive integer`);
     }
   }
@@ -134,7 +138,11 @@ export function parseConfig(vars: ConfigVars): Config {
     }
   }
   const rateLimitPerMinute = positiveInt('RATE_LIMIT_PER_MINUTE', vars.RATE_LIMIT_PER_MINUTE, 1000);
-  const rateLimitBurstPerSecond = positiveInt('RATE_LIMIT_BURST_PER_SECOND', vars.RATE_LIMIT_BURST_PER_SECOND, 50);
+  const rateLimitBurstPerSecond = positiveInt(
+    'RATE_LIMIT_BURST_PER_SECOND',
+    vars.RATE_LIMIT_BURST_PER_SECOND,
+    50,
+  );
   const base = { perMinute: rateLimitPerMinute, burstPerSecond: rateLimitBurstPerSecond };
   return {
     environment,

@@ -1,7 +1,7 @@
+import type { RateLimiter } from './ratelimit/durableObject';
 import type { RateLimiterPort } from './ratelimit/policy';
 import { schema } from './schema';
 import { type AppBindings, createApp } from './server/app';
-import type { RateLimiter } from './ratelimit/durableObject';
 
 export { RateLimiter } from './ratelimit/durableObject';
 

@@ -29,7 +29,10 @@ function keysFor(config: Config) {
   if (jwksUrl) {
     jwks =
       jwksByUrl.get(jwksUrl) ??
-      createRemoteJWKSet(new URL(jwksUrl), { cacheMaxAge: JWKS_CACHE_MAX_AGE_MS, cooldownDuration: JWKS_COOLDOWN_MS });
+      createRemoteJWKSet(new URL(jwksUrl), {
+        cacheMaxAge: JWKS_CACHE_MAX_AGE_MS,
+        cooldownDuration: JWKS_COOLDOWN_MS,
+      });
     jwksByUrl.set(jwksUrl, jwks);
   }
   return { secret: secretKey, jwks };

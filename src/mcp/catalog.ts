@@ -59,6 +59,19 @@ export interface McpCatalog {
   resourceTemplates: ResourceTemplateDefinition[];
 }
 
+/** The extra argument of mutation tools: a retry with the same key returns the first result. */
+export const IDEMPOTENCY_ARG = 'idempotencyKey';
+
+const IDEMPOTENCY_SCHEMA: JsonSchema = {
+  type: 'string',
+  minLength: 1,
+  maxLength: 255,
+  pattern: '^[\\x21-\\x7e]+$',
+  description:
+    'Optional. Reuse the same key when retrying this call: the first result is returned and the work is not ' +
+    'done twice (keys are kept 24 h; the same key with different arguments is refused).',
+};
+
 /** Default object nesting of a tool's result: the returned object and one level below it. */
 const DEFAULT_DEPTH = 2;
 
@@ -106,6 +119,11 @@ function resultShape(field: Field, selection: string): { outputSchema: JsonSchem
   };
 }
 
+function withIdempotencyKey(kind: 'query' | 'mutation', schema: JsonSchema): JsonSchema {
+  if (kind === 'query') return schema;
+  return { ...schema, properties: { ...schema.properties, [IDEMPOTENCY_ARG]: IDEMPOTENCY_SCHEMA } };
+}
+
 function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOptions): ToolDefinition {
   const selection = options.selection ?? defaultSelection(field.type, options.depth ?? DEFAULT_DEPTH);
   const title = options.title ?? titleOf(options.name);
@@ -116,7 +134,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     name: options.name,
     title,
     description,
-    inputSchema: objectSchema(field.args),
+    inputSchema: withIdempotencyKey(kind, objectSchema(field.args)),
     ...resultShape(field, selection),
     annotations: {
       title,

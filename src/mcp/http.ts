@@ -9,7 +9,7 @@ import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ROLES } from '../resolvers/domain';
 import type { AuthResult } from '../server/authenticate';
 import type { McpCatalog } from './catalog';
-import { createMcpServer, type ExecuteOperation } from './server';
+import { createMcpServer, type ExecuteOperation, type McpServerDeps } from './server';
 
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
@@ -18,6 +18,7 @@ export interface McpRequestDeps {
   corsOrigins: string[];
   issuer: string | null;
   execute: ExecuteOperation;
+  limitTool?: McpServerDeps['limitTool'];
 }
 
 const rpcError = (status: number, code: number, message: string, headers: Record<string, string> = {}) =>
@@ -149,6 +150,7 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       catalog,
       principal: deps.auth.principal,
       execute: deps.execute,
+      limitTool: deps.limitTool,
       version,
     });
     const transport = new WebStandardStreamableHTTPServerTransport({

@@ -15,7 +15,8 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
 import type { Principal } from '../auth/principal';
-import type { McpCatalog, ToolDefinition } from './catalog';
+import type { Decision } from '../ratelimit/slidingWindow';
+import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { scopesAllow } from './visibility';
@@ -31,9 +32,12 @@ export type ExecuteOperation = (
   document: string,
   variables: Record<string, unknown>,
   toolName: string | null,
+  idempotencyKey?: string,
 ) => Promise<OperationResult>;
 
 export interface McpServerDeps {
+  /** The per-tool rate limit (mutations tighter than reads); none when the runtime has no limiter. */
+  limitTool?: ((tool: ToolDefinition) => Promise<Decision>) | null;
   catalog: McpCatalog;
   principal: Principal;
   execute: ExecuteOperation;
@@ -104,7 +108,24 @@ async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<
     const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     return errorResult('VALIDATION_FAILED', `Invalid arguments: ${summary}`, { issues });
   }
-  const result = await deps.execute(tool.document, args, tool.name);
+  if (deps.limitTool) {
+    const decision = await deps.limitTool(tool);
+    if (!decision.allowed) {
+      return errorResult(
+        'RATE_LIMITED',
+        `Too many ${tool.name} calls (${decision.limit} per minute); retry after ${decision.retryAfterSeconds} s`,
+        { retryAfterSeconds: decision.retryAfterSeconds },
+      );
+    }
+  }
+  // The idempotency key is a property of the call, not a GraphQL argument.
+  const { [IDEMPOTENCY_ARG]: idempotencyKey, ...variables } = args;
+  const result = await deps.execute(
+    tool.document,
+    variables,
+    tool.name,
+    typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+  );
   if (result.errors?.length) {
     const [first] = result.errors;
     const code = String(first?.extensions?.code ?? 'GRAPHQL_ERROR');

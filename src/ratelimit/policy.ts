@@ -25,7 +25,10 @@ export function tierLimits(
     mcpRead: { perMinute: 300, burstPerSecond: 20 },
     mcpWrite: { perMinute: 60, burstPerSecond: 5 },
   };
-  return Object.fromEntries(TIERS.map((t) => [t, { ...defaults[t], ...overrides[t] }])) as Record<Tier, Limits>;
+  return Object.fromEntries(TIERS.map((t) => [t, { ...defaults[t], ...overrides[t] }])) as Record<
+    Tier,
+    Limits
+  >;
 }
 
 /** The key and tier a request is counted under. */

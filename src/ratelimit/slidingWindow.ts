@@ -38,7 +38,10 @@ export class SlidingWindow {
     const untilMinuteRoom = inMinute > 0 ? (this.times[0] as number) + MINUTE_MS - now : 0;
     if (minuteFull || burstFull) {
       const oldestInSecond = this.times[inMinute - inSecond] as number;
-      const wait = Math.max(minuteFull ? untilMinuteRoom : 0, burstFull ? oldestInSecond + SECOND_MS - now : 0);
+      const wait = Math.max(
+        minuteFull ? untilMinuteRoom : 0,
+        burstFull ? oldestInSecond + SECOND_MS - now : 0,
+      );
       return {
         allowed: false,
         limit: limits.perMinute,

@@ -1,4 +1,5 @@
 import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../db/audit';
+import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
 import { upsertUserStatement } from '../db/users';
 import { AppError } from '../errors';
@@ -37,6 +38,8 @@ const backoff = (attempt: number) =>
   );
 
 const isVersionConflict = (e: unknown) => String((e as Error)?.message).includes('CHANGE_VERSION_CONFLICT');
+const isIdempotencyRace = (e: unknown) =>
+  /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
 const isAuditRace = (e: unknown) =>
   /UNIQUE constraint failed: audit_events/.test(String((e as Error)?.message));
 
@@ -95,15 +98,22 @@ export async function commitWithAudit<T>(
     const p = await plan(attempt);
     const now = ctx.now().toISOString();
     const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };
+    const claim = ctx.idempotency && !ctx.idempotency.claimed ? ctx.idempotency : null;
     const statements = [
       ...p.statements,
       upsertUserStatement(ctx.db, ctx.principal.tenantId, user, now),
       ...(await auditStatements(ctx, p.audit)),
+      // The key is claimed by the request's first write, in the same transaction as that write.
+      ...(claim ? claimIdempotencyKeyStatements(ctx.db, claim, { ...claim, now }) : []),
     ];
     try {
       await ctx.db.batch(statements);
+      if (claim) claim.claimed = true;
       return p.result;
     } catch (e) {
+      if (isIdempotencyRace(e)) {
+        throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'Another request with this Idempotency-Key is running');
+      }
       if (!isVersionConflict(e) && !isAuditRace(e)) throw e;
     }
   }

@@ -1,5 +1,6 @@
 import type { Principal } from '../auth/principal';
 import type { AuditSource } from '../db/audit';
+import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
 import { AppError } from '../errors';
 
@@ -14,6 +15,16 @@ export interface RequestContext {
   toolName: string | null;
   loaders: Loaders;
   now: () => Date;
+  /** The request's idempotency key, claimed by its first write (see commitWithAudit). */
+  idempotency: IdempotencyClaimPort | null;
+}
+
+/** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
+export interface IdempotencyClaimPort extends IdempotencyScope {
+  requestHash: string;
+  requestId: string;
+  expiresAt: string;
+  claimed: boolean;
 }
 
 /** An authenticated context: resolvers behind a scope check may rely on a principal. */
@@ -25,6 +36,7 @@ export function createRequestContext(opts: {
   principal: Principal | null;
   source?: AuditSource;
   toolName?: string | null;
+  idempotency?: IdempotencyClaimPort | null;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -40,6 +52,7 @@ export function createRequestContext(opts: {
       return loaders;
     },
     now: () => new Date(),
+    idempotency: opts.idempotency ?? null,
   };
 }
 

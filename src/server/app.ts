@@ -3,12 +3,13 @@ import { CONFIG_VARS, type Config, ConfigError, type ConfigVars, parseConfig } f
 import { buildCatalog, type McpCatalog } from '../mcp/catalog';
 import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
 import type { ExecuteOperation, OperationResult } from '../mcp/server';
-import { type RateLimiterPort, rateLimitHeaders, requestKey } from '../ratelimit/policy';
+import { type RateLimiterPort, rateLimitHeaders, requestKey, toolKey } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { printSDL } from '../schema/sdl';
 import { type AuthResult, authenticate } from './authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
+import { type IdempotencyClaim, withIdempotency } from './idempotency';
 import { createLogger, requestIdFor } from './logger';
 
 /** The bindings the app needs, whatever the runtime. */
@@ -28,17 +29,34 @@ const json = (body: unknown, status: number, headers: Record<string, string> = {
     headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
   });
 
-/** MCP tool calls run as GraphQL operations through the same Yoga pipeline as /graphql. */
-function executeThrough(yoga: GraphQLServer, context: ServerContext): ExecuteOperation {
-  return async (query, variables, toolName) => {
-    const response = await yoga.fetch(
-      new Request('http://changeflow.internal/graphql', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-        body: JSON.stringify({ query, variables }),
-      }),
-      { ...context, toolName },
-    );
+/**
+ * MCP tool calls run as GraphQL operations through the same Yoga pipeline as /graphql, with
+ * the same idempotency handling when the agent passes an `idempotencyKey`.
+ */
+function executeThrough(yoga: GraphQLServer, context: ServerContext, db: D1Database): ExecuteOperation {
+  return async (query, variables, toolName, idempotencyKey) => {
+    const body = JSON.stringify({ query, variables });
+    const run = (idempotency?: IdempotencyClaim) =>
+      yoga.fetch(
+        new Request('http://changeflow.internal/graphql', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
+          body,
+        }),
+        { ...context, toolName, ...(idempotency ? { idempotency } : {}) },
+      );
+    const { principal } = context.auth;
+    const response =
+      idempotencyKey && principal
+        ? await withIdempotency({
+            db,
+            principal,
+            key: idempotencyKey,
+            requestId: context.requestId,
+            body,
+            run,
+          })
+        : await run();
     return (await response.json()) as OperationResult;
   };
 }
@@ -49,7 +67,11 @@ function tooManyRequests(path: string, d: Decision): Response {
   const headers = rateLimitHeaders(d);
   if (path === '/mcp') {
     return json(
-      { jsonrpc: '2.0', error: { code: -32029, message, data: { retryAfterSeconds: d.retryAfterSeconds } }, id: null },
+      {
+        jsonrpc: '2.0',
+        error: { code: -32029, message, data: { retryAfterSeconds: d.retryAfterSeconds } },
+        id: null,
+      },
       429,
       headers,
     );
@@ -99,18 +121,50 @@ export function createApp(schema: GraphQLSchema) {
     app: NonNullable<typeof built>,
     auth: AuthResult,
     requestId: string,
+    limiter: RateLimiterPort | null,
   ): Promise<Response> {
     const { pathname } = new URL(request.url);
-    const context: ServerContext = { db: env.DB, config: app.config, requestId, auth, logger, source: 'graphql' };
+    const { principal } = auth;
+    const context: ServerContext = {
+      db: env.DB,
+      config: app.config,
+      requestId,
+      auth,
+      logger,
+      source: 'graphql',
+    };
     switch (pathname) {
-      case '/graphql':
-        return app.yoga.fetch(request, context);
+      case '/graphql': {
+        const key = request.headers.get('idempotency-key');
+        if (key === null || !auth.principal || request.method !== 'POST')
+          return app.yoga.fetch(request, context);
+        const body = await request.text();
+        return withIdempotency({
+          db: env.DB,
+          principal: auth.principal,
+          key,
+          requestId,
+          body,
+          run: (idempotency) =>
+            app.yoga.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body }), {
+              ...context,
+              idempotency,
+            }),
+        });
+      }
       case '/mcp':
         return mcpEndpoint(app.config.version)(request, {
           auth,
           corsOrigins: app.config.corsOrigins,
           issuer: app.config.jwt.issuer,
-          execute: executeThrough(app.yoga, { ...context, source: 'mcp' }),
+          execute: executeThrough(app.yoga, { ...context, source: 'mcp' }, env.DB),
+          limitTool:
+            limiter && principal
+              ? (tool) => {
+                  const { tier, key } = toolKey(principal, tool.name, tool.annotations.readOnlyHint);
+                  return limiter(key, app.config.rateLimits[tier]);
+                }
+              : null,
         });
       case '/schema.graphql':
         sdl ??= printSDL(schema);
@@ -123,7 +177,12 @@ export function createApp(schema: GraphQLSchema) {
     }
   }
 
-  async function route(request: Request, env: AppBindings, ports: AppPorts, requestId: string): Promise<Response> {
+  async function route(
+    request: Request,
+    env: AppBindings,
+    ports: AppPorts,
+    requestId: string,
+  ): Promise<Response> {
     let app: NonNullable<typeof built>;
     try {
       app = setup(env);
@@ -148,7 +207,7 @@ export function createApp(schema: GraphQLSchema) {
       decision = await ports.rateLimiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);
     }
-    const response = await serve(request, env, app, auth, requestId);
+    const response = await serve(request, env, app, auth, requestId, ports.rateLimiter ?? null);
     if (!decision) return response;
     const limited = new Response(response.body, response);
     for (const [name, value] of Object.entries(rateLimitHeaders(decision))) limited.headers.set(name, value);

@@ -4,6 +4,7 @@ import type { Config } from '../config';
 import { AppError } from '../errors';
 import { createRequestContext } from '../resolvers/context';
 import type { AuthResult } from './authenticate';
+import type { IdempotencyClaim } from './idempotency';
 import { createLogger, type Logger } from './logger';
 
 const errorLogger = createLogger();
@@ -17,6 +18,8 @@ export interface ServerContext {
   logger: Logger;
   source?: 'graphql' | 'mcp';
   toolName?: string | null;
+  /** Set when the request carries an Idempotency-Key (see idempotency.ts). */
+  idempotency?: IdempotencyClaim;
 }
 
 /** Adds X-Request-Id to GraphQL responses too (Yoga builds them itself). */
@@ -81,14 +84,21 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     logging: false,
     plugins: [useRequestIdHeader(), useUnsupportedMediaTypeError()],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
-    context: ({ db, requestId, auth, source, toolName }) => {
+    context: ({ db, requestId, auth, source, toolName, idempotency }) => {
       if (!auth.principal) {
         throw (
           auth.error ??
           new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <token>"')
         );
       }
-      return createRequestContext({ db, requestId, principal: auth.principal, source, toolName });
+      return createRequestContext({
+        db,
+        requestId,
+        principal: auth.principal,
+        source,
+        toolName,
+        idempotency,
+      });
     },
     maskedErrors: {
       // Our errors (and GraphQL's own parse/validation errors) are for the caller; anything else is a bug.

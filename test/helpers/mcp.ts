@@ -1,8 +1,8 @@
+import { exports } from 'cloudflare:workers';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
-import { exports } from 'cloudflare:workers';
 
 export const MCP_URL = 'http://cf.test/mcp';
 
@@ -47,7 +47,8 @@ export async function callTool(client: Client, name: string, args: Record<string
 /** The `{ error: { code, message } }` an isError result carries as text. */
 export function toolError(result: CallToolResult): { code: string; message: string; [k: string]: unknown } {
   const first = result.content[0];
-  if (!result.isError || first?.type !== 'text') throw new Error(`expected an error result, got ${JSON.stringify(result)}`);
+  if (!result.isError || first?.type !== 'text')
+    throw new Error(`expected an error result, got ${JSON.stringify(result)}`);
   return (JSON.parse(first.text) as { error: { code: string; message: string } }).error;
 }
 
@@ -55,7 +56,11 @@ export function toolError(result: CallToolResult): { code: string; message: stri
 export async function rawMcp(body: string, headers: Record<string, string> = {}) {
   return exports.default.fetch(MCP_URL, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json, text/event-stream', ...headers },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      ...headers,
+    },
     body,
   });
 }

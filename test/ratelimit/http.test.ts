@@ -130,4 +130,48 @@ describe('rate limiting per caller', () => {
       'RATE_LIMIT_TIERS',
     );
   });
+
+  it('stops an agent looping on a mutation tool with a per-tool limit, while reads go on', async () => {
+    const tok = await token({ sub: 'looping-agent', tenant: 'rl-tools', roles: ['requester'] });
+    const bindings = limited(1000, 1000, {
+      mcpWrite: { perMinute: 2, burstPerSecond: 10 },
+      mcpRead: { perMinute: 100, burstPerSecond: 100 },
+    });
+    const call = (name: string, args: Record<string, unknown>) =>
+      app.fetch(
+        request(
+          tok,
+          '/mcp',
+          JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: args } }),
+        ),
+        bindings,
+        ports,
+      );
+    const input = {
+      title: 'Loop',
+      description: 'again',
+      impact: 'LOW',
+      urgency: 'LOW',
+      affectedServices: ['x'],
+    };
+    const results = [];
+    for (let i = 0; i < 3; i++) {
+      results.push(
+        (
+          (await (await call('create_change_request', { input })).json()) as {
+            result: Record<string, unknown>;
+          }
+        ).result,
+      );
+    }
+    expect(results.slice(0, 2).every((r) => !r.isError)).toBe(true);
+    expect(results[2]?.isError).toBe(true);
+    const [text] = (results[2]?.content ?? []) as { text: string }[];
+    const error = JSON.parse(text?.text ?? '{}').error;
+    expect(error).toMatchObject({ code: 'RATE_LIMITED' });
+    expect(error.retryAfterSeconds).toBeGreaterThan(0);
+    expect(error.message).toMatch(/create_change_request.*retry after \d+ s/);
+    const read = (await (await call('whoami', {})).json()) as { result: { isError?: boolean } };
+    expect(read.result.isError).toBeUndefined();
+  });
 });
