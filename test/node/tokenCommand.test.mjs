@@ -1,0 +1,80 @@
+// `npm run token`: mints local development tokens, and refuses production configuration.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { test } from 'node:test';
+import { jwtVerify } from 'jose';
+
+const script = resolve('scripts/token.mjs');
+
+/** Runs the command in a scratch directory holding its own .dev.vars. */
+function runToken(args, { devVars, env = {} } = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'changeflow-token-'));
+  try {
+    if (devVars !== undefined) writeFileSync(join(dir, '.dev.vars'), devVars);
+    const { ENVIRONMENT: _ignored, ...parentEnv } = process.env;
+    const result = spawnSync(process.execPath, [script, ...args], {
+      cwd: dir,
+      env: { ...parentEnv, ...env },
+      encoding: 'utf8',
+    });
+    return { ...result, dir };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test('mints a token with the tenant, roles and subject asked for, signed with the local secret', async () => {
+  const secret = 'a'.repeat(64);
+  const { status, stdout } = runToken(
+    ['--tenant', 'globex', '--roles', 'approver,requester', '--sub', 'abe'],
+    {
+      devVars: `JWT_SECRET=${secret}\n`,
+    },
+  );
+  assert.equal(status, 0);
+  const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(secret));
+  assert.equal(payload.sub, 'abe');
+  assert.equal(payload.tenant, 'globex');
+  assert.deepEqual(payload.roles, ['approver', 'requester']);
+  assert.ok(payload.exp > Date.now() / 1000);
+});
+
+test('refuses to run against production configuration', () => {
+  const fromEnv = runToken(['--roles', 'admin'], {
+    devVars: `JWT_SECRET=${'b'.repeat(64)}\n`,
+    env: { ENVIRONMENT: 'production' },
+  });
+  assert.notEqual(fromEnv.status, 0);
+  assert.match(fromEnv.stderr, /production/);
+  assert.equal(fromEnv.stdout, '');
+  const fromFile = runToken(['--roles', 'admin'], {
+    devVars: `ENVIRONMENT=production\nJWT_SECRET=${'b'.repeat(64)}\n`,
+  });
+  assert.notEqual(fromFile.status, 0);
+  assert.equal(fromFile.stdout, '');
+});
+
+test('refuses unknown roles, naming them', () => {
+  const { status, stderr } = runToken(['--roles', 'admin,superuser'], {
+    devVars: `JWT_SECRET=${'c'.repeat(64)}\n`,
+  });
+  assert.notEqual(status, 0);
+  assert.match(stderr, /superuser/);
+});
+
+test('creates a random local secret when there is none yet', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'changeflow-token-'));
+  try {
+    execFileSync(process.execPath, [script, '--roles', 'viewer'], { cwd: dir, encoding: 'utf8' });
+    const second = execFileSync(process.execPath, [script, '--roles', 'viewer'], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    assert.ok(second.trim().split('.').length === 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
