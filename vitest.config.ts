@@ -14,6 +14,8 @@ export default defineConfig(async () => {
           bindings: {
             TEST_MIGRATIONS: migrations,
             JWT_SECRET: TEST_JWT_SECRET,
+            // Fast hub pings, so that a client that never answers is dropped within a test.
+            HUB_PING_INTERVAL_MS: '300',
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',
@@ -29,6 +31,7 @@ export default defineConfig(async () => {
     test: {
       include: ['test/**/*.test.ts'],
       setupFiles: ['./test/setup.ts'],
+      globalSetup: ['./test/globalSetup.ts'],
       // Request logs are noise unless a test fails.
       silent: 'passed-only' as const,
       // Pre-bundling the big libraries once roughly halves each test file's start-up in the pool.

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { sideBySide } from './lib.mjs';
 
 const { values } = parseArgs({
   options: {
@@ -21,23 +22,6 @@ const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcd';
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
-};
-
-/** Sends `count` requests with `concurrency` in flight; returns requests per second. */
-async function drive(send, count, concurrency) {
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next++ < count) await send();
-    }),
-  );
-  return count / ((performance.now() - started) / 1000);
-}
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
 migrateLocal({ persistTo, quiet: true });
@@ -105,16 +89,12 @@ try {
       throw new Error(`mcp ${JSON.stringify(body)}`);
   };
 
-  // Warm-up both paths, then alternate rounds so drift on a shared machine hits both equally.
-  await drive(sendGraphql, 100, CONCURRENCY);
-  await drive(sendMcp, 100, CONCURRENCY);
-  const rates = { graphql: [], mcp: [] };
-  for (let r = 0; r < ROUNDS; r++) {
-    rates.graphql.push(await drive(sendGraphql, REQUESTS, CONCURRENCY));
-    rates.mcp.push(await drive(sendMcp, REQUESTS, CONCURRENCY));
-  }
-  const g = median(rates.graphql);
-  const m = median(rates.mcp);
+  const results = await sideBySide(
+    { graphql: sendGraphql, mcp: sendMcp },
+    { rounds: ROUNDS, requests: REQUESTS, concurrency: CONCURRENCY },
+  );
+  const g = results.graphql.rate;
+  const m = results.mcp.rate;
 
   const listSizes = {};
   for (const role of ['viewer', 'requester', 'approver', 'change_manager', 'admin']) {

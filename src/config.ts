@@ -22,6 +22,11 @@ export interface Config {
   rateLimitBurstPerSecond: number;
   /** Limits per tier, after RATE_LIMIT_TIERS overrides. */
   rateLimits: Record<Tier, Limits>;
+  /**
+   * Whether GraphQL introspection (`__schema`, `__type`) and field suggestions in error messages
+   * are allowed: GRAPHQL_INTROSPECTION, by default on in development and off elsewhere.
+   */
+  introspection: boolean;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -36,6 +41,8 @@ export interface ConfigVars {
   RATE_LIMIT_BURST_PER_SECOND?: string;
   /** JSON, e.g. `{"anonymous":{"perMinute":30},"mcpWrite":{"burstPerSecond":2}}`. */
   RATE_LIMIT_TIERS?: string;
+  /** `true` or `false`; default `true` in development, `false` in staging and production. */
+  GRAPHQL_INTROSPECTION?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -49,6 +56,7 @@ export const CONFIG_VARS = [
   'RATE_LIMIT_PER_MINUTE',
   'RATE_LIMIT_BURST_PER_SECOND',
   'RATE_LIMIT_TIERS',
+  'GRAPHQL_INTROSPECTION',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -71,6 +79,14 @@ function positiveInt(name: keyof ConfigVars, raw: string | undefined, fallback: 
   if (!Number.isInteger(n) || n <= 0)
     throw new ConfigError(name, `must be a positive integer (got "${raw}")`);
   return n;
+}
+
+function bool(name: keyof ConfigVars, raw: string | undefined, fallback: boolean): boolean {
+  if (blank(raw)) return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  throw new ConfigError(name, `must be "true" or "false" (got "${raw}")`);
 }
 
 function url(name: keyof ConfigVars, raw: string | undefined): string | null {
@@ -157,5 +173,6 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitPerMinute,
     rateLimitBurstPerSecond,
     rateLimits: tierLimits(base, tierOverrides(vars.RATE_LIMIT_TIERS)),
+    introspection: bool('GRAPHQL_INTROSPECTION', vars.GRAPHQL_INTROSPECTION, environment === 'development'),
   };
 }

@@ -26,6 +26,16 @@ export const ERROR_STATUS = {
   CONCURRENT_MODIFICATION: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /** A query over one of the limits in src/server/queryLimits.ts; `limit` names which one. */
+  QUERY_LIMIT_EXCEEDED: 400,
+  /** Introspection (`__schema`, `__type`) asked for where GRAPHQL_INTROSPECTION is off. */
+  INTROSPECTION_DISABLED: 400,
+  /** A request body over the limit in src/server/bodyLimit.ts. */
+  PAYLOAD_TOO_LARGE: 413,
+  /** A GET or simple-content-type POST to /graphql without a header that forces a CORS preflight. */
+  CSRF_HEADER_REQUIRED: 403,
+  /** A CORS preflight from an origin that CORS_ORIGINS does not list. */
+  CORS_ORIGIN_NOT_ALLOWED: 403,
   INTERNAL: 500,
 } as const;
 

@@ -1,12 +1,17 @@
+import type { RequestSample } from './metrics/observation';
 import type { RateLimiter } from './ratelimit/durableObject';
 import type { RateLimiterPort } from './ratelimit/policy';
+import { type HubEnv, TENANT_HEADER, type TenantHub } from './realtime/hub';
 import { schema } from './schema';
-import { type AppBindings, createApp } from './server/app';
+import { type AppPorts, createApp } from './server/app';
 
 export { RateLimiter } from './ratelimit/durableObject';
+export { TenantHub } from './realtime/hub';
+export { MetricsRecorder } from './realtime/metricsRecorder';
 
-interface WorkerEnv extends AppBindings {
+interface WorkerEnv extends HubEnv {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
+  HUB: DurableObjectNamespace<TenantHub>;
 }
 
 const app = createApp(schema);
@@ -17,6 +22,52 @@ export const durableObjectLimiter =
   (key, limits) =>
     ns.get(ns.idFromName(key)).check(limits);
 
+/** Samples wait in the isolate and go to the recorder in batches, off the request's critical path. */
+const FLUSH_EVERY = 20;
+const FLUSH_AFTER_MS = 200;
+let pending: RequestSample[] = [];
+let lastFlush = 0;
+
+function flushSamples(env: WorkerEnv): Promise<void> {
+  if (pending.length === 0) return Promise.resolve();
+  const batch = pending;
+  pending = [];
+  lastFlush = Date.now();
+  return env.METRICS.get(env.METRICS.idFromName('global')).record(batch);
+}
+
+/** Wires the Worker's bindings to the app's ports. */
+export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
+  const hub = (tenant: string) => env.HUB.get(env.HUB.idFromName(tenant));
+  const recorder = () => env.METRICS.get(env.METRICS.idFromName('global'));
+  return {
+    rateLimiter: durableObjectLimiter(env.RATE_LIMITER),
+    events: { publish: (event) => ctx.waitUntil(hub(event.tenantId).publish(event)) },
+    live: {
+      systemFigures: async () => {
+        await flushSamples(env);
+        return recorder().figures();
+      },
+    },
+    subscriptions: (request, tenant) => {
+      const headers = new Headers(request.headers);
+      headers.set(TENANT_HEADER, tenant);
+      return hub(tenant).fetch(new Request(request, { headers }));
+    },
+    recordRequest: (sample) => {
+      pending.push(sample);
+      if (pending.length >= FLUSH_EVERY || sample.at - lastFlush >= FLUSH_AFTER_MS) {
+        ctx.waitUntil(flushSamples(env).catch(() => {}));
+      }
+    },
+    prometheus: async () => {
+      await flushSamples(env);
+      return recorder().prometheus();
+    },
+    hubHealth: async () => (await hub('__health__').ping()).status,
+  };
+}
+
 export default {
-  fetch: (request, env) => app.fetch(request, env, { rateLimiter: durableObjectLimiter(env.RATE_LIMITER) }),
+  fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
 } satisfies ExportedHandler<WorkerEnv>;

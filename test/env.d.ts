@@ -11,6 +11,8 @@ declare global {
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];
       RATE_LIMITER: DurableObjectNamespace<import('../src/ratelimit/durableObject').RateLimiter>;
+      HUB: DurableObjectNamespace<import('../src/realtime/hub').TenantHub>;
+      METRICS: DurableObjectNamespace<import('../src/realtime/metricsRecorder').MetricsRecorder>;
       RATE_LIMIT_PER_MINUTE: string;
       RATE_LIMIT_BURST_PER_SECOND: string;
       RATE_LIMIT_TIERS: string;

@@ -5,7 +5,7 @@ import {
 } from '@modelcontextprotocol/sdk/server/requestBody.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import { JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { InitializeRequestSchema, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ROLES } from '../resolvers/domain';
 import type { AuthResult } from '../server/authenticate';
 import type { McpCatalog } from './catalog';
@@ -19,6 +19,7 @@ export interface McpRequestDeps {
   issuer: string | null;
   execute: ExecuteOperation;
   limitTool?: McpServerDeps['limitTool'];
+  observeToolCall?: McpServerDeps['observeToolCall'];
 }
 
 const rpcError = (status: number, code: number, message: string, headers: Record<string, string> = {}) =>
@@ -67,6 +68,13 @@ function problemWith(message: unknown): string | null {
   if ('method' in m && typeof m.method !== 'string') return '"method" must be a string';
   if (!JSONRPCMessageSchema.safeParse(message).success) {
     return 'not a valid JSON-RPC 2.0 request, notification or response';
+  }
+  // The SDK answers initialize itself and parses its params inside the handler, so bad params
+  // would come back as an internal error (-32603); check them here instead.
+  if (m.method === 'initialize') {
+    const parsed = InitializeRequestSchema.safeParse(message);
+    const issue = parsed.success ? null : parsed.error.issues[0];
+    if (issue) return `invalid "initialize" params: ${issue.path.join('.')}: ${issue.message}`;
   }
   return null;
 }
@@ -151,6 +159,7 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       principal: deps.auth.principal,
       execute: deps.execute,
       limitTool: deps.limitTool,
+      observeToolCall: deps.observeToolCall,
       version,
     });
     const transport = new WebStandardStreamableHTTPServerTransport({

@@ -36,6 +36,8 @@ export type ExecuteOperation = (
 ) => Promise<OperationResult>;
 
 export interface McpServerDeps {
+  /** Told the outcome of every tool call (for the metrics). */
+  observeToolCall?: ((tool: string, outcome: 'ok' | 'error') => void) | null;
   /** The per-tool rate limit (mutations tighter than reads); none when the runtime has no limiter. */
   limitTool?: ((tool: ToolDefinition) => Promise<Decision>) | null;
   catalog: McpCatalog;
@@ -140,6 +142,19 @@ async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<
   } satisfies CallToolResult;
 }
 
+/**
+ * A URI component encoded or decoded: malformed percent-encoding or a lone surrogate (a URIError,
+ * otherwise an internal error) is the caller's mistake.
+ */
+function uriComponent(code: (s: string) => string, value: string, what: string): string {
+  try {
+    return code(value);
+  } catch (e) {
+    if (!(e instanceof URIError)) throw e;
+    throw new McpError(ErrorCode.InvalidParams, `${what} is malformed: ${e.message}`);
+  }
+}
+
 async function readResource(deps: McpServerDeps, uri: string) {
   for (const template of deps.catalog.resourceTemplates) {
     const match = template.pattern.exec(uri);
@@ -147,8 +162,9 @@ async function readResource(deps: McpServerDeps, uri: string) {
     if (!scopesAllow(deps.principal, template.authScopes)) {
       throw new McpError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
     }
+    const what = `Resource URI ${JSON.stringify(uri)}`;
     const variables = Object.fromEntries(
-      template.variables.map((v, i) => [v, decodeURIComponent(match[i + 1] ?? '')]),
+      template.variables.map((v, i) => [v, uriComponent(decodeURIComponent, match[i + 1] ?? '', what)]),
     );
     const result = await deps.execute(template.document, variables, `resource:${template.name}`);
     if (result.errors?.length) {
@@ -213,7 +229,9 @@ export function createMcpServer(deps: McpServerDeps): Server {
   handle(server, CallToolRequestSchema, async (request) => {
     const tool = catalog.toolsByName.get(request.params.name);
     if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
-    return callTool(deps, tool, request.params.arguments ?? {});
+    const result = await callTool(deps, tool, request.params.arguments ?? {});
+    deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
+    return result;
   });
 
   handle(server, ListResourcesRequestSchema, () => ({ resources: [] }));
@@ -248,7 +266,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
     }
     if (request.params.name === 'prepare_cab_review') {
       const changeId = need('changeId');
-      const uri = `changeflow://changes/${encodeURIComponent(changeId)}`;
+      const uri = `changeflow://changes/${uriComponent(encodeURIComponent, changeId, 'Prompt argument "changeId"')}`;
       const { contents } = await readResource(deps, uri);
       return {
         description: `CAB review of ${changeId}`,

@@ -8,6 +8,7 @@ import { assertOwnerOrManager, mutateChange } from './changeWrites';
 import { commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
 import type { ApprovalRecord, ChangeRecord, ChangeType, Level, RiskAssessment } from './domain';
+import { changeEvent } from './events';
 import { priorityFor } from './priority';
 import { assessRisk } from './risk';
 import { checkSchedule, type ScheduleCheck } from './schedule';
@@ -67,7 +68,7 @@ export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Prom
     implementedAt: null,
     completedAt: null,
   };
-  return commitWithAudit(ctx, async () => ({
+  const created = await commitWithAudit(ctx, async () => ({
     statements: insertChangeStatements(ctx.db, change),
     audit: [
       {
@@ -80,6 +81,10 @@ export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Prom
     ],
     result: change,
   }));
+  ctx.events?.publish(
+    changeEvent('change.created', created, null, { id: ctx.principal.id, source: ctx.source }),
+  );
+  return created;
 }
 
 export async function updateChange(

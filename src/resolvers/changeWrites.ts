@@ -3,6 +3,7 @@ import { AppError } from '../errors';
 import { type AuditEntry, commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
 import type { ChangeRecord } from './domain';
+import { changeEvent } from './events';
 
 /** Fields whose change is worth an audit line; timestamps and version follow from them. */
 const QUIET_FIELDS = new Set<keyof ChangeRecord>(['version', 'updatedAt']);
@@ -45,7 +46,7 @@ export async function mutateChange<T = undefined>(
   expectedVersion: number | null | undefined,
   decide: (current: ChangeRecord, now: string) => Promise<ChangeUpdate<T>> | ChangeUpdate<T>,
 ): Promise<{ change: ChangeRecord; result: T }> {
-  return commitWithAudit(ctx, async () => {
+  const committed = await commitWithAudit(ctx, async () => {
     const current = await getChange(ctx.db, ctx.principal.tenantId, id);
     if (!current) throw notFound(id);
     if (expectedVersion != null && expectedVersion !== current.version) {
@@ -65,9 +66,20 @@ export async function mutateChange<T = undefined>(
         ...(update.audit ?? []),
         { action: update.action, targetType: 'ChangeRequest', targetId: id, ...diff },
       ],
-      result: { change: next, result: update.result as T },
+      result: {
+        change: next,
+        result: update.result as T,
+        previousStatus: current.status,
+        action: update.action,
+      },
     };
   });
+  const { change, result, previousStatus, action } = committed;
+  // Only after the batch committed: subscribers never see a change that did not happen.
+  ctx.events?.publish(
+    changeEvent(action, change, previousStatus, { id: ctx.principal.id, source: ctx.source }),
+  );
+  return { change, result };
 }
 
 /** Requesters act on their own changes; change managers and admins on any. */

@@ -3,6 +3,8 @@ import type { AuditSource } from '../db/audit';
 import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
 import { AppError } from '../errors';
+import type { EventsPort } from './events';
+import type { LivePort } from './live';
 
 /** What every resolver gets: who calls, for which tenant, through which surface, and the data access. */
 export interface RequestContext {
@@ -15,6 +17,10 @@ export interface RequestContext {
   toolName: string | null;
   loaders: Loaders;
   now: () => Date;
+  /** Where committed changes are announced (the live hub); null where nobody listens. */
+  events: EventsPort | null;
+  /** Live metrics and event feeds; null where the runtime has none. */
+  live: LivePort | null;
   /** The request's idempotency key, claimed by its first write (see commitWithAudit). */
   idempotency: IdempotencyClaimPort | null;
 }
@@ -37,6 +43,8 @@ export function createRequestContext(opts: {
   source?: AuditSource;
   toolName?: string | null;
   idempotency?: IdempotencyClaimPort | null;
+  events?: EventsPort | null;
+  live?: LivePort | null;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -53,6 +61,8 @@ export function createRequestContext(opts: {
     },
     now: () => new Date(),
     idempotency: opts.idempotency ?? null,
+    events: opts.events ?? null,
+    live: opts.live ?? null,
   };
 }
 

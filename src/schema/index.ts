@@ -11,6 +11,7 @@ import './metrics';
 import './service';
 import './me';
 import './apiKey';
+import './live';
 
 /** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
 export const schema = builder.toSchema({ sortSchema: false });

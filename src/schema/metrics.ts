@@ -11,7 +11,7 @@ const StatusCountRef = builder.objectRef<{ status: ChangeStatus; count: number }
   }),
 });
 
-const KpisRef = builder.objectRef<ChangeKpis>('ChangeMetrics').implement({
+export const KpisRef = builder.objectRef<ChangeKpis>('ChangeMetrics').implement({
   description: 'Change-management KPIs of the caller’s tenant.',
   fields: (t) => ({
     totalChanges: t.exposeInt('totalChanges'),
@@ -39,12 +39,6 @@ builder.queryFields((t) => ({
     type: KpisRef,
     description: 'Change KPIs computed from two aggregate queries.',
     authScopes: { viewer: true },
-    mcp: {
-      name: 'metrics_dashboard',
-      description:
-        'Change KPIs of your tenant: active changes, pending approvals, mean time to approve, success rate, ' +
-        'emergency ratio and changes by status.',
-    },
     resolve: (_r, _a, ctx) => changeKpis(authed(ctx)),
   }),
 }));

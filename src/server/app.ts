@@ -3,24 +3,45 @@ import { CONFIG_VARS, type Config, ConfigError, type ConfigVars, parseConfig } f
 import { buildCatalog, type McpCatalog } from '../mcp/catalog';
 import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
 import type { ExecuteOperation, OperationResult } from '../mcp/server';
+import { newObservation, type Observation, type RequestSample, routeLabel } from '../metrics/observation';
 import { type RateLimiterPort, rateLimitHeaders, requestKey, toolKey } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
+import type { EventsPort } from '../resolvers/events';
+import type { LivePort } from '../resolvers/live';
 import { printSDL } from '../schema/sdl';
 import { type AuthResult, authenticate } from './authenticate';
+import { limitBody, MAX_BODY_BYTES, payloadTooLarge } from './bodyLimit';
+import { applyCors, preflightResponse } from './cors';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
+import { liveRoute, metricsRoute } from './liveRoutes';
 import { createLogger, requestIdFor } from './logger';
+import { withSecurityHeaders } from './securityHeaders';
 
 /** The bindings the app needs, whatever the runtime. */
 export interface AppBindings extends ConfigVars {
   DB: D1Database;
+  /** Workers static assets (the dashboard, offline GraphiQL); absent in other runtimes. */
+  ASSETS?: Fetcher;
 }
 
 /** Services the runtime provides beyond bindings (a Worker: Durable Objects). */
 export interface AppPorts {
   /** Without one, requests are not rate limited (tests of other features, tools). */
   rateLimiter?: RateLimiterPort | null;
+  /** Where committed changes are announced (the tenant hubs). */
+  events?: EventsPort;
+  /** System figures for the live snapshot. */
+  live?: LivePort;
+  /** Hands a subscription request (WebSocket upgrade or SSE) to the tenant's hub. */
+  subscriptions?: (request: Request, tenantId: string) => Promise<Response>;
+  /** Records what a request did, for /metrics and the dashboard; must not delay the response. */
+  recordRequest?: (sample: RequestSample) => void;
+  /** The Prometheus text of everything recorded. */
+  prometheus?: () => Promise<string>;
+  /** Whether the live hub answers. */
+  hubHealth?: () => Promise<'ok'>;
 }
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
@@ -83,6 +104,9 @@ function tooManyRequests(path: string, d: Decision): Response {
   );
 }
 
+/** Routes whose request bodies are read (and so capped, see bodyLimit.ts). */
+const BODY_LIMITED_PATHS = new Set(['/graphql', '/mcp']);
+
 const clientIp = (request: Request) =>
   request.headers.get('cf-connecting-ip') ?? request.headers.get('x-real-ip') ?? 'unknown';
 
@@ -121,10 +145,12 @@ export function createApp(schema: GraphQLSchema) {
     app: NonNullable<typeof built>,
     auth: AuthResult,
     requestId: string,
-    limiter: RateLimiterPort | null,
+    ports: AppPorts,
+    observation: Observation,
   ): Promise<Response> {
     const { pathname } = new URL(request.url);
     const { principal } = auth;
+    const limiter = ports.rateLimiter ?? null;
     const context: ServerContext = {
       db: env.DB,
       config: app.config,
@@ -132,9 +158,14 @@ export function createApp(schema: GraphQLSchema) {
       auth,
       logger,
       source: 'graphql',
+      observation,
+      ...(ports.live ? { live: ports.live } : {}),
+      ...(ports.events ? { events: ports.events } : {}),
     };
     switch (pathname) {
       case '/graphql': {
+        const live = await liveRoute(request, env, app.config, principal, ports);
+        if (live) return live;
         const key = request.headers.get('idempotency-key');
         if (key === null || !auth.principal || request.method !== 'POST')
           return app.yoga.fetch(request, context);
@@ -158,6 +189,7 @@ export function createApp(schema: GraphQLSchema) {
           corsOrigins: app.config.corsOrigins,
           issuer: app.config.jwt.issuer,
           execute: executeThrough(app.yoga, { ...context, source: 'mcp' }, env.DB),
+          observeToolCall: (tool, outcome) => observation.toolCalls.push({ tool, outcome }),
           limitTool:
             limiter && principal
               ? (tool) => {
@@ -166,7 +198,16 @@ export function createApp(schema: GraphQLSchema) {
                 }
               : null,
         });
+      case '/metrics':
+        return metricsRoute(app.config, principal, ports);
       case '/schema.graphql':
+        // The SDL is the schema: published only where introspection is.
+        if (!app.config.introspection) {
+          return json(
+            { error: { code: 'INTROSPECTION_DISABLED', message: 'The schema is not published here' } },
+            403,
+          );
+        }
         sdl ??= printSDL(schema);
         return new Response(sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
       case PROTECTED_RESOURCE_PATH:
@@ -182,6 +223,7 @@ export function createApp(schema: GraphQLSchema) {
     env: AppBindings,
     ports: AppPorts,
     requestId: string,
+    observation: Observation,
   ): Promise<Response> {
     let app: NonNullable<typeof built>;
     try {
@@ -192,12 +234,14 @@ export function createApp(schema: GraphQLSchema) {
       return json({ error: { code: 'CONFIG_INVALID', message: e.message } }, 503);
     }
     const { pathname } = new URL(request.url);
+    // CORS preflights carry no credentials: answered before authentication and rate limits.
+    if (request.method === 'OPTIONS') return preflightResponse(request, app.config.corsOrigins);
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
     if (pathname === '/health') {
-      const report = await checkHealth(env.DB, app.config);
+      const report = await checkHealth(env.DB, app.config, ports.hubHealth);
       return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
     }
-    const needsAuth = pathname === '/graphql' || pathname === '/mcp';
+    const needsAuth = pathname === '/graphql' || pathname === '/mcp' || pathname === '/metrics';
     const auth: AuthResult = needsAuth
       ? await authenticate(request, app.config, env.DB)
       : { principal: null, error: null };
@@ -207,11 +251,32 @@ export function createApp(schema: GraphQLSchema) {
       decision = await ports.rateLimiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);
     }
-    const response = await serve(request, env, app, auth, requestId, ports.rateLimiter ?? null);
+    // Bodies are capped before anything reads them: Content-Length first, then while streaming.
+    const body = BODY_LIMITED_PATHS.has(pathname) ? await limitBody(request, MAX_BODY_BYTES) : { request };
+    const response =
+      'tooLarge' in body
+        ? payloadTooLarge(pathname, body.limitBytes)
+        : await serve(body.request, env, app, auth, requestId, ports, observation);
     if (!decision) return response;
     const limited = new Response(response.body, response);
     for (const [name, value] of Object.entries(rateLimitHeaders(decision))) limited.headers.set(name, value);
     return limited;
+  }
+
+  /** What every response gets on its way out: security headers, CORS, the request id. */
+  async function finish(request: Request, response: Response, env: AppBindings, requestId: string) {
+    let config: Config | null = null;
+    try {
+      config = setup(env).config;
+    } catch {
+      // Invalid configuration (answered 503 already): no CORS, security headers as in production.
+    }
+    // A copy: responses from fetch() or caches can be immutable.
+    const secured = await withSecurityHeaders(response, config?.environment ?? null);
+    if (secured === response) return response; // a WebSocket upgrade
+    if (!secured.headers.has('X-Request-Id')) secured.headers.set('X-Request-Id', requestId);
+    if (config) applyCors(secured.headers, request, config.corsOrigins);
+    return secured;
   }
 
   return {
@@ -219,23 +284,30 @@ export function createApp(schema: GraphQLSchema) {
       const started = Date.now();
       const requestId = requestIdFor(request);
       let response: Response;
+      const observation = newObservation();
       try {
-        response = await route(request, env, ports, requestId);
+        response = await route(request, env, ports, requestId, observation);
       } catch (e) {
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
         response = json({ error: { code: 'INTERNAL', message: 'Unexpected error', requestId } }, 500);
       }
-      if (!response.headers.has('X-Request-Id')) {
-        // Responses from fetch() or caches can be immutable; copy before adding the header.
-        response = new Response(response.body, response);
-        response.headers.set('X-Request-Id', requestId);
-      }
+      response = await finish(request, response, env, requestId);
+      const path = new URL(request.url).pathname;
+      const durationMs = Date.now() - started;
       logger.log('info', 'request', {
         requestId,
         method: request.method,
-        path: new URL(request.url).pathname,
+        path,
         status: response.status,
-        durationMs: Date.now() - started,
+        durationMs,
+      });
+      ports.recordRequest?.({
+        route: routeLabel(path),
+        status: response.status,
+        durationMs,
+        errorCodes: observation.errorCodes,
+        toolCalls: observation.toolCalls,
+        at: Date.now(),
       });
       return response;
     },

@@ -3,9 +3,15 @@ import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { createRequestContext } from '../resolvers/context';
+import type { EventsPort } from '../resolvers/events';
+import type { LivePort } from '../resolvers/live';
 import type { AuthResult } from './authenticate';
+import { useCsrfPrevention } from './csrf';
 import type { IdempotencyClaim } from './idempotency';
 import { createLogger, type Logger } from './logger';
+import { type Observation, useObservation } from './observe';
+import { useIntrospectionPolicy, useQueryLimits } from './queryLimits';
+import { useNotAcceptableError, useRequestParseErrors } from './requestErrors';
 
 const errorLogger = createLogger();
 
@@ -20,6 +26,12 @@ export interface ServerContext {
   toolName?: string | null;
   /** Set when the request carries an Idempotency-Key (see idempotency.ts). */
   idempotency?: IdempotencyClaim;
+  /** Live feeds and system figures (the tenant hub, or the runtime's equivalent). */
+  live?: LivePort;
+  /** Where committed changes are announced. */
+  events?: EventsPort;
+  /** What the request did, for the metrics (error codes, tool calls). */
+  observation?: Observation;
 }
 
 /** Adds X-Request-Id to GraphQL responses too (Yoga builds them itself). */
@@ -79,12 +91,23 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     graphqlEndpoint: '/graphql',
     landingPage: false,
     batching: false,
-    graphiql: config.environment === 'development' ? { title: 'ChangeFlow GraphiQL' } : false,
-    cors: { origin: config.corsOrigins, credentials: false, methods: ['GET', 'POST', 'OPTIONS'] },
+    // GraphiQL is served offline as a static asset (see liveRoutes.ts), not from a CDN.
+    graphiql: false,
+    // CORS is answered for every route in app.ts, from CORS_ORIGINS exactly (see cors.ts).
+    cors: false,
     logging: false,
-    plugins: [useRequestIdHeader(), useUnsupportedMediaTypeError()],
+    plugins: [
+      useObservation(),
+      useRequestIdHeader(),
+      useCsrfPrevention(),
+      ...useQueryLimits(),
+      ...useIntrospectionPolicy(config.introspection),
+      useUnsupportedMediaTypeError(),
+      useRequestParseErrors(),
+      useNotAcceptableError(),
+    ],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
-    context: ({ db, requestId, auth, source, toolName, idempotency }) => {
+    context: ({ db, requestId, auth, source, toolName, idempotency, live, events }) => {
       if (!auth.principal) {
         throw (
           auth.error ??
@@ -98,6 +121,8 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         source,
         toolName,
         idempotency,
+        live,
+        events,
       });
     },
     maskedErrors: {

@@ -285,6 +285,13 @@ const QUERIES: Record<string, () => Promise<void>> = {
     const nonZero = r.data?.metrics.changesByStatus.filter((s) => s.count > 0);
     expect(nonZero).toEqual([{ status: 'DRAFT', count: 1 }]);
   },
+  async liveMetrics() {
+    const r = await asB<{ liveMetrics: { kpis: { totalChanges: number; activeChanges: number } } }>(
+      '{ liveMetrics { kpis { totalChanges activeChanges } system { requestsPerMinute } } }',
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.liveMetrics.kpis).toEqual({ totalChanges: 1, activeChanges: 1 });
+  },
   async complianceReport() {
     const period = { from: inDays(-1), to: inDays(1) };
     // Control: A's own report reviews A's changes and finds the PCI gap.

@@ -320,15 +320,22 @@ describe('every seed tool, end to end through MCP', () => {
     expect(report.checks.map((ch) => ch.framework)).toEqual(expect.arrayContaining(['SOX']));
 
     // metrics_dashboard (viewer).
-    const metrics = await ok<{
-      totalChanges: number;
-      activeChanges: number;
-      pendingApprovals: number;
-      emergencyRatio: number | null;
-      changesByStatus: { status: string; count: number }[];
+    const live = await ok<{
+      kpis: {
+        totalChanges: number;
+        activeChanges: number;
+        pendingApprovals: number;
+        emergencyRatio: number | null;
+        changesByStatus: { status: string; count: number }[];
+      };
+      system: { requestsPerMinute: number; toolCalls: { tool: string; calls: number }[] };
     }>(a.viewer, 'metrics_dashboard', {});
+    const metrics = live.kpis;
     expect(metrics).toMatchObject({ totalChanges: 2, activeChanges: 2, pendingApprovals: 0 });
     expect(metrics.emergencyRatio).toBeCloseTo(0.5);
+    // The live snapshot carries the system figures recorded per request, tool calls included.
+    expect(live.system.requestsPerMinute).toBeGreaterThan(0);
+    expect(live.system.toolCalls.find((t) => t.tool === 'schedule_change')?.calls).toBeGreaterThanOrEqual(1);
     const byStatus = Object.fromEntries(metrics.changesByStatus.map((s) => [s.status, s.count]));
     expect(byStatus).toMatchObject({ SCHEDULED: 1, APPROVED: 1 });
 

@@ -1,0 +1,51 @@
+// Shared pieces of the side-by-side benchmarks: drive a request function with N in flight,
+// record per-request latency, and summarise with medians and percentiles.
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+};
+
+export const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+};
+
+/** Sends `count` requests with `concurrency` in flight; returns req/s and each request's latency (ms). */
+export async function drive(send, count, concurrency) {
+  let next = 0;
+  const latencies = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next++ < count) {
+        const t = performance.now();
+        await send();
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return { rate: count / ((performance.now() - started) / 1000), latencies };
+}
+
+/**
+ * Runs each named variant for `rounds` alternating rounds after a warm-up, so that drift on a
+ * shared machine hits every variant alike. Returns per variant the median rate and latency p50/p99.
+ */
+export async function sideBySide(variants, { rounds, requests, concurrency, warmup = 100 }) {
+  for (const send of Object.values(variants)) await drive(send, warmup, concurrency);
+  const results = Object.fromEntries(Object.keys(variants).map((k) => [k, { rates: [], latencies: [] }]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, send] of Object.entries(variants)) {
+      const { rate, latencies } = await drive(send, requests, concurrency);
+      results[name].rates.push(rate);
+      results[name].latencies.push(...latencies);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(results).map(([name, r]) => [
+      name,
+      { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
+    ]),
+  );
+}

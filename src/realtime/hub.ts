@@ -1,0 +1,301 @@
+import { DurableObject } from 'cloudflare:workers';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { CloseCode, makeServer } from 'graphql-ws';
+import { Repeater, SlidingBuffer } from 'graphql-yoga';
+import type { Principal } from '../auth/principal';
+import { type Config, parseConfig } from '../config';
+import type { SystemFigures } from '../metrics/aggregator';
+import { type AuthedContext, createRequestContext } from '../resolvers/context';
+import type { ChangeEvent } from '../resolvers/events';
+import type { LiveMetrics, LivePort } from '../resolvers/live';
+import { changeKpis } from '../resolvers/reports';
+import { schema } from '../schema';
+import type { AppBindings } from '../server/app';
+import { type AuthResult, authenticate } from '../server/authenticate';
+import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../server/graphqlServer';
+import { createLogger } from '../server/logger';
+import type { MetricsRecorder } from './metricsRecorder';
+
+export interface HubEnv extends AppBindings {
+  METRICS: DurableObjectNamespace<MetricsRecorder>;
+  /** Tuning: ms between pings to WebSocket clients. @default 15000 */
+  HUB_PING_INTERVAL_MS?: string;
+}
+
+/** The header the Worker names the hub's tenant in (a hub serves one tenant). */
+export const TENANT_HEADER = 'x-changeflow-tenant';
+/** Coalesces bursts of change events into at most a few KPI updates per second. */
+const RECOMPUTE_DEBOUNCE_MS = 250;
+/** Cadence of system-figure updates while anyone is subscribed. */
+const TICK_MS = 5_000;
+/** A WebSocket client that has not answered a ping by the next one is dropped. */
+const PING_MS = 15_000;
+/** Updates a slow subscriber may fall behind by before the oldest are dropped. */
+const BUFFER = 16;
+
+type Listener<T> = { push: (value: T) => void; accepts: (value: T) => boolean };
+interface Socket {
+  ws: WebSocket;
+  alive: boolean;
+  /** Ends the socket's subscriptions in graphql-ws and forgets it. */
+  release: (code: number, reason: string) => void;
+}
+
+const logger = createLogger({ service: 'changeflow', component: 'hub' });
+
+/**
+ * One Durable Object per tenant owns that tenant's subscriptions: GraphQL over WebSocket
+ * (graphql-transport-ws) and over SSE, executed through the same Yoga pipeline as /graphql.
+ * Mutations publish change events here after their batch commits; the hub fans them out and
+ * recomputes the KPI snapshot (debounced).
+ */
+export class TenantHub extends DurableObject<HubEnv> {
+  private tenantId: string | null = null;
+  private built: { config: Config; yoga: GraphQLServer } | null = null;
+  private latest: LiveMetrics | null = null;
+  private readonly metricListeners = new Set<Listener<LiveMetrics>>();
+  private readonly changeListeners = new Set<Listener<ChangeEvent>>();
+  private readonly sockets = new Set<Socket>();
+  private recomputeTimer: ReturnType<typeof setTimeout> | null = null;
+  private ticker: ReturnType<typeof setInterval> | null = null;
+  private pinger: ReturnType<typeof setInterval> | null = null;
+
+  private setup() {
+    this.built ??= (() => {
+      const config = parseConfig(this.env);
+      return { config, yoga: createGraphQLServer(schema, config) };
+    })();
+    return this.built;
+  }
+
+  override async fetch(request: Request): Promise<Response> {
+    this.tenantId ??= request.headers.get(TENANT_HEADER);
+    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.acceptWebSocket(request);
+    const { config, yoga } = this.setup();
+    const auth = await authenticate(request, config, this.env.DB);
+    return yoga.fetch(
+      request,
+      this.serverContext(auth, request.headers.get('x-request-id') ?? crypto.randomUUID()),
+    );
+  }
+
+  /** Called by the Worker after a mutation's batch committed. */
+  publish(event: ChangeEvent): void {
+    for (const l of this.changeListeners) if (l.accepts(event)) l.push(event);
+    if (this.metricListeners.size > 0 && !this.recomputeTimer) {
+      this.recomputeTimer = setTimeout(() => {
+        this.recomputeTimer = null;
+        void this.broadcastSnapshot();
+      }, RECOMPUTE_DEBOUNCE_MS);
+    }
+  }
+
+  ping(): { status: 'ok'; subscribers: number; sockets: number } {
+    return { status: 'ok', subscribers: this.subscriberCount(), sockets: this.sockets.size };
+  }
+
+  private subscriberCount() {
+    return this.metricListeners.size + this.changeListeners.size;
+  }
+
+  private serverContext(auth: AuthResult, requestId: string): ServerContext {
+    const { config } = this.setup();
+    // A token for another tenant may not read this tenant's feeds.
+    const scoped: AuthResult =
+      auth.principal && auth.principal.tenantId !== this.tenantId ? { principal: null, error: null } : auth;
+    return {
+      db: this.env.DB,
+      config,
+      requestId,
+      auth: scoped,
+      logger,
+      source: 'graphql',
+      live: this.livePort(),
+    };
+  }
+
+  private livePort(): LivePort {
+    return {
+      systemFigures: () => this.systemFigures(),
+      metrics: () => this.feed(this.metricListeners, () => true, this.latest ?? this.snapshot()),
+      changeEvents: (filter) =>
+        this.feed(this.changeListeners, (e) => {
+          if (filter?.changeId && e.changeId !== filter.changeId) return false;
+          return !filter?.statuses?.length || filter.statuses.includes(e.status);
+        }),
+    };
+  }
+
+  /** A subscriber's stream: registered while iterated, removed the moment the client leaves. */
+  private feed<T>(listeners: Set<Listener<T>>, accepts: (v: T) => boolean, first?: Promise<T> | T) {
+    return new Repeater<T>(async (push, stop) => {
+      const listener: Listener<T> = { push: (v) => void push(v), accepts };
+      listeners.add(listener);
+      this.subscribersChanged();
+      if (first !== undefined) void push(await first);
+      await stop;
+      listeners.delete(listener);
+      this.subscribersChanged();
+    }, new SlidingBuffer(BUFFER));
+  }
+
+  private subscribersChanged() {
+    const count = this.subscriberCount();
+    if (this.metricListeners.size > 0 && !this.ticker) {
+      this.ticker = setInterval(() => void this.broadcastSnapshot(), TICK_MS);
+    } else if (this.metricListeners.size === 0 && this.ticker) {
+      clearInterval(this.ticker);
+      this.ticker = null;
+    }
+    const recorder = this.env.METRICS.get(this.env.METRICS.idFromName('global'));
+    void recorder.setSubscriptions(this.tenantId ?? 'unknown', count).catch(() => {});
+  }
+
+  private async systemFigures(): Promise<SystemFigures> {
+    return this.env.METRICS.get(this.env.METRICS.idFromName('global')).figures();
+  }
+
+  private async snapshot(): Promise<LiveMetrics> {
+    const principal: Principal = {
+      id: 'changeflow-hub',
+      tenantId: this.tenantId ?? '',
+      roles: ['viewer'],
+      kind: 'user',
+      name: null,
+      email: null,
+    };
+    const ctx = createRequestContext({ db: this.env.DB, requestId: 'hub', principal }) as AuthedContext;
+    const [kpis, system] = await Promise.all([changeKpis(ctx), this.systemFigures()]);
+    this.latest = { kpis, system, generatedAt: kpis.generatedAt };
+    return this.latest;
+  }
+
+  private async broadcastSnapshot() {
+    try {
+      const snapshot = await this.snapshot();
+      for (const l of this.metricListeners) l.push(snapshot);
+    } catch (e) {
+      logger.log('error', 'metrics snapshot failed', { tenant: this.tenantId, error: String(e) });
+    }
+  }
+
+  private acceptWebSocket(request: Request): Response {
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+    if (!offered.includes('graphql-transport-ws')) {
+      return new Response('Use the graphql-transport-ws subprotocol', { status: 400 });
+    }
+    const { config, yoga } = this.setup();
+    const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+    const server = makeServer<{ authorization?: unknown }, { auth: AuthResult | null }>({
+      schema,
+      // The token travels in connection_init: browsers cannot set headers on a WebSocket.
+      onConnect: async (ctx) => {
+        const header = ctx.connectionParams?.authorization;
+        const auth = await authenticate(
+          new Request('http://hub.internal/', {
+            headers: typeof header === 'string' ? { authorization: header } : {},
+          }),
+          config,
+          this.env.DB,
+        );
+        if (!auth.principal || auth.principal.tenantId !== this.tenantId) return false;
+        ctx.extra.auth = auth;
+        return true;
+      },
+      onSubscribe: async (ctx, _id, payload) => {
+        const enveloped = yoga.getEnveloped(
+          this.serverContext(ctx.extra.auth ?? { principal: null, error: null }, requestId),
+        );
+        let document: ExecutionArgs['document'];
+        try {
+          document = enveloped.parse(payload.query);
+        } catch (e) {
+          return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      },
+      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+    });
+
+    const [client, ws] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    ws.accept();
+    const socket: Socket = { ws, alive: true, release: () => {} };
+    this.sockets.add(socket);
+    this.ensurePinger();
+    const closed = server.opened(
+      {
+        protocol: 'graphql-transport-ws',
+        send: (data) => ws.send(data),
+        close: (code, reason) => ws.close(code, reason),
+        onMessage: (cb) => {
+          ws.addEventListener('message', (event) => {
+            socket.alive = true;
+            // cb resolves only when an operation completes; never block the next message on it.
+            cb(String(event.data)).catch((e) =>
+              ws.close(CloseCode.InternalServerError, String(e).slice(0, 100)),
+            );
+          });
+        },
+      },
+      { auth: null },
+    );
+    const cleanup = (code: number, reason: string) => {
+      if (!this.sockets.delete(socket)) return;
+      void closed(code, reason);
+    };
+    socket.release = cleanup;
+    ws.addEventListener('close', (event) => {
+      cleanup(event.code, event.reason);
+      // Answer the close, or workerd cancels the request and the client sees 1006.
+      try {
+        ws.close(event.code, event.reason);
+      } catch {
+        // already closed
+      }
+    });
+    ws.addEventListener('error', () => cleanup(1011, 'socket error'));
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: { 'Sec-WebSocket-Protocol': 'graphql-transport-ws' },
+    });
+  }
+
+  /** Pings every socket; one that did not answer since the last ping is closed and freed. */
+  private ensurePinger() {
+    if (this.pinger) return;
+    this.pinger = setInterval(() => {
+      for (const socket of [...this.sockets]) {
+        if (!socket.alive) {
+          socket.release(4408, 'No pong received');
+          try {
+            socket.ws.close(4408, 'No pong received');
+          } catch {
+            // already closed
+          }
+          continue;
+        }
+        socket.alive = false;
+        try {
+          socket.ws.send('{"type":"ping"}');
+        } catch {
+          socket.release(1011, 'send failed');
+        }
+      }
+      if (this.sockets.size === 0 && this.pinger) {
+        clearInterval(this.pinger);
+        this.pinger = null;
+      }
+    }, Number(this.env.HUB_PING_INTERVAL_MS) || PING_MS);
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * A cap on request bodies, checked before anything reads them: a declared Content-Length over
+ * the cap is refused without reading a byte; a body without one (chunked) is read up to the cap
+ * and refused at the first byte over. The body read is handed on in a new Request.
+ */
+
+/** 100 KiB: the biggest legitimate operation (a change with long plans, a document near the token limit) is a few KiB. */
+export const MAX_BODY_BYTES = 100 * 1024;
+
+export type LimitedBody = { request: Request } | { tooLarge: true; limitBytes: number };
+
+async function readUpTo(
+  stream: ReadableStream<Uint8Array>,
+  max: number,
+): Promise<Uint8Array<ArrayBuffer> | null> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel('request body over the limit').catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return bytes;
+}
+
+/** The request with its body read (at most `max` bytes), or tooLarge. */
+export async function limitBody(request: Request, max: number = MAX_BODY_BYTES): Promise<LimitedBody> {
+  if (request.body === null) return { request };
+  const declared = request.headers.get('content-length');
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared) > max) {
+    return { tooLarge: true, limitBytes: max };
+  }
+  const bytes = await readUpTo(request.body, max);
+  if (bytes === null) return { tooLarge: true, limitBytes: max };
+  return {
+    request: new Request(request.url, {
+      method: request.method,
+      headers: request.headers,
+      body: bytes,
+      signal: request.signal,
+    }),
+  };
+}
+
+const tooLargeMessage = (max: number) =>
+  `Request body too large: the limit is ${max} bytes (${Math.round(max / 1024)} KiB)`;
+
+/** 413 in the shape each surface's clients understand: GraphQL `{errors}` or a JSON-RPC error. */
+export function payloadTooLarge(path: string, max: number): Response {
+  const message = tooLargeMessage(max);
+  const details = { code: 'PAYLOAD_TOO_LARGE', limitBytes: max };
+  const body =
+    path === '/mcp'
+      ? { jsonrpc: '2.0', error: { code: -32000, message, data: details }, id: null }
+      : path === '/graphql'
+        ? { errors: [{ message, extensions: details }] }
+        : { error: { ...details, message } };
+  return new Response(JSON.stringify(body), {
+    status: 413,
+    headers: { 'content-type': 'application/json; charset=utf-8' },
+  });
+}

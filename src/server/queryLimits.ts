@@ -1,0 +1,355 @@
+import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
+import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
+import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
+import { maxDirectivesRule } from '@escape.tech/graphql-armor-max-directives';
+import {
+  BREAK,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLArgument,
+  type GraphQLError,
+  type GraphQLSchema,
+  getOperationAST,
+  Kind,
+  Lexer,
+  type OperationDefinitionNode,
+  Source,
+  TokenKind,
+  TypeInfo,
+  type ValidationContext,
+  type ValidationRule,
+  validate,
+  visit,
+  visitWithTypeInfo,
+} from 'graphql';
+import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import { AppError } from '../errors';
+
+/**
+ * Limits on the shape of a GraphQL document, checked before anything runs (graphql-armor's rules,
+ * plus a re-check of the cost once variables are known). Every refusal is an error with
+ * `extensions.code: "QUERY_LIMIT_EXCEEDED"`, `extensions.limit` naming the limit, `max` and (except
+ * for tokens, where counting stops at the limit) `found`, answered with HTTP 400.
+ */
+export type QueryLimitName = 'depth' | 'aliases' | 'directives' | 'tokens' | 'cost';
+
+export interface QueryLimits {
+  /** Deepest field nesting; fragments are flattened (spreading one adds no level). */
+  maxDepth: number;
+  /** Aliased fields per operation (`__typename` aliases are free). */
+  maxAliases: number;
+  /** Directives (`@include`, `@skip`, …) per operation. */
+  maxDirectives: number;
+  /** Lexical tokens in the whole document; parsing stops at the first token over. */
+  maxTokens: number;
+  /**
+   * graphql-armor's cost: 1 per scalar, 2 per object field plus 1.5 × its children, times the
+   * field's `first`/`last` (from the literal, or from the variables once they are known).
+   */
+  maxCost: number;
+}
+
+/**
+ * The defaults, measured against the schema: the deepest legitimate selection is 5 (`changes →
+ * nodes → approvals → approver → id`; the schema has no cycles), every MCP tool document costs at
+ * most ~160 and has no aliases or directives and at most ~120 tokens, GraphiQL's introspection
+ * query has ~160 tokens. The biggest legitimate list — `changes(first: 100)` with every change
+ * field, its approvals with approvers, its requester and risk factors — costs ~15,500; the same
+ * list twice (an alias) is over 25,000 and refused.
+ */
+export const DEFAULT_QUERY_LIMITS: QueryLimits = {
+  maxDepth: 10,
+  maxAliases: 15,
+  maxDirectives: 10,
+  maxTokens: 2000,
+  maxCost: 25_000,
+};
+
+const LABELS: Record<QueryLimitName, string> = {
+  depth: 'depth',
+  aliases: 'alias',
+  directives: 'directive',
+  tokens: 'token',
+  cost: 'cost',
+};
+
+const HINTS: Record<QueryLimitName, string> = {
+  depth: 'select less deeply nested fields',
+  aliases: 'use fewer aliases or several requests',
+  directives: 'use fewer directives',
+  tokens: 'send a shorter document',
+  cost: 'ask for fewer items (`first`) or fewer fields',
+};
+
+/** The refusal for one limit; `found` is left out when it is not known (tokens). */
+export function queryLimitError(limit: QueryLimitName, max: number, found?: number): AppError {
+  const value =
+    found === undefined
+      ? `more than ${max} ${LABELS[limit]}s`
+      : {
+          depth: `depth ${found}`,
+          aliases: `${found} aliases`,
+          directives: `${found} directives`,
+          tokens: `${found} tokens`,
+          cost: `estimated cost ${found}`,
+        }[limit];
+  const error = new AppError(
+    'QUERY_LIMIT_EXCEEDED',
+    `Query ${LABELS[limit]} limit exceeded: ${value}, maximum ${max}; ${HINTS[limit]}`,
+    { limit, max, ...(found === undefined ? {} : { found }) },
+  );
+  return always400(error);
+}
+
+/**
+ * Yoga marks validation errors as "spec" errors, which legacy `Accept: application/json` clients
+ * receive with 200. A limit is a refusal whatever the media type: keep 400.
+ */
+function always400(error: AppError): AppError {
+  const http = error.extensions.http as { status: number; spec?: boolean };
+  http.spec = false;
+  return error;
+}
+
+/** armor's message ends with "found N." (N may be fractional for the cost). */
+function foundIn(message: string): number | undefined {
+  const match = /found (\d+(?:\.\d+)?)/.exec(message);
+  return match ? Math.ceil(Number(match[1])) : undefined;
+}
+
+/** armor options that report our error instead of theirs (and throw it where there is no context). */
+function refuse(limit: QueryLimitName, max: number) {
+  return {
+    exposeLimits: true,
+    propagateOnRejection: false,
+    onReject: [
+      (context: ValidationContext | null, armorError: GraphQLError) => {
+        const error = queryLimitError(limit, max, foundIn(armorError.message));
+        if (!context) throw error;
+        context.reportError(error);
+      },
+    ],
+  };
+}
+
+const costRule = (maxCost: number) =>
+  costLimitRule({ maxCost, flattenFragments: true, ...refuse('cost', maxCost) }) as ValidationRule;
+
+const LIST_SIZE_ARGS = new Set(['first', 'last']);
+
+/** Documents (cached parses, so the same object per query text) whose list sizes come from variables. */
+const sizedByVariables = new WeakMap<DocumentNode, boolean>();
+
+function listSizeFromVariable(document: DocumentNode): boolean {
+  let found = sizedByVariables.get(document);
+  if (found === undefined) {
+    found = false;
+    visit(document, {
+      Argument(node) {
+        if (LIST_SIZE_ARGS.has(node.name.value) && node.value.kind === Kind.VARIABLE) {
+          found = true;
+          return BREAK;
+        }
+        return undefined;
+      },
+    });
+    sizedByVariables.set(document, found);
+  }
+  return found;
+}
+
+/**
+ * The largest value an argument accepts, from its Pothos validation (`validate: { max }`), or
+ * Infinity. A larger value is refused by the field itself (VALIDATION_FAILED, naming the
+ * argument), which says more than a cost error would.
+ */
+function declaredMax(argument: GraphQLArgument | null | undefined): number {
+  const options = argument?.extensions?.pothosOptions as { validate?: { max?: unknown; maxValue?: unknown } };
+  const max = options?.validate?.max ?? options?.validate?.maxValue;
+  return typeof max === 'number' ? max : Number.POSITIVE_INFINITY;
+}
+
+/**
+ * The operation about to run with its `first: $n` arguments replaced by the values sent (or the
+ * variable's default; at most the argument's own maximum), so that the cost counts the list
+ * sizes really asked for: a literal `first: 100` and `first: $n` with n = 100 cost the same.
+ */
+function withListSizes(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  variables: Readonly<Record<string, unknown>> | null | undefined,
+): DocumentNode {
+  const defaults = new Map(
+    (operation.variableDefinitions ?? []).map((d) => [d.variable.name.value, d.defaultValue]),
+  );
+  const size = (name: string): number => {
+    const value = variables?.[name];
+    if (typeof value === 'number' && Number.isInteger(value)) return value;
+    const fallback = defaults.get(name);
+    return value === undefined && fallback?.kind === Kind.INT ? Number.parseInt(fallback.value, 10) : 1;
+  };
+  const only: DocumentNode = {
+    ...document,
+    definitions: document.definitions.filter((d) => d.kind !== Kind.OPERATION_DEFINITION || d === operation),
+  };
+  const typeInfo = new TypeInfo(schema);
+  return visit(
+    only,
+    visitWithTypeInfo(typeInfo, {
+      Argument(node) {
+        if (!LIST_SIZE_ARGS.has(node.name.value) || node.value.kind !== Kind.VARIABLE) return undefined;
+        const limit = Math.min(declaredMax(typeInfo.getArgument()), Number.MAX_SAFE_INTEGER);
+        const n = Math.max(1, Math.min(size(node.value.name.value), limit));
+        return { ...node, value: { kind: Kind.INT, value: n.toFixed(0) } };
+      },
+    }),
+  );
+}
+
+/** The cost refusal for an operation whose list sizes come from variables, or null. */
+function costWithVariables(args: ExecutionArgs, maxCost: number): GraphQLError | null {
+  if (!listSizeFromVariable(args.document)) return null;
+  const operation = getOperationAST(args.document, args.operationName);
+  if (!operation) return null;
+  const sized = withListSizes(args.schema, args.document, operation, args.variableValues);
+  return validate(args.schema, sized, [costRule(maxCost)])[0] ?? null;
+}
+
+/** Whether a document has more than `max` tokens (comments excluded); lexing stops at max + 1. */
+export function exceedsTokens(source: string | Source, max: number): boolean {
+  const lexer = new Lexer(typeof source === 'string' ? new Source(source) : source);
+  let count = 0;
+  try {
+    for (let token = lexer.advance(); token.kind !== TokenKind.EOF; token = lexer.advance()) {
+      if (++count > max) return true;
+    }
+  } catch {
+    // A lexical error: the parser reports it, with its position.
+  }
+  return false;
+}
+
+/**
+ * The token limit, checked before parsing. (graphql-armor's max-tokens plugin subclasses the
+ * Parser from `graphql/language/parser`, a second copy of graphql next to the bundled one: its
+ * syntax errors are not instances of our GraphQLError and would be masked as INTERNAL. The
+ * Lexer from `graphql` itself counts the same tokens.)
+ */
+function useMaxTokens(maxTokens: number): Plugin {
+  return {
+    onParse({ parseFn, setParseFn }) {
+      // Wraps the parse itself, which Yoga's document cache skips for a document seen before.
+      setParseFn((source, options) => {
+        if (exceedsTokens(source, maxTokens)) throw queryLimitError('tokens', maxTokens);
+        return parseFn(source, options);
+      });
+    },
+  };
+}
+
+/** The validation rules for depth, aliases, directives and (literal) cost. */
+export function queryLimitRules(limits: Partial<QueryLimits> = {}): ValidationRule[] {
+  const { maxDepth, maxAliases, maxDirectives, maxCost } = { ...DEFAULT_QUERY_LIMITS, ...limits };
+  return [
+    maxDepthRule({ n: maxDepth, flattenFragments: true, ...refuse('depth', maxDepth) }) as ValidationRule,
+    maxAliasesRule({ n: maxAliases, ...refuse('aliases', maxAliases) }) as ValidationRule,
+    maxDirectivesRule({ n: maxDirectives, ...refuse('directives', maxDirectives) }) as ValidationRule,
+    costRule(maxCost),
+  ];
+}
+
+/**
+ * Refuses every operation over the limits (defaults: DEFAULT_QUERY_LIMITS): tokens before
+ * parsing, depth, aliases, directives and cost while validating, and the cost again once the
+ * variables are known when a list size comes from one.
+ */
+export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin[] {
+  const { maxTokens, maxCost } = { ...DEFAULT_QUERY_LIMITS, ...limits };
+  const rules = queryLimitRules(limits);
+  const recheck = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: ExecutionArgs;
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+  }) => {
+    const error = costWithVariables(args, maxCost);
+    if (error) setResultAndStopExecution({ errors: [error] });
+  };
+  return [
+    useMaxTokens(maxTokens),
+    {
+      onValidate({ addValidationRule }) {
+        for (const rule of rules) addValidationRule(rule);
+      },
+      onExecute: recheck,
+      onSubscribe: recheck,
+    },
+  ];
+}
+
+/** Every form of graphql-js's "Did you mean …?" (fields, arguments, types, enum values, input fields). */
+const SUGGESTION = /\s*Did you mean [^?]*\?/g;
+
+export const withoutSuggestions = (message: string) => message.replace(SUGGESTION, '');
+
+/**
+ * Without introspection, error messages must not list the schema's names either: graphql-armor
+ * hides field suggestions in validation errors; the rest (enum values, variables' input fields
+ * coerced at execution) are removed from every error message here.
+ */
+function useNoSuggestions(): Plugin[] {
+  const scrub = (errors: readonly GraphQLError[] | undefined) => {
+    for (const error of errors ?? []) error.message = withoutSuggestions(error.message);
+  };
+  return [
+    blockFieldSuggestionsPlugin({ mask: '' }) as Plugin,
+    {
+      onValidate() {
+        return ({ valid, result }) => {
+          if (!valid) scrub(result as GraphQLError[]);
+        };
+      },
+      onExecute() {
+        return {
+          onExecuteDone: (payload) =>
+            handleStreamOrSingleExecutionResult(payload, ({ result }) => scrub(result.errors)),
+        };
+      },
+    },
+  ];
+}
+
+const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
+
+/** Refuses `__schema` and `__type` (not `__typename`), like graphql's NoSchemaIntrospectionCustomRule. */
+const noIntrospection: ValidationRule = (context) => ({
+  Field(node) {
+    const field = node.name.value;
+    if (!INTROSPECTION_FIELDS.has(field)) return;
+    const error = new AppError(
+      'INTROSPECTION_DISABLED',
+      `GraphQL introspection is disabled on this server ("${field}" was requested); it is enabled by GRAPHQL_INTROSPECTION=true`,
+      { field },
+    );
+    context.reportError(always400(error));
+  },
+});
+
+/**
+ * Introspection on (development's default): nothing to add. Off: `__schema`/`__type` are refused
+ * with INTROSPECTION_DISABLED and suggestions are stripped from error messages.
+ */
+export function useIntrospectionPolicy(enabled: boolean): Plugin[] {
+  if (enabled) return [];
+  return [
+    {
+      onValidate({ addValidationRule }) {
+        addValidationRule(noIntrospection);
+      },
+    },
+    ...useNoSuggestions(),
+  ];
+}

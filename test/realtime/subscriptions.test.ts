@@ -1,0 +1,158 @@
+import { env } from 'cloudflare:test';
+import { exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { token } from '../helpers/auth';
+import { cast, createChange, submit } from '../helpers/changes';
+import { openSocket, sseEvents } from '../helpers/live';
+
+const METRICS = `subscription { metrics { kpis { totalChanges activeChanges pendingApprovals } system { requestsPerMinute subscriptions } generatedAt } }`;
+const EVENTS = `subscription($f: ChangeEventFilter) { changeEvents(filter: $f) { changeId title action status previousStatus actorId source } }`;
+
+type Next<T> = { type: string; id?: string; payload?: { data?: T; errors?: unknown[] } };
+type MetricsData = {
+  metrics: { kpis: { totalChanges: number; activeChanges: number; pendingApprovals: number } };
+};
+type EventData = {
+  changeEvents: { changeId: string; action: string; status: string; previousStatus: string | null };
+};
+
+const hub = (tenant: string) => env.HUB.get(env.HUB.idFromName(tenant));
+
+describe('subscriptions over WebSocket (graphql-transport-ws)', () => {
+  it('sends a KPI snapshot on subscribe, and a new one after a mutation', async () => {
+    const c = await cast('live-ws-metrics');
+    const { socket } = await openSocket('live-ws-metrics');
+    await socket!.init(c.viewer);
+    socket!.subscribe('m', METRICS);
+    const first = (await socket!.next((m) => m.type === 'next')) as Next<MetricsData>;
+    expect(first.payload?.data?.metrics.kpis.totalChanges).toBe(0);
+
+    await createChange(c.requester);
+    const updated = (await socket!.next(
+      (m) => (m as Next<MetricsData>).payload?.data?.metrics.kpis.totalChanges === 1,
+    )) as Next<MetricsData>;
+    expect(updated.payload?.data?.metrics.kpis.activeChanges).toBe(1);
+    socket!.close();
+  });
+
+  it('delivers change events as they happen, filtered by change and status', async () => {
+    const c = await cast('live-ws-events');
+    const { socket } = await openSocket('live-ws-events');
+    await socket!.init(c.viewer);
+    socket!.subscribe('all', EVENTS);
+    socket!.subscribe('pending', EVENTS, { f: { status: ['PENDING_APPROVAL'] } });
+
+    const change = await createChange(c.requester);
+    const created = (await socket!.next((m) => m.id === 'all')) as Next<EventData>;
+    expect(created.payload?.data?.changeEvents).toMatchObject({
+      changeId: change.id,
+      action: 'change.created',
+      status: 'DRAFT',
+      previousStatus: null,
+    });
+    await submit(c.requester, change.id);
+    const submitted = (await socket!.next((m) => m.id === 'pending')) as Next<EventData>;
+    expect(submitted.payload?.data?.changeEvents).toMatchObject({
+      changeId: change.id,
+      status: 'PENDING_APPROVAL',
+      previousStatus: 'DRAFT',
+    });
+    socket!.close();
+  });
+
+  it('refuses a connection without a token, or with another tenant’s token', async () => {
+    const none = await openSocket('live-ws-auth');
+    none.socket!.send({ type: 'connection_init', payload: {} });
+    expect((await none.socket!.waitClosed())?.code).toBe(4403);
+
+    const other = await openSocket('live-ws-auth');
+    other.socket!.send({
+      type: 'connection_init',
+      payload: { authorization: `Bearer ${await token({ tenant: 'someone-else', roles: ['admin'] })}` },
+    });
+    expect((await other.socket!.waitClosed())?.code).toBe(4403);
+  });
+
+  it('asks for the tenant in the URL when it is missing', async () => {
+    const { response, socket } = await openSocket(null);
+    expect(socket).toBeNull();
+    expect(response.status).toBe(400);
+    expect(JSON.stringify(await response.json())).toContain('?tenant=');
+  });
+
+  it('frees a closed client’s subscriptions', async () => {
+    const c = await cast('live-ws-cleanup');
+    const { socket } = await openSocket('live-ws-cleanup');
+    await socket!.init(c.viewer);
+    socket!.subscribe('e', EVENTS);
+    await expect.poll(async () => (await hub('live-ws-cleanup').ping()).subscribers).toBe(1);
+    socket!.close();
+    await expect
+      .poll(async () => (await hub('live-ws-cleanup').ping()).subscribers, { timeout: 3000 })
+      .toBe(0);
+  });
+
+  it('drops a client that never answers pings', async () => {
+    const c = await cast('live-ws-dead');
+    const { socket } = await openSocket('live-ws-dead', { answerPings: false });
+    await socket!.init(c.viewer);
+    socket!.subscribe('e', EVENTS);
+    const closed = await socket!.waitClosed(3000);
+    expect(closed?.code).toBe(4408);
+    await expect.poll(async () => (await hub('live-ws-dead').ping()).subscribers, { timeout: 3000 }).toBe(0);
+  });
+
+  it('delivers one update to 200 subscribers on one hub', async () => {
+    const c = await cast('live-ws-200');
+    const sockets = await Promise.all(
+      Array.from({ length: 200 }, async () => {
+        const { socket } = await openSocket('live-ws-200');
+        await socket!.init(c.viewer);
+        socket!.subscribe('e', EVENTS);
+        return socket!;
+      }),
+    );
+    await expect.poll(async () => (await hub('live-ws-200').ping()).subscribers, { timeout: 5000 }).toBe(200);
+    const change = await createChange(c.requester);
+    const received = await Promise.all(
+      sockets.map(async (s) => ((await s.next((m) => m.type === 'next', 10_000)) as Next<EventData>).payload),
+    );
+    expect(received.every((p) => p?.data?.changeEvents.changeId === change.id)).toBe(true);
+    for (const s of sockets) s.close();
+  }, 30_000);
+});
+
+describe('subscriptions over SSE', () => {
+  async function sse(query: string, tok: string | null, variables: Record<string, unknown> = {}) {
+    return exports.default.fetch('http://cf.test/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        ...(tok ? { authorization: `Bearer ${tok}` } : {}),
+      },
+      body: JSON.stringify({ query, variables }),
+    });
+  }
+
+  it('streams the KPI snapshot and change events', async () => {
+    const c = await cast('live-sse');
+    const res = await sse(METRICS, c.viewer);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const metrics = sseEvents(res);
+    expect(((await metrics.next()) as { data: MetricsData }).data.metrics.kpis.totalChanges).toBe(0);
+
+    const events = sseEvents(await sse(EVENTS, c.viewer));
+    const change = await createChange(c.requester);
+    expect(((await events.next()) as { data: EventData }).data.changeEvents.changeId).toBe(change.id);
+    expect(((await metrics.next()) as { data: MetricsData }).data.metrics.kpis.totalChanges).toBe(1);
+    await metrics.cancel();
+    await events.cancel();
+  });
+
+  it('refuses a subscription without a token (401)', async () => {
+    const res = await sse(METRICS, null);
+    expect(res.status).toBe(401);
+  });
+});
