@@ -27,6 +27,8 @@ export interface Config {
    * are allowed: GRAPHQL_INTROSPECTION, by default on in development and off elsewhere.
    */
   introspection: boolean;
+  /** False only to measure or debug: requests are then not rate limited at all. */
+  rateLimitEnabled: boolean;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -43,6 +45,7 @@ export interface ConfigVars {
   RATE_LIMIT_TIERS?: string;
   /** `true` or `false`; default `true` in development, `false` in staging and production. */
   GRAPHQL_INTROSPECTION?: string;
+  RATE_LIMIT_ENABLED?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -57,6 +60,7 @@ export const CONFIG_VARS = [
   'RATE_LIMIT_BURST_PER_SECOND',
   'RATE_LIMIT_TIERS',
   'GRAPHQL_INTROSPECTION',
+  'RATE_LIMIT_ENABLED',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -174,5 +178,6 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitBurstPerSecond,
     rateLimits: tierLimits(base, tierOverrides(vars.RATE_LIMIT_TIERS)),
     introspection: bool('GRAPHQL_INTROSPECTION', vars.GRAPHQL_INTROSPECTION, environment === 'development'),
+    rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
   };
 }

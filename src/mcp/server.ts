@@ -234,10 +234,22 @@ export function createMcpServer(deps: McpServerDeps): Server {
     return result;
   });
 
-  handle(server, ListResourcesRequestSchema, () => ({ resources: [] }));
+  const visible = () => catalog.resourceTemplates.filter((r) => scopesAllow(principal, r.authScopes));
+  // A template without placeholders is one fixed resource (e.g. changeflow://metrics).
+  handle(server, ListResourcesRequestSchema, () => ({
+    resources: visible()
+      .filter((r) => r.variables.length === 0)
+      .map(({ uriTemplate, name, title, description, mimeType }) => ({
+        uri: uriTemplate,
+        name,
+        title,
+        description,
+        mimeType,
+      })),
+  }));
   handle(server, ListResourceTemplatesRequestSchema, () => ({
-    resourceTemplates: catalog.resourceTemplates
-      .filter((r) => scopesAllow(principal, r.authScopes))
+    resourceTemplates: visible()
+      .filter((r) => r.variables.length > 0)
       .map(({ uriTemplate, name, title, description, mimeType }) => ({
         uriTemplate,
         name,

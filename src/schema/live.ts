@@ -86,6 +86,14 @@ builder.queryFields((t) => ({
     type: LiveMetricsRef,
     description: 'The live snapshot: your tenant’s change KPIs and the system figures of the last minute.',
     authScopes: { viewer: true },
+    mcpResource: {
+      uriTemplate: 'changeflow://metrics',
+      name: 'metrics',
+      title: 'Live metrics',
+      description:
+        'The live KPI snapshot of your tenant and the system figures (read it again for fresh figures).',
+      depth: 3,
+    },
     mcp: {
       name: 'metrics_dashboard',
       depth: 3,

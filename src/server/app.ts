@@ -150,7 +150,7 @@ export function createApp(schema: GraphQLSchema) {
   ): Promise<Response> {
     const { pathname } = new URL(request.url);
     const { principal } = auth;
-    const limiter = ports.rateLimiter ?? null;
+    const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
     const context: ServerContext = {
       db: env.DB,
       config: app.config,
@@ -246,7 +246,7 @@ export function createApp(schema: GraphQLSchema) {
       ? await authenticate(request, app.config, env.DB)
       : { principal: null, error: null };
     let decision: Decision | null = null;
-    if (ports.rateLimiter) {
+    if (ports.rateLimiter && app.config.rateLimitEnabled) {
       const { tier, key } = requestKey(auth.principal, clientIp(request));
       decision = await ports.rateLimiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);

@@ -1,7 +1,7 @@
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { ErrorCode, McpError, type PromptMessage } from '@modelcontextprotocol/sdk/types.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { cast, changeInput } from '../helpers/changes';
+import { cast, changeInput, createChange } from '../helpers/changes';
 import { callTool, mcpClient, rawMcp } from '../helpers/mcp';
 
 /** Resource templates (a change, its audit log) and prompts, as an agent reads them. */
@@ -36,7 +36,7 @@ async function readJson<T = Record<string, unknown>>(client: Client, uri: string
 }
 
 describe('resource templates', () => {
-  it('lists both templates, and no fixed resources', async () => {
+  it('lists both templates, and the metrics as the one fixed resource', async () => {
     const { resourceTemplates } = await viewer.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'changeflow://changes/{id}',
@@ -47,7 +47,7 @@ describe('resource templates', () => {
       expect(t.title).toBeTruthy();
       expect(t.description).toBeTruthy();
     }
-    expect((await viewer.listResources()).resources).toEqual([]);
+    expect((await viewer.listResources()).resources.map((r) => r.uri)).toEqual(['changeflow://metrics']);
   });
 
   it('reads a change as JSON, the same record get_change_status returns', async () => {
@@ -187,5 +187,28 @@ describe('prompts', () => {
     await expect(
       viewer.getPrompt({ name: 'prepare_cab_review', arguments: { changeId: 'CHG-20200101-ZZZZZZ' } }),
     ).rejects.toMatchObject({ code: RESOURCE_NOT_FOUND });
+  });
+});
+
+describe('the live metrics resource', () => {
+  it('is listed as a fixed resource and reads the live snapshot', async () => {
+    const c = await cast('mcp-res-metrics');
+    await createChange(c.requester);
+    const client = await mcpClient(c.viewer);
+    const { resources } = await client.listResources();
+    expect(resources.map((r) => r.uri)).toContain('changeflow://metrics');
+    const { resourceTemplates } = await client.listResourceTemplates();
+    expect(resourceTemplates.map((t) => t.uriTemplate)).not.toContain('changeflow://metrics');
+    const read = await client.readResource({ uri: 'changeflow://metrics' });
+    const first = read.contents[0] as { mimeType: string; text: string };
+    expect(first.mimeType).toBe('application/json');
+    const snapshot = JSON.parse(first.text) as {
+      kpis: { totalChanges: number; changesByStatus: { status: string; count: number }[] };
+      system: { requestsPerMinute: number };
+    };
+    expect(snapshot.kpis.totalChanges).toBe(1);
+    expect(snapshot.kpis.changesByStatus.find((s) => s.status === 'DRAFT')?.count).toBe(1);
+    expect(snapshot.system.requestsPerMinute).toBeGreaterThan(0);
+    await client.close();
   });
 });

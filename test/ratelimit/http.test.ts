@@ -174,4 +174,14 @@ describe('rate limiting per caller', () => {
     const read = (await (await call('whoami', {})).json()) as { result: { isError?: boolean } };
     expect(read.result.isError).toBeUndefined();
   });
+
+  it('can be switched off with RATE_LIMIT_ENABLED=false (no headers, no refusals)', async () => {
+    const tok = await token({ sub: 'unlimited', tenant: 'rl-off', roles: ['viewer'] });
+    const bindings = { ...limited(1, 1), RATE_LIMIT_ENABLED: 'false' };
+    for (let i = 0; i < 3; i++) {
+      const res = await app.fetch(request(tok), bindings, ports);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('x-ratelimit-limit')).toBeNull();
+    }
+  });
 });
