@@ -25,7 +25,19 @@ const SECRET = 'bench-secret-0123456789abcdef0123456789abcd';
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
 migrateLocal({ persistTo, quiet: true });
-const server = await startLocalServer({ persistTo, vars: { JWT_SECRET: SECRET } });
+// Limits high enough never to refuse: this measures the per-call cost, not the limiter's verdicts.
+const server = await startLocalServer({
+  persistTo,
+  vars: {
+    JWT_SECRET: SECRET,
+    RATE_LIMIT_PER_MINUTE: '10000000',
+    RATE_LIMIT_BURST_PER_SECOND: '1000000',
+    RATE_LIMIT_TIERS: JSON.stringify({
+      mcpRead: { perMinute: 10000000, burstPerSecond: 1000000 },
+      mcpWrite: { perMinute: 10000000, burstPerSecond: 1000000 },
+    }),
+  },
+});
 try {
   const token = (roles, sub = 'bench') => signDevToken({ secret: SECRET, sub, tenant: 'bench', roles });
   const admin = await token(['admin']);
