@@ -37,7 +37,9 @@ try {
   ChangeFlow is running (tenant "${TENANT}"; ${seeded.skipped ? 'demo data already present' : `seeded ${seeded.created} demo changes`})
 
     GraphiQL        ${base}/graphql
+    Dashboard       ${base}/dashboard
     MCP endpoint    ${base}/mcp
+    Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
 
