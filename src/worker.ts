@@ -42,7 +42,17 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
   const recorder = () => env.METRICS.get(env.METRICS.idFromName('global'));
   return {
     rateLimiter: durableObjectLimiter(env.RATE_LIMITER),
-    events: { publish: (event) => ctx.waitUntil(hub(event.tenantId).publish(event)) },
+    // After the batch committed; a hub that cannot be reached must not fail the mutation.
+    events: {
+      publish: (event) =>
+        ctx.waitUntil(
+          hub(event.tenantId)
+            .publish(event)
+            .catch((e) =>
+              console.log(JSON.stringify({ level: 'warn', msg: 'hub publish failed', error: String(e) })),
+            ),
+        ),
+    },
     live: {
       systemFigures: async () => {
         await flushSamples(env);
