@@ -1,14 +1,8 @@
-import {
-  assessChangeRisk,
-  completeEmergencyReview,
-  createChange,
-  decideApproval,
-  emergencyOverride,
-  moveChange,
-  scheduleChange,
-  submitChange,
-  updateChange,
-} from '../resolvers/changeLifecycle';
+import { decideApproval } from '../resolvers/changeApproval';
+import { completeEmergencyReview, emergencyOverride } from '../resolvers/changeEmergency';
+import { createChange, moveChange, submitChange, updateChange } from '../resolvers/changeLifecycle';
+import { assessChangeRisk } from '../resolvers/changeRisk';
+import { scheduleChange } from '../resolvers/changeSchedule';
 import { authed } from '../resolvers/context';
 import { builder } from './builder';
 import { ChangeRef } from './change';
