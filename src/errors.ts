@@ -23,6 +23,16 @@ export const ERROR_STATUS = {
   FREEZE_WINDOW_NOT_FOUND: 404,
   API_KEY_NOT_FOUND: 404,
   EMERGENCY_NOT_ALLOWED: 409,
+  /** No workflow with that id in the caller's tenant. */
+  'WORKFLOW-001': 404,
+  /** A definition that is well-formed but refers to something that does not exist (e.g. a change). */
+  'WORKFLOW-002': 400,
+  /** `expectedVersion` is not the workflow's current version. */
+  'WORKFLOW-003': 409,
+  /** Another ACTIVE workflow of the tenant has that name. */
+  'WORKFLOW-004': 409,
+  /** The workflow is not in a state that allows this (e.g. activating an ACTIVE one). */
+  'WORKFLOW-005': 409,
   CONCURRENT_MODIFICATION: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,

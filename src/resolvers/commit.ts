@@ -37,7 +37,8 @@ const backoff = (attempt: number) =>
     setTimeout(resolve, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)),
   );
 
-const isVersionConflict = (e: unknown) => String((e as Error)?.message).includes('CHANGE_VERSION_CONFLICT');
+const isVersionConflict = (e: unknown) =>
+  /(CHANGE|WORKFLOW)_VERSION_CONFLICT/.test(String((e as Error)?.message));
 const isIdempotencyRace = (e: unknown) =>
   /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
 const isAuditRace = (e: unknown) =>

@@ -1,3 +1,4 @@
+import type { WorkflowStep, WorkflowTrigger } from './workflow/stepSchemas';
 /** Domain vocabulary shared by the resolvers, the db layer and the schema. */
 
 export const CHANGE_TYPES = ['STANDARD', 'NORMAL', 'EMERGENCY'] as const;
@@ -108,4 +109,32 @@ export interface ServiceRecord {
   tenantId: string;
   name: string;
   tags: string[];
+}
+
+export const WORKFLOW_STATUSES = ['ACTIVE', 'INACTIVE'] as const;
+export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
+
+/** A workflow definition as stored: `version` counts edits of its steps, triggers, name and description. */
+export interface WorkflowRecord {
+  id: string;
+  tenantId: string;
+  name: string;
+  description: string | null;
+  status: WorkflowStatus;
+  version: number;
+  steps: WorkflowStep[];
+  triggers: WorkflowTrigger[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One saved version of a workflow's steps and triggers (the current one included). */
+export interface WorkflowVersionRecord {
+  workflowId: string;
+  version: number;
+  steps: WorkflowStep[];
+  triggers: WorkflowTrigger[];
+  createdBy: string;
+  createdAt: string;
 }

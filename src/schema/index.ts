@@ -5,6 +5,8 @@ import './change';
 import './changeQueries';
 import './changeMutations';
 import './freezeWindow';
+import './workflow';
+import './workflowMutations';
 import './audit';
 import './compliance';
 import './metrics';

@@ -61,6 +61,7 @@ const FREEZE = `mutation($name: String!, $startsAt: DateTime!, $endsAt: DateTime
 const DELETE_FREEZE = 'mutation($id: ID!) { deleteFreezeWindow(id: $id) { id } }';
 const TAG =
   'mutation($name: String!, $tags: [String!]!) { tagService(name: $name, tags: $tags) { name tags } }';
+const WORKFLOW = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id } }`;
 const SUBMIT_V = `mutation($id: ID!, $expectedVersion: Int) { submitChange(id: $id, expectedVersion: $expectedVersion) { id } }`;
 
 const codes = (r: GqlResult<unknown>) => r.errors?.map((e) => e.extensions?.code);
@@ -436,6 +437,103 @@ const steps: Step[] = [
     ],
   },
   {
+    mutation: 'createWorkflow',
+    actor: 'manager',
+    query: `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id version } }`,
+    vars: () => ({
+      input: {
+        name: 'Deploy payments',
+        steps: [
+          {
+            id: 'deploy',
+            type: 'http-request',
+            url: 'https://deploy.example.com/releases',
+            headers: { Authorization: 'Bearer {{ secrets.DEPLOY_TOKEN }}' },
+          },
+        ],
+      },
+    }),
+    remember: (d) => {
+      ids.workflow = (d.createWorkflow as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'workflow.created',
+        targetType: 'Workflow',
+        target: ids.workflow as string,
+        before: null,
+        after: expect.objectContaining({
+          id: ids.workflow,
+          name: 'Deploy payments',
+          status: 'ACTIVE',
+          version: 1,
+          createdBy: 'max',
+          triggers: [{ type: 'manual' }],
+        }),
+      },
+    ],
+  },
+  {
+    mutation: 'updateWorkflow',
+    actor: 'manager',
+    query: `mutation($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { id version } }`,
+    vars: () => ({ id: ids.workflow, input: { description: 'Ships a release' } }),
+    events: () => [
+      {
+        action: 'workflow.updated',
+        targetType: 'Workflow',
+        target: ids.workflow as string,
+        before: { version: 1, description: null },
+        after: { version: 2, description: 'Ships a release' },
+      },
+    ],
+  },
+  {
+    mutation: 'deactivateWorkflow',
+    actor: 'manager',
+    query: 'mutation($id: ID!) { deactivateWorkflow(id: $id) { id status } }',
+    vars: () => ({ id: ids.workflow }),
+    events: () => [
+      {
+        action: 'workflow.deactivated',
+        targetType: 'Workflow',
+        target: ids.workflow as string,
+        before: { status: 'ACTIVE' },
+        after: { status: 'INACTIVE' },
+      },
+    ],
+  },
+  {
+    mutation: 'activateWorkflow',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { activateWorkflow(id: $id) { id status } }',
+    vars: () => ({ id: ids.workflow }),
+    events: () => [
+      {
+        action: 'workflow.activated',
+        targetType: 'Workflow',
+        target: ids.workflow as string,
+        before: { status: 'INACTIVE' },
+        after: { status: 'ACTIVE' },
+      },
+    ],
+  },
+  {
+    mutation: 'deleteWorkflow',
+    actor: 'manager',
+    query: 'mutation($id: ID!) { deleteWorkflow(id: $id) { id } }',
+    vars: () => ({ id: ids.workflow }),
+    events: () => [
+      {
+        action: 'workflow.deleted',
+        targetType: 'Workflow',
+        target: ids.workflow as string,
+        before: expect.objectContaining({ id: ids.workflow, version: 2, status: 'ACTIVE' }),
+        after: null,
+      },
+    ],
+  },
+  {
     mutation: 'tagService',
     actor: 'manager',
     query: TAG,
@@ -733,6 +831,20 @@ describe('a mutation that fails writes no audit event', () => {
       'create a freeze window that ends before it starts',
       () => [FREEZE, { name: 'Backwards', startsAt: inDays(5), endsAt: inDays(4) }, f.manager],
       'SCHEDULE_INVALID_WINDOW',
+    ],
+    [
+      'create a workflow with a malformed step',
+      () => [
+        WORKFLOW,
+        { input: { name: 'Broken', steps: [{ id: 'w', type: 'delay', durationMs: 0 }] } },
+        f.manager,
+      ],
+      'VALIDATION_FAILED',
+    ],
+    [
+      'deactivate a workflow that does not exist',
+      () => ['mutation($id: ID!) { deactivateWorkflow(id: $id) { id } }', { id: 'wf_nope' }, f.manager],
+      'WORKFLOW-001',
     ],
     [
       'act on a change that does not exist',

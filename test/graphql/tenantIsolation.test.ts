@@ -49,6 +49,8 @@ interface AChanges {
 let a: AChanges;
 let aFreeze: { id: string; name: string };
 let aKey: { id: string; secret: string };
+/** A's workflows: one ACTIVE, one INACTIVE (so that activating it would be legal for A). */
+let aWorkflows: { active: Workflow; inactive: Workflow };
 let aIds: string[];
 /** Every target id in A's audit trail (changes, approvals, freeze window, service). */
 let aTargets: string[];
@@ -65,6 +67,24 @@ const CREATE_KEY = `mutation($name: String!, $roles: [Role!]!) {
   createApiKey(name: $name, roles: $roles) { apiKey { id name revokedAt } secret } }`;
 const REVOKE_KEY = 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }';
 const KEYS = '{ apiKeys { id name revokedAt } }';
+interface Workflow {
+  id: string;
+  name: string;
+  status: string;
+  version: number;
+  steps: unknown[];
+}
+const WORKFLOW_FIELDS = 'id name status version steps';
+const CREATE_WORKFLOW = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ${WORKFLOW_FIELDS} } }`;
+const WORKFLOW = `query($id: ID!) { workflow(id: $id) { ${WORKFLOW_FIELDS} versions { version } } }`;
+const WORKFLOWS = `query($filter: WorkflowFilter) { workflows(filter: $filter, first: 100) { nodes { id name } } }`;
+const workflowInput = (
+  name: string,
+  steps: unknown[] = [{ id: 'wait', type: 'delay', durationMs: 1000 }],
+) => ({
+  name,
+  steps,
+});
 const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $from, to: $to) { id name } }`;
 const SERVICES = '{ services { name tags } }';
 const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
@@ -159,6 +179,15 @@ beforeAll(async () => {
     )
   ).createApiKey;
   aKey = { id: key.apiKey.id, secret: key.secret };
+  const newWorkflow = async (name: string) =>
+    (await gqlOk<{ createWorkflow: Workflow }>(CREATE_WORKFLOW, { input: workflowInput(name) }, A.manager))
+      .createWorkflow;
+  const inactive = await newWorkflow('A: retired runbook');
+  await gqlOk('mutation($id: ID!) { deactivateWorkflow(id: $id) { id } }', { id: inactive.id }, A.manager);
+  aWorkflows = {
+    active: await newWorkflow('A: deploy payments'),
+    inactive: { ...inactive, status: 'INACTIVE' },
+  };
   a = {
     draft,
     pending,
@@ -195,7 +224,9 @@ describe('tenant A’s setup', () => {
       overridden: 'APPROVED',
       pciGap: 'PENDING_APPROVAL',
     });
-    expect(aTargets).toEqual(expect.arrayContaining([...aIds, aFreeze.id, aKey.id, 'payments-db']));
+    expect(aTargets).toEqual(
+      expect.arrayContaining([...aIds, aFreeze.id, aKey.id, 'payments-db', aWorkflows.active.id]),
+    );
     expect(aTargets.some((t) => t.startsWith('apr'))).toBe(true);
   });
 });
@@ -319,6 +350,23 @@ const QUERIES: Record<string, () => Promise<void>> = {
     expect(r.errors).toBeUndefined();
     expect(r.data?.apiKeys.map((k) => k.id)).not.toContain(aKey.id);
   },
+  async workflow() {
+    for (const w of Object.values(aWorkflows)) {
+      const r = await asB(WORKFLOW, { id: w.id });
+      expect(r.status).toBe(404);
+      expect(r.data ?? null).toBeNull();
+      expect(codes(r)).toEqual(['WORKFLOW-001']);
+      expect(r.errors?.[0]?.message).not.toContain(w.name);
+    }
+  },
+  async workflows() {
+    for (const filter of [{}, { status: 'ACTIVE' }, { status: 'INACTIVE' }, { nameContains: 'A:' }]) {
+      const r = await asB<{ workflows: { nodes: { id: string }[] } }>(WORKFLOWS, { filter });
+      expect(r.errors).toBeUndefined();
+      const ids = r.data?.workflows.nodes.map((n) => n.id) ?? [];
+      expect(ids.filter((id) => id === aWorkflows.active.id || id === aWorkflows.inactive.id)).toEqual([]);
+    }
+  },
   async me() {
     const r = await asB<{ me: { tenantId: string } }>('{ me { tenantId } }');
     expect(r.data?.me.tenantId).toBe(B.tenant);
@@ -334,7 +382,49 @@ interface ChangeCase {
 /** A mutation that takes no id of A's: asserted by hand. */
 type CustomCase = () => Promise<void>;
 
+/** B aims a workflow mutation at each of A's workflows: WORKFLOW-001, and A's workflow does not move. */
+async function workflowUntouched(query: string, vars: (id: string) => Record<string, unknown>) {
+  for (const w of Object.values(aWorkflows)) {
+    const before = await gqlOk<{ workflow: Workflow }>(WORKFLOW, { id: w.id }, A.viewer);
+    const r = await asB(query, vars(w.id));
+    expect(r.status).toBe(404);
+    expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['WORKFLOW-001']);
+    expect(await gqlOk(WORKFLOW, { id: w.id }, A.viewer)).toEqual(before);
+  }
+}
+
 const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
+  updateWorkflow: () =>
+    workflowUntouched(
+      `mutation($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { id } }`,
+      (id) => ({ id, input: { name: 'Hijacked by B', steps: [{ id: 'x', type: 'delay', durationMs: 1 }] } }),
+    ),
+  activateWorkflow: () =>
+    workflowUntouched('mutation($id: ID!) { activateWorkflow(id: $id) { id } }', (id) => ({ id })),
+  deactivateWorkflow: () =>
+    workflowUntouched('mutation($id: ID!) { deactivateWorkflow(id: $id) { id } }', (id) => ({ id })),
+  deleteWorkflow: () =>
+    workflowUntouched('mutation($id: ID!) { deleteWorkflow(id: $id) { id } }', (id) => ({ id })),
+  async createWorkflow() {
+    // Names are unique per tenant: B may use the name of A's ACTIVE workflow.
+    const r = await asB<{ createWorkflow: Workflow }>(CREATE_WORKFLOW, {
+      input: workflowInput(aWorkflows.active.name),
+    });
+    expect(r.errors).toBeUndefined();
+    const bId = r.data?.createWorkflow.id as string;
+    const own = await gqlOk<{ workflows: { nodes: { id: string }[] } }>(WORKFLOWS, {}, A.viewer);
+    expect(own.workflows.nodes.map((n) => n.id).sort()).toEqual(
+      [aWorkflows.active.id, aWorkflows.inactive.id].sort(),
+    );
+    expect(codes(await gql(WORKFLOW, { id: bId }, { token: A.admin }))).toEqual(['WORKFLOW-001']);
+    // An approval gate on A's change reads to B like a change that does not exist.
+    const gate = await asB(CREATE_WORKFLOW, {
+      input: workflowInput('B: gate on A', [{ id: 'gate', type: 'approval-gate', changeId: a.pending.id }]),
+    });
+    expect(codes(gate)).toEqual(['WORKFLOW-002']);
+    expect(gate.errors?.[0]?.message).not.toContain(a.pending.title);
+  },
   updateChangeRequest: {
     target: 'draft',
     query: `mutation($id: ID!, $input: UpdateChangeRequestInput!) {

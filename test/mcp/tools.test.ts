@@ -41,6 +41,8 @@ const READ_TOOLS = [
   'metrics_dashboard',
   'list_services',
   'whoami',
+  'get_workflow',
+  'list_workflows',
 ];
 const REQUESTER_TOOLS = [
   'create_change_request',
@@ -62,6 +64,11 @@ const MANAGER_TOOLS = [
   'create_freeze_window',
   'delete_freeze_window',
   'tag_service',
+  'create_workflow',
+  'update_workflow',
+  'activate_workflow',
+  'deactivate_workflow',
+  'delete_workflow',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [
@@ -73,6 +80,8 @@ const SEED_TOOLS = [
   'emergency_override',
   'compliance_report',
   'metrics_dashboard',
+  'create_workflow',
+  'list_workflows',
 ];
 
 const sorted = (names: string[]) => [...new Set(names)].sort();

@@ -1,0 +1,127 @@
+import {
+  getWorkflow,
+  listWorkflows,
+  listWorkflowVersions,
+  type WorkflowCursor,
+  type WorkflowFilter,
+} from '../db/workflows';
+import { authed } from '../resolvers/context';
+import { WORKFLOW_STATUSES, type WorkflowRecord, type WorkflowVersionRecord } from '../resolvers/domain';
+import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
+import { referencedSecrets } from '../resolvers/workflow/stepSchemas';
+import { workflowNotFound } from '../resolvers/workflows';
+import { builder } from './builder';
+import { definePage } from './page';
+
+export const WorkflowStatusEnum = builder.enumType('WorkflowStatus', {
+  description: 'Only ACTIVE workflows can be started (once executions exist); names are unique among them.',
+  values: WORKFLOW_STATUSES,
+});
+
+const WorkflowVersionRef = builder.objectRef<WorkflowVersionRecord>('WorkflowVersion').implement({
+  description: 'One saved definition of a workflow; kept when the workflow is edited.',
+  fields: (t) => ({
+    version: t.exposeInt('version'),
+    steps: t.field({ type: ['JSON'], resolve: (v) => v.steps }),
+    triggers: t.field({ type: ['JSON'], resolve: (v) => v.triggers }),
+    createdBy: t.exposeID('createdBy', { description: 'Who saved this version.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+  }),
+});
+
+export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').implement({
+  description: 'A runbook: ordered steps (http-request, transform, delay, approval-gate) and its triggers.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    description: t.exposeString('description', { nullable: true }),
+    status: t.expose('status', { type: WorkflowStatusEnum }),
+    version: t.exposeInt('version', { description: 'Starts at 1; every edit saves a new version.' }),
+    steps: t.field({
+      type: ['JSON'],
+      description: 'The steps in order, with every default filled in.',
+      resolve: (w) => w.steps,
+    }),
+    triggers: t.field({ type: ['JSON'], resolve: (w) => w.triggers }),
+    secretNames: t.stringList({
+      description: 'Worker secrets the definition references by name; their values are never stored.',
+      resolve: (w) => referencedSecrets(w),
+    }),
+    versions: t.field({
+      type: [WorkflowVersionRef],
+      description: 'Every saved version, newest first (one statement per workflow: ask for one workflow).',
+      resolve: (w, _args, ctx) => listWorkflowVersions(ctx.db, w.tenantId, w.id),
+    }),
+    createdBy: t.exposeID('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
+const WorkflowFilterInput = builder.inputType('WorkflowFilter', {
+  description: 'All given criteria must match.',
+  fields: (t) => ({
+    status: t.field({ type: WorkflowStatusEnum, required: false }),
+    nameContains: t.string({
+      required: false,
+      description: 'Text in the name.',
+      validate: { maxLength: 100 },
+    }),
+  }),
+});
+
+const WorkflowPageRef = definePage<WorkflowRecord, Page<WorkflowRecord>>('WorkflowPage', WorkflowRef);
+
+const isWorkflowCursor = (v: unknown): v is WorkflowCursor =>
+  typeof v === 'object' &&
+  v !== null &&
+  typeof (v as WorkflowCursor).createdAt === 'string' &&
+  typeof (v as WorkflowCursor).id === 'string';
+
+builder.queryFields((t) => ({
+  workflow: t.field({
+    type: WorkflowRef,
+    description: 'One workflow by id, with its steps, triggers and saved versions.',
+    authScopes: { viewer: true },
+    mcp: {
+      name: 'get_workflow',
+      selection:
+        'id name description status version steps triggers secretNames createdBy createdAt updatedAt ' +
+        'versions { version createdBy createdAt }',
+    },
+    args: { id: t.arg.id({ description: 'The workflow id, e.g. wf_…' }) },
+    resolve: async (_root, { id }, ctx) => {
+      const { db, principal } = authed(ctx);
+      const workflow = await getWorkflow(db, principal.tenantId, String(id));
+      if (!workflow) throw workflowNotFound(String(id));
+      return workflow;
+    },
+  }),
+  workflows: t.field({
+    type: WorkflowPageRef,
+    description: 'Workflows, newest first, filtered and cursor-paginated.',
+    authScopes: { viewer: true },
+    mcp: {
+      name: 'list_workflows',
+      description:
+        'List workflows (runbooks), newest first, by status or text in the name; ' +
+        'pass pageInfo.endCursor as `after` for the next page.',
+      selection:
+        'nodes { id name description status version triggers secretNames updatedAt } ' +
+        'pageInfo { hasNextPage endCursor }',
+    },
+    args: {
+      filter: t.arg({ type: WorkflowFilterInput, required: false }),
+      first: t.arg.int({ required: false, defaultValue: 20, validate: { min: 1, max: 100 } }),
+      after: t.arg.string({ required: false, description: 'endCursor of the previous page.' }),
+    },
+    resolve: async (_root, args, ctx) => {
+      const { principal, db } = authed(ctx);
+      const filter: WorkflowFilter = { ...args.filter };
+      const limit = args.first ?? 20;
+      const cursor = args.after ? decodeCursor(args.after, isWorkflowCursor) : null;
+      const rows = await listWorkflows(db, principal.tenantId, filter, limit + 1, cursor);
+      return toPage(rows, limit, (w) => ({ createdAt: w.createdAt, id: w.id }));
+    },
+  }),
+}));
