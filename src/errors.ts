@@ -66,5 +66,3 @@ export class AppError extends GraphQLError {
     this.name = 'AppError';
   }
 }
-
-export const isAppError = (e: unknown): e is AppError => e instanceof AppError;

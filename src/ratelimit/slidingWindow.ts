@@ -60,10 +60,4 @@ export class SlidingWindow {
       retryAfterSeconds: 0,
     };
   }
-
-  /** True when nothing was admitted in the last minute (the key's state can be dropped). */
-  idle(now: number): boolean {
-    const last = this.times.at(-1);
-    return last === undefined || last <= now - MINUTE_MS;
-  }
 }

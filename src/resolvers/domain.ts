@@ -105,12 +105,6 @@ export interface FreezeWindowRecord {
   createdAt: string;
 }
 
-export interface ServiceRecord {
-  tenantId: string;
-  name: string;
-  tags: string[];
-}
-
 export const WORKFLOW_STATUSES = ['ACTIVE', 'INACTIVE'] as const;
 export type WorkflowStatus = (typeof WORKFLOW_STATUSES)[number];
 

@@ -48,7 +48,5 @@ export function isTerminal(status: ChangeStatus): boolean {
   return TRANSITIONS[status].length === 0;
 }
 
-export const TERMINAL_STATUSES: readonly ChangeStatus[] = CHANGE_STATUSES.filter((s) => isTerminal(s));
-
 /** Every non-terminal state: the changes that still need someone's attention. */
 export const ACTIVE_STATUSES: readonly ChangeStatus[] = CHANGE_STATUSES.filter((s) => !isTerminal(s));

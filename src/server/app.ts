@@ -17,6 +17,7 @@ import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute } from './liveRoutes';
 import { createLogger, requestIdFor } from './logger';
+import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
 
 /** The bindings the app needs, whatever the runtime. */
@@ -97,9 +98,11 @@ function tooManyRequests(path: string, d: Decision): Response {
       headers,
     );
   }
-  return json(
-    { errors: [{ message, extensions: { code: 'RATE_LIMITED', retryAfterSeconds: d.retryAfterSeconds } }] },
+  return graphqlErrorResponse(
     429,
+    'RATE_LIMITED',
+    message,
+    { retryAfterSeconds: d.retryAfterSeconds },
     headers,
   );
 }

@@ -2,6 +2,7 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin } from 'graphql-yoga';
 import type { Config } from '../config';
 import { AppError } from '../errors';
+import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../resolvers/context';
 import type { EventsPort } from '../resolvers/events';
 import type { LivePort } from '../resolvers/live';
@@ -9,7 +10,7 @@ import type { AuthResult } from './authenticate';
 import { useCsrfPrevention } from './csrf';
 import type { IdempotencyClaim } from './idempotency';
 import { createLogger, type Logger } from './logger';
-import { type Observation, useObservation } from './observe';
+import { useObservation } from './observe';
 import { useIntrospectionPolicy, useQueryLimits } from './queryLimits';
 import { useNotAcceptableError, useRequestParseErrors } from './requestErrors';
 

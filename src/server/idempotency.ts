@@ -1,6 +1,7 @@
 import type { Principal } from '../auth/principal';
 import { findIdempotencyKey, type IdempotencyScope, storeIdempotentResponse } from '../db/idempotency';
 import { canonicalJson } from '../resolvers/auditChain';
+import { graphqlErrorResponse as graphqlError } from './responses';
 
 /** How long a key protects against a repeat. */
 export const IDEMPOTENCY_TTL_MS = 24 * 3600_000;
@@ -17,12 +18,6 @@ export interface IdempotencyClaim extends IdempotencyScope {
   /** Set once a batch that claimed the key has committed. */
   claimed: boolean;
 }
-
-const graphqlError = (status: number, code: string, message: string) =>
-  new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
 
 async function sha256(text: string): Promise<string> {
   const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));

@@ -1,12 +1,7 @@
 import { hasScope, type Principal } from '../auth/principal';
 import type { Config } from '../config';
 import type { AppBindings, AppPorts } from './app';
-
-const jsonError = (status: number, code: string, message: string) =>
-  new Response(JSON.stringify({ errors: [{ message, extensions: { code } }] }), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
+import { graphqlErrorResponse as jsonError } from './responses';
 
 /**
  * The parts of /graphql that are not one request and one answer: subscriptions over WebSocket

@@ -1,5 +1,4 @@
 import type { Plugin } from 'graphql-yoga';
-import type { Observation } from '../metrics/observation';
 import type { ServerContext } from './graphqlServer';
 
 type Result = { errors?: readonly { extensions?: { code?: unknown } }[] };
@@ -14,5 +13,3 @@ export const useObservation = (): Plugin<ServerContext> => ({
     }
   },
 });
-
-export type { Observation };

@@ -35,12 +35,4 @@ describe('SlidingWindow', () => {
     for (let i = 1; i <= 50; i++) expect(w.check(T0 + i * 100, limits).allowed).toBe(false);
     expect(w.check(T0 + 60_000, limits).allowed).toBe(true);
   });
-
-  it('knows when a key has gone idle', () => {
-    const w = new SlidingWindow();
-    expect(w.idle(T0)).toBe(true);
-    w.check(T0, { perMinute: 5, burstPerSecond: 5 });
-    expect(w.idle(T0 + 59_000)).toBe(false);
-    expect(w.idle(T0 + 60_000)).toBe(true);
-  });
 });
