@@ -16,6 +16,14 @@ export default defineConfig(async () => {
             JWT_SECRET: TEST_JWT_SECRET,
             // Fast hub pings, so that a client that never answers is dropped within a test.
             HUB_PING_INTERVAL_MS: '300',
+            // Workflow engine: a breaker that opens after 3 failures and half-opens after 1 s, cancels
+            // noticed within 50 ms; gates are woken by decisions, so their fallback poll is long.
+            BREAKER_FAILURE_THRESHOLD: '3',
+            BREAKER_COOLDOWN_MS: '1000',
+            EXECUTION_CANCEL_POLL_MS: '50',
+            EXECUTION_GATE_POLL_MS: '60000',
+            WORKFLOW_SECRET_HOOK_SECRET: 'test-webhook-signing-secret',
+            WORKFLOW_SECRET_UPSTREAM_TOKEN: 'test-upstream-token-4f1d',
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',
@@ -34,6 +42,9 @@ export default defineConfig(async () => {
       globalSetup: ['./test/globalSetup.ts'],
       // Request logs are noise unless a test fails.
       silent: 'passed-only' as const,
+      // End-to-end tests drive many requests (and workflow executions) through workerd; on a
+      // shared 2-core machine the default 5 s is a coin toss. No test asserts on time.
+      testTimeout: 30_000,
       // Pre-bundling the big libraries once roughly halves each test file's start-up in the pool.
       deps: {
         optimizer: {

@@ -1,7 +1,7 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
 import { ensureDevSecret, signDevToken } from './devToken.mjs';
-import { migrateLocal, startLocalServer } from './localServer.mjs';
+import { migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
 const PORT = Number(process.env.PORT ?? 8787);
@@ -23,6 +23,7 @@ process.on('SIGTERM', () => stop(0));
 try {
   server = await startLocalServer({ port: PORT, stdio: 'inherit' });
   server.child.on('exit', (code) => process.exit(code ?? 1));
+  tickScheduled(server.baseUrl);
   const base = `http://localhost:${PORT}`;
   const sign = (sub, name, roles) => signDevToken({ secret, sub, name, tenant: TENANT, roles });
   const tokens = {

@@ -65,6 +65,8 @@ export async function startLocalServer({
       String(listenPort),
       '--ip',
       '127.0.0.1',
+      // Exposes /__scheduled: wrangler dev does not fire the cron in wrangler.toml by itself.
+      '--test-scheduled',
       ...persistArgs(persistTo),
       ...varArgs,
     ],
@@ -85,4 +87,17 @@ export async function startLocalServer({
     throw e;
   }
   return { baseUrl, port: listenPort, child, stop };
+}
+
+/**
+ * Fires the Worker's every-minute cron (cron-triggered workflows and the execution watchdog) the
+ * way Cloudflare does in production, since `wrangler dev` does not: once now, so executions left
+ * stuck by a previous run are picked up at start, then at each minute. Returns a stop function.
+ */
+export function tickScheduled(baseUrl, { everyMs = 60_000 } = {}) {
+  const tick = () => fetch(`${baseUrl}/__scheduled?cron=*+*+*+*+*`).catch(() => {});
+  void tick();
+  const timer = setInterval(tick, everyMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

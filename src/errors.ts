@@ -33,6 +33,28 @@ export const ERROR_STATUS = {
   'WORKFLOW-004': 409,
   /** The workflow is not in a state that allows this (e.g. activating an ACTIVE one). */
   'WORKFLOW-005': 409,
+  /** Only an ACTIVE workflow runs. */
+  'WORKFLOW-006': 409,
+  /** A workflow with PENDING or RUNNING executions cannot be deleted. */
+  'WORKFLOW-007': 409,
+  /** Webhook: no workflow with that id takes webhooks (unknown, inactive, or no webhook trigger). */
+  'WORKFLOW-008': 404,
+  /** Webhook: signature or timestamp header missing or malformed. */
+  'WORKFLOW-009': 400,
+  /** Webhook: the signature does not match the body and timestamp. */
+  'WORKFLOW-010': 401,
+  /** Webhook: the timestamp is outside the tolerance (too old, or in the future). */
+  'WORKFLOW-011': 401,
+  /** Webhook: this signed delivery was already received (replay). */
+  'WORKFLOW-012': 409,
+  /** Webhook: the Worker secret the trigger names is not set. */
+  'WORKFLOW-013': 503,
+  /** No execution with that id in the caller's tenant. (EXECUTION-001…009 classify step failures.) */
+  'EXECUTION-010': 404,
+  /** The execution already ended: it cannot be cancelled. */
+  'EXECUTION-011': 409,
+  /** This runtime has no workflow engine (executions need the Workers runtime). */
+  'EXECUTION-012': 503,
   CONCURRENT_MODIFICATION: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,

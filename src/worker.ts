@@ -1,3 +1,5 @@
+import { type ExecutionEnv, hubEvents, workflowSecret, workflowsExecutor } from './execution/ports';
+import { runScheduled } from './execution/scheduled';
 import type { RequestSample } from './metrics/observation';
 import type { RateLimiter } from './ratelimit/durableObject';
 import type { RateLimiterPort } from './ratelimit/policy';
@@ -5,11 +7,13 @@ import { type HubEnv, TENANT_HEADER, type TenantHub } from './realtime/hub';
 import { schema } from './schema';
 import { type AppPorts, createApp } from './server/app';
 
+export { BreakerBoard } from './execution/breakerBoard';
+export { ExecutionWorkflow } from './execution/executionWorkflow';
 export { RateLimiter } from './ratelimit/durableObject';
 export { TenantHub } from './realtime/hub';
 export { MetricsRecorder } from './realtime/metricsRecorder';
 
-interface WorkerEnv extends HubEnv {
+interface WorkerEnv extends HubEnv, ExecutionEnv {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
   HUB: DurableObjectNamespace<TenantHub>;
 }
@@ -43,16 +47,9 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
   return {
     rateLimiter: durableObjectLimiter(env.RATE_LIMITER),
     // After the batch committed; a hub that cannot be reached must not fail the mutation.
-    events: {
-      publish: (event) =>
-        ctx.waitUntil(
-          hub(event.tenantId)
-            .publish(event)
-            .catch((e) =>
-              console.log(JSON.stringify({ level: 'warn', msg: 'hub publish failed', error: String(e) })),
-            ),
-        ),
-    },
+    events: hubEvents(env, (p) => ctx.waitUntil(p)),
+    executions: workflowsExecutor(env),
+    secret: (name) => workflowSecret(env, name),
     live: {
       systemFigures: async () => {
         await flushSamples(env);
@@ -80,4 +77,8 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
+  // Every minute: cron-triggered workflows, and the watchdog that keeps executions from sticking.
+  scheduled: async (controller, env, _ctx) => {
+    await runScheduled(env, controller.scheduledTime);
+  },
 } satisfies ExportedHandler<WorkerEnv>;

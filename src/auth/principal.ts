@@ -6,7 +6,7 @@ export interface Principal {
   id: string;
   tenantId: string;
   roles: Role[];
-  kind: 'user' | 'api_key';
+  kind: 'user' | 'api_key' | 'system';
   name: string | null;
   email: string | null;
 }
@@ -32,4 +32,12 @@ export function hasScope(principal: Principal | null, scope: Scope): boolean {
   if (!principal) return false;
   const allowed: readonly Role[] = SCOPE_ROLES[scope];
   return principal.roles.some((r) => allowed.includes(r));
+}
+
+/**
+ * ChangeFlow acting on its own (the workflow engine, a signed webhook, the scheduler): recorded
+ * under this id in the audit trail, with the rights of a change manager within one tenant.
+ */
+export function systemPrincipal(tenantId: string, id: string, name: string): Principal {
+  return { id, tenantId, roles: ['change_manager'], kind: 'system', name, email: null };
 }

@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import type { ApprovalRecord, ChangeRecord } from '../resolvers/domain';
+import type { ApprovalRecord, ChangeRecord, StepRunRecord } from '../resolvers/domain';
 import { approvalsForChanges } from './approvals';
 import { getChangesByIds } from './changes';
+import { getStepRuns } from './executions';
 import { type UserRecord, usersByIds } from './users';
 
 /** D1 binds at most 100 parameters per statement; our IN lists travel as one JSON parameter, but we cap anyway. */
@@ -40,6 +41,13 @@ export function createLoaders(db: D1Database, tenantId: string) {
         const byId = new Map((await usersByIds(db, tenantId, ids)).map((u) => [u.id, u]));
         // A caller who never wrote anything has no row yet: show the id alone.
         return ids.map((id) => byId.get(id) ?? { id, displayName: null, email: null });
+      },
+      { maxBatchSize: MAX_BATCH },
+    ),
+    stepRunsByExecution: new DataLoader<string, StepRunRecord[]>(
+      async (ids) => {
+        const byExecution = groupBy(await getStepRuns(db, tenantId, ids), (s) => s.executionId);
+        return ids.map((id) => byExecution.get(id) ?? []);
       },
       { maxBatchSize: MAX_BATCH },
     ),

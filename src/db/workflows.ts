@@ -134,6 +134,22 @@ export async function listWorkflowVersions(
   return results.map(versionFromRow);
 }
 
+/** One saved version: what an execution pinned to that version runs. */
+export async function getWorkflowVersion(
+  db: D1Database,
+  tenantId: string,
+  workflowId: string,
+  version: number,
+): Promise<WorkflowVersionRecord | null> {
+  const row = await db
+    .prepare(
+      `SELECT ${VERSION_COLUMNS} FROM workflow_versions WHERE tenant_id = ?1 AND workflow_id = ?2 AND version = ?3`,
+    )
+    .bind(tenantId, workflowId, version)
+    .first<WorkflowVersionRow>();
+  return row ? versionFromRow(row) : null;
+}
+
 function insertVersionStatement(db: D1Database, w: WorkflowRecord): D1PreparedStatement {
   return db
     .prepare(

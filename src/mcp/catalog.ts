@@ -141,7 +141,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
       readOnlyHint: readOnly,
       destructiveHint: readOnly ? false : (options.annotations?.destructiveHint ?? false),
       idempotentHint: readOnly ? true : (options.annotations?.idempotentHint ?? false),
-      openWorldHint: false,
+      openWorldHint: options.annotations?.openWorldHint ?? false,
     },
     document: operationFor(kind, pascal(options.name), field, selection),
     fieldName: field.name,

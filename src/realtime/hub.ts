@@ -9,6 +9,7 @@ import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import type { ChangeEvent } from '../resolvers/events';
 import type { LiveMetrics, LivePort } from '../resolvers/live';
 import { changeKpis } from '../resolvers/reports';
+import type { ExecutionEvent } from '../resolvers/workflow/engine';
 import { schema } from '../schema';
 import type { AppBindings } from '../server/app';
 import { type AuthResult, authenticate } from '../server/authenticate';
@@ -55,6 +56,7 @@ export class TenantHub extends DurableObject<HubEnv> {
   private latest: LiveMetrics | null = null;
   private readonly metricListeners = new Set<Listener<LiveMetrics>>();
   private readonly changeListeners = new Set<Listener<ChangeEvent>>();
+  private readonly executionListeners = new Set<Listener<ExecutionEvent>>();
   private readonly sockets = new Set<Socket>();
   private recomputeTimer: ReturnType<typeof setTimeout> | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
@@ -90,12 +92,17 @@ export class TenantHub extends DurableObject<HubEnv> {
     }
   }
 
+  /** Called by the workflow engine and the execution mutations as an execution moves. */
+  publishExecution(event: ExecutionEvent): void {
+    for (const l of this.executionListeners) if (l.accepts(event)) l.push(event);
+  }
+
   ping(): { status: 'ok'; subscribers: number; sockets: number } {
     return { status: 'ok', subscribers: this.subscriberCount(), sockets: this.sockets.size };
   }
 
   private subscriberCount() {
-    return this.metricListeners.size + this.changeListeners.size;
+    return this.metricListeners.size + this.changeListeners.size + this.executionListeners.size;
   }
 
   private serverContext(auth: AuthResult, requestId: string): ServerContext {
@@ -123,6 +130,13 @@ export class TenantHub extends DurableObject<HubEnv> {
           if (filter?.changeId && e.changeId !== filter.changeId) return false;
           return !filter?.statuses?.length || filter.statuses.includes(e.status);
         }),
+      executionEvents: (filter) =>
+        this.feed(
+          this.executionListeners,
+          (e) =>
+            (!filter?.executionId || e.executionId === filter.executionId) &&
+            (!filter?.workflowId || e.workflowId === filter.workflowId),
+        ),
     };
   }
 

@@ -94,6 +94,14 @@ export async function commitWithAudit<T>(
   ctx: AuthedContext,
   plan: (attempt: number) => Promise<WritePlan<T>>,
 ): Promise<T> {
+  const attempts = () => commitAttempts(ctx, plan);
+  return ctx.writeLock ? ctx.writeLock(ctx.principal.tenantId, attempts) : attempts();
+}
+
+async function commitAttempts<T>(
+  ctx: AuthedContext,
+  plan: (attempt: number) => Promise<WritePlan<T>>,
+): Promise<T> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const p = await plan(attempt);

@@ -4,7 +4,9 @@ import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
 import { AppError } from '../errors';
 import type { EventsPort } from './events';
+import type { ExecutionsPort } from './executionsPort';
 import type { LivePort } from './live';
+import type { WriteLock } from './writeLock';
 
 /** What every resolver gets: who calls, for which tenant, through which surface, and the data access. */
 export interface RequestContext {
@@ -23,6 +25,10 @@ export interface RequestContext {
   live: LivePort | null;
   /** The request's idempotency key, claimed by its first write (see commitWithAudit). */
   idempotency: IdempotencyClaimPort | null;
+  /** The durable runner of workflow executions; null where the runtime has none. */
+  executions: ExecutionsPort | null;
+  /** Queues a tenant's writes where they share one process; null where writers race instead. */
+  writeLock: WriteLock | null;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -45,6 +51,8 @@ export function createRequestContext(opts: {
   idempotency?: IdempotencyClaimPort | null;
   events?: EventsPort | null;
   live?: LivePort | null;
+  executions?: ExecutionsPort | null;
+  writeLock?: WriteLock | null;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -63,6 +71,8 @@ export function createRequestContext(opts: {
     idempotency: opts.idempotency ?? null,
     events: opts.events ?? null,
     live: opts.live ?? null,
+    executions: opts.executions ?? null,
+    writeLock: opts.writeLock ?? null,
   };
 }
 

@@ -132,3 +132,79 @@ export interface WorkflowVersionRecord {
   createdBy: string;
   createdAt: string;
 }
+
+export const EXECUTION_STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+/**
+ * How an execution started: by hand, a signed webhook, a cron schedule, the approval of a change
+ * naming the workflow (CHANGE_APPROVED), or the implementation of such a change (RUNBOOK, whose
+ * outcome completes or fails the change).
+ */
+export const EXECUTION_TRIGGERS = ['MANUAL', 'WEBHOOK', 'CRON', 'CHANGE_APPROVED', 'RUNBOOK'] as const;
+export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
+export const STEP_RUN_STATUSES = ['RUNNING', 'WAITING', 'SUCCEEDED', 'FAILED', 'CANCELLED'] as const;
+export type StepRunStatus = (typeof STEP_RUN_STATUSES)[number];
+
+export const isTerminalExecution = (s: ExecutionStatus): boolean =>
+  s === 'SUCCEEDED' || s === 'FAILED' || s === 'CANCELLED';
+
+/** Why an execution or a step failed, classified (see workflow/errorClass.ts). */
+export interface ExecutionErrorRecord {
+  code: string;
+  class: string;
+  message: string;
+  /** The step that failed, for an execution's error. */
+  stepId?: string | null;
+  /** The HTTP status, for HTTP_STATUS errors. */
+  status?: number | null;
+}
+
+/** One run of a workflow, pinned to the version it started with. */
+export interface ExecutionRecord {
+  id: string;
+  tenantId: string;
+  workflowId: string;
+  workflowVersion: number;
+  status: ExecutionStatus;
+  trigger: ExecutionTrigger;
+  triggerRef: string | null;
+  changeId: string | null;
+  inputs: unknown;
+  outputs: unknown;
+  error: ExecutionErrorRecord | null;
+  currentStep: number | null;
+  wakeAt: string | null;
+  cancelRequestedAt: string | null;
+  cancelRequestedBy: string | null;
+  createdBy: string;
+  createdAt: string;
+  startedAt: string | null;
+  endedAt: string | null;
+  updatedAt: string;
+}
+
+/** One attempt of an http-request step (or the single run of another step type). */
+export interface AttemptRecord {
+  at: string;
+  ms: number;
+  status?: number;
+  error?: string;
+  /** The pause before the next attempt, when one followed. */
+  retryInMs?: number;
+}
+
+export interface StepRunRecord {
+  executionId: string;
+  index: number;
+  stepId: string;
+  type: string;
+  status: StepRunStatus;
+  attempts: number;
+  attemptLog: AttemptRecord[];
+  startedAt: string;
+  endedAt: string | null;
+  output: unknown;
+  outputTruncated: boolean;
+  error: ExecutionErrorRecord | null;
+  waitingOnChange: string | null;
+}

@@ -1,4 +1,5 @@
 import type { ChangeRecord, ChangeStatus } from './domain';
+import type { ExecutionEvent } from './workflow/engine';
 
 /** A change's state moved or it got a vote: what subscribers of `changeEvents` receive. */
 export interface ChangeEvent {
@@ -18,6 +19,8 @@ export interface ChangeEvent {
 /** Where resolvers send domain events after their batch commits; the entry wires it to the hub. */
 export interface EventsPort {
   publish(event: ChangeEvent): void;
+  /** An execution started, moved a step, or ended. */
+  publishExecution?(event: ExecutionEvent): void;
 }
 
 export function changeEvent(

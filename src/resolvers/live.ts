@@ -1,6 +1,7 @@
 import type { SystemFigures } from '../metrics/aggregator';
 import type { ChangeEvent } from './events';
 import type { ChangeKpis } from './reports';
+import type { ExecutionEvent } from './workflow/engine';
 
 /** One live metrics update: the tenant's change KPIs and the service's system figures. */
 export interface LiveMetrics {
@@ -22,4 +23,8 @@ export interface LivePort {
     changeId?: string | null;
     statuses?: string[] | null;
   }): AsyncIterable<ChangeEvent>;
+  executionEvents?(filter?: {
+    executionId?: string | null;
+    workflowId?: string | null;
+  }): AsyncIterable<ExecutionEvent>;
 }

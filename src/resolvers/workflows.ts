@@ -13,6 +13,7 @@ import { AppError } from '../errors';
 import { commitWithAudit, type WritePlan } from './commit';
 import type { AuthedContext } from './context';
 import type { WorkflowRecord, WorkflowStatus } from './domain';
+import { assertNoLiveExecutions } from './executions';
 import { type WorkflowDefinition, workflowDefinitionSchema } from './workflow/stepSchemas';
 
 /** Workflow definitions: create, edit (a new version each time), activate, deactivate, delete. */
@@ -250,6 +251,7 @@ export async function setWorkflowStatus(
 export async function deleteWorkflow(ctx: AuthedContext, id: string): Promise<WorkflowRecord> {
   return commitWithAudit(ctx, async () => {
     const prev = await current(ctx, id);
+    await assertNoLiveExecutions(ctx, id);
     return {
       statements: deleteWorkflowStatements(ctx.db, ctx.principal.tenantId, id),
       audit: [

@@ -4,6 +4,7 @@ import { createChange, moveChange, submitChange, updateChange } from '../resolve
 import { assessChangeRisk } from '../resolvers/changeRisk';
 import { scheduleChange } from '../resolvers/changeSchedule';
 import { authed } from '../resolvers/context';
+import { afterChangeDecided, assertRunbookExists, startImplementation } from '../resolvers/runbooks';
 import { builder } from './builder';
 import { ChangeRef } from './change';
 import { ChangeTypeEnum, LevelEnum, VoteEnum } from './enums';
@@ -67,11 +68,11 @@ builder.mutationFields((t) => {
       authScopes: { requester: true },
       mcp: { name: 'create_change_request' },
       args: { input: t.arg({ type: CreateChangeInput }) },
-      resolve: (_r, { input }, ctx) =>
-        createChange(authed(ctx), {
-          ...input,
-          runbookWorkflowId: input.runbookWorkflowId?.toString() ?? null,
-        }),
+      resolve: async (_r, { input }, ctx) => {
+        const runbookWorkflowId = input.runbookWorkflowId?.toString() ?? null;
+        await assertRunbookExists(authed(ctx), runbookWorkflowId);
+        return createChange(authed(ctx), { ...input, runbookWorkflowId });
+      },
     }),
     updateChangeRequest: t.field({
       type: ChangeRef,
@@ -89,7 +90,11 @@ builder.mutationFields((t) => {
       authScopes: { requester: true },
       mcp: { name: 'submit_change' },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) => submitChange(authed(ctx), String(args.id), args.expectedVersion),
+      resolve: async (_r, args, ctx) => {
+        const change = await submitChange(authed(ctx), String(args.id), args.expectedVersion);
+        await afterChangeDecided(authed(ctx), change);
+        return change;
+      },
     }),
     assessRisk: t.field({
       type: RiskResultRef,
@@ -116,14 +121,17 @@ builder.mutationFields((t) => {
         (args) => args.decision !== 'REJECT' || !!args.comment?.trim(),
         { message: 'comment is required when rejecting', path: ['comment'] },
       ],
-      resolve: (_r, args, ctx) =>
-        decideApproval(
+      resolve: async (_r, args, ctx) => {
+        const result = await decideApproval(
           authed(ctx),
           String(args.id),
           args.decision,
           args.comment ?? null,
           args.expectedVersion,
-        ),
+        );
+        await afterChangeDecided(authed(ctx), result.change);
+        return result;
+      },
     }),
     scheduleChange: t.field({
       type: ScheduleResultRef,
@@ -149,12 +157,13 @@ builder.mutationFields((t) => {
     }),
     startImplementation: t.field({
       type: ChangeRef,
-      description: 'SCHEDULED → IMPLEMENTING.',
+      description:
+        'SCHEDULED → IMPLEMENTING. A change with a runbook starts its workflow; the execution’s outcome ' +
+        'then completes the change (SUCCEEDED) or fails it (anything else), as the workflow engine.',
       authScopes: { changeManager: true },
       mcp: { name: 'start_implementation' },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) =>
-        moveChange(authed(ctx), String(args.id), 'IMPLEMENTING', null, args.expectedVersion),
+      resolve: (_r, args, ctx) => startImplementation(authed(ctx), String(args.id), args.expectedVersion),
     }),
     completeChange: t.field({
       type: ChangeRef,

@@ -14,6 +14,8 @@ import './service';
 import './me';
 import './apiKey';
 import './live';
+import './execution';
+import './executionMutations';
 
 /** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -7,7 +7,9 @@ import { newObservation, type Observation, type RequestSample, routeLabel } from
 import { type RateLimiterPort, rateLimitHeaders, requestKey, toolKey } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import type { EventsPort } from '../resolvers/events';
+import type { ExecutionsPort } from '../resolvers/executionsPort';
 import type { LivePort } from '../resolvers/live';
+import type { WriteLock } from '../resolvers/writeLock';
 import { printSDL } from '../schema/sdl';
 import { type AuthResult, authenticate } from './authenticate';
 import { limitBody, MAX_BODY_BYTES, payloadTooLarge } from './bodyLimit';
@@ -19,6 +21,7 @@ import { liveRoute, metricsRoute } from './liveRoutes';
 import { createLogger, requestIdFor } from './logger';
 import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
+import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /** The bindings the app needs, whatever the runtime. */
 export interface AppBindings extends ConfigVars {
@@ -43,6 +46,12 @@ export interface AppPorts {
   prometheus?: () => Promise<string>;
   /** Whether the live hub answers. */
   hubHealth?: () => Promise<'ok'>;
+  /** Runs workflow executions durably (Cloudflare Workflows in a Worker); absent elsewhere. */
+  executions?: ExecutionsPort;
+  /** Worker secrets by name, for signed webhooks (`WORKFLOW_SECRET_<NAME>`). */
+  secret?: (name: string) => string | undefined;
+  /** Queues a tenant's writes where all writers share this process (Node); absent in a Worker. */
+  writeLock?: WriteLock;
 }
 
 const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
@@ -109,6 +118,7 @@ function tooManyRequests(path: string, d: Decision): Response {
 
 /** Routes whose request bodies are read (and so capped, see bodyLimit.ts). */
 const BODY_LIMITED_PATHS = new Set(['/graphql', '/mcp']);
+const isBodyLimited = (path: string) => BODY_LIMITED_PATHS.has(path) || WEBHOOK_PATH.test(path);
 
 const clientIp = (request: Request) =>
   request.headers.get('cf-connecting-ip') ?? request.headers.get('x-real-ip') ?? 'unknown';
@@ -164,7 +174,11 @@ export function createApp(schema: GraphQLSchema) {
       observation,
       ...(ports.live ? { live: ports.live } : {}),
       ...(ports.events ? { events: ports.events } : {}),
+      ...(ports.executions ? { executions: ports.executions } : {}),
+      ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
     };
+    const hook = WEBHOOK_PATH.exec(pathname);
+    if (hook) return receiveWebhook(request, env.DB, decodeURIComponent(hook[1] as string), ports);
     switch (pathname) {
       case '/graphql': {
         const live = await liveRoute(request, env, app.config, principal, ports);
@@ -255,7 +269,7 @@ export function createApp(schema: GraphQLSchema) {
       if (!decision.allowed) return tooManyRequests(pathname, decision);
     }
     // Bodies are capped before anything reads them: Content-Length first, then while streaming.
-    const body = BODY_LIMITED_PATHS.has(pathname) ? await limitBody(request, MAX_BODY_BYTES) : { request };
+    const body = isBodyLimited(pathname) ? await limitBody(request, MAX_BODY_BYTES) : { request };
     const response =
       'tooLarge' in body
         ? payloadTooLarge(pathname, body.limitBytes)

@@ -5,7 +5,9 @@ import { AppError } from '../errors';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../resolvers/context';
 import type { EventsPort } from '../resolvers/events';
+import type { ExecutionsPort } from '../resolvers/executionsPort';
 import type { LivePort } from '../resolvers/live';
+import type { WriteLock } from '../resolvers/writeLock';
 import type { AuthResult } from './authenticate';
 import { useCsrfPrevention } from './csrf';
 import type { IdempotencyClaim } from './idempotency';
@@ -31,6 +33,10 @@ export interface ServerContext {
   live?: LivePort;
   /** Where committed changes are announced. */
   events?: EventsPort;
+  /** The durable runner of workflow executions. */
+  executions?: ExecutionsPort;
+  /** Queues a tenant's writes (one-process runtimes). */
+  writeLock?: WriteLock;
   /** What the request did, for the metrics (error codes, tool calls). */
   observation?: Observation;
 }
@@ -108,7 +114,18 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
       useNotAcceptableError(),
     ],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
-    context: ({ db, requestId, auth, source, toolName, idempotency, live, events }) => {
+    context: ({
+      db,
+      requestId,
+      auth,
+      source,
+      toolName,
+      idempotency,
+      live,
+      events,
+      executions,
+      writeLock,
+    }) => {
       if (!auth.principal) {
         throw (
           auth.error ??
@@ -124,6 +141,8 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         idempotency,
         live,
         events,
+        executions,
+        writeLock,
       });
     },
     maskedErrors: {

@@ -122,6 +122,8 @@ interface Step {
   requestId?: string;
   /** Reads the response to remember ids for later steps. */
   remember?: (data: Record<string, unknown>) => void;
+  /** Waits for what the step needs first (e.g. an execution to end). */
+  before?: () => Promise<void>;
   events: () => ExpectedEvent[];
   /** Further checks on the events written. */
   also?: (events: AuditEvent[]) => void;
@@ -443,14 +445,8 @@ const steps: Step[] = [
     vars: () => ({
       input: {
         name: 'Deploy payments',
-        steps: [
-          {
-            id: 'deploy',
-            type: 'http-request',
-            url: 'https://deploy.example.com/releases',
-            headers: { Authorization: 'Bearer {{ secrets.DEPLOY_TOKEN }}' },
-          },
-        ],
+        // A long delay: the execution below waits in it until it is cancelled (no outside call).
+        steps: [{ id: 'deploy', type: 'delay', durationMs: 3_600_000 }],
       },
     }),
     remember: (d) => {
@@ -519,10 +515,62 @@ const steps: Step[] = [
     ],
   },
   {
+    mutation: 'executeWorkflow',
+    actor: 'manager',
+    query: 'mutation($id: ID!) { executeWorkflow(workflowId: $id, inputs: { release: "v1" }) { id status } }',
+    vars: () => ({ id: ids.workflow }),
+    remember: (d) => {
+      ids.execution = (d.executeWorkflow as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'execution.started',
+        targetType: 'WorkflowExecution',
+        target: ids.execution as string,
+        before: null,
+        after: {
+          workflowId: ids.workflow,
+          workflowVersion: 2,
+          trigger: 'MANUAL',
+          triggerRef: null,
+          changeId: null,
+        },
+      },
+    ],
+  },
+  {
+    mutation: 'cancelExecution',
+    actor: 'manager',
+    query: 'mutation($id: ID!) { cancelExecution(id: $id) { id cancelRequestedAt } }',
+    vars: () => ({ id: ids.execution }),
+    events: () => [
+      {
+        action: 'execution.cancel_requested',
+        targetType: 'WorkflowExecution',
+        target: ids.execution as string,
+        before: { status: expect.stringMatching(/^(PENDING|RUNNING)$/) },
+        after: { cancelRequestedAt: expect.any(String) },
+      },
+    ],
+  },
+  {
     mutation: 'deleteWorkflow',
     actor: 'manager',
     query: 'mutation($id: ID!) { deleteWorkflow(id: $id) { id } }',
     vars: () => ({ id: ids.workflow }),
+    // Refused while the cancelled execution is still live (WORKFLOW-007): wait for it to end.
+    before: async () => {
+      for (let i = 0; i < 200; i++) {
+        const d = await gqlOk<{ execution: { status: string } }>(
+          'query($id: ID!) { execution(id: $id) { status } }',
+          { id: ids.execution },
+          c.manager,
+        );
+        if (d.execution.status === 'CANCELLED') return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('the execution did not end');
+    },
     events: () => [
       {
         action: 'workflow.deleted',
@@ -573,6 +621,7 @@ describe('every mutation appends an audit event', () => {
   it.each(steps.map((s, i) => [`${i + 1}. ${s.mutation} by ${SUBS[s.actor]}`, s] as const))(
     '%s',
     async (_label, step) => {
+      await step.before?.();
       const r = await gql<Record<string, unknown>>(step.query, step.vars(), {
         token: c[step.actor],
         headers: step.requestId ? { 'x-request-id': step.requestId } : {},

@@ -51,6 +51,8 @@ let aFreeze: { id: string; name: string };
 let aKey: { id: string; secret: string };
 /** A's workflows: one ACTIVE, one INACTIVE (so that activating it would be legal for A). */
 let aWorkflows: { active: Workflow; inactive: Workflow };
+/** A's execution of its active workflow (a 1 s delay). */
+let aExecution: { id: string };
 let aIds: string[];
 /** Every target id in A's audit trail (changes, approvals, freeze window, service). */
 let aTargets: string[];
@@ -85,6 +87,8 @@ const workflowInput = (
   name,
   steps,
 });
+const EXECUTION = `query($id: ID!) { execution(id: $id) { id cancelRequestedAt } }`;
+const EXECUTIONS = `query($filter: ExecutionFilter) { executions(filter: $filter, first: 100) { nodes { id } } }`;
 const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $from, to: $to) { id name } }`;
 const SERVICES = '{ services { name tags } }';
 const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
@@ -188,6 +192,13 @@ beforeAll(async () => {
     active: await newWorkflow('A: deploy payments'),
     inactive: { ...inactive, status: 'INACTIVE' },
   };
+  aExecution = (
+    await gqlOk<{ executeWorkflow: { id: string } }>(
+      'mutation($w: ID!) { executeWorkflow(workflowId: $w, inputs: { secret: "A only" }) { id } }',
+      { w: aWorkflows.active.id },
+      A.manager,
+    )
+  ).executeWorkflow;
   a = {
     draft,
     pending,
@@ -367,6 +378,29 @@ const QUERIES: Record<string, () => Promise<void>> = {
       expect(ids.filter((id) => id === aWorkflows.active.id || id === aWorkflows.inactive.id)).toEqual([]);
     }
   },
+  async execution() {
+    const r = await asB(EXECUTION, { id: aExecution.id });
+    expect(r.status).toBe(404);
+    expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['EXECUTION-010']);
+  },
+  async executions() {
+    for (const filter of [
+      {},
+      { workflowId: aWorkflows.active.id },
+      { status: 'PENDING' },
+      { status: 'RUNNING' },
+    ]) {
+      const r = await asB<{ executions: { nodes: { id: string }[] } }>(EXECUTIONS, { filter });
+      expect(r.errors).toBeUndefined();
+      expect(r.data?.executions.nodes.map((n) => n.id)).not.toContain(aExecution.id);
+    }
+  },
+  async circuitBreakers() {
+    const r = await asB<{ circuitBreakers: { host: string }[] }>('{ circuitBreakers { host state } }');
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.circuitBreakers).toEqual([]);
+  },
   async me() {
     const r = await asB<{ me: { tenantId: string } }>('{ me { tenantId } }');
     expect(r.data?.me.tenantId).toBe(B.tenant);
@@ -395,6 +429,21 @@ async function workflowUntouched(query: string, vars: (id: string) => Record<str
 }
 
 const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
+  executeWorkflow: () =>
+    workflowUntouched('mutation($id: ID!) { executeWorkflow(workflowId: $id) { id } }', (id) => ({ id })),
+  async cancelExecution() {
+    const before = await gqlOk<{ execution: unknown }>(EXECUTION, { id: aExecution.id }, A.viewer);
+    const r = await asB('mutation($id: ID!) { cancelExecution(id: $id) { id } }', { id: aExecution.id });
+    expect(r.status).toBe(404);
+    expect(codes(r)).toEqual(['EXECUTION-010']);
+    const after = await gqlOk<{ execution: { cancelRequestedAt: string | null } }>(
+      EXECUTION,
+      { id: aExecution.id },
+      A.viewer,
+    );
+    expect(after.execution.cancelRequestedAt).toBeNull();
+    expect((before.execution as { id: string }).id).toBe(aExecution.id);
+  },
   updateWorkflow: () =>
     workflowUntouched(
       `mutation($id: ID!, $input: UpdateWorkflowInput!) { updateWorkflow(id: $id, input: $input) { id } }`,

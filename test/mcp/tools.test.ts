@@ -43,6 +43,9 @@ const READ_TOOLS = [
   'whoami',
   'get_workflow',
   'list_workflows',
+  'get_execution',
+  'list_executions',
+  'circuit_breakers',
 ];
 const REQUESTER_TOOLS = [
   'create_change_request',
@@ -69,6 +72,8 @@ const MANAGER_TOOLS = [
   'activate_workflow',
   'deactivate_workflow',
   'delete_workflow',
+  'execute_workflow',
+  'cancel_execution',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [
@@ -82,6 +87,9 @@ const SEED_TOOLS = [
   'metrics_dashboard',
   'create_workflow',
   'list_workflows',
+  'execute_workflow',
+  'get_execution',
+  'cancel_execution',
 ];
 
 const sorted = (names: string[]) => [...new Set(names)].sort();
@@ -147,7 +155,8 @@ describe('tool metadata', () => {
     expect(tool?.outputSchema?.type).toBe('object');
     const a = tool?.annotations;
     expect(a?.title).toBe(tool?.title);
-    expect(a?.openWorldHint).toBe(false);
+    // Only execute_workflow reaches outside ChangeFlow (its steps call other systems).
+    expect(a?.openWorldHint).toBe(name === 'execute_workflow');
     if (documentKind(name) === 'query') {
       expect(a).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     } else {

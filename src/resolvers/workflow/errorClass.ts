@@ -14,6 +14,9 @@ import { isRetryableStatus } from './backoff';
  * | EXECUTION-006 | CIRCUIT_OPEN      | the host's breaker is open; nothing was sent (no)       |
  * | EXECUTION-007 | APPROVAL_REJECTED | an approval gate's change request was REJECTED (no)     |
  * | EXECUTION-008 | OUTPUT_TOO_LARGE  | a step's output is over the size cap (no)               |
+ * | EXECUTION-009 | ENGINE            | the durable runner lost the execution (it errored or    |
+ * |               |                   | vanished); the watchdog ends it rather than leave it    |
+ * |               |                   | RUNNING forever (no)                                    |
  *
  * CIRCUIT_OPEN is not retried inside the step: failing fast is the point of the breaker, and
  * a later execution (or a later step) will be the half-open probe once the cooldown passes.
@@ -27,6 +30,7 @@ export const EXECUTION_ERROR_CODES = {
   CIRCUIT_OPEN: 'EXECUTION-006',
   APPROVAL_REJECTED: 'EXECUTION-007',
   OUTPUT_TOO_LARGE: 'EXECUTION-008',
+  ENGINE: 'EXECUTION-009',
 } as const;
 
 export type ErrorClass = keyof typeof EXECUTION_ERROR_CODES;
@@ -41,7 +45,8 @@ export type ErrorKind =
   | 'cancelled'
   | 'circuit-open'
   | 'approval-rejected'
-  | 'output-too-large';
+  | 'output-too-large'
+  | 'engine';
 
 export interface ErrorInput {
   kind: ErrorKind;
@@ -67,6 +72,7 @@ const CLASS_OF_KIND: Readonly<Record<ErrorKind, ErrorClass>> = {
   'circuit-open': 'CIRCUIT_OPEN',
   'approval-rejected': 'APPROVAL_REJECTED',
   'output-too-large': 'OUTPUT_TOO_LARGE',
+  engine: 'ENGINE',
 };
 
 /**

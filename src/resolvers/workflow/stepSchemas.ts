@@ -153,8 +153,11 @@ const STEP_SCHEMAS = {
 
 export type WorkflowStep = z.output<(typeof STEP_SCHEMAS)[keyof typeof STEP_SCHEMAS]>;
 
-/** Minute, hour, day of month, month, day of week: `*`, `a`, `a-b`, any of them `/n`, lists with `,`. */
-const CRON_FIELDS = [
+/**
+ * Minute, hour, day of month, month, day of week: `*`, `a`, `a-b`, any of them `/n`, lists with `,`.
+ * Shared with the matcher in cron.ts, so that what validates is exactly what runs.
+ */
+export const CRON_FIELDS = [
   { name: 'minute', min: 0, max: 59 },
   { name: 'hour', min: 0, max: 23 },
   { name: 'day of month', min: 1, max: 31 },
@@ -167,6 +170,19 @@ const CRON_FIELDS = [
   { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
 ] as const;
 
+export type CronFieldSpec = (typeof CRON_FIELDS)[number];
+
+/** One element of a field's comma list: `*` or `a` or `a-b` (group 1), then an optional `/n` (group 2). */
+export const CRON_PART = /^(\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:\/(\d{1,2}))?$/;
+
+/** The number a cron value stands for in its field (a name such as JAN or MON, or 1-2 digits); NaN if neither. */
+export function cronFieldValue(spec: CronFieldSpec, v: string): number {
+  const names: readonly string[] = 'names' in spec ? spec.names : [];
+  const byName = names.indexOf(v.toUpperCase());
+  if (byName >= 0) return byName + (spec.min === 1 ? 1 : 0);
+  return /^\d{1,2}$/.test(v) ? Number(v) : Number.NaN;
+}
+
 /** Why a 5-field cron expression is invalid, or null when it is valid. */
 export function cronProblem(expression: string): string | null {
   const fields = expression.trim().split(/\s+/);
@@ -174,14 +190,9 @@ export function cronProblem(expression: string): string | null {
     return `must have 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
   for (const [i, spec] of CRON_FIELDS.entries()) {
     const field = fields[i] as string;
-    const names: readonly string[] = 'names' in spec ? spec.names : [];
-    const value = (v: string) => {
-      const byName = names.indexOf(v.toUpperCase());
-      if (byName >= 0) return byName + (spec.min === 1 ? 1 : 0);
-      return /^\d{1,2}$/.test(v) ? Number(v) : Number.NaN;
-    };
+    const value = (v: string) => cronFieldValue(spec, v);
     for (const part of field.split(',')) {
-      const m = /^(\*|[A-Za-z0-9]+(?:-[A-Za-z0-9]+)?)(?:\/(\d{1,2}))?$/.exec(part);
+      const m = CRON_PART.exec(part);
       const bad = `${spec.name} "${field}" is not valid (allowed ${spec.min}-${spec.max}, *, a-b, */n, lists)`;
       if (!m) return bad;
       const [, range, step] = m as unknown as [string, string, string | undefined];

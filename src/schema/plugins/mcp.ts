@@ -17,7 +17,8 @@ export interface McpToolOptions {
   /** Defaults to the field's GraphQL description. */
   description?: string;
   /** Mutations only: overrides of the default annotations (destructive: false, idempotent: false). */
-  annotations?: { destructiveHint?: boolean; idempotentHint?: boolean };
+  /** openWorldHint: the tool reaches systems outside ChangeFlow (a workflow's HTTP steps). */
+  annotations?: { destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
   /** Selection set (GraphQL, without the outer braces) returned to the agent; default: generated. */
   selection?: string;
   /** Object nesting depth of the generated selection. @default 2 */

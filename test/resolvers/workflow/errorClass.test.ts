@@ -62,6 +62,7 @@ describe('classifyError', () => {
       CIRCUIT_OPEN: 'EXECUTION-006',
       APPROVAL_REJECTED: 'EXECUTION-007',
       OUTPUT_TOO_LARGE: 'EXECUTION-008',
+      ENGINE: 'EXECUTION-009',
     });
   });
 });

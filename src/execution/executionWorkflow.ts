@@ -1,0 +1,138 @@
+import { type WorkflowStep as DurableStep, WorkflowEntrypoint, type WorkflowEvent } from 'cloudflare:workers';
+import {
+  beginExecution,
+  checkDelay,
+  checkGate,
+  finishExecution,
+  httpAttempt,
+  type Ids,
+  runTransform,
+  type Scope,
+  type StepResult,
+  stopRequested,
+  type WaitResult,
+} from '../resolvers/workflow/engine';
+import type { WorkflowStep } from '../resolvers/workflow/stepSchemas';
+import { type ExecutionEnv, enginePorts, settleRunbook } from './ports';
+
+/** What an instance is created with: the execution it runs (the instance id is the execution id). */
+export interface ExecutionParams {
+  tenantId: string;
+  executionId: string;
+}
+
+/** The event that wakes a sleeping or waiting execution (a cancel, a decision on a gated change). */
+export const WAKE_EVENT = 'wake';
+
+/**
+ * Bookkeeping steps (begin, finish, checks) read and write D1 only: Workflows may retry them.
+ * An HTTP attempt is never retried by Workflows: our own policy decides (backoff, Retry-After,
+ * breaker), each attempt is its own durable step, and a replay never sends a request twice.
+ */
+const BOOKKEEPING = {
+  retries: { limit: 4, delay: '1 second', backoff: 'exponential' },
+  timeout: '2 minutes',
+} as const;
+const ONE_ATTEMPT = { retries: { limit: 0, delay: 0 }, timeout: '5 minutes' } as const;
+
+/**
+ * Runs one workflow execution durably on Cloudflare Workflows. Every unit of work is a step
+ * whose result the platform stores, so after a restart `run` replays to where it was without
+ * repeating work; pauses (backoff, delays, gates) wait for a wake event with a timeout, so a
+ * cancel or a decision ends them at once.
+ */
+export class ExecutionWorkflow extends WorkflowEntrypoint<ExecutionEnv, ExecutionParams> {
+  override async run(event: Readonly<WorkflowEvent<ExecutionParams>>, step: DurableStep): Promise<string> {
+    const ids: Ids = { tenantId: event.payload.tenantId, executionId: event.payload.executionId };
+    const ports = () => enginePorts(this.env, ids.tenantId);
+    const begin = await step.do('begin', BOOKKEEPING, () => beginExecution(ports(), ids));
+    if (begin.kind === 'done') return 'already ended';
+
+    const scope: Scope = { inputs: begin.inputs, steps: {} };
+    let outcome: StepResult = { kind: 'ok', output: null };
+    for (const [index, s] of begin.steps.entries()) {
+      const result = await this.runStep(step, ids, begin.workflowId, index, s, scope);
+      if (result.kind !== 'ok') {
+        outcome = result;
+        break;
+      }
+      scope.steps[s.id] = result.output as never;
+    }
+
+    const ended = await step.do('finish', BOOKKEEPING, async () => {
+      const e = await finishExecution(ports(), ids, outcome, scope.steps);
+      return (
+        e && {
+          id: e.id,
+          tenantId: e.tenantId,
+          status: e.status,
+          trigger: e.trigger,
+          changeId: e.changeId,
+          error: e.error,
+        }
+      );
+    });
+    if (ended?.changeId && ended.trigger === 'RUNBOOK') {
+      await step.do('settle change', BOOKKEEPING, () => settleRunbook(this.env, ended));
+    }
+    return ended?.status ?? 'already ended';
+  }
+
+  private async runStep(
+    step: DurableStep,
+    ids: Ids,
+    workflowId: string,
+    index: number,
+    s: WorkflowStep,
+    scope: Scope,
+  ): Promise<StepResult> {
+    const ports = () => enginePorts(this.env, ids.tenantId);
+    const name = `${index}:${s.id}`;
+    switch (s.type) {
+      case 'transform':
+        return step.do(name, BOOKKEEPING, () => runTransform(ports(), ids, workflowId, index, s, scope));
+      case 'http-request': {
+        let prior: { startedAt: string; log: never[] } | null = null;
+        for (let attempt = 1; ; attempt++) {
+          const r = await step.do(`${name}#${attempt}`, ONE_ATTEMPT, () =>
+            httpAttempt(ports(), ids, workflowId, index, s, scope, attempt, prior),
+          );
+          if (r.kind !== 'retry') return r;
+          prior = { startedAt: r.startedAt, log: r.log as never[] };
+          // A wake event (a cancel, or a stray nudge) may end a pause early: only a cancel may
+          // cut the backoff short. After a restart the remaining time may already be past.
+          for (let round = 0; r.notBefore - Date.now() > 0; round++) {
+            await this.pause(step, `${name}#${attempt} backoff ${round}`, r.notBefore - Date.now());
+            const stop = await step.do(`${name}#${attempt} backoff check ${round}`, BOOKKEEPING, () =>
+              stopRequested(ports(), ids),
+            );
+            if (stop) break;
+          }
+        }
+      }
+      case 'delay':
+      case 'approval-gate': {
+        let startedAt: string | null = null;
+        for (let round = 0; ; round++) {
+          const r: WaitResult = await step.do(`${name} check ${round}`, BOOKKEEPING, () =>
+            s.type === 'delay'
+              ? checkDelay(ports(), ids, workflowId, index, s, startedAt)
+              : checkGate(ports(), ids, workflowId, index, s, startedAt),
+          );
+          if (r.kind !== 'wait') return r;
+          startedAt = r.startedAt;
+          await this.pause(step, `${name} wait ${round}`, r.ms);
+        }
+      }
+    }
+  }
+
+  /** Sleeps durably for `ms`, or less if a wake event comes (the caller then looks again). */
+  private async pause(step: DurableStep, name: string, ms: number): Promise<void> {
+    try {
+      await step.waitForEvent(name, { type: WAKE_EVENT, timeout: Math.max(1, Math.ceil(ms)) });
+    } catch {
+      // Timed out: the pause is over.
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import type { TenantHub } from '../realtime/hub';
+import { type AuthedContext, createRequestContext } from '../resolvers/context';
+import type { ExecutionRecord } from '../resolvers/domain';
+import type { EventsPort } from '../resolvers/events';
+import type { ExecutionsPort } from '../resolvers/executionsPort';
+import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../resolvers/runbooks';
+import type { EnginePorts } from '../resolvers/workflow/engine';
+import type { AppBindings } from '../server/app';
+import type { BreakerBoard, BreakerEnv } from './breakerBoard';
+import type { ExecutionParams } from './executionWorkflow';
+
+/** The Worker bindings the engine uses. */
+export interface ExecutionEnv extends AppBindings, BreakerEnv {
+  EXECUTOR: Workflow<ExecutionParams>;
+  BREAKERS: DurableObjectNamespace<BreakerBoard>;
+  HUB: DurableObjectNamespace<TenantHub>;
+  /** How often an in-flight HTTP call checks for a cancel (ms; default 250). */
+  EXECUTION_CANCEL_POLL_MS?: string;
+  /** How long an approval gate sleeps between checks without a wake (ms; default 5 minutes). */
+  EXECUTION_GATE_POLL_MS?: string;
+  /** How late past its wake time a live execution is nudged by the watchdog (ms; default 60 s). */
+  EXECUTION_NUDGE_AFTER_MS?: string;
+}
+
+/**
+ * Workflow steps name secrets (`{{ secrets.DEPLOY_TOKEN }}`); the value is the Worker secret
+ * `WORKFLOW_SECRET_DEPLOY_TOKEN`. The prefix keeps the service's own secrets (JWT_SECRET, …)
+ * out of reach of anyone who can write a workflow.
+ */
+export const SECRET_PREFIX = 'WORKFLOW_SECRET_';
+
+export function workflowSecret(env: object, name: string): string | undefined {
+  const value = (env as Record<string, unknown>)[`${SECRET_PREFIX}${name}`];
+  return typeof value === 'string' ? value : undefined;
+}
+
+const warn = (msg: string) => (e: unknown) =>
+  console.log(JSON.stringify({ level: 'warn', msg, error: String(e) }));
+
+const hubOf = (env: ExecutionEnv, tenantId: string) => env.HUB.get(env.HUB.idFromName(tenantId));
+
+/** Change and execution events to the tenant's hub; a hub that cannot be reached is only logged. */
+export function hubEvents(env: ExecutionEnv, waitUntil: (p: Promise<unknown>) => void): EventsPort {
+  return {
+    publish: (event) =>
+      waitUntil(hubOf(env, event.tenantId).publish(event).catch(warn('hub publish failed'))),
+    publishExecution: (event) =>
+      waitUntil(hubOf(env, event.tenantId).publishExecution(event).catch(warn('hub publish failed'))),
+  };
+}
+
+const positive = (v: string | undefined, fallback: number) => {
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
+  const board = () => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId));
+  return {
+    db: env.DB,
+    breakers: {
+      acquire: (host) => board().acquire(host),
+      report: (host, outcome) => board().report(host, outcome),
+    },
+    secret: (name) => workflowSecret(env, name),
+    publish: (event) => hubOf(env, tenantId).publishExecution(event).catch(warn('hub publish failed')),
+    fetch: (input, init) => fetch(input, init),
+    now: () => new Date(),
+    random: Math.random,
+    cancelPollMs: positive(env.EXECUTION_CANCEL_POLL_MS, 250),
+    gatePollMs: positive(env.EXECUTION_GATE_POLL_MS, 5 * 60_000),
+  };
+}
+
+/** Runs executions on the EXECUTOR binding: one Workflows instance per execution, named by its id. */
+export function workflowsExecutor(env: ExecutionEnv): ExecutionsPort {
+  return {
+    start: async (ids) => {
+      // `create` with an id that exists throws in production and returns it locally: both mean started.
+      await env.EXECUTOR.create({ id: ids.executionId, params: ids }).catch(async (e) => {
+        const existing = await env.EXECUTOR.get(ids.executionId).catch(() => null);
+        if (!existing) throw e;
+      });
+    },
+    wake: async (executionId) => {
+      const instance = await env.EXECUTOR.get(executionId);
+      await instance.sendEvent({ type: 'wake', payload: null });
+    },
+    breakers: (tenantId) => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId)).list(),
+  };
+}
+
+/**
+ * Runs `work` as the engine (principal `workflow-engine`, source `system`) and waits for the
+ * events it published, since outside a request nothing else keeps them alive.
+ */
+export async function asEngine<T>(
+  env: ExecutionEnv,
+  tenantId: string,
+  requestId: string,
+  work: (ctx: AuthedContext) => Promise<T>,
+): Promise<T> {
+  const pending: Promise<unknown>[] = [];
+  const ctx = createRequestContext({
+    db: env.DB,
+    requestId,
+    principal: enginePrincipal(tenantId),
+    source: 'system',
+    events: hubEvents(env, (p) => pending.push(p)),
+    executions: workflowsExecutor(env),
+  }) as AuthedContext;
+  try {
+    return await work(ctx);
+  } finally {
+    await Promise.allSettled(pending);
+  }
+}
+
+/** Completes or fails the change a runbook execution implemented. */
+export function settleRunbook(
+  env: ExecutionEnv,
+  execution: EndedExecution & Pick<ExecutionRecord, 'tenantId'>,
+): Promise<string> {
+  return asEngine(env, execution.tenantId, execution.id, (ctx) => settleRunbookChange(ctx, execution));
+}

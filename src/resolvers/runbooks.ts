@@ -1,0 +1,127 @@
+import { type Principal, systemPrincipal } from '../auth/principal';
+import { insertExecutionStatement } from '../db/executions';
+import { getWorkflow } from '../db/workflows';
+import { AppError } from '../errors';
+import { moveChange } from './changeLifecycle';
+import { mutateChange } from './changeWrites';
+import type { AuthedContext } from './context';
+import type { ChangeRecord, ExecutionRecord } from './domain';
+import {
+  engineMissing,
+  executeWorkflow,
+  executionAudit,
+  handOver,
+  plannedExecution,
+  wakeGatesOf,
+} from './executions';
+import { assertTransition } from './stateMachine';
+import { workflowNotFound } from './workflows';
+
+/**
+ * A change may name a workflow as its runbook. Approving such a change starts the workflow when
+ * it has a `change-approved` trigger; implementing the change runs it, and its outcome ends the
+ * change: SUCCEEDED → COMPLETED, anything else → FAILED with the execution's error.
+ */
+
+/** Who acts when the engine moves a change: recorded as such in the audit trail. */
+export const enginePrincipal = (tenantId: string): Principal =>
+  systemPrincipal(tenantId, 'workflow-engine', 'ChangeFlow workflow engine');
+
+/** Ends a runbook-driven change the way its execution ended (idempotent: a moved change is left). */
+export type EndedExecution = Pick<ExecutionRecord, 'id' | 'status' | 'changeId' | 'error'>;
+
+export async function settleRunbookChange(ctx: AuthedContext, execution: EndedExecution): Promise<string> {
+  const changeId = execution.changeId;
+  if (!changeId) return 'no change';
+  const failed = execution.status !== 'SUCCEEDED';
+  const reason = failed
+    ? `Runbook execution ${execution.id} ended ${execution.status}` +
+      (execution.error
+        ? `: ${execution.error.code} ${execution.error.message}${execution.error.stepId ? ` (step ${execution.error.stepId})` : ''}`
+        : '')
+    : null;
+  try {
+    await moveChange(ctx, changeId, failed ? 'FAILED' : 'COMPLETED', reason);
+    return failed ? 'FAILED' : 'COMPLETED';
+  } catch (e) {
+    // Someone ended the change by hand meanwhile: their decision stands.
+    if (e instanceof AppError && (e.code === 'CHANGE_INVALID_TRANSITION' || e.code === 'CHANGE_NOT_FOUND')) {
+      return `left as is (${e.code})`;
+    }
+    throw e;
+  }
+}
+
+/** The runbook a change names must be a workflow of the tenant. */
+export async function assertRunbookExists(ctx: AuthedContext, workflowId: string | null | undefined) {
+  if (!workflowId) return;
+  if (!(await getWorkflow(ctx.db, ctx.principal.tenantId, workflowId))) {
+    throw new AppError('VALIDATION_FAILED', `runbookWorkflowId: workflow ${workflowId} does not exist`, {
+      issues: [{ field: 'runbookWorkflowId', message: `workflow ${workflowId} does not exist` }],
+    });
+  }
+}
+
+/** After a change was approved: start its runbook if the workflow asks to run on approval. */
+export async function onChangeApproved(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
+  if (!change.runbookWorkflowId || !ctx.executions) return;
+  const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, change.runbookWorkflowId);
+  if (workflow?.status !== 'ACTIVE') return;
+  if (!workflow.triggers.some((t) => t.type === 'change-approved')) return;
+  await executeWorkflow(ctx, workflow.id, {
+    trigger: 'CHANGE_APPROVED',
+    triggerRef: change.id,
+    changeId: change.id,
+    inputs: {
+      change: { id: change.id, title: change.title, type: change.type, riskLevel: change.riskLevel },
+    },
+  });
+}
+
+/**
+ * SCHEDULED → IMPLEMENTING. A change with a runbook starts its execution in the same batch, so
+ * a change is never IMPLEMENTING by its runbook without one; the engine gets it after the commit.
+ */
+export async function startImplementation(
+  ctx: AuthedContext,
+  id: string,
+  expectedVersion?: number | null,
+): Promise<ChangeRecord> {
+  const { change, result: execution } = await mutateChange<ExecutionRecord | null>(
+    ctx,
+    id,
+    expectedVersion,
+    async (current, now) => {
+      assertTransition(current.status, 'IMPLEMENTING');
+      const next: ChangeRecord = { ...current, status: 'IMPLEMENTING', implementedAt: now };
+      if (!current.runbookWorkflowId) return { next, action: 'change.implementation_started', result: null };
+      if (!ctx.executions) throw engineMissing();
+      const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, current.runbookWorkflowId);
+      if (!workflow) throw workflowNotFound(current.runbookWorkflowId);
+      const e = plannedExecution(ctx, workflow, {
+        trigger: 'RUNBOOK',
+        triggerRef: current.id,
+        changeId: current.id,
+        inputs: {
+          change: { id: current.id, title: current.title, type: current.type, riskLevel: current.riskLevel },
+        },
+      });
+      return {
+        next,
+        action: 'change.implementation_started',
+        statements: [insertExecutionStatement(ctx.db, e)],
+        audit: [executionAudit(e)],
+        result: e,
+      };
+    },
+  );
+  if (execution) await handOver(ctx, [execution]);
+  return change;
+}
+
+/** After a vote or a pre-approval: gates waiting on the change look again, and its runbook may start. */
+export async function afterChangeDecided(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
+  if (change.status !== 'APPROVED' && change.status !== 'REJECTED') return;
+  await wakeGatesOf(ctx, change.id);
+  if (change.status === 'APPROVED') await onChangeApproved(ctx, change);
+}

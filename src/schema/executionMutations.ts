@@ -1,0 +1,36 @@
+import { authed } from '../resolvers/context';
+import { cancelExecution, executeWorkflow, MAX_INPUT_BYTES } from '../resolvers/executions';
+import { builder } from './builder';
+import { ExecutionRef } from './execution';
+
+builder.mutationFields((t) => ({
+  executeWorkflow: t.field({
+    type: ExecutionRef,
+    description:
+      'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
+      'follow it with the execution query (get_execution) or the executionProgress subscription.',
+    authScopes: { changeManager: true },
+    // Its steps call other systems: an open world, in MCP's terms.
+    mcp: { name: 'execute_workflow', annotations: { openWorldHint: true } },
+    args: {
+      workflowId: t.arg.id({ description: 'The workflow id, e.g. wf_…' }),
+      inputs: t.arg({
+        type: 'JSON',
+        required: false,
+        description: `JSON the steps read as inputs.* (at most ${MAX_INPUT_BYTES / 1024} KiB).`,
+      }),
+    },
+    resolve: (_r, args, ctx) =>
+      executeWorkflow(authed(ctx), String(args.workflowId), { trigger: 'MANUAL', inputs: args.inputs ?? {} }),
+  }),
+  cancelExecution: t.field({
+    type: ExecutionRef,
+    description:
+      'Asks a PENDING or RUNNING execution to stop: it ends CANCELLED at the next step boundary, and an ' +
+      'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
+    authScopes: { changeManager: true },
+    mcp: { name: 'cancel_execution', annotations: { destructiveHint: true, idempotentHint: true } },
+    args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },
+    resolve: (_r, args, ctx) => cancelExecution(authed(ctx), String(args.id)),
+  }),
+}));
