@@ -1,0 +1,589 @@
+// npm run load: a bounded load test of a local ChangeFlow. Several clients (one request in flight
+// each) run a mix of reads, writes and MCP tool calls for a fixed time; then the checks: every
+// acknowledged write is read back with the state it acknowledged, idempotent replays created
+// nothing twice, and the tenant's audit chain verifies.
+//
+//   npm run load                                   own `wrangler dev` (port 8810–8819, fresh state)
+//   npm run load -- --duration 10 --clients 4
+//   npm run load -- --url http://127.0.0.1:8787    a running instance (wrangler dev or the Node
+//                                                  runtime); the secret comes from --jwt-secret,
+//                                                  $JWT_SECRET or .dev.vars
+//
+// Options: --url, --duration <s> (60), --clients <n> (8), --tenant <id> (own server: "load";
+// with --url: a fresh "load-<run id>"), --jwt-secret, --warmup <s> (3), --port (own server),
+// --allow-remote (otherwise only loopback URLs), --no-write-results, --live-sources (own server:
+// serve the checkout itself instead of a snapshot of its sources taken at start).
+// Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json. Exit code 1 on
+// errors other than rate limiting, lost or stale writes, duplicates, or a broken audit chain.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { readDevVars, signDevToken } from '../scripts/devToken.mjs';
+import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { createClient, createTransport, DOCS, Ledger, MIX, Recorder } from './loadMix.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const OWN_PORTS = [8810, 8819];
+
+const { values: opts } = parseArgs({
+  options: {
+    url: { type: 'string' },
+    duration: { type: 'string', default: '60' },
+    clients: { type: 'string', default: '8' },
+    tenant: { type: 'string' },
+    'jwt-secret': { type: 'string' },
+    warmup: { type: 'string', default: '3' },
+    port: { type: 'string' },
+    'allow-remote': { type: 'boolean', default: false },
+    'no-write-results': { type: 'boolean', default: false },
+    'live-sources': { type: 'boolean', default: false },
+  },
+});
+
+const DURATION_S = Number(opts.duration);
+const CLIENTS = Number(opts.clients);
+const WARMUP_S = Number(opts.warmup);
+if (!(DURATION_S > 0) || !Number.isInteger(CLIENTS) || CLIENTS < 1 || CLIENTS > 256 || !(WARMUP_S >= 0)) {
+  console.error('✗ --duration must be > 0 s, --clients an integer in 1–256, --warmup ≥ 0 s');
+  process.exit(2);
+}
+
+const runId = new Date()
+  .toISOString()
+  .replace(/[-:]/g, '')
+  .replace(/\.\d+Z$/, 'Z');
+
+/** 127.0.0.0/8, ::1 and localhost. */
+function isLoopback(hostname) {
+  const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
+}
+
+function portIsFree(port) {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.unref();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+/** What `wrangler dev` needs to build and serve the Worker (node_modules is linked, not copied). */
+const SNAPSHOT_ENTRIES = [
+  'src',
+  'migrations',
+  'scripts',
+  'public',
+  'wrangler.toml',
+  'package.json',
+  'tsconfig.json',
+];
+
+/**
+ * A copy of the Worker's sources as they are now, so that edits made to the checkout during the
+ * run (wrangler dev rebuilds and reloads on every change) neither disturb nor change what is
+ * measured. --live-sources serves the checkout itself instead.
+ */
+function snapshotSources(into) {
+  mkdirSync(into);
+  for (const entry of SNAPSHOT_ENTRIES) {
+    const from = join(ROOT, entry);
+    if (existsSync(from)) cpSync(from, join(into, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(into, 'node_modules'), 'dir');
+  return into;
+}
+
+/** Runs `fn` with `dir` as the working directory (wrangler reads wrangler.toml from there). */
+async function inDir(dir, fn) {
+  const previous = process.cwd();
+  process.chdir(dir);
+  try {
+    return await fn();
+  } finally {
+    process.chdir(previous);
+  }
+}
+
+/**
+ * Starts our own `wrangler dev` on the first free port of 8810–8819, with a fresh migrated state
+ * and generous rate limits, and counts the Worker reloads it reports while running.
+ */
+async function startOwnServer(secret) {
+  const tmp = mkdtempSync(join(tmpdir(), 'changeflow-load-'));
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  const persistTo = join(tmp, 'state');
+  let workDir = ROOT;
+  try {
+    if (!opts['live-sources']) workDir = snapshotSources(join(tmp, 'app'));
+    await inDir(workDir, () => migrateLocal({ persistTo, quiet: true }));
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+  // Limits high enough that no request of the test is refused: this measures the service.
+  const huge = { perMinute: 100_000_000, burstPerSecond: 10_000_000 };
+  const vars = {
+    JWT_SECRET: secret,
+    RATE_LIMIT_PER_MINUTE: String(huge.perMinute),
+    RATE_LIMIT_BURST_PER_SECOND: String(huge.burstPerSecond),
+    RATE_LIMIT_TIERS: JSON.stringify({ anonymous: huge, mcpRead: huge, mcpWrite: huge }),
+  };
+  const candidates = opts.port
+    ? [Number(opts.port)]
+    : Array.from({ length: OWN_PORTS[1] - OWN_PORTS[0] + 1 }, (_, i) => OWN_PORTS[0] + i);
+  let lastError = null;
+  for (const port of candidates) {
+    if (!(await portIsFree(port))) continue;
+    try {
+      const server = await inDir(workDir, () => startLocalServer({ port, persistTo, vars, stdio: 'pipe' }));
+      // Drain wrangler's output (request logs included) and count reloads.
+      const watch = { reloads: 0, tail: [] };
+      for (const stream of [server.child.stdout, server.child.stderr]) {
+        stream?.setEncoding('utf8');
+        stream?.on('data', (chunk) => {
+          for (const line of chunk.split('\n')) {
+            if (line.includes('Reloading local server')) watch.reloads++;
+            if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
+          }
+        });
+      }
+      // Stop the process group, then remove the state once workerd has let go of it.
+      const stop = async () => {
+        const exited = new Promise((resolve) => {
+          if (server.child.exitCode !== null) resolve();
+          else server.child.once('exit', resolve);
+        });
+        server.stop();
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        cleanup();
+      };
+      return { ...server, stop, watch, sources: workDir === ROOT ? 'checkout (live)' : 'snapshot' };
+    } catch (e) {
+      lastError = e;
+    }
+  }
+  cleanup();
+  throw new Error(
+    `could not start wrangler dev on any free port of ${candidates.join(', ')}${lastError ? `: ${lastError.message}` : ''}`,
+  );
+}
+
+function gitDescribe() {
+  try {
+    const commit = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT }).toString().trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src', 'migrations'], { cwd: ROOT })
+      .toString()
+      .trim();
+    return dirty ? `${commit} (src/ or migrations/ modified)` : commit;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The newest modification time under src/ and migrations/: `wrangler dev` rebuilds and reloads
+ * the Worker when its sources change, so an edit during the run would disturb the figures.
+ */
+function newestSourceMtime() {
+  let newest = 0;
+  const walk = (dir) => {
+    let entries = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? 0);
+    }
+  };
+  walk(join(ROOT, 'src'));
+  walk(join(ROOT, 'migrations'));
+  return newest;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+let server = null;
+const stopServer = async () => {
+  const s = server;
+  server = null;
+  await s?.stop();
+};
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, async () => {
+    await stopServer();
+    process.exit(130);
+  });
+}
+
+// Taken before wrangler dev bundles the Worker.
+const sourcesAtStart = opts.url || !opts['live-sources'] ? 0 : newestSourceMtime();
+let baseUrl;
+let secret;
+let tenant;
+let target;
+if (opts.url) {
+  let url;
+  try {
+    url = new URL(opts.url);
+  } catch {
+    console.error(`✗ --url ${opts.url} is not a URL`);
+    process.exit(2);
+  }
+  if (!isLoopback(url.hostname) && !opts['allow-remote']) {
+    console.error(`✗ ${url.hostname} is not a loopback address; this load test only targets this machine`);
+    console.error('  (pass --allow-remote to load an instance elsewhere that you own)');
+    process.exit(2);
+  }
+  baseUrl = url.origin;
+  secret = opts['jwt-secret'] ?? process.env.JWT_SECRET ?? readDevVars(join(ROOT, '.dev.vars')).JWT_SECRET;
+  if (!secret) {
+    console.error(
+      '✗ no JWT secret: pass --jwt-secret, set JWT_SECRET, or run from a checkout with .dev.vars',
+    );
+    process.exit(2);
+  }
+  tenant = opts.tenant ?? `load-${runId.toLowerCase()}`;
+  target = 'url';
+} else {
+  secret = opts['jwt-secret'] ?? randomBytes(32).toString('hex');
+  tenant = opts.tenant ?? 'load';
+  target = 'own wrangler dev';
+  console.log('› migrating a fresh local D1 and starting wrangler dev (ports 8810–8819)');
+  try {
+    server = await startOwnServer(secret);
+  } catch (e) {
+    console.error(`✗ ${e.message}`);
+    process.exit(1);
+  }
+  baseUrl = server.baseUrl;
+}
+
+const exitCode = await main().catch((e) => {
+  console.error(`✗ ${process.env.DEBUG ? e.stack : e.message}`);
+  return 1;
+});
+await stopServer();
+process.exit(exitCode);
+
+async function main() {
+  const health = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) })
+    .then((r) => r.json())
+    .catch((e) => {
+      throw new Error(`${baseUrl}/health did not answer: ${e.cause?.message ?? e.message}`);
+    });
+  if (health.environment === 'production') throw new Error('refusing to load an instance in production');
+
+  const sign = (sub, name, roles) => signDevToken({ secret, sub, name, tenant, roles, expiresIn: '6h' });
+  const tokens = {
+    requesters: await Promise.all(
+      Array.from({ length: CLIENTS }, (_, i) =>
+        sign(`load-requester-${i}`, `Load Requester ${i}`, ['requester']),
+      ),
+    ),
+    approvers: [
+      await sign('load-approver-1', 'Load Approver 1', ['approver']),
+      await sign('load-approver-2', 'Load Approver 2', ['approver']),
+      await sign('load-manager', 'Load Manager', ['change_manager']),
+    ],
+    viewer: await sign('load-viewer', 'Load Viewer', ['viewer']),
+    admin: await sign('load-admin', 'Load Admin', ['admin']),
+  };
+  const transport = createTransport({ baseUrl });
+  const slow = (query, variables) =>
+    transport.graphql(tokens.admin, query, variables, { timeout: 180_000 }).then((out) => {
+      if (!out.ok) throw new Error(`${out.error.key}: ${out.error.message}`);
+      return out.data;
+    });
+
+  // Before: the tenant's count of changes and audit head (an existing tenant is fine).
+  let before;
+  try {
+    before = {
+      changes: (await slow(DOCS.total)).changes.totalCount,
+      auditHead: await auditHead(slow),
+    };
+  } catch (e) {
+    throw new Error(
+      `the instance at ${baseUrl} refused our token (${e.message}); is --jwt-secret the instance's JWT_SECRET?`,
+    );
+  }
+
+  console.log(
+    `› ${target} at ${baseUrl} (${health.environment ?? '?'} ${health.version ?? ''}); tenant "${tenant}"` +
+      ` (${before.changes} changes, ${before.auditHead} audit events before)`,
+  );
+  console.log(`› ${CLIENTS} clients, ${WARMUP_S} s warm-up, then ${DURATION_S} s measured`);
+
+  const ledger = new Ledger();
+  const clients = Array.from({ length: CLIENTS }, (_, id) =>
+    createClient({ id, transport, tokens, ledger, runId }),
+  );
+  const warmRecorder = new Recorder();
+  if (WARMUP_S > 0) {
+    const deadline = performance.now() + WARMUP_S * 1000;
+    await Promise.all(clients.map((c) => c.run({ recorder: warmRecorder, deadline })));
+  }
+  const recorder = new Recorder();
+  const reloadsBefore = server?.watch.reloads ?? 0;
+  const started = performance.now();
+  const deadline = started + DURATION_S * 1000;
+  const startedAt = new Date().toISOString();
+  const loadBefore = loadavg()[0];
+  await Promise.all(clients.map((c) => c.run({ recorder, deadline })));
+  const elapsed = (performance.now() - started) / 1000;
+  const summary = recorder.summary(elapsed);
+  const warm = warmRecorder.summary(Math.max(WARMUP_S, 0.001));
+  const sourcesChanged = sourcesAtStart > 0 && newestSourceMtime() > sourcesAtStart;
+  const reloads = server ? server.watch.reloads - reloadsBefore : null;
+  if (sourcesChanged || reloads)
+    console.log(`! the Worker's sources changed during the run (wrangler dev reloads: ${reloads})`);
+
+  console.log(`› measured ${elapsed.toFixed(1)} s; checking ${ledger.changes.size} changes written…`);
+  const checks = await runChecks({ slow, ledger, before });
+
+  const failures = [];
+  if (summary.errors.other) failures.push(`${summary.errors.other} errors (other than rate limiting)`);
+  if (warm.errors.other) failures.push(`${warm.errors.other} errors during the warm-up`);
+  const w = checks.writes;
+  if (w.lost) failures.push(`${w.lost} acknowledged changes not found`);
+  if (w.stale) failures.push(`${w.stale} changes older than their acknowledged write`);
+  if (w.mismatched) failures.push(`${w.mismatched} changes in another state than acknowledged`);
+  if (w.missingApprovals) failures.push(`${w.missingApprovals} acknowledged approvals missing`);
+  if (w.missedByList) failures.push(`${w.missedByList} changes readable by id but missing from the list`);
+  if (w.unexplainedExtra > 0)
+    failures.push(`${w.unexplainedExtra} changes nobody acknowledged (duplicates?)`);
+  if (!checks.auditChain.valid) failures.push(`audit chain broken at seq ${checks.auditChain.brokenAtSeq}`);
+  if (checks.auditChain.eventsAdded < w.acknowledgedWrites)
+    failures.push(
+      `${checks.auditChain.eventsAdded} audit events for ${w.acknowledgedWrites} acknowledged writes`,
+    );
+
+  const result = {
+    kind: 'load',
+    runId,
+    startedAt,
+    target: {
+      kind: target,
+      url: baseUrl,
+      environment: health.environment,
+      version: health.version,
+      ...(server ? { sources: server.sources } : {}),
+    },
+    commit: gitDescribe(),
+    machine: {
+      node: process.version,
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      // Other work on the machine competes with the server for the same cores.
+      loadAverage1m: { atStart: Number(loadBefore.toFixed(2)), atEnd: Number(loadavg()[0].toFixed(2)) },
+    },
+    config: {
+      durationSeconds: DURATION_S,
+      warmupSeconds: WARMUP_S,
+      clients: CLIENTS,
+      maxInFlight: CLIENTS,
+      tenant,
+      mix: Object.fromEntries(MIX),
+      rateLimits:
+        target === 'url'
+          ? 'the instance’s own (429s and RATE_LIMITED tool results counted as rate_limited)'
+          : 'raised by this script (RATE_LIMIT_* vars) so that none applies',
+    },
+    elapsedSeconds: Number(elapsed.toFixed(2)),
+    workerReloadsDuringRun: reloads,
+    sourcesChangedDuringRun: sourcesChanged,
+    ...summary,
+    warmup: { requests: warm.totals.requests, errors: warm.errors },
+    checks,
+    ok: failures.length === 0,
+    failures,
+    ...(server && failures.length ? { wranglerOutputTail: server.watch.tail } : {}),
+  };
+
+  printReport(result);
+  if (!opts['no-write-results']) {
+    const dir = join(ROOT, 'bench', 'results');
+    mkdirSync(dir, { recursive: true });
+    const text = `${JSON.stringify(result, null, 2)}\n`;
+    writeFileSync(join(dir, 'load-latest.json'), text);
+    writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
+    console.log(
+      `\nwrote bench/results/load-latest.json and bench/results/load-${startedAt.slice(0, 10)}.json`,
+    );
+  }
+  return failures.length ? 1 : 0;
+}
+
+async function auditHead(slow) {
+  const data = await slow('query LoadAuditHead { auditLog(first: 1) { nodes { seq } } }');
+  return data.auditLog.nodes[0]?.seq ?? 0;
+}
+
+/** Reads everything back and compares it with what was acknowledged. */
+async function runChecks({ slow, ledger, before }) {
+  const t = performance.now();
+  const seen = new Map();
+  let after = null;
+  let pages = 0;
+  do {
+    const page = (await slow(DOCS.readBack, { after })).changes;
+    pages++;
+    for (const c of page.nodes) seen.set(c.id, c);
+    after = page.pageInfo.hasNextPage ? page.pageInfo.endCursor : null;
+  } while (after);
+
+  const w = {
+    acknowledgedWrites: ledger.acknowledgedWrites,
+    changesTracked: ledger.changes.size,
+    pagesRead: pages,
+    listed: seen.size,
+    readBack: 0,
+    lost: 0,
+    stale: 0,
+    mismatched: 0,
+    newerThanAcknowledged: 0,
+    missingApprovals: 0,
+    missedByList: 0,
+    uncertainWrites: 0,
+    uncertainCreates: ledger.uncertainCreates,
+    tenantChangesBefore: before.changes,
+    tenantChangesAfter: null,
+    unexplainedExtra: 0,
+    examples: [],
+  };
+  const example = (what) => w.examples.length < 10 && w.examples.push(what);
+  for (const [id, acked] of ledger.changes) {
+    if (acked.uncertain) w.uncertainWrites++;
+    let got = seen.get(id);
+    if (!got) {
+      // Not in the list: is it readable by id at all?
+      got = await slow(DOCS.readOne, { id })
+        .then((d) => d.change)
+        .catch(() => null);
+      if (got) {
+        w.missedByList++;
+        example(`${id} readable by id but missing from the changes list`);
+      } else {
+        w.lost++;
+        example(`${id} acknowledged (v${acked.version} ${acked.status}) but not found`);
+        continue;
+      }
+    }
+    w.readBack++;
+    if (got.version < acked.version) {
+      w.stale++;
+      example(`${id}: acknowledged v${acked.version} ${acked.status}, stored v${got.version} ${got.status}`);
+    } else if (got.version === acked.version && got.status !== acked.status) {
+      w.mismatched++;
+      example(`${id}: acknowledged ${acked.status} at v${acked.version}, stored ${got.status}`);
+    } else if (got.version > acked.version) {
+      // Only a write whose outcome we never learnt (a timeout, a 5xx) may have moved it on.
+      w.newerThanAcknowledged++;
+      if (!acked.uncertain) {
+        w.mismatched++;
+        example(`${id}: stored v${got.version} ${got.status}, newer than any write sent (v${acked.version})`);
+      }
+    }
+    const stored = new Set(got.approvals.map((a) => a.id));
+    for (const a of acked.approvals) {
+      if (!stored.has(a)) {
+        w.missingApprovals++;
+        example(`${id}: acknowledged approval ${a} missing`);
+      }
+    }
+  }
+  w.tenantChangesAfter = (await slow(DOCS.total)).changes.totalCount;
+  // Changes nobody acknowledged: beyond the creates whose outcome was unknown, duplicates.
+  w.unexplainedExtra = Math.max(
+    0,
+    w.tenantChangesAfter - w.tenantChangesBefore - ledger.changes.size - ledger.uncertainCreates,
+  );
+  if (w.listed !== w.tenantChangesAfter)
+    example(`the list returned ${w.listed} changes, totalCount says ${w.tenantChangesAfter}`);
+
+  const tv = performance.now();
+  const v = (await slow(DOCS.verifyChain)).verifyAuditChain;
+  const headAfter = await auditHead(slow);
+  const auditChain = {
+    ...v,
+    verifySeconds: Number(((performance.now() - tv) / 1000).toFixed(2)),
+    eventsBefore: before.auditHead,
+    eventsAfter: headAfter,
+    eventsAdded: headAfter - before.auditHead,
+  };
+  return { writes: w, auditChain, checkSeconds: Number(((performance.now() - t) / 1000).toFixed(2)) };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function printReport(r) {
+  const pad = (s, n) => String(s ?? '–').padStart(n);
+  const fmt = (x) => (x === null || x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+  const head = `  ${'operation'.padEnd(28)}${pad('requests', 9)}${pad('ok', 8)}${pad('ops/s', 8)}${pad('p50', 8)}${pad('p90', 8)}${pad('p99', 8)}${pad('max', 8)}`;
+  console.log(
+    `\nChangeFlow load test: ${r.target.kind} ${r.target.url}, ${r.config.clients} clients (≤ ${r.config.maxInFlight} in flight), ${r.elapsedSeconds} s, tenant "${r.config.tenant}"`,
+  );
+  console.log(
+    `  ${r.machine.cpus} × ${r.machine.cpuModel ?? 'cpu'}, Node ${r.machine.node}, commit ${r.commit ?? '?'}, load average ${r.machine.loadAverage1m.atStart} → ${r.machine.loadAverage1m.atEnd}`,
+  );
+  console.log(`\n${head}   (latency ms)`);
+  console.log(`  ${'-'.repeat(head.length - 2)}`);
+  const row = (name, k) =>
+    console.log(
+      `  ${name.padEnd(28)}${pad(k.requests, 9)}${pad(k.ok, 8)}${pad(k.opsPerSecond.toFixed(1), 8)}${pad(fmt(k.latencyMs.p50), 8)}${pad(fmt(k.latencyMs.p90), 8)}${pad(fmt(k.latencyMs.p99), 8)}${pad(fmt(k.latencyMs.max), 8)}`,
+    );
+  for (const [kind, k] of Object.entries(r.byKind)) row(kind, k);
+  console.log(`  ${'-'.repeat(head.length - 2)}`);
+  row('all', r.totals);
+  console.log(`  (ok ops/s: ${r.totals.okOpsPerSecond})`);
+
+  const e = r.errors;
+  console.log(
+    `\nErrors: ${e.total} (${e.other} counted as errors, ${e.rateLimited} rate-limited${r.target.kind === 'url' ? ': the instance’s own limits' : ''})`,
+  );
+  for (const [kind, byKey] of Object.entries(e.byKind)) {
+    for (const [key, x] of Object.entries(byKey)) {
+      console.log(`  ${kind.padEnd(28)} ${x.category.padEnd(13)} ${key.padEnd(44)} ${pad(x.count, 6)}`);
+      if (x.samples?.[0]) console.log(`      e.g. ${x.samples[0]}`);
+    }
+  }
+  if (r.warmup.errors.total) console.log(`  warm-up: ${r.warmup.errors.total} errors (see JSON)`);
+
+  const w = r.checks.writes;
+  const a = r.checks.auditChain;
+  console.log('\nChecks');
+  console.log(
+    `  acknowledged writes   ${w.acknowledgedWrites} on ${w.changesTracked} changes; read back ${w.readBack} (${w.pagesRead} pages of 100, ${w.listed} listed)`,
+  );
+  console.log(
+    `  lost ${w.lost}, stale ${w.stale}, other state ${w.mismatched}, approvals missing ${w.missingApprovals}, missing from list ${w.missedByList}`,
+  );
+  console.log(
+    `  tenant changes        ${w.tenantChangesBefore} → ${w.tenantChangesAfter}; unexplained extra ${w.unexplainedExtra} (uncertain creates ${w.uncertainCreates})`,
+  );
+  console.log(
+    `  audit chain           ${a.valid ? 'ok' : `BROKEN at seq ${a.brokenAtSeq}: ${a.reason}`}; ${a.checked} events checked (${a.verifySeconds} s), ${a.eventsAdded} added by this run`,
+  );
+  for (const x of w.examples) console.log(`    ${x}`);
+  console.log(r.ok ? '\nPASS' : `\nFAIL: ${r.failures.join('; ')}`);
+}

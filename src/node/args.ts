@@ -1,0 +1,65 @@
+import { parseArgs } from 'node:util';
+
+export interface NodeArgs {
+  /** The SQLite file (created with its directory if missing). */
+  db: string;
+  port: number;
+  host: string;
+  migrations: string;
+  /** A reverse proxy in front sets CF-Connecting-IP or X-Real-IP to the client's address. */
+  trustProxy: boolean;
+}
+
+export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 8788] [--host 127.0.0.1] [--trust-proxy]
+
+  --db          SQLite file (or CHANGEFLOW_DB); created, with its directory, if missing
+  --port        port to listen on (or CHANGEFLOW_PORT; 0 picks a free one)   default 8788
+  --host        address to listen on (or CHANGEFLOW_HOST)                     default 127.0.0.1
+  --migrations  directory of D1 migrations to apply at start                  default: the repository's
+  --trust-proxy a reverse proxy in front sets CF-Connecting-IP or X-Real-IP to the client's address
+                (or CHANGEFLOW_TRUST_PROXY=true); without it the peer address is used, so that a
+                client cannot pick the address its anonymous rate limit is counted under
+
+Configuration comes from the environment, as in the Worker: JWT_SECRET or JWT_JWKS_URL, ENVIRONMENT,
+CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIERS, … (see README).`;
+
+export class UsageError extends Error {}
+
+/** Command-line flags, then CHANGEFLOW_* variables, then defaults. */
+export function parseNodeArgs(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  defaultMigrations: string,
+): NodeArgs | 'help' {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        db: { type: 'string' },
+        port: { type: 'string' },
+        host: { type: 'string' },
+        migrations: { type: 'string' },
+        'trust-proxy': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (values.help) return 'help';
+  const db = (values.db as string | undefined) ?? env.CHANGEFLOW_DB;
+  if (!db) throw new UsageError('Name the SQLite file: --db <path> (or CHANGEFLOW_DB)');
+  const rawPort = (values.port as string | undefined) ?? env.CHANGEFLOW_PORT ?? '8788';
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port > 65_535) {
+    throw new UsageError(`--port must be a port number, 0–65535 (got "${rawPort}")`);
+  }
+  return {
+    db,
+    port,
+    host: (values.host as string | undefined) ?? env.CHANGEFLOW_HOST ?? '127.0.0.1',
+    migrations: (values.migrations as string | undefined) ?? defaultMigrations,
+    trustProxy: values['trust-proxy'] === true || env.CHANGEFLOW_TRUST_PROXY === 'true',
+  };
+}

@@ -1,0 +1,87 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config';
+import { parseNodeArgs, USAGE, UsageError } from './args';
+import { DEV_VARS, devSecret } from './devSecret';
+import { openNodeApp } from './runtime';
+import { startNodeServer } from './server';
+
+// The repository's migrations: two levels up both from src/node/main.ts and from dist/node/server.mjs.
+const DEFAULT_MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
+
+const fail = (message: string, code = 1) => {
+  console.error(`✗ ${message}`);
+  return code;
+};
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseNodeArgs>;
+  try {
+    args = parseNodeArgs(process.argv.slice(2), process.env, DEFAULT_MIGRATIONS);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return fail(`${e.message}\n\n${USAGE}`, 2);
+  }
+  if (args === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = { ...process.env };
+  const secret = devSecret(env);
+  if (secret) env.JWT_SECRET = secret;
+  if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
+
+  let app: ReturnType<typeof openNodeApp>;
+  try {
+    app = openNodeApp({ dbPath: args.db, migrationsDir: args.migrations, env });
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
+  }
+  let server: Awaited<ReturnType<typeof startNodeServer>>;
+  try {
+    server = await startNodeServer(app, { port: args.port, host: args.host, trustProxy: args.trustProxy });
+  } catch (e) {
+    await app.close();
+    return fail(`Cannot listen on ${args.host}:${args.port}: ${(e as Error).message}`);
+  }
+
+  const base = server.url;
+  const ws = base.replace(/^http/, 'ws');
+  console.log(`
+  ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${env.ENVIRONMENT || 'development'}
+  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}
+
+    GraphQL         ${base}/graphql
+    Subscriptions   ${ws}/graphql?tenant=<tenant>  (graphql-transport-ws; token in connection_init)
+    MCP endpoint    ${base}/mcp
+    Metrics         ${base}/metrics
+    Health          ${base}/health
+    Schema (SDL)    ${base}/schema.graphql
+
+  Stop with Ctrl-C.
+`);
+
+  return new Promise<number>((done) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.log(`\n  ${signal}: finishing requests in flight, then closing the database`);
+      // A second signal does not wait.
+      process.once(signal, () => done(1));
+      server.close().then(
+        () => done(0),
+        (e) => done(fail(`Shutdown failed: ${(e as Error).message}`)),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
