@@ -73,7 +73,7 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
 }
 
 /** Runs executions on the EXECUTOR binding: one Workflows instance per execution, named by its id. */
-export function workflowsExecutor(env: ExecutionEnv): ExecutionsPort {
+export function workflowsExecutor(env: Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS'>): ExecutionsPort {
   return {
     start: async (ids) => {
       // `create` with an id that exists throws in production and returns it locally: both mean started.

@@ -4,6 +4,7 @@ import { CloseCode, makeServer } from 'graphql-ws';
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
 import { type Config, parseConfig } from '../config';
+import { type ExecutionEnv, workflowsExecutor } from '../execution/ports';
 import type { SystemFigures } from '../metrics/aggregator';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import type { ChangeEvent } from '../resolvers/events';
@@ -110,6 +111,8 @@ export class TenantHub extends DurableObject<HubEnv> {
     // A token for another tenant may not read this tenant's feeds.
     const scoped: AuthResult =
       auth.principal && auth.principal.tenantId !== this.tenantId ? { principal: null, error: null } : auth;
+    // The Worker gives the hub the engine's bindings too (tests of the hub alone may not).
+    const { EXECUTOR, BREAKERS } = this.env as HubEnv & Partial<Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS'>>;
     return {
       db: this.env.DB,
       config,
@@ -118,6 +121,9 @@ export class TenantHub extends DurableObject<HubEnv> {
       logger,
       source: 'graphql',
       live: this.livePort(),
+      // A mutation sent over the socket announces its events here, as one over HTTP does.
+      events: { publish: (e) => this.publish(e), publishExecution: (e) => this.publishExecution(e) },
+      ...(EXECUTOR && BREAKERS ? { executions: workflowsExecutor({ EXECUTOR, BREAKERS }) } : {}),
     };
   }
 
@@ -146,10 +152,14 @@ export class TenantHub extends DurableObject<HubEnv> {
       const listener: Listener<T> = { push: (v) => void push(v), accepts };
       listeners.add(listener);
       this.subscribersChanged();
-      if (first !== undefined) void push(await first);
-      await stop;
-      listeners.delete(listener);
-      this.subscribersChanged();
+      try {
+        if (first !== undefined) void push(await first);
+        await stop;
+      } finally {
+        // Also when the first snapshot failed: a listener must never outlive its subscriber.
+        listeners.delete(listener);
+        this.subscribersChanged();
+      }
     }, new SlidingBuffer(BUFFER));
   }
 

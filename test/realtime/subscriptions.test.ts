@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { token } from '../helpers/auth';
-import { cast, createChange, submit } from '../helpers/changes';
+import { CREATE, cast, changeInput, createChange, submit } from '../helpers/changes';
 import { openSocket, sseEvents } from '../helpers/live';
 
 const METRICS = `subscription { metrics { kpis { totalChanges activeChanges pendingApprovals } system { requestsPerMinute subscriptions } generatedAt } }`;
@@ -100,6 +100,26 @@ describe('subscriptions over WebSocket (graphql-transport-ws)', () => {
     const closed = await socket!.waitClosed(3000);
     expect(closed?.code).toBe(4408);
     await expect.poll(async () => (await hub('live-ws-dead').ping()).subscribers, { timeout: 3000 }).toBe(0);
+  });
+
+  it('a mutation sent over the socket announces its change event like one over HTTP', async () => {
+    const c = await cast('live-ws-mutation');
+    const watcher = (await openSocket('live-ws-mutation')).socket!;
+    await watcher.init(c.viewer);
+    watcher.subscribe('e', EVENTS);
+    await expect.poll(async () => (await hub('live-ws-mutation').ping()).subscribers).toBe(1);
+    const writer = (await openSocket('live-ws-mutation')).socket!;
+    await writer.init(c.requester);
+    writer.subscribe('create', CREATE, { input: changeInput({ title: 'Sent over the socket' }) });
+    const created = (await writer.next((m) => m.id === 'create' && m.type === 'next')) as Next<{
+      createChangeRequest: { id: string };
+    }>;
+    const id = created.payload?.data?.createChangeRequest.id;
+    expect(id).toBeTruthy();
+    const event = (await watcher.next((m) => m.id === 'e')) as Next<EventData>;
+    expect(event.payload?.data?.changeEvents).toMatchObject({ changeId: id, action: 'change.created' });
+    watcher.close();
+    writer.close();
   });
 
   it('delivers one update to 200 subscribers on one hub', async () => {
