@@ -6,7 +6,7 @@ import {
   finishExecution,
   httpAttempt,
   type Ids,
-  runTransform,
+  runTransforms,
   type Scope,
   type StepResult,
   stopRequested,
@@ -14,6 +14,17 @@ import {
 } from '../resolvers/workflow/engine';
 import type { WorkflowStep } from '../resolvers/workflow/stepSchemas';
 import { type ExecutionEnv, enginePorts, settleRunbook } from './ports';
+
+type TransformStep = Extract<WorkflowStep, { type: 'transform' }>;
+type OtherStep = Exclude<WorkflowStep, TransformStep>;
+
+/** The transforms from `index` up to the next step of another type. */
+function transformRun(steps: readonly WorkflowStep[], index: number): TransformStep[] {
+  const run: TransformStep[] = [];
+  for (let i = index; i < steps.length && steps[i]?.type === 'transform'; i++)
+    run.push(steps[i] as TransformStep);
+  return run;
+}
 
 /** What an instance is created with: the execution it runs (the instance id is the execution id). */
 export interface ExecutionParams {
@@ -50,13 +61,22 @@ export class ExecutionWorkflow extends WorkflowEntrypoint<ExecutionEnv, Executio
 
     const scope: Scope = { inputs: begin.inputs, steps: {} };
     let outcome: StepResult = { kind: 'ok', output: null };
-    for (const [index, s] of begin.steps.entries()) {
-      const result = await this.runStep(step, ids, begin.workflowId, index, s, scope);
-      if (result.kind !== 'ok') {
-        outcome = result;
-        break;
+    const steps = begin.steps;
+    for (let index = 0; index < steps.length && outcome.kind === 'ok'; ) {
+      const s = steps[index] as WorkflowStep;
+      // Consecutive transforms are pure: one durable step runs them all (see runTransforms).
+      const run = s.type === 'transform' ? transformRun(steps, index) : [s];
+      const results =
+        s.type === 'transform'
+          ? await step.do(`${index}:${s.id}`, BOOKKEEPING, () =>
+              runTransforms(ports(), ids, begin.workflowId, index, run as TransformStep[], scope),
+            )
+          : [await this.runStep(step, ids, begin.workflowId, index, s as OtherStep, scope)];
+      for (const [offset, result] of results.entries()) {
+        if (result.kind !== 'ok') outcome = result;
+        else scope.steps[(run[offset] as WorkflowStep).id] = result.output as never;
       }
-      scope.steps[s.id] = result.output as never;
+      index += results.length;
     }
 
     const ended = await step.do('finish', BOOKKEEPING, async () => {
@@ -83,14 +103,12 @@ export class ExecutionWorkflow extends WorkflowEntrypoint<ExecutionEnv, Executio
     ids: Ids,
     workflowId: string,
     index: number,
-    s: WorkflowStep,
+    s: OtherStep,
     scope: Scope,
   ): Promise<StepResult> {
     const ports = () => enginePorts(this.env, ids.tenantId);
     const name = `${index}:${s.id}`;
     switch (s.type) {
-      case 'transform':
-        return step.do(name, BOOKKEEPING, () => runTransform(ports(), ids, workflowId, index, s, scope));
       case 'http-request': {
         let prior: { startedAt: string; log: never[] } | null = null;
         for (let attempt = 1; ; attempt++) {

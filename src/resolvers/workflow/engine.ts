@@ -102,33 +102,47 @@ export async function stopRequested(p: EnginePorts, ids: Ids): Promise<boolean> 
 }
 
 /** Writes a step run and the execution's position together, then tells subscribers. */
-async function record(
+function record(
   p: EnginePorts,
   ids: Ids,
   run: StepRunRecord,
   exec: { workflowId: string; wakeAt?: string | null },
 ): Promise<void> {
+  return recordAll(p, ids, [run], exec);
+}
+
+/** Writes step runs and the execution's position in one batch, then tells subscribers, in order. */
+async function recordAll(
+  p: EnginePorts,
+  ids: Ids,
+  runs: readonly StepRunRecord[],
+  exec: { workflowId: string; wakeAt?: string | null },
+): Promise<void> {
+  const last = runs.at(-1);
+  if (!last) return;
   const now = p.now().toISOString();
   await p.db.batch([
-    upsertStepRunStatement(p.db, ids.tenantId, run),
+    ...runs.map((run) => upsertStepRunStatement(p.db, ids.tenantId, run)),
     p.db
       .prepare(
         `UPDATE workflow_executions SET current_step = ?3, wake_at = ?4, updated_at = ?5
          WHERE tenant_id = ?1 AND id = ?2 AND status IN ('PENDING', 'RUNNING')`,
       )
-      .bind(ids.tenantId, ids.executionId, run.index, exec.wakeAt ?? null, now),
+      .bind(ids.tenantId, ids.executionId, last.index, exec.wakeAt ?? null, now),
   ]);
-  await p.publish({
-    ...ids,
-    workflowId: exec.workflowId,
-    status: 'RUNNING',
-    stepIndex: run.index,
-    stepId: run.stepId,
-    stepStatus: run.status,
-    attempts: run.attempts,
-    error: run.error,
-    at: now,
-  });
+  for (const run of runs) {
+    await p.publish({
+      ...ids,
+      workflowId: exec.workflowId,
+      status: 'RUNNING',
+      stepIndex: run.index,
+      stepId: run.stepId,
+      stepStatus: run.status,
+      attempts: run.attempts,
+      error: run.error,
+      at: now,
+    });
+  }
 }
 
 function stepRun(
@@ -220,32 +234,63 @@ export interface Scope {
   steps: Record<string, unknown>;
 }
 
-/** A transform step: pure, one durable unit. */
-export async function runTransform(
+type TransformStep = Extract<WorkflowStep, { type: 'transform' }>;
+
+function transformResult(step: TransformStep, scope: Scope): StepResult {
+  const out = evaluateTransform(step.spec, scope);
+  if (out.ok) return { kind: 'ok', output: out.value };
+  const kind = out.error.code === 'EXECUTION-008' ? 'output-too-large' : 'validation';
+  const error = classifyError({ kind, message: `${out.error.path}: ${out.error.message}` });
+  return { kind: 'failed', error: errorRecord(error, step.id) };
+}
+
+/**
+ * A run of consecutive transform steps (from `first`), as ONE durable unit: transforms are pure,
+ * so replaying them is harmless, and grouping them spares the engine a durable step each. Each
+ * step still gets its own record (written in one batch) and its own progress event. Stops at the
+ * first failure; returns the result of every step it ran, in order.
+ */
+export async function runTransforms(
   p: EnginePorts,
   ids: Ids,
   workflowId: string,
-  index: number,
-  step: Extract<WorkflowStep, { type: 'transform' }>,
+  first: number,
+  steps: readonly TransformStep[],
   scope: Scope,
-): Promise<StepResult> {
+): Promise<StepResult[]> {
   const startedAt = p.now().toISOString();
-  if (await stopRequested(p, ids))
-    return settle(p, ids, workflowId, index, step, startedAt, { kind: 'cancelled' });
-  const out = evaluateTransform(step.spec, scope);
-  const result: StepResult = out.ok
-    ? { kind: 'ok', output: out.value }
-    : {
-        kind: 'failed',
-        error: errorRecord(
-          classifyError({
-            kind: out.error.code === 'EXECUTION-008' ? 'output-too-large' : 'validation',
-            message: `${out.error.path}: ${out.error.message}`,
+  if (await stopRequested(p, ids)) {
+    return [
+      await settle(p, ids, workflowId, first, steps[0] as TransformStep, startedAt, { kind: 'cancelled' }),
+    ];
+  }
+  const local: Scope = { inputs: scope.inputs, steps: { ...scope.steps } };
+  const results: StepResult[] = [];
+  const runs: StepRunRecord[] = [];
+  for (const [offset, step] of steps.entries()) {
+    const result = transformResult(step, local);
+    const endedAt = p.now().toISOString();
+    results.push(result);
+    runs.push(
+      result.kind === 'ok'
+        ? stepRun(ids, first + offset, step, {
+            status: 'SUCCEEDED',
+            startedAt,
+            endedAt,
+            ...capOutputFields(result.output),
+          })
+        : stepRun(ids, first + offset, step, {
+            status: 'FAILED',
+            startedAt,
+            endedAt,
+            error: result.kind === 'failed' ? result.error : null,
           }),
-          step.id,
-        ),
-      };
-  return settle(p, ids, workflowId, index, step, startedAt, result);
+    );
+    if (result.kind !== 'ok') break;
+    local.steps[step.id] = result.output;
+  }
+  await recordAll(p, ids, runs, { workflowId });
+  return results;
 }
 
 /** After one HTTP attempt: done, try again after a pause, or stop. */
