@@ -86,7 +86,43 @@ export async function seedDemo(baseUrl, tokens) {
   await step('requester', 'submitChange', pending.id);
   await vote('approver1', pending.id);
 
+  // Workflows: a runbook the scheduled change below names (implementing it runs the runbook),
+  // and a release checklist whose approval gate waits on the pending database upgrade.
+  const workflow = async (input) =>
+    (
+      await q('manager', 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }', {
+        i: input,
+      })
+    ).createWorkflow.id;
+  const runbook = await workflow({
+    name: 'Enable HTTP/3 runbook',
+    description: 'Announces the change, lets the edge soak for 10 s, then reports.',
+    steps: [
+      {
+        id: 'announce',
+        type: 'transform',
+        spec: { pick: { change: 'inputs.change.id', title: 'inputs.change.title' } },
+      },
+      { id: 'soak', type: 'delay', durationMs: 10_000 },
+      { id: 'report', type: 'transform', spec: { value: { http3: 'enabled' } } },
+    ],
+  });
+  const checklist = await workflow({
+    name: 'Payments DB release checklist',
+    description: 'Waits for the CAB to approve the upgrade, then prepares the release notes.',
+    steps: [
+      { id: 'cab', type: 'approval-gate', changeId: pending.id },
+      {
+        id: 'notes',
+        type: 'transform',
+        spec: { pick: { change: 'steps.cab.changeId', approvedAt: 'steps.cab.approvedAt' } },
+      },
+    ],
+  });
+  await q('manager', 'mutation($w: ID!) { executeWorkflow(workflowId: $w) { id } }', { w: checklist });
+
   const scheduled = await create({
+    runbookWorkflowId: runbook,
     title: 'Enable HTTP/3 on the public API',
     description: 'Turn on QUIC for api.example.com.',
     impact: 'MEDIUM',

@@ -16,15 +16,56 @@ const encoder = new TextEncoder();
 type Jwks = ReturnType<typeof createRemoteJWKSet>;
 /** Per isolate: remote key sets by URL (each with its own cache) and HMAC keys by secret. */
 const jwksByUrl = new Map<string, Jwks>();
-const secretKeys = new Map<string, Uint8Array>();
+/** Imported once: jose would otherwise import the raw secret again for every token. */
+const secretKeys = new Map<string, Promise<CryptoKey>>();
+
+function hmacKey(secret: string): Promise<CryptoKey> {
+  let key = secretKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey('raw', encoder.encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ]);
+    secretKeys.set(secret, key);
+  }
+  return key;
+}
+
+/**
+ * Tokens already verified, per isolate: a client sends the same token on every request, and the
+ * signature check was the costliest step of a request (a CPU profile of the read path). A hit
+ * still enforces `exp`; entries live at most VERIFIED_TTL_MS and are keyed by the token and the
+ * configuration that accepted it, so another secret, issuer or audience never reuses them.
+ */
+const VERIFIED_MAX = 1000;
+const VERIFIED_TTL_MS = 5 * 60_000;
+const verified = new Map<string, { principal: Principal; expMs: number | null; until: number }>();
+
+function remember(key: string, principal: Principal, exp: number | undefined, now: number) {
+  if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
+  verified.set(key, {
+    principal,
+    expMs: typeof exp === 'number' ? exp * 1000 : null,
+    until: now + VERIFIED_TTL_MS,
+  });
+}
+
+function recall(key: string, now: number): Principal | null {
+  const hit = verified.get(key);
+  if (!hit) return null;
+  if (now > hit.until) {
+    verified.delete(key);
+    return null;
+  }
+  if (hit.expMs !== null && now > hit.expMs + CLOCK_TOLERANCE_S * 1000) {
+    verified.delete(key);
+    reject('Token expired');
+  }
+  return hit.principal;
+}
 
 function keysFor(config: Config) {
   const { secret, jwksUrl } = config.jwt;
-  let secretKey: Uint8Array | null = null;
-  if (secret) {
-    secretKey = secretKeys.get(secret) ?? encoder.encode(secret);
-    secretKeys.set(secret, secretKey);
-  }
+  const secretKey = secret ? hmacKey(secret) : null;
   let jwks: Jwks | null = null;
   if (jwksUrl) {
     jwks =
@@ -65,6 +106,11 @@ function explain(e: unknown): never {
  * confusion (an HS256 token "signed" with a public key) are refused.
  */
 export async function verifyJwt(token: string, config: Config): Promise<Principal> {
+  const { jwt } = config;
+  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${jwt.audience ?? ''}\u0000${token}`;
+  const now = Date.now();
+  const known = recall(cacheKey, now);
+  if (known) return known;
   const { secret, jwks } = keysFor(config);
   const options = {
     clockTolerance: CLOCK_TOLERANCE_S,
@@ -80,7 +126,7 @@ export async function verifyJwt(token: string, config: Config): Promise<Principa
       reject('Token is malformed: it is not a signed JWT');
     }
     if (alg === 'HS256' && secret) {
-      ({ payload } = await jwtVerify(token, secret, { ...options, algorithms: ['HS256'] }));
+      ({ payload } = await jwtVerify(token, await secret, { ...options, algorithms: ['HS256'] }));
     } else if (typeof alg === 'string' && ASYMMETRIC_ALGS.includes(alg) && jwks) {
       ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS }));
     } else {
@@ -89,7 +135,9 @@ export async function verifyJwt(token: string, config: Config): Promise<Principa
   } catch (e) {
     explain(e);
   }
-  return principalFromClaims(payload);
+  const principal = principalFromClaims(payload);
+  remember(cacheKey, principal, payload.exp, now);
+  return principal;
 }
 
 function principalFromClaims(payload: JWTPayload): Principal {

@@ -274,10 +274,17 @@ export function createApp(schema: GraphQLSchema) {
       'tooLarge' in body
         ? payloadTooLarge(pathname, body.limitBytes)
         : await serve(body.request, env, app, auth, requestId, ports, observation);
-    if (!decision) return response;
-    const limited = new Response(response.body, response);
-    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) limited.headers.set(name, value);
-    return limited;
+    if (!decision || response.status === 101) return response;
+    const headers = rateLimitHeaders(decision);
+    try {
+      for (const [name, value] of Object.entries(headers)) response.headers.set(name, value);
+      return response;
+    } catch {
+      // Immutable headers (a response from fetch or a cache): copy it.
+      const limited = new Response(response.body, response);
+      for (const [name, value] of Object.entries(headers)) limited.headers.set(name, value);
+      return limited;
+    }
   }
 
   /** What every response gets on its way out: security headers, CORS, the request id. */
@@ -288,9 +295,9 @@ export function createApp(schema: GraphQLSchema) {
     } catch {
       // Invalid configuration (answered 503 already): no CORS, security headers as in production.
     }
-    // A copy: responses from fetch() or caches can be immutable.
+    // A WebSocket upgrade cannot be copied and its headers mean nothing to a browser.
+    if (response.status === 101 || (response as { webSocket?: unknown }).webSocket) return response;
     const secured = await withSecurityHeaders(response, config?.environment ?? null);
-    if (secured === response) return response; // a WebSocket upgrade
     if (!secured.headers.has('X-Request-Id')) secured.headers.set('X-Request-Id', requestId);
     if (config) applyCors(secured.headers, request, config.corsOrigins);
     return secured;

@@ -80,18 +80,29 @@ export async function withSecurityHeaders(
 ): Promise<Response> {
   // A WebSocket upgrade cannot be copied and its headers mean nothing to a browser.
   if (response.status === 101 || (response as { webSocket?: unknown }).webSocket) return response;
-  let body: BodyInit | null = response.body;
-  let csp = API_CSP;
   if (isHtml(response) && !response.headers.has('content-security-policy')) {
-    ({ csp, body } = await htmlCspFor(response));
+    const { csp, body } = await htmlCspFor(response);
+    const page = new Response(body, response);
+    secure(page.headers, csp, environment);
+    return page;
   }
-  const secured = new Response(body, response);
-  const headers = secured.headers;
+  // Most responses (Yoga's, ours) have mutable headers: set them in place rather than copy the
+  // response on every request. Those from fetch() or a cache are immutable: copy those.
+  try {
+    secure(response.headers, API_CSP, environment);
+    return response;
+  } catch {
+    const copy = new Response(response.body, response);
+    secure(copy.headers, API_CSP, environment);
+    return copy;
+  }
+}
+
+function secure(headers: Headers, csp: string, environment: Environment | null): void {
   headers.set('x-content-type-options', 'nosniff');
   headers.set('referrer-policy', 'no-referrer');
   headers.set('x-frame-options', 'DENY');
   if (!headers.has('content-security-policy')) headers.set('content-security-policy', csp);
   if (environment !== 'development') headers.set('strict-transport-security', HSTS);
   else headers.delete('strict-transport-security');
-  return secured;
 }
