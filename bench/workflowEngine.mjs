@@ -35,7 +35,10 @@ const VARS = {
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-engine-'));
 migrateLocal({ persistTo, quiet: true });
-let server = await startLocalServer({ persistTo, vars: VARS });
+const stdio = process.env.BENCH_VERBOSE ? 'inherit' : 'ignore';
+let server = await startLocalServer({ persistTo, vars: VARS, stdio });
+// Whatever happens (a failed request throws), never leave wrangler dev running.
+process.on('exit', () => server.stop());
 const token = await signDevToken({
   secret: SECRET,
   sub: 'max',
@@ -44,15 +47,25 @@ const token = await signDevToken({
   roles: ['change_manager'],
 });
 
-async function gql(query, variables = {}) {
-  const res = await fetch(`${server.baseUrl}/graphql`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = await res.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
+let restartsSeen = 0;
+async function gql(query, variables = {}, { retryRestart = false } = {}) {
+  for (;;) {
+    const res = await fetch(`${server.baseUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query, variables }),
+    });
+    const text = await res.text();
+    // wrangler dev answers this (not JSON) when workerd restarted under the request; a read may retry.
+    if (text.startsWith('Your worker restarted')) {
+      restartsSeen++;
+      if (retryRestart) continue;
+      throw new Error(text);
+    }
+    const body = JSON.parse(text);
+    if (body.errors) throw new Error(JSON.stringify(body.errors));
+    return body.data;
+  }
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -71,7 +84,11 @@ const execute = async (id) =>
 async function states(ids) {
   const out = [];
   for (const id of ids) {
-    const d = await gql('query($id: ID!) { execution(id: $id) { id status startedAt endedAt } }', { id });
+    const d = await gql(
+      'query($id: ID!) { execution(id: $id) { id status startedAt endedAt } }',
+      { id },
+      { retryRestart: true },
+    );
     out.push(d.execution);
   }
   return out;
@@ -128,6 +145,7 @@ for (const k of LEVELS) {
   const ok = end.filter((e) => e.status === 'SUCCEEDED').length;
   const stuck = end.filter((e) => !TERMINAL.has(e.status)).length;
   const row = {
+    workerRestarts: restartsSeen,
     executions: k,
     succeeded: ok,
     stuck,
@@ -151,7 +169,7 @@ if (!values['skip-restart']) {
   await sleep(1000);
   server.stop();
   await sleep(2000);
-  server = await startLocalServer({ persistTo, vars: VARS });
+  server = await startLocalServer({ persistTo, vars: VARS, stdio });
   const restartedAt = Date.now();
   // Wait past the nudge threshold (60 s after the planned wake-up), then fire the cron as npm start does.
   let end = await waitAll(ids, 5_000);

@@ -1,3 +1,4 @@
+import { durableWriteLock } from './coordination/tenantLock';
 import { type ExecutionEnv, hubEvents, workflowSecret, workflowsExecutor } from './execution/ports';
 import { runScheduled } from './execution/scheduled';
 import type { RequestSample } from './metrics/observation';
@@ -7,6 +8,7 @@ import { type HubEnv, TENANT_HEADER, type TenantHub } from './realtime/hub';
 import { schema } from './schema';
 import { type AppPorts, createApp } from './server/app';
 
+export { TenantLock } from './coordination/tenantLock';
 export { BreakerBoard } from './execution/breakerBoard';
 export { ExecutionWorkflow } from './execution/executionWorkflow';
 export { RateLimiter } from './ratelimit/durableObject';
@@ -50,6 +52,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     events: hubEvents(env, (p) => ctx.waitUntil(p)),
     executions: workflowsExecutor(env),
     secret: (name) => workflowSecret(env, name),
+    writeLock: durableWriteLock(env.TENANT_LOCKS),
     live: {
       systemFigures: async () => {
         await flushSamples(env);

@@ -18,6 +18,7 @@ declare global {
       RATE_LIMIT_TIERS: string;
       EXECUTOR: Workflow<import('../src/execution/executionWorkflow').ExecutionParams>;
       BREAKERS: DurableObjectNamespace<import('../src/execution/breakerBoard').BreakerBoard>;
+      TENANT_LOCKS: DurableObjectNamespace<import('../src/coordination/tenantLock').TenantLock>;
     }
   }
 }

@@ -1,3 +1,4 @@
+import { durableWriteLock, type TenantLock } from '../coordination/tenantLock';
 import type { TenantHub } from '../realtime/hub';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import type { ExecutionRecord } from '../resolvers/domain';
@@ -14,6 +15,7 @@ export interface ExecutionEnv extends AppBindings, BreakerEnv {
   EXECUTOR: Workflow<ExecutionParams>;
   BREAKERS: DurableObjectNamespace<BreakerBoard>;
   HUB: DurableObjectNamespace<TenantHub>;
+  TENANT_LOCKS: DurableObjectNamespace<TenantLock>;
   /** How often an in-flight HTTP call checks for a cancel (ms; default 250). */
   EXECUTION_CANCEL_POLL_MS?: string;
   /** How long an approval gate sleeps between checks without a wake (ms; default 5 minutes). */
@@ -108,6 +110,7 @@ export async function asEngine<T>(
     source: 'system',
     events: hubEvents(env, (p) => pending.push(p)),
     executions: workflowsExecutor(env),
+    writeLock: durableWriteLock(env.TENANT_LOCKS),
   }) as AuthedContext;
   try {
     return await work(ctx);

@@ -4,6 +4,7 @@ import { CloseCode, makeServer } from 'graphql-ws';
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
 import { type Config, parseConfig } from '../config';
+import { durableWriteLock } from '../coordination/tenantLock';
 import { type ExecutionEnv, workflowsExecutor } from '../execution/ports';
 import type { SystemFigures } from '../metrics/aggregator';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
@@ -112,7 +113,8 @@ export class TenantHub extends DurableObject<HubEnv> {
     const scoped: AuthResult =
       auth.principal && auth.principal.tenantId !== this.tenantId ? { principal: null, error: null } : auth;
     // The Worker gives the hub the engine's bindings too (tests of the hub alone may not).
-    const { EXECUTOR, BREAKERS } = this.env as HubEnv & Partial<Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS'>>;
+    const { EXECUTOR, BREAKERS, TENANT_LOCKS } = this.env as HubEnv &
+      Partial<Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS' | 'TENANT_LOCKS'>>;
     return {
       db: this.env.DB,
       config,
@@ -124,6 +126,7 @@ export class TenantHub extends DurableObject<HubEnv> {
       // A mutation sent over the socket announces its events here, as one over HTTP does.
       events: { publish: (e) => this.publish(e), publishExecution: (e) => this.publishExecution(e) },
       ...(EXECUTOR && BREAKERS ? { executions: workflowsExecutor({ EXECUTOR, BREAKERS }) } : {}),
+      ...(TENANT_LOCKS ? { writeLock: durableWriteLock(TENANT_LOCKS) } : {}),
     };
   }
 

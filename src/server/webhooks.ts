@@ -97,6 +97,7 @@ export async function receiveWebhook(
     source: 'system',
     events: ports.events ?? null,
     executions: ports.executions,
+    writeLock: ports.writeLock ?? null,
   }) as AuthedContext;
   const key = await deliveryKey(verdict.timestamp, body);
   try {
