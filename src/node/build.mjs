@@ -20,6 +20,9 @@ export async function buildNodeServer(outfile = `${root}dist/node/server.mjs`) {
       js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);",
     },
     sourcemap: 'linked',
+    // As in the Worker bundle: graphql-js's development-mode checks (a cross-realm instanceof
+    // test on every node) cost 4% of a list request in the profile.
+    define: { 'process.env.NODE_ENV': '"production"' },
     logLevel: 'warning',
   });
   return outfile;

@@ -224,6 +224,14 @@ describe('cost', () => {
       expectPassed(await gql(twice, { n: 20 }, { token: admin }));
     });
 
+    it('decides each request by its own sizes, whatever was decided for the same document before', async () => {
+      for (const n of [100, 20, 100, 5, 100]) {
+        const r = await gql(twice, { n }, { token: admin });
+        if (n === 100) expectRefused(r, 'cost', 25_000);
+        else expectPassed(r);
+      }
+    });
+
     it("uses the variable's default when none is sent", async () => {
       const withDefault = twice.replace('$n: Int)', '$n: Int = 100)');
       expectRefused(await gql(withDefault, {}, { token: admin }), 'cost', 25_000);
