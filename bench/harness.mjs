@@ -1,0 +1,46 @@
+// What every section script shares: its flags, and handing its result back. A section runs in its
+// own process (spawned by bench/run.mjs, or by hand), so that one section's JIT state, heap and
+// child servers never leak into the next one's figures.
+import { writeFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+
+/**
+ * Parses `--quick`, `--out <file>` and the section's own options (strings with defaults). With
+ * `--quick`, each option takes its `quick` value unless given explicitly.
+ */
+export function sectionArgs(options) {
+  const spec = { quick: { type: 'boolean', default: false }, out: { type: 'string' } };
+  for (const name of Object.keys(options)) spec[name] = { type: 'string' };
+  const { values } = parseArgs({ options: spec, allowPositionals: false });
+  const args = { quick: values.quick, out: values.out };
+  for (const [name, { full, quick }] of Object.entries(options)) {
+    args[name] = Number(values[name] ?? (values.quick ? quick : full));
+  }
+  return args;
+}
+
+/** Writes the section's result where run.mjs expects it, or prints it when run by hand. */
+export function finish(args, result) {
+  const text = JSON.stringify(result, null, 2);
+  if (args.out) writeFileSync(args.out, text);
+  else process.stdout.write(`${text}\n`);
+}
+
+/** Progress goes to stderr: stdout may be a result or (in-process) the app's request log. */
+export const progress = (msg) => process.stderr.write(`  · ${msg}\n`);
+
+/**
+ * Runs `cleanup` (stop servers this section started) on Ctrl-C or on the runner's time limit
+ * before exiting: `wrangler dev` runs in its own process group and would outlive the section.
+ */
+export function cleanupOnSignal(cleanup) {
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, async () => {
+      try {
+        await cleanup();
+      } finally {
+        process.exit(130);
+      }
+    });
+  }
+}

@@ -1,0 +1,44 @@
+// Starts one in-process server in its own process (variantProcess.mjs) and gives the section a
+// runner for it: `run(op, ms)` resolves to `{ n, wallMs, cpuUs }` measured inside that process.
+import { fork } from 'node:child_process';
+
+export function forkVariant(name) {
+  const child = fork(new URL('./variantProcess.mjs', import.meta.url), [name], {
+    execArgv: ['--import', 'tsx', '--expose-gc'],
+    // stdout carries the app's request log: discarded, as in the other sections.
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const pending = new Map();
+  let nextId = 0;
+  let closing = false;
+  return new Promise((resolve, reject) => {
+    // A server process that dies fails its pending round (and the section) instead of hanging it.
+    child.once('exit', (code) => {
+      const error = new Error(`the ${name} process exited with code ${code}`);
+      for (const { fail } of pending.values()) fail(error);
+      if (!closing) reject(error);
+    });
+    child.on('message', (msg) => {
+      if (!msg.ready) {
+        pending.get(msg.id)?.done(msg);
+        pending.delete(msg.id);
+        return;
+      }
+      resolve({
+        run: (op, ms) =>
+          new Promise((done, fail) => {
+            const id = nextId++;
+            pending.set(id, { done, fail });
+            child.send({ id, op, ms });
+          }),
+        close: () =>
+          new Promise((done) => {
+            closing = true;
+            if (child.exitCode !== null) return done();
+            child.once('exit', done);
+            child.send({ exit: true });
+          }),
+      });
+    });
+  });
+}

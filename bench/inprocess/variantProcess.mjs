@@ -1,0 +1,42 @@
+// One in-process server in a process of its own (forked by bench/sections/inprocess.mjs): its
+// own copy of the bench database, its own heap and JIT state. Measured side by side in one
+// process, the servers slowed each other down — they share graphql-js, our resolvers and
+// DataLoader, whose call sites each server's different call patterns turn polymorphic — by up
+// to 2× for Yoga on the same machine minute. Separate processes are also how they are deployed.
+//
+// Protocol (IPC): after start-up it sends `{ ready: true }`; each `{ id, op, ms }` runs operation
+// `op` for `ms` of wall time and answers `{ id, n, wallMs, cpuUs }`; `{ exit: true }` ends it.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { schema } from '../../src/schema/index.ts';
+import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
+import { OPERATIONS } from '../fixture/operations.mjs';
+import { createBenchDatabase } from './database.mjs';
+import { timeLoop } from './measure.mjs';
+import { VARIANTS } from './variants.mjs';
+
+const name = process.argv[2];
+const dir = mkdtempSync(join(tmpdir(), `changeflow-bench-${name}-`));
+const db = await createBenchDatabase(join(dir, 'bench.sqlite'));
+const variant = await VARIANTS[name]({ schema, db, vars: BENCH_VARS, tokens: await benchTokens() });
+
+const cleanUp = () => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+};
+// The parent went away (Ctrl-C, a failed section): do not outlive it.
+process.on('disconnect', () => {
+  cleanUp();
+  process.exit(1);
+});
+process.on('message', async (msg) => {
+  if (msg.exit) {
+    await variant.close?.();
+    cleanUp();
+    process.exit(0);
+  }
+  const op = OPERATIONS[msg.op];
+  process.send({ id: msg.id, ...(await timeLoop(() => variant.run(op), msg.ms)) });
+});
+process.send({ ready: true });

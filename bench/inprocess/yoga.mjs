@@ -1,0 +1,32 @@
+// ChangeFlow's real request path, in process: createApp(schema).fetch with a Fetch Request, as the
+// Worker and the Node server call it. Included: request id and JSON log line, JWT verification,
+// body limit, CSRF and media-type checks, query limits (graphql-armor rules and the
+// variable-aware cost check), Yoga's parse/validate caches, scope checks in the resolvers, error
+// masking, security headers and CORS. Not included: a rate limiter (no port given, as in tests).
+import { createApp } from '../../src/server/app.ts';
+
+export function createYogaVariant({ schema, db, vars, tokens }) {
+  const app = createApp(schema);
+  const env = { ...vars, DB: db };
+  return {
+    name: 'yoga',
+    async run(op) {
+      const body = JSON.stringify({ query: op.query, variables: op.variables() });
+      const res = await app.fetch(
+        new Request('http://bench.local/graphql', {
+          method: 'POST',
+          // Content-Length as every HTTP client sends it (the Node server passes it on): the body
+          // limit takes its declared-length path, as it does for real traffic.
+          headers: {
+            'content-type': 'application/json',
+            'content-length': String(Buffer.byteLength(body)),
+            authorization: `Bearer ${tokens[op.token]}`,
+          },
+          body,
+        }),
+        env,
+      );
+      return res.text();
+    },
+  };
+}

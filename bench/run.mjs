@@ -1,0 +1,126 @@
+// `npm run bench`: every side-by-side comparison of issue 7 in one run, each section in its own
+// process (so that no section's JIT state, heap or servers colour another's figures), then one
+// table, bench/results/latest.json and a dated copy bench/results/bench-YYYY-MM-DD.json.
+//
+//   npm run bench                      full run (about 5–6 minutes on 2 cores)
+//   npm run bench -- --quick           fewer and shorter rounds (a smoke test of the bench)
+//   npm run bench -- --only inprocess,http   some sections only (inprocess, http, worker, bundle)
+//   npm run bench -- --rounds 7        override every section's number of rounds
+//
+// Sections: inprocess (1: Yoga vs graphql-js floor vs Apollo vs Mercurius, and 4: SQL statements),
+// http (2: loopback HTTP with autocannon), worker (3: wrangler dev, GraphQL vs no-GraphQL floor,
+// MCP vs GraphQL; and wrangler dev start-up), bundle (5: bundle size and evaluation time).
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { renderReport } from './report.mjs';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SECTIONS = {
+  // Node flags: tsx where a section imports src/ (TypeScript).
+  inprocess: { node: ['--import', 'tsx'], limitS: 240, rounds: true },
+  http: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
+  worker: { node: [], limitS: 300, rounds: true },
+  bundle: { node: [], limitS: 120, rounds: false },
+};
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    rounds: { type: 'string' },
+  },
+});
+const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);
+for (const name of only) if (!SECTIONS[name]) throw new Error(`unknown section ${name}`);
+
+/** Runs one section script; resolves with its JSON result or `{ error }`. Never throws. */
+function runSection(name, outFile) {
+  const { node, limitS, rounds } = SECTIONS[name];
+  const args = [
+    ...node,
+    join(ROOT, 'bench/sections', `${name}.mjs`),
+    '--out',
+    outFile,
+    ...(values.quick ? ['--quick'] : []),
+    ...(values.rounds && rounds ? ['--rounds', values.rounds] : []),
+  ];
+  return new Promise((resolve) => {
+    // stdout is discarded: in process it carries the app's request log (part of the measured cost).
+    // Every server measured as deployed: production mode (graphql-js skips its development checks;
+    // the Worker bundle and `npm run serve:node` fold NODE_ENV to production too).
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_ENV: 'production' },
+    });
+    // A bounded run: a section over its limit is asked to stop (it stops its servers), then killed.
+    const term = setTimeout(() => child.kill('SIGTERM'), limitS * 1000);
+    const kill = setTimeout(() => child.kill('SIGKILL'), (limitS + 15) * 1000);
+    child.on('exit', (code, signal) => {
+      clearTimeout(term);
+      clearTimeout(kill);
+      if (code === 0) resolve(JSON.parse(readFileSync(outFile, 'utf8')));
+      else resolve({ error: signal ? `stopped by ${signal} (limit ${limitS} s)` : `exit code ${code}` });
+    });
+  });
+}
+
+const git = (...a) => {
+  try {
+    return execFileSync('git', a, {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
+  } catch {
+    return null;
+  }
+};
+
+const started = performance.now();
+const loadStart = loadavg();
+const tmp = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
+const results = {};
+const KEYS = { inprocess: 'inProcess', http: 'http', worker: 'worker', bundle: 'bundle' };
+try {
+  for (const name of only) {
+    console.error(`\n▶ ${name}`);
+    const t = performance.now();
+    results[KEYS[name]] = await runSection(name, join(tmp, `${name}.json`));
+    console.error(`  ${name}: ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  }
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+
+const date = new Date().toISOString().slice(0, 10);
+const report = {
+  meta: {
+    date,
+    mode: values.quick ? 'quick' : 'full',
+    node: process.version,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    // Other work on the machine shows here: the figures are only comparable within one run.
+    loadStart,
+    loadEnd: loadavg(),
+    durationS: (performance.now() - started) / 1000,
+    commit: git('rev-parse', '--short', 'HEAD'),
+    dirty: Boolean(git('status', '--porcelain')),
+    sections: only,
+  },
+  ...results,
+};
+
+const dir = join(ROOT, 'bench/results');
+mkdirSync(dir, { recursive: true });
+const json = `${JSON.stringify(report, null, 2)}\n`;
+writeFileSync(join(dir, 'latest.json'), json);
+writeFileSync(join(dir, `bench-${date}.json`), json);
+console.log(`\n${renderReport(report)}\n`);
+console.log(`Written: bench/results/latest.json, bench/results/bench-${date}.json`);
+if (Object.values(results).some((r) => r?.error)) process.exitCode = 1;

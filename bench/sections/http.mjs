@@ -1,0 +1,174 @@
+// Section 2: over loopback HTTP with autocannon, one SQLite file and one schema, each server in its
+// own process: ChangeFlow's Node runtime (`src/node/main.ts`, what `npm run serve:node` runs: the
+// whole app with its in-memory rate limiter), the same with the limiter off (to show what the
+// limiter costs), Mercurius (fastify listen) and Apollo Server (standalone). For the list of 50 and
+// the single read, at 10 and 100 connections: rounds alternate between servers; medians of
+// requests/s and of p50/p99 latency.
+//
+//   node --import tsx bench/sections/http.mjs [--rounds 3] [--duration-s 2] [--quick] [--out file]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildNodeServer } from '../../src/node/build.mjs';
+import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
+import { LIST_SIZE, OPERATIONS } from '../fixture/operations.mjs';
+import { cleanupOnSignal, finish, progress, sectionArgs } from '../harness.mjs';
+import { load } from '../http/load.mjs';
+import { spawnServer } from '../http/spawnServer.mjs';
+import { createBenchDatabase } from '../inprocess/database.mjs';
+import { median } from '../lib.mjs';
+
+const args = sectionArgs({
+  rounds: { full: 3, quick: 2 },
+  'duration-s': { full: 2, quick: 1.5 },
+  'warmup-s': { full: 1, quick: 1 },
+});
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const CONNECTIONS = [10, 100];
+const QUERIES = ['list', 'single'];
+
+const dir = mkdtempSync(join(tmpdir(), 'changeflow-bench-http-'));
+const servers = [];
+cleanupOnSignal(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  rmSync(dir, { recursive: true, force: true });
+});
+try {
+  const dbPath = join(dir, 'bench.sqlite');
+  (await createBenchDatabase(dbPath)).close();
+  const { reader } = await benchTokens();
+  const headers = { authorization: `Bearer ${reader}` };
+  const bodies = Object.fromEntries(
+    QUERIES.map((q) => [
+      q,
+      JSON.stringify({ query: OPERATIONS[q].query, variables: OPERATIONS[q].variables() }),
+    ]),
+  );
+  const post = (url, body) =>
+    fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
+  const probe = async (url) => (await post(url, bodies.single)).ok;
+
+  // Ours as `npm run serve:node` runs it: the esbuild bundle, plain node. The peers import the
+  // TypeScript schema, so they run through tsx; every server runs with NODE_ENV=production.
+  // dist/node/server.mjs, beside node_modules (better-sqlite3 stays external to the bundle).
+  const main = await buildNodeServer();
+  const tsx = ['--import', 'tsx'];
+  const production = { NODE_ENV: 'production' };
+  const specs = [
+    // The real Node runtime with the bench configuration, limiter on.
+    {
+      name: 'changeflow',
+      port: 8806,
+      node: [],
+      script: main,
+      flags: ['--host', '127.0.0.1'],
+      env: { ...BENCH_VARS, ...production },
+    },
+    {
+      name: 'changeflowNoLimiter',
+      port: 8807,
+      node: [],
+      script: main,
+      flags: ['--host', '127.0.0.1'],
+      env: { ...BENCH_VARS, ...production, RATE_LIMIT_ENABLED: 'false' },
+    },
+    {
+      name: 'mercurius',
+      port: 8808,
+      node: tsx,
+      script: join(ROOT, 'bench/http/mercuriusServer.mjs'),
+      env: production,
+    },
+    {
+      name: 'apollo',
+      port: 8809,
+      node: tsx,
+      script: join(ROOT, 'bench/http/apolloServer.mjs'),
+      env: production,
+    },
+  ];
+  for (const s of specs) {
+    progress(`starting ${s.name} on ${s.port}`);
+    servers.push(
+      await spawnServer({
+        name: s.name,
+        args: [...s.node, s.script, '--db', dbPath, '--port', String(s.port), ...(s.flags ?? [])],
+        env: s.env ?? {},
+        url: `http://127.0.0.1:${s.port}/graphql`,
+        probe,
+      }),
+    );
+  }
+
+  // The same data from every server, or the comparison is void.
+  for (const q of QUERIES) {
+    const answers = [];
+    for (const s of servers) {
+      const body = await (await post(s.url, bodies[q])).json();
+      if (body.errors || !body.data) throw new Error(`${s.name} ${q}: ${JSON.stringify(body.errors)}`);
+      answers.push(JSON.stringify(body.data));
+    }
+    if (new Set(answers).size !== 1) throw new Error(`the HTTP servers disagree on ${q}`);
+    if (q === 'list' && JSON.parse(answers[0]).changes.nodes.length !== LIST_SIZE)
+      throw new Error('the list did not return 50 changes');
+  }
+
+  const results = {};
+  for (const q of QUERIES) {
+    results[q] = {};
+    for (const connections of CONNECTIONS) {
+      progress(
+        `${q}, ${connections} connections: ${args.rounds} rounds × ${args['duration-s']} s per server`,
+      );
+      const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+      const opts = (s, durationS) => ({ url: s.url, body: bodies[q], headers, connections, durationS });
+      // When autocannon stops, a server may still be working through requests it accepted: wait
+      // for a fresh request to come back (it queues behind them), so that backlog never runs
+      // during the next server's measurement on this 2-core machine.
+      const run = async (s, durationS) => {
+        const result = await load(opts(s, durationS));
+        await probe(s.url);
+        return result;
+      };
+      for (const s of servers) await run(s, args['warmup-s']);
+      for (let r = 0; r < args.rounds; r++) {
+        // Rotate who goes first, so that drift on the shared machine hits every server alike.
+        for (let i = 0; i < servers.length; i++) {
+          const s = servers[(i + r) % servers.length];
+          runs[s.name].push(await run(s, args['duration-s']));
+        }
+      }
+      const summary = Object.fromEntries(
+        Object.entries(runs).map(([name, rs]) => [
+          name,
+          {
+            rps: median(rs.map((x) => x.rps)),
+            p50: median(rs.map((x) => x.p50)),
+            p99: median(rs.map((x) => x.p99)),
+            errors: rs.reduce((n, x) => n + x.errors, 0),
+            non2xx: rs.reduce((n, x) => n + x.non2xx, 0),
+          },
+        ]),
+      );
+      results[q][`c${connections}`] = {
+        ...summary,
+        ratios: {
+          changeflowVsMercurius: summary.changeflow.rps / summary.mercurius.rps,
+          changeflowVsApollo: summary.changeflow.rps / summary.apollo.rps,
+          limiterOnVsOff: summary.changeflow.rps / summary.changeflowNoLimiter.rps,
+        },
+      };
+    }
+  }
+  finish(args, {
+    rounds: args.rounds,
+    durationS: args['duration-s'],
+    connections: CONNECTIONS,
+    servers: specs.map((s) => ({ name: s.name, port: s.port })),
+    results,
+  });
+} finally {
+  await Promise.all(servers.map((s) => s.stop()));
+  rmSync(dir, { recursive: true, force: true });
+}

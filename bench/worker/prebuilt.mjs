@@ -1,0 +1,52 @@
+// Serves a Worker under `wrangler dev` from the bundle `wrangler deploy` would upload, instead of
+// from source, with a snapshot of its static assets. Two reasons: the working tree is shared (a
+// source file or an asset rebuilt by someone else mid-run makes `wrangler dev` reload the Worker,
+// failing in-flight requests: "Your worker restarted mid-request"), and the bundle is exactly
+// what runs in production.
+import { execFileSync } from 'node:child_process';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { WRANGLER_ENV } from './wranglerDev.mjs';
+
+/** `wrangler deploy --dry-run --outdir`: returns wrangler's log (it states the upload size). */
+export function buildBundle({ root, config, outdir }) {
+  return execFileSync(
+    'npx',
+    ['wrangler', 'deploy', '--dry-run', '--outdir', outdir, ...(config ? ['--config', config] : [])],
+    { cwd: root, env: WRANGLER_ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+}
+
+/**
+ * Writes `<outdir>/wrangler.toml`: the given config with `main` pointing at the built bundle,
+ * bundling off, no [build] step, the assets directory copied to `<outdir>/assets` (wrangler
+ * watches it), and the migrations path made absolute since the file now lives elsewhere.
+ * Returns its path.
+ */
+export function servingConfig({ root, config = 'wrangler.toml', outdir }) {
+  const source = resolve(root, config);
+  const base = dirname(source);
+  const lines = readFileSync(source, 'utf8').split('\n');
+  const out = ['no_bundle = true'];
+  let inBuild = false;
+  for (const line of lines) {
+    if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
+    if (inBuild) continue;
+    if (/^main\s*=/.test(line)) {
+      out.push('main = "worker.js"');
+      continue;
+    }
+    const assets = /^(\s*directory\s*=\s*)"([^"]+)"/.exec(line);
+    if (assets) {
+      const snapshot = join(outdir, 'assets');
+      cpSync(resolve(base, assets[2]), snapshot, { recursive: true });
+      out.push(`${assets[1]}${JSON.stringify(snapshot)}`);
+      continue;
+    }
+    const path = /^(\s*migrations_dir\s*=\s*)"([^"]+)"/.exec(line);
+    out.push(path ? `${path[1]}${JSON.stringify(resolve(base, path[2]))}` : line);
+  }
+  const file = join(outdir, 'wrangler.toml');
+  writeFileSync(file, out.join('\n'));
+  return file;
+}
