@@ -4,9 +4,11 @@
 // variable-aware cost check), Yoga's parse/validate caches, scope checks in the resolvers, error
 // masking, security headers and CORS. Not included: a rate limiter (no port given, as in tests).
 import { createApp } from '../../src/server/app.ts';
+import { batchedSink } from '../../src/server/logSink.ts';
 
 export function createYogaVariant({ schema, db, vars, tokens }) {
-  const app = createApp(schema);
+  // Logs as the Node runtime writes them (src/node/runtime.ts): one stdout write per tick.
+  const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const env = { ...vars, DB: db };
   return {
     name: 'yoga',

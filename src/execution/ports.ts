@@ -74,19 +74,30 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
   };
 }
 
+/** Instance handles are RPC stubs: released when done with, not left to the garbage collector. */
+export function release(handle: unknown): void {
+  (handle as { [Symbol.dispose]?: () => void } | null)?.[Symbol.dispose]?.();
+}
+
 /** Runs executions on the EXECUTOR binding: one Workflows instance per execution, named by its id. */
 export function workflowsExecutor(env: Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS'>): ExecutionsPort {
   return {
     start: async (ids) => {
       // `create` with an id that exists throws in production and returns it locally: both mean started.
-      await env.EXECUTOR.create({ id: ids.executionId, params: ids }).catch(async (e) => {
+      const created = await env.EXECUTOR.create({ id: ids.executionId, params: ids }).catch(async (e) => {
         const existing = await env.EXECUTOR.get(ids.executionId).catch(() => null);
         if (!existing) throw e;
+        return existing;
       });
+      release(created);
     },
     wake: async (executionId) => {
       const instance = await env.EXECUTOR.get(executionId);
-      await instance.sendEvent({ type: 'wake', payload: null });
+      try {
+        await instance.sendEvent({ type: 'wake', payload: null });
+      } finally {
+        release(instance);
+      }
     },
     breakers: (tenantId) => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId)).list(),
   };

@@ -5,7 +5,7 @@ import { executeWorkflow } from '../resolvers/executions';
 import { cronMatches } from '../resolvers/workflow/cron';
 import { abandonExecution } from '../resolvers/workflow/engine';
 import type { WorkflowTrigger } from '../resolvers/workflow/stepSchemas';
-import { asEngine, type ExecutionEnv, enginePorts, settleRunbook, workflowsExecutor } from './ports';
+import { asEngine, type ExecutionEnv, enginePorts, release, settleRunbook, workflowsExecutor } from './ports';
 
 /**
  * The Worker's cron (every minute, wrangler.toml [triggers]): starts the workflows whose cron
@@ -89,43 +89,47 @@ export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<Sweep
     new Date(now.getTime() - nudgeAfter).toISOString(),
     SCAN_LIMIT,
   );
-  const executor = workflowsExecutor(env);
   for (const e of candidates) {
     const late = lateness(e, now.getTime());
-    if (late < nudgeAfter) continue;
-    const ids = { tenantId: e.tenantId, executionId: e.id };
-    const abandon = async (why: string) => {
-      const ended = await abandonExecution(enginePorts(env, e.tenantId), ids, why);
-      if (ended?.changeId && ended.trigger === 'RUNBOOK') await settleRunbook(env, ended);
-      await env.EXECUTOR.get(e.id)
-        .then((i) => i.terminate())
-        .catch(() => {});
-      report.abandoned.push(e.id);
-    };
-    const instance = await env.EXECUTOR.get(e.id).catch(() => null);
-    if (!instance) {
-      if (e.status === 'PENDING') {
-        await executor.start(ids);
-        report.restarted.push(e.id);
-      } else await abandon('the workflow engine has no instance for this execution');
-      continue;
-    }
-    const { status, error } = await instance.status();
-    if (status === 'errored' || status === 'terminated' || status === 'complete') {
-      await abandon(
-        `the workflow engine's instance ended ${status}${error ? `: ${error.message}` : ''} without recording a result`,
-      );
-      continue;
-    }
-    if (late >= ABANDON_AFTER_MS) {
-      await abandon(`no progress for ${Math.round(late / 60_000)} minutes`);
-      continue;
-    }
-    if (status === 'paused') await instance.resume().catch(() => {});
-    await instance.sendEvent({ type: 'wake', payload: null }).catch(() => {});
-    report.nudged.push(e.id);
+    if (late >= nudgeAfter) report[await sweepOne(env, e, late)].push(e.id);
   }
   return report;
+}
+
+/** Puts one late execution back on its way, or ends it; says which. */
+async function sweepOne(
+  env: ExecutionEnv,
+  e: ExecutionRecord,
+  late: number,
+): Promise<'nudged' | 'restarted' | 'abandoned'> {
+  const ids = { tenantId: e.tenantId, executionId: e.id };
+  const abandon = async (why: string) => {
+    const ended = await abandonExecution(enginePorts(env, e.tenantId), ids, why);
+    if (ended?.changeId && ended.trigger === 'RUNBOOK') await settleRunbook(env, ended);
+    const instance = await env.EXECUTOR.get(e.id).catch(() => null);
+    await instance?.terminate().catch(() => {});
+    release(instance);
+    return 'abandoned' as const;
+  };
+  const instance = await env.EXECUTOR.get(e.id).catch(() => null);
+  if (!instance) {
+    if (e.status !== 'PENDING') return abandon('the workflow engine has no instance for this execution');
+    await workflowsExecutor(env).start(ids);
+    return 'restarted';
+  }
+  try {
+    const { status, error } = await instance.status();
+    if (status === 'errored' || status === 'terminated' || status === 'complete') {
+      const why = error ? `: ${error.message}` : '';
+      return abandon(`the workflow engine's instance ended ${status}${why} without recording a result`);
+    }
+    if (late >= ABANDON_AFTER_MS) return abandon(`no progress for ${Math.round(late / 60_000)} minutes`);
+    if (status === 'paused') await instance.resume().catch(() => {});
+    await instance.sendEvent({ type: 'wake', payload: null }).catch(() => {});
+    return 'nudged';
+  } finally {
+    release(instance);
+  }
 }
 
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {

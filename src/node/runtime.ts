@@ -7,6 +7,7 @@ import { schema } from '../schema';
 import { type AppBindings, createApp } from '../server/app';
 import { createGraphQLServer } from '../server/graphqlServer';
 import { createLogger } from '../server/logger';
+import { batchedSink } from '../server/logSink';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -71,7 +72,8 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
         ? gateway.accept(request, tenantId)
         : serveEventStream(deps, request, tenantId),
   });
-  const app = createApp(schema);
+  // One write per tick instead of a synchronous console.log per line (see logSink.ts).
+  const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {

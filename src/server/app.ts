@@ -127,12 +127,12 @@ const clientIp = (request: Request) =>
  * The HTTP surface: routing, request ids, logs, authentication and rate limits shared by every
  * route. Runtime-agnostic: the Worker (and any other entry) passes its bindings and ports in.
  */
-export function createApp(schema: GraphQLSchema) {
+export function createApp(schema: GraphQLSchema, options: { logSink?: (line: string) => void } = {}) {
   // Config and the Yoga instance are built once per configuration (once per isolate in a Worker).
   let built: { fingerprint: string; config: Config; yoga: GraphQLServer } | null = null;
   let sdl: string | null = null;
   let mcp: { catalog: McpCatalog; handle: ReturnType<typeof createMcpEndpoint> } | null = null;
-  const logger = createLogger({ service: 'changeflow' });
+  const logger = createLogger({ service: 'changeflow' }, options.logSink);
 
   function setup(env: AppBindings) {
     // Rebuilt only when a configuration variable changes, whatever object the runtime passes.
