@@ -20,6 +20,8 @@ import { workflowNotFound } from './workflows';
 /** Inputs are stored with the execution and read by every step: keep them small. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
+export const isWorkflowGone = (e: unknown) => /WORKFLOW_NOT_FOUND/.test(String((e as Error)?.message));
+
 export function executionNotFound(id: string): AppError {
   return new AppError('EXECUTION-010', `Execution ${id} does not exist`, { executionId: id });
 }
@@ -139,6 +141,10 @@ export async function executeWorkflow(
       audit: [executionAudit(e)],
       result: e,
     };
+  }).catch((e) => {
+    // Deleted between the read and the insert: the trigger (migration 0006) refused the row.
+    if (isWorkflowGone(e)) throw workflowNotFound(workflowId);
+    throw e;
   });
   await handOver(ctx, [execution]);
   return execution;

@@ -11,6 +11,7 @@ import {
   executeWorkflow,
   executionAudit,
   handOver,
+  isWorkflowGone,
   plannedExecution,
   wakeGatesOf,
 } from './executions';
@@ -114,7 +115,12 @@ export async function startImplementation(
         result: e,
       };
     },
-  );
+  ).catch((e) => {
+    // The runbook was deleted between the read and the insert (trigger of migration 0006).
+    if (isWorkflowGone(e))
+      throw new AppError('VALIDATION_FAILED', `runbookWorkflowId: the runbook of ${id} no longer exists`);
+    throw e;
+  });
   if (execution) await handOver(ctx, [execution]);
   return change;
 }

@@ -203,6 +203,25 @@ describe('definitions and executions', () => {
     await gqlOk(`mutation($id: ID!) { deleteWorkflow(id: $id) { id } }`, { id }, c.manager);
   });
 
+  it('the database itself refuses deleting a workflow with live executions, and executions of a missing workflow', async () => {
+    const c = await freshCast();
+    const id = await createWorkflow(c.manager, [{ id: 'wait', type: 'delay', durationMs: 3_600_000 }]);
+    const running = await execute(c.manager, id);
+    // What a delete racing the resolver's check would reach: the trigger of migration 0006.
+    await expect(env.DB.prepare('DELETE FROM workflows WHERE id = ?1').bind(id).run()).rejects.toThrow(
+      /WORKFLOW_HAS_LIVE_EXECUTIONS/,
+    );
+    await expect(
+      env.DB.prepare(
+        `INSERT INTO workflow_executions (id, tenant_id, workflow_id, workflow_version, status, trigger, inputs,
+           created_by, created_at, updated_at) VALUES ('exe_orphan', ?1, 'wf_gone', 1, 'PENDING', 'MANUAL', '{}', 'x', 'now', 'now')`,
+      )
+        .bind(c.tenant)
+        .run(),
+    ).rejects.toThrow(/WORKFLOW_NOT_FOUND/);
+    await gqlOk(`mutation($id: ID!) { cancelExecution(id: $id) { id } }`, { id: running.id }, c.manager);
+  });
+
   it('refuses inputs over 64 KiB, naming the field', async () => {
     const c = await freshCast();
     const id = await createWorkflow(c.manager, [{ id: 'x', type: 'transform', spec: { value: 1 } }]);
