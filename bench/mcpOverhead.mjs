@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { BENCH_SECRET, BENCH_VARS } from './fixture/auth.mjs';
 import { sideBySide } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -21,23 +22,12 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
-const SECRET = 'bench-secret-0123456789abcdef0123456789abcd';
+const SECRET = BENCH_SECRET;
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
 migrateLocal({ persistTo, quiet: true });
 // Limits high enough never to refuse: this measures the per-call cost, not the limiter's verdicts.
-const server = await startLocalServer({
-  persistTo,
-  vars: {
-    JWT_SECRET: SECRET,
-    RATE_LIMIT_PER_MINUTE: '10000000',
-    RATE_LIMIT_BURST_PER_SECOND: '1000000',
-    RATE_LIMIT_TIERS: JSON.stringify({
-      mcpRead: { perMinute: 10000000, burstPerSecond: 1000000 },
-      mcpWrite: { perMinute: 10000000, burstPerSecond: 1000000 },
-    }),
-  },
-});
+const server = await startLocalServer({ persistTo, vars: BENCH_VARS });
 try {
   const token = (roles, sub = 'bench') => signDevToken({ secret: SECRET, sub, tenant: 'bench', roles });
   const admin = await token(['admin']);

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { BENCH_SECRET, BENCH_VARS } from './fixture/auth.mjs';
 import { median } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -26,12 +27,8 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds);
 const LEVELS = values.concurrency.split(',').map(Number);
-const SECRET = 'bench-secret-0123456789abcdef0123456789abcd';
-const VARS = {
-  JWT_SECRET: SECRET,
-  RATE_LIMIT_PER_MINUTE: '10000000',
-  RATE_LIMIT_BURST_PER_SECOND: '1000000',
-};
+const SECRET = BENCH_SECRET;
+const VARS = BENCH_VARS;
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-engine-'));
 migrateLocal({ persistTo, quiet: true });

@@ -42,7 +42,7 @@ export class TenantLock extends DurableObject {
     end?.();
   }
 
-  /** How many turns are held (0 or 1), for tests and health. */
+  /** How many turns are held (0 or 1): what tests observe. */
   held(): number {
     return this.holders.size;
   }

@@ -118,6 +118,17 @@ const stepFromRow = (r: StepRunRow): StepRunRecord => ({
   waitingOnChange: r.waiting_on_change,
 });
 
+const jsonOrNull = (v: unknown) => (v === null || v === undefined ? null : JSON.stringify(v));
+
+/** error_code, error_class, error_message, error_step, error_http_status, in that order. */
+const errorColumns = (error: ExecutionErrorRecord | null) => [
+  error?.code ?? null,
+  error?.class ?? null,
+  error?.message ?? null,
+  error?.stepId ?? null,
+  error?.status ?? null,
+];
+
 export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1PreparedStatement {
   return db
     .prepare(
@@ -134,12 +145,8 @@ export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1
       e.triggerRef,
       e.changeId,
       JSON.stringify(e.inputs ?? {}),
-      e.outputs === null ? null : JSON.stringify(e.outputs),
-      e.error?.code ?? null,
-      e.error?.class ?? null,
-      e.error?.message ?? null,
-      e.error?.stepId ?? null,
-      e.error?.status ?? null,
+      jsonOrNull(e.outputs),
+      ...errorColumns(e.error),
       e.currentStep,
       e.wakeAt,
       e.cancelRequestedAt,
@@ -249,7 +256,7 @@ export function upsertStepRunStatement(
       JSON.stringify(s.attemptLog),
       s.startedAt,
       s.endedAt,
-      s.output === undefined || s.output === null ? null : JSON.stringify(s.output),
+      jsonOrNull(s.output),
       s.outputTruncated ? 1 : 0,
       s.error?.code ?? null,
       s.error?.class ?? null,
@@ -276,12 +283,8 @@ export function updateLiveExecutionStatement(db: D1Database, e: ExecutionRecord)
       e.tenantId,
       e.id,
       e.status,
-      e.outputs === null || e.outputs === undefined ? null : JSON.stringify(e.outputs),
-      e.error?.code ?? null,
-      e.error?.class ?? null,
-      e.error?.message ?? null,
-      e.error?.stepId ?? null,
-      e.error?.status ?? null,
+      jsonOrNull(e.outputs),
+      ...errorColumns(e.error),
       e.currentStep,
       e.wakeAt,
       e.startedAt,

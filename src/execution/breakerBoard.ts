@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { BreakerSnapshot } from '../resolvers/executionsPort';
 import {
   type BreakerState,
   canRequest,
@@ -15,11 +16,7 @@ export interface BreakerEnv {
   BREAKER_COOLDOWN_MS?: string;
 }
 
-/** A host's breaker as the `circuitBreakers` query shows it. */
-export interface BreakerView extends BreakerState {
-  host: string;
-  updatedAt: number;
-}
+type BreakerView = BreakerSnapshot;
 
 const positive = (v: string | undefined, fallback: number) => {
   const n = Number(v);

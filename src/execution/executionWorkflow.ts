@@ -13,7 +13,7 @@ import {
   type WaitResult,
 } from '../resolvers/workflow/engine';
 import type { WorkflowStep } from '../resolvers/workflow/stepSchemas';
-import { type ExecutionEnv, enginePorts, settleRunbook } from './ports';
+import { type ExecutionEnv, enginePorts, settleRunbook, WAKE_EVENT } from './ports';
 
 type TransformStep = Extract<WorkflowStep, { type: 'transform' }>;
 type OtherStep = Exclude<WorkflowStep, TransformStep>;
@@ -31,9 +31,6 @@ export interface ExecutionParams {
   tenantId: string;
   executionId: string;
 }
-
-/** The event that wakes a sleeping or waiting execution (a cancel, a decision on a gated change). */
-export const WAKE_EVENT = 'wake';
 
 /**
  * Bookkeeping steps (begin, finish, checks) read and write D1 only: Workflows may retry them.

@@ -74,6 +74,9 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
   };
 }
 
+/** The event that wakes a sleeping or waiting execution (a cancel, a decision on a gated change). */
+export const WAKE_EVENT = 'wake';
+
 /** Instance handles are RPC stubs: released when done with, not left to the garbage collector. */
 export function release(handle: unknown): void {
   (handle as { [Symbol.dispose]?: () => void } | null)?.[Symbol.dispose]?.();
@@ -94,7 +97,7 @@ export function workflowsExecutor(env: Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS
     wake: async (executionId) => {
       const instance = await env.EXECUTOR.get(executionId);
       try {
-        await instance.sendEvent({ type: 'wake', payload: null });
+        await instance.sendEvent({ type: WAKE_EVENT, payload: null });
       } finally {
         release(instance);
       }

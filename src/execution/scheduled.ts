@@ -5,7 +5,15 @@ import { executeWorkflow } from '../resolvers/executions';
 import { cronMatches } from '../resolvers/workflow/cron';
 import { abandonExecution } from '../resolvers/workflow/engine';
 import type { WorkflowTrigger } from '../resolvers/workflow/stepSchemas';
-import { asEngine, type ExecutionEnv, enginePorts, release, settleRunbook, workflowsExecutor } from './ports';
+import {
+  asEngine,
+  type ExecutionEnv,
+  enginePorts,
+  release,
+  settleRunbook,
+  WAKE_EVENT,
+  workflowsExecutor,
+} from './ports';
 
 /**
  * The Worker's cron (every minute, wrangler.toml [triggers]): starts the workflows whose cron
@@ -125,7 +133,7 @@ async function sweepOne(
     }
     if (late >= ABANDON_AFTER_MS) return abandon(`no progress for ${Math.round(late / 60_000)} minutes`);
     if (status === 'paused') await instance.resume().catch(() => {});
-    await instance.sendEvent({ type: 'wake', payload: null }).catch(() => {});
+    await instance.sendEvent({ type: WAKE_EVENT, payload: null }).catch(() => {});
     return 'nudged';
   } finally {
     release(instance);

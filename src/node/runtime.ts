@@ -11,7 +11,7 @@ import { batchedSink } from '../server/logSink';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
-import { graphqlWsOptions, type SubscriptionDeps, serveEventStream } from './subscriptions';
+import { nodeGraphqlWsOptions, type SubscriptionDeps, serveEventStream } from './subscriptions';
 import { WebSocketGateway } from './websocket';
 
 export interface NodeApp {
@@ -59,7 +59,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     logger,
   };
   const gateway: WebSocketGateway = new WebSocketGateway(
-    graphqlWsOptions(deps, (extra) => gateway.tenantOf(extra)),
+    nodeGraphqlWsOptions(deps, (extra) => gateway.tenantOf(extra)),
     config.environment === 'production',
   );
   const ports = nodePorts({

@@ -1,10 +1,10 @@
-import { type ExecutionArgs, GraphQLError } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
 import type { Config } from '../config';
 import type { EventsPort } from '../resolvers/events';
 import { type AuthResult, authenticate } from '../server/authenticate';
 import type { GraphQLServer, ServerContext } from '../server/graphqlServer';
+import { graphqlWsOptions, type SocketAuth } from '../server/graphqlWs';
 import type { Logger } from '../server/logger';
 import type { LiveHub } from './liveHub';
 import { nativeResponse } from './nativeResponse';
@@ -22,11 +22,6 @@ export interface SubscriptionDeps {
   hub: LiveHub;
   events: EventsPort;
   logger: Logger;
-}
-
-/** What graphql-ws keeps per socket besides the ws Extra. */
-export interface SocketState {
-  auth: AuthResult;
 }
 
 const NO_AUTH: AuthResult = { principal: null, error: null };
@@ -57,53 +52,16 @@ export async function serveEventStream(deps: SubscriptionDeps, request: Request,
   return nativeResponse(await deps.yoga.fetch(request, context));
 }
 
-/**
- * graphql-ws server options. The token travels in connection_init (browsers cannot set headers
- * on a WebSocket) and must belong to the tenant the socket was opened for.
- */
-export function graphqlWsOptions(
+/** graphql-ws over `ws` for the Node runtime: the shared wiring, this process's context. */
+export function nodeGraphqlWsOptions(
   deps: SubscriptionDeps,
   tenantOf: (extra: Extra) => string | undefined,
-): ServerOptions<{ authorization?: unknown }, Extra & Partial<SocketState>> {
-  return {
-    onConnect: async (ctx) => {
-      const header = ctx.connectionParams?.authorization;
-      const auth = await authenticate(
-        new Request('http://node.internal/', {
-          headers: typeof header === 'string' ? { authorization: header } : {},
-        }),
-        deps.config,
-        deps.db,
-      );
-      const tenant = tenantOf(ctx.extra);
-      if (!tenant || !auth.principal || auth.principal.tenantId !== tenant) return false;
-      ctx.extra.auth = auth;
-      return true;
-    },
-    onSubscribe: async (ctx, _id, payload) => {
-      const tenant = tenantOf(ctx.extra) ?? '';
-      const requestId = crypto.randomUUID();
-      const enveloped = deps.yoga.getEnveloped(
-        serverContext(deps, ctx.extra.auth ?? NO_AUTH, tenant, requestId),
-      );
-      let document: ExecutionArgs['document'];
-      try {
-        document = enveloped.parse(payload.query);
-      } catch (e) {
-        return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
-      }
-      const errors = enveloped.validate(enveloped.schema, document);
-      if (errors.length > 0) return errors;
-      return {
-        schema: enveloped.schema,
-        document,
-        operationName: payload.operationName,
-        variableValues: payload.variables,
-        contextValue: await enveloped.contextFactory(),
-        rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-      };
-    },
-    execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-    subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
-  };
+): ServerOptions<{ authorization?: unknown }, Extra & SocketAuth> {
+  return graphqlWsOptions<Extra & SocketAuth>({
+    config: deps.config,
+    db: deps.db,
+    yoga: deps.yoga,
+    tenantOf,
+    contextFor: (auth, extra) => serverContext(deps, auth, tenantOf(extra) ?? '', crypto.randomUUID()),
+  });
 }

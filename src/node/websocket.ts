@@ -4,8 +4,8 @@ import type { Duplex } from 'node:stream';
 import type { ServerOptions } from 'graphql-ws';
 import { type Extra, useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { SocketAuth } from '../server/graphqlWs';
 import type { FetchHandler } from './http';
-import type { SocketState } from './subscriptions';
 
 /** Set by the gateway on an upgrade request it routes through the app (any client value is replaced). */
 const UPGRADE_ID_HEADER = 'x-changeflow-upgrade-id';
@@ -47,10 +47,7 @@ export class WebSocketGateway {
   private readonly tenants = new WeakMap<IncomingMessage, string>();
   private readonly server: { dispose: () => void | Promise<void> };
 
-  constructor(
-    options: ServerOptions<{ authorization?: unknown }, Extra & Partial<SocketState>>,
-    isProd: boolean,
-  ) {
+  constructor(options: ServerOptions<{ authorization?: unknown }, Extra & SocketAuth>, isProd: boolean) {
     this.server = useServer({ ...options, isProd }, this.wss, KEEP_ALIVE_MS);
   }
 

@@ -1,5 +1,4 @@
 import { DurableObject } from 'cloudflare:workers';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
 import { CloseCode, makeServer } from 'graphql-ws';
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { Principal } from '../auth/principal';
@@ -16,6 +15,7 @@ import { schema } from '../schema';
 import type { AppBindings } from '../server/app';
 import { type AuthResult, authenticate } from '../server/authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../server/graphqlServer';
+import { graphqlWsOptions, type SocketAuth } from '../server/graphqlWs';
 import { createLogger } from '../server/logger';
 import type { MetricsRecorder } from './metricsRecorder';
 
@@ -213,45 +213,15 @@ export class TenantHub extends DurableObject<HubEnv> {
     }
     const { config, yoga } = this.setup();
     const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
-    const server = makeServer<{ authorization?: unknown }, { auth: AuthResult | null }>({
+    const server = makeServer<{ authorization?: unknown }, SocketAuth>({
       schema,
-      // The token travels in connection_init: browsers cannot set headers on a WebSocket.
-      onConnect: async (ctx) => {
-        const header = ctx.connectionParams?.authorization;
-        const auth = await authenticate(
-          new Request('http://hub.internal/', {
-            headers: typeof header === 'string' ? { authorization: header } : {},
-          }),
-          config,
-          this.env.DB,
-        );
-        if (!auth.principal || auth.principal.tenantId !== this.tenantId) return false;
-        ctx.extra.auth = auth;
-        return true;
-      },
-      onSubscribe: async (ctx, _id, payload) => {
-        const enveloped = yoga.getEnveloped(
-          this.serverContext(ctx.extra.auth ?? { principal: null, error: null }, requestId),
-        );
-        let document: ExecutionArgs['document'];
-        try {
-          document = enveloped.parse(payload.query);
-        } catch (e) {
-          return [e instanceof GraphQLError ? e : new GraphQLError(String(e))];
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        return {
-          schema: enveloped.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue: await enveloped.contextFactory(),
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        };
-      },
-      execute: (args) => (args.rootValue as { execute: (a: ExecutionArgs) => never }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: (a: ExecutionArgs) => never }).subscribe(args),
+      ...graphqlWsOptions<SocketAuth>({
+        config,
+        db: this.env.DB,
+        yoga,
+        tenantOf: () => this.tenantId,
+        contextFor: (auth) => this.serverContext(auth, requestId),
+      }),
     });
 
     const [client, ws] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];

@@ -1,3 +1,5 @@
+import type { BreakerState } from './workflow/circuitBreaker';
+
 /**
  * The durable runner of workflow executions, provided by the runtime (Cloudflare Workflows in a
  * Worker). Resolvers record an execution in D1 first and then hand it over; a hand-over that
@@ -12,10 +14,5 @@ export interface ExecutionsPort {
   breakers?(tenantId: string): Promise<BreakerSnapshot[]>;
 }
 
-export interface BreakerSnapshot {
-  host: string;
-  state: string;
-  failures: number;
-  openedAt: number | null;
-  updatedAt: number;
-}
+/** A host's breaker as stored and shown: its state (circuitBreaker.ts), host and last change. */
+export type BreakerSnapshot = BreakerState & { host: string; updatedAt: number };

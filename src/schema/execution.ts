@@ -11,6 +11,7 @@ import {
   type StepRunRecord,
 } from '../resolvers/domain';
 import { readExecution } from '../resolvers/executions';
+import type { BreakerSnapshot } from '../resolvers/executionsPort';
 import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
 import type { ExecutionEvent } from '../resolvers/workflow/engine';
 import { builder } from './builder';
@@ -153,33 +154,27 @@ const isExecutionCursor = (v: unknown): v is ExecutionCursor =>
   typeof (v as ExecutionCursor).createdAt === 'string' &&
   typeof (v as ExecutionCursor).id === 'string';
 
-const BreakerRef = builder
-  .objectRef<{ host: string; state: string; failures: number; openedAt: number | null; updatedAt: number }>(
-    'CircuitBreaker',
-  )
-  .implement({
-    description:
-      'An upstream host’s circuit breaker, shared by your tenant’s executions: CLOSED (calls pass), OPEN ' +
-      '(calls fail fast with EXECUTION-006 until the cooldown ends), HALF_OPEN (one probe call decides).',
-    fields: (t) => ({
-      host: t.exposeString('host'),
-      state: t.exposeString('state'),
-      consecutiveFailures: t.exposeInt('failures'),
-      openedAt: t.string({
-        nullable: true,
-        resolve: (b) => (b.openedAt === null ? null : new Date(b.openedAt).toISOString()),
-      }),
-      updatedAt: t.string({ resolve: (b) => new Date(b.updatedAt).toISOString() }),
+const BreakerRef = builder.objectRef<BreakerSnapshot>('CircuitBreaker').implement({
+  description:
+    'An upstream host’s circuit breaker, shared by your tenant’s executions: CLOSED (calls pass), OPEN ' +
+    '(calls fail fast with EXECUTION-006 until the cooldown ends), HALF_OPEN (one probe call decides).',
+  fields: (t) => ({
+    host: t.exposeString('host'),
+    state: t.exposeString('state'),
+    consecutiveFailures: t.exposeInt('failures'),
+    openedAt: t.string({
+      nullable: true,
+      resolve: (b) => (b.openedAt === null ? null : new Date(b.openedAt).toISOString()),
     }),
-  });
+    updatedAt: t.string({ resolve: (b) => new Date(b.updatedAt).toISOString() }),
+  }),
+});
 
 const EXECUTION_SELECTION =
   'id workflowId workflowVersion status trigger triggerRef changeId inputs outputs currentStep ' +
   'error { code class message stepId httpStatus } cancelRequestedAt createdBy createdAt startedAt endedAt ' +
   'steps { index stepId type status attempts startedAt endedAt outputTruncated waitingOnChange ' +
   'error { code class message httpStatus } attemptLog { at durationMs httpStatus errorCode retryInMs } }';
-
-export { EXECUTION_SELECTION };
 
 builder.queryFields((t) => ({
   execution: t.field({

@@ -8,10 +8,20 @@ import {
 import { authed } from '../resolvers/context';
 import { WORKFLOW_STATUSES, type WorkflowRecord, type WorkflowVersionRecord } from '../resolvers/domain';
 import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
+import { nextCronMatch } from '../resolvers/workflow/cron';
 import { referencedSecrets } from '../resolvers/workflow/stepSchemas';
 import { workflowNotFound } from '../resolvers/workflows';
 import { builder } from './builder';
 import { definePage } from './page';
+
+function nextCronRun(w: WorkflowRecord, now: Date): string | null {
+  if (w.status !== 'ACTIVE') return null;
+  const next = w.triggers
+    .flatMap((t) => (t.type === 'cron' ? [nextCronMatch(t.expression, now)] : []))
+    .filter((d): d is Date => d !== null)
+    .sort((a, b) => a.getTime() - b.getTime())[0];
+  return next ? next.toISOString() : null;
+}
 
 export const WorkflowStatusEnum = builder.enumType('WorkflowStatus', {
   description: 'Only ACTIVE workflows can be started (once executions exist); names are unique among them.',
@@ -43,6 +53,14 @@ export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').impleme
       resolve: (w) => w.steps,
     }),
     triggers: t.field({ type: ['JSON'], resolve: (w) => w.triggers }),
+    nextRunAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      description:
+        'When a cron trigger next starts this workflow (UTC; the earliest of its cron triggers, within a year), ' +
+        'or null when it has none or is INACTIVE.',
+      resolve: (w) => nextCronRun(w, new Date()),
+    }),
     secretNames: t.stringList({
       description: 'Worker secrets the definition references by name; their values are never stored.',
       resolve: (w) => referencedSecrets(w),

@@ -1,39 +1,16 @@
+import { readUpTo } from '../streams';
+
 /**
  * A cap on request bodies, checked before anything reads them: a declared Content-Length over
- * the cap is refused without reading a byte; a body without one (chunked) is read up to the cap
- * and refused at the first byte over. The body read is handed on in a new Request.
+ * the cap is refused without reading a byte, one within it passes through untouched (HTTP framing
+ * ends the body there); a body without one (chunked) is read up to the cap and refused at the
+ * first byte over, and the body read is handed on in a new Request.
  */
 
 /** 100 KiB: the biggest legitimate operation (a change with long plans, a document near the token limit) is a few KiB. */
 export const MAX_BODY_BYTES = 100 * 1024;
 
 export type LimitedBody = { request: Request } | { tooLarge: true; limitBytes: number };
-
-async function readUpTo(
-  stream: ReadableStream<Uint8Array>,
-  max: number,
-): Promise<Uint8Array<ArrayBuffer> | null> {
-  const reader = stream.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel('request body over the limit').catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return bytes;
-}
 
 /** The request with its body read (at most `max` bytes), or tooLarge. */
 export async function limitBody(request: Request, max: number = MAX_BODY_BYTES): Promise<LimitedBody> {

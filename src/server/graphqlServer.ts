@@ -117,36 +117,16 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
       useNotAcceptableError(),
     ],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
-    context: ({
-      db,
-      requestId,
-      auth,
-      source,
-      toolName,
-      idempotency,
-      live,
-      events,
-      executions,
-      writeLock,
-    }) => {
+    // createRequestContext picks what resolvers get from the server context (db, ports, source…).
+    context: (server) => {
+      const { auth } = server;
       if (!auth.principal) {
         throw (
           auth.error ??
           new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <token>"')
         );
       }
-      return createRequestContext({
-        db,
-        requestId,
-        principal: auth.principal,
-        source,
-        toolName,
-        idempotency,
-        live,
-        events,
-        executions,
-        writeLock,
-      });
+      return createRequestContext({ ...server, principal: auth.principal });
     },
     maskedErrors: {
       // Our errors (and GraphQL's own parse/validation errors) are for the caller; anything else is a bug.

@@ -71,15 +71,14 @@ const isHtml = (response: Response) =>
   response.headers.get('content-type')?.toLowerCase().startsWith('text/html') ?? false;
 
 /**
- * The response with the security headers set (a copy: responses from fetch or Yoga may be
- * immutable). Environment null (invalid configuration): treated as production.
+ * The response with the security headers set: in place where its headers are mutable, else on a
+ * copy (responses from fetch or a cache). Not for WebSocket upgrades (app.ts passes them by).
+ * Environment null (invalid configuration): treated as production.
  */
 export async function withSecurityHeaders(
   response: Response,
   environment: Environment | null,
 ): Promise<Response> {
-  // A WebSocket upgrade cannot be copied and its headers mean nothing to a browser.
-  if (response.status === 101 || (response as { webSocket?: unknown }).webSocket) return response;
   if (isHtml(response) && !response.headers.has('content-security-policy')) {
     const { csp, body } = await htmlCspFor(response);
     const page = new Response(body, response);

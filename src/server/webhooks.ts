@@ -4,7 +4,7 @@ import { AppError, ERROR_STATUS, type ErrorCode } from '../errors';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import { executeWorkflow } from '../resolvers/executions';
 import type { WorkflowTrigger } from '../resolvers/workflow/stepSchemas';
-import { verifyWebhook } from '../resolvers/workflow/webhookSignature';
+import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../resolvers/workflow/webhookSignature';
 import type { AppPorts } from './app';
 
 /**
@@ -74,8 +74,8 @@ export async function receiveWebhook(
   const verdict = await verifyWebhook({
     secret,
     body: raw,
-    timestampHeader: request.headers.get('x-changeflow-timestamp'),
-    signatureHeader: request.headers.get('x-changeflow-signature'),
+    timestampHeader: request.headers.get(TIMESTAMP_HEADER),
+    signatureHeader: request.headers.get(SIGNATURE_HEADER),
     now: Date.now(),
   });
   if (!verdict.ok) return refuse(REASON_CODES[verdict.reason] ?? 'WORKFLOW-010', verdict.message);

@@ -128,6 +128,32 @@ describe('signed webhook trigger', () => {
 });
 
 describe('cron trigger', () => {
+  it('shows when the schedule next starts the workflow, and null without one or when INACTIVE', async () => {
+    const c = await freshCast();
+    const NEXT = 'query($id: ID!) { workflow(id: $id) { nextRunAt } }';
+    const id = await createWorkflow(c.manager, [{ id: 'tick', type: 'transform', spec: { value: 1 } }], {
+      triggers: [
+        { type: 'cron', expression: '30 4 * * *' },
+        { type: 'cron', expression: '*/15 * * * *' },
+      ],
+    });
+    const before = Date.now();
+    const { workflow } = await gqlOk<{ workflow: { nextRunAt: string } }>(NEXT, { id }, c.viewer);
+    const next = new Date(workflow.nextRunAt);
+    // The earliest of the two: the next quarter hour, strictly after now.
+    expect(next.getUTCMinutes() % 15).toBe(0);
+    expect(next.getTime()).toBeGreaterThan(before - 60_000);
+    expect(next.getTime() - before).toBeLessThanOrEqual(15 * 60_000);
+    const manual = await createWorkflow(c.manager, [{ id: 'x', type: 'transform', spec: { value: 1 } }]);
+    expect(
+      (await gqlOk<{ workflow: { nextRunAt: null } }>(NEXT, { id: manual }, c.viewer)).workflow.nextRunAt,
+    ).toBeNull();
+    await gqlOk('mutation($id: ID!) { deactivateWorkflow(id: $id) { id } }', { id }, c.manager);
+    expect(
+      (await gqlOk<{ workflow: { nextRunAt: null } }>(NEXT, { id }, c.viewer)).workflow.nextRunAt,
+    ).toBeNull();
+  });
+
   it('starts a workflow whose schedule matches the minute, once per minute', async () => {
     const c = await freshCast();
     const id = await createWorkflow(c.manager, [{ id: 'tick', type: 'transform', spec: { value: 'tock' } }], {

@@ -507,8 +507,6 @@ export function executionEvent(e: ExecutionRecord): ExecutionEvent {
   };
 }
 
-export type Outcome = StepResult;
-
 /**
  * Ends the execution. Returns the record as it ended, or null when it had already ended (a
  * replay, or a cancel that got there first): the caller then has nothing more to do.
@@ -516,7 +514,7 @@ export type Outcome = StepResult;
 export async function finishExecution(
   p: EnginePorts,
   ids: Ids,
-  outcome: Outcome,
+  outcome: StepResult,
   outputs: unknown,
 ): Promise<ExecutionRecord | null> {
   const e = await load(p, ids);

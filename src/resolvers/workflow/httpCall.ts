@@ -1,3 +1,4 @@
+import { readUpTo } from '../../streams';
 import { parseRetryAfter } from './backoff';
 import { type ClassifiedError, classifyError, type ErrorKind } from './errorClass';
 import type { httpRequestStepSchema } from './stepSchemas';
@@ -36,26 +37,8 @@ function accepts(successStatuses: readonly string[], status: number): boolean {
 /** Reads at most `max` bytes; null when the body is longer (the rest is not downloaded). */
 async function readCapped(response: Response, max: number): Promise<string | null> {
   if (!response.body) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => {});
-      return null;
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(size);
-  let offset = 0;
-  for (const c of chunks) {
-    all.set(c, offset);
-    offset += c.byteLength;
-  }
-  return new TextDecoder().decode(all);
+  const bytes = await readUpTo(response.body, max);
+  return bytes === null ? null : new TextDecoder().decode(bytes);
 }
 
 function parseBody(text: string, contentType: string | null): unknown {

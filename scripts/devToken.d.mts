@@ -1,0 +1,13 @@
+// Types of devToken.mjs, for the TypeScript that shares it (src/node/devSecret.ts).
+export const DEV_VARS: string;
+export function readDevVars(path?: string): Record<string, string>;
+export function ensureDevSecret(path?: string): string;
+export function assertNotProduction(vars: Record<string, string>): void;
+export function signDevToken(opts: {
+  secret: string;
+  sub: string;
+  tenant: string;
+  roles: string[];
+  name?: string;
+  expiresIn?: string;
+}): Promise<string>;
