@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   APPROVAL_DUPLICATE_VOTE: 409,
   APPROVAL_NOT_PENDING: 409,
   APPROVAL_CHANGE_MANAGER_REQUIRED: 409,
+  /** A CAB vote or emergency override through an API key that was not created with delegatedVoting. */
+  APPROVAL_REQUIRES_PERSON: 403,
   RISK_NOT_ASSESSED: 409,
   SCHEDULE_INVALID_WINDOW: 400,
   SCHEDULE_FREEZE_WINDOW: 409,

@@ -9,7 +9,25 @@ export interface Principal {
   kind: 'user' | 'api_key' | 'system';
   name: string | null;
   email: string | null;
+  /** Set for an API key: the person it belongs to, for segregation of duties. */
+  apiKey?: ApiKeyGrant;
 }
+
+/**
+ * What an API key carries of its owner. For segregation of duties a key is its owner: it cannot
+ * vote on its owner's change, and its votes are the owner's one vote.
+ */
+export interface ApiKeyGrant {
+  /** The person who created the key. */
+  ownerId: string;
+  /** The owner's roles when the key was created. */
+  ownerRoles: Role[];
+  /** Created by an admin in person to cast the owner's CAB votes and emergency overrides. */
+  delegatedVoting: boolean;
+}
+
+/** The person accountable for a principal's acts: an API key's owner, otherwise the principal. */
+export const personOf = (p: Principal): string => p.apiKey?.ownerId ?? p.id;
 
 export const isRole = (r: unknown): r is Role =>
   typeof r === 'string' && (ROLES as readonly string[]).includes(r);
@@ -27,6 +45,26 @@ export const SCOPE_ROLES = {
 } as const satisfies Record<string, readonly Role[]>;
 
 export type Scope = keyof typeof SCOPE_ROLES;
+
+/** The scope that holding a role grants. */
+const ROLE_SCOPE: Readonly<Record<Role, Scope>> = {
+  viewer: 'viewer',
+  requester: 'requester',
+  approver: 'approver',
+  change_manager: 'changeManager',
+  admin: 'admin',
+};
+
+/**
+ * The intersection of a key's roles with its owner's, along the role hierarchy: a key role counts
+ * only where the owner holds it or a role above it (an admin owner covers every role; a requester
+ * owner covers `viewer` and `requester`).
+ */
+export function coveredRoles(keyRoles: readonly Role[], ownerRoles: readonly Role[]): Role[] {
+  return keyRoles.filter((r) =>
+    ownerRoles.some((o) => (SCOPE_ROLES[ROLE_SCOPE[r]] as readonly Role[]).includes(o)),
+  );
+}
 
 export function hasScope(principal: Principal | null, scope: Scope): boolean {
   if (!principal) return false;

@@ -1,7 +1,8 @@
 import type { ApprovalRecord } from '../resolvers/domain';
 import { type ApprovalRow, approvalFromRow } from './changeRows';
 
-const COLUMNS = 'id, tenant_id, change_id, approver_id, approver_roles, decision, comment, created_at';
+const COLUMNS =
+  'id, tenant_id, change_id, approver_id, approver_roles, decision, comment, created_at, api_key_id';
 
 /** Approvals of many changes in one statement (a JSON array parameter, not one `?` per id). */
 export async function approvalsForChanges(
@@ -22,7 +23,7 @@ export async function approvalsForChanges(
 
 export function insertApprovalStatement(db: D1Database, a: ApprovalRecord): D1PreparedStatement {
   return db
-    .prepare(`INSERT INTO approvals (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)`)
+    .prepare(`INSERT INTO approvals (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)`)
     .bind(
       a.id,
       a.tenantId,
@@ -32,5 +33,6 @@ export function insertApprovalStatement(db: D1Database, a: ApprovalRecord): D1Pr
       a.decision,
       a.comment,
       a.createdAt,
+      a.apiKeyId,
     );
 }

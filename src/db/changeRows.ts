@@ -159,6 +159,7 @@ export interface ApprovalRow {
   change_id: string;
   approver_id: string;
   approver_roles: string;
+  api_key_id: string | null;
   decision: string;
   comment: string | null;
   created_at: string;
@@ -170,6 +171,7 @@ export const approvalFromRow = (r: ApprovalRow): ApprovalRecord => ({
   changeId: r.change_id,
   approverId: r.approver_id,
   approverRoles: JSON.parse(r.approver_roles) as Role[],
+  apiKeyId: r.api_key_id,
   decision: r.decision as ApprovalRecord['decision'],
   comment: r.comment,
   createdAt: r.created_at,

@@ -1,4 +1,5 @@
 import { displayPrefix, generateApiKey, hashApiKey } from '../auth/apiKeys';
+import { coveredRoles, type Principal, personOf } from '../auth/principal';
 import { type ApiKeyRecord, apiKeyById, insertApiKeyStatement, revokeApiKeyStatement } from '../db/apiKeys';
 import { newId } from '../db/ids';
 import { AppError } from '../errors';
@@ -6,12 +7,27 @@ import { commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
 import type { Role } from './domain';
 
-/** Creates a key; the secret is returned here once and never stored or shown again. */
+/** The roles a principal holds as a person: through a key, those its owner's roles cover. */
+const personRoles = (p: Principal): Role[] =>
+  p.apiKey ? coveredRoles(p.roles, p.apiKey.ownerRoles) : p.roles;
+
+/**
+ * Creates a key; the secret is returned here once and never stored or shown again. The key belongs
+ * to the person creating it (through a key: that key's owner) and records their roles now.
+ */
 export async function createApiKey(
   ctx: AuthedContext,
-  input: { name: string; roles: Role[]; expiresAt?: string | null },
+  input: { name: string; roles: Role[]; expiresAt?: string | null; delegatedVoting?: boolean | null },
 ): Promise<{ apiKey: ApiKeyRecord; secret: string }> {
   const now = ctx.now();
+  const delegatedVoting = input.delegatedVoting === true;
+  // A leaked admin key must not be able to mint credentials that vote: delegation is given in person.
+  if (delegatedVoting && ctx.principal.kind !== 'user') {
+    throw new AppError(
+      'FORBIDDEN',
+      'Only an admin signed in as a person (a token, not an API key) can create a key with delegatedVoting',
+    );
+  }
   if (input.expiresAt && Date.parse(input.expiresAt) <= now.getTime()) {
     throw new AppError('VALIDATION_FAILED', 'expiresAt must be in the future', {
       issues: [{ field: 'expiresAt', message: 'must be in the future' }],
@@ -28,6 +44,9 @@ export async function createApiKey(
     createdAt: now.toISOString(),
     expiresAt: input.expiresAt ?? null,
     revokedAt: null,
+    ownerId: personOf(ctx.principal),
+    ownerRoles: personRoles(ctx.principal),
+    delegatedVoting,
   };
   const keyHash = await hashApiKey(secret);
   await commitWithAudit(ctx, async () => ({

@@ -1,3 +1,4 @@
+import { coveredRoles, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
 import type { ApprovalRecord, ChangeRecord, ChangeType, RiskLevel, Role } from './domain';
 
@@ -17,14 +18,56 @@ export function isPreApproved(type: ChangeType, riskLevel: RiskLevel): boolean {
   return type === 'STANDARD' && riskLevel === 'LOW';
 }
 
+/** Who casts a vote or an override: always a person, whatever credential carried it. */
+export interface Voter {
+  personId: string;
+  /** The roles the person acts with: through a key, the key's roles that the owner's cover. */
+  roles: Role[];
+  /** The delegated key the act came through, if any. */
+  apiKeyId: string | null;
+}
+
+/**
+ * CAB votes and emergency overrides are acts of a person. A token is its subject; an API key acts
+ * only with `delegatedVoting`, as its owner, with the intersection of its and the owner's roles.
+ * The engine and other system principals never vote.
+ */
+export function voterOf(principal: Principal, act: string): Voter {
+  if (principal.kind === 'user') return { personId: principal.id, roles: principal.roles, apiKeyId: null };
+  const grant = principal.apiKey;
+  if (principal.kind === 'api_key' && grant?.delegatedVoting) {
+    return {
+      personId: grant.ownerId,
+      roles: coveredRoles(principal.roles, grant.ownerRoles),
+      apiKeyId: principal.id,
+    };
+  }
+  throw new AppError(
+    'APPROVAL_REQUIRES_PERSON',
+    `${act} is an act of a person: sign in with your own token, or use an API key that an admin created for you with delegatedVoting`,
+  );
+}
+
+/** Throws FORBIDDEN unless the voter, as a person, holds one of `roles`. */
+export function assertVoterHolds(voter: Voter, roles: readonly Role[], act: string): void {
+  if (!voter.roles.some((r) => roles.includes(r))) {
+    throw new AppError(
+      'FORBIDDEN',
+      `${act} needs one of the roles ${roles.join(', ')}; this ${voter.apiKeyId ? 'key acts for its owner with' : 'person holds'} ${voter.roles.join(', ') || 'none of them'}`,
+    );
+  }
+}
+
 export interface VoteCheck {
-  change: Pick<ChangeRecord, 'status' | 'requesterId'>;
+  change: Pick<ChangeRecord, 'status'>;
+  /** The person who asked for the change (an API key's owner when a key asked). */
+  requesterPersonId: string;
   voterId: string;
   existing: Pick<ApprovalRecord, 'approverId'>[];
 }
 
-/** Throws when `voterId` may not vote (approve or reject) on the change now. */
-export function assertCanVote({ change, voterId, existing }: VoteCheck): void {
+/** Throws when the person `voterId` may not vote (approve or reject) on the change now. */
+export function assertCanVote({ change, requesterPersonId, voterId, existing }: VoteCheck): void {
   if (change.status !== 'PENDING_APPROVAL') {
     throw new AppError(
       'APPROVAL_NOT_PENDING',
@@ -33,7 +76,7 @@ export function assertCanVote({ change, voterId, existing }: VoteCheck): void {
     );
   }
   // Segregation of duties (SOX): whoever asked for the change may not vote on it.
-  if (voterId === change.requesterId) {
+  if (voterId === requesterPersonId) {
     throw new AppError(
       'APPROVAL_SELF_APPROVAL',
       'The requester of a change may not approve or reject it (segregation of duties)',
@@ -41,9 +84,11 @@ export function assertCanVote({ change, voterId, existing }: VoteCheck): void {
     );
   }
   if (existing.some((a) => a.approverId === voterId)) {
-    throw new AppError('APPROVAL_DUPLICATE_VOTE', `Approver ${voterId} has already voted on this change`, {
-      approverId: voterId,
-    });
+    throw new AppError(
+      'APPROVAL_DUPLICATE_VOTE',
+      `Approver ${voterId} has already voted on this change (one vote per person, whichever token or key carries it)`,
+      { approverId: voterId },
+    );
   }
 }
 

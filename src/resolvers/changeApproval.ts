@@ -1,7 +1,9 @@
+import { SCOPE_ROLES } from '../auth/principal';
+import { personBehind } from '../db/apiKeys';
 import { insertApprovalStatement } from '../db/approvals';
 import { newId } from '../db/ids';
 import { AppError } from '../errors';
-import { assertCanVote, evaluateApprovals } from './approvalPolicy';
+import { assertCanVote, assertVoterHolds, evaluateApprovals, voterOf } from './approvalPolicy';
 import { mutateChange } from './changeWrites';
 import type { AuthedContext } from './context';
 import type { ApprovalRecord } from './domain';
@@ -16,11 +18,16 @@ export async function decideApproval(
   comment: string | null,
   expectedVersion?: number | null,
 ) {
+  const voter = voterOf(ctx.principal, 'A CAB vote');
+  assertVoterHolds(voter, SCOPE_ROLES.approver, 'A CAB vote');
   const { change, result } = await mutateChange(ctx, id, expectedVersion, async (current, now) => {
     // Fresh read: the loader may hold votes from before a retry.
     ctx.loaders.approvalsByChange.clear(id);
-    const existing = await ctx.loaders.approvalsByChange.load(id);
-    assertCanVote({ change: current, voterId: ctx.principal.id, existing });
+    const [existing, requesterPersonId] = await Promise.all([
+      ctx.loaders.approvalsByChange.load(id),
+      personBehind(ctx.db, current.tenantId, current.requesterId),
+    ]);
+    assertCanVote({ change: current, requesterPersonId, voterId: voter.personId, existing });
     if (!current.riskLevel) {
       throw new AppError('RISK_NOT_ASSESSED', `Change ${id} has no risk assessment; assess it first`);
     }
@@ -28,8 +35,9 @@ export async function decideApproval(
       id: newId('apr'),
       tenantId: current.tenantId,
       changeId: id,
-      approverId: ctx.principal.id,
-      approverRoles: ctx.principal.roles,
+      approverId: voter.personId,
+      approverRoles: voter.roles,
+      apiKeyId: voter.apiKeyId,
       decision: decision === 'APPROVE' ? 'APPROVED' : 'REJECTED',
       comment,
       createdAt: now,

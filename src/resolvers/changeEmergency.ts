@@ -1,4 +1,6 @@
+import { personBehind } from '../db/apiKeys';
 import { AppError } from '../errors';
+import { assertVoterHolds, voterOf } from './approvalPolicy';
 import { computeRisk, withRisk } from './changeRisk';
 import { mutateChange } from './changeWrites';
 import type { AuthedContext } from './context';
@@ -15,6 +17,8 @@ export async function emergencyOverride(
   justification: string,
   expectedVersion?: number | null,
 ) {
+  const voter = voterOf(ctx.principal, 'An emergency override');
+  assertVoterHolds(voter, ['admin'], 'An emergency override');
   const { change } = await mutateChange(ctx, id, expectedVersion, async (current, now) => {
     if (current.type !== 'EMERGENCY') {
       throw new AppError(
@@ -23,7 +27,7 @@ export async function emergencyOverride(
         { changeType: current.type },
       );
     }
-    if (current.requesterId === ctx.principal.id) {
+    if ((await personBehind(ctx.db, current.tenantId, current.requesterId)) === voter.personId) {
       throw new AppError(
         'APPROVAL_SELF_APPROVAL',
         'The requester of a change may not approve it, even by emergency override (segregation of duties)',

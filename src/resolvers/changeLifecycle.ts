@@ -1,3 +1,4 @@
+import { personOf } from '../auth/principal';
 import { insertChangeStatements } from '../db/changes';
 import { newChangeId } from '../db/ids';
 import { AppError } from '../errors';
@@ -41,7 +42,8 @@ export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Prom
     urgency: draft.urgency,
     priority: priorityFor(draft.impact, draft.urgency),
     status: 'DRAFT',
-    requesterId: ctx.principal.id,
+    // A change asked for through an API key is its owner's (segregation of duties is between people).
+    requesterId: personOf(ctx.principal),
     affectedServices: unique(draft.affectedServices),
     implementationPlan: draft.implementationPlan ?? null,
     backoutPlan: draft.backoutPlan ?? null,

@@ -1,6 +1,7 @@
+import { hasScope, personOf } from '../auth/principal';
+import { personBehind } from '../db/apiKeys';
 import { overlappingScheduled, serviceHistory } from '../db/changes';
 import { AppError } from '../errors';
-import { evaluateApprovals } from './approvalPolicy';
 import { mutateChange } from './changeWrites';
 import type { AuthedContext } from './context';
 import type { ChangeRecord, RiskAssessment } from './domain';
@@ -47,9 +48,23 @@ export const withRisk = (change: ChangeRecord, risk: RiskAssessment): ChangeReco
 
 const ASSESSABLE = new Set(['DRAFT', 'SUBMITTED', 'PENDING_APPROVAL', 'APPROVED', 'SCHEDULED']);
 
-/** Re-assesses and stores the risk; a pending change whose votes now suffice becomes APPROVED. */
+/**
+ * Re-assesses and stores the risk. Only the change's requester or a change manager may. On a
+ * PENDING_APPROVAL change it updates the quorum the change needs but never decides it: the next
+ * vote is judged against the new quorum, through the one path that decides (and wakes approval
+ * gates and runbooks).
+ */
 export async function assessChangeRisk(ctx: AuthedContext, id: string, expectedVersion?: number | null) {
   const { change, result } = await mutateChange(ctx, id, expectedVersion, async (current, now) => {
+    if (!hasScope(ctx.principal, 'changeManager')) {
+      const requester = await personBehind(ctx.db, current.tenantId, current.requesterId);
+      if (requester !== personOf(ctx.principal)) {
+        throw new AppError(
+          'FORBIDDEN',
+          `Only the requester of change ${id} or a change manager may re-assess its risk`,
+        );
+      }
+    }
     if (!ASSESSABLE.has(current.status)) {
       throw new AppError(
         'CHANGE_INVALID_TRANSITION',
@@ -60,13 +75,7 @@ export async function assessChangeRisk(ctx: AuthedContext, id: string, expectedV
       );
     }
     const risk = await computeRisk(ctx, current, now);
-    let next = withRisk(current, risk);
-    if (current.status === 'PENDING_APPROVAL') {
-      const approvals = await ctx.loaders.approvalsByChange.load(id);
-      const evaluation = evaluateApprovals({ riskLevel: risk.level, approvals });
-      if (evaluation.outcome !== 'PENDING') next = { ...next, status: evaluation.outcome, approvedAt: now };
-    }
-    return { next, action: 'change.risk_assessed', result: risk };
+    return { next: withRisk(current, risk), action: 'change.risk_assessed', result: risk };
   });
   return { change, risk: result };
 }

@@ -1,3 +1,4 @@
+import { personOf } from '../auth/principal';
 import { getChange, updateChangeStatements } from '../db/changes';
 import { AppError } from '../errors';
 import { type AuditEntry, commitWithAudit } from './commit';
@@ -85,7 +86,8 @@ export async function mutateChange<T = undefined>(
 /** Requesters act on their own changes; change managers and admins on any. */
 export function assertOwnerOrManager(ctx: AuthedContext, change: ChangeRecord, what: string): void {
   const manager = ctx.principal.roles.some((r) => r === 'change_manager' || r === 'admin');
-  if (!manager && change.requesterId !== ctx.principal.id) {
+  const own = change.requesterId === ctx.principal.id || change.requesterId === personOf(ctx.principal);
+  if (!manager && !own) {
     throw new AppError('FORBIDDEN', `Only the requester or a change manager may ${what} change ${change.id}`);
   }
 }

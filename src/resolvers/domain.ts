@@ -87,8 +87,12 @@ export interface ApprovalRecord {
   id: string;
   tenantId: string;
   changeId: string;
+  /** The person who voted (through a delegated key: its owner). */
   approverId: string;
+  /** The roles the person voted with. */
   approverRoles: Role[];
+  /** The delegated API key the vote came through, if any. */
+  apiKeyId: string | null;
   decision: ApprovalDecision;
   comment: string | null;
   createdAt: string;

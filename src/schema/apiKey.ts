@@ -17,6 +17,20 @@ const ApiKeyRef = builder.objectRef<ApiKeyRecord>('ApiKey').implement({
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
     roles: t.field({ type: [RoleEnum], resolve: (k) => k.roles }),
     createdBy: t.exposeID('createdBy'),
+    ownerId: t.exposeID('ownerId', {
+      description:
+        'The person the key belongs to. For segregation of duties the key is its owner: it never votes on the owner’s change, and the owner and all their keys are one vote.',
+    }),
+    ownerRoles: t.field({
+      type: [RoleEnum],
+      description:
+        'The owner’s roles when the key was created; a vote through the key carries only the key roles these cover.',
+      resolve: (k) => k.ownerRoles,
+    }),
+    delegatedVoting: t.exposeBoolean('delegatedVoting', {
+      description:
+        'Whether the key may cast its owner’s CAB votes and emergency overrides. Without it those acts are refused with APPROVAL_REQUIRES_PERSON.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
     revokedAt: t.expose('revokedAt', { type: 'DateTime', nullable: true }),
@@ -53,6 +67,11 @@ builder.mutationFields((t) => ({
       name: t.arg.string({ validate: { minLength: 3, maxLength: 100 } }),
       roles: t.arg({ type: [RoleEnum], validate: { minLength: 1, maxLength: 5 } }),
       expiresAt: t.arg({ type: 'DateTime', required: false }),
+      delegatedVoting: t.arg.boolean({
+        required: false,
+        description:
+          'Let the key cast your CAB votes and emergency overrides as your own one vote (default false). Only an admin signed in with a token (not a key) may set it.',
+      }),
     },
     resolve: (_r, args, ctx) => createApiKey(authed(ctx), args),
   }),

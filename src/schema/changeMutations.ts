@@ -98,7 +98,8 @@ builder.mutationFields((t) => {
     }),
     assessRisk: t.field({
       type: RiskResultRef,
-      description: 'Re-assesses and stores the risk score of a change, with the factors behind it.',
+      description:
+        'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
       authScopes: { $any: { requester: true, approver: true } },
       mcp: { name: 'assess_risk', depth: 3, annotations: { idempotentHint: true } },
       args: { id: id(), expectedVersion: expectedVersion() },

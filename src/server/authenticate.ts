@@ -25,6 +25,11 @@ async function verifyApiKey(key: string, db: D1Database, now: Date): Promise<Pri
     kind: 'api_key',
     name: record.name,
     email: null,
+    apiKey: {
+      ownerId: record.ownerId,
+      ownerRoles: record.ownerRoles,
+      delegatedVoting: record.delegatedVoting,
+    },
   };
 }
 

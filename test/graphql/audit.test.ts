@@ -207,7 +207,8 @@ const steps: Step[] = [
   },
   {
     mutation: 'assessRisk',
-    actor: 'approver1',
+    // Another person's change: re-assessing it takes a change manager.
+    actor: 'manager',
     query: ASSESS,
     vars: () => ({ id: ids.main }),
     // Nothing about the change moved: the event records an empty diff, not a missing one.

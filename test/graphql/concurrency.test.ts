@@ -106,7 +106,7 @@ describe('a stale expectedVersion', () => {
       name: 'scheduleChange',
       query: SCHEDULE_V,
       status: 'APPROVED',
-      moveOn: (c: Cast, id: string) => gqlOk(ASSESS, { id }, c.approver1),
+      moveOn: (c: Cast, id: string) => gqlOk(ASSESS, { id }, c.manager),
       vars: { start: inDays(2, 10), end: inDays(2, 12) },
     },
   ] as const)('guards $name too', async ({ name, query, status, moveOn, vars }) => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { coveredRoles } from '../../src/auth/principal';
 import { AppError } from '../../src/errors';
 import {
   assertCanVote,
@@ -45,33 +46,54 @@ describe('assertCanVote', () => {
 
   it('lets another approver vote once', () => {
     expect(() =>
-      assertCanVote({ change, voterId: 'bob', existing: [{ approverId: 'carol' }] }),
+      assertCanVote({
+        requesterPersonId: 'alice',
+        change,
+        voterId: 'bob',
+        existing: [{ approverId: 'carol' }],
+      }),
     ).not.toThrow();
   });
 
   it('refuses votes unless the change is pending approval', () => {
     for (const status of CHANGE_STATUSES) {
       const code = codeOf(() =>
-        assertCanVote({ change: { ...change, status }, voterId: 'bob', existing: [] }),
+        assertCanVote({
+          requesterPersonId: 'alice',
+          change: { ...change, status },
+          voterId: 'bob',
+          existing: [],
+        }),
       );
       expect(code).toBe(status === 'PENDING_APPROVAL' ? 'none' : 'APPROVAL_NOT_PENDING');
     }
     expect(() =>
-      assertCanVote({ change: { ...change, status: 'DRAFT' }, voterId: 'bob', existing: [] }),
+      assertCanVote({
+        requesterPersonId: 'alice',
+        change: { ...change, status: 'DRAFT' },
+        voterId: 'bob',
+        existing: [],
+      }),
     ).toThrow(/DRAFT/);
   });
 
   it('refuses self-approval by the requester (segregation of duties)', () => {
-    expect(codeOf(() => assertCanVote({ change, voterId: 'alice', existing: [] }))).toBe(
-      'APPROVAL_SELF_APPROVAL',
-    );
-    expect(() => assertCanVote({ change, voterId: 'alice', existing: [] })).toThrow(/segregation of duties/);
+    expect(
+      codeOf(() => assertCanVote({ requesterPersonId: 'alice', change, voterId: 'alice', existing: [] })),
+    ).toBe('APPROVAL_SELF_APPROVAL');
+    expect(() =>
+      assertCanVote({ requesterPersonId: 'alice', change, voterId: 'alice', existing: [] }),
+    ).toThrow(/segregation of duties/);
   });
 
   it('refuses a second vote by the same approver', () => {
     const existing = [{ approverId: 'bob' }];
-    expect(codeOf(() => assertCanVote({ change, voterId: 'bob', existing }))).toBe('APPROVAL_DUPLICATE_VOTE');
-    expect(() => assertCanVote({ change, voterId: 'bob', existing })).toThrow('bob has already voted');
+    expect(
+      codeOf(() => assertCanVote({ requesterPersonId: 'alice', change, voterId: 'bob', existing })),
+    ).toBe('APPROVAL_DUPLICATE_VOTE');
+    expect(() => assertCanVote({ requesterPersonId: 'alice', change, voterId: 'bob', existing })).toThrow(
+      'bob has already voted',
+    );
   });
 });
 
@@ -131,5 +153,19 @@ describe('evaluateApprovals', () => {
       approvals: [...approve(3), vote('REJECTED', ['change_manager'])],
     });
     expect(r).toMatchObject({ outcome: 'REJECTED', changeManagerApproved: false });
+  });
+});
+
+describe('coveredRoles (a key votes only with roles its owner holds)', () => {
+  it.each([
+    [['approver'], ['admin'], ['approver']],
+    [['approver', 'change_manager'], ['change_manager'], ['approver', 'change_manager']],
+    [['approver', 'change_manager'], ['approver'], ['approver']],
+    [['change_manager'], ['requester'], []],
+    [['admin'], ['change_manager'], []],
+    [['viewer', 'requester'], ['requester'], ['viewer', 'requester']],
+    [['approver'], [], []],
+  ] as [Role[], Role[], Role[]][])('key %j, owner %j → %j', (key, owner, expected) => {
+    expect(coveredRoles(key, owner)).toEqual(expected);
   });
 });

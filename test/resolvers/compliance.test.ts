@@ -51,6 +51,7 @@ function approval(changeId: string, approverId: string, decision: ApprovalRecord
     changeId,
     approverId,
     approverRoles: ['approver'],
+    apiKeyId: null,
     decision,
     comment: null,
     createdAt: '2025-06-02T00:00:00Z',
