@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config';
 import { parseNodeArgs, USAGE, UsageError } from './args';
-import { DEV_VARS, devSecret } from './devSecret';
+import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
@@ -30,6 +30,8 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   const secret = devSecret(env);
   if (secret) env.JWT_SECRET = secret;
+  const secretsKey = devSecretsKey(env);
+  if (secretsKey) env.SECRETS_KEY = secretsKey;
   if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
 
   let app: ReturnType<typeof openNodeApp>;

@@ -13,7 +13,7 @@ export const MAX_STEPS = 50;
 export const MAX_TRIGGERS = 10;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 
-const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+export const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** `{{ secrets.NAME }}`; the name is checked separately so that a bad one is named. */
 const SECRET_REF = /\{\{\s*secrets\.([^\s}]*)\s*\}\}/g;
 /** A header value that carries a credential must be exactly a reference, with an optional scheme. */
