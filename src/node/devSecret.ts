@@ -14,7 +14,8 @@ export function devSecret(env: Record<string, string | undefined>, path = DEV_VA
 }
 
 /**
- * In development only, and only when the environment sets no SECRETS_KEY: the one of .dev.vars
+ * In development only, and only when the environment sets no SECRETS_KEY (main.ts asks only when
+ * JWT_SECRET came from .dev.vars too): the one of .dev.vars
  * (created at random if missing), so workflow secrets can be saved on a fresh clone and still
  * open after a restart.
  */
