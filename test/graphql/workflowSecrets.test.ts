@@ -2,6 +2,8 @@ import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../src/resolvers/auditChain';
+import { schema } from '../../src/schema';
+import { createApp } from '../../src/server/app';
 import { token } from '../helpers/auth';
 import { cast } from '../helpers/changes';
 import { gql, gqlOk } from '../helpers/graphql';
@@ -311,5 +313,24 @@ describe('Idempotency-Key on setWorkflowSecret', () => {
     ]);
     expect(tables).toEqual(expect.arrayContaining(['idempotency_keys', 'audit_events', 'workflow_secrets']));
     expect(hits).toEqual([]);
+  });
+});
+
+describe('a deployment without SECRETS_KEY', () => {
+  it('refuses to save a secret with SECRETS_NOT_CONFIGURED (503) and stores nothing', async () => {
+    const { a } = await tenants('nokey');
+    const app = createApp(schema);
+    const res = await app.fetch(
+      new Request('http://cf.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${a.admin}` },
+        body: JSON.stringify({ query: SET_SECRET, variables: { name: 'NO_KEY', value: 'v', hosts: [] } }),
+      }),
+      { ...env, SECRETS_KEY: '', SECRETS_KEY_PREVIOUS: '' },
+    );
+    expect(res.status).toBe(503);
+    const body = (await res.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('SECRETS_NOT_CONFIGURED');
+    expect(await listSecrets(a.admin)).toEqual([]);
   });
 });
