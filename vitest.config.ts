@@ -2,6 +2,9 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
 export const TEST_JWT_SECRET = 'test-secret-for-vitest-only-0123456789abcdef';
+/** The workflow secrets' keys (32 bytes each, base64): the current one and the one it replaced. */
+export const TEST_SECRETS_KEY = 'dGVzdC1zZWNyZXRzLWtleS1jdXJyZW50LTAxMjM0NTY=';
+export const TEST_SECRETS_KEY_PREVIOUS = 'dGVzdC1zZWNyZXRzLWtleS1wcmV2aW91cy0wMTIzNDU=';
 
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('migrations');
@@ -22,8 +25,10 @@ export default defineConfig(async () => {
             BREAKER_COOLDOWN_MS: '1000',
             EXECUTION_CANCEL_POLL_MS: '50',
             EXECUTION_GATE_POLL_MS: '60000',
-            WORKFLOW_SECRET_HOOK_SECRET: 'test-webhook-signing-secret',
-            WORKFLOW_SECRET_UPSTREAM_TOKEN: 'test-upstream-token-4f1d',
+            // Workflow secrets are set per tenant with setWorkflowSecret (test/helpers/secrets.ts);
+            // these keys seal them, and the previous one still opens what it sealed (rotation tests).
+            SECRETS_KEY: TEST_SECRETS_KEY,
+            SECRETS_KEY_PREVIOUS: TEST_SECRETS_KEY_PREVIOUS,
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',

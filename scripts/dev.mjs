@@ -1,6 +1,6 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
-import { ensureDevSecret, signDevToken } from './devToken.mjs';
+import { ensureDevSecret, ensureDevSecretsKey, signDevToken } from './devToken.mjs';
 import { migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
@@ -8,6 +8,8 @@ const PORT = Number(process.env.PORT ?? 8787);
 const TENANT = process.env.DEMO_TENANT ?? 'acme';
 
 const secret = ensureDevSecret();
+// The key that encrypts workflow secrets at rest; wrangler dev reads it from .dev.vars too.
+ensureDevSecretsKey();
 console.log('› applying migrations to the local D1');
 migrateLocal();
 console.log(`› starting wrangler dev on port ${PORT}`);

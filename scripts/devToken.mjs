@@ -16,15 +16,25 @@ export function readDevVars(path = DEV_VARS) {
   return vars;
 }
 
-/** Makes sure .dev.vars holds a random JWT_SECRET, so no two machines share one. */
-export function ensureDevSecret(path = DEV_VARS) {
+/** Makes sure .dev.vars holds `name`, created by `make` if missing; returns its value. */
+function ensureDevVar(path, name, make) {
   const vars = readDevVars(path);
-  if (vars.JWT_SECRET) return vars.JWT_SECRET;
-  const secret = randomBytes(32).toString('hex');
+  if (vars[name]) return vars[name];
+  const value = make();
   const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const prefix = existing && !existing.endsWith('\n') ? `${existing}\n` : existing;
-  writeFileSync(path, `${prefix}JWT_SECRET=${secret}\n`);
-  return secret;
+  writeFileSync(path, `${prefix}${name}=${value}\n`);
+  return value;
+}
+
+/** Makes sure .dev.vars holds a random JWT_SECRET, so no two machines share one. */
+export function ensureDevSecret(path = DEV_VARS) {
+  return ensureDevVar(path, 'JWT_SECRET', () => randomBytes(32).toString('hex'));
+}
+
+/** Makes sure .dev.vars holds a random SECRETS_KEY (base64, 32 bytes), the workflow secrets' key. */
+export function ensureDevSecretsKey(path = DEV_VARS) {
+  return ensureDevVar(path, 'SECRETS_KEY', () => randomBytes(32).toString('base64'));
 }
 
 /** Refuses to mint tokens when the configuration in use is a production one. */

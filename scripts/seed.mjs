@@ -121,6 +121,28 @@ export async function seedDemo(baseUrl, tokens) {
   });
   await q('manager', 'mutation($w: ID!) { executeWorkflow(workflowId: $w) { id } }', { w: checklist });
 
+  // A tenant secret (admins set them; the value is encrypted and never shown again) and a
+  // workflow that may send it only to the host it is for. Not run: the demo has no such account.
+  await q(
+    'admin',
+    'mutation($v: String!) { setWorkflowSecret(name: "STATUSPAGE_TOKEN", value: $v, allowedHosts: ["api.statuspage.io"]) { name } }',
+    { v: `demo-${crypto.randomUUID()}` },
+  );
+  await workflow({
+    name: 'Post maintenance notice',
+    description: 'Opens a scheduled-maintenance notice on the status page (run it by hand).',
+    steps: [
+      {
+        id: 'notice',
+        type: 'http-request',
+        method: 'POST',
+        url: 'https://api.statuspage.io/v1/pages/demo/incidents',
+        headers: { Authorization: 'Bearer {{ secrets.STATUSPAGE_TOKEN }}' },
+        body: '{"incident": {"name": "{{ inputs.title }}", "status": "scheduled"}}',
+      },
+    ],
+  });
+
   const scheduled = await create({
     runbookWorkflowId: runbook,
     title: 'Enable HTTP/3 on the public API',

@@ -1,5 +1,6 @@
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
+import type { SecretKeys } from './secrets/envelope';
 
 /** Runtime configuration, read once per set of bindings and validated up front. */
 
@@ -29,6 +30,11 @@ export interface Config {
   introspection: boolean;
   /** False only to measure or debug: requests are then not rate limited at all. */
   rateLimitEnabled: boolean;
+  /**
+   * The key-encryption keys of workflow secrets (SECRETS_KEY, SECRETS_KEY_PREVIOUS); null when
+   * SECRETS_KEY is not set: secrets can then be neither saved nor used.
+   */
+  secretKeys: SecretKeys | null;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -46,6 +52,10 @@ export interface ConfigVars {
   /** `true` or `false`; default `true` in development, `false` in staging and production. */
   GRAPHQL_INTROSPECTION?: string;
   RATE_LIMIT_ENABLED?: string;
+  /** base64 of 32 random bytes: the key that encrypts workflow secrets (`openssl rand -base64 32`). */
+  SECRETS_KEY?: string;
+  /** The key SECRETS_KEY replaced, during a rotation: it still decrypts, never encrypts. */
+  SECRETS_KEY_PREVIOUS?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -61,6 +71,8 @@ export const CONFIG_VARS = [
   'RATE_LIMIT_TIERS',
   'GRAPHQL_INTROSPECTION',
   'RATE_LIMIT_ENABLED',
+  'SECRETS_KEY',
+  'SECRETS_KEY_PREVIOUS',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -130,6 +142,50 @@ function tierOverrides(raw: string | undefined): Partial<Record<Tier, Partial<Li
   return parsed as Partial<Record<Tier, Partial<Limits>>>;
 }
 
+/** 32 bytes from base64; the message never repeats the value, which is a key. */
+function aesKey(name: 'SECRETS_KEY' | 'SECRETS_KEY_PREVIOUS', raw: string): Uint8Array<ArrayBuffer> {
+  const text = raw.trim();
+  let bytes: Uint8Array<ArrayBuffer> | null = null;
+  if (/^[A-Za-z0-9+/]+={0,2}$/.test(text)) {
+    try {
+      bytes = Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+    } catch {
+      bytes = null;
+    }
+  }
+  if (bytes?.length !== 32) {
+    throw new ConfigError(
+      name,
+      `must be 32 random bytes in base64 (44 characters, e.g. from \`openssl rand -base64 32\`); got ${
+        bytes ? `${bytes.length} bytes` : 'something that is not base64'
+      }`,
+    );
+  }
+  return bytes;
+}
+
+/** The workflow secrets' key-encryption keys, validated; null when SECRETS_KEY is not set. */
+export function parseSecretKeys(
+  vars: Pick<ConfigVars, 'SECRETS_KEY' | 'SECRETS_KEY_PREVIOUS'>,
+): SecretKeys | null {
+  if (blank(vars.SECRETS_KEY)) {
+    if (!blank(vars.SECRETS_KEY_PREVIOUS)) {
+      throw new ConfigError('SECRETS_KEY_PREVIOUS', 'is set without SECRETS_KEY: set the current key too');
+    }
+    return null;
+  }
+  const current = aesKey('SECRETS_KEY', vars.SECRETS_KEY);
+  if (blank(vars.SECRETS_KEY_PREVIOUS)) return { current: { raw: current }, previous: null };
+  const previous = aesKey('SECRETS_KEY_PREVIOUS', vars.SECRETS_KEY_PREVIOUS);
+  if (previous.every((b, i) => b === current[i])) {
+    throw new ConfigError(
+      'SECRETS_KEY_PREVIOUS',
+      'is the same key as SECRETS_KEY: it must be the key it replaced',
+    );
+  }
+  return { current: { raw: current }, previous: { raw: previous } };
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
@@ -179,5 +235,6 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimits: tierLimits(base, tierOverrides(vars.RATE_LIMIT_TIERS)),
     introspection: bool('GRAPHQL_INTROSPECTION', vars.GRAPHQL_INTROSPECTION, environment === 'development'),
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
+    secretKeys: parseSecretKeys(vars),
   };
 }

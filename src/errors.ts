@@ -49,8 +49,12 @@ export const ERROR_STATUS = {
   'WORKFLOW-011': 401,
   /** Webhook: this signed delivery was already received (replay). */
   'WORKFLOW-012': 409,
-  /** Webhook: the Worker secret the trigger names is not set. */
+  /** Webhook: the tenant's secret the trigger names is not set (or does not decrypt). */
   'WORKFLOW-013': 503,
+  /** No workflow secret of that name in the caller's tenant (other tenants are never looked at). */
+  WORKFLOW_SECRET_NOT_FOUND: 404,
+  /** The deployment has no SECRETS_KEY, so workflow secrets can be neither saved nor opened. */
+  SECRETS_NOT_CONFIGURED: 503,
   /** No execution with that id in the caller's tenant. (EXECUTION-001…009 classify step failures.) */
   'EXECUTION-010': 404,
   /** The execution already ended: it cannot be cancelled. */

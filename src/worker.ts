@@ -1,5 +1,5 @@
 import { durableWriteLock } from './coordination/tenantLock';
-import { type ExecutionEnv, hubEvents, workflowSecret, workflowsExecutor } from './execution/ports';
+import { type ExecutionEnv, hubEvents, workflowsExecutor } from './execution/ports';
 import { runScheduled } from './execution/scheduled';
 import type { RequestSample } from './metrics/observation';
 import type { RateLimiter } from './ratelimit/durableObject';
@@ -51,7 +51,6 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     // After the batch committed; a hub that cannot be reached must not fail the mutation.
     events: hubEvents(env, (p) => ctx.waitUntil(p)),
     executions: workflowsExecutor(env),
-    secret: (name) => workflowSecret(env, name),
     writeLock: durableWriteLock(env.TENANT_LOCKS),
     live: {
       systemFigures: async () => {

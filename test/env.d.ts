@@ -8,6 +8,8 @@ declare global {
     interface Env {
       DB: D1Database;
       JWT_SECRET: string;
+      SECRETS_KEY: string;
+      SECRETS_KEY_PREVIOUS: string;
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];
       RATE_LIMITER: DurableObjectNamespace<import('../src/ratelimit/durableObject').RateLimiter>;

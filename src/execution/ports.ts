@@ -1,3 +1,4 @@
+import { parseSecretKeys } from '../config';
 import { durableWriteLock, type TenantLock } from '../coordination/tenantLock';
 import type { TenantHub } from '../realtime/hub';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
@@ -6,6 +7,8 @@ import type { EventsPort } from '../resolvers/events';
 import type { ExecutionsPort } from '../resolvers/executionsPort';
 import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../resolvers/runbooks';
 import type { EnginePorts } from '../resolvers/workflow/engine';
+import { openStepSecrets } from '../resolvers/workflowSecrets';
+import type { SecretKeys } from '../secrets/envelope';
 import type { AppBindings } from '../server/app';
 import type { BreakerBoard, BreakerEnv } from './breakerBoard';
 import type { ExecutionParams } from './executionWorkflow';
@@ -24,18 +27,6 @@ export interface ExecutionEnv extends AppBindings, BreakerEnv {
   EXECUTION_NUDGE_AFTER_MS?: string;
 }
 
-/**
- * Workflow steps name secrets (`{{ secrets.DEPLOY_TOKEN }}`); the value is the Worker secret
- * `WORKFLOW_SECRET_DEPLOY_TOKEN`. The prefix keeps the service's own secrets (JWT_SECRET, …)
- * out of reach of anyone who can write a workflow.
- */
-export const SECRET_PREFIX = 'WORKFLOW_SECRET_';
-
-export function workflowSecret(env: object, name: string): string | undefined {
-  const value = (env as Record<string, unknown>)[`${SECRET_PREFIX}${name}`];
-  return typeof value === 'string' ? value : undefined;
-}
-
 const warn = (msg: string) => (e: unknown) =>
   console.log(JSON.stringify({ level: 'warn', msg, error: String(e) }));
 
@@ -51,6 +42,15 @@ export function hubEvents(env: ExecutionEnv, waitUntil: (p: Promise<unknown>) =>
   };
 }
 
+let parsedKeys: { from: string; keys: SecretKeys | null } | null = null;
+
+/** The secrets' keys of these bindings, parsed once per key pair (their imports are cached by object). */
+function secretKeysOf(env: ExecutionEnv): SecretKeys | null {
+  const from = `${env.SECRETS_KEY ?? ''}\u0000${env.SECRETS_KEY_PREVIOUS ?? ''}`;
+  if (parsedKeys?.from !== from) parsedKeys = { from, keys: parseSecretKeys(env) };
+  return parsedKeys.keys;
+}
+
 const positive = (v: string | undefined, fallback: number) => {
   const n = Number(v);
   return Number.isFinite(n) && n > 0 ? n : fallback;
@@ -64,7 +64,9 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
       acquire: (host) => board().acquire(host),
       report: (host, outcome) => board().report(host, outcome),
     },
-    secret: (name) => workflowSecret(env, name),
+    // Only ever the execution's own tenant: the tenant is fixed here, not taken from the step.
+    secrets: async (names) =>
+      names.length ? openStepSecrets(env.DB, secretKeysOf(env), tenantId, names) : new Map(),
     publish: (event) => hubOf(env, tenantId).publishExecution(event).catch(warn('hub publish failed')),
     fetch: (input, init) => fetch(input, init),
     now: () => new Date(),

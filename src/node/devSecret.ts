@@ -1,4 +1,4 @@
-import { DEV_VARS, ensureDevSecret } from '../../scripts/devToken.mjs';
+import { DEV_VARS, ensureDevSecret, ensureDevSecretsKey } from '../../scripts/devToken.mjs';
 
 export { DEV_VARS };
 
@@ -11,4 +11,16 @@ export function devSecret(env: Record<string, string | undefined>, path = DEV_VA
   const environment = env.ENVIRONMENT?.trim() || 'development';
   if (environment !== 'development' || env.JWT_SECRET?.trim() || env.JWT_JWKS_URL?.trim()) return null;
   return ensureDevSecret(path);
+}
+
+/**
+ * In development only, and only when the environment sets no SECRETS_KEY (main.ts asks only when
+ * JWT_SECRET came from .dev.vars too): the one of .dev.vars
+ * (created at random if missing), so workflow secrets can be saved on a fresh clone and still
+ * open after a restart.
+ */
+export function devSecretsKey(env: Record<string, string | undefined>, path = DEV_VARS): string | null {
+  const environment = env.ENVIRONMENT?.trim() || 'development';
+  if (environment !== 'development' || env.SECRETS_KEY?.trim()) return null;
+  return ensureDevSecretsKey(path);
 }

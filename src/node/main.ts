@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config';
 import { parseNodeArgs, USAGE, UsageError } from './args';
-import { DEV_VARS, devSecret } from './devSecret';
+import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
@@ -30,6 +30,10 @@ async function main(): Promise<number> {
   const env = { ...process.env };
   const secret = devSecret(env);
   if (secret) env.JWT_SECRET = secret;
+  // Only in the same development convenience mode as JWT_SECRET: a configured process (tests,
+  // a deployment) gets no .dev.vars written behind its back.
+  const secretsKey = secret ? devSecretsKey(env) : null;
+  if (secretsKey) env.SECRETS_KEY = secretsKey;
   if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
 
   let app: ReturnType<typeof openNodeApp>;
@@ -51,7 +55,7 @@ async function main(): Promise<number> {
   const ws = base.replace(/^http/, 'ws');
   console.log(`
   ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${env.ENVIRONMENT || 'development'}
-  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}
+  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
 
     GraphQL         ${base}/graphql
     Subscriptions   ${ws}/graphql?tenant=<tenant>  (graphql-transport-ws; token in connection_init)

@@ -3,6 +3,7 @@ import type { AuditSource } from '../db/audit';
 import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
 import { AppError } from '../errors';
+import type { SecretKeys } from '../secrets/envelope';
 import type { EventsPort } from './events';
 import type { ExecutionsPort } from './executionsPort';
 import type { LivePort } from './live';
@@ -29,6 +30,8 @@ export interface RequestContext {
   executions: ExecutionsPort | null;
   /** Queues a tenant's writes where they share one process; null where writers race instead. */
   writeLock: WriteLock | null;
+  /** The keys that seal workflow secrets (SECRETS_KEY); null where none is configured. */
+  secretKeys: SecretKeys | null;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -53,6 +56,7 @@ export function createRequestContext(opts: {
   live?: LivePort | null;
   executions?: ExecutionsPort | null;
   writeLock?: WriteLock | null;
+  secretKeys?: SecretKeys | null;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -73,6 +77,7 @@ export function createRequestContext(opts: {
     live: opts.live ?? null,
     executions: opts.executions ?? null,
     writeLock: opts.writeLock ?? null,
+    secretKeys: opts.secretKeys ?? null,
   };
 }
 

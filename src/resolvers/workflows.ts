@@ -15,6 +15,7 @@ import type { AuthedContext } from './context';
 import type { WorkflowRecord, WorkflowStatus } from './domain';
 import { assertNoLiveExecutions } from './executions';
 import { type WorkflowDefinition, workflowDefinitionSchema } from './workflow/stepSchemas';
+import { secretIssues } from './workflowSecrets';
 
 /** Workflow definitions: create, edit (a new version each time), activate, deactivate, delete. */
 
@@ -50,7 +51,8 @@ function invalidDefinition(error: ZodError): AppError {
 
 /**
  * Validates steps and triggers by type, then checks what they refer to: an approval gate must
- * name a change of this tenant.
+ * name a change of this tenant; a secret must be set in this tenant and a step may only send it
+ * to a host in its allowedHosts.
  */
 async function parseDefinition(
   ctx: AuthedContext,
@@ -80,6 +82,14 @@ async function parseDefinition(
         { issues },
       );
     }
+  }
+  const secrets = await secretIssues(ctx, parsed.data);
+  if (secrets.length) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `Invalid workflow definition: ${secrets.map((i) => `${i.field}: ${i.message}`).join('; ')}`,
+      { issues: secrets },
+    );
   }
   return parsed.data;
 }

@@ -7,6 +7,7 @@ import './changeMutations';
 import './freezeWindow';
 import './workflow';
 import './workflowMutations';
+import './workflowSecret';
 import './audit';
 import './compliance';
 import './metrics';

@@ -62,7 +62,8 @@ export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').impleme
       resolve: (w) => nextCronRun(w, new Date()),
     }),
     secretNames: t.stringList({
-      description: 'Worker secrets the definition references by name; their values are never stored.',
+      description:
+        'Workflow secrets of this tenant the definition references by name; their values are never part of it.',
       resolve: (w) => referencedSecrets(w),
     }),
     versions: t.field({

@@ -20,7 +20,7 @@ const STEPS_DOC =
 
 const TRIGGERS_DOC =
   'How the workflow starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, ' +
-  '{"type": "webhook", "secret": "HOOK_SECRET"} (the Worker secret that signs the HMAC), ' +
+  '{"type": "webhook", "secret": "HOOK_SECRET"} (the name of this tenant’s workflow secret that signs the HMAC), ' +
   '{"type": "cron", "expression": "0 3 * * MON-FRI"} (5 fields), ' +
   '{"type": "change-approved"} (when a change naming this workflow as its runbook is approved).';
 

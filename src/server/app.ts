@@ -48,8 +48,6 @@ export interface AppPorts {
   hubHealth?: () => Promise<'ok'>;
   /** Runs workflow executions durably (Cloudflare Workflows in a Worker); absent elsewhere. */
   executions?: ExecutionsPort;
-  /** Worker secrets by name, for signed webhooks (`WORKFLOW_SECRET_<NAME>`). */
-  secret?: (name: string) => string | undefined;
   /** Queues a tenant's writes where all writers share this process (Node); absent in a Worker. */
   writeLock?: WriteLock;
 }
@@ -85,6 +83,7 @@ function executeThrough(yoga: GraphQLServer, context: ServerContext, db: D1Datab
             key: idempotencyKey,
             requestId: context.requestId,
             body,
+            secretKeys: context.config.secretKeys,
             run,
           })
         : await run();
@@ -178,7 +177,14 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
     };
     const hook = WEBHOOK_PATH.exec(pathname);
-    if (hook) return receiveWebhook(request, env.DB, decodeURIComponent(hook[1] as string), ports);
+    if (hook)
+      return receiveWebhook(
+        request,
+        env.DB,
+        decodeURIComponent(hook[1] as string),
+        ports,
+        app.config.secretKeys,
+      );
     switch (pathname) {
       case '/graphql': {
         const live = await liveRoute(request, env, app.config, principal, ports);
@@ -193,6 +199,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
           key,
           requestId,
           body,
+          secretKeys: app.config.secretKeys,
           run: (idempotency) =>
             app.yoga.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body }), {
               ...context,

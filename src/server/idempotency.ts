@@ -1,6 +1,8 @@
+import { type DocumentNode, Kind, parse, print, visit } from 'graphql';
 import type { Principal } from '../auth/principal';
 import { findIdempotencyKey, type IdempotencyScope, storeIdempotentResponse } from '../db/idempotency';
 import { canonicalJson } from '../resolvers/auditChain';
+import type { SecretKeys } from '../secrets/envelope';
 import { graphqlErrorResponse as graphqlError } from './responses';
 
 /** How long a key protects against a repeat. */
@@ -24,13 +26,87 @@ async function sha256(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** The same operation and variables hash the same, whatever the key order or whitespace. */
-async function requestHash(body: string): Promise<string> {
+/** Write-only arguments, by field: their values are never stored, not even inside a hash. */
+const SECRET_ARGUMENTS: Readonly<Record<string, string>> = { setWorkflowSecret: 'value' };
+
+/**
+ * How a secret value appears in the request's fingerprint: an HMAC under SECRETS_KEY, so a
+ * retry with another value is still told apart, while the stored hash cannot be tested against
+ * guesses without the key. Without a key no secret can be saved anyway: a fixed mark.
+ */
+function secretMarker(keys: SecretKeys | null): (value: string) => Promise<string> {
+  let key: Promise<CryptoKey> | null = null;
+  return async (value) => {
+    if (!keys) return '[secret]';
+    key ??= crypto.subtle.importKey('raw', keys.current.raw, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
+    const mac = await crypto.subtle.sign(
+      'HMAC',
+      await key,
+      new TextEncoder().encode(`changeflow/idempotency-secret/v1:${value}`),
+    );
+    return `[secret:${[...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, '0')).join('')}]`;
+  };
+}
+
+/** The request with every secret value (inline or in variables) replaced by its marker. */
+async function withoutSecretValues(request: unknown, keys: SecretKeys | null): Promise<unknown> {
+  const { query, variables } = (request ?? {}) as { query?: unknown; variables?: unknown };
+  const fields = Object.keys(SECRET_ARGUMENTS);
+  if (typeof query !== 'string' || !fields.some((f) => query.includes(f))) return request;
+  let document: DocumentNode;
   try {
-    return sha256(canonicalJson(JSON.parse(body)));
+    document = parse(query);
   } catch {
-    return sha256(body);
+    // Yoga refuses it before any write, so this hash is never stored: it only has to hold no value.
+    return { unparseable: true };
   }
+  const mark = secretMarker(keys);
+  const literals = new Map<string, string>();
+  const variableNames = new Set<string>();
+  visit(document, {
+    Field(field) {
+      const arg = field.arguments?.find((a) => a.name.value === SECRET_ARGUMENTS[field.name.value]);
+      if (arg?.value.kind === Kind.VARIABLE) variableNames.add(arg.value.name.value);
+      else if (arg?.value.kind === Kind.STRING) literals.set(arg.value.value, '');
+    },
+  });
+  for (const value of literals.keys()) literals.set(value, await mark(value));
+  const redacted = visit(document, {
+    Field(field) {
+      const secretArg = SECRET_ARGUMENTS[field.name.value];
+      if (!secretArg) return undefined;
+      return {
+        ...field,
+        arguments: field.arguments?.map((a) =>
+          a.name.value === secretArg && a.value.kind === Kind.STRING
+            ? { ...a, value: { kind: Kind.STRING, value: literals.get(a.value.value) ?? '[secret]' } }
+            : a,
+        ),
+      };
+    },
+  });
+  const vars = { ...((variables ?? {}) as Record<string, unknown>) };
+  for (const name of variableNames) {
+    if (name in vars) vars[name] = await mark(JSON.stringify(vars[name]));
+  }
+  return { ...(request as object), query: print(redacted), variables: vars };
+}
+
+/**
+ * The same operation and variables hash the same, whatever the key order or whitespace. A
+ * secret value never enters the hash (see withoutSecretValues).
+ */
+async function requestHash(body: string, keys: SecretKeys | null): Promise<string> {
+  let request: unknown;
+  try {
+    request = JSON.parse(body);
+  } catch {
+    // Not JSON: Yoga refuses it before any write, so this hash is never stored.
+    return sha256(Object.keys(SECRET_ARGUMENTS).some((f) => body.includes(f)) ? '(unparseable)' : body);
+  }
+  return sha256(canonicalJson(await withoutSecretValues(request, keys)));
 }
 
 /**
@@ -44,6 +120,8 @@ export async function withIdempotency(opts: {
   key: string;
   requestId: string;
   body: string;
+  /** SECRETS_KEY, which keys the fingerprint of secret values in the request hash. */
+  secretKeys: SecretKeys | null;
   run: (claim: IdempotencyClaim) => Response | Promise<Response>;
 }): Promise<Response> {
   const { db, principal, key } = opts;
@@ -52,7 +130,7 @@ export async function withIdempotency(opts: {
   }
   const scope: IdempotencyScope = { tenantId: principal.tenantId, principalId: principal.id, key };
   const now = new Date();
-  const hash = await requestHash(opts.body);
+  const hash = await requestHash(opts.body, opts.secretKeys);
   const existing = await findIdempotencyKey(db, scope, now.toISOString());
   if (existing) {
     if (existing.requestHash !== hash) {

@@ -5,11 +5,13 @@ import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import { executeWorkflow } from '../resolvers/executions';
 import type { WorkflowTrigger } from '../resolvers/workflow/stepSchemas';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../resolvers/workflow/webhookSignature';
+import { openStepSecrets } from '../resolvers/workflowSecrets';
+import type { SecretKeys } from '../secrets/envelope';
 import type { AppPorts } from './app';
 
 /**
  * `POST /hooks/workflows/:id`: another system starts a workflow. The workflow must have a
- * `webhook` trigger naming the Worker secret (`WORKFLOW_SECRET_<NAME>`) that signs deliveries:
+ * `webhook` trigger naming the secret of the workflow's tenant (see setWorkflowSecret) that signs deliveries:
  * `X-ChangeFlow-Timestamp` (unix seconds) and `X-ChangeFlow-Signature: sha256=<hex HMAC-SHA256
  * of "<timestamp>.<body>">`. A delivery older than 5 minutes is refused, and each signature is
  * accepted once (the claim commits in the same batch as the execution). The JSON body becomes
@@ -49,6 +51,7 @@ export async function receiveWebhook(
   db: D1Database,
   workflowId: string,
   ports: AppPorts,
+  keys: SecretKeys | null,
 ): Promise<Response> {
   if (request.method !== 'POST') {
     return refuse('METHOD_NOT_ALLOWED', 'Webhooks are delivered with POST', 405);
@@ -64,7 +67,10 @@ export async function receiveWebhook(
   if (!row || !trigger || trigger.type !== 'webhook') {
     return refuse('WORKFLOW-008', `No active workflow ${workflowId} takes webhooks`);
   }
-  const secret = ports.secret?.(trigger.secret);
+  // The workflow's own tenant only; its allowedHosts do not apply (the secret is never sent).
+  const secret = await openStepSecrets(db, keys, row.tenant_id, [trigger.secret])
+    .then((opened) => opened.get(trigger.secret)?.value)
+    .catch(() => undefined);
   if (!secret) {
     return refuse('WORKFLOW-013', `The webhook secret of workflow ${workflowId} is not configured`);
   }

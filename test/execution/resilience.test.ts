@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { setSecret } from '../helpers/secrets';
 import { createWorkflow, type Execution, execute, freshCast, gqlOk, upstream, waitFor } from './helpers';
 
 const key = () => crypto.randomUUID();
@@ -121,9 +122,12 @@ describe('http-request retries', () => {
   });
 
   it('sends a secret by name and never records its value', async () => {
-    const { e } = await runOne([
+    const c = await freshCast();
+    await setSecret(c.admin, 'UPSTREAM_TOKEN', 'test-upstream-token-4f1d', [new URL(upstream('/')).hostname]);
+    const id = await createWorkflow(c.manager, [
       http(upstream('/ok'), { headers: { Authorization: 'Bearer {{ secrets.UPSTREAM_TOKEN }}' } }),
     ]);
+    const e = await waitFor(c.manager, (await execute(c.manager, id)).id);
     expect(e.status).toBe('SUCCEEDED');
     // The upstream echoes the header it received: the real value went out (only it is redacted),
     // and what ChangeFlow stores shows the secret's name instead.

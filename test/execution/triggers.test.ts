@@ -8,6 +8,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { signWebhook } from '../../src/resolvers/workflow/webhookSignature';
 import worker from '../../src/worker';
+import { DELETE_SECRET, setSecret } from '../helpers/secrets';
 import { codes, createWorkflow, execute, freshCast, gql, gqlOk, waitFor } from './helpers';
 
 const SECRET = 'test-webhook-signing-secret';
@@ -38,6 +39,8 @@ async function deliver(
 
 async function hookedWorkflow(secretName = 'HOOK_SECRET') {
   const c = await freshCast();
+  // A signing secret is never sent anywhere: it needs no allowed hosts.
+  await setSecret(c.admin, secretName, SECRET);
   const id = await createWorkflow(
     c.manager,
     [{ id: 'echo', type: 'transform', spec: { pick: { release: 'inputs.body.release' } } }],
@@ -119,8 +122,9 @@ describe('signed webhook trigger', () => {
     expect((await deliver(plain, '{}', { method: 'GET' })).status).toBe(405);
   });
 
-  it('says so when the named secret is not configured (WORKFLOW-013)', async () => {
-    const { id } = await hookedWorkflow('NOT_CONFIGURED');
+  it('says so when the named secret is no longer set (WORKFLOW-013)', async () => {
+    const { c, id } = await hookedWorkflow('GONE_SECRET');
+    await gqlOk(DELETE_SECRET, { name: 'GONE_SECRET' }, c.admin);
     const r = await deliver(id, '{}');
     expect(r.status).toBe(503);
     expect(r.body.error?.code).toBe('WORKFLOW-013');

@@ -440,6 +440,48 @@ const steps: Step[] = [
     ],
   },
   {
+    mutation: 'setWorkflowSecret',
+    actor: 'admin',
+    query: `mutation($value: String!) {
+      setWorkflowSecret(name: "DEPLOY_TOKEN", value: $value, allowedHosts: ["api.example.com"]) { name keyId } }`,
+    vars: () => ({ value: 'audit-trail-secret-value-7c1e' }),
+    remember: (d) => {
+      ids.secretKeyId = (d.setWorkflowSecret as { keyId: string }).keyId;
+    },
+    events: () => [
+      {
+        action: 'workflow_secret.created',
+        targetType: 'WorkflowSecret',
+        target: 'DEPLOY_TOKEN',
+        before: null,
+        after: {
+          name: 'DEPLOY_TOKEN',
+          allowedHosts: ['api.example.com'],
+          keyId: ids.secretKeyId,
+          updatedAt: expect.any(String),
+          updatedBy: 'root',
+        },
+      },
+    ],
+    // The trail names the secret and its hosts, never its value.
+    also: (events) => expect(JSON.stringify(events)).not.toContain('audit-trail-secret-value-7c1e'),
+  },
+  {
+    mutation: 'deleteWorkflowSecret',
+    actor: 'admin',
+    query: 'mutation { deleteWorkflowSecret(name: "DEPLOY_TOKEN") { name } }',
+    vars: () => ({}),
+    events: () => [
+      {
+        action: 'workflow_secret.deleted',
+        targetType: 'WorkflowSecret',
+        target: 'DEPLOY_TOKEN',
+        before: expect.objectContaining({ name: 'DEPLOY_TOKEN', keyId: ids.secretKeyId }),
+        after: null,
+      },
+    ],
+  },
+  {
     mutation: 'createWorkflow',
     actor: 'manager',
     query: `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id version } }`,

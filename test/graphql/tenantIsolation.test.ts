@@ -22,6 +22,14 @@ import {
   submit,
 } from '../helpers/changes';
 import type { GqlResult } from '../helpers/graphql';
+import {
+  DELETE_SECRET,
+  LIST_SECRETS,
+  listSecrets,
+  SET_SECRET,
+  setSecret,
+  type WorkflowSecret,
+} from '../helpers/secrets';
 
 /**
  * Tenant A builds up changes in every state, a freeze window and a PCI-tagged service. Tenant B,
@@ -49,6 +57,9 @@ interface AChanges {
 let a: AChanges;
 let aFreeze: { id: string; name: string };
 let aKey: { id: string; secret: string };
+/** A's workflow secret, as A's admin lists it; its value must never reach B. */
+let aSecret: WorkflowSecret;
+const A_SECRET_VALUE = 'tenant-a-upstream-token-91b2';
 /** A's workflows: one ACTIVE, one INACTIVE (so that activating it would be legal for A). */
 let aWorkflows: { active: Workflow; inactive: Workflow };
 /** A's execution of its active workflow (a 1 s delay). */
@@ -183,6 +194,7 @@ beforeAll(async () => {
     )
   ).createApiKey;
   aKey = { id: key.apiKey.id, secret: key.secret };
+  aSecret = await setSecret(A.admin, 'UPSTREAM_TOKEN', A_SECRET_VALUE, ['api.a.example']);
   const newWorkflow = async (name: string) =>
     (await gqlOk<{ createWorkflow: Workflow }>(CREATE_WORKFLOW, { input: workflowInput(name) }, A.manager))
       .createWorkflow;
@@ -355,6 +367,12 @@ const QUERIES: Record<string, () => Promise<void>> = {
       '{ verifyAuditChain { valid checked brokenAtSeq } }',
     );
     expect(r.data?.verifyAuditChain).toEqual({ valid: true, checked: events.length, brokenAtSeq: null });
+  },
+  async workflowSecrets() {
+    const r = await asB<{ workflowSecrets: WorkflowSecret[] }>(LIST_SECRETS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.workflowSecrets.map((s) => s.name)).not.toContain('UPSTREAM_TOKEN');
+    expect(JSON.stringify(r)).not.toContain(A_SECRET_VALUE);
   },
   async apiKeys() {
     const r = await asB<{ apiKeys: { id: string }[] }>(KEYS);
@@ -554,6 +572,26 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     expect(report.complianceReport.findings).toContainEqual(
       expect.objectContaining({ checkId: 'PCI-6.4', changeId: a.pciGap.id }),
     );
+  },
+  async setWorkflowSecret() {
+    // B setting A's name makes B's own secret: A's row, hosts and key stay as they were.
+    const r = await asB<{ setWorkflowSecret: WorkflowSecret }>(SET_SECRET, {
+      name: 'UPSTREAM_TOKEN',
+      value: 'b-value',
+      hosts: ['api.b.example'],
+    });
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.setWorkflowSecret.allowedHosts).toEqual(['api.b.example']);
+    expect(await listSecrets(A.admin)).toEqual([aSecret]);
+  },
+  async deleteWorkflowSecret() {
+    // B deletes its own UPSTREAM_TOKEN, then finds no other: A's is out of reach.
+    await setSecret(B.admin, 'UPSTREAM_TOKEN', 'b-value', ['api.b.example']);
+    expect((await asB(DELETE_SECRET, { name: 'UPSTREAM_TOKEN' })).errors).toBeUndefined();
+    const again = await asB(DELETE_SECRET, { name: 'UPSTREAM_TOKEN' });
+    expect(again.status).toBe(404);
+    expect(codes(again)).toEqual(['WORKFLOW_SECRET_NOT_FOUND']);
+    expect(await listSecrets(A.admin)).toEqual([aSecret]);
   },
   async revokeApiKey() {
     const r = await asB(REVOKE_KEY, { id: aKey.id });

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cast, createChange, gql, gqlOk } from '../helpers/changes';
 import type { GqlResult } from '../helpers/graphql';
+import { setSecret } from '../helpers/secrets';
 
 type Cast = Awaited<ReturnType<typeof cast>>;
 
@@ -65,8 +66,17 @@ async function create(tok: string, overrides: Record<string, unknown> = {}) {
 }
 
 let c: Cast;
+/** The secrets these definitions name, set in the tenant for the hosts its steps call. */
+async function withSecrets<T extends Cast>(t: T): Promise<T> {
+  for (const name of ['DEPLOY_TOKEN', 'PAGER_KEY', 'BODY_SECRET']) {
+    await setSecret(t.admin, name, `value-of-${name}`, ['deploy.example.com']);
+  }
+  await setSecret(t.admin, 'HOOK_SECRET', 'value-of-HOOK_SECRET');
+  return t;
+}
+
 beforeAll(async () => {
-  c = await cast('workflows');
+  c = await withSecrets(await cast('workflows'));
 });
 
 describe('workflow definitions', () => {
@@ -208,7 +218,7 @@ describe('listing', () => {
   let t: Cast;
   const made: Workflow[] = [];
   beforeAll(async () => {
-    t = await cast('workflows-list');
+    t = await withSecrets(await cast('workflows-list'));
     for (const name of ['Alpha deploy', 'Beta deploy', 'Gamma rollback', 'Delta deploy', 'Epsilon 100%_x']) {
       made.push(await create(t.manager, { name }));
     }

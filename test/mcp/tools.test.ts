@@ -74,6 +74,8 @@ const MANAGER_TOOLS = [
   'delete_workflow',
   'execute_workflow',
   'cancel_execution',
+  // Names and hosts only: setting or deleting a secret is not an MCP tool at all.
+  'list_workflow_secrets',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [
@@ -96,7 +98,11 @@ const sorted = (names: string[]) => [...new Set(names)].sort();
 
 describe('tools/list per role', () => {
   it.each<[Role, string[], string[]]>([
-    ['viewer', READ_TOOLS, ['create_change_request', 'approve_change', 'compliance_report']],
+    [
+      'viewer',
+      READ_TOOLS,
+      ['create_change_request', 'approve_change', 'compliance_report', 'list_workflow_secrets'],
+    ],
     [
       'requester',
       [...READ_TOOLS, ...REQUESTER_TOOLS],

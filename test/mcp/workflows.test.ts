@@ -2,6 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cast } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
+import { setSecret } from '../helpers/secrets';
 
 /** Workflow definitions through the MCP tools an agent uses: create_workflow and list_workflows. */
 
@@ -20,6 +21,7 @@ let viewer: Client;
 
 beforeAll(async () => {
   const c = await cast('mcp-workflows');
+  await setSecret(c.admin, 'DEPLOY_TOKEN', 'mcp-deploy-token', ['deploy.example.com']);
   manager = await mcpClient(c.manager);
   viewer = await mcpClient(c.viewer);
 });

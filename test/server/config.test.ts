@@ -50,4 +50,51 @@ describe('parseConfig', () => {
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toContain(variable);
   });
+
+  describe('SECRETS_KEY and SECRETS_KEY_PREVIOUS', () => {
+    const KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i + 1)));
+    const OTHER = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => 200 - i)));
+
+    it('reads 32-byte base64 keys, and none at all (secrets then cannot be saved)', () => {
+      expect(parseConfig({ JWT_SECRET: SECRET }).secretKeys).toBeNull();
+      const c = parseConfig({ JWT_SECRET: SECRET, SECRETS_KEY: KEY, SECRETS_KEY_PREVIOUS: OTHER });
+      expect(c.secretKeys?.current.raw).toHaveLength(32);
+      expect(c.secretKeys?.previous?.raw[0]).toBe(200);
+    });
+
+    it.each([
+      ['a short key', { SECRETS_KEY: btoa('only sixteen b!!') }, 'SECRETS_KEY', /16 bytes/],
+      ['a key that is not base64', { SECRETS_KEY: `${'#'.repeat(43)}=` }, 'SECRETS_KEY', /not base64/],
+      ['a hex key', { SECRETS_KEY: 'ab'.repeat(32) }, 'SECRETS_KEY', /48 bytes/],
+      [
+        'a previous key without a current one',
+        { SECRETS_KEY_PREVIOUS: KEY },
+        'SECRETS_KEY_PREVIOUS',
+        /without/,
+      ],
+      [
+        'a previous key equal to the current one',
+        { SECRETS_KEY: KEY, SECRETS_KEY_PREVIOUS: KEY },
+        'SECRETS_KEY_PREVIOUS',
+        /same key/,
+      ],
+      [
+        'a bad previous key',
+        { SECRETS_KEY: KEY, SECRETS_KEY_PREVIOUS: 'c2hvcnQ=' },
+        'SECRETS_KEY_PREVIOUS',
+        /5 bytes/,
+      ],
+    ])('refuses %s with a ConfigError that names it and never repeats the key', (_l, vars, variable, why) => {
+      let error: unknown;
+      try {
+        parseConfig({ JWT_SECRET: SECRET, ...vars });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe(variable);
+      expect((error as ConfigError).message).toMatch(why);
+      for (const value of Object.values(vars)) expect((error as ConfigError).message).not.toContain(value);
+    });
+  });
 });

@@ -10,6 +10,7 @@ import type {
   StepRunStatus,
 } from '../domain';
 import { isTerminalExecution } from '../domain';
+import { hostAllowed, hostRefusal, type OpenedSecret } from '../workflowSecrets';
 import { nextDelayMs, shouldRetry } from './backoff';
 import { breakerKey, countsAgainstBreaker } from './circuitBreaker';
 import { type ClassifiedError, classifyError } from './errorClass';
@@ -49,8 +50,11 @@ export interface ExecutionEvent {
 export interface EnginePorts {
   db: D1Database;
   breakers: BreakerPort;
-  /** A Worker secret by name; undefined when it is not set. */
-  secret(name: string): string | undefined;
+  /**
+   * The execution's tenant's secrets among `names`, opened (decrypted) for one HTTP attempt;
+   * names the tenant has not set are absent. Rejects when one cannot be opened.
+   */
+  secrets(names: readonly string[]): Promise<Map<string, OpenedSecret>>;
   publish(event: ExecutionEvent): Promise<void>;
   fetch: typeof fetch;
   now(): Date;
@@ -298,15 +302,29 @@ export type AttemptResult =
   | StepResult
   | { kind: 'retry'; delayMs: number; notBefore: number; startedAt: string; log: AttemptRecord[] };
 
-function secretsFor(p: EnginePorts, step: HttpStep): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Every secret the step names (url, headers, body). */
+function secretNames(step: HttpStep): string[] {
+  const names = new Set<string>();
   for (const text of [step.url, step.body ?? '', ...Object.values(step.headers)]) {
-    for (const name of secretRefs(text)) {
-      const value = p.secret(name);
-      if (value !== undefined) out[name] = value;
-    }
+    for (const name of secretRefs(text)) names.add(name);
   }
-  return out;
+  return [...names];
+}
+
+/**
+ * Checks the rendered URL before anything is sent: every secret the step names must allow its
+ * host. Saving checked the literal host already; this catches what a rendered value or an older
+ * definition could still do.
+ */
+function secretHostCheck(opened: Map<string, OpenedSecret>): (url: URL) => string | null {
+  return (url) => {
+    for (const [name, secret] of opened) {
+      if (!hostAllowed(url.hostname, secret.allowedHosts)) {
+        return `${hostRefusal(name, url.hostname, secret.allowedHosts)}; the request was not sent`;
+      }
+    }
+    return null;
+  };
 }
 
 /** Watches for a cancel request while a call is in flight, and aborts the call when it comes. */
@@ -367,11 +385,23 @@ export async function httpAttempt(
   }
   await record(p, ids, stepRun(ids, index, step, { status: 'RUNNING', startedAt, ...extra }), { workflowId });
 
+  // Opened here, inside the attempt that sends them; only redacted text leaves this function.
+  const names = secretNames(step);
+  let opened: Map<string, OpenedSecret>;
+  try {
+    opened = await p.secrets(names);
+  } catch (e) {
+    const error = classifyError({ kind: 'validation', message: (e as Error).message });
+    log.push({ at, ms: 0, error: error.code });
+    return stop({ kind: 'failed', error: errorRecord(error, step.id) });
+  }
+  const secrets = Object.fromEntries([...opened].map(([name, s]) => [name, s.value]));
   const watch = watchCancel(p, ids);
-  const secrets = secretsFor(p, step);
-  const call = await callHttp(step, { ...scope, secrets }, { fetch: p.fetch, cancel: watch.signal }).finally(
-    watch.stop,
-  );
+  const call = await callHttp(
+    step,
+    { ...scope, secrets },
+    { fetch: p.fetch, cancel: watch.signal, ...(opened.size ? { checkUrl: secretHostCheck(opened) } : {}) },
+  ).finally(watch.stop);
   if (host) {
     const outcome = call.ok ? 'success' : countsAgainstBreaker(call.error) ? 'failure' : 'neutral';
     await p.breakers.report(host, outcome);

@@ -88,7 +88,13 @@ function render(step: HttpStep, scope: TemplateScope): Rendered {
 export async function callHttp(
   step: HttpStep,
   scope: TemplateScope,
-  opts: { fetch: typeof fetch; cancel?: AbortSignal; now?: () => number },
+  opts: {
+    fetch: typeof fetch;
+    cancel?: AbortSignal;
+    now?: () => number;
+    /** Refuses a rendered URL before anything is sent (a message), e.g. a secret's host rule. */
+    checkUrl?: (url: URL) => string | null;
+  },
 ): Promise<HttpCallResult> {
   const now = opts.now ?? Date.now;
   const started = now();
@@ -102,6 +108,13 @@ export async function callHttp(
   });
   const rendered = render(step, scope);
   if (!rendered.ok) return { ok: false, error: rendered.error, retryAfterMs: null, ms: ms() };
+  if (opts.checkUrl) {
+    const target = URL.canParse(rendered.url) ? new URL(rendered.url) : null;
+    const refusal = target
+      ? opts.checkUrl(target)
+      : 'the rendered URL is not valid; the request was not sent';
+    if (refusal) return fail('validation', refusal);
+  }
   if (opts.cancel?.aborted) return fail('cancelled', 'execution cancelled before the request was sent');
 
   const controller = new AbortController();

@@ -4,7 +4,8 @@ import { transformSpecSchema } from './transform';
 /**
  * The shape of a workflow definition: its ordered steps and its triggers, validated by type.
  * Secrets are never part of a definition: a step names them (`{{ secrets.DEPLOY_TOKEN }}`) and
- * the engine reads them from the Worker's secrets when it runs.
+ * the engine opens them from the tenant's secret store (src/resolvers/workflowSecrets.ts) in the
+ * attempt that sends them.
  */
 
 export const STEP_TYPES = ['http-request', 'transform', 'delay', 'approval-gate'] as const;
@@ -13,7 +14,7 @@ export const MAX_STEPS = 50;
 export const MAX_TRIGGERS = 10;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 
-const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+export const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 /** `{{ secrets.NAME }}`; the name is checked separately so that a bad one is named. */
 const SECRET_REF = /\{\{\s*secrets\.([^\s}]*)\s*\}\}/g;
 /** A header value that carries a credential must be exactly a reference, with an optional scheme. */
@@ -89,7 +90,7 @@ const headers = z
           code: 'custom',
           path: [name],
           message:
-            'carries a credential: reference a Worker secret instead of a literal value, e.g. "Bearer {{ secrets.DEPLOY_TOKEN }}"',
+            'carries a credential: reference a workflow secret instead of a literal value, e.g. "Bearer {{ secrets.DEPLOY_TOKEN }}"',
         });
       }
     }
@@ -220,7 +221,7 @@ export const triggerSchema = z.discriminatedUnion('type', [
     type: z.literal('webhook'),
     secret: z
       .string()
-      .regex(SECRET_NAME, 'must name a Worker secret (UPPER_SNAKE_CASE), never hold its value'),
+      .regex(SECRET_NAME, 'must name a workflow secret (UPPER_SNAKE_CASE), never hold its value'),
   }),
   z.strictObject({
     type: z.literal('cron'),
@@ -280,7 +281,7 @@ export const workflowDefinitionSchema = z.strictObject({
 
 export type WorkflowDefinition = z.output<typeof workflowDefinitionSchema>;
 
-/** The Worker secrets a definition references, sorted: what an operator must set before it runs. */
+/** The workflow secrets a definition references, sorted: what an admin must set before it runs. */
 export function referencedSecrets(definition: {
   steps: readonly WorkflowStep[];
   triggers: readonly WorkflowTrigger[];

@@ -29,7 +29,7 @@ export type TemplateContext = 'text' | 'url' | 'header' | 'json';
 export interface TemplateScope {
   inputs?: unknown;
   steps?: Readonly<Record<string, unknown>>;
-  /** Secret values by name (e.g. from Worker secrets); only names ever leave this module. */
+  /** Secret values by name (the tenant's workflow secrets); only names ever leave this module. */
   secrets?: Readonly<Record<string, string>>;
 }
 

@@ -36,7 +36,7 @@ const encoder = new TextEncoder();
 function checkSecret(secret: string): void {
   // A missing secret is the receiver's misconfiguration, not the sender's mistake: fail loudly.
   if (typeof secret !== 'string' || secret.length === 0) {
-    throw new TypeError('webhook secret is empty; set the Worker secret the trigger names');
+    throw new TypeError('webhook secret is empty; set the workflow secret the trigger names');
   }
 }
 
