@@ -7,6 +7,7 @@ declare global {
     }
     interface Env {
       DB: D1Database;
+      MIGRATION_DB: D1Database;
       JWT_SECRET: string;
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];

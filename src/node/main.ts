@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config';
+import { auditMigratedChanges, migrationPrincipal } from '../resolvers/changeMigrations';
+import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';
 import { DEV_VARS, devSecret } from './devSecret';
 import { openNodeApp } from './runtime';
@@ -39,6 +41,18 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError) return fail(e.message);
     return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
   }
+  // Before serving: audit what the migrations just changed (nobody else writes yet, so no lock).
+  const audited = await auditMigratedChanges(
+    app.db,
+    (tenantId) =>
+      createRequestContext({
+        db: app.db,
+        requestId: 'migration',
+        principal: migrationPrincipal(tenantId),
+        source: 'system',
+      }) as AuthedContext,
+  );
+  if (audited) console.log(`  audited ${audited} change(s) the migrations changed`);
   let server: Awaited<ReturnType<typeof startNodeServer>>;
   try {
     server = await startNodeServer(app, { port: args.port, host: args.host, trustProxy: args.trustProxy });
