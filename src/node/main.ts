@@ -42,6 +42,7 @@ async function main(): Promise<number> {
     return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
   }
   // Before serving: audit what the migrations just changed (nobody else writes yet, so no lock).
+  // A failure is reported and retried at the next start; the rows are already migrated.
   const audited = await auditMigratedChanges(
     app.db,
     (tenantId) =>
@@ -51,7 +52,10 @@ async function main(): Promise<number> {
         principal: migrationPrincipal(tenantId),
         source: 'system',
       }) as AuthedContext,
-  );
+  ).catch((e) => {
+    console.error(`✗ could not audit the migrated changes (retried at the next start): ${(e as Error).message}`);
+    return 0;
+  });
   if (audited) console.log(`  audited ${audited} change(s) the migrations changed`);
   let server: Awaited<ReturnType<typeof startNodeServer>>;
   try {

@@ -46,9 +46,11 @@ const READ_TOOLS = [
   'get_execution',
   'list_executions',
   'circuit_breakers',
+  'list_standard_change_templates',
 ];
 const REQUESTER_TOOLS = [
   'create_change_request',
+  'create_standard_change',
   'update_change_request',
   'submit_change',
   'assess_risk',
@@ -74,6 +76,9 @@ const MANAGER_TOOLS = [
   'delete_workflow',
   'execute_workflow',
   'cancel_execution',
+  'create_standard_change_template',
+  'update_standard_change_template',
+  'retire_standard_change_template',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [
@@ -96,11 +101,15 @@ const sorted = (names: string[]) => [...new Set(names)].sort();
 
 describe('tools/list per role', () => {
   it.each<[Role, string[], string[]]>([
-    ['viewer', READ_TOOLS, ['create_change_request', 'approve_change', 'compliance_report']],
+    [
+      'viewer',
+      READ_TOOLS,
+      ['create_change_request', 'create_standard_change', 'approve_change', 'compliance_report'],
+    ],
     [
       'requester',
       [...READ_TOOLS, ...REQUESTER_TOOLS],
-      ['approve_change', 'schedule_change', 'emergency_override'],
+      ['approve_change', 'schedule_change', 'emergency_override', 'create_standard_change_template'],
     ],
     ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
     [
