@@ -53,7 +53,9 @@ async function main(): Promise<number> {
         source: 'system',
       }) as AuthedContext,
   ).catch((e) => {
-    console.error(`✗ could not audit the migrated changes (retried at the next start): ${(e as Error).message}`);
+    console.error(
+      `✗ could not audit the migrated changes (retried at the next start): ${(e as Error).message}`,
+    );
     return 0;
   });
   if (audited) console.log(`  audited ${audited} change(s) the migrations changed`);
