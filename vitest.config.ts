@@ -14,6 +14,8 @@ export default defineConfig(async () => {
         main: './src/worker.ts',
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
+          // An empty database for migration tests: migrations applied one by one onto rows in an older shape.
+          d1Databases: ['MIGRATION_DB'],
           bindings: {
             TEST_MIGRATIONS: migrations,
             JWT_SECRET: TEST_JWT_SECRET,

@@ -65,15 +65,51 @@ export async function seedDemo(baseUrl, tokens) {
     testPlan: 'Synthetic checkout and login probes must stay green.',
   };
 
-  await create({
-    title: 'Rotate TLS certificates on the edge proxies',
+  // Standard changes come from templates a change manager wrote down once (pre-authorised work).
+  const template = async (input) =>
+    (
+      await q(
+        'manager',
+        'mutation($i: CreateStandardChangeTemplateInput!) { createStandardChangeTemplate(input: $i) { id } }',
+        { i: input },
+      )
+    ).createStandardChangeTemplate.id;
+  const fromTemplate = async (templateId, variables, days, hour) =>
+    (
+      await q(
+        'requester',
+        `mutation($t: ID!, $i: CreateChangeFromTemplateInput!) { createChangeFromTemplate(templateId: $t, input: $i) { ${CHANGE} } }`,
+        {
+          t: templateId,
+          i: {
+            titleVariables: Object.entries(variables).map(([name, value]) => ({ name, value })),
+            plannedStart: isoIn(days, hour),
+            plannedEnd: isoIn(days, hour + 1),
+          },
+        },
+      )
+    ).createChangeFromTemplate;
+  const tlsRotation = await template({
+    name: 'TLS certificate rotation',
+    titlePattern: 'Rotate TLS certificates on {{proxy}}',
+    titleVariables: ['proxy'],
     description: 'Yearly rotation before expiry.',
-    type: 'STANDARD',
-    impact: 'LOW',
-    urgency: 'MEDIUM',
     affectedServices: ['edge-proxy'],
+    urgency: 'MEDIUM',
+    riskLevel: 'LOW',
     ...plans,
   });
+  const osPatch = await template({
+    name: 'Monthly OS patching',
+    titlePattern: 'Patch the OS of the {{fleet}}',
+    titleVariables: ['fleet'],
+    description: 'Monthly security patches.',
+    affectedServices: ['ci-agents'],
+    riskLevel: 'LOW',
+    ...plans,
+  });
+
+  await fromTemplate(tlsRotation, { proxy: 'the edge proxies' }, 5, 2);
 
   const pending = await create({
     title: 'Upgrade the payments database to Postgres 17',
@@ -143,8 +179,8 @@ export async function seedDemo(baseUrl, tokens) {
     ],
   });
 
+  // A runbook is attached by a change manager (a requester may not name one).
   const scheduled = await create({
-    runbookWorkflowId: runbook,
     title: 'Enable HTTP/3 on the public API',
     description: 'Turn on QUIC for api.example.com.',
     impact: 'MEDIUM',
@@ -152,6 +188,11 @@ export async function seedDemo(baseUrl, tokens) {
     affectedServices: ['public-api'],
     ...plans,
   });
+  await q(
+    'manager',
+    `mutation($id: ID!, $w: ID!) { updateChangeRequest(id: $id, input: { runbookWorkflowId: $w }) { ${CHANGE} } }`,
+    { id: scheduled.id, w: runbook },
+  );
   await step('requester', 'submitChange', scheduled.id);
   await approveFully(scheduled.id);
   await q(
@@ -164,15 +205,7 @@ export async function seedDemo(baseUrl, tokens) {
     },
   );
 
-  const done = await create({
-    title: 'Patch the OS of the build agents',
-    description: 'Monthly security patches.',
-    type: 'STANDARD',
-    impact: 'LOW',
-    urgency: 'LOW',
-    affectedServices: ['ci-agents'],
-    ...plans,
-  });
+  const done = await fromTemplate(osPatch, { fleet: 'build agents' }, 1, 2);
   await step('requester', 'submitChange', done.id);
   await q(
     'manager',

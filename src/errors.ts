@@ -25,6 +25,17 @@ export const ERROR_STATUS = {
   FREEZE_WINDOW_NOT_FOUND: 404,
   API_KEY_NOT_FOUND: 404,
   EMERGENCY_NOT_ALLOWED: 409,
+  /**
+   * `type: STANDARD` on a plain create or update: only a change created from an ACTIVE
+   * standard-change template (createChangeFromTemplate) is STANDARD.
+   */
+  CHANGE_STANDARD_REQUIRES_TEMPLATE: 422,
+  /** No standard-change template with that id in the caller's tenant. */
+  TEMPLATE_NOT_FOUND: 404,
+  /** `expectedVersion` is not the template's current version. */
+  TEMPLATE_VERSION_CONFLICT: 409,
+  /** The template is RETIRED: it can no longer be edited or used for new changes. */
+  TEMPLATE_RETIRED: 409,
   /** No workflow with that id in the caller's tenant. */
   'WORKFLOW-001': 404,
   /** A definition that is well-formed but refers to something that does not exist (e.g. a change). */

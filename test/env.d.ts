@@ -7,6 +7,7 @@ declare global {
     }
     interface Env {
       DB: D1Database;
+      MIGRATION_DB: D1Database;
       JWT_SECRET: string;
       SECRETS_KEY: string;
       SECRETS_KEY_PREVIOUS: string;

@@ -37,6 +37,10 @@ export interface ChangeRow {
   review_due_at: string | null;
   reviewed_at: string | null;
   runbook_workflow_id: string | null;
+  runbook_inputs: string | null;
+  runbook_attached_by: string | null;
+  template_id: string | null;
+  template_version: number | null;
   failure_reason: string | null;
   version: number;
   created_at: string;
@@ -71,6 +75,10 @@ export const CHANGE_COLUMNS = [
   'review_due_at',
   'reviewed_at',
   'runbook_workflow_id',
+  'runbook_inputs',
+  'runbook_attached_by',
+  'template_id',
+  'template_version',
   'failure_reason',
   'version',
   'created_at',
@@ -106,6 +114,11 @@ export function changeFromRow(r: ChangeRow): ChangeRecord {
     reviewDueAt: r.review_due_at,
     reviewedAt: r.reviewed_at,
     runbookWorkflowId: r.runbook_workflow_id,
+    runbookInputs:
+      r.runbook_inputs === null ? null : (JSON.parse(r.runbook_inputs) as Record<string, unknown>),
+    runbookAttachedBy: r.runbook_attached_by,
+    templateId: r.template_id,
+    templateVersion: r.template_version,
     failureReason: r.failure_reason,
     version: r.version,
     createdAt: r.created_at,
@@ -142,6 +155,10 @@ export function changeToRow(c: ChangeRecord): ChangeRow {
     review_due_at: c.reviewDueAt,
     reviewed_at: c.reviewedAt,
     runbook_workflow_id: c.runbookWorkflowId,
+    runbook_inputs: c.runbookInputs === null ? null : JSON.stringify(c.runbookInputs),
+    runbook_attached_by: c.runbookAttachedBy,
+    template_id: c.templateId,
+    template_version: c.templateVersion,
     failure_reason: c.failureReason,
     version: c.version,
     created_at: c.createdAt,

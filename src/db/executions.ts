@@ -31,6 +31,7 @@ interface ExecutionRow {
   cancel_requested_at: string | null;
   cancel_requested_by: string | null;
   created_by: string;
+  caused_by: string | null;
   created_at: string;
   started_at: string | null;
   ended_at: string | null;
@@ -59,7 +60,7 @@ interface StepRunRow {
 const COLUMNS =
   'id, tenant_id, workflow_id, workflow_version, status, trigger, trigger_ref, change_id, inputs, outputs, ' +
   'error_code, error_class, error_message, error_step, error_http_status, current_step, wake_at, cancel_requested_at, ' +
-  'cancel_requested_by, created_by, created_at, started_at, ended_at, updated_at';
+  'cancel_requested_by, created_by, created_at, started_at, ended_at, updated_at, caused_by';
 const STEP_COLUMNS =
   'execution_id, step_index, step_id, type, status, attempts, attempt_log, started_at, ended_at, output, ' +
   'output_truncated, error_code, error_class, error_message, http_status, waiting_on_change';
@@ -96,6 +97,7 @@ const fromRow = (r: ExecutionRow): ExecutionRecord => ({
   cancelRequestedAt: r.cancel_requested_at,
   cancelRequestedBy: r.cancel_requested_by,
   createdBy: r.created_by,
+  causedBy: r.caused_by,
   createdAt: r.created_at,
   startedAt: r.started_at,
   endedAt: r.ended_at,
@@ -133,7 +135,7 @@ export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1
   return db
     .prepare(
       `INSERT INTO workflow_executions (${COLUMNS})
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)`,
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)`,
     )
     .bind(
       e.id,
@@ -156,6 +158,7 @@ export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1
       e.startedAt,
       e.endedAt,
       e.updatedAt,
+      e.causedBy,
     );
 }
 

@@ -1,5 +1,10 @@
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../db/executions';
 import { AppError } from '../errors';
+import {
+  auditTenantMigrations,
+  migrationPrincipal,
+  tenantsWithUnauditedMigrations,
+} from '../resolvers/changeMigrations';
 import type { ExecutionRecord } from '../resolvers/domain';
 import { executeWorkflow } from '../resolvers/executions';
 import { cronMatches } from '../resolvers/workflow/cron';
@@ -140,8 +145,22 @@ async function sweepOne(
   }
 }
 
+/** Audit events for rows a migration changed (see changeMigrations.ts); nothing to do once caught up. */
+export async function auditMigrations(env: ExecutionEnv): Promise<number> {
+  let total = 0;
+  for (const tenantId of await tenantsWithUnauditedMigrations(env.DB)) {
+    total += await asEngine(env, tenantId, 'migration', (ctx) =>
+      auditTenantMigrations({ ...ctx, principal: migrationPrincipal(tenantId) }),
+    );
+  }
+  return total;
+}
+
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
   const at = new Date(scheduledTime);
+  await auditMigrations(env).catch((e) =>
+    console.log(JSON.stringify({ level: 'error', msg: 'migration audit failed', error: String(e) })),
+  );
   const cronStarted = await startCronWorkflows(env, at);
   const swept = await watchdog(env, new Date());
   await pruneWebhookDeliveriesStatement(

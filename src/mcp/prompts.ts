@@ -28,10 +28,12 @@ export const PROMPTS: PromptDefinition[] = [
 export function draftChangeRequestText(description: string): string {
   return [
     'Draft an ITIL change request for the work below, then create it with the `create_change_request` tool.',
+    'If it is routine work a standard change template covers (`list_standard_change_templates`), raise it',
+    'with `create_standard_change` instead: only the title variables and the window are yours to choose.',
     '',
     'Decide and state:',
     '- a short imperative title (3–200 characters) and a description of what changes and why;',
-    '- type: STANDARD only for pre-authorised routine work, EMERGENCY only to restore service now, else NORMAL;',
+    '- type: EMERGENCY only to restore service now, else NORMAL (STANDARD comes only from a template);',
     '- impact and urgency (LOW, MEDIUM, HIGH), which give the priority;',
     '- the affected services by name;',
     '- an implementation plan, a backout plan and a test plan: a missing backout or test plan raises the risk',

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config';
+import { auditMigratedChanges, migrationPrincipal } from '../resolvers/changeMigrations';
+import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';
 import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
 import { openNodeApp } from './runtime';
@@ -43,6 +45,24 @@ async function main(): Promise<number> {
     if (e instanceof ConfigError) return fail(e.message);
     return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
   }
+  // Before serving: audit what the migrations just changed (nobody else writes yet, so no lock).
+  // A failure is reported and retried at the next start; the rows are already migrated.
+  const audited = await auditMigratedChanges(
+    app.db,
+    (tenantId) =>
+      createRequestContext({
+        db: app.db,
+        requestId: 'migration',
+        principal: migrationPrincipal(tenantId),
+        source: 'system',
+      }) as AuthedContext,
+  ).catch((e) => {
+    console.error(
+      `✗ could not audit the migrated changes (retried at the next start): ${(e as Error).message}`,
+    );
+    return 0;
+  });
+  if (audited) console.log(`  audited ${audited} change(s) the migrations changed`);
   let server: Awaited<ReturnType<typeof startNodeServer>>;
   try {
     server = await startNodeServer(app, { port: args.port, host: args.host, trustProxy: args.trustProxy });

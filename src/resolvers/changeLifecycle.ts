@@ -1,6 +1,7 @@
 import { personOf } from '../auth/principal';
 import { insertChangeStatements } from '../db/changes';
 import { newChangeId } from '../db/ids';
+import { getTemplate } from '../db/standardChangeTemplates';
 import { AppError } from '../errors';
 import { isPreApproved } from './approvalPolicy';
 import { computeRisk, withRisk } from './changeRisk';
@@ -27,9 +28,52 @@ export interface ChangeDraft {
   runbookWorkflowId?: string | null;
 }
 
+/** What only createChangeFromTemplate sets: the template a STANDARD change comes from, and its window. */
+export interface TemplateOrigin {
+  templateId: string;
+  templateVersion: number;
+  runbookInputs: Record<string, unknown> | null;
+  plannedStart: string;
+  plannedEnd: string;
+}
+
 const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))];
 
-export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Promise<ChangeRecord> {
+/** Change managers (and admins) vouch for runbooks; nobody else may attach one. */
+export const isChangeManager = (ctx: AuthedContext) =>
+  ctx.principal.roles.some((r) => r === 'change_manager' || r === 'admin');
+
+export function standardRequiresTemplate(): AppError {
+  return new AppError(
+    'CHANGE_STANDARD_REQUIRES_TEMPLATE',
+    'Only a change created from an ACTIVE standard change template is STANDARD: list them with the ' +
+      'standardChangeTemplates query (MCP list_standard_change_templates) and create the change with ' +
+      'createChangeFromTemplate (MCP create_standard_change); otherwise use type NORMAL',
+    { issues: [{ field: 'type', message: 'STANDARD needs a standard change template' }] },
+  );
+}
+
+/** A requester naming a runbook directly: only a change manager or a template may attach one. */
+export function assertMayAttachRunbook(ctx: AuthedContext): void {
+  if (!isChangeManager(ctx)) {
+    throw new AppError(
+      'FORBIDDEN',
+      'Only a change manager may attach a runbook (runbookWorkflowId) to a change; a standard change ' +
+        'template may carry one (createChangeFromTemplate)',
+      { issues: [{ field: 'runbookWorkflowId', message: 'needs the change_manager role' }] },
+    );
+  }
+}
+
+export async function createChange(
+  ctx: AuthedContext,
+  draft: ChangeDraft,
+  origin: TemplateOrigin | null = null,
+): Promise<ChangeRecord> {
+  if (draft.type === 'STANDARD' && !origin) throw standardRequiresTemplate();
+  // A template carries its runbook; otherwise the caller attaches it and must be a change manager.
+  const runbookWorkflowId = draft.runbookWorkflowId ?? null;
+  if (runbookWorkflowId && !origin) assertMayAttachRunbook(ctx);
   const nowDate = ctx.now();
   const now = nowDate.toISOString();
   const change: ChangeRecord = {
@@ -51,12 +95,16 @@ export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Prom
     riskScore: null,
     riskLevel: null,
     riskFactors: null,
-    plannedStart: null,
-    plannedEnd: null,
+    plannedStart: origin?.plannedStart ?? null,
+    plannedEnd: origin?.plannedEnd ?? null,
     emergencyJustification: null,
     reviewDueAt: null,
     reviewedAt: null,
-    runbookWorkflowId: draft.runbookWorkflowId ?? null,
+    runbookWorkflowId,
+    runbookInputs: origin?.runbookInputs ?? null,
+    runbookAttachedBy: runbookWorkflowId && !origin ? ctx.principal.id : null,
+    templateId: origin?.templateId ?? null,
+    templateVersion: origin?.templateVersion ?? null,
     failureReason: null,
     version: 1,
     createdAt: now,
@@ -85,14 +133,29 @@ export async function createChange(ctx: AuthedContext, draft: ChangeDraft): Prom
   return created;
 }
 
+/**
+ * Edits a DRAFT. Never to STANDARD (only a template makes one), and never a change that came from
+ * a template: what the template fixed stays fixed. A runbook is attached only by a change manager,
+ * who is recorded as having attached it.
+ */
 export async function updateChange(
   ctx: AuthedContext,
   id: string,
   patch: Partial<ChangeDraft>,
   expectedVersion?: number | null,
 ) {
+  if (patch.type === 'STANDARD') throw standardRequiresTemplate();
+  if (patch.runbookWorkflowId) assertMayAttachRunbook(ctx);
   const { change } = await mutateChange(ctx, id, expectedVersion, (current) => {
     assertOwnerOrManager(ctx, current, 'edit');
+    if (current.templateId) {
+      throw new AppError(
+        'CHANGE_NOT_EDITABLE',
+        `Change ${id} comes from standard change template ${current.templateId}: only its title variables ` +
+          'and window vary, when it is created. Cancel it and create another from the template',
+        { currentStatus: current.status, templateId: current.templateId },
+      );
+    }
     if (current.status !== 'DRAFT') {
       throw new AppError(
         'CHANGE_NOT_EDITABLE',
@@ -104,6 +167,10 @@ export async function updateChange(
     }
     const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
     const next: ChangeRecord = { ...current, ...defined } as ChangeRecord;
+    if (patch.runbookWorkflowId) {
+      next.runbookAttachedBy = ctx.principal.id;
+      next.runbookInputs = null;
+    }
     next.affectedServices = unique(next.affectedServices);
     next.priority = priorityFor(next.impact, next.urgency);
     return { next, action: 'change.updated' };
@@ -112,8 +179,8 @@ export async function updateChange(
 }
 
 /**
- * DRAFT → SUBMITTED, then routed at once: a STANDARD change with LOW risk is pre-approved,
- * every other change waits for the CAB in PENDING_APPROVAL.
+ * DRAFT → SUBMITTED, then routed at once: a STANDARD change (from a template) with LOW risk whose
+ * template is still ACTIVE is pre-approved; every other change waits for the CAB in PENDING_APPROVAL.
  */
 export async function submitChange(ctx: AuthedContext, id: string, expectedVersion?: number | null) {
   const { change } = await mutateChange(ctx, id, expectedVersion, async (current, now) => {
@@ -121,7 +188,10 @@ export async function submitChange(ctx: AuthedContext, id: string, expectedVersi
     assertTransition(current.status, 'SUBMITTED');
     const risk = await computeRisk(ctx, current, now);
     const submitted = withRisk({ ...current, status: 'SUBMITTED', submittedAt: now }, risk);
-    const preApproved = isPreApproved(current.type, risk.level);
+    const template = current.templateId
+      ? await getTemplate(ctx.db, current.tenantId, current.templateId)
+      : null;
+    const preApproved = template?.status === 'ACTIVE' && isPreApproved(current.type, risk.level);
     const target = preApproved ? 'APPROVED' : 'PENDING_APPROVAL';
     assertTransition('SUBMITTED', target);
     const next: ChangeRecord = { ...submitted, status: target, approvedAt: preApproved ? now : null };

@@ -1,11 +1,37 @@
 import { hasScope, personOf } from '../auth/principal';
 import { personBehind } from '../db/apiKeys';
 import { overlappingScheduled, serviceHistory } from '../db/changes';
+import { getTemplateVersion } from '../db/standardChangeTemplates';
 import { AppError } from '../errors';
 import { mutateChange } from './changeWrites';
 import type { AuthedContext } from './context';
-import type { ChangeRecord, RiskAssessment } from './domain';
+import { type ChangeRecord, RISK_LEVELS, type RiskAssessment, type RiskLevel } from './domain';
 import { assessRisk } from './risk';
+
+/** The lowest score of each level (see riskLevelFor), so a raised level keeps a consistent score. */
+const LEVEL_FLOOR: Readonly<Record<RiskLevel, number>> = { LOW: 0, MEDIUM: 25, HIGH: 50, VERY_HIGH: 75 };
+
+/**
+ * A change from a template is at least as risky as the template's pre-assessed level: the
+ * higher level wins, and the difference shows as its own factor so the score still adds up.
+ */
+export function withTemplateFloor(risk: RiskAssessment, templateLevel: RiskLevel): RiskAssessment {
+  if (RISK_LEVELS.indexOf(templateLevel) <= RISK_LEVELS.indexOf(risk.level)) return risk;
+  const score = LEVEL_FLOOR[templateLevel];
+  return {
+    ...risk,
+    score,
+    level: templateLevel,
+    factors: [
+      ...risk.factors,
+      {
+        key: 'template_risk',
+        label: `Standard change template pre-assessed at ${templateLevel}`,
+        contribution: score - risk.score,
+      },
+    ],
+  };
+}
 
 /** Computes the risk of a change as it stands now, from its own fields and the tenant's history. */
 export async function computeRisk(
@@ -13,7 +39,7 @@ export async function computeRisk(
   change: ChangeRecord,
   now: string,
 ): Promise<RiskAssessment> {
-  const [history, conflicts] = await Promise.all([
+  const [history, conflicts, template] = await Promise.all([
     serviceHistory(ctx.db, change.tenantId, change.affectedServices, change.id),
     change.plannedStart && change.plannedEnd
       ? overlappingScheduled(
@@ -25,8 +51,11 @@ export async function computeRisk(
           change.id,
         )
       : Promise.resolve([]),
+    change.templateId && change.templateVersion
+      ? getTemplateVersion(ctx.db, change.tenantId, change.templateId, change.templateVersion)
+      : Promise.resolve(null),
   ]);
-  return assessRisk({
+  const computed = assessRisk({
     type: change.type,
     impact: change.impact,
     urgency: change.urgency,
@@ -37,6 +66,7 @@ export async function computeRisk(
     scheduleConflicts: conflicts.length,
     now,
   });
+  return template ? withTemplateFloor(computed, template.riskLevel) : computed;
 }
 
 export const withRisk = (change: ChangeRecord, risk: RiskAssessment): ChangeRecord => ({

@@ -38,7 +38,7 @@ const backoff = (attempt: number) =>
   );
 
 const isVersionConflict = (e: unknown) =>
-  /(CHANGE|WORKFLOW)_VERSION_CONFLICT/.test(String((e as Error)?.message));
+  /(CHANGE|WORKFLOW|TEMPLATE)_VERSION_CONFLICT/.test(String((e as Error)?.message));
 const isIdempotencyRace = (e: unknown) =>
   /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
 const isAuditRace = (e: unknown) =>

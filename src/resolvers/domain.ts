@@ -73,6 +73,13 @@ export interface ChangeRecord {
   reviewDueAt: string | null;
   reviewedAt: string | null;
   runbookWorkflowId: string | null;
+  /** What the runbook runs with beyond the change itself (fixed by the template that carried it). */
+  runbookInputs: Record<string, unknown> | null;
+  /** The change manager (or admin) who attached the runbook; null when a template carried it, or nobody vouched. */
+  runbookAttachedBy: string | null;
+  /** The standard-change template (and its version) this change was created from; null for any other change. */
+  templateId: string | null;
+  templateVersion: number | null;
   failureReason: string | null;
   version: number;
   createdAt: string;
@@ -181,6 +188,8 @@ export interface ExecutionRecord {
   cancelRequestedAt: string | null;
   cancelRequestedBy: string | null;
   createdBy: string;
+  /** The person whose act started it (who ran it, approved or implemented the change); null for cron and webhooks. */
+  causedBy: string | null;
   createdAt: string;
   startedAt: string | null;
   endedAt: string | null;

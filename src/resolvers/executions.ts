@@ -55,6 +55,13 @@ export interface ExecutionStart {
   inputs?: unknown;
 }
 
+/**
+ * The person whose act starts an execution: whoever runs it by hand, approves or implements its
+ * change. ChangeFlow acting on its own (cron, a signed webhook, the engine) is nobody.
+ */
+export const causedByOf = (ctx: AuthedContext): string | null =>
+  ctx.principal.kind === 'system' ? null : ctx.principal.id;
+
 /** The execution a start will record, pinned to the workflow's current version. */
 export function plannedExecution(
   ctx: AuthedContext,
@@ -84,6 +91,7 @@ export function plannedExecution(
     cancelRequestedAt: null,
     cancelRequestedBy: null,
     createdBy: ctx.principal.id,
+    causedBy: causedByOf(ctx),
     createdAt: now,
     startedAt: null,
     endedAt: null,
@@ -102,6 +110,7 @@ export const executionAudit = (e: ExecutionRecord) => ({
     trigger: e.trigger,
     triggerRef: e.triggerRef,
     changeId: e.changeId,
+    causedBy: e.causedBy,
   },
 });
 

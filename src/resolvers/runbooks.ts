@@ -63,9 +63,44 @@ export async function assertRunbookExists(ctx: AuthedContext, workflowId: string
   }
 }
 
+/**
+ * A runbook runs only when a change manager attached it (recorded on the change) or the
+ * standard-change template the change came from carried it (a template change cannot be edited).
+ * A runbook anyone else named never starts.
+ */
+export const runbookVouchedFor = (change: ChangeRecord): boolean =>
+  !!change.runbookWorkflowId && (change.templateId !== null || change.runbookAttachedBy !== null);
+
+/** What a runbook runs with: the template's inputs, and the change itself under `change`. */
+const runbookInputs = (change: ChangeRecord) => ({
+  ...(change.runbookInputs ?? {}),
+  change: { id: change.id, title: change.title, type: change.type, riskLevel: change.riskLevel },
+});
+
+function runbookNotVouched(change: ChangeRecord): AppError {
+  return new AppError(
+    'FORBIDDEN',
+    `The runbook ${change.runbookWorkflowId} of change ${change.id} was attached neither by a change ` +
+      'manager nor by a standard change template, so it does not run. Cancel the change and raise it ' +
+      'again with the runbook attached by a change manager',
+    { changeId: change.id, runbookWorkflowId: change.runbookWorkflowId },
+  );
+}
+
 /** After a change was approved: start its runbook if the workflow asks to run on approval. */
 export async function onChangeApproved(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
   if (!change.runbookWorkflowId || !ctx.executions) return;
+  if (!runbookVouchedFor(change)) {
+    console.log(
+      JSON.stringify({
+        level: 'warn',
+        msg: 'runbook not started: attached by neither a change manager nor a template',
+        changeId: change.id,
+        workflowId: change.runbookWorkflowId,
+      }),
+    );
+    return;
+  }
   const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, change.runbookWorkflowId);
   if (workflow?.status !== 'ACTIVE') return;
   if (!workflow.triggers.some((t) => t.type === 'change-approved')) return;
@@ -73,9 +108,7 @@ export async function onChangeApproved(ctx: AuthedContext, change: ChangeRecord)
     trigger: 'CHANGE_APPROVED',
     triggerRef: change.id,
     changeId: change.id,
-    inputs: {
-      change: { id: change.id, title: change.title, type: change.type, riskLevel: change.riskLevel },
-    },
+    inputs: runbookInputs(change),
   });
 }
 
@@ -96,6 +129,7 @@ export async function startImplementation(
       assertTransition(current.status, 'IMPLEMENTING');
       const next: ChangeRecord = { ...current, status: 'IMPLEMENTING', implementedAt: now };
       if (!current.runbookWorkflowId) return { next, action: 'change.implementation_started', result: null };
+      if (!runbookVouchedFor(current)) throw runbookNotVouched(current);
       if (!ctx.executions) throw engineMissing();
       const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, current.runbookWorkflowId);
       if (!workflow) throw workflowNotFound(current.runbookWorkflowId);
@@ -103,9 +137,7 @@ export async function startImplementation(
         trigger: 'RUNBOOK',
         triggerRef: current.id,
         changeId: current.id,
-        inputs: {
-          change: { id: current.id, title: current.title, type: current.type, riskLevel: current.riskLevel },
-        },
+        inputs: runbookInputs(current),
       });
       return {
         next,

@@ -60,6 +60,23 @@ export const ChangeRef = builder.objectRef<ChangeRecord>('ChangeRequest').implem
     }),
     reviewedAt: t.expose('reviewedAt', { type: 'DateTime', nullable: true }),
     runbookWorkflowId: t.exposeString('runbookWorkflowId', { nullable: true }),
+    runbookAttachedBy: t.exposeString('runbookAttachedBy', {
+      nullable: true,
+      description:
+        'The change manager who attached the runbook (null when a template carried it). A runbook ' +
+        'attached by neither never runs.',
+    }),
+    runbookInputs: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'Inputs the runbook runs with beside the change itself (fixed by the template).',
+      resolve: (c) => c.runbookInputs as never,
+    }),
+    templateId: t.exposeString('templateId', {
+      nullable: true,
+      description: 'The standard change template this change was created from.',
+    }),
+    templateVersion: t.exposeInt('templateVersion', { nullable: true }),
     failureReason: t.exposeString('failureReason', { nullable: true }),
     version: t.exposeInt('version', {
       description: 'Optimistic concurrency: pass it back as expectedVersion.',

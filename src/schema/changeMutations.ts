@@ -1,6 +1,13 @@
 import { decideApproval } from '../resolvers/changeApproval';
 import { completeEmergencyReview, emergencyOverride } from '../resolvers/changeEmergency';
-import { createChange, moveChange, submitChange, updateChange } from '../resolvers/changeLifecycle';
+import {
+  assertMayAttachRunbook,
+  createChange,
+  moveChange,
+  standardRequiresTemplate,
+  submitChange,
+  updateChange,
+} from '../resolvers/changeLifecycle';
 import { assessChangeRisk } from '../resolvers/changeRisk';
 import { scheduleChange } from '../resolvers/changeSchedule';
 import { authed } from '../resolvers/context';
@@ -19,14 +26,23 @@ const CreateChangeInput = builder.inputType('CreateChangeRequestInput', {
   fields: (t) => ({
     title: t.string({ validate: TITLE }),
     description: t.string({ validate: TEXT }),
-    type: t.field({ type: ChangeTypeEnum, defaultValue: 'NORMAL' }),
+    type: t.field({
+      type: ChangeTypeEnum,
+      defaultValue: 'NORMAL',
+      description:
+        'NORMAL or EMERGENCY. STANDARD is refused (CHANGE_STANDARD_REQUIRES_TEMPLATE): a standard change ' +
+        'comes from a template (createChangeFromTemplate).',
+    }),
     impact: t.field({ type: LevelEnum }),
     urgency: t.field({ type: LevelEnum }),
     affectedServices: t.stringList({ validate: SERVICES, description: 'Names of the services touched.' }),
     implementationPlan: t.string({ required: false, validate: PLAN }),
     backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
     testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
-    runbookWorkflowId: t.id({ required: false, description: 'Workflow that implements the change.' }),
+    runbookWorkflowId: t.id({
+      required: false,
+      description: 'Workflow that implements the change. Change managers only (FORBIDDEN otherwise).',
+    }),
   }),
 });
 
@@ -35,13 +51,21 @@ const UpdateChangeInput = builder.inputType('UpdateChangeRequestInput', {
   fields: (t) => ({
     title: t.string({ required: false, validate: TITLE }),
     description: t.string({ required: false, validate: TEXT }),
-    type: t.field({ type: ChangeTypeEnum, required: false }),
+    type: t.field({
+      type: ChangeTypeEnum,
+      required: false,
+      description: 'NORMAL or EMERGENCY; STANDARD is refused (CHANGE_STANDARD_REQUIRES_TEMPLATE).',
+    }),
     impact: t.field({ type: LevelEnum, required: false }),
     urgency: t.field({ type: LevelEnum, required: false }),
     affectedServices: t.stringList({ required: false, validate: SERVICES }),
     implementationPlan: t.string({ required: false, validate: PLAN }),
     backoutPlan: t.string({ required: false, validate: PLAN }),
     testPlan: t.string({ required: false, validate: PLAN }),
+    runbookWorkflowId: t.id({
+      required: false,
+      description: 'Attaches a workflow as the runbook. Change managers only (FORBIDDEN otherwise).',
+    }),
   }),
 });
 
@@ -64,29 +88,39 @@ builder.mutationFields((t) => {
   return {
     createChangeRequest: t.field({
       type: ChangeRef,
-      description: 'Creates a change request in DRAFT, with its priority from impact × urgency.',
+      description:
+        'Creates a NORMAL or EMERGENCY change request in DRAFT, with its priority from impact × urgency. ' +
+        'A standard change comes from a template: createChangeFromTemplate.',
       authScopes: { requester: true },
       mcp: { name: 'create_change_request' },
       args: { input: t.arg({ type: CreateChangeInput }) },
       resolve: async (_r, { input }, ctx) => {
         const runbookWorkflowId = input.runbookWorkflowId?.toString() ?? null;
+        if (input.type === 'STANDARD') throw standardRequiresTemplate();
+        if (runbookWorkflowId) assertMayAttachRunbook(authed(ctx));
         await assertRunbookExists(authed(ctx), runbookWorkflowId);
         return createChange(authed(ctx), { ...input, runbookWorkflowId });
       },
     }),
     updateChangeRequest: t.field({
       type: ChangeRef,
-      description: 'Edits a DRAFT change.',
+      description: 'Edits a DRAFT change (not one created from a standard change template).',
       authScopes: { requester: true },
       mcp: { name: 'update_change_request' },
       args: { id: id(), input: t.arg({ type: UpdateChangeInput }), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) =>
-        updateChange(authed(ctx), String(args.id), nonNull(args.input), args.expectedVersion),
+      resolve: async (_r, args, ctx) => {
+        const patch = nonNull({ ...args.input, runbookWorkflowId: args.input.runbookWorkflowId?.toString() });
+        if (patch.type === 'STANDARD') throw standardRequiresTemplate();
+        if (patch.runbookWorkflowId) assertMayAttachRunbook(authed(ctx));
+        await assertRunbookExists(authed(ctx), patch.runbookWorkflowId);
+        return updateChange(authed(ctx), String(args.id), patch, args.expectedVersion);
+      },
     }),
     submitChange: t.field({
       type: ChangeRef,
       description:
-        'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD LOW-risk change or sends it to the CAB.',
+        'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD change (from a template that is ' +
+        'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
       authScopes: { requester: true },
       mcp: { name: 'submit_change' },
       args: { id: id(), expectedVersion: expectedVersion() },

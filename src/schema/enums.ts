@@ -2,7 +2,8 @@ import { CHANGE_STATUSES, CHANGE_TYPES, LEVELS, PRIORITIES, RISK_LEVELS } from '
 import { builder } from './builder';
 
 export const ChangeTypeEnum = builder.enumType('ChangeType', {
-  description: 'STANDARD: pre-authorised routine work; NORMAL: goes to the CAB; EMERGENCY: urgent fix.',
+  description:
+    'STANDARD: pre-authorised routine work, created from a standard change template; NORMAL: goes to the CAB; EMERGENCY: urgent fix.',
   values: CHANGE_TYPES,
 });
 

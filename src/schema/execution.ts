@@ -130,6 +130,11 @@ export const ExecutionRef = builder.objectRef<ExecutionRecord>('Execution').impl
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedBy: t.exposeString('cancelRequestedBy', { nullable: true }),
     createdBy: t.exposeString('createdBy'),
+    causedBy: t.exposeString('causedBy', {
+      nullable: true,
+      description:
+        'The person whose act started it: who ran it, or approved or implemented its change (null for cron and webhooks).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
@@ -172,7 +177,7 @@ const BreakerRef = builder.objectRef<BreakerSnapshot>('CircuitBreaker').implemen
 
 const EXECUTION_SELECTION =
   'id workflowId workflowVersion status trigger triggerRef changeId inputs outputs currentStep ' +
-  'error { code class message stepId httpStatus } cancelRequestedAt createdBy createdAt startedAt endedAt ' +
+  'error { code class message stepId httpStatus } cancelRequestedAt createdBy causedBy createdAt startedAt endedAt ' +
   'steps { index stepId type status attempts startedAt endedAt outputTruncated waitingOnChange ' +
   'error { code class message httpStatus } attemptLog { at durationMs httpStatus errorCode retryInMs } }';
 

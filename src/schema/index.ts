@@ -4,6 +4,7 @@ import './enums';
 import './change';
 import './changeQueries';
 import './changeMutations';
+import './standardChangeTemplate';
 import './freezeWindow';
 import './workflow';
 import './workflowMutations';

@@ -107,8 +107,9 @@ const EXECUTIONS_OF = `query($changeId: String) { executions(filter: { changeId:
 const AUDIT = `query($id: ID!) { auditLog(targetId: $id) { nodes { action actorId source } } }`;
 
 async function scheduledWithRunbook(c: Awaited<ReturnType<typeof freshCast>>, workflowId: string) {
-  const created = await createChange(c.requester, { runbookWorkflowId: workflowId });
-  let change = await submit(c.requester, created.id);
+  // A runbook is a change manager's to attach (the requester may not).
+  const created = await createChange(c.manager, { runbookWorkflowId: workflowId });
+  let change = await submit(c.manager, created.id);
   for (const voter of [c.approver1, c.approver2, c.manager]) {
     if (change.status !== 'PENDING_APPROVAL') break;
     change = await approve(voter, change.id);
@@ -196,7 +197,7 @@ describe('runbook-driven changes', () => {
           runbookWorkflowId: 'wf_missing',
         },
       },
-      { token: c.requester },
+      { token: c.manager },
     );
     expect(codes(r)).toEqual(['VALIDATION_FAILED']);
     expect(r.errors?.[0]?.message).toContain('runbookWorkflowId');
@@ -211,8 +212,8 @@ describe('runbook-driven changes', () => {
         triggers: [{ type: 'change-approved' }],
       },
     );
-    const created = await createChange(c.requester, { runbookWorkflowId: wf });
-    let change = await submit(c.requester, created.id);
+    const created = await createChange(c.manager, { runbookWorkflowId: wf });
+    let change = await submit(c.manager, created.id);
     for (const voter of [c.approver1, c.approver2, c.manager]) {
       if (change.status !== 'PENDING_APPROVAL') break;
       change = await approve(voter, change.id);

@@ -40,6 +40,7 @@ async function strandedExecution(tenantId: string, workflowId: string, status: '
     wakeAt: null,
     cancelRequestedAt: null,
     cancelRequestedBy: null,
+    causedBy: null,
     createdBy: 'max',
     createdAt: old,
     startedAt: status === 'RUNNING' ? old : null,

@@ -577,6 +577,7 @@ const steps: Step[] = [
           trigger: 'MANUAL',
           triggerRef: null,
           changeId: null,
+          causedBy: 'max',
         },
       },
     ],
@@ -621,6 +622,107 @@ const steps: Step[] = [
         target: ids.workflow as string,
         before: expect.objectContaining({ id: ids.workflow, version: 2, status: 'ACTIVE' }),
         after: null,
+      },
+    ],
+  },
+  {
+    mutation: 'createStandardChangeTemplate',
+    actor: 'manager',
+    query: `mutation($input: CreateStandardChangeTemplateInput!) {
+      createStandardChangeTemplate(input: $input) { id version } }`,
+    vars: () => ({
+      input: {
+        name: 'Certificate rotation',
+        titlePattern: 'Rotate TLS cert for {{service}}',
+        titleVariables: ['service'],
+        description: 'Routine rotation before expiry.',
+        affectedServices: ['edge'],
+        implementationPlan: 'Issue, deploy, reload.',
+        backoutPlan: 'Restore the previous bundle.',
+        testPlan: 'Check the served expiry date.',
+        riskLevel: 'LOW',
+      },
+    }),
+    remember: (d) => {
+      ids.template = (d.createStandardChangeTemplate as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'standard_change_template.created',
+        targetType: 'StandardChangeTemplate',
+        target: ids.template as string,
+        before: null,
+        after: expect.objectContaining({
+          id: ids.template,
+          titlePattern: 'Rotate TLS cert for {{service}}',
+          status: 'ACTIVE',
+          version: 1,
+          createdBy: 'max',
+        }),
+      },
+    ],
+  },
+  {
+    mutation: 'updateStandardChangeTemplate',
+    actor: 'manager',
+    query: `mutation($id: ID!, $input: UpdateStandardChangeTemplateInput!) {
+      updateStandardChangeTemplate(id: $id, input: $input, expectedVersion: 1) { id version } }`,
+    vars: () => ({ id: ids.template, input: { affectedServices: ['edge', 'cdn'] } }),
+    events: () => [
+      {
+        action: 'standard_change_template.updated',
+        targetType: 'StandardChangeTemplate',
+        target: ids.template as string,
+        before: { version: 1, affectedServices: ['edge'] },
+        after: { version: 2, affectedServices: ['edge', 'cdn'] },
+      },
+    ],
+  },
+  {
+    mutation: 'createChangeFromTemplate',
+    actor: 'requester',
+    query: `mutation($id: ID!, $input: CreateChangeFromTemplateInput!) {
+      createChangeFromTemplate(templateId: $id, input: $input) { id } }`,
+    vars: () => ({
+      id: ids.template,
+      input: {
+        titleVariables: [{ name: 'service', value: 'checkout' }],
+        plannedStart: inDays(12, 2),
+        plannedEnd: inDays(12, 3),
+      },
+    }),
+    remember: (d) => {
+      ids.fromTemplate = (d.createChangeFromTemplate as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'change.created',
+        targetType: 'ChangeRequest',
+        target: ids.fromTemplate as string,
+        before: null,
+        after: expect.objectContaining({
+          title: 'Rotate TLS cert for checkout',
+          type: 'STANDARD',
+          affectedServices: ['edge', 'cdn'],
+          templateId: ids.template,
+          templateVersion: 2,
+          requesterId: 'rita',
+        }),
+      },
+    ],
+  },
+  {
+    mutation: 'retireStandardChangeTemplate',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { retireStandardChangeTemplate(id: $id) { id status } }',
+    vars: () => ({ id: ids.template }),
+    events: () => [
+      {
+        action: 'standard_change_template.retired',
+        targetType: 'StandardChangeTemplate',
+        target: ids.template as string,
+        before: { version: 2, status: 'ACTIVE', retiredAt: null },
+        after: { version: 3, status: 'RETIRED', retiredAt: expect.any(String) },
       },
     ],
   },

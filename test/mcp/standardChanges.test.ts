@@ -1,0 +1,83 @@
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cast, changeInput, inDays } from '../helpers/changes';
+import { callTool, mcpClient, toolError } from '../helpers/mcp';
+import { createTemplate } from '../helpers/templates';
+
+/** An agent with a requester's token raises a standard change through the MCP tools. */
+
+let requester: Client;
+let templateId: string;
+
+beforeAll(async () => {
+  const c = await cast('mcp-standard');
+  templateId = (await createTemplate(c.manager)).id;
+  requester = await mcpClient(c.requester);
+});
+
+afterAll(async () => {
+  await requester.close();
+});
+
+describe('list_standard_change_templates and create_standard_change', () => {
+  it('lists the templates, then raises a change from one and submits it: pre-approved', async () => {
+    const { tools } = await requester.listTools();
+    expect(tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(['list_standard_change_templates', 'create_standard_change']),
+    );
+    expect(tools.map((t) => t.name)).not.toContain('create_standard_change_template');
+
+    const listed = await callTool(requester, 'list_standard_change_templates');
+    const templates = listed.structuredContent?.standardChangeTemplates as {
+      id: string;
+      titleVariables: string[];
+    }[];
+    expect(templates).toEqual([expect.objectContaining({ id: templateId, titleVariables: ['service'] })]);
+
+    const created = await callTool(requester, 'create_standard_change', {
+      templateId,
+      input: {
+        titleVariables: [{ name: 'service', value: 'checkout' }],
+        plannedStart: inDays(3, 2),
+        plannedEnd: inDays(3, 3),
+      },
+    });
+    expect(created.isError).toBeFalsy();
+    const change = created.structuredContent as { id: string; type: string; title: string; status: string };
+    expect(change).toMatchObject({
+      type: 'STANDARD',
+      title: 'Rotate TLS cert for checkout',
+      status: 'DRAFT',
+    });
+    const submitted = await callTool(requester, 'submit_change', { id: change.id });
+    expect(submitted.structuredContent).toMatchObject({ status: 'APPROVED' });
+  });
+
+  it('create_change_request with type STANDARD is refused and points the agent to the templates', async () => {
+    const result = await callTool(requester, 'create_change_request', {
+      input: changeInput({ type: 'STANDARD' }),
+    });
+    expect(toolError(result)).toMatchObject({
+      code: 'CHANGE_STANDARD_REQUIRES_TEMPLATE',
+      message: expect.stringContaining('list_standard_change_templates'),
+    });
+  });
+
+  it('create_standard_change names the unknown variable an agent made up', async () => {
+    const result = await callTool(requester, 'create_standard_change', {
+      templateId,
+      input: {
+        titleVariables: [
+          { name: 'service', value: 'checkout' },
+          { name: 'runbookWorkflowId', value: 'wf_x' },
+        ],
+        plannedStart: inDays(3, 2),
+        plannedEnd: inDays(3, 3),
+      },
+    });
+    expect(toolError(result)).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      message: expect.stringContaining('unknown variable(s): runbookWorkflowId'),
+    });
+  });
+});
