@@ -22,6 +22,9 @@ export default defineConfig(async () => {
             BREAKER_COOLDOWN_MS: '1000',
             EXECUTION_CANCEL_POLL_MS: '50',
             EXECUTION_GATE_POLL_MS: '60000',
+            // The loopback upstream (test/upstream/) is reached as exactly this host: every other
+            // private, loopback or metadata form (localhost, 0x7f000001, [::1], …) stays refused.
+            EGRESS_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
             WORKFLOW_SECRET_HOOK_SECRET: 'test-webhook-signing-secret',
             WORKFLOW_SECRET_UPSTREAM_TOKEN: 'test-upstream-token-4f1d',
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.

@@ -6,6 +6,7 @@ import { AppError } from '../errors';
 import type { EventsPort } from './events';
 import type { ExecutionsPort } from './executionsPort';
 import type { LivePort } from './live';
+import { type EgressSettings, STRICT_EGRESS } from './workflow/egress';
 import type { WriteLock } from './writeLock';
 
 /** What every resolver gets: who calls, for which tenant, through which surface, and the data access. */
@@ -29,6 +30,8 @@ export interface RequestContext {
   executions: ExecutionsPort | null;
   /** Queues a tenant's writes where they share one process; null where writers race instead. */
   writeLock: WriteLock | null;
+  /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
+  egress: EgressSettings;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -53,6 +56,7 @@ export function createRequestContext(opts: {
   live?: LivePort | null;
   executions?: ExecutionsPort | null;
   writeLock?: WriteLock | null;
+  egress?: EgressSettings;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -73,6 +77,7 @@ export function createRequestContext(opts: {
     live: opts.live ?? null,
     executions: opts.executions ?? null,
     writeLock: opts.writeLock ?? null,
+    egress: opts.egress ?? STRICT_EGRESS,
   };
 }
 

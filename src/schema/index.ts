@@ -7,6 +7,7 @@ import './changeMutations';
 import './freezeWindow';
 import './workflow';
 import './workflowMutations';
+import './egressPolicy';
 import './audit';
 import './compliance';
 import './metrics';

@@ -126,7 +126,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
           new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <token>"')
         );
       }
-      return createRequestContext({ ...server, principal: auth.principal });
+      return createRequestContext({ ...server, principal: auth.principal, egress: server.config.egress });
     },
     maskedErrors: {
       // Our errors (and GraphQL's own parse/validation errors) are for the caller; anything else is a bug.

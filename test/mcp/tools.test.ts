@@ -74,6 +74,7 @@ const MANAGER_TOOLS = [
   'delete_workflow',
   'execute_workflow',
   'cancel_execution',
+  'get_egress_policy',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [

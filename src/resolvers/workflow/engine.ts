@@ -1,4 +1,5 @@
 import { getChange } from '../../db/changes';
+import { getEgressPolicy } from '../../db/egressPolicies';
 import { getExecution, updateLiveExecutionStatement, upsertStepRunStatement } from '../../db/executions';
 import { getWorkflowVersion } from '../../db/workflows';
 import type {
@@ -12,6 +13,7 @@ import type {
 import { isTerminalExecution } from '../domain';
 import { nextDelayMs, shouldRetry } from './backoff';
 import { breakerKey, countsAgainstBreaker } from './circuitBreaker';
+import type { EgressSettings } from './egress';
 import { type ClassifiedError, classifyError } from './errorClass';
 import { callHttp, type HttpStep } from './httpCall';
 import type { WorkflowStep } from './stepSchemas';
@@ -53,6 +55,8 @@ export interface EnginePorts {
   secret(name: string): string | undefined;
   publish(event: ExecutionEvent): Promise<void>;
   fetch: typeof fetch;
+  /** The deployment's exceptions to the egress refusals (the tenant's allow-list is read per attempt). */
+  egress: EgressSettings;
   now(): Date;
   random(): number;
   /** How often an in-flight HTTP call looks for a cancel request. */
@@ -367,11 +371,15 @@ export async function httpAttempt(
   }
   await record(p, ids, stepRun(ids, index, step, { status: 'RUNNING', startedAt, ...extra }), { workflowId });
 
+  const { allowedHosts } = await getEgressPolicy(p.db, ids.tenantId);
+  const egress = { ...p.egress, allowedHosts };
   const watch = watchCancel(p, ids);
   const secrets = secretsFor(p, step);
-  const call = await callHttp(step, { ...scope, secrets }, { fetch: p.fetch, cancel: watch.signal }).finally(
-    watch.stop,
-  );
+  const call = await callHttp(
+    step,
+    { ...scope, secrets },
+    { fetch: p.fetch, egress, cancel: watch.signal },
+  ).finally(watch.stop);
   if (host) {
     const outcome = call.ok ? 'success' : countsAgainstBreaker(call.error) ? 'failure' : 'neutral';
     await p.breakers.report(host, outcome);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlOrSpace, templatedAuthority, writtenAuthority } from './egress';
 import { transformSpecSchema } from './transform';
 
 /**
@@ -62,7 +63,8 @@ const url = z
       });
       return;
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    const httpScheme = parsed.protocol === 'http:' || parsed.protocol === 'https:';
+    if (!httpScheme) {
       ctx.addIssue({
         code: 'custom',
         message: `must use http or https, not ${parsed.protocol.slice(0, -1)}`,
@@ -74,6 +76,18 @@ const url = z
         message: 'must not carry credentials; put them in a header as {{ secrets.NAME }}',
       });
     }
+    // Where a request may go is decided by what is written here (egress.ts checks the host):
+    // the text must say plainly what the parser will read.
+    const written = writtenAuthority(s);
+    if (httpScheme && !written.ok) ctx.addIssue({ code: 'custom', message: written.message });
+    if (hasControlOrSpace(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not contain spaces or control characters (percent-encode them)',
+      });
+    }
+    const templated = templatedAuthority(s);
+    if (templated) ctx.addIssue({ code: 'custom', message: templated });
     checkSecretRefs(s, ctx, []);
   });
 
