@@ -1,7 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config';
+import { ConfigError, parseEgressSettings } from '../config';
+import { describeEgress } from '../resolvers/workflow/egress';
 import { parseNodeArgs, USAGE, UsageError } from './args';
 import { DEV_VARS, devSecret } from './devSecret';
 import { openNodeApp } from './runtime';
@@ -59,6 +60,8 @@ async function main(): Promise<number> {
     Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
+
+  Workflow HTTP egress: ${describeEgress(parseEgressSettings(env))}
 
   Stop with Ctrl-C.
 `);

@@ -35,6 +35,19 @@ export interface EgressSettings {
 /** Nothing excepted: what every runtime uses unless configured otherwise. */
 export const STRICT_EGRESS: EgressSettings = Object.freeze({ allowPrivate: false, allowPrivateHosts: [] });
 
+/** One line for start-up output: what the deployment lets steps reach beyond the default. */
+export function describeEgress(settings: EgressSettings): string {
+  const parts = [
+    settings.allowPrivate
+      ? 'EGRESS_ALLOW_PRIVATE=true: private and loopback addresses reachable (development only)'
+      : 'loopback, private and metadata addresses refused',
+  ];
+  if (settings.allowPrivateHosts.length) {
+    parts.push(`except EGRESS_ALLOW_PRIVATE_HOSTS: ${settings.allowPrivateHosts.join(', ')}`);
+  }
+  return parts.join('; ');
+}
+
 /** The deployment's settings and the tenant's allow-list (empty: no allow-list). */
 export interface EgressPolicy extends EgressSettings {
   allowedHosts: readonly string[];

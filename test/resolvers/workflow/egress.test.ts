@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   checkEgress,
+  describeEgress,
   type EgressPolicy,
+  hasControlOrSpace,
   hostMatches,
   ipv6Rule,
   NOT_ON_ALLOW_LIST,
@@ -153,6 +155,22 @@ describe('egress: the URL as written', () => {
     ]) {
       expect(templatedAuthority(t), t).toBeNull();
     }
+  });
+
+  it('spaces inside a placeholder are its own; outside one they are refused', () => {
+    expect(hasControlOrSpace('https://api.example.com/{{ inputs.p }}?q={{ inputs.q }}')).toBe(false);
+    expect(hasControlOrSpace('https://api.example.com/a b')).toBe(true);
+    expect(hasControlOrSpace('https://api.example.com/a\nb')).toBe(true);
+  });
+
+  it('says what the deployment allows, for the start-up banner', () => {
+    expect(describeEgress({ allowPrivate: false, allowPrivateHosts: [] })).toBe(
+      'loopback, private and metadata addresses refused',
+    );
+    expect(describeEgress({ allowPrivate: false, allowPrivateHosts: ['billing.internal', '10.0.0.7'] })).toBe(
+      'loopback, private and metadata addresses refused; except EGRESS_ALLOW_PRIVATE_HOSTS: billing.internal, 10.0.0.7',
+    );
+    expect(describeEgress({ allowPrivate: true, allowPrivateHosts: [] })).toMatch(/development only/);
   });
 
   it('reads IPv6 groups correctly', () => {
