@@ -120,6 +120,16 @@ describe('saving a workflow whose HTTP step aims at a refused address', () => {
     }
   });
 
+  it('refuses a Host header, which would name a virtual host the policy never checked', async () => {
+    const r = await createWith(c.manager, [
+      step('https://api.example.com/', { headers: { host: 'admin.internal' } }),
+    ]);
+    expect(codes(r)).toEqual(['VALIDATION_FAILED']);
+    expect(issues(r)).toEqual([
+      { field: 'steps.0.headers.host', message: 'must not be set: the URL decides the host' },
+    ]);
+  });
+
   it('accepts public hosts, with templates in the path and query', async () => {
     const r = await createWith(c.manager, [
       step('https://api.example.com/v1/{{ inputs.item }}?env={{ inputs.env }}'),

@@ -98,6 +98,11 @@ const headers = z
     if (names.length > 30) ctx.addIssue({ code: 'custom', message: 'at most 30 headers' });
     for (const [name, value] of Object.entries(h)) {
       checkSecretRefs(value, ctx, [name]);
+      if (name.toLowerCase() === 'host') {
+        // The egress policy checks the URL's host; a Host header naming another would send the
+        // request to a virtual host nobody checked.
+        ctx.addIssue({ code: 'custom', path: [name], message: 'must not be set: the URL decides the host' });
+      }
       if (CREDENTIAL_HEADER.test(name) && !CREDENTIAL_VALUE.test(value.trim())) {
         ctx.addIssue({
           code: 'custom',
