@@ -31,6 +31,9 @@ export default defineConfig(async () => {
             // these keys seal them, and the previous one still opens what it sealed (rotation tests).
             SECRETS_KEY: TEST_SECRETS_KEY,
             SECRETS_KEY_PREVIOUS: TEST_SECRETS_KEY_PREVIOUS,
+            // The loopback upstream (test/upstream/) is reached as exactly this host: every other
+            // private, loopback or metadata form (localhost, 0x7f000001, [::1], …) stays refused.
+            EGRESS_ALLOW_PRIVATE_HOSTS: '127.0.0.1',
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',

@@ -1,6 +1,6 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
-import { ensureDevSecret, ensureDevSecretsKey, signDevToken } from './devToken.mjs';
+import { ensureDevSecret, ensureDevSecretsKey, readDevVars, signDevToken } from './devToken.mjs';
 import { migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
@@ -10,6 +10,32 @@ const TENANT = process.env.DEMO_TENANT ?? 'acme';
 const secret = ensureDevSecret();
 // The key that encrypts workflow secrets at rest; wrangler dev reads it from .dev.vars too.
 ensureDevSecretsKey();
+
+// Egress exceptions for workflow HTTP steps, from the environment (passed on to wrangler dev) or
+// .dev.vars (which wrangler dev reads itself). The demo seed calls no HTTP upstream, so none is set
+// by default; `EGRESS_ALLOW_PRIVATE=true npm start` lets workflows reach services on this machine.
+const EGRESS_VARS = ['EGRESS_ALLOW_PRIVATE', 'EGRESS_ALLOW_PRIVATE_HOSTS'];
+const devVars = readDevVars();
+const egressFromEnv = Object.fromEntries(
+  EGRESS_VARS.flatMap((k) => (process.env[k] ? [[k, process.env[k]]] : [])),
+);
+const egress = {
+  ...Object.fromEntries(EGRESS_VARS.flatMap((k) => (devVars[k] ? [[k, devVars[k]]] : []))),
+  ...egressFromEnv,
+};
+
+function egressLine() {
+  const hosts = (egress.EGRESS_ALLOW_PRIVATE_HOSTS ?? '')
+    .split(',')
+    .map((h) => h.trim())
+    .filter(Boolean);
+  const parts = ['loopback, private and metadata addresses refused'];
+  if (egress.EGRESS_ALLOW_PRIVATE?.trim().toLowerCase() === 'true') {
+    parts[0] = 'EGRESS_ALLOW_PRIVATE=true: private and loopback addresses reachable (development only)';
+  }
+  if (hosts.length) parts.push(`except EGRESS_ALLOW_PRIVATE_HOSTS: ${hosts.join(', ')}`);
+  return parts.join('; ');
+}
 console.log('› applying migrations to the local D1');
 migrateLocal();
 console.log(`› starting wrangler dev on port ${PORT}`);
@@ -23,7 +49,7 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 try {
-  server = await startLocalServer({ port: PORT, stdio: 'inherit' });
+  server = await startLocalServer({ port: PORT, stdio: 'inherit', vars: egressFromEnv });
   server.child.on('exit', (code) => process.exit(code ?? 1));
   tickScheduled(server.baseUrl);
   const base = `http://localhost:${PORT}`;
@@ -45,6 +71,8 @@ try {
     Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
+
+  Workflow HTTP egress: ${egressLine()}
 
   Development tokens (7 days; send as "Authorization: Bearer <token>"):
 

@@ -1,5 +1,6 @@
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
+import { type EgressSettings, parseExactHost } from './resolvers/workflow/egress';
 import type { SecretKeys } from './secrets/envelope';
 
 /** Runtime configuration, read once per set of bindings and validated up front. */
@@ -35,6 +36,8 @@ export interface Config {
    * SECRETS_KEY is not set: secrets can then be neither saved nor used.
    */
   secretKeys: SecretKeys | null;
+  /** What workflow HTTP steps may reach beyond the default (src/resolvers/workflow/egress.ts). */
+  egress: EgressSettings;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -56,6 +59,10 @@ export interface ConfigVars {
   SECRETS_KEY?: string;
   /** The key SECRETS_KEY replaced, during a rotation: it still decrypts, never encrypts. */
   SECRETS_KEY_PREVIOUS?: string;
+  /** `true` lifts every default egress refusal for workflow HTTP steps: development only. */
+  EGRESS_ALLOW_PRIVATE?: string;
+  /** Comma-separated exact hosts (e.g. an internal service) excepted from the default refusals. */
+  EGRESS_ALLOW_PRIVATE_HOSTS?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -73,6 +80,8 @@ export const CONFIG_VARS = [
   'RATE_LIMIT_ENABLED',
   'SECRETS_KEY',
   'SECRETS_KEY_PREVIOUS',
+  'EGRESS_ALLOW_PRIVATE',
+  'EGRESS_ALLOW_PRIVATE_HOSTS',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -186,9 +195,46 @@ export function parseSecretKeys(
   return { current: { raw: current }, previous: { raw: previous } };
 }
 
+const envOf = (vars: Pick<ConfigVars, 'ENVIRONMENT'>) =>
+  (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
+
+/**
+ * EGRESS_ALLOW_PRIVATE and EGRESS_ALLOW_PRIVATE_HOSTS. Lifting every refusal is for a developer's
+ * machine (the loopback upstream of the tests and `npm start`), never a shared deployment; an
+ * exact host is an operator's deliberate exception and is valid anywhere. The workflow engine
+ * reads these too, without the rest of the configuration.
+ */
+export function parseEgressSettings(
+  vars: Pick<ConfigVars, 'ENVIRONMENT' | 'EGRESS_ALLOW_PRIVATE' | 'EGRESS_ALLOW_PRIVATE_HOSTS'>,
+): EgressSettings {
+  const environment = envOf(vars);
+  const allowPrivate = bool('EGRESS_ALLOW_PRIVATE', vars.EGRESS_ALLOW_PRIVATE, false);
+  if (allowPrivate && environment !== 'development') {
+    throw new ConfigError(
+      'EGRESS_ALLOW_PRIVATE',
+      `may only be "true" in development (ENVIRONMENT is ${environment}): list the private hosts a workflow may call in EGRESS_ALLOW_PRIVATE_HOSTS instead`,
+    );
+  }
+  const allowPrivateHosts: string[] = [];
+  const raw = vars.EGRESS_ALLOW_PRIVATE_HOSTS;
+  if (!blank(raw)) {
+    for (const entry of raw.split(',').filter((e) => e.trim() !== '')) {
+      const host = parseExactHost(entry);
+      if (!host.ok) {
+        throw new ConfigError(
+          'EGRESS_ALLOW_PRIVATE_HOSTS',
+          `must be a comma-separated list of exact hosts (no wildcard, scheme or port): ${host.message}`,
+        );
+      }
+      if (!allowPrivateHosts.includes(host.host)) allowPrivateHosts.push(host.host);
+    }
+  }
+  return { allowPrivate, allowPrivateHosts };
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
-  const environment = (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
+  const environment = envOf(vars);
   if (!ENVIRONMENTS.includes(environment)) {
     throw new ConfigError('ENVIRONMENT', `must be one of ${ENVIRONMENTS.join(', ')} (got "${environment}")`);
   }
@@ -236,5 +282,6 @@ export function parseConfig(vars: ConfigVars): Config {
     introspection: bool('GRAPHQL_INTROSPECTION', vars.GRAPHQL_INTROSPECTION, environment === 'development'),
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
     secretKeys: parseSecretKeys(vars),
+    egress: parseEgressSettings(vars),
   };
 }

@@ -72,6 +72,12 @@ export const ERROR_STATUS = {
   'EXECUTION-011': 409,
   /** This runtime has no workflow engine (executions need the Workers runtime). */
   'EXECUTION-012': 503,
+  /**
+   * A workflow HTTP step would call a host the egress policy refuses (loopback, private,
+   * metadata, a numeric trick, or not on the tenant's allow-list); the message names the host and
+   * the rule. At run time the step fails with the same code (see errorClass.ts).
+   */
+  EGRESS_DENIED: 400,
   CONCURRENT_MODIFICATION: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,

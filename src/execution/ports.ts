@@ -1,4 +1,4 @@
-import { parseSecretKeys } from '../config';
+import { ConfigError, parseEgressSettings, parseSecretKeys } from '../config';
 import { durableWriteLock, type TenantLock } from '../coordination/tenantLock';
 import type { TenantHub } from '../realtime/hub';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
@@ -6,6 +6,7 @@ import type { ExecutionRecord } from '../resolvers/domain';
 import type { EventsPort } from '../resolvers/events';
 import type { ExecutionsPort } from '../resolvers/executionsPort';
 import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../resolvers/runbooks';
+import { type EgressSettings, STRICT_EGRESS } from '../resolvers/workflow/egress';
 import type { EnginePorts } from '../resolvers/workflow/engine';
 import { openStepSecrets } from '../resolvers/workflowSecrets';
 import type { SecretKeys } from '../secrets/envelope';
@@ -56,6 +57,20 @@ const positive = (v: string | undefined, fallback: number) => {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 };
 
+/**
+ * The deployment's egress exceptions for the engine. An invalid setting (EGRESS_ALLOW_PRIVATE
+ * outside development) fails closed here: the API refuses to serve at all with it (CONFIG_INVALID).
+ */
+function egressSettings(env: ExecutionEnv): EgressSettings {
+  try {
+    return parseEgressSettings(env);
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    console.log(JSON.stringify({ level: 'error', msg: 'invalid egress configuration', error: e.message }));
+    return STRICT_EGRESS;
+  }
+}
+
 export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
   const board = () => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId));
   return {
@@ -69,6 +84,7 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
       names.length ? openStepSecrets(env.DB, secretKeysOf(env), tenantId, names) : new Map(),
     publish: (event) => hubOf(env, tenantId).publishExecution(event).catch(warn('hub publish failed')),
     fetch: (input, init) => fetch(input, init),
+    egress: egressSettings(env),
     now: () => new Date(),
     random: Math.random,
     cancelPollMs: positive(env.EXECUTION_CANCEL_POLL_MS, 250),

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config';
+import { ConfigError, parseEgressSettings } from '../config';
 import { auditMigratedChanges, migrationPrincipal } from '../resolvers/changeMigrations';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
+import { describeEgress } from '../resolvers/workflow/egress';
 import { parseNodeArgs, USAGE, UsageError } from './args';
 import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
 import { openNodeApp } from './runtime';
@@ -83,6 +84,8 @@ async function main(): Promise<number> {
     Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
+
+  Workflow HTTP egress: ${describeEgress(parseEgressSettings(env))}
 
   Stop with Ctrl-C.
 `);

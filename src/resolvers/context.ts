@@ -7,6 +7,7 @@ import type { SecretKeys } from '../secrets/envelope';
 import type { EventsPort } from './events';
 import type { ExecutionsPort } from './executionsPort';
 import type { LivePort } from './live';
+import { type EgressSettings, STRICT_EGRESS } from './workflow/egress';
 import type { WriteLock } from './writeLock';
 
 /** What every resolver gets: who calls, for which tenant, through which surface, and the data access. */
@@ -32,6 +33,8 @@ export interface RequestContext {
   writeLock: WriteLock | null;
   /** The keys that seal workflow secrets (SECRETS_KEY); null where none is configured. */
   secretKeys: SecretKeys | null;
+  /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
+  egress: EgressSettings;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -57,6 +60,7 @@ export function createRequestContext(opts: {
   executions?: ExecutionsPort | null;
   writeLock?: WriteLock | null;
   secretKeys?: SecretKeys | null;
+  egress?: EgressSettings;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -78,6 +82,7 @@ export function createRequestContext(opts: {
     executions: opts.executions ?? null,
     writeLock: opts.writeLock ?? null,
     secretKeys: opts.secretKeys ?? null,
+    egress: opts.egress ?? STRICT_EGRESS,
   };
 }
 

@@ -13,6 +13,7 @@ import { AppError } from '../errors';
 import { commitWithAudit, type WritePlan } from './commit';
 import type { AuthedContext } from './context';
 import type { WorkflowRecord, WorkflowStatus } from './domain';
+import { assertEgressAllowed } from './egressPolicy';
 import { assertNoLiveExecutions } from './executions';
 import { type WorkflowDefinition, workflowDefinitionSchema } from './workflow/stepSchemas';
 import { secretIssues } from './workflowSecrets';
@@ -51,8 +52,8 @@ function invalidDefinition(error: ZodError): AppError {
 
 /**
  * Validates steps and triggers by type, then checks what they refer to: an approval gate must
- * name a change of this tenant; a secret must be set in this tenant and a step may only send it
- * to a host in its allowedHosts.
+ * name a change of this tenant; an HTTP step may only call a host the egress policy allows; a secret
+ * must be set in this tenant and a step may only send it to a host in its allowedHosts.
  */
 async function parseDefinition(
   ctx: AuthedContext,
@@ -63,6 +64,7 @@ async function parseDefinition(
     triggers: raw.triggers ?? undefined,
   });
   if (!parsed.success) throw invalidDefinition(parsed.error);
+  await assertEgressAllowed(ctx, parsed.data.steps);
   const gates = parsed.data.steps.flatMap((s, i) =>
     s.type === 'approval-gate' ? [{ i, id: s.changeId }] : [],
   );

@@ -39,7 +39,7 @@ const ExecutionErrorRef = builder.objectRef<ExecutionErrorRecord>('ExecutionErro
   description:
     'Why a step or an execution failed. code: EXECUTION-001 network, -002 timeout, -003 HTTP status, ' +
     '-004 validation, -005 cancelled, -006 circuit open, -007 approval rejected, -008 output too large, ' +
-    '-009 engine lost the execution.',
+    '-009 engine lost the execution; EGRESS_DENIED: the egress policy refused the host, nothing was sent.',
   fields: (t) => ({
     code: t.exposeString('code'),
     class: t.exposeString('class', {

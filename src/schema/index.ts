@@ -9,6 +9,7 @@ import './freezeWindow';
 import './workflow';
 import './workflowMutations';
 import './workflowSecret';
+import './egressPolicy';
 import './audit';
 import './compliance';
 import './metrics';

@@ -6,7 +6,9 @@ import { WorkflowRef } from './workflow';
 /** What an agent needs to write steps: every type, its fields and their defaults. */
 const STEPS_DOC =
   'Ordered steps (1–50), each a JSON object with a unique `id` (slug: a-z, 0-9, -, _) and a `type`: ' +
-  '`http-request` {url (http or https), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), ' +
+  '`http-request` {url (http:// or https://; scheme, host and port written literally, placeholders only in ' +
+  'the path or query; loopback, private, link-local and metadata hosts and hosts off the tenant’s egress ' +
+  'allow-list are refused with EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), ' +
   'headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), ' +
   'retry {maxAttempts 1–10 (default 3), baseDelayMs (default 1000), capMs (default 30000)}, ' +
   'successStatuses e.g. ["200-299", "304"] (default ["200-299"])}. Secrets are referenced by name, ' +

@@ -9,6 +9,7 @@ import type { Decision } from '../ratelimit/slidingWindow';
 import type { EventsPort } from '../resolvers/events';
 import type { ExecutionsPort } from '../resolvers/executionsPort';
 import type { LivePort } from '../resolvers/live';
+import { describeEgress } from '../resolvers/workflow/egress';
 import type { WriteLock } from '../resolvers/writeLock';
 import { printSDL } from '../schema/sdl';
 import { type AuthResult, authenticate } from './authenticate';
@@ -139,6 +140,10 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     if (built?.fingerprint !== fingerprint) {
       const config = parseConfig(env);
       built = { fingerprint, config, yoga: createGraphQLServer(schema, config) };
+      // An operator's deliberate exception to the egress refusals is said once per configuration.
+      if (config.egress.allowPrivate || config.egress.allowPrivateHosts.length) {
+        logger.log('warn', 'workflow HTTP egress exceptions', { egress: describeEgress(config.egress) });
+      }
     }
     return built;
   }

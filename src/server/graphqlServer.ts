@@ -130,6 +130,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         ...server,
         principal: auth.principal,
         secretKeys: server.config.secretKeys,
+        egress: server.config.egress,
       });
     },
     maskedErrors: {

@@ -196,8 +196,13 @@ describe('hosts', () => {
     );
     expect(r.status).toBe(400);
     expect(codes(r)).toEqual(['VALIDATION_FAILED']);
+    // A templated host is refused first by the egress rule (scheme, host and port literal); the
+    // secret's host rule refuses the others, and would refuse those too.
     expect(r.errors?.[0]?.extensions?.issues).toEqual([
-      { field: 'steps.0.url', message: expect.stringMatching(/secret SCOPED/) },
+      {
+        field: 'steps.0.url',
+        message: expect.stringMatching(/secret SCOPED may only be sent|must be written literally/),
+      },
     ]);
   });
 
@@ -235,25 +240,27 @@ describe('hosts', () => {
     ['a rendered host', `http://{{inputs.h}}:${PORT}`, { h: HOST }, HOST],
     [
       'a host-suffix injection',
-      `http://localhost{{inputs.p}}:${PORT}`,
+      `http://${HOST}{{inputs.p}}:${PORT}`,
       { p: '.attacker.example' },
-      'localhost.attacker.example',
+      `${HOST}.attacker.example`,
     ],
   ])(
     'refuses at run time %s in a definition saved before the rule, sending nothing',
-    async (_l, origin, inputs, host) => {
+    async (_l, origin, inputs, _renderedHost) => {
       const c = await freshCast();
       const value = secretValue();
-      await setSecret(c.admin, 'LEGACY', value, ['localhost']);
+      await setSecret(c.admin, 'LEGACY', value, [HOST]);
       const k = key();
       const id = await createWorkflow(c.manager, [
-        everywhere('LEGACY', k, `http://localhost:${PORT}/keyed/${k}/echo`),
+        everywhere('LEGACY', k, `http://${HOST}:${PORT}/keyed/${k}/echo`),
       ]);
       await overwriteSteps(c.tenant, id, [everywhere('LEGACY', k, `${origin}/keyed/${k}/echo`)]);
       const e = await run(c.manager, id, inputs);
       expect(e.status).toBe('FAILED');
-      expect(e.error).toMatchObject({ code: 'EXECUTION-004' });
-      expect(e.error?.message).toContain(`not to ${host}; the request was not sent`);
+      // The egress policy re-checks the stored URL template on every attempt and refuses first;
+      // the secret's host rule stands behind it (see "checks again on every attempt" above).
+      expect(e.error).toMatchObject({ code: 'EGRESS_DENIED' });
+      expect(e.error?.message).toMatch(/must be written literally|refused/);
       expect(e.steps[0]?.attemptLog[0]?.httpStatus).toBeNull();
       expect(await calls(k)).toBe(0);
       expect(JSON.stringify(e)).not.toContain(value);

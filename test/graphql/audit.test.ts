@@ -742,6 +742,21 @@ const steps: Step[] = [
       },
     ],
   },
+  {
+    mutation: 'setEgressPolicy',
+    actor: 'admin',
+    query: 'mutation($hosts: [String!]!) { setEgressPolicy(allowedHosts: $hosts) { allowedHosts } }',
+    vars: () => ({ hosts: ['api.example.com', '*.Deploy.example.net'] }),
+    events: () => [
+      {
+        action: 'egress_policy.updated',
+        targetType: 'EgressPolicy',
+        target: c.tenant,
+        before: { allowedHosts: [] },
+        after: { allowedHosts: ['api.example.com', '*.deploy.example.net'] },
+      },
+    ],
+  },
 ];
 
 describe('every mutation appends an audit event', () => {

@@ -121,6 +121,12 @@ const templateInput = (name: string, runbookWorkflowId?: string) => ({
 const EXECUTIONS = `query($filter: ExecutionFilter) { executions(filter: $filter, first: 100) { nodes { id } } }`;
 const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $from, to: $to) { id name } }`;
 const SERVICES = '{ services { name tags } }';
+const EGRESS = '{ egressPolicy { allowedHosts restricted updatedBy } }';
+const SET_EGRESS = 'mutation($hosts: [String!]!) { setEgressPolicy(allowedHosts: $hosts) { allowedHosts } }';
+const SAVE_HTTP = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id } }`;
+const httpWorkflow = (name: string, url: string) => ({
+  input: { name, steps: [{ id: 'call', type: 'http-request', url }] },
+});
 const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
   auditLog(targetId: $targetId, first: $first, after: $after) {
     nodes { seq action targetType targetId actorId requestId } pageInfo { hasNextPage endCursor } } }`;
@@ -198,6 +204,7 @@ beforeAll(async () => {
     (await createChange(A.requester, { title: 'A: PCI change, no plans', backoutPlan: null, testPlan: null }))
       .id,
   );
+  await gqlOk(SET_EGRESS, { hosts: ['a-only.example.com'] }, A.admin);
   aFreeze = (
     await gqlOk<{ createFreezeWindow: { id: string; name: string } }>(
       FREEZE,
@@ -459,6 +466,11 @@ const QUERIES: Record<string, () => Promise<void>> = {
     const r = await asB<{ me: { tenantId: string } }>('{ me { tenantId } }');
     expect(r.data?.me.tenantId).toBe(B.tenant);
   },
+  async egressPolicy() {
+    const r = await asB<{ egressPolicy: unknown }>(EGRESS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.egressPolicy).toEqual({ allowedHosts: [], restricted: false, updatedBy: null });
+  },
 };
 
 /** A mutation aimed at one of A's changes: B must get CHANGE_NOT_FOUND and A's change must not move. */
@@ -671,6 +683,27 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     expect(again.status).toBe(404);
     expect(codes(again)).toEqual(['WORKFLOW_SECRET_NOT_FOUND']);
     expect(await listSecrets(A.admin)).toEqual([aSecret]);
+  },
+  async setEgressPolicy() {
+    // B's allow-list is B's: A's stays as it was, and each binds only its own workflows.
+    const r = await asB<{ setEgressPolicy: { allowedHosts: string[] } }>(SET_EGRESS, {
+      hosts: ['b-only.example.com'],
+    });
+    expect(r.data?.setEgressPolicy.allowedHosts).toEqual(['b-only.example.com']);
+    const own = await gqlOk<{ egressPolicy: { allowedHosts: string[] } }>(EGRESS, {}, A.admin);
+    expect(own.egressPolicy.allowedHosts).toEqual(['a-only.example.com']);
+    expect(
+      (await gql(SAVE_HTTP, httpWorkflow('A calls A', 'https://a-only.example.com/'), { token: A.manager }))
+        .errors,
+    ).toBeUndefined();
+    expect(
+      codes(
+        await gql(SAVE_HTTP, httpWorkflow('A calls B', 'https://b-only.example.com/'), { token: A.manager }),
+      ),
+    ).toEqual(['EGRESS_DENIED']);
+    expect(codes(await asB(SAVE_HTTP, httpWorkflow('B calls A', 'https://a-only.example.com/')))).toEqual([
+      'EGRESS_DENIED',
+    ]);
   },
   async revokeApiKey() {
     const r = await asB(REVOKE_KEY, { id: aKey.id });

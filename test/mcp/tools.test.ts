@@ -81,6 +81,7 @@ const MANAGER_TOOLS = [
   'create_standard_change_template',
   'update_standard_change_template',
   'retire_standard_change_template',
+  'get_egress_policy',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
 const SEED_TOOLS = [

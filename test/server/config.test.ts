@@ -97,4 +97,61 @@ describe('parseConfig', () => {
       for (const value of Object.values(vars)) expect((error as ConfigError).message).not.toContain(value);
     });
   });
+
+  describe('egress exceptions for workflow HTTP steps', () => {
+    it('none by default, in every environment', () => {
+      for (const ENVIRONMENT of ['development', 'staging', 'production']) {
+        expect(parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET }).egress).toEqual({
+          allowPrivate: false,
+          allowPrivateHosts: [],
+        });
+      }
+    });
+
+    it('EGRESS_ALLOW_PRIVATE=true only in development', () => {
+      expect(parseConfig({ JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'true' }).egress.allowPrivate).toBe(
+        true,
+      );
+      for (const ENVIRONMENT of ['staging', 'production']) {
+        let error: unknown;
+        try {
+          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'TRUE' });
+        } catch (e) {
+          error = e;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).variable).toBe('EGRESS_ALLOW_PRIVATE');
+        expect((error as ConfigError).message).toContain(
+          `only be "true" in development (ENVIRONMENT is ${ENVIRONMENT})`,
+        );
+        expect(
+          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'false' }).egress.allowPrivate,
+        ).toBe(false);
+      }
+      expect(() => parseConfig({ JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'yes' })).toThrow(
+        /EGRESS_ALLOW_PRIVATE/,
+      );
+    });
+
+    it('EGRESS_ALLOW_PRIVATE_HOSTS: exact hosts, valid in any environment, normalised', () => {
+      const c = parseConfig({
+        ENVIRONMENT: 'production',
+        JWT_SECRET: SECRET,
+        EGRESS_ALLOW_PRIVATE_HOSTS: ' Billing.Internal ,10.0.0.7,[fd00::7], billing.internal,',
+      });
+      expect(c.egress).toEqual({
+        allowPrivate: false,
+        allowPrivateHosts: ['billing.internal', '10.0.0.7', '[fd00::7]'],
+      });
+    });
+
+    it.each(['*.internal', 'http://10.0.0.7', '10.0.0.7:8080', '0x7f000001', 'a b'])(
+      'refuses EGRESS_ALLOW_PRIVATE_HOSTS entry %j',
+      (entry) => {
+        expect(() =>
+          parseConfig({ JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE_HOSTS: `ok.internal,${entry}` }),
+        ).toThrow(/EGRESS_ALLOW_PRIVATE_HOSTS must be a comma-separated list of exact hosts/);
+      },
+    );
+  });
 });

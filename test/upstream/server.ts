@@ -17,6 +17,8 @@
 //   GET  /log/:key                    { calls: [{ at, method, path, aborted }] }
 //   ANY  /big/:bytes                  200, a JSON string that is exactly `bytes` bytes long
 //   ANY  /echo                        200 { method, path, headers, body: raw text }
+//   ANY  /redirect?to=<url>[&status=3xx]
+//                                     that status (default 302) with Location: <url>
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -174,6 +176,14 @@ export async function startUpstream(): Promise<Upstream> {
         }
         // A JSON string: two quotes around bytes-2 ASCII letters, so the body is exactly `bytes` long.
         return send(res, 200, 'x'.repeat(bytes - 2));
+      }
+      case 'redirect': {
+        const to = url.searchParams.get('to');
+        const status = Number(url.searchParams.get('status') ?? 302);
+        if (to === null || ![301, 302, 303, 307, 308].includes(status)) {
+          return send(res, 400, { error: 'use /redirect?to=<url>[&status=301|302|303|307|308]' });
+        }
+        return send(res, status, { redirectTo: to }, { location: to });
       }
       case 'echo': {
         const body = await readBody(req);

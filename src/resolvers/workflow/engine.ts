@@ -1,4 +1,5 @@
 import { getChange } from '../../db/changes';
+import { getEgressPolicy } from '../../db/egressPolicies';
 import { getExecution, updateLiveExecutionStatement, upsertStepRunStatement } from '../../db/executions';
 import { getWorkflowVersion } from '../../db/workflows';
 import type {
@@ -13,6 +14,7 @@ import { isTerminalExecution } from '../domain';
 import { hostAllowed, hostRefusal, type OpenedSecret } from '../workflowSecrets';
 import { nextDelayMs, shouldRetry } from './backoff';
 import { breakerKey, countsAgainstBreaker } from './circuitBreaker';
+import type { EgressSettings } from './egress';
 import { type ClassifiedError, classifyError } from './errorClass';
 import { callHttp, type HttpStep } from './httpCall';
 import type { WorkflowStep } from './stepSchemas';
@@ -57,6 +59,8 @@ export interface EnginePorts {
   secrets(names: readonly string[]): Promise<Map<string, OpenedSecret>>;
   publish(event: ExecutionEvent): Promise<void>;
   fetch: typeof fetch;
+  /** The deployment's exceptions to the egress refusals (the tenant's allow-list is read per attempt). */
+  egress: EgressSettings;
   now(): Date;
   random(): number;
   /** How often an in-flight HTTP call looks for a cancel request. */
@@ -385,6 +389,8 @@ export async function httpAttempt(
   }
   await record(p, ids, stepRun(ids, index, step, { status: 'RUNNING', startedAt, ...extra }), { workflowId });
 
+  const { allowedHosts } = await getEgressPolicy(p.db, ids.tenantId);
+  const egress = { ...p.egress, allowedHosts };
   // Opened here, inside the attempt that sends them; only redacted text leaves this function.
   const names = secretNames(step);
   let opened: Map<string, OpenedSecret>;
@@ -400,7 +406,12 @@ export async function httpAttempt(
   const call = await callHttp(
     step,
     { ...scope, secrets },
-    { fetch: p.fetch, cancel: watch.signal, ...(opened.size ? { checkUrl: secretHostCheck(opened) } : {}) },
+    {
+      fetch: p.fetch,
+      egress,
+      cancel: watch.signal,
+      ...(opened.size ? { checkUrl: secretHostCheck(opened) } : {}),
+    },
   ).finally(watch.stop);
   if (host) {
     const outcome = call.ok ? 'success' : countsAgainstBreaker(call.error) ? 'failure' : 'neutral';

@@ -17,6 +17,9 @@ import { isRetryableStatus } from './backoff';
  * | EXECUTION-009 | ENGINE            | the durable runner lost the execution (it errored or    |
  * |               |                   | vanished); the watchdog ends it rather than leave it    |
  * |               |                   | RUNNING forever (no)                                    |
+ * | EGRESS_DENIED | EGRESS_DENIED     | the rendered URL's host is refused by the egress policy |
+ * |               |                   | (egress.ts); nothing was sent (no). Same code as the    |
+ * |               |                   | save-time refusal, since it is the same rule            |
  *
  * CIRCUIT_OPEN is not retried inside the step: failing fast is the point of the breaker, and
  * a later execution (or a later step) will be the half-open probe once the cooldown passes.
@@ -31,6 +34,7 @@ export const EXECUTION_ERROR_CODES = {
   APPROVAL_REJECTED: 'EXECUTION-007',
   OUTPUT_TOO_LARGE: 'EXECUTION-008',
   ENGINE: 'EXECUTION-009',
+  EGRESS_DENIED: 'EGRESS_DENIED',
 } as const;
 
 export type ErrorClass = keyof typeof EXECUTION_ERROR_CODES;
@@ -46,7 +50,8 @@ export type ErrorKind =
   | 'circuit-open'
   | 'approval-rejected'
   | 'output-too-large'
-  | 'engine';
+  | 'engine'
+  | 'egress-denied';
 
 export interface ErrorInput {
   kind: ErrorKind;
@@ -73,6 +78,7 @@ const CLASS_OF_KIND: Readonly<Record<ErrorKind, ErrorClass>> = {
   'approval-rejected': 'APPROVAL_REJECTED',
   'output-too-large': 'OUTPUT_TOO_LARGE',
   engine: 'ENGINE',
+  'egress-denied': 'EGRESS_DENIED',
 };
 
 /**

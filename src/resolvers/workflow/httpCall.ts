@@ -1,5 +1,6 @@
 import { readUpTo } from '../../streams';
 import { parseRetryAfter } from './backoff';
+import { checkEgress, type EgressPolicy, templatedAuthority } from './egress';
 import { type ClassifiedError, classifyError, type ErrorKind } from './errorClass';
 import type { httpRequestStepSchema } from './stepSchemas';
 import { redactSecrets, renderTemplate, type TemplateScope } from './template';
@@ -73,7 +74,9 @@ function render(step: HttpStep, scope: TemplateScope): Rendered {
   if (step.body !== undefined) {
     const declared = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
     const json = declared ? declared.includes('json') : /^\s*[[{]/.test(step.body);
-    const rendered = renderTemplate(step.body, scope, { context: json ? 'json' : 'text' });
+    const form = declared?.toLowerCase().includes('application/x-www-form-urlencoded') ?? false;
+    const context = json ? 'json' : form ? 'form' : 'text';
+    const rendered = renderTemplate(step.body, scope, { context });
     if (!rendered.ok) return invalid(`body ${rendered.error.path}`, rendered.error.message);
     body = rendered.value;
     if (json && !declared) headers['content-type'] = 'application/json';
@@ -82,14 +85,29 @@ function render(step: HttpStep, scope: TemplateScope): Rendered {
 }
 
 /**
+ * Why this attempt may not send its request, or null. Checked on the rendered URL, every attempt,
+ * before anything is sent: the tenant's allow-list may have changed since the workflow was saved,
+ * and a definition saved before these rules may still carry a placeholder in its host.
+ */
+function egressRefusal(step: HttpStep, renderedUrl: string, policy: EgressPolicy): string | null {
+  const templated = templatedAuthority(step.url);
+  if (templated) return `url: ${templated}`;
+  const verdict = checkEgress(renderedUrl, policy);
+  return verdict.ok ? null : `${step.method} refused by the egress policy: ${verdict.message}`;
+}
+
+/**
  * Sends the request. `cancel` aborts it from outside (the execution was cancelled); the step's
- * own timeout aborts it too, and the two are told apart in the classification.
+ * own timeout aborts it too, and the two are told apart in the classification. Redirects are not
+ * followed: a 3xx is the step's result (accepted or not by its successStatuses), so a redirect
+ * can carry neither the request nor its headers to a host the egress policy refuses.
  */
 export async function callHttp(
   step: HttpStep,
   scope: TemplateScope,
   opts: {
     fetch: typeof fetch;
+    egress: EgressPolicy;
     cancel?: AbortSignal;
     now?: () => number;
     /** Refuses a rendered URL before anything is sent (a message), e.g. a secret's host rule. */
@@ -108,6 +126,8 @@ export async function callHttp(
   });
   const rendered = render(step, scope);
   if (!rendered.ok) return { ok: false, error: rendered.error, retryAfterMs: null, ms: ms() };
+  const refused = egressRefusal(step, rendered.url, opts.egress);
+  if (refused) return fail('egress-denied', refused);
   if (opts.checkUrl) {
     const target = URL.canParse(rendered.url) ? new URL(rendered.url) : null;
     const refusal = target

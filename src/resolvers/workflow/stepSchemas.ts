@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { hasControlOrSpace, templatedAuthority, writtenAuthority } from './egress';
 import { transformSpecSchema } from './transform';
 
 /**
@@ -63,7 +64,8 @@ const url = z
       });
       return;
     }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    const httpScheme = parsed.protocol === 'http:' || parsed.protocol === 'https:';
+    if (!httpScheme) {
       ctx.addIssue({
         code: 'custom',
         message: `must use http or https, not ${parsed.protocol.slice(0, -1)}`,
@@ -75,6 +77,18 @@ const url = z
         message: 'must not carry credentials; put them in a header as {{ secrets.NAME }}',
       });
     }
+    // Where a request may go is decided by what is written here (egress.ts checks the host):
+    // the text must say plainly what the parser will read.
+    const written = writtenAuthority(s);
+    if (httpScheme && !written.ok) ctx.addIssue({ code: 'custom', message: written.message });
+    if (hasControlOrSpace(s)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'must not contain spaces or control characters (percent-encode them)',
+      });
+    }
+    const templated = templatedAuthority(s);
+    if (templated) ctx.addIssue({ code: 'custom', message: templated });
     checkSecretRefs(s, ctx, []);
   });
 
@@ -85,6 +99,11 @@ const headers = z
     if (names.length > 30) ctx.addIssue({ code: 'custom', message: 'at most 30 headers' });
     for (const [name, value] of Object.entries(h)) {
       checkSecretRefs(value, ctx, [name]);
+      if (name.toLowerCase() === 'host') {
+        // The egress policy checks the URL's host; a Host header naming another would send the
+        // request to a virtual host nobody checked.
+        ctx.addIssue({ code: 'custom', path: [name], message: 'must not be set: the URL decides the host' });
+      }
       if (CREDENTIAL_HEADER.test(name) && !CREDENTIAL_VALUE.test(value.trim())) {
         ctx.addIssue({
           code: 'custom',

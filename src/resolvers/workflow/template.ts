@@ -11,7 +11,11 @@ import { describeMiss, parsePath, resolvePath } from './transform';
  * text (`42`, `true`, `null`, `{"a":1}`) - and then fitted to the context the caller names:
  * - `text`: inserted as is.
  * - `url`: percent-encoded with encodeURIComponent, so a value can never add a path segment,
- *   query parameter or host; scheme and host must be literal in the template.
+ *   query parameter or host; scheme, host and port must be literal in the template (the step
+ *   schema refuses a placeholder before the path). A value that would make a whole path segment
+ *   `.` or `..` (which the URL parser resolves, moving up the path) is an error.
+ * - `form` (an application/x-www-form-urlencoded body): form-encoded as URLSearchParams does, so
+ *   `x&role=admin` stays one value and cannot add a parameter.
  * - `header`: as text, but a value (or template) containing CR, LF or NUL is an error
  *   (header injection).
  * - `json` (a JSON body): inside a JSON string literal (`"Bearer {{ secrets.T }}"`) the text is
@@ -24,7 +28,7 @@ import { describeMiss, parsePath, resolvePath } from './transform';
  * Error messages name paths, never values.
  */
 
-export type TemplateContext = 'text' | 'url' | 'header' | 'json';
+export type TemplateContext = 'text' | 'url' | 'header' | 'json' | 'form';
 
 export interface TemplateScope {
   inputs?: unknown;
@@ -100,6 +104,7 @@ function fitToContext(value: unknown, context: TemplateContext, inString: boolea
   const text = asText(value);
   if (text === null) return null;
   if (context === 'url') return encodeURIComponent(text);
+  if (context === 'form') return new URLSearchParams([['', text]]).toString().slice(1);
   if (context === 'json') return JSON.stringify(text).slice(1, -1);
   return text;
 }
@@ -114,6 +119,8 @@ export function renderTemplate(
   let value = '';
   let redacted = '';
   let inString = false;
+  /** Where each substituted value sits in `value`, with its placeholder's path. */
+  const spans: { start: number; end: number; path: string }[] = [];
   let i = 0;
   while (i < template.length) {
     if (template.startsWith('{{', i)) {
@@ -127,6 +134,7 @@ export function renderTemplate(
         if (context === 'header' && UNSAFE_HEADER.test(text)) {
           return fail(path, `value at ${path} contains a line break or NUL, not allowed in a header`);
         }
+        spans.push({ start: value.length, end: value.length + text.length, path });
         value += text;
         if (found.secret === undefined) redacted += text;
         else {
@@ -154,6 +162,14 @@ export function renderTemplate(
   if (context === 'header' && UNSAFE_HEADER.test(value)) {
     return fail('(template)', 'header template contains a line break or NUL');
   }
+  if (context === 'url') {
+    const dot = dotSegmentFrom(value, spans);
+    if (dot)
+      return fail(
+        dot,
+        `value at ${dot} would make a "." or ".." path segment, which moves the request up the path`,
+      );
+  }
   if (context === 'json') {
     try {
       JSON.parse(value);
@@ -162,6 +178,37 @@ export function renderTemplate(
     }
   }
   return { ok: true, value, redacted, secretsUsed };
+}
+
+/** A path segment the URL parser treats as `.` or `..` (it also decodes `%2e`). */
+const DOT_SEGMENT = /^(?:\.|%2e){1,2}$/i;
+
+/**
+ * The placeholder whose value makes a path segment `.` or `..` in a rendered URL, or null. Only
+ * segments a value contributed to count: the template's own text is the author's.
+ */
+function dotSegmentFrom(
+  url: string,
+  spans: readonly { start: number; end: number; path: string }[],
+): string | null {
+  const afterScheme = url.indexOf('//');
+  if (afterScheme === -1) return null;
+  const pathStart = url.slice(afterScheme + 2).search(/[/\\?#]/);
+  if (pathStart === -1) return null;
+  let start = afterScheme + 2 + pathStart;
+  const pathEnd = url.slice(start).search(/[?#]/);
+  const end = pathEnd === -1 ? url.length : start + pathEnd;
+  while (start < end) {
+    const next = url.slice(start + 1, end).search(/[/\\]/);
+    const segEnd = next === -1 ? end : start + 1 + next;
+    const segment = url.slice(start + 1, segEnd);
+    if (DOT_SEGMENT.test(segment)) {
+      const span = spans.find((x) => x.start < segEnd && x.end > start + 1);
+      if (span) return span.path;
+    }
+    start = segEnd;
+  }
+  return null;
 }
 
 /**

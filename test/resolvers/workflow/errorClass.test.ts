@@ -43,6 +43,7 @@ describe('classifyError', () => {
     ['circuit-open', 'CIRCUIT_OPEN', 'EXECUTION-006'],
     ['approval-rejected', 'APPROVAL_REJECTED', 'EXECUTION-007'],
     ['output-too-large', 'OUTPUT_TOO_LARGE', 'EXECUTION-008'],
+    ['egress-denied', 'EGRESS_DENIED', 'EGRESS_DENIED'],
   ] as const)('classifies %s as %s (%s), not retryable', (kind, cls, code) => {
     expect(classifyError({ kind, message: 'x' })).toEqual({
       class: cls,
@@ -63,6 +64,7 @@ describe('classifyError', () => {
       APPROVAL_REJECTED: 'EXECUTION-007',
       OUTPUT_TOO_LARGE: 'EXECUTION-008',
       ENGINE: 'EXECUTION-009',
+      EGRESS_DENIED: 'EGRESS_DENIED',
     });
   });
 });

@@ -16,13 +16,21 @@ const scope: TemplateScope = {
   secrets: { API_TOKEN: 's3cr3t-token', OTHER: 'unused-secret' },
 };
 
-function ok(template: string, context?: 'text' | 'url' | 'header' | 'json', s: TemplateScope = scope) {
+function ok(
+  template: string,
+  context?: 'text' | 'url' | 'header' | 'json' | 'form',
+  s: TemplateScope = scope,
+) {
   const r = renderTemplate(template, s, { context });
   if (!r.ok) throw new Error(r.error.message);
   return r;
 }
 
-function err(template: string, context?: 'text' | 'url' | 'header' | 'json', s: TemplateScope = scope) {
+function err(
+  template: string,
+  context?: 'text' | 'url' | 'header' | 'json' | 'form',
+  s: TemplateScope = scope,
+) {
   const r = renderTemplate(template, s, { context });
   if (r.ok) throw new Error(`expected an error, got ${r.value}`);
   return r.error;
@@ -84,6 +92,50 @@ describe('renderTemplate', () => {
     expect(ok('https://api.test/items/{{ inputs.path }}?env={{ inputs.env }}', 'url').value).toBe(
       'https://api.test/items/a%2Fb%3Fc%3D1?env=prod',
     );
+  });
+
+  it('keeps a url value one segment or one query value, whatever it holds', () => {
+    const attack: TemplateScope = {
+      inputs: { up: '../../admin', q: 'x&role=admin#frag', hostish: '@evil.example/x', dots: '..', dot: '.' },
+    };
+    const r = ok(
+      'https://api.test/v1/{{ inputs.up }}/{{ inputs.hostish }}?a={{ inputs.q }}&b=1',
+      'url',
+      attack,
+    ).value;
+    expect(r).toBe('https://api.test/v1/..%2F..%2Fadmin/%40evil.example%2Fx?a=x%26role%3Dadmin%23frag&b=1');
+    const u = new URL(r);
+    expect(u.host).toBe('api.test');
+    expect(u.pathname).toBe('/v1/..%2F..%2Fadmin/%40evil.example%2Fx');
+    expect([...u.searchParams]).toEqual([
+      ['a', 'x&role=admin#frag'],
+      ['b', '1'],
+    ]);
+    // A value that is, or completes, a whole "." or ".." segment would move the request up the path.
+    expect(err('https://api.test/v1/{{ inputs.dots }}/x', 'url', attack)).toMatchObject({
+      path: 'inputs.dots',
+    });
+    expect(err('https://api.test/v1/.{{ inputs.dot }}', 'url', attack)).toMatchObject({ path: 'inputs.dot' });
+    expect(err('https://api.test/v1/{{ inputs.dot }}{{ inputs.dot }}/', 'url', attack).path).toBe(
+      'inputs.dot',
+    );
+    expect(err('https://api.test\\{{ inputs.dots }}', 'url', attack).path).toBe('inputs.dots');
+    // Inside a segment, or in the query, dots are just text; the template's own dots are the author's.
+    expect(ok('https://api.test/v{{ inputs.dots }}/x?p={{ inputs.dots }}', 'url', attack).value).toBe(
+      'https://api.test/v../x?p=..',
+    );
+    expect(ok('https://api.test/a/../{{ inputs.dot }}x', 'url', attack).value).toBe(
+      'https://api.test/a/../.x',
+    );
+  });
+
+  it('form-encodes values in form context, so that a value cannot add a parameter', () => {
+    const r = ok('name={{ inputs.who }}&role=viewer', 'form', { inputs: { who: 'x&role=admin =+%' } }).value;
+    expect(r).toBe('name=x%26role%3Dadmin+%3D%2B%25&role=viewer');
+    expect([...new URLSearchParams(r)]).toEqual([
+      ['name', 'x&role=admin =+%'],
+      ['role', 'viewer'],
+    ]);
   });
 
   it('refuses line breaks in header context', () => {
