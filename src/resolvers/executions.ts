@@ -1,3 +1,4 @@
+import { personOf } from '../auth/principal';
 import {
   countLiveExecutions,
   executionsWaitingOnChange,
@@ -57,10 +58,11 @@ export interface ExecutionStart {
 
 /**
  * The person whose act starts an execution: whoever runs it by hand, approves or implements its
- * change. ChangeFlow acting on its own (cron, a signed webhook, the engine) is nobody.
+ * change (through an API key: the key's owner; the audit event names the key). ChangeFlow acting
+ * on its own (cron, a signed webhook, the engine) is nobody.
  */
 export const causedByOf = (ctx: AuthedContext): string | null =>
-  ctx.principal.kind === 'system' ? null : ctx.principal.id;
+  ctx.principal.kind === 'system' ? null : personOf(ctx.principal);
 
 /** The execution a start will record, pinned to the workflow's current version. */
 export function plannedExecution(

@@ -263,3 +263,21 @@ describe('assessRisk', () => {
     expect(third).toMatchObject({ approvalsRequired: 2, change: { status: 'APPROVED' } });
   });
 });
+
+describe('executions started through a key', () => {
+  it("record the key's owner as the person who caused them", async () => {
+    const c = await cast('vote-caused-by');
+    const bot = await mintKey(c.admin, ['change_manager'], false, 'ops bot');
+    const created = await gqlOk<{ createWorkflow: { id: string } }>(
+      `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id } }`,
+      { input: { name: 'noop', steps: [{ id: 'x', type: 'transform', spec: { value: 1 } }] } },
+      c.manager,
+    );
+    const run = await gqlOk<{ executeWorkflow: { causedBy: string | null; createdBy: string } }>(
+      'mutation($w: ID!) { executeWorkflow(workflowId: $w) { causedBy createdBy } }',
+      { w: created.createWorkflow.id },
+      bot.secret,
+    );
+    expect(run.executeWorkflow).toEqual({ causedBy: 'root', createdBy: bot.apiKey.id });
+  });
+});
