@@ -46,7 +46,7 @@ try {
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
 
-  Development tokens (7 days; send as "Authorization: Bearer <token>"):
+  Development tokens (24 hours, fresh at every start; send as "Authorization: Bearer <token>"):
 
     admin      ${tokens.admin}
 

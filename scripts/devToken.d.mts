@@ -3,6 +3,7 @@ export const DEV_VARS: string;
 export function readDevVars(path?: string): Record<string, string>;
 export function ensureDevSecret(path?: string): string;
 export function ensureDevSecretsKey(path?: string): string;
+export function maxTtlSeconds(vars?: Record<string, string>): number;
 export function assertNotProduction(vars: Record<string, string>): void;
 export function signDevToken(opts: {
   secret: string;

@@ -254,8 +254,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       app = setup(env);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      logger.log('error', 'invalid configuration', { requestId, variable: e.variable, error: e.message });
-      return json({ error: { code: 'CONFIG_INVALID', message: e.message } }, 503);
+      logger.log('error', 'invalid configuration', { requestId, variables: e.variables, error: e.message });
+      return json({ error: { code: 'CONFIG_INVALID', message: e.message, variables: e.variables } }, 503);
     }
     const { pathname } = new URL(request.url);
     // CORS preflights carry no credentials: answered before authentication and rate limits.
