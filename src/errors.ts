@@ -79,6 +79,12 @@ export const ERROR_STATUS = {
   CSRF_HEADER_REQUIRED: 403,
   /** A CORS preflight from an origin that CORS_ORIGINS does not list. */
   CORS_ORIGIN_NOT_ALLOWED: 403,
+  /**
+   * /mcp called with an Origin that is not one of this deployment's public origins (PUBLIC_URL,
+   * CORS_ORIGINS; loopback in development): DNS-rebinding protection. In the JSON-RPC error's
+   * `data.code`.
+   */
+  ORIGIN_NOT_ALLOWED: 403,
   INTERNAL: 500,
 } as const;
 
