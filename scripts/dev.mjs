@@ -74,7 +74,7 @@ try {
 
   Workflow HTTP egress: ${egressLine()}
 
-  Development tokens (7 days; send as "Authorization: Bearer <token>"):
+  Development tokens (24 hours, fresh at every start; send as "Authorization: Bearer <token>"):
 
     admin      ${tokens.admin}
 

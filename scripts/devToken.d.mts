@@ -3,6 +3,7 @@ export const DEV_VARS: string;
 export function readDevVars(path?: string): Record<string, string>;
 export function ensureDevSecret(path?: string): string;
 export function ensureDevSecretsKey(path?: string): string;
+export function maxTtlSeconds(vars?: Record<string, string>): number;
 export function assertNotProduction(vars: Record<string, string>): void;
 export function signDevToken(opts: {
   secret: string;
@@ -10,5 +11,7 @@ export function signDevToken(opts: {
   tenant: string;
   roles: string[];
   name?: string;
+  /** The `aud` claim (JWT_AUDIENCE), required outside development. */
+  audience?: string;
   expiresIn?: string;
 }): Promise<string>;

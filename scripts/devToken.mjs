@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
+import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from '../src/auth/ttl.mjs';
 
 export const DEV_VARS = '.dev.vars';
 
@@ -45,11 +46,31 @@ export function assertNotProduction(vars) {
   }
 }
 
-export async function signDevToken({ secret, sub, tenant, roles, name, expiresIn = '7d' }) {
-  return new SignJWT({ tenant, roles, ...(name ? { name } : {}) })
+/** The JWT_MAX_TTL in force (the environment's, else .dev.vars', else 24 h), in seconds. */
+export function maxTtlSeconds(vars = {}) {
+  const raw = process.env.JWT_MAX_TTL?.trim() || vars.JWT_MAX_TTL?.trim();
+  if (!raw) return DEFAULT_MAX_TTL_SECONDS;
+  const seconds = ttlSeconds(raw);
+  if (seconds === null) throw new Error(`JWT_MAX_TTL is not a lifetime (got "${raw}"; e.g. 86400 or 24h)`);
+  return seconds;
+}
+
+/**
+ * An HS256 token for local use, valid `expiresIn` (seconds, or with s, m, h or d; default 24 h,
+ * the server's default JWT_MAX_TTL: a longer one would be refused).
+ */
+export async function signDevToken({ secret, sub, tenant, roles, name, audience, expiresIn = '24h' }) {
+  const lifetime = ttlSeconds(expiresIn);
+  if (lifetime === null) {
+    throw new Error(`Token lifetime must be seconds or a number with s, m, h or d (got "${expiresIn}")`);
+  }
+  const iat = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ tenant, roles, ...(name ? { name } : {}) })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + lifetime);
+  // Outside development the service only accepts tokens minted for it (JWT_AUDIENCE).
+  if (audience) jwt.setAudience(audience);
+  return jwt.sign(new TextEncoder().encode(secret));
 }

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from './auth/ttl.mjs';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
 import { type EgressSettings, parseExactHost } from './resolvers/workflow/egress';
@@ -17,7 +18,14 @@ export interface Config {
     jwksUrl: string | null;
     issuer: string | null;
     audience: string | null;
+    /** JWT_MAX_TTL: the longest lifetime a token may have (`exp − iat`, or `exp − now`), seconds. */
+    maxTtlSeconds: number;
   };
+  /**
+   * The origin of PUBLIC_URL (`https://changeflow.example.com`), where browsers reach this
+   * deployment; with CORS_ORIGINS, the only origins /mcp accepts (DNS-rebinding protection).
+   */
+  publicOrigin: string | null;
   /** Exact origins allowed; `['*']` only in development. */
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -63,6 +71,11 @@ export interface ConfigVars {
   EGRESS_ALLOW_PRIVATE?: string;
   /** Comma-separated exact hosts (e.g. an internal service) excepted from the default refusals. */
   EGRESS_ALLOW_PRIVATE_HOSTS?: string;
+  // Issue 12 (token claims, MCP Origin).
+  /** Longest token lifetime: seconds (`86400`) or with a unit (`30m`, `24h`, `1d`); default 24h. */
+  JWT_MAX_TTL?: string;
+  /** The URL this deployment is reached at (`https://changeflow.example.com`). */
+  PUBLIC_URL?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -82,17 +95,24 @@ export const CONFIG_VARS = [
   'SECRETS_KEY_PREVIOUS',
   'EGRESS_ALLOW_PRIVATE',
   'EGRESS_ALLOW_PRIVATE_HOSTS',
+  'JWT_MAX_TTL',
+  'PUBLIC_URL',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
 
 export class ConfigError extends Error {
+  /** Every variable the problem names, `variable` first. */
+  readonly variables: (keyof ConfigVars)[];
+
   constructor(
     readonly variable: keyof ConfigVars,
     problem: string,
+    also: (keyof ConfigVars)[] = [],
   ) {
     super(`Invalid configuration: ${variable} ${problem}`);
     this.name = 'ConfigError';
+    this.variables = [variable, ...also];
   }
 }
 
@@ -232,6 +252,50 @@ export function parseEgressSettings(
   return { allowPrivate, allowPrivateHosts };
 }
 
+// --- Issue 12: token lifetimes, token binding outside development, the public origin ---
+
+function maxTtl(raw: string | undefined): number {
+  if (blank(raw)) return DEFAULT_MAX_TTL_SECONDS;
+  const seconds = ttlSeconds(raw);
+  if (seconds === null) {
+    throw new ConfigError(
+      'JWT_MAX_TTL',
+      `must be a positive number of seconds, or a number with s, m, h or d (e.g. 86400 or 24h; got "${raw}")`,
+    );
+  }
+  return seconds;
+}
+
+/**
+ * Outside development a token must be minted for this deployment: its `aud` must be JWT_AUDIENCE,
+ * and with an identity provider's keys (JWKS, which sign tokens for many applications) its `iss`
+ * must be JWT_ISSUER. Without them any token the IdP signs for anyone would be accepted here.
+ */
+function requireTokenBinding(environment: Environment, jwt: Config['jwt']): void {
+  if (environment === 'development') return;
+  const missing: (keyof ConfigVars)[] = [];
+  if (jwt.audience === null) missing.push('JWT_AUDIENCE');
+  if (jwt.jwksUrl !== null && jwt.issuer === null) missing.push('JWT_ISSUER');
+  const [first, ...rest] = missing;
+  if (!first) return;
+  const why = {
+    JWT_AUDIENCE: 'a token is accepted only when its "aud" claim names this deployment',
+    JWT_ISSUER: 'with JWT_JWKS_URL, only when its "iss" claim names your identity provider',
+  } as Record<keyof ConfigVars, string>;
+  throw new ConfigError(
+    first,
+    `${rest.map((v) => `and ${v} `).join('')}must be set in ${environment}: ` +
+      `${missing.map((v) => why[v]).join('; ')} (so a token minted for another application is refused)`,
+    rest,
+  );
+}
+
+/** The origin of PUBLIC_URL, or null when it is not set. */
+function publicOrigin(raw: string | undefined): string | null {
+  const value = url('PUBLIC_URL', raw);
+  return value === null ? null : new URL(value).origin;
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = envOf(vars);
@@ -266,15 +330,19 @@ export function parseConfig(vars: ConfigVars): Config {
     50,
   );
   const base = { perMinute: rateLimitPerMinute, burstPerSecond: rateLimitBurstPerSecond };
+  const jwt: Config['jwt'] = {
+    secret,
+    jwksUrl,
+    issuer: blank(vars.JWT_ISSUER) ? null : vars.JWT_ISSUER,
+    audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,
+    maxTtlSeconds: maxTtl(vars.JWT_MAX_TTL),
+  };
+  requireTokenBinding(environment, jwt);
   return {
     environment,
     version: VERSION,
-    jwt: {
-      secret,
-      jwksUrl,
-      issuer: blank(vars.JWT_ISSUER) ? null : vars.JWT_ISSUER,
-      audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,
-    },
+    jwt,
+    publicOrigin: publicOrigin(vars.PUBLIC_URL),
     corsOrigins,
     rateLimitPerMinute,
     rateLimitBurstPerSecond,

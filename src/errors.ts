@@ -81,6 +81,11 @@ export const ERROR_STATUS = {
   CONCURRENT_MODIFICATION: 409,
   IDEMPOTENCY_IN_PROGRESS: 409,
   IDEMPOTENCY_KEY_REUSED: 422,
+  /**
+   * A retry under an Idempotency-Key whose first answer held a secret (createApiKey): secrets are
+   * never stored, so the answer is not replayed; `id` names what the first request created.
+   */
+  IDEMPOTENCY_SECRET_NOT_REPLAYABLE: 409,
   /** A query over one of the limits in src/server/queryLimits.ts; `limit` names which one. */
   QUERY_LIMIT_EXCEEDED: 400,
   /** Introspection (`__schema`, `__type`) asked for where GRAPHQL_INTROSPECTION is off. */
@@ -91,6 +96,12 @@ export const ERROR_STATUS = {
   CSRF_HEADER_REQUIRED: 403,
   /** A CORS preflight from an origin that CORS_ORIGINS does not list. */
   CORS_ORIGIN_NOT_ALLOWED: 403,
+  /**
+   * /mcp called with an Origin that is not one of this deployment's public origins (PUBLIC_URL,
+   * CORS_ORIGINS; loopback in development): DNS-rebinding protection. In the JSON-RPC error's
+   * `data.code`.
+   */
+  ORIGIN_NOT_ALLOWED: 403,
   INTERNAL: 500,
 } as const;
 

@@ -25,8 +25,8 @@ const app = createApp(schema);
 /** A Durable Object per limited key, so the count is exact across isolates. */
 export const durableObjectLimiter =
   (ns: DurableObjectNamespace<RateLimiter>): RateLimiterPort =>
-  (key, limits) =>
-    ns.get(ns.idFromName(key)).check(limits);
+  (key, limits, cost = 1) =>
+    ns.get(ns.idFromName(key)).check(limits, cost);
 
 /** Samples wait in the isolate and go to the recorder in batches, off the request's critical path. */
 const FLUSH_EVERY = 20;

@@ -4,7 +4,7 @@ import { AppError } from '../errors';
 import { isRole, type Principal } from './principal';
 
 /** Seconds of clock difference tolerated between the token issuer and us (exp, nbf, iat). */
-const CLOCK_TOLERANCE_S = 30;
+export const CLOCK_TOLERANCE_S = 60;
 /** How long a fetched JWKS is trusted before it is fetched again. */
 const JWKS_CACHE_MAX_AGE_MS = 10 * 60_000;
 /** Least time between two JWKS fetches, so unknown `kid`s cannot make us hammer the IdP. */
@@ -38,15 +38,11 @@ function hmacKey(secret: string): Promise<CryptoKey> {
  */
 const VERIFIED_MAX = 1000;
 const VERIFIED_TTL_MS = 5 * 60_000;
-const verified = new Map<string, { principal: Principal; expMs: number | null; until: number }>();
+const verified = new Map<string, { principal: Principal; expMs: number; until: number }>();
 
-function remember(key: string, principal: Principal, exp: number | undefined, now: number) {
+function remember(key: string, principal: Principal, exp: number, now: number) {
   if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value as string);
-  verified.set(key, {
-    principal,
-    expMs: typeof exp === 'number' ? exp * 1000 : null,
-    until: now + VERIFIED_TTL_MS,
-  });
+  verified.set(key, { principal, expMs: exp * 1000, until: now + VERIFIED_TTL_MS });
 }
 
 function recall(key: string, now: number): Principal | null {
@@ -56,7 +52,7 @@ function recall(key: string, now: number): Principal | null {
     verified.delete(key);
     return null;
   }
-  if (hit.expMs !== null && now > hit.expMs + CLOCK_TOLERANCE_S * 1000) {
+  if (now > hit.expMs + CLOCK_TOLERANCE_S * 1000) {
     verified.delete(key);
     reject('Token expired');
   }
@@ -87,6 +83,9 @@ function explain(e: unknown): never {
   if (e instanceof AppError) throw e;
   if (e instanceof errors.JWTExpired) reject('Token expired');
   if (e instanceof errors.JWTClaimValidationFailed) {
+    if (e.claim === 'exp' && e.reason === 'missing') {
+      reject('Token has no "exp" claim: every token must expire (JWT_MAX_TTL at most after it is issued)');
+    }
     if (e.claim === 'nbf') reject('Token is not valid yet (nbf)');
     reject(`Token claim "${e.claim}" is invalid: ${e.reason}`);
   }
@@ -107,13 +106,17 @@ function explain(e: unknown): never {
  */
 export async function verifyJwt(token: string, config: Config): Promise<Principal> {
   const { jwt } = config;
-  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${jwt.audience ?? ''}\u0000${token}`;
+  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${jwt.audience ?? ''}\u0000${jwt.maxTtlSeconds}\u0000${token}`;
   const now = Date.now();
   const known = recall(cacheKey, now);
   if (known) return known;
   const { secret, jwks } = keysFor(config);
+  // jose checks that `exp` is present and not past, and `nbf`, within the skew. Its maxTokenAge
+  // does not fit the lifetime rule (it measures age since `iat` and makes `iat` mandatory), so
+  // checkLifetime below measures `exp − iat` itself.
   const options = {
     clockTolerance: CLOCK_TOLERANCE_S,
+    requiredClaims: ['exp'],
     ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
     ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
   };
@@ -135,9 +138,34 @@ export async function verifyJwt(token: string, config: Config): Promise<Principa
   } catch (e) {
     explain(e);
   }
-  const principal = principalFromClaims(payload);
-  remember(cacheKey, principal, payload.exp, now);
+  // requiredClaims made jose check that `exp` is there and a number.
+  const claims = payload as JWTPayload & { exp: number };
+  checkLifetime(claims, jwt.maxTtlSeconds, now / 1000);
+  const principal = principalFromClaims(claims);
+  remember(cacheKey, principal, claims.exp, now);
   return principal;
+}
+
+/**
+ * A token is refused when it was issued in the future (`iat` beyond the clock skew) or lives
+ * longer than JWT_MAX_TTL: `exp − iat`, or, without `iat`, `exp − now` (plus the skew, since our
+ * clock may run behind the issuer's).
+ */
+function checkLifetime(payload: JWTPayload & { exp: number }, maxTtlSeconds: number, nowS: number): void {
+  const { exp, iat } = payload;
+  if (typeof iat === 'number' && iat > nowS + CLOCK_TOLERANCE_S) {
+    reject("Token was issued in the future (iat): check the issuer's clock");
+  }
+  const lifetime = typeof iat === 'number' ? exp - iat : exp - nowS - CLOCK_TOLERANCE_S;
+  if (lifetime > maxTtlSeconds) {
+    const asked =
+      typeof iat === 'number'
+        ? `exp − iat = ${Math.round(lifetime)} s`
+        : `it expires in ${Math.round(exp - nowS)} s`;
+    reject(
+      `Token lives too long (${asked}); this server accepts tokens of at most ${maxTtlSeconds} s (JWT_MAX_TTL)`,
+    );
+  }
 }
 
 function principalFromClaims(payload: JWTPayload): Principal {

@@ -6,10 +6,18 @@ export interface IdempotencyRecord {
   expiresAt: string;
 }
 
-export interface StoredResponse {
+/** What a retry gets back: the first answer, or, when that answer held a secret, only what it created. */
+export type StoredResponse = ReplayableResponse | WithheldResponse;
+
+export interface ReplayableResponse {
   status: number;
   contentType: string;
   body: string;
+}
+
+/** Stored instead of an answer that held a secret (a mutation declared `returnsSecret`). */
+export interface WithheldResponse {
+  withheld: { field: string; id: string };
 }
 
 export interface IdempotencyScope {

@@ -6,27 +6,50 @@ import {
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
 import { InitializeRequestSchema, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+import { rateLimitHeaders } from '../ratelimit/policy';
+import type { Decision } from '../ratelimit/slidingWindow';
 import { ROLES } from '../resolvers/domain';
 import type { AuthResult } from '../server/authenticate';
 import type { McpCatalog } from './catalog';
-import { createMcpServer, type ExecuteOperation, type McpServerDeps } from './server';
+import { type OriginPolicy, originAllowed } from './origin';
+import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
 
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
 export interface McpRequestDeps {
   auth: AuthResult;
-  corsOrigins: string[];
+  /** The origins a browser may call from (see origin.ts). */
+  origins: OriginPolicy;
   issuer: string | null;
+  /**
+   * Spends `units` more of the caller's own limit (the HTTP request already spent one): a
+   * 2025-03-26 batch of N messages costs N. Null when the runtime does not limit.
+   */
+  chargeCaller?: ((units: number) => Promise<Decision>) | null;
   execute: ExecuteOperation;
   limitTool?: McpServerDeps['limitTool'];
   observeToolCall?: McpServerDeps['observeToolCall'];
 }
 
-const rpcError = (status: number, code: number, message: string, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify({ jsonrpc: '2.0', error: { code, message }, id: null }), {
-    status,
-    headers: { 'content-type': 'application/json', ...headers },
-  });
+const rpcError = (
+  status: number,
+  code: number,
+  message: string,
+  headers: Record<string, string> = {},
+  data?: Record<string, unknown>,
+) =>
+  new Response(
+    JSON.stringify({ jsonrpc: '2.0', error: { code, message, ...(data ? { data } : {}) }, id: null }),
+    {
+      status,
+      headers: { 'content-type': 'application/json', ...headers },
+    },
+  );
+
+/** The protocol a request without MCP-Protocol-Version is assumed to speak (the transport rules). */
+const DEFAULT_PROTOCOL = '2025-03-26';
+/** Versions are dates: later ones compare greater. Batches were removed after 2025-03-26. */
+const hasBatches = (version: string) => version <= DEFAULT_PROTOCOL;
 
 /** RFC 9728 metadata: which resource this is and how to present a token for it. */
 export function protectedResourceMetadata(request: Request, issuer: string | null): Response {
@@ -99,18 +122,44 @@ async function readJsonRpc(request: Request): Promise<{ body: unknown } | { erro
     return { error: rpcError(400, -32700, 'Parse error: the body is not valid JSON') };
   }
   const invalid = (why: string) => ({ error: rpcError(400, -32600, `Invalid Request: ${why}`) });
+  const noBatches = (version: string) =>
+    invalid(`JSON-RPC batches are not part of MCP ${version}; send one message per request`);
   if (Array.isArray(body)) {
-    const version = request.headers.get('mcp-protocol-version') ?? '2025-03-26';
-    if (version > '2025-03-26') {
-      return invalid(`JSON-RPC batches are not part of MCP ${version}; send one message per request`);
-    }
+    const version = request.headers.get('mcp-protocol-version') ?? DEFAULT_PROTOCOL;
+    if (!hasBatches(version)) return noBatches(version);
     if (body.length === 0) return invalid('an empty batch');
   }
   for (const message of Array.isArray(body) ? body : [body]) {
     const problem = problemWith(message);
     if (problem) return invalid(problem);
   }
+  // Without the header a batch is taken for 2025-03-26, unless it says otherwise itself: an
+  // initialize inside it that asks for a later protocol asks for one without batches.
+  if (Array.isArray(body) && !request.headers.has('mcp-protocol-version')) {
+    for (const message of body as { method?: unknown; params?: { protocolVersion?: unknown } }[]) {
+      const asked = message.method === 'initialize' ? message.params?.protocolVersion : undefined;
+      if (typeof asked === 'string' && !hasBatches(asked)) return noBatches(asked);
+    }
+  }
   return { body };
+}
+
+/**
+ * Every message of a batch counts against the caller's limit as a request of its own would (the
+ * HTTP request spent one already): all of them fit, or the batch is refused with 429.
+ */
+async function chargeBatch(size: number, deps: McpRequestDeps): Promise<Response | null> {
+  if (size <= 1 || !deps.chargeCaller) return null;
+  const d = await deps.chargeCaller(size - 1);
+  if (d.allowed) return null;
+  return rpcError(
+    429,
+    RATE_LIMITED_RPC_CODE,
+    `Rate limit exceeded: a batch of ${size} messages counts as ${size} requests (limit ${d.limit} per minute); ` +
+      `retry after ${d.retryAfterSeconds} s, or send fewer messages at a time`,
+    rateLimitHeaders(d),
+    { code: 'RATE_LIMITED', retryAfterSeconds: d.retryAfterSeconds },
+  );
 }
 
 /** A batch is answered with an array, even a batch of one (the transport unwraps those). */
@@ -125,6 +174,21 @@ async function asBatchAnswer(response: Response): Promise<Response> {
 /** Serves MCP Streamable HTTP, stateless: one server and transport per POST. */
 export function createMcpEndpoint(catalog: McpCatalog, version: string) {
   return async function handleMcp(request: Request, deps: McpRequestDeps): Promise<Response> {
+    // First of all, whatever the method: a browser page from elsewhere gets nothing but this.
+    const origin = request.headers.get('origin');
+    if (!originAllowed(origin, deps.origins)) {
+      return rpcError(
+        403,
+        -32000,
+        `Origin ${origin} is not allowed to call this MCP endpoint (allowed: PUBLIC_URL and CORS_ORIGINS${
+          deps.origins.environment === 'development'
+            ? ', and http://localhost, 127.0.0.1 or [::1] on any port'
+            : ''
+        })`,
+        {},
+        { code: 'ORIGIN_NOT_ALLOWED', origin },
+      );
+    }
     if (request.method !== 'POST') {
       return rpcError(
         405,
@@ -134,10 +198,6 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
           allow: 'POST',
         },
       );
-    }
-    const origin = request.headers.get('origin');
-    if (origin && !deps.corsOrigins.includes('*') && !deps.corsOrigins.includes(origin)) {
-      return rpcError(403, -32000, `Origin ${origin} is not allowed`);
     }
     if (!deps.auth.principal) {
       const metadata = `${new URL(request.url).origin}${PROTECTED_RESOURCE_PATH}`;
@@ -154,6 +214,10 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
     const negotiated = negotiate(request);
     const checked = await readJsonRpc(negotiated.request);
     if (checked && 'error' in checked) return checked.error;
+    if (checked && Array.isArray(checked.body)) {
+      const refused = await chargeBatch(checked.body.length, deps);
+      if (refused) return refused;
+    }
     const server = createMcpServer({
       catalog,
       principal: deps.auth.principal,

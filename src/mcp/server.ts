@@ -35,11 +35,20 @@ export type ExecuteOperation = (
   idempotencyKey?: string,
 ) => Promise<OperationResult>;
 
+/** A per-tool budget: a tool's name, `resource:<template>` or `prompt:<name>`. */
+export interface ToolBudget {
+  name: string;
+  readOnly: boolean;
+}
+
 export interface McpServerDeps {
   /** Told the outcome of every tool call (for the metrics). */
   observeToolCall?: ((tool: string, outcome: 'ok' | 'error') => void) | null;
-  /** The per-tool rate limit (mutations tighter than reads); none when the runtime has no limiter. */
-  limitTool?: ((tool: ToolDefinition) => Promise<Decision>) | null;
+  /**
+   * The per-tool rate limit (mutations tighter than reads), also per resource template and per
+   * prompt; none when the runtime has no limiter.
+   */
+  limitTool?: ((budget: ToolBudget) => Promise<Decision>) | null;
   catalog: McpCatalog;
   principal: Principal;
   execute: ExecuteOperation;
@@ -111,7 +120,10 @@ async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<
     return errorResult('VALIDATION_FAILED', `Invalid arguments: ${summary}`, { issues });
   }
   if (deps.limitTool) {
-    const decision = await deps.limitTool(tool);
+    const decision = await deps.limitTool({
+      name: tool.name,
+      readOnly: tool.annotations.readOnlyHint ?? false,
+    });
     if (!decision.allowed) {
       return errorResult(
         'RATE_LIMITED',
@@ -155,13 +167,32 @@ function uriComponent(code: (s: string) => string, value: string, what: string):
   }
 }
 
-async function readResource(deps: McpServerDeps, uri: string) {
+/** JSON-RPC code of a refusal over a rate limit (as the HTTP 429 body of /mcp). */
+export const RATE_LIMITED_RPC_CODE = -32029;
+
+/**
+ * Spends one unit of a resource template's or a prompt's budget, as a tool call spends its
+ * tool's; over it, a JSON-RPC error (-32029, `data.code` RATE_LIMITED, `retryAfterSeconds`).
+ */
+async function spend(deps: McpServerDeps, name: string): Promise<void> {
+  if (!deps.limitTool) return;
+  const decision = await deps.limitTool({ name, readOnly: true });
+  if (decision.allowed) return;
+  throw new McpError(
+    RATE_LIMITED_RPC_CODE,
+    `Too many ${name} requests (${decision.limit} per minute); retry after ${decision.retryAfterSeconds} s`,
+    { code: 'RATE_LIMITED', retryAfterSeconds: decision.retryAfterSeconds },
+  );
+}
+
+async function readResource(deps: McpServerDeps, uri: string, budget = true) {
   for (const template of deps.catalog.resourceTemplates) {
     const match = template.pattern.exec(uri);
     if (!match) continue;
     if (!scopesAllow(deps.principal, template.authScopes)) {
       throw new McpError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
     }
+    if (budget) await spend(deps, `resource:${template.name}`);
     const what = `Resource URI ${JSON.stringify(uri)}`;
     const variables = Object.fromEntries(
       template.variables.map((v, i) => [v, uriComponent(decodeURIComponent, match[i + 1] ?? '', what)]),
@@ -263,6 +294,9 @@ export function createMcpServer(deps: McpServerDeps): Server {
   handle(server, ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
   handle(server, GetPromptRequestSchema, async (request) => {
     const args = request.params.arguments ?? {};
+    // Known prompts only: a budget per name an attacker makes up would be a budget per request.
+    if (PROMPTS.some((p) => p.name === request.params.name))
+      await spend(deps, `prompt:${request.params.name}`);
     const need = (name: string) => {
       const v = args[name];
       if (!v?.trim()) throw new McpError(ErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
@@ -279,7 +313,8 @@ export function createMcpServer(deps: McpServerDeps): Server {
     if (request.params.name === 'prepare_cab_review') {
       const changeId = need('changeId');
       const uri = `changeflow://changes/${uriComponent(encodeURIComponent, changeId, 'Prompt argument "changeId"')}`;
-      const { contents } = await readResource(deps, uri);
+      // Paid for by the prompt's budget: the read inside it does not count a second time.
+      const { contents } = await readResource(deps, uri, false);
       return {
         description: `CAB review of ${changeId}`,
         messages: [

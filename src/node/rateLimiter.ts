@@ -13,7 +13,7 @@ const IDLE_MS = 60_000;
 export function memoryRateLimiter(now: () => number = Date.now): RateLimiterPort {
   const windows = new Map<string, { window: SlidingWindow; lastUsed: number }>();
   let lastSweep = now();
-  return async (key, limits) => {
+  return async (key, limits, cost = 1) => {
     const t = now();
     if (t - lastSweep >= IDLE_MS) {
       for (const [k, entry] of windows) if (t - entry.lastUsed >= IDLE_MS) windows.delete(k);
@@ -25,6 +25,6 @@ export function memoryRateLimiter(now: () => number = Date.now): RateLimiterPort
       windows.set(key, entry);
     }
     entry.lastUsed = t;
-    return entry.window.check(t, limits);
+    return entry.window.check(t, limits, cost);
   };
 }

@@ -9,7 +9,7 @@ import { type Decision, type Limits, SlidingWindow } from './slidingWindow';
 export class RateLimiter extends DurableObject {
   private readonly window = new SlidingWindow();
 
-  check(limits: Limits): Decision {
-    return this.window.check(Date.now(), limits);
+  check(limits: Limits, cost = 1): Decision {
+    return this.window.check(Date.now(), limits, cost);
   }
 }

@@ -5,8 +5,11 @@ import type { Decision, Limits } from './slidingWindow';
 export const TIERS = ['anonymous', 'authenticated', 'apiKey', 'mcpRead', 'mcpWrite'] as const;
 export type Tier = (typeof TIERS)[number];
 
-/** Asks the owner of a key whether one more request fits; a Durable Object in a Worker. */
-export type RateLimiterPort = (key: string, limits: Limits) => Promise<Decision>;
+/**
+ * Asks the owner of a key whether `cost` more requests fit (default one; all or none); a Durable
+ * Object in a Worker.
+ */
+export type RateLimiterPort = (key: string, limits: Limits, cost?: number) => Promise<Decision>;
 
 /**
  * Tier limits. Authenticated callers and API keys get the configured
@@ -38,6 +41,10 @@ export function requestKey(principal: Principal | null, clientIp: string): { tie
   return { tier: 'authenticated', key: `user:${principal.tenantId}:${principal.id}` };
 }
 
+/**
+ * The per-tool budget of an MCP caller: one per tool, and one per resource template
+ * (`resource:<name>`) and per prompt (`prompt:<name>`), reads under mcpRead, mutations mcpWrite.
+ */
 export function toolKey(principal: Principal, toolName: string, readOnly: boolean) {
   return {
     tier: (readOnly ? 'mcpRead' : 'mcpWrite') as Tier,

@@ -27,35 +27,49 @@ const SECOND_MS = 1_000;
 export class SlidingWindow {
   private readonly times: number[] = [];
 
-  check(now: number, limits: Limits): Decision {
+  /**
+   * Admits `cost` requests at once (a JSON-RPC batch counts each of its messages), or none: all
+   * of them must fit in both windows.
+   */
+  check(now: number, limits: Limits, cost = 1): Decision {
     while (this.times.length > 0 && (this.times[0] as number) <= now - MINUTE_MS) this.times.shift();
     const inMinute = this.times.length;
     let inSecond = 0;
     for (let i = inMinute - 1; i >= 0 && (this.times[i] as number) > now - SECOND_MS; i--) inSecond++;
 
-    const minuteFull = inMinute >= limits.perMinute;
-    const burstFull = inSecond >= limits.burstPerSecond;
+    // How many admissions must leave each window before `cost` more fit.
+    const minuteExcess = inMinute + cost - limits.perMinute;
+    const burstExcess = inSecond + cost - limits.burstPerSecond;
     const untilMinuteRoom = inMinute > 0 ? (this.times[0] as number) + MINUTE_MS - now : 0;
-    if (minuteFull || burstFull) {
-      const oldestInSecond = this.times[inMinute - inSecond] as number;
-      const wait = Math.max(
-        minuteFull ? untilMinuteRoom : 0,
-        burstFull ? oldestInSecond + SECOND_MS - now : 0,
-      );
+    if (minuteExcess > 0 || burstExcess > 0) {
+      // An admission leaves its window a minute (a second) after it was made; more than a window
+      // holds never fits, so such a caller is told to wait a whole window.
+      const minuteWait =
+        minuteExcess <= 0
+          ? 0
+          : minuteExcess > inMinute
+            ? MINUTE_MS
+            : (this.times[minuteExcess - 1] as number) + MINUTE_MS - now;
+      const burstWait =
+        burstExcess <= 0
+          ? 0
+          : burstExcess > inSecond
+            ? SECOND_MS
+            : (this.times[inMinute - inSecond + burstExcess - 1] as number) + SECOND_MS - now;
       return {
         allowed: false,
         limit: limits.perMinute,
         remaining: Math.max(0, limits.perMinute - inMinute),
         resetSeconds: Math.ceil(untilMinuteRoom / 1000),
-        retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+        retryAfterSeconds: Math.max(1, Math.ceil(Math.max(minuteWait, burstWait) / 1000)),
       };
     }
-    this.times.push(now);
+    for (let i = 0; i < cost; i++) this.times.push(now);
     const oldest = this.times[0] as number;
     return {
       allowed: true,
       limit: limits.perMinute,
-      remaining: limits.perMinute - inMinute - 1,
+      remaining: limits.perMinute - inMinute - cost,
       resetSeconds: Math.ceil((oldest + MINUTE_MS - now) / 1000),
       retryAfterSeconds: 0,
     };

@@ -43,6 +43,11 @@ export interface IdempotencyClaimPort extends IdempotencyScope {
   requestId: string;
   expiresAt: string;
   claimed: boolean;
+  /**
+   * Set by a mutation declared `returnsSecret` (schema/plugins/secretResult.ts): the answer holds
+   * a secret, so it is never stored; a retry is told only this.
+   */
+  secretResult?: { field: string; id: string } | null;
 }
 
 /** An authenticated context: resolvers behind a scope check may rely on a principal. */

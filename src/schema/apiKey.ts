@@ -63,6 +63,8 @@ builder.mutationFields((t) => ({
     type: CreatedRef,
     description: 'Creates an API key for an integration, acting with the given roles.',
     authScopes: { admin: true },
+    // The key's value is in the answer: never kept for an idempotent replay.
+    returnsSecret: { createdId: (created) => created.apiKey.id },
     args: {
       name: t.arg.string({ validate: { minLength: 3, maxLength: 100 } }),
       roles: t.arg({ type: [RoleEnum], validate: { minLength: 1, maxLength: 5 } }),

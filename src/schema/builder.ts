@@ -5,6 +5,7 @@ import { hasScope } from '../auth/principal';
 import { AppError } from '../errors';
 import type { RequestContext } from '../resolvers/context';
 import McpPlugin from './plugins/mcp';
+import SecretResultPlugin from './plugins/secretResult';
 import { zodErrorToAppError } from './validationError';
 
 export const builder = new SchemaBuilder<{
@@ -23,7 +24,7 @@ export const builder = new SchemaBuilder<{
   DefaultFieldNullability: false;
   DefaultInputFieldRequiredness: true;
 }>({
-  plugins: [ScopeAuthPlugin, ZodPlugin, McpPlugin],
+  plugins: [ScopeAuthPlugin, ZodPlugin, McpPlugin, SecretResultPlugin],
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {

@@ -164,6 +164,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     requestId: string,
     ports: AppPorts,
     observation: Observation,
+    /** Spends more of the caller's limit than the one unit the request spent (see route). */
+    chargeCaller: ((units: number) => Promise<Decision>) | null,
   ): Promise<Response> {
     const { pathname } = new URL(request.url);
     const { principal } = auth;
@@ -215,14 +217,15 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       case '/mcp':
         return mcpEndpoint(app.config.version)(request, {
           auth,
-          corsOrigins: app.config.corsOrigins,
+          origins: app.config,
           issuer: app.config.jwt.issuer,
+          chargeCaller,
           execute: executeThrough(app.yoga, { ...context, source: 'mcp' }, env.DB),
           observeToolCall: (tool, outcome) => observation.toolCalls.push({ tool, outcome }),
           limitTool:
             limiter && principal
-              ? (tool) => {
-                  const { tier, key } = toolKey(principal, tool.name, tool.annotations.readOnlyHint);
+              ? (budget) => {
+                  const { tier, key } = toolKey(principal, budget.name, budget.readOnly);
                   return limiter(key, app.config.rateLimits[tier]);
                 }
               : null,
@@ -259,8 +262,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       app = setup(env);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      logger.log('error', 'invalid configuration', { requestId, variable: e.variable, error: e.message });
-      return json({ error: { code: 'CONFIG_INVALID', message: e.message } }, 503);
+      logger.log('error', 'invalid configuration', { requestId, variables: e.variables, error: e.message });
+      return json({ error: { code: 'CONFIG_INVALID', message: e.message, variables: e.variables } }, 503);
     }
     const { pathname } = new URL(request.url);
     // CORS preflights carry no credentials: answered before authentication and rate limits.
@@ -275,17 +278,25 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ? await authenticate(request, app.config, env.DB)
       : { principal: null, error: null };
     let decision: Decision | null = null;
+    let chargeCaller: ((units: number) => Promise<Decision>) | null = null;
     if (ports.rateLimiter && app.config.rateLimitEnabled) {
+      const { rateLimiter } = ports;
       const { tier, key } = requestKey(auth.principal, clientIp(request));
-      decision = await ports.rateLimiter(key, app.config.rateLimits[tier]);
+      decision = await rateLimiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);
+      // An MCP batch spends one unit per message; the headers then show what is left after it.
+      chargeCaller = async (units) => {
+        const d = await rateLimiter(key, app.config.rateLimits[tier], units);
+        if (d.allowed) decision = d;
+        return d;
+      };
     }
     // Bodies are capped before anything reads them: Content-Length first, then while streaming.
     const body = isBodyLimited(pathname) ? await limitBody(request, MAX_BODY_BYTES) : { request };
     const response =
       'tooLarge' in body
         ? payloadTooLarge(pathname, body.limitBytes)
-        : await serve(body.request, env, app, auth, requestId, ports, observation);
+        : await serve(body.request, env, app, auth, requestId, ports, observation, chargeCaller);
     if (!decision || response.status === 101) return response;
     const headers = rateLimitHeaders(decision);
     try {

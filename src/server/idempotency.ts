@@ -19,6 +19,8 @@ export interface IdempotencyClaim extends IdempotencyScope {
   expiresAt: string;
   /** Set once a batch that claimed the key has committed. */
   claimed: boolean;
+  /** Set by a mutation declared `returnsSecret`: its answer is not stored (see withIdempotency). */
+  secretResult?: { field: string; id: string } | null;
 }
 
 async function sha256(text: string): Promise<string> {
@@ -113,6 +115,8 @@ async function requestHash(body: string, keys: SecretKeys | null): Promise<strin
  * Runs a GraphQL request under an idempotency key. A retry with the same key and the same body
  * gets the first response back (`Idempotent-Replayed: true`) without doing the work again; the
  * same key with a different body is refused; a key whose first request is still running is 409.
+ * An answer that holds a secret (a mutation declared `returnsSecret`) is never stored: its retry
+ * is 409 IDEMPOTENCY_SECRET_NOT_REPLAYABLE with the id of what was created.
  */
 export async function withIdempotency(opts: {
   db: D1Database;
@@ -147,6 +151,15 @@ export async function withIdempotency(opts: {
         'A request with this Idempotency-Key is still running',
       );
     }
+    if ('withheld' in existing.response) {
+      const { field, id } = existing.response.withheld;
+      return graphqlError(
+        409,
+        'IDEMPOTENCY_SECRET_NOT_REPLAYABLE',
+        `The request with this Idempotency-Key already ran: ${field} created ${id}. Its answer held a secret shown only once, which is not kept, so it cannot be replayed; use the secret you received, or revoke ${id} and create a new one`,
+        { field, id },
+      );
+    }
     return new Response(existing.response.body, {
       status: existing.response.status,
       headers: { 'content-type': existing.response.contentType, 'Idempotent-Replayed': 'true' },
@@ -162,6 +175,11 @@ export async function withIdempotency(opts: {
   const response = await opts.run(claim);
   // Nothing was written (a query, or a mutation that failed before its batch): nothing to replay.
   if (!claim.claimed) return response;
+  // The answer holds a secret (a mutation declared `returnsSecret`): keep only what was created.
+  if (claim.secretResult) {
+    await storeIdempotentResponse(db, scope, opts.requestId, { withheld: claim.secretResult });
+    return response;
+  }
   const body = await response.text();
   const contentType = response.headers.get('content-type') ?? 'application/json';
   await storeIdempotentResponse(db, scope, opts.requestId, { status: response.status, contentType, body });

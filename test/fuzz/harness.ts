@@ -82,11 +82,10 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 // ---------------------------------------------------------------------------------------------
 // Set-up: a change in DRAFT and one waiting for approval per tenant; tokens that must fail.
 
-const SIGNED_CLAIMS = {
-  sub: 'mallory',
-  roles: ['admin'],
-  iat: 1_700_000_000,
-  exp: 4_102_444_800,
+/** Valid claims (an hour's lifetime, within JWT_MAX_TTL), so each token below is wrong in one way. */
+const signedClaims = () => {
+  const iat = Math.floor(Date.now() / 1000);
+  return { sub: 'mallory', roles: ['admin'], iat, exp: iat + 3600 };
 };
 
 async function sign(payload: Record<string, unknown>, opts: { alg?: string; secret?: string } = {}) {
@@ -97,11 +96,11 @@ async function sign(payload: Record<string, unknown>, opts: { alg?: string; secr
 
 /** Tokens signed with fixed claims, each invalid for one reason. */
 async function signTokens(tenant: string): Promise<Record<SignedToken, string>> {
-  const claims = { ...SIGNED_CLAIMS, tenant };
+  const claims = { ...signedClaims(), tenant };
   const { sub: _sub, ...noSub } = claims;
   const { tenant: _tenant, ...noTenant } = claims;
   return {
-    expired: await sign({ ...claims, exp: 1_700_000_100 }),
+    expired: await sign({ ...claims, iat: claims.iat - 7200, exp: claims.iat - 3600 }),
     'not-yet-valid': await sign({ ...claims, nbf: 4_000_000_000 }),
     'no-tenant': await sign(noTenant),
     'no-sub': await sign(noSub),

@@ -9,7 +9,12 @@ export interface TokenOptions {
   name?: string;
   expiresIn?: string;
   secret?: string;
+  /** The `aud` claim; production-mode tests set JWT_AUDIENCE to TEST_AUDIENCE. */
+  audience?: string;
 }
+
+/** The audience test tokens name; bindings in staging or production mode set it as JWT_AUDIENCE. */
+export const TEST_AUDIENCE = 'changeflow-test';
 
 /** Signs an HS256 token the test worker accepts. */
 export async function token(opts: TokenOptions = {}): Promise<string> {
@@ -20,6 +25,7 @@ export async function token(opts: TokenOptions = {}): Promise<string> {
   })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(opts.sub ?? 'alice')
+    .setAudience(opts.audience ?? TEST_AUDIENCE)
     .setIssuedAt()
     .setExpirationTime(opts.expiresIn ?? '1h');
   return jwt.sign(new TextEncoder().encode(opts.secret ?? env.JWT_SECRET));

@@ -58,6 +58,7 @@ describe('egress settings on Node', () => {
   test('the banner names EGRESS_ALLOW_PRIVATE_HOSTS, and saving a workflow allows exactly those hosts', async () => {
     const server = start(join(dir, 'a.sqlite'), {
       ENVIRONMENT: 'production',
+      JWT_AUDIENCE: 'changeflow-selfhost',
       EGRESS_ALLOW_PRIVATE_HOSTS: 'Billing.Internal, 10.0.0.7',
     });
     try {
@@ -71,6 +72,7 @@ describe('egress settings on Node', () => {
         sub: 'max',
         tenant: 'selfhost',
         roles: ['change_manager'],
+        audience: 'changeflow-selfhost',
       });
       const save = async (url) => {
         const res = await fetch(`${base}/graphql`, {
@@ -104,7 +106,11 @@ describe('egress settings on Node', () => {
   });
 
   test('EGRESS_ALLOW_PRIVATE=true outside development does not start', async () => {
-    const server = start(join(dir, 'b.sqlite'), { ENVIRONMENT: 'staging', EGRESS_ALLOW_PRIVATE: 'true' });
+    const server = start(join(dir, 'b.sqlite'), {
+      ENVIRONMENT: 'staging',
+      JWT_AUDIENCE: 'changeflow-selfhost',
+      EGRESS_ALLOW_PRIVATE: 'true',
+    });
     const error = await server.ready.then(
       () => null,
       (e) => e,

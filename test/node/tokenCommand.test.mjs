@@ -78,3 +78,38 @@ test('creates a random local secret when there is none yet', () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('mints 24-hour tokens by default, the longest the server accepts by default', async () => {
+  const secret = 'd'.repeat(64);
+  const { status, stdout } = runToken(['--roles', 'viewer'], { devVars: `JWT_SECRET=${secret}\n` });
+  assert.equal(status, 0);
+  const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(secret));
+  assert.equal(payload.exp - payload.iat, 24 * 3600);
+});
+
+test('refuses a lifetime over JWT_MAX_TTL, and follows a configured JWT_MAX_TTL', async () => {
+  const secret = 'e'.repeat(64);
+  const tooLong = runToken(['--roles', 'viewer', '--expires', '7d'], { devVars: `JWT_SECRET=${secret}\n` });
+  assert.notEqual(tooLong.status, 0);
+  assert.match(tooLong.stderr, /JWT_MAX_TTL/);
+  assert.equal(tooLong.stdout, '');
+  const shorterMax = runToken(['--roles', 'viewer', '--expires', '2h'], {
+    devVars: `JWT_SECRET=${secret}\n`,
+    env: { JWT_MAX_TTL: '1h' },
+  });
+  assert.notEqual(shorterMax.status, 0);
+  const longerMax = runToken(['--roles', 'viewer', '--expires', '2d'], {
+    devVars: `JWT_SECRET=${secret}\nJWT_MAX_TTL=7d\n`,
+  });
+  assert.equal(longerMax.status, 0);
+  const { payload } = await jwtVerify(longerMax.stdout.trim(), new TextEncoder().encode(secret));
+  assert.equal(payload.exp - payload.iat, 2 * 86400);
+});
+
+test('refuses a lifetime it cannot read', () => {
+  const { status, stderr } = runToken(['--roles', 'viewer', '--expires', 'a week'], {
+    devVars: `JWT_SECRET=${'f'.repeat(64)}\n`,
+  });
+  assert.notEqual(status, 0);
+  assert.match(stderr, /--expires/);
+});

@@ -35,4 +35,31 @@ describe('SlidingWindow', () => {
     for (let i = 1; i <= 50; i++) expect(w.check(T0 + i * 100, limits).allowed).toBe(false);
     expect(w.check(T0 + 60_000, limits).allowed).toBe(true);
   });
+
+  it('admits a cost of several requests all at once or not at all (a JSON-RPC batch)', () => {
+    const w = new SlidingWindow();
+    const limits = { perMinute: 150, burstPerSecond: 200 };
+    expect(w.check(T0, limits, 100)).toMatchObject({ allowed: true, remaining: 50 });
+    // 100 more do not fit; nothing is spent by the refusal, and the wait is until the first 100 leave.
+    expect(w.check(T0 + 1_000, limits, 100)).toMatchObject({
+      allowed: false,
+      remaining: 50,
+      retryAfterSeconds: 59,
+    });
+    expect(w.check(T0 + 2_000, limits, 50)).toMatchObject({ allowed: true, remaining: 0 });
+    expect(w.check(T0 + 60_000, limits, 100)).toMatchObject({ allowed: true, remaining: 0 });
+  });
+
+  it('refuses a cost larger than a window can ever hold, telling the caller to wait a whole window', () => {
+    const w = new SlidingWindow();
+    expect(w.check(T0, { perMinute: 1000, burstPerSecond: 50 }, 100)).toMatchObject({
+      allowed: false,
+      retryAfterSeconds: 1,
+      remaining: 1000,
+    });
+    expect(w.check(T0, { perMinute: 60, burstPerSecond: 100 }, 100)).toMatchObject({
+      allowed: false,
+      retryAfterSeconds: 60,
+    });
+  });
 });

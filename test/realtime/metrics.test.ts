@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { schema } from '../../src/schema';
 import { createApp } from '../../src/server/app';
 import { workerPorts } from '../../src/worker';
-import { token } from '../helpers/auth';
+import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { cast, createChange, gql } from '../helpers/changes';
 import { callTool, mcpClient } from '../helpers/mcp';
 
@@ -88,7 +88,12 @@ describe('GET /metrics', () => {
 
   it('requires a change manager or admin outside development', async () => {
     const app = createApp(schema);
-    const production = { ...env, ENVIRONMENT: 'production', CORS_ORIGINS: 'https://app.example' };
+    const production = {
+      ...env,
+      ENVIRONMENT: 'production',
+      CORS_ORIGINS: 'https://app.example',
+      JWT_AUDIENCE: TEST_AUDIENCE,
+    };
     const ctx = {
       waitUntil: () => {},
       passThroughOnException: () => {},

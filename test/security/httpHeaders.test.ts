@@ -5,7 +5,7 @@ import { schema } from '../../src/schema';
 import { type AppBindings, createApp } from '../../src/server/app';
 import { CORS_ALLOWED_HEADERS } from '../../src/server/cors';
 import { API_CSP } from '../../src/server/securityHeaders';
-import { token } from '../helpers/auth';
+import { TEST_AUDIENCE, token } from '../helpers/auth';
 
 /**
  * What every response carries (security headers), who may read it from a browser (CORS, from
@@ -25,6 +25,7 @@ const production: AppBindings = {
   ENVIRONMENT: 'production',
   CORS_ORIGINS: ALLOWED,
   JWT_SECRET: env.JWT_SECRET,
+  JWT_AUDIENCE: TEST_AUDIENCE,
 };
 
 const worker = (path: string, init: RequestInit = {}) => exports.default.fetch(`http://cf.test${path}`, init);
@@ -266,7 +267,13 @@ describe('CORS from CORS_ORIGINS exactly', () => {
   });
 
   it('allows no origin at all outside development when CORS_ORIGINS is empty', async () => {
-    const staging = { ...env, ENVIRONMENT: 'staging', CORS_ORIGINS: '', JWT_SECRET: env.JWT_SECRET };
+    const staging = {
+      ...env,
+      ENVIRONMENT: 'staging',
+      CORS_ORIGINS: '',
+      JWT_SECRET: env.JWT_SECRET,
+      JWT_AUDIENCE: TEST_AUDIENCE,
+    };
     const res = await inApp(staging, '/graphql', graphqlPost({ origin: 'https://anyone.example' }));
     expect(res.status).toBe(200);
     expect(res.headers.get('access-control-allow-origin')).toBeNull();

@@ -4,7 +4,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config';
 import { schema } from '../../src/schema';
 import { type AppBindings, createApp } from '../../src/server/app';
-import { token } from '../helpers/auth';
+import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { gql } from '../helpers/graphql';
 
 /**
@@ -26,6 +26,7 @@ const production: AppBindings = {
   ENVIRONMENT: 'production',
   CORS_ORIGINS: 'https://app.example',
   JWT_SECRET: env.JWT_SECRET,
+  JWT_AUDIENCE: TEST_AUDIENCE,
 };
 
 async function post(bindings: AppBindings, query: string, variables: Record<string, unknown> = {}) {
@@ -52,10 +53,11 @@ describe('GRAPHQL_INTROSPECTION', () => {
   it('defaults to on in development and off in staging and production', () => {
     const secret = env.JWT_SECRET;
     expect(parseConfig({ JWT_SECRET: secret }).introspection).toBe(true);
-    expect(parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'staging' }).introspection).toBe(false);
-    expect(parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'production' }).introspection).toBe(false);
+    const aud = { JWT_AUDIENCE: TEST_AUDIENCE };
+    expect(parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'staging', ...aud }).introspection).toBe(false);
+    expect(parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'production', ...aud }).introspection).toBe(false);
     expect(
-      parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'production', GRAPHQL_INTROSPECTION: 'true' })
+      parseConfig({ JWT_SECRET: secret, ENVIRONMENT: 'production', GRAPHQL_INTROSPECTION: 'true', ...aud })
         .introspection,
     ).toBe(true);
     expect(parseConfig({ JWT_SECRET: secret, GRAPHQL_INTROSPECTION: 'FALSE' }).introspection).toBe(false);

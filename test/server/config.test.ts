@@ -11,7 +11,8 @@ describe('parseConfig', () => {
       corsOrigins: ['*'],
       rateLimitPerMinute: 1000,
       rateLimitBurstPerSecond: 50,
-      jwt: { secret: SECRET, jwksUrl: null, issuer: null, audience: null },
+      jwt: { secret: SECRET, jwksUrl: null, issuer: null, audience: null, maxTtlSeconds: 86400 },
+      publicOrigin: null,
     });
   });
 
@@ -19,6 +20,7 @@ describe('parseConfig', () => {
     const c = parseConfig({
       ENVIRONMENT: 'production',
       JWT_SECRET: SECRET,
+      JWT_AUDIENCE: 'changeflow',
       CORS_ORIGINS: 'https://app.example.com, https://ops.example.com',
       RATE_LIMIT_PER_MINUTE: '600',
     });
@@ -27,7 +29,9 @@ describe('parseConfig', () => {
   });
 
   it('has no CORS origin by default outside development', () => {
-    expect(parseConfig({ ENVIRONMENT: 'staging', JWT_SECRET: SECRET }).corsOrigins).toEqual([]);
+    expect(
+      parseConfig({ ENVIRONMENT: 'staging', JWT_SECRET: SECRET, JWT_AUDIENCE: 'changeflow' }).corsOrigins,
+    ).toEqual([]);
   });
 
   it.each([
@@ -39,6 +43,9 @@ describe('parseConfig', () => {
     [{ ENVIRONMENT: 'production', JWT_SECRET: SECRET, CORS_ORIGINS: '*' }, 'CORS_ORIGINS'],
     [{ JWT_SECRET: SECRET, RATE_LIMIT_PER_MINUTE: '0' }, 'RATE_LIMIT_PER_MINUTE'],
     [{ JWT_SECRET: SECRET, RATE_LIMIT_BURST_PER_SECOND: 'lots' }, 'RATE_LIMIT_BURST_PER_SECOND'],
+    [{ JWT_SECRET: SECRET, JWT_MAX_TTL: 'a week' }, 'JWT_MAX_TTL'],
+    [{ JWT_SECRET: SECRET, JWT_MAX_TTL: '0' }, 'JWT_MAX_TTL'],
+    [{ JWT_SECRET: SECRET, PUBLIC_URL: 'changeflow.example.com' }, 'PUBLIC_URL'],
   ])('refuses %j naming %s', (vars, variable) => {
     let error: unknown;
     try {
@@ -49,6 +56,49 @@ describe('parseConfig', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).variable).toBe(variable);
     expect((error as ConfigError).message).toContain(variable);
+  });
+
+  it('reads JWT_MAX_TTL in seconds or with a unit, and PUBLIC_URL as an origin', () => {
+    expect(parseConfig({ JWT_SECRET: SECRET, JWT_MAX_TTL: '3600' }).jwt.maxTtlSeconds).toBe(3600);
+    expect(parseConfig({ JWT_SECRET: SECRET, JWT_MAX_TTL: '90m' }).jwt.maxTtlSeconds).toBe(5400);
+    expect(parseConfig({ JWT_SECRET: SECRET, JWT_MAX_TTL: '7d' }).jwt.maxTtlSeconds).toBe(7 * 86400);
+    expect(
+      parseConfig({ JWT_SECRET: SECRET, PUBLIC_URL: 'https://changeflow.example.com/base/' }).publicOrigin,
+    ).toBe('https://changeflow.example.com');
+  });
+
+  describe('outside development, tokens must name this deployment', () => {
+    const refusal = (vars: Record<string, string>) => {
+      try {
+        parseConfig(vars);
+      } catch (e) {
+        return e as ConfigError;
+      }
+      throw new Error('expected a ConfigError');
+    };
+
+    it.each(['staging', 'production'])('%s without JWT_AUDIENCE is invalid, naming it', (environment) => {
+      const e = refusal({ ENVIRONMENT: environment, JWT_SECRET: SECRET });
+      expect(e).toBeInstanceOf(ConfigError);
+      expect(e.variables).toEqual(['JWT_AUDIENCE']);
+      expect(e.message).toMatch(/JWT_AUDIENCE must be set in/);
+      expect(e.message).toContain(environment);
+    });
+
+    it('with JWKS, JWT_ISSUER is required too: both are named', () => {
+      const jwks = { ENVIRONMENT: 'production', JWT_JWKS_URL: 'https://idp.example/jwks.json' };
+      const both = refusal(jwks);
+      expect(both.variables).toEqual(['JWT_AUDIENCE', 'JWT_ISSUER']);
+      expect(both.message).toMatch(/JWT_AUDIENCE and JWT_ISSUER must be set in production/);
+      expect(refusal({ ...jwks, JWT_AUDIENCE: 'changeflow' }).variables).toEqual(['JWT_ISSUER']);
+      expect(
+        parseConfig({ ...jwks, JWT_AUDIENCE: 'changeflow', JWT_ISSUER: 'https://idp.example/' }).jwt,
+      ).toMatchObject({ audience: 'changeflow', issuer: 'https://idp.example/' });
+    });
+
+    it('development needs neither', () => {
+      expect(parseConfig({ JWT_JWKS_URL: 'https://idp.example/jwks.json' }).jwt.audience).toBeNull();
+    });
   });
 
   describe('SECRETS_KEY and SECRETS_KEY_PREVIOUS', () => {
@@ -99,9 +149,11 @@ describe('parseConfig', () => {
   });
 
   describe('egress exceptions for workflow HTTP steps', () => {
+    // Outside development a token binding is required (JWT_AUDIENCE); it is not what these test.
+    const AUD = 'changeflow';
     it('none by default, in every environment', () => {
       for (const ENVIRONMENT of ['development', 'staging', 'production']) {
-        expect(parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET }).egress).toEqual({
+        expect(parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, JWT_AUDIENCE: AUD }).egress).toEqual({
           allowPrivate: false,
           allowPrivateHosts: [],
         });
@@ -115,7 +167,7 @@ describe('parseConfig', () => {
       for (const ENVIRONMENT of ['staging', 'production']) {
         let error: unknown;
         try {
-          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'TRUE' });
+          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, JWT_AUDIENCE: AUD, EGRESS_ALLOW_PRIVATE: 'TRUE' });
         } catch (e) {
           error = e;
         }
@@ -125,7 +177,8 @@ describe('parseConfig', () => {
           `only be "true" in development (ENVIRONMENT is ${ENVIRONMENT})`,
         );
         expect(
-          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'false' }).egress.allowPrivate,
+          parseConfig({ ENVIRONMENT, JWT_SECRET: SECRET, JWT_AUDIENCE: AUD, EGRESS_ALLOW_PRIVATE: 'false' })
+            .egress.allowPrivate,
         ).toBe(false);
       }
       expect(() => parseConfig({ JWT_SECRET: SECRET, EGRESS_ALLOW_PRIVATE: 'yes' })).toThrow(
@@ -137,6 +190,7 @@ describe('parseConfig', () => {
       const c = parseConfig({
         ENVIRONMENT: 'production',
         JWT_SECRET: SECRET,
+        JWT_AUDIENCE: AUD,
         EGRESS_ALLOW_PRIVATE_HOSTS: ' Billing.Internal ,10.0.0.7,[fd00::7], billing.internal,',
       });
       expect(c.egress).toEqual({
