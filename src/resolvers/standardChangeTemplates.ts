@@ -10,7 +10,7 @@ import { AppError } from '../errors';
 import { createChange } from './changeLifecycle';
 import { commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
-import type { ChangeRecord, Level, RiskLevel } from './domain';
+import type { ChangeRecord } from './domain';
 import { parseInstant } from './schedule';
 
 /**
@@ -31,21 +31,21 @@ export const MAX_RUNBOOK_INPUT_BYTES = 16 * 1024;
 /** The runbook always gets the change itself under this key; a template may not shadow it. */
 const RESERVED_INPUT = 'change';
 
-export interface TemplateDraft {
-  name: string;
-  titlePattern: string;
-  titleVariables: string[];
-  description: string;
-  affectedServices: string[];
-  impact: Level;
-  urgency: Level;
-  implementationPlan: string;
-  backoutPlan: string;
-  testPlan: string;
-  riskLevel: RiskLevel;
-  runbookWorkflowId?: string | null;
-  runbookInputs?: unknown;
-}
+/** What a change manager writes: the record's own fields; the runbook's inputs arrive unchecked. */
+export type TemplateDraft = Pick<
+  StandardChangeTemplateRecord,
+  | 'name'
+  | 'titlePattern'
+  | 'titleVariables'
+  | 'description'
+  | 'affectedServices'
+  | 'impact'
+  | 'urgency'
+  | 'implementationPlan'
+  | 'backoutPlan'
+  | 'testPlan'
+  | 'riskLevel'
+> & { runbookWorkflowId?: string | null; runbookInputs?: unknown };
 
 /** Absent fields are kept; `runbookWorkflowId: null` removes the runbook (and its inputs). */
 export type TemplatePatch = Partial<TemplateDraft>;
