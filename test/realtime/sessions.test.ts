@@ -1,6 +1,10 @@
-import { env, listDurableObjectIds } from 'cloudflare:test';
+import { env, listDurableObjectIds, runInDurableObject } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config';
+import type { TenantHub } from '../../src/realtime/hub';
+import { schema } from '../../src/schema';
+import { createGraphQLServer } from '../../src/server/graphqlServer';
 import { token } from '../helpers/auth';
 import { CREATE, cast, changeInput } from '../helpers/changes';
 import { gql, gqlOk } from '../helpers/graphql';
@@ -190,7 +194,43 @@ describe('a socket lives no longer than its credential', () => {
   });
 });
 
+/** Gives a tenant's hub its own configuration (as a deployment with these variables would have). */
+async function configureHub(tenant: string, vars: Record<string, string>) {
+  const config = parseConfig({ ...env, ...vars });
+  await runInDurableObject(hub(tenant), (instance: TenantHub) => {
+    (instance as unknown as { built: unknown }).built = { config, yoga: createGraphQLServer(schema, config) };
+  });
+}
+
 describe('limits per socket and per caller', () => {
+  it('counts each operation on a socket against the caller’s limit: 500 operations, 49 run after the upgrade, the socket stays open', async () => {
+    const c = await cast('ws-rate-limit');
+    await configureHub('ws-rate-limit', {
+      RATE_LIMIT_PER_MINUTE: '50',
+      RATE_LIMIT_BURST_PER_SECOND: '1000',
+    });
+    const { socket } = await openSocket(null, { token: c.viewer });
+    await socket!.init(null);
+    for (let i = 0; i < 500; i++) socket!.subscribe(`q${i}`, ME);
+    const answers: WsMessage[] = [];
+    for (let i = 0; i < 500; i++) {
+      answers.push(await socket!.next((m) => m.id === `q${i}` && m.type !== 'complete', 20_000));
+    }
+    const ran = answers.filter((m) => m.type === 'next');
+    const limited = answers.filter(
+      (m) => m.type === 'error' && errorsOf(m)[0]?.extensions?.code === 'RATE_LIMITED',
+    );
+    // The same window as HTTP: the upgrade request itself was the first of the 50.
+    expect(ran).toHaveLength(49);
+    expect(limited).toHaveLength(451);
+    expect(Number(errorsOf(limited[0]!)[0]?.extensions?.retryAfterSeconds)).toBeGreaterThan(0);
+    // Still open: the next operation is answered (refused, the minute is not over).
+    socket!.subscribe('after', ME);
+    expect(errorsOf(await socket!.next((m) => m.id === 'after'))[0]?.extensions?.code).toBe('RATE_LIMITED');
+    expect(await socket!.waitClosed(200)).toBeNull();
+    socket!.close();
+  });
+
   it('refuses the 21st subscription on one socket with TOO_MANY_SUBSCRIPTIONS, and the socket stays open', async () => {
     const c = await cast('ws-sub-cap');
     const { socket } = await openSocket(null, { token: c.viewer });
