@@ -212,9 +212,12 @@ describe('WebSocket sessions on Node', () => {
     await s.init(null);
     for (let i = 0; i < 500; i++) s.subscribe(`q${i}`, ME);
     const answers = [];
-    for (let i = 0; i < 500; i++) answers.push(await s.next((m) => m.id === `q${i}` && m.type !== 'complete'));
+    for (let i = 0; i < 500; i++)
+      answers.push(await s.next((m) => m.id === `q${i}` && m.type !== 'complete'));
     const ran = answers.filter((m) => m.type === 'next').length;
-    const limited = answers.filter((m) => m.type === 'error' && m.payload[0].extensions.code === 'RATE_LIMITED');
+    const limited = answers.filter(
+      (m) => m.type === 'error' && m.payload[0].extensions.code === 'RATE_LIMITED',
+    );
     // 60 per minute, the upgrade request being the first.
     assert.equal(ran, 59);
     assert.equal(limited.length, 441);
