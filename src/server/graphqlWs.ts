@@ -60,19 +60,28 @@ export function graphqlWsOptions<E extends SocketAuth>(deps: {
       const operation = getOperationAST(document, payload.operationName);
       const refused = await session.admit(id, operation?.operation === 'subscription');
       if (refused) return refused;
-      const errors = enveloped.validate(enveloped.schema, document);
-      if (errors.length > 0) {
+      // A subscription that does not start frees its place (onComplete is not called for it).
+      try {
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) {
+          session.subscriptions.delete(id);
+          return errors;
+        }
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue: await enveloped.contextFactory(),
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        };
+      } catch (e) {
         session.subscriptions.delete(id);
-        return errors;
+        throw e;
       }
-      return {
-        schema: enveloped.schema,
-        document,
-        operationName: payload.operationName,
-        variableValues: payload.variables,
-        contextValue: await enveloped.contextFactory(),
-        rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-      };
+    },
+    onError: (ctx, id) => {
+      deps.sessionOf(ctx.extra)?.subscriptions.delete(id);
     },
     onComplete: (ctx, id) => {
       deps.sessionOf(ctx.extra)?.subscriptions.delete(id);

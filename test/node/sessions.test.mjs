@@ -171,6 +171,25 @@ describe('WebSocket sessions on Node', () => {
     assert.match(closed.reason, /expired/);
   });
 
+  test('ends an SSE stream at its JWT’s expiry with a last UNAUTHENTICATED event', async () => {
+    const short = await sign('vic-sse', ['viewer'], '2s');
+    const res = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${short}`,
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+      },
+      body: JSON.stringify({ query: EVENTS }),
+      signal: AbortSignal.timeout(6000),
+    });
+    assert.equal(res.status, 200);
+    // The whole stream: it must end by itself, well before the abort at 6 s.
+    const text = await res.text();
+    assert.match(text, /"code":"UNAUTHENTICATED"/);
+    assert.match(text, /event: complete/);
+  });
+
   test('a revoked API key: the next write never runs, a subscription-only socket ends within 5 s', async () => {
     const created = await gql(
       tokens.admin,
