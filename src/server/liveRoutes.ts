@@ -21,6 +21,10 @@ export async function liveRoute(
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
     if (!ports.subscriptions)
       return jsonError(501, 'BAD_REQUEST', 'Subscriptions are not served by this runtime');
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+    if (!offered.includes('graphql-transport-ws')) {
+      return jsonError(400, 'BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
+    }
     const credential = await upgradeCredential(request, env.DB, auth);
     if ('refusal' in credential) return credential.refusal;
     // The tenant is the credential's; a `?tenant=` in the URL is accepted only when it agrees.
