@@ -46,6 +46,18 @@ export interface Config {
   secretKeys: SecretKeys | null;
   /** What workflow HTTP steps may reach beyond the default (src/resolvers/workflow/egress.ts). */
   egress: EgressSettings;
+  /** Limits of WebSocket sessions (src/server/wsSession.ts). */
+  sessions: SessionLimits;
+}
+
+/** WebSocket session limits: how many sockets a caller holds, how many subscriptions one socket runs. */
+export interface SessionLimits {
+  /** WS_MAX_SUBSCRIPTIONS_PER_SOCKET; the next subscribe gets TOO_MANY_SUBSCRIPTIONS. @default 20 */
+  maxSubscriptionsPerSocket: number;
+  /** WS_MAX_SOCKETS_PER_CALLER; the next upgrade gets HTTP 429 TOO_MANY_CONNECTIONS. @default 10 */
+  maxSocketsPerCaller: number;
+  /** WS_CREDENTIAL_RECHECK_MS: how often an open socket's or stream's API key is looked up again (≤ 5000). */
+  recheckMs: number;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -76,6 +88,10 @@ export interface ConfigVars {
   JWT_MAX_TTL?: string;
   /** The URL this deployment is reached at (`https://changeflow.example.com`). */
   PUBLIC_URL?: string;
+  // WebSocket sessions (see SessionLimits).
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET?: string;
+  WS_MAX_SOCKETS_PER_CALLER?: string;
+  WS_CREDENTIAL_RECHECK_MS?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -97,6 +113,9 @@ export const CONFIG_VARS = [
   'EGRESS_ALLOW_PRIVATE_HOSTS',
   'JWT_MAX_TTL',
   'PUBLIC_URL',
+  'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
+  'WS_MAX_SOCKETS_PER_CALLER',
+  'WS_CREDENTIAL_RECHECK_MS',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -351,5 +370,28 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
+    sessions: parseSessionLimits(vars),
+  };
+}
+
+/** A revoked API key must stop working on open sockets within this long. */
+const MAX_RECHECK_MS = 5_000;
+
+function parseSessionLimits(vars: ConfigVars): SessionLimits {
+  const recheckMs = positiveInt('WS_CREDENTIAL_RECHECK_MS', vars.WS_CREDENTIAL_RECHECK_MS, MAX_RECHECK_MS);
+  if (recheckMs > MAX_RECHECK_MS) {
+    throw new ConfigError(
+      'WS_CREDENTIAL_RECHECK_MS',
+      `must be at most ${MAX_RECHECK_MS} (got "${recheckMs}")`,
+    );
+  }
+  return {
+    maxSubscriptionsPerSocket: positiveInt(
+      'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
+      vars.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+      20,
+    ),
+    maxSocketsPerCaller: positiveInt('WS_MAX_SOCKETS_PER_CALLER', vars.WS_MAX_SOCKETS_PER_CALLER, 10),
+    recheckMs,
   };
 }

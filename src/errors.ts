@@ -102,6 +102,12 @@ export const ERROR_STATUS = {
    * `data.code`.
    */
   ORIGIN_NOT_ALLOWED: 403,
+  /** Over the caller's rate limit; `retryAfterSeconds` says when to retry (also per WebSocket operation). */
+  RATE_LIMITED: 429,
+  /** One more subscription than WS_MAX_SUBSCRIPTIONS_PER_SOCKET on one WebSocket (the socket stays open). */
+  TOO_MANY_SUBSCRIPTIONS: 429,
+  /** One more WebSocket than WS_MAX_SOCKETS_PER_CALLER for one caller (the upgrade is refused). */
+  TOO_MANY_CONNECTIONS: 429,
   INTERNAL: 500,
 } as const;
 

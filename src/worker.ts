@@ -2,9 +2,8 @@ import { durableWriteLock } from './coordination/tenantLock';
 import { type ExecutionEnv, hubEvents, workflowsExecutor } from './execution/ports';
 import { runScheduled } from './execution/scheduled';
 import type { RequestSample } from './metrics/observation';
-import type { RateLimiter } from './ratelimit/durableObject';
-import type { RateLimiterPort } from './ratelimit/policy';
-import { type HubEnv, TENANT_HEADER, type TenantHub } from './realtime/hub';
+import { durableObjectLimiter, type RateLimiter } from './ratelimit/durableObject';
+import { forwardToHub, type HubEnv, type TenantHub } from './realtime/hub';
 import { schema } from './schema';
 import { type AppPorts, createApp } from './server/app';
 
@@ -22,11 +21,7 @@ interface WorkerEnv extends HubEnv, ExecutionEnv {
 
 const app = createApp(schema);
 
-/** A Durable Object per limited key, so the count is exact across isolates. */
-export const durableObjectLimiter =
-  (ns: DurableObjectNamespace<RateLimiter>): RateLimiterPort =>
-  (key, limits, cost = 1) =>
-    ns.get(ns.idFromName(key)).check(limits, cost);
+export { durableObjectLimiter };
 
 /** Samples wait in the isolate and go to the recorder in batches, off the request's critical path. */
 const FLUSH_EVERY = 20;
@@ -58,11 +53,9 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
         return recorder().figures();
       },
     },
-    subscriptions: (request, tenant) => {
-      const headers = new Headers(request.headers);
-      headers.set(TENANT_HEADER, tenant);
-      return hub(tenant).fetch(new Request(request, { headers }));
-    },
+    // Only with a checked credential (liveRoutes.ts): an unauthenticated upgrade addresses no hub.
+    subscriptions: (request, credential) =>
+      hub(credential.principal.tenantId).fetch(forwardToHub(request, credential)),
     recordRequest: (sample) => {
       pending.push(sample);
       if (pending.length >= FLUSH_EVERY || sample.at - lastFlush >= FLUSH_AFTER_MS) {

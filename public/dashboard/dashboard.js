@@ -634,10 +634,25 @@ const sleep = (ms, signal) =>
   });
 const backoff = (attempt) => Math.min(15_000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 
-function wsUrl(tenant) {
+/**
+ * The socket's URL with a fresh single-use ticket: a browser cannot put the token in a header on
+ * a WebSocket upgrade, and the server refuses an upgrade without a credential. Asked for at every
+ * (re)connect, since each ticket opens one socket and lives 30 s.
+ */
+async function wsUrl(token, onAuthFailed) {
+  const res = await fetch(`${ENDPOINT}/ws-ticket`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status === 401 || res.status === 403) {
+    onAuthFailed(`The server refused the token (${res.status})`);
+    throw new Error('ticket refused');
+  }
+  if (!res.ok) throw new Error(`ws-ticket answered ${res.status}`);
+  const { ticket } = await res.json();
   const url = new URL(ENDPOINT, location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  url.searchParams.set('tenant', tenant);
+  url.searchParams.set('ticket', ticket);
   return url.href;
 }
 
@@ -651,7 +666,7 @@ async function connectWebSocket(session, handlers) {
   let failures = 0;
   let disposed = false;
   const client = createClient({
-    url: wsUrl(session.claims.tenant),
+    url: () => wsUrl(session.token, (reason) => !disposed && handlers.authFailed(reason)),
     lazy: false,
     keepAlive: 20_000,
     retryAttempts: Number.POSITIVE_INFINITY,

@@ -79,7 +79,7 @@ async function main(): Promise<number> {
   ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
 
     GraphQL         ${base}/graphql
-    Subscriptions   ${ws}/graphql?tenant=<tenant>  (graphql-transport-ws; token in connection_init)
+    Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)
     MCP endpoint    ${base}/mcp
     Metrics         ${base}/metrics
     Health          ${base}/health

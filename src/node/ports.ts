@@ -31,7 +31,7 @@ export function nodePorts(deps: {
   events: EventsPort;
   metrics: MetricsAggregator;
   rateLimiter: RateLimiterPort;
-  subscriptions: (request: Request, tenantId: string) => Promise<Response>;
+  subscriptions: NonNullable<AppPorts['subscriptions']>;
 }): AppPorts {
   const { hub, metrics } = deps;
   return {

@@ -58,19 +58,21 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     events,
     logger,
   };
+  // One limiter for HTTP requests and socket operations: both count against the same caller.
+  const rateLimiter = memoryRateLimiter();
   const gateway: WebSocketGateway = new WebSocketGateway(
-    nodeGraphqlWsOptions(deps, (extra) => gateway.tenantOf(extra)),
-    config.environment === 'production',
+    nodeGraphqlWsOptions(deps, (extra) => gateway.sessionOf(extra)),
+    { db: options.db, config, limiter: rateLimiter },
   );
   const ports = nodePorts({
     hub,
     events,
     metrics,
-    rateLimiter: memoryRateLimiter(),
-    subscriptions: async (request, tenantId) =>
+    rateLimiter,
+    subscriptions: async (request, credential) =>
       request.headers.get('upgrade')?.toLowerCase() === 'websocket'
-        ? gateway.accept(request, tenantId)
-        : serveEventStream(deps, request, tenantId),
+        ? gateway.accept(request, credential)
+        : serveEventStream(deps, request, credential),
   });
   // One write per tick instead of a synchronous console.log per line (see logSink.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });

@@ -2,10 +2,11 @@ import type { ServerOptions } from 'graphql-ws';
 import type { Extra } from 'graphql-ws/use/ws';
 import type { Config } from '../config';
 import type { EventsPort } from '../resolvers/events';
-import { type AuthResult, authenticate } from '../server/authenticate';
+import type { AuthResult } from '../server/authenticate';
 import type { GraphQLServer, ServerContext } from '../server/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../server/graphqlWs';
 import type { Logger } from '../server/logger';
+import { guardEventStream, type SessionCredential, type SocketSession } from '../server/wsSession';
 import type { LiveHub } from './liveHub';
 import { nativeResponse } from './nativeResponse';
 
@@ -45,23 +46,33 @@ function serverContext(deps: SubscriptionDeps, auth: AuthResult, tenantId: strin
 
 const requestIdOf = (headers: Headers) => headers.get('x-request-id') ?? crypto.randomUUID();
 
-/** An SSE subscription (or any operation sent with Accept: text/event-stream) of one tenant. */
-export async function serveEventStream(deps: SubscriptionDeps, request: Request, tenantId: string) {
-  const auth = await authenticate(request, deps.config, deps.db);
-  const context = serverContext(deps, auth, tenantId, requestIdOf(request.headers));
-  return nativeResponse(await deps.yoga.fetch(request, context));
+/** An SSE subscription (or any operation sent with Accept: text/event-stream), ended with its credential. */
+export async function serveEventStream(
+  deps: SubscriptionDeps,
+  request: Request,
+  credential: SessionCredential,
+) {
+  const { principal } = credential;
+  const context = serverContext(deps, { principal }, principal.tenantId, requestIdOf(request.headers));
+  const response = await deps.yoga.fetch(request, context);
+  const guarded = guardEventStream(response, credential, {
+    db: deps.db,
+    recheckMs: deps.config.sessions.recheckMs,
+  });
+  return nativeResponse(guarded);
 }
 
 /** graphql-ws over `ws` for the Node runtime: the shared wiring, this process's context. */
 export function nodeGraphqlWsOptions(
   deps: SubscriptionDeps,
-  tenantOf: (extra: Extra) => string | undefined,
+  sessionOf: (extra: Extra) => SocketSession | undefined,
 ): ServerOptions<{ authorization?: unknown }, Extra & SocketAuth> {
   return graphqlWsOptions<Extra & SocketAuth>({
     config: deps.config,
     db: deps.db,
     yoga: deps.yoga,
-    tenantOf,
-    contextFor: (auth, extra) => serverContext(deps, auth, tenantOf(extra) ?? '', crypto.randomUUID()),
+    sessionOf,
+    contextFor: (auth, extra) =>
+      serverContext(deps, auth, sessionOf(extra)?.credential.principal.tenantId ?? '', crypto.randomUUID()),
   });
 }

@@ -4,7 +4,15 @@ import type { Duplex } from 'node:stream';
 import type { ServerOptions } from 'graphql-ws';
 import { type Extra, useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import type { Config } from '../config';
+import type { RateLimiterPort } from '../ratelimit/policy';
 import type { SocketAuth } from '../server/graphqlWs';
+import {
+  CallerSockets,
+  type SessionCredential,
+  SocketSession,
+  tooManyConnections,
+} from '../server/wsSession';
 import type { FetchHandler } from './http';
 
 /** Set by the gateway on an upgrade request it routes through the app (any client value is replaced). */
@@ -44,15 +52,23 @@ async function refuse(socket: Duplex, response: Response) {
 export class WebSocketGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES });
   private readonly pending = new Map<string, PendingUpgrade>();
-  private readonly tenants = new WeakMap<IncomingMessage, string>();
+  private readonly sessions = new WeakMap<IncomingMessage, SocketSession>();
+  private readonly callers = new CallerSockets();
   private readonly server: { dispose: () => void | Promise<void> };
 
-  constructor(options: ServerOptions<{ authorization?: unknown }, Extra & SocketAuth>, isProd: boolean) {
-    this.server = useServer({ ...options, isProd }, this.wss, KEEP_ALIVE_MS);
+  constructor(
+    options: ServerOptions<{ authorization?: unknown }, Extra & SocketAuth>,
+    private readonly deps: { db: D1Database; config: Config; limiter: RateLimiterPort | null },
+  ) {
+    this.server = useServer(
+      { ...options, isProd: deps.config.environment === 'production' },
+      this.wss,
+      KEEP_ALIVE_MS,
+    );
   }
 
-  /** The tenant a socket was opened for (`/graphql?tenant=…`, checked by the app). */
-  tenantOf = (extra: Extra): string | undefined => this.tenants.get(extra.request);
+  /** The session a socket was opened with (its credential checked by the app at the upgrade). */
+  sessionOf = (extra: Extra): SocketSession | undefined => this.sessions.get(extra.request);
 
   /** node:http's 'upgrade' event. */
   async handleUpgrade(
@@ -82,7 +98,7 @@ export class WebSocketGateway {
   }
 
   /** The WebSocket half of the subscriptions port: completes a handshake the app let through. */
-  accept(request: Request, tenantId: string): Response {
+  accept(request: Request, credential: SessionCredential): Response {
     const id = request.headers.get(UPGRADE_ID_HEADER);
     const entry = id ? this.pending.get(id) : undefined;
     if (!entry) {
@@ -92,11 +108,21 @@ export class WebSocketGateway {
     if (!offered.includes('graphql-transport-ws')) {
       return new Response('Use the graphql-transport-ws subprotocol\n', { status: 400 });
     }
+    const session = new SocketSession(credential, this.deps);
+    const key = session.key;
+    const limit = this.deps.config.sessions.maxSocketsPerCaller;
+    if (!this.callers.take(key, limit)) return tooManyConnections(limit);
     entry.accepted = true;
-    this.tenants.set(entry.req, tenantId);
-    this.wss.handleUpgrade(entry.req, entry.socket, entry.head, (ws) =>
-      this.wss.emit('connection', ws, entry.req),
-    );
+    this.sessions.set(entry.req, session);
+    this.wss.handleUpgrade(entry.req, entry.socket, entry.head, (ws) => {
+      // The credential's end (expiry, revocation) closes the socket and ends its subscriptions.
+      session.open((code, reason) => ws.close(code, reason));
+      ws.once('close', () => {
+        session.end();
+        this.callers.release(key);
+      });
+      this.wss.emit('connection', ws, entry.req);
+    });
     // ws has written the 101 on the socket; this answer only tells the app (logs, metrics) it was
     // accepted. undici cannot construct a 101 Response, so it says 200.
     return new Response(null, { status: 200 });

@@ -1,4 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
+import type { RateLimiterPort } from './policy';
 import { type Decision, type Limits, SlidingWindow } from './slidingWindow';
 
 /**
@@ -13,3 +14,9 @@ export class RateLimiter extends DurableObject {
     return this.window.check(Date.now(), limits, cost);
   }
 }
+
+/** A Durable Object per limited key, so the count is exact across isolates (and the tenant hubs). */
+export const durableObjectLimiter =
+  (ns: DurableObjectNamespace<RateLimiter>): RateLimiterPort =>
+  (key, limits, cost = 1) =>
+    ns.get(ns.idFromName(key)).check(limits, cost);

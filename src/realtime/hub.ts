@@ -6,6 +6,7 @@ import { type Config, parseConfig } from '../config';
 import { durableWriteLock } from '../coordination/tenantLock';
 import { type ExecutionEnv, workflowsExecutor } from '../execution/ports';
 import type { SystemFigures } from '../metrics/aggregator';
+import { durableObjectLimiter, type RateLimiter } from '../ratelimit/durableObject';
 import { type AuthedContext, createRequestContext } from '../resolvers/context';
 import type { ChangeEvent } from '../resolvers/events';
 import type { LiveMetrics, LivePort } from '../resolvers/live';
@@ -13,20 +14,45 @@ import { changeKpis } from '../resolvers/reports';
 import type { ExecutionEvent } from '../resolvers/workflow/engine';
 import { schema } from '../schema';
 import type { AppBindings } from '../server/app';
-import { type AuthResult, authenticate } from '../server/authenticate';
+import type { AuthResult } from '../server/authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../server/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../server/graphqlWs';
 import { createLogger } from '../server/logger';
+import {
+  CallerSockets,
+  guardEventStream,
+  type SessionCredential,
+  SocketSession,
+  tooManyConnections,
+} from '../server/wsSession';
 import type { MetricsRecorder } from './metricsRecorder';
 
 export interface HubEnv extends AppBindings {
   METRICS: DurableObjectNamespace<MetricsRecorder>;
+  /** Operations over a socket count against the same limits as HTTP requests. */
+  RATE_LIMITER?: DurableObjectNamespace<RateLimiter>;
   /** Tuning: ms between pings to WebSocket clients. @default 15000 */
   HUB_PING_INTERVAL_MS?: string;
 }
 
 /** The header the Worker names the hub's tenant in (a hub serves one tenant). */
 export const TENANT_HEADER = 'x-changeflow-tenant';
+/** The header the Worker passes the checked credential in (any client value is replaced). */
+const SESSION_HEADER = 'x-changeflow-session';
+
+/** The request the Worker hands a hub: the tenant and credential it checked, in its own headers. */
+export function forwardToHub(request: Request, credential: SessionCredential): Request {
+  const headers = new Headers(request.headers);
+  headers.set(TENANT_HEADER, credential.principal.tenantId);
+  // URI-encoded: a principal's name may hold characters a header cannot.
+  headers.set(SESSION_HEADER, encodeURIComponent(JSON.stringify(credential)));
+  return new Request(request, { headers });
+}
+
+function forwardedCredential(request: Request): SessionCredential | null {
+  const raw = request.headers.get(SESSION_HEADER);
+  return raw ? (JSON.parse(decodeURIComponent(raw)) as SessionCredential) : null;
+}
 /** Coalesces bursts of change events into at most a few KPI updates per second. */
 const RECOMPUTE_DEBOUNCE_MS = 250;
 /** Cadence of system-figure updates while anyone is subscribed. */
@@ -60,6 +86,7 @@ export class TenantHub extends DurableObject<HubEnv> {
   private readonly changeListeners = new Set<Listener<ChangeEvent>>();
   private readonly executionListeners = new Set<Listener<ExecutionEvent>>();
   private readonly sockets = new Set<Socket>();
+  private readonly callers = new CallerSockets();
   private recomputeTimer: ReturnType<typeof setTimeout> | null = null;
   private ticker: ReturnType<typeof setInterval> | null = null;
   private pinger: ReturnType<typeof setInterval> | null = null;
@@ -74,13 +101,22 @@ export class TenantHub extends DurableObject<HubEnv> {
 
   override async fetch(request: Request): Promise<Response> {
     this.tenantId ??= request.headers.get(TENANT_HEADER);
-    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') return this.acceptWebSocket(request);
+    const credential = forwardedCredential(request);
+    // Only the Worker reaches a hub, always with a checked credential of this hub's tenant.
+    if (!credential || credential.principal.tenantId !== this.tenantId) {
+      return new Response('No session', { status: 401 });
+    }
+    if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
+      return this.acceptWebSocket(request, credential);
+    }
     const { config, yoga } = this.setup();
-    const auth = await authenticate(request, config, this.env.DB);
-    return yoga.fetch(
+    const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
+    const response = await yoga.fetch(
       request,
-      this.serverContext(auth, request.headers.get('x-request-id') ?? crypto.randomUUID()),
+      this.serverContext({ principal: credential.principal }, requestId),
     );
+    // An SSE stream ends when its credential does (JWT expiry, API key revoked).
+    return guardEventStream(response, credential, { db: this.env.DB, recheckMs: config.sessions.recheckMs });
   }
 
   /** Called by the Worker after a mutation's batch committed. */
@@ -206,12 +242,21 @@ export class TenantHub extends DurableObject<HubEnv> {
     }
   }
 
-  private acceptWebSocket(request: Request): Response {
+  private acceptWebSocket(request: Request, credential: SessionCredential): Response {
     const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     if (!offered.includes('graphql-transport-ws')) {
       return new Response('Use the graphql-transport-ws subprotocol', { status: 400 });
     }
     const { config, yoga } = this.setup();
+    const session = new SocketSession(credential, {
+      db: this.env.DB,
+      config,
+      limiter: this.env.RATE_LIMITER ? durableObjectLimiter(this.env.RATE_LIMITER) : null,
+    });
+    // A caller's sockets all live in its tenant's hub: the count is exact here.
+    const callerKey = session.key;
+    const limit = config.sessions.maxSocketsPerCaller;
+    if (!this.callers.take(callerKey, limit)) return tooManyConnections(limit);
     const requestId = request.headers.get('x-request-id') ?? crypto.randomUUID();
     const server = makeServer<{ authorization?: unknown }, SocketAuth>({
       schema,
@@ -219,7 +264,7 @@ export class TenantHub extends DurableObject<HubEnv> {
         config,
         db: this.env.DB,
         yoga,
-        tenantOf: () => this.tenantId,
+        sessionOf: () => session,
         contextFor: (auth) => this.serverContext(auth, requestId),
       }),
     });
@@ -248,9 +293,20 @@ export class TenantHub extends DurableObject<HubEnv> {
     );
     const cleanup = (code: number, reason: string) => {
       if (!this.sockets.delete(socket)) return;
+      session.end();
+      this.callers.release(callerKey);
       void closed(code, reason);
     };
     socket.release = cleanup;
+    // The credential's end (expiry, revocation) closes the socket and ends its subscriptions.
+    session.open((code, reason) => {
+      cleanup(code, reason);
+      try {
+        ws.close(code, reason);
+      } catch {
+        // already closed
+      }
+    });
     ws.addEventListener('close', (event) => {
       cleanup(event.code, event.reason);
       // Answer the close, or workerd cancels the request and the client sees 1006.

@@ -18,11 +18,12 @@ import { applyCors, preflightResponse } from './cors';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
-import { liveRoute, metricsRoute } from './liveRoutes';
+import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { createLogger, requestIdFor } from './logger';
 import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
+import type { SessionCredential } from './wsSession';
 
 /** The bindings the app needs, whatever the runtime. */
 export interface AppBindings extends ConfigVars {
@@ -39,8 +40,11 @@ export interface AppPorts {
   events?: EventsPort;
   /** System figures for the live snapshot. */
   live?: LivePort;
-  /** Hands a subscription request (WebSocket upgrade or SSE) to the tenant's hub. */
-  subscriptions?: (request: Request, tenantId: string) => Promise<Response>;
+  /**
+   * Hands a subscription request (WebSocket upgrade or SSE) to the hub of the credential's
+   * tenant; the credential is checked already (see liveRoutes.ts) and watched for as long as it runs.
+   */
+  subscriptions?: (request: Request, credential: SessionCredential) => Promise<Response>;
   /** Records what a request did, for /metrics and the dashboard; must not delay the response. */
   recordRequest?: (sample: RequestSample) => void;
   /** The Prometheus text of everything recorded. */
@@ -194,7 +198,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       );
     switch (pathname) {
       case '/graphql': {
-        const live = await liveRoute(request, env, app.config, principal, ports);
+        const live = await liveRoute(request, env, app.config, auth, ports);
         if (live) return live;
         const key = request.headers.get('idempotency-key');
         if (key === null || !auth.principal || request.method !== 'POST')
@@ -214,6 +218,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
             }),
         });
       }
+      case '/graphql/ws-ticket':
+        return wsTicketRoute(request, env.DB, auth);
       case '/mcp':
         return mcpEndpoint(app.config.version)(request, {
           auth,
@@ -273,7 +279,11 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       const report = await checkHealth(env.DB, app.config, ports.hubHealth);
       return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
     }
-    const needsAuth = pathname === '/graphql' || pathname === '/mcp' || pathname === '/metrics';
+    const needsAuth =
+      pathname === '/graphql' ||
+      pathname === '/graphql/ws-ticket' ||
+      pathname === '/mcp' ||
+      pathname === '/metrics';
     const auth: AuthResult = needsAuth
       ? await authenticate(request, app.config, env.DB)
       : { principal: null, error: null };

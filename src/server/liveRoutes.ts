@@ -1,7 +1,10 @@
 import { hasScope, type Principal } from '../auth/principal';
 import type { Config } from '../config';
 import type { AppBindings, AppPorts } from './app';
+import type { AuthResult } from './authenticate';
 import { graphqlErrorResponse as jsonError } from './responses';
+import { type SessionCredential, sessionCredential } from './wsSession';
+import { issueTicket, redeemTicket } from './wsTickets';
 
 /**
  * The parts of /graphql that are not one request and one answer: subscriptions over WebSocket
@@ -11,31 +14,74 @@ export async function liveRoute(
   request: Request,
   env: AppBindings,
   config: Config,
-  principal: Principal | null,
+  auth: AuthResult,
   ports: AppPorts,
 ): Promise<Response | null> {
+  const { principal } = auth;
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
     if (!ports.subscriptions)
       return jsonError(501, 'BAD_REQUEST', 'Subscriptions are not served by this runtime');
-    const tenant = new URL(request.url).searchParams.get('tenant');
-    if (!tenant) {
-      return jsonError(
-        400,
-        'BAD_REQUEST',
-        'Name your tenant in the WebSocket URL, /graphql?tenant=<tenant>; the token goes in connection_init',
-      );
+    const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+    if (!offered.includes('graphql-transport-ws')) {
+      return jsonError(400, 'BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
     }
-    return ports.subscriptions(request, tenant);
+    const credential = await upgradeCredential(request, env.DB, auth);
+    if ('refusal' in credential) return credential.refusal;
+    // The tenant is the credential's; a `?tenant=` in the URL is accepted only when it agrees.
+    const named = new URL(request.url).searchParams.get('tenant');
+    if (named !== null && named !== credential.principal.tenantId) {
+      return jsonError(403, 'FORBIDDEN', 'The credential belongs to another tenant than ?tenant= names');
+    }
+    return ports.subscriptions(request, credential);
   }
   const accept = request.headers.get('accept') ?? '';
   if (accept.includes('text/event-stream') && principal && ports.subscriptions) {
-    return ports.subscriptions(request, principal.tenantId);
+    return ports.subscriptions(request, sessionCredential(request, principal));
   }
   // A browser navigation: GraphiQL, served as a static asset so that it works offline.
   if (request.method === 'GET' && accept.includes('text/html') && env.ASSETS && config.introspection) {
     return env.ASSETS.fetch(new Request(new URL('/graphiql/', request.url)));
   }
   return null;
+}
+
+/**
+ * Who opens a WebSocket: the request's own credential (Authorization or X-API-Key, for clients
+ * that can set headers), or a single-use ticket in `?ticket=` (browsers). Anything else is
+ * refused here, before any hub is addressed.
+ */
+async function upgradeCredential(
+  request: Request,
+  db: D1Database,
+  auth: AuthResult,
+): Promise<SessionCredential | { refusal: Response }> {
+  if (auth.principal) return sessionCredential(request, auth.principal);
+  const refuse = (message: string) => ({ refusal: jsonError(401, 'UNAUTHENTICATED', message) });
+  if (auth.error) return refuse(auth.error.message);
+  const ticket = new URL(request.url).searchParams.get('ticket');
+  if (ticket === null) {
+    return refuse(
+      'A WebSocket needs a credential: an Authorization header, or ?ticket= from POST /graphql/ws-ticket',
+    );
+  }
+  return (await redeemTicket(db, ticket)) ?? refuse('The ticket is unknown, expired or already used');
+}
+
+/** `POST /graphql/ws-ticket`: a single-use ticket that opens one WebSocket as the caller. */
+export async function wsTicketRoute(request: Request, db: D1Database, auth: AuthResult) {
+  if (request.method !== 'POST') {
+    return new Response(
+      JSON.stringify({ errors: [{ message: 'Use POST', extensions: { code: 'BAD_REQUEST' } }] }),
+      { status: 405, headers: { 'content-type': 'application/json; charset=utf-8', allow: 'POST' } },
+    );
+  }
+  if (!auth.principal) {
+    return jsonError(401, 'UNAUTHENTICATED', auth.error?.message ?? 'Send a token or API key for a ticket');
+  }
+  const issued = await issueTicket(db, sessionCredential(request, auth.principal));
+  return new Response(JSON.stringify(issued), {
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+  });
 }
 
 /** Prometheus text; outside development only for change managers and admins (or such API keys). */

@@ -82,6 +82,7 @@ describe('dashboard and GraphiQL in a browser', { skip: SKIP }, () => {
     const requests = [];
     const logs = [];
     page.on('request', (r) => requests.push(r.url()));
+    page.on('websocket', (ws) => requests.push(ws.url()));
     page.on('console', (m) => logs.push(`[${m.type()}] ${m.text()}`));
     page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
     return { context, page, requests, logs };
@@ -126,6 +127,12 @@ describe('dashboard and GraphiQL in a browser', { skip: SKIP }, () => {
         );
         assert.equal(await status.textContent(), 'live');
         assert.equal(await page.getByTestId('who-tenant').textContent(), TENANT);
+        // Live over a WebSocket opened with a single-use ticket: never the token in a URL.
+        const sockets = requests.filter((u) => u.startsWith('ws'));
+        assert.ok(sockets.length > 0, `no WebSocket opened: ${requests.join(', ')}`);
+        for (const u of sockets) assert.match(u, /[?&]ticket=cft_/);
+        assert.ok(requests.some((u) => u.endsWith('/graphql/ws-ticket')));
+        assert.ok(requests.every((u) => !u.includes(managerToken)));
         const totalBefore = Number(await kpi(page, 'totalChanges'));
         const activeBefore = Number(await kpi(page, 'activeChanges'));
 

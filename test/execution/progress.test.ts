@@ -21,7 +21,7 @@ describe('executionProgress subscription (through the tenant hub)', () => {
       { id: 'call', type: 'http-request', url: upstream('/ok') },
       { id: 'shape', type: 'transform', spec: { pick: { ok: 'steps.call.body.ok' } } },
     ]);
-    const { socket } = await openSocket(c.tenant);
+    const { socket } = await openSocket(c.tenant, { token: c.viewer });
     await socket!.init(c.viewer);
     socket!.subscribe('p', PROGRESS, { w: wf });
     // Subscribed before the run starts: the hub registers the listener on the first message.
@@ -48,10 +48,10 @@ describe('executionProgress subscription (through the tenant hub)', () => {
     const a = await freshCast();
     const b = await freshCast();
     const wf = await createWorkflow(a.manager, [{ id: 'x', type: 'transform', spec: { value: 1 } }]);
-    const mine = (await openSocket(a.tenant)).socket!;
+    const mine = (await openSocket(a.tenant, { token: a.viewer })).socket!;
     await mine.init(a.viewer);
     mine.subscribe('p', PROGRESS, {});
-    const theirs = (await openSocket(b.tenant)).socket!;
+    const theirs = (await openSocket(b.tenant, { token: b.viewer })).socket!;
     await theirs.init(b.viewer);
     theirs.subscribe('p', PROGRESS, {});
     await new Promise((r) => setTimeout(r, 100));

@@ -6,17 +6,39 @@ export interface WsMessage {
   payload?: unknown;
 }
 
+/** How a test socket authenticates its upgrade: a header, a ticket, or (to test refusals) neither. */
+export interface SocketOptions {
+  answerPings?: boolean;
+  /** Sent as `Authorization: Bearer …` on the upgrade. */
+  token?: string;
+  /** Sent as `?ticket=` (what a browser does). */
+  ticket?: string;
+}
+
+/** A single-use WebSocket ticket for the holder of `token` (POST /graphql/ws-ticket). */
+export async function wsTicket(token: string): Promise<string> {
+  const res = await exports.default.fetch('http://cf.test/graphql/ws-ticket', {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  if (res.status !== 200) throw new Error(`ws-ticket answered ${res.status}: ${await res.text()}`);
+  return ((await res.json()) as { ticket: string }).ticket;
+}
+
 /**
  * A graphql-transport-ws client over a real WebSocket to the worker, written out by hand so that
  * tests see the protocol as any client would. Answers pings unless told to play dead.
  */
-export async function openSocket(tenant: string | null, opts: { answerPings?: boolean } = {}) {
-  const url =
-    tenant === null
-      ? 'http://cf.test/graphql'
-      : `http://cf.test/graphql?tenant=${encodeURIComponent(tenant)}`;
+export async function openSocket(tenant: string | null, opts: SocketOptions = {}) {
+  const url = new URL('http://cf.test/graphql');
+  if (tenant !== null) url.searchParams.set('tenant', tenant);
+  if (opts.ticket !== undefined) url.searchParams.set('ticket', opts.ticket);
   const res = await exports.default.fetch(url, {
-    headers: { upgrade: 'websocket', 'sec-websocket-protocol': 'graphql-transport-ws' },
+    headers: {
+      upgrade: 'websocket',
+      'sec-websocket-protocol': 'graphql-transport-ws',
+      ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
+    },
   });
   const ws = res.webSocket;
   if (!ws) return { response: res, socket: null };

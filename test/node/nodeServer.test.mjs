@@ -133,8 +133,16 @@ describe('ChangeFlow on Node', () => {
     assert.equal(draft.status, 'DRAFT');
 
     // A dashboard user watching this change over graphql-transport-ws.
+    // As a browser does: a single-use ticket in the URL, asked for with the token.
     const ws = createClient({
-      url: `${base.replace(/^http/, 'ws')}/graphql?tenant=${TENANT}`,
+      url: async () => {
+        const res = await fetch(`${base}/graphql/ws-ticket`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.manager}` },
+        });
+        const { ticket } = await res.json();
+        return `${base.replace(/^http/, 'ws')}/graphql?ticket=${encodeURIComponent(ticket)}`;
+      },
       webSocketImpl: WebSocket,
       connectionParams: { authorization: `Bearer ${tokens.manager}` },
       retryAttempts: 0,

@@ -101,6 +101,33 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('WebSocket session limits', () => {
+    it('20 subscriptions per socket, 10 sockets per caller, API keys re-checked every 5 s by default', () => {
+      expect(parseConfig({ JWT_SECRET: SECRET }).sessions).toEqual({
+        maxSubscriptionsPerSocket: 20,
+        maxSocketsPerCaller: 10,
+        recheckMs: 5000,
+      });
+      const c = parseConfig({
+        JWT_SECRET: SECRET,
+        WS_MAX_SUBSCRIPTIONS_PER_SOCKET: '5',
+        WS_MAX_SOCKETS_PER_CALLER: '2',
+        WS_CREDENTIAL_RECHECK_MS: '1000',
+      });
+      expect(c.sessions).toEqual({ maxSubscriptionsPerSocket: 5, maxSocketsPerCaller: 2, recheckMs: 1000 });
+    });
+
+    it('refuses a re-check slower than 5 s, and non-positive limits, naming the variable', () => {
+      expect(() => parseConfig({ JWT_SECRET: SECRET, WS_CREDENTIAL_RECHECK_MS: '60000' })).toThrow(
+        /WS_CREDENTIAL_RECHECK_MS must be at most 5000/,
+      );
+      expect(() => parseConfig({ JWT_SECRET: SECRET, WS_MAX_SOCKETS_PER_CALLER: '0' })).toThrow(ConfigError);
+      expect(() => parseConfig({ JWT_SECRET: SECRET, WS_MAX_SUBSCRIPTIONS_PER_SOCKET: 'many' })).toThrow(
+        /WS_MAX_SUBSCRIPTIONS_PER_SOCKET/,
+      );
+    });
+  });
+
   describe('SECRETS_KEY and SECRETS_KEY_PREVIOUS', () => {
     const KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i + 1)));
     const OTHER = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => 200 - i)));
