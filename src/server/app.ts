@@ -12,6 +12,7 @@ import type { LivePort } from '../resolvers/live';
 import { describeEgress } from '../resolvers/workflow/egress';
 import type { WriteLock } from '../resolvers/writeLock';
 import { printSDL } from '../schema/sdl';
+import { drainBody } from '../streams';
 import { type AuthResult, authenticate } from './authenticate';
 import { limitBody, MAX_BODY_BYTES, payloadTooLarge } from './bodyLimit';
 import { applyCors, preflightResponse } from './cors';
@@ -123,6 +124,15 @@ const isBodyLimited = (path: string) => BODY_LIMITED_PATHS.has(path) || WEBHOOK_
 const clientIp = (request: Request) =>
   request.headers.get('cf-connecting-ip') ?? request.headers.get('x-real-ip') ?? 'unknown';
 
+/** A percent-encoded path segment, or null when it is not valid (`%`, `%zz`, a cut UTF-8 sequence). */
+function decodePathSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The HTTP surface: routing, request ids, logs, authentication and rate limits shared by every
  * route. Runtime-agnostic: the Worker (and any other entry) passes its bindings and ports in.
@@ -182,14 +192,21 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
     };
     const hook = WEBHOOK_PATH.exec(pathname);
-    if (hook)
-      return receiveWebhook(
-        request,
-        env.DB,
-        decodeURIComponent(hook[1] as string),
-        ports,
-        app.config.secretKeys,
-      );
+    if (hook) {
+      const workflowId = decodePathSegment(hook[1] as string);
+      if (workflowId === null) {
+        return json(
+          {
+            error: {
+              code: 'BAD_REQUEST',
+              message: 'The workflow id in a webhook path is not valid percent-encoding',
+            },
+          },
+          400,
+        );
+      }
+      return receiveWebhook(request, env.DB, workflowId, ports, app.config.secretKeys);
+    }
     switch (pathname) {
       case '/graphql': {
         const live = await liveRoute(request, env, app.config, principal, ports);
@@ -327,6 +344,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
         response = json({ error: { code: 'INTERNAL', message: 'Unexpected error', requestId } }, 500);
       }
+      // An early answer (401, 413, 415, 429...) leaves the body unread: take the rest first.
+      await drainBody(request);
       response = await finish(request, response, env, requestId);
       const path = new URL(request.url).pathname;
       const durationMs = Date.now() - started;
