@@ -4,12 +4,14 @@
 // and, with a low limit, early 429s. Every request gets a complete answer and none is a 5xx.
 // Replay a failing run with FUZZ_SEED=<the printed seed>.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { signDevToken } from '../../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
+import { buildNodeServer } from '../../src/node/build.mjs';
 import { fuzzSeed, runMalformedInput } from './malformedInput.mjs';
 
 const SECRET = 'fuzz-test-secret-0123456789abcdef0123456789';
@@ -23,11 +25,36 @@ const VARS = {
 };
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-fuzz-'));
 let server;
+let nodeServer;
 
 after(() => {
   server?.stop();
+  nodeServer?.kill('SIGTERM');
   rmSync(persistTo, { recursive: true, force: true });
 });
+
+/** Failures grouped by case, path, framing and outcome, for the log. */
+function failureKinds(failures) {
+  const kinds = {};
+  for (const f of failures) {
+    const k = `${f.case} ${f.path} ${f.chunked ? 'chunked' : 'length'} → ${f.status ?? f.error}`;
+    kinds[k] = (kinds[k] ?? 0) + 1;
+  }
+  return kinds;
+}
+
+/** The run's verdict: all sent, early refusals of each kind seen, no 5xx, no broken request. */
+function assertClean(result, seed) {
+  console.log(
+    `sent ${result.sent} in ${result.ms} ms; statuses ${JSON.stringify(result.statuses)}; failures ${result.failures.length}`,
+  );
+  if (result.failures.length) console.log('failures by kind', failureKinds(result.failures));
+  assert.equal(result.sent, 3000, `the time cap stopped the run at ${result.sent} requests (seed ${seed})`);
+  for (const status of [400, 401, 413, 415, 429]) {
+    assert.ok(result.statuses[status] > 0, `the run includes early ${status}s`);
+  }
+  assert.deepEqual(result.failures.slice(0, 20), [], `seed ${seed}: ${result.failures.length} failures`);
+}
 
 test('3,000 malformed requests over real sockets to wrangler dev: no 5xx, no dropped connection', async () => {
   const seed = fuzzSeed();
@@ -39,18 +66,38 @@ test('3,000 malformed requests over real sockets to wrangler dev: no 5xx, no dro
     stdio: process.env.FUZZ_VERBOSE ? 'inherit' : 'ignore',
   });
   const token = await signDevToken({ secret: SECRET, sub: 'fuzz', tenant: 'fuzz', roles: ['viewer'] });
-  const result = await runMalformedInput({ baseUrl: server.baseUrl, auth: { token }, seed });
-  console.log(
-    `sent ${result.sent} in ${result.ms} ms; statuses ${JSON.stringify(result.statuses)}; failures ${result.failures.length}`,
-  );
-  const kinds = {};
-  for (const f of result.failures) {
-    const k = `${f.case} ${f.path} ${f.chunked ? 'chunked' : 'length'} → ${f.status ?? f.error}`;
-    kinds[k] = (kinds[k] ?? 0) + 1;
-  }
-  if (result.failures.length) console.log('failures by kind', kinds);
-  assert.equal(result.sent, 3000, `the time cap stopped the run at ${result.sent} requests (seed ${seed})`);
-  assert.ok(result.statuses[429] > 0, 'the run includes early refusals under rate limiting');
-  assert.ok(result.statuses[413] > 0 && result.statuses[401] > 0 && result.statuses[415] > 0);
-  assert.deepEqual(result.failures.slice(0, 20), [], `seed ${seed}: ${result.failures.length} failures`);
+  assertClean(await runMalformedInput({ baseUrl: server.baseUrl, auth: { token }, seed }), seed);
+  server.stop();
+  server = null;
+});
+
+/** The Node runtime's bundle on a free loopback port with a fresh SQLite file; resolves its URL. */
+async function startNodeServer(dir) {
+  const bundle = await buildNodeServer(join(import.meta.dirname, '../../dist/node/fuzz-server.mjs'));
+  const child = spawn(process.execPath, [bundle, '--db', join(dir, 'fuzz.sqlite'), '--port', '0'], {
+    env: { ...process.env, ...VARS, ENVIRONMENT: 'development' },
+    stdio: ['ignore', 'pipe', process.env.FUZZ_VERBOSE ? 'inherit' : 'ignore'],
+  });
+  nodeServer = child;
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const banner = (chunk) => {
+      out += chunk;
+      const m = /GraphQL\s+(http:\/\/\S+)\/graphql/.exec(out);
+      if (!m) return;
+      child.stdout.off('data', banner);
+      child.stdout.resume(); // the request log: read and dropped
+      resolve(m[1]);
+    };
+    child.stdout.on('data', banner);
+    child.on('exit', (code) => reject(new Error(`node server exited (${code}):\n${out}`)));
+  });
+}
+
+test('the same 3,000 malformed requests against the Node runtime: no 5xx, no dropped connection', async () => {
+  const seed = fuzzSeed();
+  console.log(`malformed-input (node) seed ${seed} (replay with FUZZ_SEED=${seed})`);
+  const baseUrl = await startNodeServer(persistTo);
+  const token = await signDevToken({ secret: SECRET, sub: 'fuzz', tenant: 'fuzz', roles: ['viewer'] });
+  assertClean(await runMalformedInput({ baseUrl, auth: { token }, seed }), seed);
 });
