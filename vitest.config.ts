@@ -37,6 +37,7 @@ export default defineConfig(async () => {
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',
+            RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
             RATE_LIMIT_TIERS: JSON.stringify({
               anonymous: { perMinute: 1000000, burstPerSecond: 100000 },
               mcpRead: { perMinute: 1000000, burstPerSecond: 100000 },

@@ -21,6 +21,7 @@ const TENANT = 'bench-live';
 const LIMITS = {
   RATE_LIMIT_PER_MINUTE: '10000000',
   RATE_LIMIT_BURST_PER_SECOND: '1000000',
+  RATE_LIMIT_PER_IP_PER_MINUTE: '10000000',
   RATE_LIMIT_TIERS: JSON.stringify({ anonymous: { perMinute: 1000000, burstPerSecond: 100000 } }),
 };
 

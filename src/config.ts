@@ -38,6 +38,11 @@ export interface Config {
   secretKeys: SecretKeys | null;
   /** What workflow HTTP steps may reach beyond the default (src/resolvers/workflow/egress.ts). */
   egress: EgressSettings;
+  /**
+   * The cheap per-address limit checked before any credential is looked up (RATE_LIMIT_PER_IP_PER_MINUTE,
+   * default 300), so that junk credentials cost a D1 lookup only within it.
+   */
+  perIpLimit: Limits;
 }
 
 /** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
@@ -63,6 +68,8 @@ export interface ConfigVars {
   EGRESS_ALLOW_PRIVATE?: string;
   /** Comma-separated exact hosts (e.g. an internal service) excepted from the default refusals. */
   EGRESS_ALLOW_PRIVATE_HOSTS?: string;
+  /** Requests per minute from one client address, whoever they authenticate as (default 300). */
+  RATE_LIMIT_PER_IP_PER_MINUTE?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -82,6 +89,7 @@ export const CONFIG_VARS = [
   'SECRETS_KEY_PREVIOUS',
   'EGRESS_ALLOW_PRIVATE',
   'EGRESS_ALLOW_PRIVATE_HOSTS',
+  'RATE_LIMIT_PER_IP_PER_MINUTE',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -283,5 +291,12 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
+    perIpLimit: parsePerIpLimit(vars),
   };
+}
+
+/** Per address, per minute; no separate burst (the per-caller tiers shape bursts). */
+function parsePerIpLimit(vars: Pick<ConfigVars, 'RATE_LIMIT_PER_IP_PER_MINUTE'>): Limits {
+  const perMinute = positiveInt('RATE_LIMIT_PER_IP_PER_MINUTE', vars.RATE_LIMIT_PER_IP_PER_MINUTE, 300);
+  return { perMinute, burstPerSecond: perMinute };
 }

@@ -121,8 +121,11 @@ function tooManyRequests(path: string, d: Decision): Response {
 const BODY_LIMITED_PATHS = new Set(['/graphql', '/mcp']);
 const isBodyLimited = (path: string) => BODY_LIMITED_PATHS.has(path) || WEBHOOK_PATH.test(path);
 
-const clientIp = (request: Request) =>
-  request.headers.get('cf-connecting-ip') ?? request.headers.get('x-real-ip') ?? 'unknown';
+/**
+ * The client's address: CF-Connecting-IP only, which Cloudflare sets (a client cannot) and the
+ * Node runtime sets from the one header its --trust-proxy names, or the peer address.
+ */
+const clientIp = (request: Request) => request.headers.get('cf-connecting-ip') ?? 'unknown';
 
 /** A percent-encoded path segment, or null when it is not valid (`%`, `%zz`, a cut UTF-8 sequence). */
 function decodePathSegment(segment: string): string | null {
@@ -287,14 +290,20 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       const report = await checkHealth(env.DB, app.config, ports.hubHealth);
       return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
     }
+    const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
+    // Per address first, before any credential lookup: junk API keys cost a D1 read only within it.
+    if (limiter) {
+      const perIp = await limiter(`ip:${clientIp(request)}`, app.config.perIpLimit);
+      if (!perIp.allowed) return tooManyRequests(pathname, perIp);
+    }
     const needsAuth = pathname === '/graphql' || pathname === '/mcp' || pathname === '/metrics';
     const auth: AuthResult = needsAuth
       ? await authenticate(request, app.config, env.DB)
       : { principal: null, error: null };
     let decision: Decision | null = null;
-    if (ports.rateLimiter && app.config.rateLimitEnabled) {
+    if (limiter) {
       const { tier, key } = requestKey(auth.principal, clientIp(request));
-      decision = await ports.rateLimiter(key, app.config.rateLimits[tier]);
+      decision = await limiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);
     }
     // Bodies are capped before anything reads them: Content-Length first, then while streaming.
