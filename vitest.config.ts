@@ -18,6 +18,8 @@ export default defineConfig(async () => {
           d1Databases: ['MIGRATION_DB'],
           bindings: {
             TEST_MIGRATIONS: migrations,
+            // wrangler.toml's top level is production (safe to deploy); the tests run as development.
+            ENVIRONMENT: 'development',
             JWT_SECRET: TEST_JWT_SECRET,
             // Fast hub pings, so that a client that never answers is dropped within a test.
             HUB_PING_INTERVAL_MS: '300',

@@ -287,7 +287,9 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     if (request.method === 'OPTIONS') return preflightResponse(request, app.config.corsOrigins);
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
     if (pathname === '/health') {
-      const report = await checkHealth(env.DB, app.config, ports.hubHealth);
+      const { report, failures } = await checkHealth(env.DB, app.config, ports.hubHealth);
+      // The reasons stay in the log: /health answers anyone.
+      if (report.status !== 'ok') logger.log('error', 'health check failed', { requestId, failures });
       return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
     }
     const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
