@@ -133,7 +133,7 @@ const CASES = [
 for (const make of CASES) make.caseName = make(prng(0), { token: '' }).name;
 
 /** One request over the agent; resolves with its status, or with the error that broke it. */
-function send(baseUrl, agent, c, timeoutMs) {
+export function send(baseUrl, agent, c, timeoutMs) {
   return new Promise((resolve) => {
     const url = new URL(c.path, baseUrl);
     let settled = false;

@@ -6,13 +6,14 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { signDevToken } from '../../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { buildNodeServer } from '../../src/node/build.mjs';
-import { fuzzSeed, runMalformedInput } from './malformedInput.mjs';
+import { fuzzSeed, runMalformedInput, send } from './malformedInput.mjs';
 
 const SECRET = 'fuzz-test-secret-0123456789abcdef0123456789';
 // Low limits, so that a good part of the run is refused early with 429 while bodies arrive.
@@ -99,5 +100,15 @@ test('the same 3,000 malformed requests against the Node runtime: no 5xx, no dro
   console.log(`malformed-input (node) seed ${seed} (replay with FUZZ_SEED=${seed})`);
   const baseUrl = await startNodeServer(persistTo);
   const token = await signDevToken({ secret: SECRET, sub: 'fuzz', tenant: 'fuzz', roles: ['viewer'] });
+  // Over what the app drains (8 MiB): still a complete 413, then the connection closes.
+  const agent = new Agent({ keepAlive: true });
+  const huge = {
+    path: '/graphql',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    body: Buffer.alloc(9 * 1024 * 1024, 0x20),
+    chunked: true,
+  };
+  assert.deepEqual(await send(baseUrl, agent, huge, 30_000), { status: 413 });
+  agent.destroy();
   assertClean(await runMalformedInput({ baseUrl, auth: { token }, seed }), seed);
 });
