@@ -72,11 +72,13 @@ async function discard(
 /**
  * Reads and throws away a request body nobody read (an early 401, 413, 415, 429, 400...), so the
  * answer goes out only after the client finished sending. An answer sent while the body is still
- * arriving breaks the connection: workerd (under `wrangler dev`, behind wrangler's proxy) logs
- * "Can't read from request stream after response has been sent" and the proxy answers the next
- * request on that connection with 503 "Your worker restarted mid-request"; node:http stops reading
- * the socket, so the client's upload (and the next request on the socket) hangs. A cancelled body
- * counts as used, so it is drained rather than cancelled wherever the app stops reading early.
+ * arriving breaks connections: under `wrangler dev`, the proxy in front of workerd fails its
+ * upload ("Can't read from request stream after response has been sent", "Network connection
+ * lost") and the client gets a 500/503 "Your worker restarted mid-request" or a reset instead of
+ * the answer (test/node/wranglerEarlyAnswer.learning.test.mjs pins it: a third of early answers
+ * to cancelled uploads, none once drained); on Node, the socket stops being read, so uploads and
+ * the requests after them on that connection reset or stall. A cancelled body counts as used
+ * (wrangler's own drain skips it), so bodies are drained wherever the app stops reading early.
  */
 export async function drainBody(request: Request): Promise<void> {
   if (request.body === null || request.bodyUsed) return;
