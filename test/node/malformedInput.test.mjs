@@ -25,6 +25,7 @@ const VARS = {
   RATE_LIMIT_PER_IP_PER_MINUTE: '2400',
 };
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-fuzz-'));
+const BUNDLE = join(import.meta.dirname, '../../dist/node/fuzz-server.mjs');
 let server;
 let nodeServer;
 
@@ -32,6 +33,7 @@ after(() => {
   server?.stop();
   nodeServer?.kill('SIGTERM');
   rmSync(persistTo, { recursive: true, force: true });
+  for (const file of [BUNDLE, `${BUNDLE}.map`]) rmSync(file, { force: true });
 });
 
 /** Failures grouped by case, path, framing and outcome, for the log. */
@@ -74,7 +76,7 @@ test('3,000 malformed requests over real sockets to wrangler dev: no 5xx, no dro
 
 /** The Node runtime's bundle on a free loopback port with a fresh SQLite file; resolves its URL. */
 async function startNodeServer(dir) {
-  const bundle = await buildNodeServer(join(import.meta.dirname, '../../dist/node/fuzz-server.mjs'));
+  const bundle = await buildNodeServer(BUNDLE);
   const child = spawn(process.execPath, [bundle, '--db', join(dir, 'fuzz.sqlite'), '--port', '0'], {
     env: { ...process.env, ...VARS, ENVIRONMENT: 'development' },
     stdio: ['ignore', 'pipe', process.env.FUZZ_VERBOSE ? 'inherit' : 'ignore'],
