@@ -18,6 +18,8 @@ export default defineConfig(async () => {
           d1Databases: ['MIGRATION_DB'],
           bindings: {
             TEST_MIGRATIONS: migrations,
+            // wrangler.toml's top level is production (safe to deploy); the tests run as development.
+            ENVIRONMENT: 'development',
             JWT_SECRET: TEST_JWT_SECRET,
             // Fast hub pings, so that a client that never answers is dropped within a test.
             HUB_PING_INTERVAL_MS: '300',
@@ -37,6 +39,7 @@ export default defineConfig(async () => {
             // Generous limits so that feature tests never trip them; rate-limit tests set their own.
             RATE_LIMIT_PER_MINUTE: '1000000',
             RATE_LIMIT_BURST_PER_SECOND: '100000',
+            RATE_LIMIT_PER_IP_PER_MINUTE: '1000000',
             RATE_LIMIT_TIERS: JSON.stringify({
               anonymous: { perMinute: 1000000, burstPerSecond: 100000 },
               mcpRead: { perMinute: 1000000, burstPerSecond: 100000 },

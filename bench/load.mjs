@@ -142,6 +142,7 @@ async function startOwnServer(secret) {
     JWT_SECRET: secret,
     RATE_LIMIT_PER_MINUTE: String(huge.perMinute),
     RATE_LIMIT_BURST_PER_SECOND: String(huge.burstPerSecond),
+    RATE_LIMIT_PER_IP_PER_MINUTE: String(huge.perMinute),
     RATE_LIMIT_TIERS: JSON.stringify({ anonymous: huge, mcpRead: huge, mcpWrite: huge }),
   };
   const candidates = opts.port

@@ -20,7 +20,11 @@ const { values } = parseArgs({
 });
 const SECRET = 'bench-secret-0123456789abcdef0123456789abcd';
 // High limits: we measure the cost of asking the limiter, not of being refused.
-const LIMITS = { RATE_LIMIT_PER_MINUTE: '10000000', RATE_LIMIT_BURST_PER_SECOND: '1000000' };
+const LIMITS = {
+  RATE_LIMIT_PER_MINUTE: '10000000',
+  RATE_LIMIT_BURST_PER_SECOND: '1000000',
+  RATE_LIMIT_PER_IP_PER_MINUTE: '10000000',
+};
 
 const dirs = [mkdtempSync(join(tmpdir(), 'cf-rl-on-')), mkdtempSync(join(tmpdir(), 'cf-rl-off-'))];
 const servers = [];

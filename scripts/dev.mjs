@@ -1,12 +1,20 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
-import { ensureDevSecret, ensureDevSecretsKey, readDevVars, signDevToken } from './devToken.mjs';
+import {
+  ensureDevEnvironment,
+  ensureDevSecret,
+  ensureDevSecretsKey,
+  readDevVars,
+  signDevToken,
+} from './devToken.mjs';
 import { migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const TENANT = process.env.DEMO_TENANT ?? 'acme';
 
+// wrangler.toml's top level is production; development comes from .dev.vars.
+ensureDevEnvironment();
 const secret = ensureDevSecret();
 // The key that encrypts workflow secrets at rest; wrangler dev reads it from .dev.vars too.
 ensureDevSecretsKey();

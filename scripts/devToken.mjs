@@ -1,6 +1,6 @@
 // Development tokens and the local secret. Local use only: production tokens come from your IdP.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from '../src/auth/ttl.mjs';
 
@@ -17,15 +17,32 @@ export function readDevVars(path = DEV_VARS) {
   return vars;
 }
 
+/** .dev.vars holds secrets: readable by its owner only (0600), tightened if it was wider. */
+const PRIVATE = 0o600;
+
+function keepPrivate(path) {
+  if (existsSync(path) && (statSync(path).mode & 0o777) !== PRIVATE) chmodSync(path, PRIVATE);
+}
+
 /** Makes sure .dev.vars holds `name`, created by `make` if missing; returns its value. */
 function ensureDevVar(path, name, make) {
+  keepPrivate(path);
   const vars = readDevVars(path);
   if (vars[name]) return vars[name];
   const value = make();
   const existing = existsSync(path) ? readFileSync(path, 'utf8') : '';
   const prefix = existing && !existing.endsWith('\n') ? `${existing}\n` : existing;
-  writeFileSync(path, `${prefix}${name}=${value}\n`);
+  writeFileSync(path, `${prefix}${name}=${value}\n`, { mode: PRIVATE });
+  keepPrivate(path); // the mode applies on creation only, and the umask may narrow it
   return value;
+}
+
+/**
+ * Makes sure .dev.vars says ENVIRONMENT (development unless it says otherwise): wrangler.toml's
+ * top level is production, so that a deploy without --env is safe.
+ */
+export function ensureDevEnvironment(path = DEV_VARS) {
+  return ensureDevVar(path, 'ENVIRONMENT', () => 'development');
 }
 
 /** Makes sure .dev.vars holds a random JWT_SECRET, so no two machines share one. */

@@ -45,7 +45,8 @@ async function waitForHealth(baseUrl, child, timeoutMs) {
 
 /**
  * Starts `wrangler dev` in its own process group (stopping npx alone would leave workerd running)
- * and resolves once /health answers. `vars` are passed as --var (e.g. a test JWT_SECRET).
+ * and resolves once /health answers. `vars` are passed as --var (e.g. a test JWT_SECRET), with
+ * ENVIRONMENT development unless `vars` names another.
  */
 export async function startLocalServer({
   port,
@@ -55,7 +56,10 @@ export async function startLocalServer({
   timeoutMs = 60_000,
 } = {}) {
   const listenPort = port ?? (await freePort());
-  const varArgs = Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
+  // wrangler.toml's top level is production (safe to deploy); a local server is development
+  // unless the caller says otherwise.
+  const all = { ENVIRONMENT: 'development', ...vars };
+  const varArgs = Object.entries(all).flatMap(([k, v]) => ['--var', `${k}:${v}`]);
   const child = spawn(
     'npx',
     [

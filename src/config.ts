@@ -48,6 +48,11 @@ export interface Config {
   egress: EgressSettings;
   /** Limits of WebSocket sessions (src/server/wsSession.ts). */
   sessions: SessionLimits;
+  /**
+   * The cheap per-address limit checked before any credential is looked up (RATE_LIMIT_PER_IP_PER_MINUTE,
+   * default 300), so that junk credentials cost a D1 lookup only within it.
+   */
+  perIpLimit: Limits;
 }
 
 /** WebSocket session limits: how many sockets a caller holds, how many subscriptions one socket runs. */
@@ -92,6 +97,8 @@ export interface ConfigVars {
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET?: string;
   WS_MAX_SOCKETS_PER_CALLER?: string;
   WS_CREDENTIAL_RECHECK_MS?: string;
+  /** Requests per minute from one client address, whoever they authenticate as (default 300). */
+  RATE_LIMIT_PER_IP_PER_MINUTE?: string;
 }
 
 /** Every variable above, so a change to any of them is noticed. */
@@ -116,6 +123,7 @@ export const CONFIG_VARS = [
   'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
   'WS_MAX_SOCKETS_PER_CALLER',
   'WS_CREDENTIAL_RECHECK_MS',
+  'RATE_LIMIT_PER_IP_PER_MINUTE',
 ] as const satisfies readonly (keyof ConfigVars)[];
 
 export const VERSION = '0.1.0';
@@ -371,6 +379,7 @@ export function parseConfig(vars: ConfigVars): Config {
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
     sessions: parseSessionLimits(vars),
+    perIpLimit: parsePerIpLimit(vars),
   };
 }
 
@@ -394,4 +403,10 @@ function parseSessionLimits(vars: ConfigVars): SessionLimits {
     maxSocketsPerCaller: positiveInt('WS_MAX_SOCKETS_PER_CALLER', vars.WS_MAX_SOCKETS_PER_CALLER, 10),
     recheckMs,
   };
+}
+
+/** Per address, per minute; no separate burst (the per-caller tiers shape bursts). */
+function parsePerIpLimit(vars: Pick<ConfigVars, 'RATE_LIMIT_PER_IP_PER_MINUTE'>): Limits {
+  const perMinute = positiveInt('RATE_LIMIT_PER_IP_PER_MINUTE', vars.RATE_LIMIT_PER_IP_PER_MINUTE, 300);
+  return { perMinute, burstPerSecond: perMinute };
 }

@@ -18,6 +18,7 @@ declare global {
       METRICS: DurableObjectNamespace<import('../src/realtime/metricsRecorder').MetricsRecorder>;
       RATE_LIMIT_PER_MINUTE: string;
       RATE_LIMIT_BURST_PER_SECOND: string;
+      RATE_LIMIT_PER_IP_PER_MINUTE: string;
       RATE_LIMIT_TIERS: string;
       EXECUTOR: Workflow<import('../src/execution/executionWorkflow').ExecutionParams>;
       BREAKERS: DurableObjectNamespace<import('../src/execution/breakerBoard').BreakerBoard>;

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { TRUST_PROXY_HEADERS, type TrustProxy } from './http';
 
 export interface NodeArgs {
   /** The SQLite file (created with its directory if missing). */
@@ -6,19 +7,21 @@ export interface NodeArgs {
   port: number;
   host: string;
   migrations: string;
-  /** A reverse proxy in front sets CF-Connecting-IP or X-Real-IP to the client's address. */
-  trustProxy: boolean;
+  /** The one header a reverse proxy in front sets to the client's address; null: none. */
+  trustProxy: TrustProxy | null;
 }
 
-export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 8788] [--host 127.0.0.1] [--trust-proxy]
+export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 8788] [--host 127.0.0.1] [--trust-proxy cf|x-real-ip|x-forwarded-for]
 
   --db          SQLite file (or CHANGEFLOW_DB); created, with its directory, if missing
   --port        port to listen on (or CHANGEFLOW_PORT; 0 picks a free one)   default 8788
   --host        address to listen on (or CHANGEFLOW_HOST)                     default 127.0.0.1
   --migrations  directory of D1 migrations to apply at start                  default: the repository's
-  --trust-proxy a reverse proxy in front sets CF-Connecting-IP or X-Real-IP to the client's address
-                (or CHANGEFLOW_TRUST_PROXY=true); without it the peer address is used, so that a
-                client cannot pick the address its anonymous rate limit is counted under
+  --trust-proxy the one header a reverse proxy in front sets to the client's address (or
+                CHANGEFLOW_TRUST_PROXY): cf (CF-Connecting-IP), x-real-ip (X-Real-IP) or
+                x-forwarded-for (its right-most entry). Only that header is believed; without the
+                option the peer address is used, so that a client cannot pick the address its
+                rate limits are counted under
 
 Configuration comes from the environment, as in the Worker: JWT_SECRET or JWT_JWKS_URL, ENVIRONMENT,
 CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIERS, … (see README).`;
@@ -40,7 +43,7 @@ export function parseNodeArgs(
         port: { type: 'string' },
         host: { type: 'string' },
         migrations: { type: 'string' },
-        'trust-proxy': { type: 'boolean' },
+        'trust-proxy': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -60,6 +63,15 @@ export function parseNodeArgs(
     port,
     host: (values.host as string | undefined) ?? env.CHANGEFLOW_HOST ?? '127.0.0.1',
     migrations: (values.migrations as string | undefined) ?? defaultMigrations,
-    trustProxy: values['trust-proxy'] === true || env.CHANGEFLOW_TRUST_PROXY === 'true',
+    trustProxy: trustProxy((values['trust-proxy'] as string | undefined) ?? env.CHANGEFLOW_TRUST_PROXY),
   };
+}
+
+function trustProxy(raw: string | undefined): TrustProxy | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const value = raw.trim().toLowerCase();
+  if ((TRUST_PROXY_HEADERS as readonly string[]).includes(value)) return value as TrustProxy;
+  throw new UsageError(
+    `--trust-proxy (CHANGEFLOW_TRUST_PROXY) names the one header your proxy sets: ${TRUST_PROXY_HEADERS.join(', ')} (got "${raw}")`,
+  );
 }

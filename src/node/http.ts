@@ -27,11 +27,34 @@ export interface BridgeOptions {
   /** Used when the Host header makes no URL. */
   fallbackOrigin: string;
   /**
-   * Whether a proxy in front sets the client's address (CF-Connecting-IP or X-Real-IP, which the
-   * app keys anonymous rate limits on). When not, those headers come from the client and could be
-   * forged, so CF-Connecting-IP is set to the connection's peer address, as Cloudflare sets it.
+   * The one header a reverse proxy in front sets to the client's address (see TRUST_PROXY_HEADERS),
+   * or null without a proxy. The app keys its per-address limits on CF-Connecting-IP, which is
+   * set here from that header alone (any other address header a client sends is ignored), or
+   * from the connection's peer address, as Cloudflare sets it.
    */
-  trustProxy: boolean;
+  trustProxy: TrustProxy | null;
+}
+
+/** The headers a --trust-proxy setting can name. */
+export const TRUST_PROXY_HEADERS = ['cf', 'x-real-ip', 'x-forwarded-for'] as const;
+export type TrustProxy = (typeof TRUST_PROXY_HEADERS)[number];
+
+/**
+ * The client's address as the trusted proxy reported it; the peer address without one (or when
+ * the proxy sent none). X-Forwarded-For: the right-most entry, the one the nearest proxy added
+ * (entries to its left come from the client and may be forged).
+ */
+export function clientAddress(headers: Headers, peer: string, trust: TrustProxy | null): string {
+  const reported =
+    trust === 'cf'
+      ? headers.get('cf-connecting-ip')
+      : trust === 'x-real-ip'
+        ? headers.get('x-real-ip')
+        : trust === 'x-forwarded-for'
+          ? (headers.get('x-forwarded-for')?.split(',').at(-1) ?? null)
+          : null;
+  const address = reported?.trim();
+  return address ? address : peer;
 }
 
 /** The Fetch Request for a node:http request; aborted when the client goes away. */
@@ -39,7 +62,8 @@ export function toRequest(req: IncomingMessage, options: BridgeOptions & { signa
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
-  if (!options.trustProxy) headers.set('cf-connecting-ip', req.socket.remoteAddress ?? 'unknown');
+  const peer = req.socket.remoteAddress ?? 'unknown';
+  headers.set('cf-connecting-ip', clientAddress(headers, peer, options.trustProxy));
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const init = {

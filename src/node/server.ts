@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type BridgeOptions, requestListener, toRequest } from './http';
+import { type BridgeOptions, requestListener, type TrustProxy, toRequest } from './http';
 import type { NodeApp } from './runtime';
 
 export interface NodeServer {
@@ -25,15 +25,15 @@ export async function startNodeServer(
   options: {
     port: number;
     host: string;
-    /** A proxy in front sets CF-Connecting-IP or X-Real-IP (see BridgeOptions). @default false */
-    trustProxy?: boolean;
+    /** The one header a proxy in front sets to the client's address (see BridgeOptions). @default null */
+    trustProxy?: TrustProxy | null;
     shutdownGraceMs?: number;
   },
 ): Promise<NodeServer> {
   // The fallback origin is completed once the port is bound (it may have been 0).
   const bridge: BridgeOptions = {
     fallbackOrigin: `http://${urlHost(options.host)}:${options.port}`,
-    trustProxy: options.trustProxy ?? false,
+    trustProxy: options.trustProxy ?? null,
   };
   const server = createServer(requestListener(app.fetch, bridge));
   server.on('upgrade', (req, socket, head) => {

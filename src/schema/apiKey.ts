@@ -3,6 +3,7 @@ import { createApiKey, revokeApiKey } from '../resolvers/apiKeys';
 import { authed } from '../resolvers/context';
 import { ROLES } from '../resolvers/domain';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 
 const RoleEnum = builder.enumType('Role', {
   description: 'viewer < requester, approver < change_manager < admin.',
@@ -51,9 +52,10 @@ builder.queryFields((t) => ({
     type: [ApiKeyRef],
     description: 'The tenant’s API keys, newest first (never their secrets).',
     authScopes: { admin: true },
-    resolve: (_r, _a, ctx) => {
+    args: { first: firstArg(t, 100, 500) },
+    resolve: async (_r, { first }, ctx) => {
       const { db, principal } = authed(ctx);
-      return listApiKeys(db, principal.tenantId);
+      return firstOf(await listApiKeys(db, principal.tenantId), first);
     },
   }),
 }));

@@ -3,6 +3,7 @@ import { allowedTransitions } from '../resolvers/stateMachine';
 import { ApprovalRef } from './approval';
 import { builder } from './builder';
 import { ChangeStatusEnum, ChangeTypeEnum, LevelEnum, PriorityEnum, RiskLevelEnum } from './enums';
+import { firstArg, firstOf } from './listArgs';
 import { UserRef } from './user';
 
 export const RiskFactorRef = builder.objectRef<RiskFactor>('RiskFactor').implement({
@@ -43,12 +44,14 @@ export const ChangeRef = builder.objectRef<ChangeRecord>('ChangeRequest').implem
     riskFactors: t.field({
       type: [RiskFactorRef],
       nullable: true,
-      resolve: (c) => c.riskFactors,
+      args: { first: firstArg(t, 20) },
+      resolve: (c, { first }) => firstOf(c.riskFactors ?? null, first),
     }),
     approvals: t.field({
       type: [ApprovalRef],
       description: 'CAB votes in the order they were cast.',
-      resolve: (c, _args, ctx) => ctx.loaders.approvalsByChange.load(c.id),
+      args: { first: firstArg(t, 20) },
+      resolve: async (c, { first }, ctx) => firstOf(await ctx.loaders.approvalsByChange.load(c.id), first),
     }),
     plannedStart: t.expose('plannedStart', { type: 'DateTime', nullable: true }),
     plannedEnd: t.expose('plannedEnd', { type: 'DateTime', nullable: true }),

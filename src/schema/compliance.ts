@@ -2,6 +2,7 @@ import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../re
 import { authed } from '../resolvers/context';
 import { complianceReport } from '../resolvers/reports';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 
 const FrameworkEnum = builder.enumType('ComplianceFramework', {
   values: ['SOX', 'PCI_DSS', 'ITIL'] as const,
@@ -38,8 +39,16 @@ const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implem
     generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
     score: t.exposeInt('score', { description: '0–100; 100 means no findings.' }),
     changesReviewed: t.exposeInt('changesReviewed'),
-    checks: t.field({ type: [CheckRef], resolve: (r) => r.checks }),
-    findings: t.field({ type: [FindingRef], resolve: (r) => r.findings }),
+    checks: t.field({
+      type: [CheckRef],
+      args: { first: firstArg(t, 20) },
+      resolve: (r, { first }) => firstOf(r.checks, first),
+    }),
+    findings: t.field({
+      type: [FindingRef],
+      args: { first: firstArg(t, 100, 1000) },
+      resolve: (r, { first }) => firstOf(r.findings, first),
+    }),
   }),
 });
 

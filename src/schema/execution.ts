@@ -15,6 +15,7 @@ import type { BreakerSnapshot } from '../resolvers/executionsPort';
 import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
 import type { ExecutionEvent } from '../resolvers/workflow/engine';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 import { definePage } from './page';
 import { WorkflowRef } from './workflow';
 
@@ -76,7 +77,11 @@ const StepRunRef = builder.objectRef<StepRunRecord>('StepRun').implement({
     type: t.exposeString('type'),
     status: t.expose('status', { type: StepRunStatusEnum }),
     attempts: t.exposeInt('attempts'),
-    attemptLog: t.field({ type: [AttemptRef], resolve: (s) => s.attemptLog }),
+    attemptLog: t.field({
+      type: [AttemptRef],
+      args: { first: firstArg(t, 20) },
+      resolve: (s, { first }) => firstOf(s.attemptLog, first),
+    }),
     startedAt: t.expose('startedAt', { type: 'DateTime' }),
     endedAt: t.expose('endedAt', { type: 'DateTime', nullable: true }),
     output: t.field({
@@ -125,7 +130,8 @@ export const ExecutionRef = builder.objectRef<ExecutionRecord>('Execution').impl
     steps: t.field({
       type: [StepRunRef],
       description: 'The steps run so far, in order.',
-      resolve: (e, _a, ctx) => ctx.loaders.stepRunsByExecution.load(e.id),
+      args: { first: firstArg(t, 50, 50) },
+      resolve: async (e, { first }, ctx) => firstOf(await ctx.loaders.stepRunsByExecution.load(e.id), first),
     }),
     cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
     cancelRequestedBy: t.exposeString('cancelRequestedBy', { nullable: true }),
@@ -229,12 +235,13 @@ builder.queryFields((t) => ({
     description: 'The circuit breakers of the upstream hosts your workflows have called.',
     authScopes: { viewer: true },
     mcp: { name: 'circuit_breakers' },
-    resolve: async (_root, _args, ctx) => {
+    args: { first: firstArg(t, 100, 500) },
+    resolve: async (_root, { first }, ctx) => {
       const c = authed(ctx);
       if (!c.executions?.breakers) {
         throw new AppError('EXECUTION-012', 'This runtime has no workflow engine, so no circuit breakers');
       }
-      return c.executions.breakers(c.principal.tenantId);
+      return firstOf(await c.executions.breakers(c.principal.tenantId), first);
     },
   }),
 }));

@@ -3,6 +3,7 @@ import { authed } from '../resolvers/context';
 import type { FreezeWindowRecord } from '../resolvers/domain';
 import { createFreezeWindow, deleteFreezeWindow } from '../resolvers/freezeWindows';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 
 export const FreezeWindowRef = builder.objectRef<FreezeWindowRecord>('FreezeWindow').implement({
   description: 'A period in which only EMERGENCY changes may be scheduled.',
@@ -26,10 +27,14 @@ builder.queryFields((t) => ({
     args: {
       from: t.arg({ type: 'DateTime', required: false }),
       to: t.arg({ type: 'DateTime', required: false }),
+      first: firstArg(t, 100, 500),
     },
-    resolve: (_r, args, ctx) => {
+    resolve: async (_r, args, ctx) => {
       const { db, principal } = authed(ctx);
-      return listFreezeWindows(db, principal.tenantId, args.from ?? null, args.to ?? null);
+      return firstOf(
+        await listFreezeWindows(db, principal.tenantId, args.from ?? null, args.to ?? null),
+        args.first,
+      );
     },
   }),
 }));

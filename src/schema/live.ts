@@ -6,6 +6,7 @@ import type { LiveMetrics } from '../resolvers/live';
 import { changeKpis } from '../resolvers/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
+import { firstArg, firstOf } from './listArgs';
 import { KpisRef } from './metrics';
 
 const NO_SYSTEM_FIGURES: SystemFigures = {
@@ -40,7 +41,8 @@ const SystemRef = builder.objectRef<SystemFigures>('SystemMetrics').implement({
     toolCalls: t.field({
       type: [ToolCallsRef],
       description: 'MCP tool calls since start, by tool.',
-      resolve: (s) => s.toolCalls,
+      args: { first: firstArg(t, 50) },
+      resolve: (s, { first }) => firstOf(s.toolCalls, first),
     }),
     subscriptions: t.exposeInt('subscriptions', { description: 'Open subscriptions.' }),
   }),

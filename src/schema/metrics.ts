@@ -3,6 +3,7 @@ import type { ChangeStatus } from '../resolvers/domain';
 import { type ChangeKpis, changeKpis } from '../resolvers/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
+import { firstArg, firstOf } from './listArgs';
 
 const StatusCountRef = builder.objectRef<{ status: ChangeStatus; count: number }>('StatusCount').implement({
   fields: (t) => ({
@@ -29,7 +30,11 @@ export const KpisRef = builder.objectRef<ChangeKpis>('ChangeMetrics').implement(
       nullable: true,
       description: 'EMERGENCY share of all changes, 0–1.',
     }),
-    changesByStatus: t.field({ type: [StatusCountRef], resolve: (k) => k.changesByStatus }),
+    changesByStatus: t.field({
+      type: [StatusCountRef],
+      args: { first: firstArg(t, 20) },
+      resolve: (k, { first }) => firstOf(k.changesByStatus, first),
+    }),
     generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
   }),
 });

@@ -5,6 +5,7 @@ import { ApprovalRef } from './approval';
 import { builder } from './builder';
 import { ChangeRef, RiskFactorRef } from './change';
 import { RiskLevelEnum } from './enums';
+import { firstArg, firstOf } from './listArgs';
 
 export const RiskResultRef = builder
   .objectRef<{ change: ChangeRecord; risk: RiskAssessment }>('RiskAssessmentResult')
@@ -14,7 +15,11 @@ export const RiskResultRef = builder
       change: t.field({ type: ChangeRef, resolve: (r) => r.change }),
       score: t.int({ resolve: (r) => r.risk.score }),
       level: t.field({ type: RiskLevelEnum, resolve: (r) => r.risk.level }),
-      factors: t.field({ type: [RiskFactorRef], resolve: (r) => r.risk.factors }),
+      factors: t.field({
+        type: [RiskFactorRef],
+        args: { first: firstArg(t, 20) },
+        resolve: (r, { first }) => firstOf(r.risk.factors, first),
+      }),
       assessedAt: t.field({ type: 'DateTime', resolve: (r) => r.risk.assessedAt }),
     }),
   });
@@ -55,7 +60,11 @@ export const ScheduleResultRef = builder
   .implement({
     fields: (t) => ({
       change: t.field({ type: ChangeRef, resolve: (r) => r.change }),
-      conflicts: t.field({ type: [ConflictRef], resolve: (r) => r.conflicts }),
+      conflicts: t.field({
+        type: [ConflictRef],
+        args: { first: firstArg(t, 50) },
+        resolve: (r, { first }) => firstOf(r.conflicts, first),
+      }),
       freezeWindowsOverridden: t.idList({
         description: 'Freeze windows this EMERGENCY change was allowed to break.',
         resolve: (r) => r.freezeWindowsOverridden,

@@ -2,6 +2,7 @@ import { listServices, type ServiceInfo } from '../db/services';
 import { authed } from '../resolvers/context';
 import { tagService } from '../resolvers/services';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 
 const ServiceRef = builder.objectRef<ServiceInfo>('Service').implement({
   description: 'A service that changes affect; the `pci` tag brings it under PCI DSS 6.4 checks.',
@@ -17,9 +18,10 @@ builder.queryFields((t) => ({
     description: 'Services known to the tenant (named by changes or tagged).',
     authScopes: { viewer: true },
     mcp: { name: 'list_services' },
-    resolve: (_r, _a, ctx) => {
+    args: { first: firstArg(t, 100, 500) },
+    resolve: async (_r, { first }, ctx) => {
       const { db, principal } = authed(ctx);
-      return listServices(db, principal.tenantId);
+      return firstOf(await listServices(db, principal.tenantId), first);
     },
   }),
 }));

@@ -17,6 +17,7 @@ import {
 import { builder } from './builder';
 import { ChangeRef } from './change';
 import { LevelEnum, RiskLevelEnum } from './enums';
+import { firstArg, firstOf } from './listArgs';
 
 /** Standard change templates: what a change manager pre-authorises, and raising a change from one. */
 
@@ -71,7 +72,9 @@ StandardChangeTemplateRef.implement({
     versions: t.field({
       type: [StandardChangeTemplateRef],
       description: 'Every saved version as it was, newest first (one statement: ask for one template).',
-      resolve: (x, _a, ctx) => listTemplateVersions(ctx.db, x.tenantId, x.id),
+      args: { first: firstArg(t, 20) },
+      resolve: async (x, { first }, ctx) =>
+        firstOf(await listTemplateVersions(ctx.db, x.tenantId, x.id), first),
     }),
     createdBy: t.exposeID('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

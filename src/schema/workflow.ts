@@ -12,6 +12,7 @@ import { nextCronMatch } from '../resolvers/workflow/cron';
 import { referencedSecrets } from '../resolvers/workflow/stepSchemas';
 import { workflowNotFound } from '../resolvers/workflows';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 import { definePage } from './page';
 
 function nextCronRun(w: WorkflowRecord, now: Date): string | null {
@@ -69,7 +70,9 @@ export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').impleme
     versions: t.field({
       type: [WorkflowVersionRef],
       description: 'Every saved version, newest first (one statement per workflow: ask for one workflow).',
-      resolve: (w, _args, ctx) => listWorkflowVersions(ctx.db, w.tenantId, w.id),
+      args: { first: firstArg(t, 20) },
+      resolve: async (w, { first }, ctx) =>
+        firstOf(await listWorkflowVersions(ctx.db, w.tenantId, w.id), first),
     }),
     createdBy: t.exposeID('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),

@@ -7,6 +7,7 @@ import {
   workflowSecrets,
 } from '../resolvers/workflowSecrets';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 
 /**
  * A tenant's workflow secrets. No field, argument echo or error ever carries a value. Only the
@@ -40,7 +41,8 @@ builder.queryFields((t) => ({
     description: 'The tenant’s workflow secrets by name, with where they may be sent (never their values).',
     authScopes: { changeManager: true },
     mcp: { name: 'list_workflow_secrets' },
-    resolve: (_r, _a, ctx) => workflowSecrets(authed(ctx)),
+    args: { first: firstArg(t, 100, 500) },
+    resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(authed(ctx)), first),
   }),
 }));
 

@@ -12,6 +12,7 @@ import type { LivePort } from '../resolvers/live';
 import { describeEgress } from '../resolvers/workflow/egress';
 import type { WriteLock } from '../resolvers/writeLock';
 import { printSDL } from '../schema/sdl';
+import { drainBody } from '../streams';
 import { type AuthResult, authenticate } from './authenticate';
 import { limitBody, MAX_BODY_BYTES, payloadTooLarge } from './bodyLimit';
 import { applyCors, preflightResponse } from './cors';
@@ -124,8 +125,20 @@ function tooManyRequests(path: string, d: Decision): Response {
 const BODY_LIMITED_PATHS = new Set(['/graphql', '/mcp']);
 const isBodyLimited = (path: string) => BODY_LIMITED_PATHS.has(path) || WEBHOOK_PATH.test(path);
 
-const clientIp = (request: Request) =>
-  request.headers.get('cf-connecting-ip') ?? request.headers.get('x-real-ip') ?? 'unknown';
+/**
+ * The client's address: CF-Connecting-IP only, which Cloudflare sets (a client cannot) and the
+ * Node runtime sets from the one header its --trust-proxy names, or the peer address.
+ */
+const clientIp = (request: Request) => request.headers.get('cf-connecting-ip') ?? 'unknown';
+
+/** A percent-encoded path segment, or null when it is not valid (`%`, `%zz`, a cut UTF-8 sequence). */
+function decodePathSegment(segment: string): string | null {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return null;
+  }
+}
 
 /**
  * The HTTP surface: routing, request ids, logs, authentication and rate limits shared by every
@@ -188,14 +201,21 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
     };
     const hook = WEBHOOK_PATH.exec(pathname);
-    if (hook)
-      return receiveWebhook(
-        request,
-        env.DB,
-        decodeURIComponent(hook[1] as string),
-        ports,
-        app.config.secretKeys,
-      );
+    if (hook) {
+      const workflowId = decodePathSegment(hook[1] as string);
+      if (workflowId === null) {
+        return json(
+          {
+            error: {
+              code: 'BAD_REQUEST',
+              message: 'The workflow id in a webhook path is not valid percent-encoding',
+            },
+          },
+          400,
+        );
+      }
+      return receiveWebhook(request, env.DB, workflowId, ports, app.config.secretKeys);
+    }
     switch (pathname) {
       case '/graphql': {
         const live = await liveRoute(request, env, app.config, auth, ports);
@@ -276,8 +296,16 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     if (request.method === 'OPTIONS') return preflightResponse(request, app.config.corsOrigins);
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
     if (pathname === '/health') {
-      const report = await checkHealth(env.DB, app.config, ports.hubHealth);
+      const { report, failures } = await checkHealth(env.DB, app.config, ports.hubHealth);
+      // The reasons stay in the log: /health answers anyone.
+      if (report.status !== 'ok') logger.log('error', 'health check failed', { requestId, failures });
       return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
+    }
+    const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
+    // Per address first, before any credential lookup: junk API keys cost a D1 read only within it.
+    if (limiter) {
+      const perIp = await limiter(`ip:${clientIp(request)}`, app.config.perIpLimit);
+      if (!perIp.allowed) return tooManyRequests(pathname, perIp);
     }
     const needsAuth =
       pathname === '/graphql' ||
@@ -289,8 +317,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       : { principal: null, error: null };
     let decision: Decision | null = null;
     let chargeCaller: ((units: number) => Promise<Decision>) | null = null;
-    if (ports.rateLimiter && app.config.rateLimitEnabled) {
-      const { rateLimiter } = ports;
+    if (limiter) {
+      const rateLimiter = limiter;
       const { tier, key } = requestKey(auth.principal, clientIp(request));
       decision = await rateLimiter(key, app.config.rateLimits[tier]);
       if (!decision.allowed) return tooManyRequests(pathname, decision);
@@ -348,6 +376,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
         response = json({ error: { code: 'INTERNAL', message: 'Unexpected error', requestId } }, 500);
       }
+      // An early answer (401, 413, 415, 429...) leaves the body unread: take the rest first.
+      await drainBody(request);
       response = await finish(request, response, env, requestId);
       const path = new URL(request.url).pathname;
       const durationMs = Date.now() - started;

@@ -122,6 +122,18 @@ describe('signed webhook trigger', () => {
     expect((await deliver(plain, '{}', { method: 'GET' })).status).toBe(405);
   });
 
+  it('answers 400 BAD_REQUEST, not 500, for a webhook path that is not valid percent-encoding', async () => {
+    for (const id of ['%', '%zz', '%E0%A4%A']) {
+      const res = await exports.default.fetch(`http://cf.test/hooks/workflows/${id}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('BAD_REQUEST');
+    }
+  });
+
   it('says so when the named secret is no longer set (WORKFLOW-013)', async () => {
     const { c, id } = await hookedWorkflow('GONE_SECRET');
     await gqlOk(DELETE_SECRET, { name: 'GONE_SECRET' }, c.admin);

@@ -105,7 +105,7 @@ describe('ChangeFlow on Node', () => {
   test('serves health, the schema and the protected-resource metadata', async () => {
     const health = await (await fetch(`${base}/health`)).json();
     assert.equal(health.status, 'ok');
-    assert.deepEqual(Object.keys(health.checks).sort(), ['d1', 'hub']);
+    assert.deepEqual(health.checks, { d1: 'ok', hub: 'ok' });
     const sdl = await (await fetch(`${base}/schema.graphql`)).text();
     assert.match(sdl, /type ChangeRequest/);
     const meta = await (await fetch(`${base}/.well-known/oauth-protected-resource`)).json();
@@ -307,16 +307,47 @@ describe('the node:http bridge', () => {
   }
 
   test('tells the app the peer address, whatever address the client claims', async () => {
-    const server = await echoServer(false);
+    const server = await echoServer(null);
     const res = await fetch(server.url, { headers: { 'cf-connecting-ip': '203.0.113.7' } });
     assert.deepEqual(await res.json(), { ip: '127.0.0.1' });
     await server.close();
   });
 
-  test('behind a trusted proxy, passes on the address the proxy set', async () => {
-    const server = await echoServer(true);
+  test('behind a proxy that sets CF-Connecting-IP (--trust-proxy cf), passes on that address', async () => {
+    const server = await echoServer('cf');
     const res = await fetch(server.url, { headers: { 'cf-connecting-ip': '203.0.113.7' } });
     assert.deepEqual(await res.json(), { ip: '203.0.113.7' });
     await server.close();
+  });
+
+  test('behind a proxy that sets only X-Real-IP, a forged CF-Connecting-IP picks no bucket', async () => {
+    const server = await echoServer('x-real-ip');
+    const forged = await fetch(server.url, {
+      headers: { 'cf-connecting-ip': '198.51.100.99', 'x-real-ip': '203.0.113.8' },
+    });
+    assert.deepEqual(await forged.json(), { ip: '203.0.113.8' });
+    // The proxy sent none: the peer (the proxy) is the address, never a client's header.
+    const none = await fetch(server.url, { headers: { 'cf-connecting-ip': '198.51.100.99' } });
+    assert.deepEqual(await none.json(), { ip: '127.0.0.1' });
+    await server.close();
+  });
+
+  test('with --trust-proxy x-forwarded-for, takes the right-most entry (the one the proxy added)', async () => {
+    const server = await echoServer('x-forwarded-for');
+    const res = await fetch(server.url, {
+      headers: { 'x-forwarded-for': '198.51.100.1, 198.51.100.2,203.0.113.9', 'x-real-ip': '198.51.100.3' },
+    });
+    assert.deepEqual(await res.json(), { ip: '203.0.113.9' });
+    await server.close();
+  });
+
+  test('--trust-proxy names one header; anything else is a usage error', async () => {
+    const { parseNodeArgs, UsageError } = await import('../../src/node/args.ts');
+    const parse = (argv, env = {}) => parseNodeArgs(['--db', 'x.sqlite', ...argv], env, 'migrations');
+    assert.equal(parse([]).trustProxy, null);
+    assert.equal(parse(['--trust-proxy', 'x-real-ip']).trustProxy, 'x-real-ip');
+    assert.equal(parse([], { CHANGEFLOW_TRUST_PROXY: 'X-Forwarded-For' }).trustProxy, 'x-forwarded-for');
+    assert.throws(() => parse([], { CHANGEFLOW_TRUST_PROXY: 'true' }), UsageError);
+    assert.throws(() => parse(['--trust-proxy', 'forwarded']), /cf, x-real-ip, x-forwarded-for/);
   });
 });

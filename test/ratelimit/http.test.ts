@@ -1,9 +1,11 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config';
 import { schema } from '../../src/schema';
 import { createApp } from '../../src/server/app';
 import { durableObjectLimiter } from '../../src/worker';
 import { token } from '../helpers/auth';
+import { countingD1 } from '../helpers/countingD1';
 
 const app = createApp(schema);
 const ports = { rateLimiter: durableObjectLimiter(env.RATE_LIMITER) };
@@ -183,5 +185,73 @@ describe('rate limiting per caller', () => {
       expect(res.status).toBe(200);
       expect(res.headers.get('x-ratelimit-limit')).toBeNull();
     }
+  });
+});
+
+describe('the per-address limit, checked before any credential', () => {
+  const junkKey = (ip: string, i: number, body = '{"query":"{ me { id } }"}') =>
+    new Request('http://cf.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip, 'x-api-key': `cf_junk_${i}` },
+      body,
+    });
+
+  it('refuses junk API keys over RATE_LIMIT_PER_IP_PER_MINUTE with 429 before looking them up', async () => {
+    const counting = countingD1(env.DB);
+    const bindings = { ...env, DB: counting.db, RATE_LIMIT_PER_IP_PER_MINUTE: '5' };
+    const statuses: number[] = [];
+    let last: Response | null = null;
+    for (let i = 0; i < 8; i++) {
+      last = await app.fetch(junkKey('198.51.100.21', i), bindings, ports);
+      statuses.push(last.status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const keyLookups = counting.statements.filter((sql) => /api_keys/i.test(sql));
+    expect(keyLookups.length).toBeLessThanOrEqual(5);
+    const body = (await last?.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('RATE_LIMITED');
+    expect(Number(last?.headers.get('retry-after'))).toBeGreaterThan(0);
+    // Another address is counted apart.
+    expect((await app.fetch(junkKey('198.51.100.22', 9), bindings, ports)).status).toBe(401);
+  });
+
+  it('counts valid callers too, whoever they authenticate as, and defaults to 300 a minute', async () => {
+    const tok = await token({ sub: 'per-ip', tenant: 'rl-per-ip', roles: ['viewer'] });
+    const bindings = { ...env, RATE_LIMIT_PER_IP_PER_MINUTE: '3' };
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (await app.fetch(request(tok, '/graphql', undefined, '198.51.100.31'), bindings, ports)).status,
+      );
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const { RATE_LIMIT_PER_IP_PER_MINUTE: _, ...defaults } = env;
+    expect(parseConfig(defaults).perIpLimit.perMinute).toBe(300);
+  });
+
+  it('keys on CF-Connecting-IP only: a client varying X-Real-IP stays in its bucket', async () => {
+    const bindings = {
+      ...limited(1000, 1000, { anonymous: { perMinute: 2, burstPerSecond: 10 } }),
+    };
+    const statuses = [];
+    for (let i = 0; i < 3; i++) {
+      const req = request(null, '/graphql', undefined, '198.51.100.41');
+      req.headers.set('x-real-ip', `10.9.9.${i}`);
+      statuses.push((await app.fetch(req, bindings, ports)).status);
+    }
+    expect(statuses[2]).toBe(429);
+    // Without CF-Connecting-IP (never so behind Cloudflare), X-Real-IP is not believed either.
+    const bare = () => {
+      const r = request(null, '/graphql', undefined, '198.51.100.41');
+      r.headers.delete('cf-connecting-ip');
+      return r;
+    };
+    const noCf = [];
+    for (let i = 0; i < 3; i++) {
+      const r = bare();
+      r.headers.set('x-real-ip', `10.8.8.${i}`);
+      noCf.push((await app.fetch(r, bindings, ports)).status);
+    }
+    expect(noCf[2]).toBe(429);
   });
 });
