@@ -102,6 +102,8 @@ export const ERROR_STATUS = {
    * `data.code`.
    */
   ORIGIN_NOT_ALLOWED: 403,
+  /** A server listening on loopback only was asked for another host: DNS rebinding (src/server/rebinding.ts). */
+  HOST_NOT_ALLOWED: 403,
   /** Over the caller's rate limit; `retryAfterSeconds` says when to retry (also per WebSocket operation). */
   RATE_LIMITED: 429,
   /** One more subscription than WS_MAX_SUBSCRIPTIONS_PER_SOCKET on one WebSocket (the socket stays open). */

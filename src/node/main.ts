@@ -41,7 +41,7 @@ async function main(): Promise<number> {
 
   let app: ReturnType<typeof openNodeApp>;
   try {
-    app = openNodeApp({ dbPath: args.db, migrationsDir: args.migrations, env });
+    app = openNodeApp({ dbPath: args.db, migrationsDir: args.migrations, env, listenHost: args.host });
   } catch (e) {
     if (e instanceof ConfigError) return fail(e.message);
     return fail(`Cannot open ${args.db}: ${(e as Error).message}`);

@@ -4,10 +4,11 @@ import { CONFIG_VARS, type ConfigVars, parseConfig } from '../config';
 import { applyMigrations, openSqliteD1, type SqliteD1Options } from '../db/sqlite';
 import { MetricsAggregator } from '../metrics/aggregator';
 import { schema } from '../schema';
-import { type AppBindings, createApp } from '../server/app';
+import { type AppBindings, type AppPorts, createApp } from '../server/app';
 import { createGraphQLServer } from '../server/graphqlServer';
 import { createLogger } from '../server/logger';
 import { batchedSink } from '../server/logSink';
+import { isLoopbackListenAddress } from '../server/rebinding';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -32,6 +33,11 @@ export interface NodeAppOptions {
   db: D1Database;
   /** Configuration variables as the Worker reads them (JWT_SECRET, ENVIRONMENT, …); `process.env` fits. */
   env?: ConfigVars;
+  /**
+   * The address the server listens on (`--host`). On loopback (the default 127.0.0.1) only
+   * requests that name a loopback host or PUBLIC_URL's are answered (DNS-rebinding protection).
+   */
+  listenHost?: string;
 }
 
 const pickConfig = (env: ConfigVars): ConfigVars =>
@@ -64,7 +70,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     nodeGraphqlWsOptions(deps, (extra) => gateway.sessionOf(extra)),
     { db: options.db, config, limiter: rateLimiter },
   );
-  const ports = nodePorts({
+  const ports: AppPorts = nodePorts({
     hub,
     events,
     metrics,
@@ -74,6 +80,8 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
         ? gateway.accept(request, credential)
         : serveEventStream(deps, request, credential),
   });
+  if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
+    ports.loopbackOnly = true;
   // One write per tick instead of a synchronous console.log per line (see logSink.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);

@@ -21,6 +21,7 @@ import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { createLogger, requestIdFor } from './logger';
+import { hostAllowedOnLoopback } from './rebinding';
 import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
@@ -41,6 +42,11 @@ export interface AppPorts {
   events?: EventsPort;
   /** System figures for the live snapshot. */
   live?: LivePort;
+  /**
+   * The server listens on loopback only (the Node runtime's default): requests must name a loopback
+   * host or PUBLIC_URL's, anything else is DNS rebinding (src/server/rebinding.ts).
+   */
+  loopbackOnly?: boolean;
   /**
    * Hands a subscription request (WebSocket upgrade or SSE) to the hub of the credential's
    * tenant; the credential is checked already (see liveRoutes.ts) and watched for as long as it runs.
@@ -292,6 +298,11 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       return json({ error: { code: 'CONFIG_INVALID', message: e.message, variables: e.variables } }, 503);
     }
     const { pathname } = new URL(request.url);
+    if (ports.loopbackOnly && !hostAllowedOnLoopback(request.url, app.config.publicOrigin)) {
+      const host = new URL(request.url).host;
+      const message = `This server listens on loopback only and does not answer for host ${host} (a DNS-rebinding request); use localhost, or set PUBLIC_URL to the name a proxy passes`;
+      return json({ error: { code: 'HOST_NOT_ALLOWED', message } }, 403);
+    }
     // CORS preflights carry no credentials: answered before authentication and rate limits.
     if (request.method === 'OPTIONS') return preflightResponse(request, app.config.corsOrigins);
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
