@@ -3,18 +3,7 @@
 // 5xx: early refusals (401, 413, 415, 429, 400) sent while a large or chunked body is still
 // arriving must not break the connection. `FUZZ_SEED` replays a run; the seed is always printed.
 import { Agent, request as httpRequest } from 'node:http';
-
-/** mulberry32: small, fast, good enough to pick cases. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as prng } from '../helpers/prng.ts';
 
 export const fuzzSeed = () =>
   process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : Math.floor(Math.random() * 2 ** 31);
