@@ -113,3 +113,23 @@ test('refuses a lifetime it cannot read', () => {
   assert.notEqual(status, 0);
   assert.match(stderr, /--expires/);
 });
+
+test('--help prints the usage on stdout and mints nothing', () => {
+  const { status, stdout, stderr } = runToken(['--help'], { devVars: `JWT_SECRET=${'c'.repeat(64)}\n` });
+  assert.equal(status, 0);
+  assert.match(stdout, /^Usage: npm run -s token -- /);
+  assert.match(stdout, /--roles/);
+  assert.doesNotMatch(stdout, /eyJ/, 'no token printed');
+  assert.equal(stderr, '');
+});
+
+test('an unknown option is a usage error, not a stack trace', () => {
+  const { status, stdout, stderr } = runToken(['--role', 'admin'], {
+    devVars: `JWT_SECRET=${'c'.repeat(64)}\n`,
+  });
+  assert.equal(status, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /Unknown option '--role'/);
+  assert.match(stderr, /Usage: /);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack frames');
+});
