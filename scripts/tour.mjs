@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { assertNotProduction, readDevVars, signDevToken } from './devToken.mjs';
 
-const USAGE = `Usage: npm run tour [-- --url http://localhost:8787] [--tenant acme]
+const USAGE = `Usage: npm run tour [-- --url http://localhost:8787] [--tenant acme]   (or CHANGEFLOW_URL for --url)
 
 Walks one NORMAL change through create, submit, approve, schedule, start, complete, then reads its
 audit log and the compliance report, against a running ChangeFlow (start it with npm start).
