@@ -7,11 +7,14 @@ import {
   readDevVars,
   signDevToken,
 } from './devToken.mjs';
-import { migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
+import { migrateLocalSummary as migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 
 const PORT = Number(process.env.PORT ?? 8787);
 const TENANT = process.env.DEMO_TENANT ?? 'acme';
+// Where the local D1 and Durable Objects live (wrangler's --persist-to): .wrangler/state by
+// default; a test points it at a scratch directory so it never touches yours.
+const persistTo = process.env.CHANGEFLOW_PERSIST_TO || undefined;
 
 // wrangler.toml's top level is production; development comes from .dev.vars.
 ensureDevEnvironment();
@@ -44,9 +47,22 @@ function egressLine() {
   if (hosts.length) parts.push(`except EGRESS_ALLOW_PRIVATE_HOSTS: ${hosts.join(', ')}`);
   return parts.join('; ');
 }
-console.log('› applying migrations to the local D1');
-migrateLocal();
-console.log(`› starting wrangler dev on port ${PORT}`);
+/**
+ * wrangler dev's output: held back while the service starts and the demo is seeded, so that the
+ * banner comes last (the held lines are shown if the start fails, and its warnings and errors in
+ * any case), then passed through. wrangler's own line per request is dropped: the Worker logs each
+ * request itself, with its request id.
+ */
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
+const WRANGLER_REQUEST_LINE = /^\[wrangler:info\] [A-Z]+ \S+ \d{3} /;
+const WARNING = /\[WARNING\]|\[ERROR\]|"level":"(warn|error)"/;
+const held = [];
+let live = false;
+function onOutput(line) {
+  if (WRANGLER_REQUEST_LINE.test(line.replace(ANSI, ''))) return;
+  if (live) console.log(line);
+  else held.push(line);
+}
 
 let server;
 const stop = (code) => {
@@ -57,7 +73,9 @@ process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
 try {
-  server = await startLocalServer({ port: PORT, stdio: 'inherit', vars: egressFromEnv });
+  console.log(`› local D1 migrations: ${migrateLocal({ persistTo })}`);
+  console.log(`› starting wrangler dev on port ${PORT} and seeding tenant "${TENANT}"`);
+  server = await startLocalServer({ port: PORT, persistTo, onOutput, vars: egressFromEnv });
   server.child.on('exit', (code) => process.exit(code ?? 1));
   tickScheduled(server.baseUrl);
   const base = `http://localhost:${PORT}`;
@@ -70,6 +88,7 @@ try {
     manager: await sign('max', 'Max Manager', ['change_manager']),
   };
   const seeded = await seedDemo(server.baseUrl, tokens);
+  for (const line of held) if (WARNING.test(line)) console.log(line);
   console.log(`
   ChangeFlow is running (tenant "${TENANT}"; ${seeded.skipped ? 'demo data already present' : `seeded ${seeded.created} demo changes`})
 
@@ -88,10 +107,15 @@ try {
 
     requester  ${tokens.requester}
 
-  More: npm run token -- --tenant ${TENANT} --roles approver --sub abe
-  Stop with Ctrl-C.
+    approver   ${tokens.approver1}
+
+  More: npm run -s token -- --tenant ${TENANT} --roles approver --sub ada
+  The five-minute tour, in another terminal: npm run tour${PORT === 8787 ? '' : ` -- --url ${base}`}
+  Stop with Ctrl-C. Requests are logged below, one line each.
 `);
+  live = true;
 } catch (e) {
+  for (const line of held) console.error(line);
   console.error(`✗ ${e.message}`);
   stop(1);
 }

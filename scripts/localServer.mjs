@@ -28,6 +28,27 @@ export function migrateLocal({ persistTo, quiet = false } = {}) {
   });
 }
 
+/**
+ * Applies the migrations like migrateLocal and says what it did in one line ("11 migrations
+ * applied", "up to date"): wrangler reprints its whole table after each migration. On failure
+ * the error carries wrangler's full output.
+ */
+export function migrateLocalSummary({ persistTo } = {}) {
+  let out;
+  try {
+    out = execFileSync(
+      'npx',
+      ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs(persistTo)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...WRANGLER_ENV } },
+    );
+  } catch (e) {
+    throw new Error(`applying the migrations failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+  }
+  if (/No migrations to apply/.test(out)) return 'up to date';
+  const n = /About to apply (\d+) migration/.exec(out)?.[1];
+  return n ? `${n} migration${n === '1' ? '' : 's'} applied` : 'applied';
+}
+
 async function waitForHealth(baseUrl, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -43,16 +64,32 @@ async function waitForHealth(baseUrl, child, timeoutMs) {
   throw new Error(`ChangeFlow did not become healthy at ${baseUrl}/health within ${timeoutMs / 1000}s`);
 }
 
+/** Calls `onLine(line)` for each line of a stream, as it arrives. */
+function eachLine(stream, onLine) {
+  let rest = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk) => {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop();
+    for (const line of lines) onLine(line);
+  });
+  stream.on('end', () => {
+    if (rest) onLine(rest);
+  });
+}
+
 /**
  * Starts `wrangler dev` in its own process group (stopping npx alone would leave workerd running)
  * and resolves once /health answers. `vars` are passed as --var (e.g. a test JWT_SECRET), with
- * ENVIRONMENT development unless `vars` names another.
+ * ENVIRONMENT development unless `vars` names another. `onOutput(line)`, when given, receives
+ * wrangler's output line by line (stdout and stderr) instead of `stdio`.
  */
 export async function startLocalServer({
   port,
   persistTo,
   vars = {},
   stdio = 'ignore',
+  onOutput,
   timeoutMs = 60_000,
 } = {}) {
   const listenPort = port ?? (await freePort());
@@ -74,8 +111,16 @@ export async function startLocalServer({
       ...persistArgs(persistTo),
       ...varArgs,
     ],
-    { detached: true, stdio: ['ignore', stdio, stdio], env: { ...process.env, ...WRANGLER_ENV } },
+    {
+      detached: true,
+      stdio: ['ignore', onOutput ? 'pipe' : stdio, onOutput ? 'pipe' : stdio],
+      env: { ...process.env, ...WRANGLER_ENV },
+    },
   );
+  if (onOutput) {
+    eachLine(child.stdout, onOutput);
+    eachLine(child.stderr, onOutput);
+  }
   const baseUrl = `http://127.0.0.1:${listenPort}`;
   const stop = () => {
     try {

@@ -2,13 +2,15 @@ import { hasScope, type Principal } from '../auth/principal';
 import type { Config } from '../config';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
+import { graphqlHelpPage } from './graphqlHelpPage';
 import { graphqlErrorResponse as jsonError } from './responses';
 import { type SessionCredential, sessionCredential } from './wsSession';
 import { issueTicket, redeemTicket } from './wsTickets';
 
 /**
  * The parts of /graphql that are not one request and one answer: subscriptions over WebSocket
- * or SSE go to the tenant's hub, and a browser gets the offline GraphiQL page. Null: Yoga answers.
+ * or SSE go to the tenant's hub, and a browser gets the offline GraphiQL page (or, without static
+ * assets, a page saying how to call the endpoint). Null: Yoga answers.
  */
 export async function liveRoute(
   request: Request,
@@ -42,6 +44,9 @@ export async function liveRoute(
   if (request.method === 'GET' && accept.includes('text/html') && env.ASSETS && config.introspection) {
     return env.ASSETS.fetch(new Request(new URL('/graphiql/', request.url)));
   }
+  // No static assets (the Node runtime): a short page that says what to do instead of a JSON error.
+  if (request.method === 'GET' && accept.includes('text/html') && !env.ASSETS)
+    return graphqlHelpPage(request.url);
   return null;
 }
 

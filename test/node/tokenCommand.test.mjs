@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { jwtVerify } from 'jose';
+import { readDevVars } from '../../scripts/devToken.mjs';
 
 const script = resolve('scripts/token.mjs');
 
@@ -112,4 +113,44 @@ test('refuses a lifetime it cannot read', () => {
   });
   assert.notEqual(status, 0);
   assert.match(stderr, /--expires/);
+});
+
+test('--help prints the usage on stdout and mints nothing', () => {
+  const { status, stdout, stderr } = runToken(['--help'], { devVars: `JWT_SECRET=${'c'.repeat(64)}\n` });
+  assert.equal(status, 0);
+  assert.match(stdout, /^Usage: npm run -s token -- /);
+  assert.match(stdout, /--roles/);
+  assert.doesNotMatch(stdout, /eyJ/, 'no token printed');
+  assert.equal(stderr, '');
+});
+
+test('an unknown option is a usage error, not a stack trace', () => {
+  const { status, stdout, stderr } = runToken(['--role', 'admin'], {
+    devVars: `JWT_SECRET=${'c'.repeat(64)}\n`,
+  });
+  assert.equal(status, 2);
+  assert.equal(stdout, '');
+  assert.match(stderr, /Unknown option '--role'/);
+  assert.match(stderr, /Usage: /);
+  assert.doesNotMatch(stderr, /\n\s+at /, 'no stack frames');
+});
+
+test('T=$(npm run -s token -- …) captures the token alone, as the README shows', async () => {
+  // Through npm, as documented: -s keeps npm's "> changeflow@… token" banner out of stdout. It runs
+  // in the package root with its .dev.vars (created with a random secret if missing, as npm start).
+  const { ENVIRONMENT: _ignored, ...env } = process.env;
+  const { status, stdout, stderr } = spawnSync(
+    'npm',
+    ['run', '-s', 'token', '--', '--roles', 'approver', '--sub', 'abe'],
+    {
+      cwd: resolve('.'),
+      env,
+      encoding: 'utf8',
+    },
+  );
+  assert.equal(status, 0, stderr);
+  assert.match(stdout, /^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
+  const { payload } = await jwtVerify(stdout.trim(), new TextEncoder().encode(readDevVars().JWT_SECRET));
+  assert.deepEqual(payload.roles, ['approver']);
+  assert.equal(payload.sub, 'abe');
 });
