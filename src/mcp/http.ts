@@ -10,6 +10,7 @@ import { rateLimitHeaders } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { ROLES } from '../resolvers/domain';
 import type { AuthResult } from '../server/authenticate';
+import { drainBody } from '../streams';
 import type { McpCatalog } from './catalog';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
@@ -235,6 +236,10 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       negotiated.request,
       checked ? { parsedBody: checked.body } : undefined,
     );
+    // The transport may answer (415, 406, ...) without reading the body; the caller's drain cannot
+    // see it (the negotiated request took the stream over), so take the rest here, or that early
+    // answer breaks the connection (see drainBody in src/streams.ts).
+    await drainBody(negotiated.request);
     return checked && Array.isArray(checked.body) ? asBatchAnswer(response) : response;
   };
 }
