@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import { signDevToken } from '../../scripts/devToken.mjs';
 import { openNodeApp } from '../../src/node/runtime.ts';
 import { startNodeServer } from '../../src/node/server.ts';
+import { rawRequest } from './rawHttp.mjs';
 
 const SECRET = 'node-browser-get-test-secret-0123456789abcdef';
 let server;
@@ -74,26 +75,10 @@ test('with a token, a GET query that asks for JSON is answered as GraphQL, not w
 });
 
 test('a Host header cannot inject markup into the page', async () => {
-  const { request } = await import('node:http');
-  const port = new URL(base).port;
-  const html = await new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path: '/graphql',
-        headers: { host: 'localhost"><b>x</b>', accept: 'text/html' },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end();
+  const html = await rawRequest({
+    port: new URL(base).port,
+    path: '/graphql',
+    headers: { host: 'localhost"><b>x</b>', accept: 'text/html' },
   });
   assert.doesNotMatch(html.text, /<b>x<\/b>/);
 });

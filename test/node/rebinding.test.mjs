@@ -3,38 +3,18 @@
 // request, a matching Origin). The server listens on loopback, so it answers only loopback names
 // and PUBLIC_URL's host, on every route, before any credential or JSON-RPC is looked at.
 import assert from 'node:assert/strict';
-import { request as httpRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { signDevToken } from '../../scripts/devToken.mjs';
 import { openNodeApp } from '../../src/node/runtime.ts';
 import { startNodeServer } from '../../src/node/server.ts';
 import { isLoopbackListenAddress } from '../../src/server/rebinding.ts';
+import { rawRequest } from './rawHttp.mjs';
 
 const SECRET = 'node-rebinding-test-secret-0123456789abcdef';
 
 /** A raw request with the Host header we choose (fetch would set its own). */
-function send(port, { path, host, method = 'POST', headers = {}, body = '' }) {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method,
-        headers: { host, 'content-type': 'application/json', ...headers },
-      },
-      (res) => {
-        let text = '';
-        res.on('data', (c) => {
-          text += c;
-        });
-        res.on('end', () => resolve({ status: res.statusCode, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const send = (port, { path, host, method = 'POST', headers = {}, body = '' }) =>
+  rawRequest({ port, path, method, headers: { host, 'content-type': 'application/json', ...headers }, body });
 
 const INITIALIZE = JSON.stringify({
   jsonrpc: '2.0',
