@@ -237,16 +237,11 @@ describe('hosts', () => {
   });
 
   it.each([
-    ['a rendered host', `http://{{inputs.h}}:${PORT}`, { h: HOST }, HOST],
-    [
-      'a host-suffix injection',
-      `http://${HOST}{{inputs.p}}:${PORT}`,
-      { p: '.attacker.example' },
-      `${HOST}.attacker.example`,
-    ],
+    ['a rendered host', `http://{{inputs.h}}:${PORT}`, { h: HOST }],
+    ['a host-suffix injection', `http://${HOST}{{inputs.p}}:${PORT}`, { p: '.attacker.example' }],
   ])(
     'refuses at run time %s in a definition saved before the rule, sending nothing',
-    async (_l, origin, inputs, _renderedHost) => {
+    async (_l, origin, inputs) => {
       const c = await freshCast();
       const value = secretValue();
       await setSecret(c.admin, 'LEGACY', value, [HOST]);
@@ -260,7 +255,7 @@ describe('hosts', () => {
       // The egress policy re-checks the stored URL template on every attempt and refuses first;
       // the secret's host rule stands behind it (see "checks again on every attempt" above).
       expect(e.error).toMatchObject({ code: 'EGRESS_DENIED' });
-      expect(e.error?.message).toMatch(/must be written literally|refused/);
+      expect(e.error?.message).toMatch(/must be written literally/);
       expect(e.steps[0]?.attemptLog[0]?.httpStatus).toBeNull();
       expect(await calls(k)).toBe(0);
       expect(JSON.stringify(e)).not.toContain(value);

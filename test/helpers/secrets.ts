@@ -1,3 +1,4 @@
+import type { WorkflowSecretRecord } from '../../src/db/workflowSecrets';
 import { gql, gqlOk } from './graphql';
 
 /** Every field a WorkflowSecret has: none of them is, or could be, its value. */
@@ -8,15 +9,8 @@ export const SET_SECRET = `mutation($name: String!, $value: String!, $hosts: [St
 export const DELETE_SECRET = `mutation($name: String!) { deleteWorkflowSecret(name: $name) { ${SECRET_FIELDS} } }`;
 export const LIST_SECRETS = `{ workflowSecrets { ${SECRET_FIELDS} } }`;
 
-export interface WorkflowSecret {
-  name: string;
-  allowedHosts: string[];
-  keyId: string;
-  createdAt: string;
-  createdBy: string;
-  updatedAt: string;
-  updatedBy: string;
-}
+/** What the GraphQL type shows of a secret: the record without its tenant (never a value). */
+export type WorkflowSecret = Omit<WorkflowSecretRecord, 'tenantId'>;
 
 /** Sets a tenant's workflow secret as its admin would (`adminToken` picks the tenant). */
 export async function setSecret(
