@@ -11,7 +11,7 @@ export default defineConfig(async () => {
   return {
     plugins: [
       cloudflareTest({
-        main: './src/worker.ts',
+        main: './src/runtime/worker/index.ts',
         wrangler: { configPath: './wrangler.toml' },
         miniflare: {
           // An empty database for migration tests: migrations applied one by one onto rows in an older shape.

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
-import { signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { signDevToken } from '../src/runtime/node/devVars.mjs';
 import { percentile } from './lib.mjs';
 
 const { values } = parseArgs({

@@ -33,8 +33,8 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readDevVars, signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { readDevVars, signDevToken } from '../src/runtime/node/devVars.mjs';
 import { createClient, createTransport, DOCS, Ledger, MIX, Recorder } from './loadMix.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');

@@ -7,8 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { signDevToken } from '../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
+import { signDevToken } from '../src/runtime/node/devVars.mjs';
 import { BENCH_SECRET, BENCH_VARS } from './fixture/auth.mjs';
 import { sideBySide } from './lib.mjs';
 

@@ -38,7 +38,7 @@ function inProcess(s) {
     }
   }
   return [
-    `1. In process — the same SQLite data (src/db/sqlite.ts) and built schema, each server in a process of its own;` +
+    `1. In process — the same SQLite data (src/runtime/node/sqlite.ts) and built schema, each server in a process of its own;` +
       ` ${s.rounds} alternating rounds × ${s.roundMs} ms per server after ${s.warmupMs} ms warm-up, one request at a time; medians`,
     '   yoga = createApp(schema).fetch (JWT, body limit, query limits, scopes, log line, headers);' +
       ' floor = graphql-js execute, document cached, principal given;',
@@ -70,7 +70,7 @@ function http(s) {
   }
   return [
     `2. Loopback HTTP, autocannon — ${s.rounds} alternating rounds × ${s.durationS} s per server; medians.` +
-      ' changeflow = src/node/main.ts (npm run serve:node); peers verify the JWT too',
+      ' changeflow = src/runtime/node/main.ts (npm run serve:node); peers verify the JWT too',
     table(['query', 'conns', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ChangeFlow ÷ this'], rows),
   ].join('\n');
 }

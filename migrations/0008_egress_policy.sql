@@ -1,4 +1,4 @@
--- A tenant's egress allow-list for workflow HTTP steps (src/resolvers/workflow/egress.ts): when
+-- A tenant's egress allow-list for workflow HTTP steps (src/engine/egress.ts): when
 -- a tenant has one, its steps may only call the hosts on it. No row, or an empty list (kept so
 -- that the policy shows who cleared it), means no allow-list: only the default refusals of
 -- private, loopback and metadata addresses apply.

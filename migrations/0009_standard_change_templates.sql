@@ -62,7 +62,7 @@ ALTER TABLE workflow_executions ADD COLUMN caused_by TEXT;
 
 -- What this migration changed in existing rows. SQL cannot extend a tenant's audit chain (each
 -- event hashes the previous one, in code), so the application writes one audit event per row
--- through the normal path (src/resolvers/changeMigrations.ts) and sets audited_at in the same batch.
+-- through the normal path (src/usecases/changes/migrations.ts) and sets audited_at in the same batch.
 CREATE TABLE change_migrations (
   tenant_id   TEXT NOT NULL,
   change_id   TEXT NOT NULL,
@@ -88,7 +88,7 @@ END;
 -- STANDARD changes not yet approved came from no template: they go to the CAB as NORMAL changes.
 -- A DRAFT stays a DRAFT (its submission goes to the CAB); SUBMITTED (a state only passed through)
 -- and PENDING_APPROVAL wait for the CAB. A stored risk gains the NORMAL type's 10 points, as
--- src/resolvers/risk.ts scores it. APPROVED and later keep their type and status.
+-- src/domain/risk.ts scores it. APPROVED and later keep their type and status.
 INSERT INTO change_migrations (tenant_id, change_id, migration, before_json, after_json, migrated_at)
 SELECT tenant_id, id, '0009_standard_requires_template',
        json_object('type', type, 'status', status, 'version', version,

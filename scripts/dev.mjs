@@ -6,7 +6,7 @@ import {
   ensureDevSecretsKey,
   readDevVars,
   signDevToken,
-} from './devToken.mjs';
+} from '../src/runtime/node/devVars.mjs';
 import { migrateLocalSummary as migrateLocal, startLocalServer, tickScheduled } from './localServer.mjs';
 import { seedDemo } from './seed.mjs';
 

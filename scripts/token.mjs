@@ -10,7 +10,7 @@ import {
   maxTtlSeconds,
   readDevVars,
   signDevToken,
-} from './devToken.mjs';
+} from '../src/runtime/node/devVars.mjs';
 
 const ROLES = ['viewer', 'requester', 'approver', 'change_manager', 'admin'];
 

@@ -6,7 +6,7 @@
 // compliance report. Each step prints its GraphQL request and a short result; any error exits 1.
 // test/node/tour.test.mjs runs it against `wrangler dev`, so the README's tour stays true.
 import { parseArgs } from 'node:util';
-import { assertNotProduction, readDevVars, signDevToken } from './devToken.mjs';
+import { assertNotProduction, readDevVars, signDevToken } from '../src/runtime/node/devVars.mjs';
 
 const USAGE = `Usage: npm run tour [-- --url http://localhost:8787] [--tenant acme]   (or CHANGEFLOW_URL for --url)
 

@@ -1,7 +1,7 @@
 import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from './auth/ttl.mjs';
+import { type EgressSettings, parseExactHost } from './engine/egress';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
-import { type EgressSettings, parseExactHost } from './resolvers/workflow/egress';
 import type { SecretKeys } from './secrets/envelope';
 
 /** Runtime configuration, read once per set of bindings and validated up front. */
@@ -44,9 +44,9 @@ export interface Config {
    * SECRETS_KEY is not set: secrets can then be neither saved nor used.
    */
   secretKeys: SecretKeys | null;
-  /** What workflow HTTP steps may reach beyond the default (src/resolvers/workflow/egress.ts). */
+  /** What workflow HTTP steps may reach beyond the default (src/engine/egress.ts). */
   egress: EgressSettings;
-  /** Limits of WebSocket sessions (src/server/wsSession.ts). */
+  /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;
   /**
    * The cheap per-address limit checked before any credential is looked up (RATE_LIMIT_PER_IP_PER_MINUTE,

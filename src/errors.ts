@@ -86,11 +86,11 @@ export const ERROR_STATUS = {
    * never stored, so the answer is not replayed; `id` names what the first request created.
    */
   IDEMPOTENCY_SECRET_NOT_REPLAYABLE: 409,
-  /** A query over one of the limits in src/server/queryLimits.ts; `limit` names which one. */
+  /** A query over one of the limits in src/http/queryLimits.ts; `limit` names which one. */
   QUERY_LIMIT_EXCEEDED: 400,
   /** Introspection (`__schema`, `__type`) asked for where GRAPHQL_INTROSPECTION is off. */
   INTROSPECTION_DISABLED: 400,
-  /** A request body over the limit in src/server/bodyLimit.ts. */
+  /** A request body over the limit in src/http/bodyLimit.ts. */
   PAYLOAD_TOO_LARGE: 413,
   /** A GET or simple-content-type POST to /graphql without a header that forces a CORS preflight. */
   CSRF_HEADER_REQUIRED: 403,
@@ -102,7 +102,7 @@ export const ERROR_STATUS = {
    * `data.code`.
    */
   ORIGIN_NOT_ALLOWED: 403,
-  /** A server listening on loopback only was asked for another host: DNS rebinding (src/server/rebinding.ts). */
+  /** A server listening on loopback only was asked for another host: DNS rebinding (src/http/rebinding.ts). */
   HOST_NOT_ALLOWED: 403,
   /** Over the caller's rate limit; `retryAfterSeconds` says when to retry (also per WebSocket operation). */
   RATE_LIMITED: 429,

@@ -3,7 +3,7 @@ import type { D1Migration } from 'cloudflare:test';
 declare global {
   namespace Cloudflare {
     interface GlobalProps {
-      mainModule: typeof import('../src/worker');
+      mainModule: typeof import('../src/runtime/worker/index');
     }
     interface Env {
       DB: D1Database;
@@ -13,16 +13,16 @@ declare global {
       SECRETS_KEY_PREVIOUS: string;
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];
-      RATE_LIMITER: DurableObjectNamespace<import('../src/ratelimit/durableObject').RateLimiter>;
-      HUB: DurableObjectNamespace<import('../src/realtime/hub').TenantHub>;
-      METRICS: DurableObjectNamespace<import('../src/realtime/metricsRecorder').MetricsRecorder>;
+      RATE_LIMITER: DurableObjectNamespace<import('../src/runtime/worker/rateLimiter').RateLimiter>;
+      HUB: DurableObjectNamespace<import('../src/runtime/worker/tenantHub').TenantHub>;
+      METRICS: DurableObjectNamespace<import('../src/runtime/worker/metricsRecorder').MetricsRecorder>;
       RATE_LIMIT_PER_MINUTE: string;
       RATE_LIMIT_BURST_PER_SECOND: string;
       RATE_LIMIT_PER_IP_PER_MINUTE: string;
       RATE_LIMIT_TIERS: string;
-      EXECUTOR: Workflow<import('../src/execution/executionWorkflow').ExecutionParams>;
-      BREAKERS: DurableObjectNamespace<import('../src/execution/breakerBoard').BreakerBoard>;
-      TENANT_LOCKS: DurableObjectNamespace<import('../src/coordination/tenantLock').TenantLock>;
+      EXECUTOR: Workflow<import('../src/runtime/worker/executionWorkflow').ExecutionParams>;
+      BREAKERS: DurableObjectNamespace<import('../src/runtime/worker/breakerBoard').BreakerBoard>;
+      TENANT_LOCKS: DurableObjectNamespace<import('../src/runtime/worker/tenantLock').TenantLock>;
     }
   }
 }

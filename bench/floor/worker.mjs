@@ -7,7 +7,7 @@ import { approvalsForChanges } from '../../src/db/approvals';
 import { listChanges } from '../../src/db/changes';
 import { usersByIds } from '../../src/db/users';
 
-/** Same as src/resolvers/pagination.ts encodeCursor (copied: that module pulls in graphql). */
+/** Same as src/domain/pagination.ts encodeCursor (copied: that module pulls in graphql). */
 const encodeCursor = (value) =>
   btoa(JSON.stringify(value)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 

@@ -1,8 +1,8 @@
-// The bench database in Node: a SQLite file behind the project's own D1 adapter (src/db/sqlite.ts),
+// The bench database in Node: a SQLite file behind the project's own D1 adapter (src/runtime/node/sqlite.ts),
 // migrated with the project's migrations and filled with the shared data set. The in-process and
 // HTTP sections both use it; the servers open the file by path.
 import { fileURLToPath } from 'node:url';
-import { applyMigrations, openSqliteD1 } from '../../src/db/sqlite.ts';
+import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 import { seedD1, seedStatements } from '../fixture/seed.mjs';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));

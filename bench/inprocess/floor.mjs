@@ -4,7 +4,7 @@
 // every variant ends with the response body.
 import { randomUUID } from 'node:crypto';
 import { execute, parse, validate } from 'graphql';
-import { createRequestContext } from '../../src/resolvers/context.ts';
+import { createRequestContext } from '../../src/usecases/context.ts';
 import { READ_TENANT, WRITE_TENANT } from '../fixture/seed.mjs';
 
 /** What verifyJwt makes of the bench tokens (see fixture/auth.mjs). */

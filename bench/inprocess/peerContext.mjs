@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { verifyJwt } from '../../src/auth/jwt.ts';
 import { parseConfig } from '../../src/config.ts';
-import { createRequestContext } from '../../src/resolvers/context.ts';
+import { createRequestContext } from '../../src/usecases/context.ts';
 
 const BEARER = /^Bearer[ ]+(\S+)$/i;
 

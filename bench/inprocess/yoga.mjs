@@ -3,11 +3,11 @@
 // body limit, CSRF and media-type checks, query limits (graphql-armor rules and the
 // variable-aware cost check), Yoga's parse/validate caches, scope checks in the resolvers, error
 // masking, security headers and CORS. Not included: a rate limiter (no port given, as in tests).
-import { createApp } from '../../src/server/app.ts';
-import { batchedSink } from '../../src/server/logSink.ts';
+import { createApp } from '../../src/http/app.ts';
+import { batchedSink } from '../../src/http/logSink.ts';
 
 export function createYogaVariant({ schema, db, vars, tokens }) {
-  // Logs as the Node runtime writes them (src/node/runtime.ts): one stdout write per tick.
+  // Logs as the Node runtime writes them (src/runtime/node/runtime.ts): one stdout write per tick.
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const env = { ...vars, DB: db };
   return {

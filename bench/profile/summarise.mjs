@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Who a frame belongs to: `src/server/app.ts`, an npm package, Node itself, or V8's own entries. */
+/** Who a frame belongs to: `src/http/app.ts`, an npm package, Node itself, or V8's own entries. */
 export function ownerOf(url, functionName) {
   if (!url) return functionName.startsWith('(') ? functionName : '(native / V8 builtins)';
   if (url.startsWith('node:')) return 'node: internals';

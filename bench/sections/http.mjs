@@ -1,5 +1,5 @@
 // Section 2: over loopback HTTP with autocannon, one SQLite file and one schema, each server in its
-// own process: ChangeFlow's Node runtime (`src/node/main.ts`, what `npm run serve:node` runs: the
+// own process: ChangeFlow's Node runtime (`src/runtime/node/main.ts`, what `npm run serve:node` runs: the
 // whole app with its in-memory rate limiter), the same with the limiter off (to show what the
 // limiter costs), Mercurius (fastify listen) and Apollo Server (standalone). For the list of 50 and
 // the single read, at 10 and 100 connections: rounds alternate between servers; medians of
@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildNodeServer } from '../../src/node/build.mjs';
+import { buildNodeServer } from '../../scripts/buildNode.mjs';
 import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
 import { LIST_SIZE, OPERATIONS } from '../fixture/operations.mjs';
 import { cleanupOnSignal, finish, progress, sectionArgs } from '../harness.mjs';

@@ -13,8 +13,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createApp } from '../../src/http/app.ts';
 import { schema } from '../../src/schema/index.ts';
-import { createApp } from '../../src/server/app.ts';
 import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
 import { LIST_SIZE, OPERATIONS } from '../fixture/operations.mjs';
 import { finish, progress, sectionArgs } from '../harness.mjs';

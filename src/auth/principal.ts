@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../resolvers/domain';
+import { ROLES, type Role } from '../domain/types';
 
 /** Who is calling: a person or agent with a JWT, or an integration with an API key. */
 export interface Principal {

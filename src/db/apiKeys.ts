@@ -1,4 +1,4 @@
-import type { Role } from '../resolvers/domain';
+import type { Role } from '../domain/types';
 
 export interface ApiKeyRecord {
   id: string;

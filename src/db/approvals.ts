@@ -1,4 +1,4 @@
-import type { ApprovalRecord } from '../resolvers/domain';
+import type { ApprovalRecord } from '../domain/types';
 import { type ApprovalRow, approvalFromRow } from './changeRows';
 
 const COLUMNS =

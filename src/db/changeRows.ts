@@ -9,7 +9,7 @@ import type {
   RiskFactor,
   RiskLevel,
   Role,
-} from '../resolvers/domain';
+} from '../domain/types';
 
 /** Column lists and row ↔ record mapping for change requests, approvals and freeze windows. */
 

@@ -1,4 +1,4 @@
-import type { ChangeRecord, ChangeStatus, ChangeType, RiskLevel } from '../resolvers/domain';
+import type { ChangeRecord, ChangeStatus, ChangeType, RiskLevel } from '../domain/types';
 import { CHANGE_COLUMNS, type ChangeRow, changeFromRow, changeToRow } from './changeRows';
 
 const SELECT = `SELECT ${CHANGE_COLUMNS.join(', ')} FROM change_requests`;

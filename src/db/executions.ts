@@ -6,7 +6,7 @@ import type {
   ExecutionTrigger,
   StepRunRecord,
   StepRunStatus,
-} from '../resolvers/domain';
+} from '../domain/types';
 
 /** Workflow executions and their step runs. */
 

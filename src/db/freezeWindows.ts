@@ -1,4 +1,4 @@
-import type { FreezeWindowRecord } from '../resolvers/domain';
+import type { FreezeWindowRecord } from '../domain/types';
 import { type FreezeWindowRow, freezeWindowFromRow } from './changeRows';
 
 const COLUMNS = 'id, tenant_id, name, reason, starts_at, ends_at, created_by, created_at';

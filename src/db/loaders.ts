@@ -1,5 +1,5 @@
 import DataLoader from 'dataloader';
-import type { ApprovalRecord, ChangeRecord, StepRunRecord } from '../resolvers/domain';
+import type { ApprovalRecord, ChangeRecord, StepRunRecord } from '../domain/types';
 import { approvalsForChanges } from './approvals';
 import { getChangesByIds } from './changes';
 import { getStepRuns } from './executions';

@@ -1,4 +1,4 @@
-import type { ChangeStatus, ChangeType } from '../resolvers/domain';
+import type { ChangeStatus, ChangeType } from '../domain/types';
 
 export interface ChangeAggregates {
   byStatusAndType: { status: ChangeStatus; type: ChangeType; count: number }[];

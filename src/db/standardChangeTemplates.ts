@@ -1,4 +1,4 @@
-import type { Level, RiskLevel } from '../resolvers/domain';
+import type { Level, RiskLevel } from '../domain/types';
 
 /** Standard-change templates and their saved versions. */
 

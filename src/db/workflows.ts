@@ -1,4 +1,4 @@
-import type { WorkflowRecord, WorkflowStatus, WorkflowVersionRecord } from '../resolvers/domain';
+import type { WorkflowRecord, WorkflowStatus, WorkflowVersionRecord } from '../domain/types';
 
 /** Workflow definitions and their saved versions. */
 

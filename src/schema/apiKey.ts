@@ -1,7 +1,7 @@
 import { type ApiKeyRecord, listApiKeys } from '../db/apiKeys';
-import { createApiKey, revokeApiKey } from '../resolvers/apiKeys';
-import { authed } from '../resolvers/context';
-import { ROLES } from '../resolvers/domain';
+import { ROLES } from '../domain/types';
+import { createApiKey, revokeApiKey } from '../usecases/apiKeys';
+import { authed } from '../usecases/context';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 

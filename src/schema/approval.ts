@@ -1,4 +1,4 @@
-import type { ApprovalRecord } from '../resolvers/domain';
+import type { ApprovalRecord } from '../domain/types';
 import { builder } from './builder';
 import { ApprovalDecisionEnum } from './enums';
 import { UserRef } from './user';

@@ -1,8 +1,8 @@
 import { type AuditEventRecord, listAuditEvents } from '../db/audit';
-import type { AuditChainVerification } from '../resolvers/auditChain';
-import { authed } from '../resolvers/context';
-import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
-import { verifyTenantAuditChain } from '../resolvers/reports';
+import type { AuditChainVerification } from '../domain/auditChain';
+import { decodeCursor, type Page, toPage } from '../domain/pagination';
+import { authed } from '../usecases/context';
+import { verifyTenantAuditChain } from '../usecases/reports';
 import { builder } from './builder';
 import { definePage } from './page';
 

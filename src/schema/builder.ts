@@ -3,7 +3,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ZodPlugin from '@pothos/plugin-zod';
 import { hasScope } from '../auth/principal';
 import { AppError } from '../errors';
-import type { RequestContext } from '../resolvers/context';
+import type { RequestContext } from '../usecases/context';
 import McpPlugin from './plugins/mcp';
 import SecretResultPlugin from './plugins/secretResult';
 import { zodErrorToAppError } from './validationError';

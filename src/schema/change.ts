@@ -1,5 +1,5 @@
-import type { ChangeRecord, RiskFactor } from '../resolvers/domain';
-import { allowedTransitions } from '../resolvers/stateMachine';
+import { allowedTransitions } from '../domain/stateMachine';
+import type { ChangeRecord, RiskFactor } from '../domain/types';
 import { ApprovalRef } from './approval';
 import { builder } from './builder';
 import { ChangeStatusEnum, ChangeTypeEnum, LevelEnum, PriorityEnum, RiskLevelEnum } from './enums';

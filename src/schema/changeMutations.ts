@@ -1,5 +1,5 @@
-import { decideApproval } from '../resolvers/changeApproval';
-import { completeEmergencyReview, emergencyOverride } from '../resolvers/changeEmergency';
+import { decideApproval } from '../usecases/changes/approval';
+import { completeEmergencyReview, emergencyOverride } from '../usecases/changes/emergency';
 import {
   assertMayAttachRunbook,
   createChange,
@@ -7,11 +7,11 @@ import {
   standardRequiresTemplate,
   submitChange,
   updateChange,
-} from '../resolvers/changeLifecycle';
-import { assessChangeRisk } from '../resolvers/changeRisk';
-import { scheduleChange } from '../resolvers/changeSchedule';
-import { authed } from '../resolvers/context';
-import { afterChangeDecided, assertRunbookExists, startImplementation } from '../resolvers/runbooks';
+} from '../usecases/changes/lifecycle';
+import { assessChangeRisk } from '../usecases/changes/risk';
+import { scheduleChange } from '../usecases/changes/schedule';
+import { authed } from '../usecases/context';
+import { afterChangeDecided, assertRunbookExists, startImplementation } from '../usecases/workflows/runbooks';
 import { builder } from './builder';
 import { ChangeRef } from './change';
 import { ChangeTypeEnum, LevelEnum, VoteEnum } from './enums';

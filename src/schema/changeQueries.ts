@@ -1,8 +1,8 @@
 import { type ChangeCursor, type ChangeFilter, countChanges, listChanges } from '../db/changes';
-import { notFound } from '../resolvers/changeWrites';
-import { authed } from '../resolvers/context';
-import type { ChangeRecord } from '../resolvers/domain';
-import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
+import { decodeCursor, type Page, toPage } from '../domain/pagination';
+import type { ChangeRecord } from '../domain/types';
+import { notFound } from '../usecases/changes/writes';
+import { authed } from '../usecases/context';
 import { builder } from './builder';
 import { ChangeRef } from './change';
 import { ChangeStatusEnum, ChangeTypeEnum, RiskLevelEnum } from './enums';

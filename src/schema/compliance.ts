@@ -1,6 +1,6 @@
-import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../resolvers/compliance';
-import { authed } from '../resolvers/context';
-import { complianceReport } from '../resolvers/reports';
+import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../domain/compliance';
+import { authed } from '../usecases/context';
+import { complianceReport } from '../usecases/reports';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 

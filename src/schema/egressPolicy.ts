@@ -1,7 +1,7 @@
 import type { EgressPolicyRecord } from '../db/egressPolicies';
-import { authed } from '../resolvers/context';
-import { readEgressPolicy, setEgressPolicy } from '../resolvers/egressPolicy';
-import { MAX_ALLOWED_HOSTS } from '../resolvers/workflow/egress';
+import { MAX_ALLOWED_HOSTS } from '../engine/egress';
+import { authed } from '../usecases/context';
+import { readEgressPolicy, setEgressPolicy } from '../usecases/workflows/egressPolicy';
 import { builder } from './builder';
 
 export const EgressPolicyRef = builder.objectRef<EgressPolicyRecord>('EgressPolicy').implement({

@@ -1,4 +1,4 @@
-import { CHANGE_STATUSES, CHANGE_TYPES, LEVELS, PRIORITIES, RISK_LEVELS } from '../resolvers/domain';
+import { CHANGE_STATUSES, CHANGE_TYPES, LEVELS, PRIORITIES, RISK_LEVELS } from '../domain/types';
 import { builder } from './builder';
 
 export const ChangeTypeEnum = builder.enumType('ChangeType', {

@@ -1,7 +1,6 @@
 import { type ExecutionCursor, type ExecutionFilter, listExecutions } from '../db/executions';
 import { getWorkflow } from '../db/workflows';
-import { AppError } from '../errors';
-import { authed } from '../resolvers/context';
+import { decodeCursor, type Page, toPage } from '../domain/pagination';
 import {
   EXECUTION_STATUSES,
   EXECUTION_TRIGGERS,
@@ -9,11 +8,12 @@ import {
   type ExecutionRecord,
   STEP_RUN_STATUSES,
   type StepRunRecord,
-} from '../resolvers/domain';
-import { readExecution } from '../resolvers/executions';
-import type { BreakerSnapshot } from '../resolvers/executionsPort';
-import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
-import type { ExecutionEvent } from '../resolvers/workflow/engine';
+} from '../domain/types';
+import type { ExecutionEvent } from '../engine/engine';
+import { AppError } from '../errors';
+import { authed } from '../usecases/context';
+import type { BreakerSnapshot } from '../usecases/ports/executions';
+import { readExecution } from '../usecases/workflows/executions';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 import { definePage } from './page';

@@ -1,5 +1,5 @@
-import { authed } from '../resolvers/context';
-import { cancelExecution, executeWorkflow, MAX_INPUT_BYTES } from '../resolvers/executions';
+import { authed } from '../usecases/context';
+import { cancelExecution, executeWorkflow, MAX_INPUT_BYTES } from '../usecases/workflows/executions';
 import { builder } from './builder';
 import { ExecutionRef } from './execution';
 

@@ -1,7 +1,7 @@
 import { listFreezeWindows } from '../db/freezeWindows';
-import { authed } from '../resolvers/context';
-import type { FreezeWindowRecord } from '../resolvers/domain';
-import { createFreezeWindow, deleteFreezeWindow } from '../resolvers/freezeWindows';
+import type { FreezeWindowRecord } from '../domain/types';
+import { createFreezeWindow, deleteFreezeWindow } from '../usecases/changes/freezeWindows';
+import { authed } from '../usecases/context';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 

@@ -3,7 +3,7 @@ import type { builder } from './builder';
 type Types = typeof builder.$inferSchemaTypes;
 
 /**
- * `first` on a list field that is not a cursor page: the cost limit (src/server/queryLimits.ts)
+ * `first` on a list field that is not a cursor page: the cost limit (src/http/queryLimits.ts)
  * multiplies a list's selection by its `first` (the default when it is left out), so that a
  * nested list is never counted as one item. `max` is refused above (VALIDATION_FAILED).
  */

@@ -1,9 +1,9 @@
 import { AppError } from '../errors';
 import type { SystemFigures } from '../metrics/aggregator';
-import { authed } from '../resolvers/context';
-import type { ChangeEvent } from '../resolvers/events';
-import type { LiveMetrics } from '../resolvers/live';
-import { changeKpis } from '../resolvers/reports';
+import { authed } from '../usecases/context';
+import type { ChangeEvent } from '../usecases/ports/events';
+import type { LiveMetrics } from '../usecases/ports/live';
+import { changeKpis } from '../usecases/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
 import { firstArg, firstOf } from './listArgs';

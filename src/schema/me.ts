@@ -1,4 +1,4 @@
-import { authed } from '../resolvers/context';
+import { authed } from '../usecases/context';
 import { builder } from './builder';
 
 const MeRef = builder

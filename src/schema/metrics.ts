@@ -1,6 +1,6 @@
-import { authed } from '../resolvers/context';
-import type { ChangeStatus } from '../resolvers/domain';
-import { type ChangeKpis, changeKpis } from '../resolvers/reports';
+import type { ChangeStatus } from '../domain/types';
+import { authed } from '../usecases/context';
+import { type ChangeKpis, changeKpis } from '../usecases/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
 import { firstArg, firstOf } from './listArgs';

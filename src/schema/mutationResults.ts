@@ -1,6 +1,6 @@
-import type { ApprovalEvaluation } from '../resolvers/approvalPolicy';
-import type { ApprovalRecord, ChangeRecord, RiskAssessment } from '../resolvers/domain';
-import type { ScheduleConflict } from '../resolvers/schedule';
+import type { ApprovalEvaluation } from '../domain/approvalPolicy';
+import type { ScheduleConflict } from '../domain/schedule';
+import type { ApprovalRecord, ChangeRecord, RiskAssessment } from '../domain/types';
 import { ApprovalRef } from './approval';
 import { builder } from './builder';
 import { ChangeRef, RiskFactorRef } from './change';

@@ -1,5 +1,5 @@
 import type { FieldMap, ObjectRef } from '@pothos/core';
-import type { Page } from '../resolvers/pagination';
+import type { Page } from '../domain/pagination';
 import { builder } from './builder';
 
 type Types = typeof builder.$inferSchemaTypes;

@@ -1,5 +1,5 @@
 import { GraphQLError, Kind } from 'graphql';
-import { parseInstant } from '../resolvers/schedule';
+import { parseInstant } from '../domain/schedule';
 import { builder } from './builder';
 
 function parseDateTime(value: unknown): string {

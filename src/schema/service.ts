@@ -1,6 +1,6 @@
 import { listServices, type ServiceInfo } from '../db/services';
-import { authed } from '../resolvers/context';
-import { tagService } from '../resolvers/services';
+import { authed } from '../usecases/context';
+import { tagService } from '../usecases/services';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 

@@ -4,7 +4,6 @@ import {
   listTemplateVersions,
   type StandardChangeTemplateRecord,
 } from '../db/standardChangeTemplates';
-import { authed } from '../resolvers/context';
 import {
   createChangeFromTemplate,
   createTemplate,
@@ -13,7 +12,8 @@ import {
   retireTemplate,
   templateNotFound,
   updateTemplate,
-} from '../resolvers/standardChangeTemplates';
+} from '../usecases/changes/standardTemplates';
+import { authed } from '../usecases/context';
 import { builder } from './builder';
 import { ChangeRef } from './change';
 import { LevelEnum, RiskLevelEnum } from './enums';

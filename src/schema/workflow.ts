@@ -5,12 +5,12 @@ import {
   type WorkflowCursor,
   type WorkflowFilter,
 } from '../db/workflows';
-import { authed } from '../resolvers/context';
-import { WORKFLOW_STATUSES, type WorkflowRecord, type WorkflowVersionRecord } from '../resolvers/domain';
-import { decodeCursor, type Page, toPage } from '../resolvers/pagination';
-import { nextCronMatch } from '../resolvers/workflow/cron';
-import { referencedSecrets } from '../resolvers/workflow/stepSchemas';
-import { workflowNotFound } from '../resolvers/workflows';
+import { decodeCursor, type Page, toPage } from '../domain/pagination';
+import { WORKFLOW_STATUSES, type WorkflowRecord, type WorkflowVersionRecord } from '../domain/types';
+import { referencedSecrets } from '../domain/workflowSteps';
+import { nextCronMatch } from '../engine/cron';
+import { authed } from '../usecases/context';
+import { workflowNotFound } from '../usecases/workflows/workflows';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 import { definePage } from './page';

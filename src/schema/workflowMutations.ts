@@ -1,5 +1,10 @@
-import { authed } from '../resolvers/context';
-import { createWorkflow, deleteWorkflow, setWorkflowStatus, updateWorkflow } from '../resolvers/workflows';
+import { authed } from '../usecases/context';
+import {
+  createWorkflow,
+  deleteWorkflow,
+  setWorkflowStatus,
+  updateWorkflow,
+} from '../usecases/workflows/workflows';
 import { builder } from './builder';
 import { WorkflowRef } from './workflow';
 

@@ -1,11 +1,11 @@
 import type { WorkflowSecretRecord } from '../db/workflowSecrets';
-import { authed } from '../resolvers/context';
+import { authed } from '../usecases/context';
 import {
   deleteWorkflowSecret,
   MAX_ALLOWED_HOSTS,
   setWorkflowSecret,
   workflowSecrets,
-} from '../resolvers/workflowSecrets';
+} from '../usecases/workflows/secrets';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 

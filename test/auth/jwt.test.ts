@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test';
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
-import { createApp } from '../../src/server/app';
 
 /** A fresh JWKS URL per test: the key-set cache is per URL and per isolate, like in production. */
 let JWKS_URL = '';

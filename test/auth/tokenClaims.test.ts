@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test';
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type AppBindings, createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
-import { type AppBindings, createApp } from '../../src/server/app';
 
 /**
  * What a token must say about itself: an expiry, a lifetime of at most JWT_MAX_TTL, a start

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { signDevToken } from '../../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
 const CHROMIUM = '/usr/bin/chromium';
 const SKIP = existsSync(CHROMIUM)

@@ -2,15 +2,15 @@ import { applyD1Migrations, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Principal } from '../../src/auth/principal';
 import { auditChain, insertAuditEventStatement } from '../../src/db/audit';
-import { auditMigrations } from '../../src/execution/scheduled';
 import {
   type AuditEventInput,
   computeAuditHash,
   GENESIS_HASH,
   verifyAuditChain,
-} from '../../src/resolvers/auditChain';
-import { submitChange } from '../../src/resolvers/changeLifecycle';
-import { type AuthedContext, createRequestContext } from '../../src/resolvers/context';
+} from '../../src/domain/auditChain';
+import { auditMigrations } from '../../src/runtime/worker/scheduled';
+import { submitChange } from '../../src/usecases/changes/lifecycle';
+import { type AuthedContext, createRequestContext } from '../../src/usecases/context';
 
 /**
  * Migration 0009 on a database in the shape before it: STANDARD changes not yet approved go to

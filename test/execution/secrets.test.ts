@@ -2,7 +2,7 @@ import { env, introspectWorkflowInstance } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { parseSecretKeys } from '../../src/config';
-import { signWebhook } from '../../src/resolvers/workflow/webhookSignature';
+import { signWebhook } from '../../src/engine/webhookSignature';
 import { currentKeyId, type SecretKeys, sealSecret } from '../../src/secrets/envelope';
 import { gql, gqlOk } from '../helpers/graphql';
 import { DELETE_SECRET, listSecrets, scanD1, setSecret, valueForms } from '../helpers/secrets';

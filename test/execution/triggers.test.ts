@@ -6,8 +6,8 @@ import {
 } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { signWebhook } from '../../src/resolvers/workflow/webhookSignature';
-import worker from '../../src/worker';
+import { signWebhook } from '../../src/engine/webhookSignature';
+import worker from '../../src/runtime/worker/index';
 import { DELETE_SECRET, setSecret } from '../helpers/secrets';
 import { codes, createWorkflow, execute, freshCast, gql, gqlOk, waitFor } from './helpers';
 

@@ -6,8 +6,8 @@ import {
 } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { insertExecutionStatement } from '../../src/db/executions';
-import type { ExecutionRecord } from '../../src/resolvers/domain';
-import worker from '../../src/worker';
+import type { ExecutionRecord } from '../../src/domain/types';
+import worker from '../../src/runtime/worker/index';
 import { createWorkflow, execute, freshCast, getExecution, waitFor } from './helpers';
 
 /** Fires the every-minute cron, as Cloudflare (or `npm start` under wrangler dev) does. */

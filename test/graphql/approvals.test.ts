@@ -117,7 +117,7 @@ describe('one vote per approver', () => {
 });
 
 /**
- * Inputs that land on each risk level (weights in src/resolvers/risk.ts): type NORMAL 10, impact
+ * Inputs that land on each risk level (weights in src/domain/risk.ts): type NORMAL 10, impact
  * LOW 0 / MEDIUM 10 / HIGH 20, urgency LOW 0 / MEDIUM 5 / HIGH 10, 5 per extra service (max 15),
  * 10 each for a missing backout or test plan.
  */

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
-import type { Role } from '../../src/resolvers/domain';
+import type { Role } from '../../src/domain/types';
 import { token } from '../helpers/auth';
 import {
   approvedChange,

@@ -3,12 +3,12 @@ import { exports } from 'cloudflare:workers';
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { describe, expect, it } from 'vitest';
-import { commitWithAudit } from '../../src/resolvers/commit';
-import { authed, type RequestContext } from '../../src/resolvers/context';
+import { createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
 import McpPlugin from '../../src/schema/plugins/mcp';
 import SecretResultPlugin from '../../src/schema/plugins/secretResult';
-import { createApp } from '../../src/server/app';
+import { commitWithAudit } from '../../src/usecases/commit';
+import { authed, type RequestContext } from '../../src/usecases/context';
 import { cast } from '../helpers/changes';
 
 /**

@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/resolvers/auditChain';
+import { canonicalJson } from '../../src/domain/auditChain';
+import { createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
-import { createApp } from '../../src/server/app';
 import { token } from '../helpers/auth';
 import { cast } from '../helpers/changes';
 import { gql, gqlOk } from '../helpers/graphql';

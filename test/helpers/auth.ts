@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { SignJWT } from 'jose';
-import type { Role } from '../../src/resolvers/domain';
+import type { Role } from '../../src/domain/types';
 
 export interface TokenOptions {
   sub?: string;

@@ -1,4 +1,4 @@
-import type { Role } from '../../src/resolvers/domain';
+import type { Role } from '../../src/domain/types';
 import { token } from './auth';
 import { gql, gqlOk } from './graphql';
 

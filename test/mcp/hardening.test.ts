@@ -1,8 +1,8 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { type AppBindings, createApp } from '../../src/http/app';
+import { durableObjectLimiter } from '../../src/runtime/worker/index';
 import { schema } from '../../src/schema';
-import { type AppBindings, createApp } from '../../src/server/app';
-import { durableObjectLimiter } from '../../src/worker';
 import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { createChange } from '../helpers/changes';
 

@@ -2,7 +2,7 @@ import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import { describe, expect, it } from 'vitest';
 import snapshot from '../../mcp-tools.snapshot.json';
-import { RISK_WEIGHTS } from '../../src/resolvers/risk';
+import { RISK_WEIGHTS } from '../../src/domain/risk';
 import { cast, changeInput, inDays } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
 

@@ -12,7 +12,7 @@ import {
   ensureDevSecret,
   ensureDevSecretsKey,
   readDevVars,
-} from '../../scripts/devToken.mjs';
+} from '../../src/runtime/node/devVars.mjs';
 
 const root = join(import.meta.dirname, '../..');
 const dir = mkdtempSync(join(tmpdir(), 'changeflow-devvars-'));

@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { signDevToken } from '../../scripts/devToken.mjs';
-import { buildNodeServer } from '../../src/node/build.mjs';
+import { buildNodeServer } from '../../scripts/buildNode.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
 const SECRET = 'node-egress-test-secret-0123456789abcdef';
 const BUNDLE = fileURLToPath(new URL('../../dist/node/egress-test-server.mjs', import.meta.url));

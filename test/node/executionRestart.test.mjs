@@ -7,8 +7,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { signDevToken } from '../../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
 const SECRET = 'node-test-secret-0123456789abcdef0123456789';
 const VARS = { JWT_SECRET: SECRET, EXECUTION_NUDGE_AFTER_MS: '1000' };

@@ -2,9 +2,9 @@
 // page saying how to call the endpoint, not a JSON error; API clients still get GraphQL answers.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { signDevToken } from '../../scripts/devToken.mjs';
-import { openNodeApp } from '../../src/node/runtime.ts';
-import { startNodeServer } from '../../src/node/server.ts';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { openNodeApp } from '../../src/runtime/node/runtime.ts';
+import { startNodeServer } from '../../src/runtime/node/server.ts';
 import { rawRequest } from './rawHttp.mjs';
 
 const SECRET = 'node-browser-get-test-secret-0123456789abcdef';

@@ -10,9 +10,9 @@ import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { signDevToken } from '../../scripts/devToken.mjs';
+import { buildNodeServer } from '../../scripts/buildNode.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
-import { buildNodeServer } from '../../src/node/build.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 import { fuzzSeed, runMalformedInput, send } from './malformedInput.mjs';
 
 const SECRET = 'fuzz-test-secret-0123456789abcdef0123456789';

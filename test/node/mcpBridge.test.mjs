@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { signDevToken } from '../../scripts/devToken.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
 const SECRET = 'node-test-secret-0123456789abcdef0123456789';
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bridge-'));

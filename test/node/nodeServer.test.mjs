@@ -12,8 +12,8 @@ import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { signDevToken } from '../../scripts/devToken.mjs';
-import { buildNodeServer } from '../../src/node/build.mjs';
+import { buildNodeServer } from '../../scripts/buildNode.mjs';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
 const SECRET = 'node-server-test-secret-0123456789abcdef';
 const TENANT = 'selfhost';
@@ -296,7 +296,7 @@ describe('ChangeFlow on Node', () => {
 describe('the node:http bridge', () => {
   /** Serves an app that echoes the client address it is told, on a free loopback port. */
   async function echoServer(trustProxy) {
-    const { startNodeServer } = await import('../../src/node/server.ts');
+    const { startNodeServer } = await import('../../src/runtime/node/server.ts');
     const app = {
       fetch: async (request) => Response.json({ ip: request.headers.get('cf-connecting-ip') }),
       upgrade: (_req, socket) => socket.destroy(),
@@ -342,7 +342,7 @@ describe('the node:http bridge', () => {
   });
 
   test('--trust-proxy names one header; anything else is a usage error', async () => {
-    const { parseNodeArgs, UsageError } = await import('../../src/node/args.ts');
+    const { parseNodeArgs, UsageError } = await import('../../src/runtime/node/args.ts');
     const parse = (argv, env = {}) => parseNodeArgs(['--db', 'x.sqlite', ...argv], env, 'migrations');
     assert.equal(parse([]).trustProxy, null);
     assert.equal(parse(['--trust-proxy', 'x-real-ip']).trustProxy, 'x-real-ip');

@@ -4,10 +4,10 @@
 // and PUBLIC_URL's host, on every route, before any credential or JSON-RPC is looked at.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { signDevToken } from '../../scripts/devToken.mjs';
-import { openNodeApp } from '../../src/node/runtime.ts';
-import { startNodeServer } from '../../src/node/server.ts';
-import { isLoopbackListenAddress } from '../../src/server/rebinding.ts';
+import { isLoopbackListenAddress } from '../../src/http/rebinding.ts';
+import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { openNodeApp } from '../../src/runtime/node/runtime.ts';
+import { startNodeServer } from '../../src/runtime/node/server.ts';
 import { rawRequest } from './rawHttp.mjs';
 
 const SECRET = 'node-rebinding-test-secret-0123456789abcdef';

@@ -1,5 +1,5 @@
 // WebSocket sessions on the Node runtime (the same rules as the Worker's hub, from the same
-// src/server/wsSession.ts): the upgrade carries a credential (a header or a single-use ticket),
+// src/http/wsSession.ts): the upgrade carries a credential (a header or a single-use ticket),
 // connection_init may not switch principals, a JWT closes the socket at expiry, a revoked API key
 // within 5 s, every operation counts against the caller's limit, and subscriptions per socket and
 // sockets per caller are capped. A real server on a loopback port, a real `ws` client.
@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { openNodeApp } from '../../src/node/runtime.ts';
-import { startNodeServer } from '../../src/node/server.ts';
+import { openNodeApp } from '../../src/runtime/node/runtime.ts';
+import { startNodeServer } from '../../src/runtime/node/server.ts';
 
 const SECRET = 'node-sessions-test-secret-0123456789abcdef';
 const TENANT = 'sessions';

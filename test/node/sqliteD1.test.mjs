@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { applyMigrations, openSqliteD1 } from '../../src/db/sqlite.ts';
+import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'changeflow-sqlite-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -286,7 +286,7 @@ describe('the application schema', () => {
     const stale = db
       .prepare(`UPDATE change_requests SET title = 'X', version = ?2 WHERE id = ?1`)
       .bind('CHG-1', 5);
-    // src/resolvers/commit.ts retries on this text.
+    // src/usecases/commit.ts retries on this text.
     await assert.rejects(db.batch([stale]), { message: /CHANGE_VERSION_CONFLICT/ });
     const audit = (seq) =>
       db

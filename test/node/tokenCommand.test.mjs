@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { jwtVerify } from 'jose';
-import { readDevVars } from '../../scripts/devToken.mjs';
+import { readDevVars } from '../../src/runtime/node/devVars.mjs';
 
 const script = resolve('scripts/token.mjs');
 

@@ -110,6 +110,6 @@ test('with nothing listening at --url, the tour says so and exits 1', async () =
 });
 
 async function managerToken() {
-  const { signDevToken } = await import('../../scripts/devToken.mjs');
+  const { signDevToken } = await import('../../src/runtime/node/devVars.mjs');
   return signDevToken({ secret: SECRET, sub: 'max', tenant: 'tour', roles: ['change_manager'] });
 }

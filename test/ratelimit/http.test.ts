@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
+import { createApp } from '../../src/http/app';
+import { durableObjectLimiter } from '../../src/runtime/worker/index';
 import { schema } from '../../src/schema';
-import { createApp } from '../../src/server/app';
-import { durableObjectLimiter } from '../../src/worker';
 import { token } from '../helpers/auth';
 import { countingD1 } from '../helpers/countingD1';
 

@@ -1,9 +1,9 @@
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app';
+import { workerPorts } from '../../src/runtime/worker/index';
 import { schema } from '../../src/schema';
-import { createApp } from '../../src/server/app';
-import { workerPorts } from '../../src/worker';
 import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { cast, createChange, gql } from '../helpers/changes';
 import { callTool, mcpClient } from '../helpers/mcp';

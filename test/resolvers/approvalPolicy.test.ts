@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { coveredRoles } from '../../src/auth/principal';
-import { AppError } from '../../src/errors';
 import {
   assertCanVote,
   evaluateApprovals,
   isPreApproved,
   REQUIRED_APPROVALS,
-} from '../../src/resolvers/approvalPolicy';
-import type { ApprovalDecision, ChangeStatus, RiskLevel, Role } from '../../src/resolvers/domain';
-import { CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS } from '../../src/resolvers/domain';
+} from '../../src/domain/approvalPolicy';
+import type { ApprovalDecision, ChangeStatus, RiskLevel, Role } from '../../src/domain/types';
+import { CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS } from '../../src/domain/types';
+import { AppError } from '../../src/errors';
 
 const vote = (decision: ApprovalDecision, roles: Role[] = ['approver']) => ({
   decision,

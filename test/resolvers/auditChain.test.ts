@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { AuditEventInput, StoredAuditEvent } from '../../src/resolvers/auditChain';
-import {
-  canonicalJson,
-  computeAuditHash,
-  GENESIS_HASH,
-  verifyAuditChain,
-} from '../../src/resolvers/auditChain';
+import type { AuditEventInput, StoredAuditEvent } from '../../src/domain/auditChain';
+import { canonicalJson, computeAuditHash, GENESIS_HASH, verifyAuditChain } from '../../src/domain/auditChain';
 
 function event(seq: number, over: Partial<AuditEventInput> = {}): AuditEventInput {
   return {

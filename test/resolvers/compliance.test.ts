@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { ComplianceInput } from '../../src/resolvers/compliance';
-import { buildComplianceReport, SEVERITY_WEIGHTS } from '../../src/resolvers/compliance';
-import type { ApprovalRecord, ChangeRecord } from '../../src/resolvers/domain';
+import type { ComplianceInput } from '../../src/domain/compliance';
+import { buildComplianceReport, SEVERITY_WEIGHTS } from '../../src/domain/compliance';
+import type { ApprovalRecord, ChangeRecord } from '../../src/domain/types';
 
 const NOW = '2025-07-01T00:00:00Z';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Level, Priority } from '../../src/resolvers/domain';
-import { LEVELS } from '../../src/resolvers/domain';
-import { priorityFor } from '../../src/resolvers/priority';
+import { priorityFor } from '../../src/domain/priority';
+import type { Level, Priority } from '../../src/domain/types';
+import { LEVELS } from '../../src/domain/types';
 
 describe('priorityFor', () => {
   const matrix: [Level, Level, Priority][] = [

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { RiskInput } from '../../src/resolvers/risk';
-import { assessRisk, RISK_WEIGHTS, riskLevelFor } from '../../src/resolvers/risk';
+import type { RiskInput } from '../../src/domain/risk';
+import { assessRisk, RISK_WEIGHTS, riskLevelFor } from '../../src/domain/risk';
 
 const NOW = '2025-06-01T12:00:00.000Z';
 

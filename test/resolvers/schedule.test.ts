@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import type { ScheduleInput } from '../../src/domain/schedule';
+import { checkSchedule, overlaps, parseInstant } from '../../src/domain/schedule';
 import { AppError } from '../../src/errors';
-import type { ScheduleInput } from '../../src/resolvers/schedule';
-import { checkSchedule, overlaps, parseInstant } from '../../src/resolvers/schedule';
 
 const NOW = '2025-06-01T00:00:00Z';
 const freeze = {

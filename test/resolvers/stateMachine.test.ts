@@ -1,7 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors';
-import type { ChangeStatus } from '../../src/resolvers/domain';
-import { CHANGE_STATUSES } from '../../src/resolvers/domain';
 import {
   ACTIVE_STATUSES,
   allowedTransitions,
@@ -9,7 +6,10 @@ import {
   canTransition,
   isTerminal,
   TRANSITIONS,
-} from '../../src/resolvers/stateMachine';
+} from '../../src/domain/stateMachine';
+import type { ChangeStatus } from '../../src/domain/types';
+import { CHANGE_STATUSES } from '../../src/domain/types';
+import { AppError } from '../../src/errors';
 
 const expected: Record<ChangeStatus, ChangeStatus[]> = {
   DRAFT: ['SUBMITTED', 'CANCELLED'],

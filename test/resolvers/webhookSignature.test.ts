@@ -6,7 +6,7 @@ import {
   signWebhook,
   TIMESTAMP_HEADER,
   verifyWebhook,
-} from '../../src/resolvers/workflow/webhookSignature';
+} from '../../src/engine/webhookSignature';
 
 const SECRET = 'whsec_test_0123456789abcdef';
 const OLD_SECRET = 'whsec_old_fedcba9876543210';

@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CRON_SEARCH_HORIZON_DAYS,
-  cronMatches,
-  nextCronMatch,
-  parseCron,
-} from '../../src/resolvers/workflow/cron';
-import { cronProblem } from '../../src/resolvers/workflow/stepSchemas';
+import { cronProblem } from '../../src/domain/workflowSteps';
+import { CRON_SEARCH_HORIZON_DAYS, cronMatches, nextCronMatch, parseCron } from '../../src/engine/cron';
 import { Prng } from '../helpers/prng';
 
 /** `utc('2026-01-05 10:30')`: a minute in UTC. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyedMutex } from '../../src/resolvers/writeLock';
+import { keyedMutex } from '../../src/usecases/ports/writeLock';
 
 const tick = () => new Promise((r) => setTimeout(r, 1));
 

@@ -1,10 +1,10 @@
 import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { type AppBindings, createApp } from '../../src/http/app';
+import { CORS_ALLOWED_HEADERS } from '../../src/http/cors';
+import { API_CSP } from '../../src/http/securityHeaders';
 import { schema } from '../../src/schema';
-import { type AppBindings, createApp } from '../../src/server/app';
-import { CORS_ALLOWED_HEADERS } from '../../src/server/cors';
-import { API_CSP } from '../../src/server/securityHeaders';
 import { TEST_AUDIENCE, token } from '../helpers/auth';
 
 /**

@@ -2,8 +2,8 @@ import { env } from 'cloudflare:test';
 import { getIntrospectionQuery } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from '../../src/config';
+import { type AppBindings, createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
-import { type AppBindings, createApp } from '../../src/server/app';
 import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { gql } from '../helpers/graphql';
 

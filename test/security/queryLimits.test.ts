@@ -1,8 +1,8 @@
 import { buildSchema, parse, validate } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import snapshot from '../../mcp-tools.snapshot.json';
+import { DEFAULT_QUERY_LIMITS, exceedsTokens, queryLimitRules } from '../../src/http/queryLimits';
 import { schema } from '../../src/schema';
-import { DEFAULT_QUERY_LIMITS, exceedsTokens, queryLimitRules } from '../../src/server/queryLimits';
 import { token } from '../helpers/auth';
 import { gql } from '../helpers/graphql';
 

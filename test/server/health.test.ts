@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
+import { createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
-import { createApp } from '../../src/server/app';
 
 const app = createApp(schema);
 

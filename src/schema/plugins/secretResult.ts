@@ -9,12 +9,12 @@ import SchemaBuilder, {
   type TypeParam,
 } from '@pothos/core';
 import type { GraphQLFieldResolver } from 'graphql';
-import type { IdempotencyClaimPort } from '../../resolvers/context';
+import type { IdempotencyClaimPort } from '../../usecases/context';
 
 /**
  * A Mutation whose answer carries a secret shown once (an API key's value). Such an answer is
  * never stored for an idempotent replay: a retry with the same Idempotency-Key is refused with
- * IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the id of what was created (see server/idempotency.ts).
+ * IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the id of what was created (see src/http/idempotency.ts).
  */
 export interface SecretResultOptions<ResolveReturn = unknown> {
   /** The id of what the mutation created, from its result: the one thing a refused retry is told. */

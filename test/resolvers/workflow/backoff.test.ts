@@ -7,7 +7,7 @@ import {
   parseRetryAfter,
   retryDelayMs,
   shouldRetry,
-} from '../../../src/resolvers/workflow/backoff';
+} from '../../../src/engine/backoff';
 
 const always = (x: number) => () => x;
 

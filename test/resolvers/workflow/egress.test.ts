@@ -11,7 +11,7 @@ import {
   parseHostPattern,
   templatedAuthority,
   writtenAuthority,
-} from '../../../src/resolvers/workflow/egress';
+} from '../../../src/engine/egress';
 import { BLOCKED } from '../../helpers/egressForms';
 
 const strict: EgressPolicy = { allowPrivate: false, allowPrivateHosts: [], allowedHosts: [] };

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { TransformScope } from '../../../src/resolvers/workflow/transform';
+import type { TransformScope } from '../../../src/engine/transform';
 import {
   evaluateTransform,
   MAX_PATH_LENGTH,
   parsePath,
   transformSpecSchema,
-} from '../../../src/resolvers/workflow/transform';
+} from '../../../src/engine/transform';
 
 const scope: TransformScope = {
   inputs: { env: 'prod', region: null },

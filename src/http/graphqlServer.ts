@@ -1,0 +1,153 @@
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin } from 'graphql-yoga';
+import type { Config } from '../config';
+import { AppError } from '../errors';
+import type { Observation } from '../metrics/observation';
+import { createRequestContext } from '../usecases/context';
+import type { EventsPort } from '../usecases/ports/events';
+import type { ExecutionsPort } from '../usecases/ports/executions';
+import type { LivePort } from '../usecases/ports/live';
+import type { WriteLock } from '../usecases/ports/writeLock';
+import type { AuthResult } from './authenticate';
+import { useCsrfPrevention } from './csrf';
+import type { IdempotencyClaim } from './idempotency';
+import { createLogger, type Logger } from './logger';
+import { useObservation } from './observe';
+import { useIntrospectionPolicy, useQueryLimits } from './queryLimits';
+import { useNotAcceptableError, useRequestParseErrors } from './requestErrors';
+
+const errorLogger = createLogger();
+
+/** What the HTTP layer hands to every GraphQL request. */
+export interface ServerContext {
+  db: D1Database;
+  config: Config;
+  requestId: string;
+  auth: AuthResult;
+  logger: Logger;
+  source?: 'graphql' | 'mcp';
+  toolName?: string | null;
+  /** Set when the request carries an Idempotency-Key (see idempotency.ts). */
+  idempotency?: IdempotencyClaim;
+  /** Live feeds and system figures (the tenant hub, or the runtime's equivalent). */
+  live?: LivePort;
+  /** Where committed changes are announced. */
+  events?: EventsPort;
+  /** The durable runner of workflow executions. */
+  executions?: ExecutionsPort;
+  /** Queues a tenant's writes (one-process runtimes). */
+  writeLock?: WriteLock;
+  /** What the request did, for the metrics (error codes, tool calls). */
+  observation?: Observation;
+}
+
+/** Adds X-Request-Id to GraphQL responses too (Yoga builds them itself). */
+const useRequestIdHeader = (): Plugin<ServerContext> => ({
+  onResponse({ response, serverContext }) {
+    const { requestId } = serverContext as Partial<ServerContext>;
+    if (requestId) response.headers.set('X-Request-Id', requestId);
+  },
+});
+
+/**
+ * Yoga answers a POST whose content type no request parser accepts with a bare 415 and no body;
+ * say what went wrong, with a code, like every other refusal. Registered last, so it only acts
+ * when no parser (built-in or from a plugin) took the request.
+ */
+const useUnsupportedMediaTypeError = (): Plugin<ServerContext> => ({
+  onRequestParse({ request, requestParser, endResponse, fetchAPI }) {
+    if (requestParser || request.method !== 'POST') return;
+    const type = request.headers.get('content-type');
+    const body = {
+      errors: [
+        {
+          message: `Unsupported content type ${type ? JSON.stringify(type) : '(none)'}: send application/json`,
+          extensions: { code: 'BAD_REQUEST' },
+        },
+      ],
+    };
+    endResponse(
+      new fetchAPI.Response(JSON.stringify(body), {
+        status: 415,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      }),
+    );
+  },
+});
+
+/**
+ * graphql-js reports a variable value it cannot coerce (a string for an Int, an unknown enum
+ * value, a missing or null required variable) without extensions.code; give it the same code as
+ * every other invalid input, so that callers can branch on it.
+ */
+function withInputCode(error: GraphQLError): GraphQLError {
+  if (error.extensions?.code || !error.message.startsWith('Variable "$')) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' },
+  });
+}
+
+export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
+  return createYoga<ServerContext>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    batching: false,
+    // GraphiQL is served offline as a static asset (see liveRoutes.ts), not from a CDN.
+    graphiql: false,
+    // CORS is answered for every route in app.ts, from CORS_ORIGINS exactly (see cors.ts).
+    cors: false,
+    // Bodies are capped before Yoga sees them (bodyLimit.ts, for /graphql and /mcp alike); a
+    // second, stream-wrapping cap here cost 7% of a read's CPU in the profile.
+    maxRequestBodySize: false,
+    logging: false,
+    plugins: [
+      useObservation(),
+      useRequestIdHeader(),
+      useCsrfPrevention(),
+      ...useQueryLimits(),
+      ...useIntrospectionPolicy(config.introspection),
+      useUnsupportedMediaTypeError(),
+      useRequestParseErrors(),
+      useNotAcceptableError(),
+    ],
+    // Every operation needs a principal; the context is only built for an operation that parsed and validated.
+    // createRequestContext picks what resolvers get from the server context (db, ports, source…).
+    context: (server) => {
+      const { auth } = server;
+      if (!auth.principal) {
+        throw (
+          auth.error ??
+          new AppError('UNAUTHENTICATED', 'Authentication required: send "Authorization: Bearer <token>"')
+        );
+      }
+      return createRequestContext({
+        ...server,
+        principal: auth.principal,
+        secretKeys: server.config.secretKeys,
+        egress: server.config.egress,
+      });
+    },
+    maskedErrors: {
+      // Our errors (and GraphQL's own parse/validation errors) are for the caller; anything else is a bug.
+      maskError(error, message) {
+        if (error instanceof GraphQLError) {
+          const original = error.originalError;
+          if (!original || original instanceof GraphQLError) return withInputCode(error);
+        }
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        errorLogger.log('error', 'unexpected error', {
+          error: String((original as Error)?.stack ?? original),
+        });
+        return new AppError('INTERNAL', message);
+      },
+    },
+  });
+}
+
+export type GraphQLServer = ReturnType<typeof createGraphQLServer>;

@@ -1,0 +1,122 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, parseEgressSettings } from '../../config';
+import { describeEgress } from '../../engine/egress';
+import { auditMigratedChanges, migrationPrincipal } from '../../usecases/changes/migrations';
+import { type AuthedContext, createRequestContext } from '../../usecases/context';
+import { parseNodeArgs, USAGE, UsageError } from './args';
+import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
+import { openNodeApp } from './runtime';
+import { startNodeServer } from './server';
+
+// The repository's migrations, found upwards from this module: from src/runtime/node/main.ts when run
+// from source and from dist/node/server.mjs when bundled.
+function findMigrations(from: string): string {
+  for (let dir = dirname(from); ; dir = dirname(dir)) {
+    const candidate = resolve(dir, 'migrations');
+    if (existsSync(resolve(candidate, '0001_init.sql'))) return candidate;
+    if (dirname(dir) === dir) return resolve(dirname(from), '../../migrations');
+  }
+}
+const DEFAULT_MIGRATIONS = findMigrations(fileURLToPath(import.meta.url));
+
+const fail = (message: string, code = 1) => {
+  console.error(`✗ ${message}`);
+  return code;
+};
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseNodeArgs>;
+  try {
+    args = parseNodeArgs(process.argv.slice(2), process.env, DEFAULT_MIGRATIONS);
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return fail(`${e.message}\n\n${USAGE}`, 2);
+  }
+  if (args === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const env = { ...process.env };
+  const secret = devSecret(env);
+  if (secret) env.JWT_SECRET = secret;
+  // Only in the same development convenience mode as JWT_SECRET: a configured process (tests,
+  // a deployment) gets no .dev.vars written behind its back.
+  const secretsKey = secret ? devSecretsKey(env) : null;
+  if (secretsKey) env.SECRETS_KEY = secretsKey;
+  if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
+
+  let app: ReturnType<typeof openNodeApp>;
+  try {
+    app = openNodeApp({ dbPath: args.db, migrationsDir: args.migrations, env, listenHost: args.host });
+  } catch (e) {
+    if (e instanceof ConfigError) return fail(e.message);
+    return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
+  }
+  // Before serving: audit what the migrations just changed (nobody else writes yet, so no lock).
+  // A failure is reported and retried at the next start; the rows are already migrated.
+  const audited = await auditMigratedChanges(
+    app.db,
+    (tenantId) =>
+      createRequestContext({
+        db: app.db,
+        requestId: 'migration',
+        principal: migrationPrincipal(tenantId),
+        source: 'system',
+      }) as AuthedContext,
+  ).catch((e) => {
+    console.error(
+      `✗ could not audit the migrated changes (retried at the next start): ${(e as Error).message}`,
+    );
+    return 0;
+  });
+  if (audited) console.log(`  audited ${audited} change(s) the migrations changed`);
+  let server: Awaited<ReturnType<typeof startNodeServer>>;
+  try {
+    server = await startNodeServer(app, { port: args.port, host: args.host, trustProxy: args.trustProxy });
+  } catch (e) {
+    await app.close();
+    return fail(`Cannot listen on ${args.host}:${args.port}: ${(e as Error).message}`);
+  }
+
+  const base = server.url;
+  const ws = base.replace(/^http/, 'ws');
+  console.log(`
+  ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${env.ENVIRONMENT || 'development'}
+  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
+
+    GraphQL         ${base}/graphql
+    Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)
+    MCP endpoint    ${base}/mcp
+    Metrics         ${base}/metrics
+    Health          ${base}/health
+    Schema (SDL)    ${base}/schema.graphql
+
+  Workflow HTTP egress: ${describeEgress(parseEgressSettings(env))}
+
+  Stop with Ctrl-C.
+`);
+
+  return new Promise<number>((done) => {
+    const stop = (signal: NodeJS.Signals) => {
+      console.log(`\n  ${signal}: finishing requests in flight, then closing the database`);
+      // A second signal does not wait.
+      process.once(signal, () => done(1));
+      server.close().then(
+        () => done(0),
+        (e) => done(fail(`Shutdown failed: ${(e as Error).message}`)),
+      );
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

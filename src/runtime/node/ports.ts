@@ -1,0 +1,49 @@
+import type { AppPorts } from '../../http/app';
+import type { Logger } from '../../http/logger';
+import type { MetricsAggregator } from '../../metrics/aggregator';
+import { renderPrometheus } from '../../metrics/prometheus';
+import type { RateLimiterPort } from '../../ratelimit/policy';
+import type { EventsPort } from '../../usecases/ports/events';
+import { keyedMutex } from '../../usecases/ports/writeLock';
+import type { LiveHub } from './liveHub';
+
+/** Announces committed changes to the in-process hub; a failing subscriber never fails the mutation. */
+export function hubEvents(hub: LiveHub, logger: Logger): EventsPort {
+  return {
+    publish: (event) => {
+      try {
+        hub.publish(event);
+      } catch (e) {
+        logger.log('warn', 'hub publish failed', { error: String(e) });
+      }
+    },
+  };
+}
+
+/**
+ * The app's ports in one Node process: what Durable Objects provide in a Worker, held in memory
+ * here (rate-limit windows, the live hub, the request figures). Workflow executions need the
+ * Worker runtime (Cloudflare Workflows) and stay absent: the schema answers that they are not
+ * available here.
+ */
+export function nodePorts(deps: {
+  hub: LiveHub;
+  events: EventsPort;
+  metrics: MetricsAggregator;
+  rateLimiter: RateLimiterPort;
+  subscriptions: NonNullable<AppPorts['subscriptions']>;
+}): AppPorts {
+  const { hub, metrics } = deps;
+  return {
+    rateLimiter: deps.rateLimiter,
+    events: deps.events,
+    // Outside subscriptions (the liveMetrics query), only the system figures come from the runtime.
+    live: { systemFigures: async () => metrics.figures(Date.now()) },
+    subscriptions: deps.subscriptions,
+    recordRequest: (sample) => metrics.record(sample),
+    prometheus: async () => renderPrometheus(metrics),
+    hubHealth: () => hub.ping(),
+    // One process: a tenant's writers queue for its audit chain instead of racing for its head.
+    writeLock: keyedMutex(),
+  };
+}

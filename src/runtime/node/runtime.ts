@@ -1,0 +1,130 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { CONFIG_VARS, type ConfigVars, parseConfig } from '../../config';
+import { type AppBindings, type AppPorts, createApp } from '../../http/app';
+import { createGraphQLServer } from '../../http/graphqlServer';
+import { createLogger } from '../../http/logger';
+import { batchedSink } from '../../http/logSink';
+import { isLoopbackListenAddress } from '../../http/rebinding';
+import { MetricsAggregator } from '../../metrics/aggregator';
+import { schema } from '../../schema';
+import { LiveHub } from './liveHub';
+import { hubEvents, nodePorts } from './ports';
+import { memoryRateLimiter } from './rateLimiter';
+import { applyMigrations, openSqliteD1, type SqliteD1Options } from './sqlite';
+import { nodeGraphqlWsOptions, type SubscriptionDeps, serveEventStream } from './subscriptions';
+import { WebSocketGateway } from './websocket';
+
+export interface NodeApp {
+  /** The whole HTTP surface (`/graphql`, `/mcp`, `/health`, `/metrics`, …), as the Worker serves it. */
+  fetch(request: Request): Promise<Response>;
+  /**
+   * For node:http's 'upgrade' event (GraphQL subscriptions over WebSocket on `/graphql`): the raw
+   * request and socket, and the same request as the Fetch Request the app sees.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, request: Request): void;
+  /** Ends every subscription (SSE streams complete, WebSockets close with 1001). */
+  endSubscriptions(): Promise<void>;
+  /** Ends subscriptions and releases what the app opened itself (a database it was given stays open). */
+  close(): Promise<void>;
+}
+
+export interface NodeAppOptions {
+  db: D1Database;
+  /** Configuration variables as the Worker reads them (JWT_SECRET, ENVIRONMENT, …); `process.env` fits. */
+  env?: ConfigVars;
+  /**
+   * The address the server listens on (`--host`). On loopback (the default 127.0.0.1) only
+   * requests that name a loopback host or PUBLIC_URL's are answered (DNS-rebinding protection).
+   */
+  listenHost?: string;
+}
+
+const pickConfig = (env: ConfigVars): ConfigVars =>
+  Object.fromEntries(CONFIG_VARS.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
+
+/**
+ * The app on Node, in process: the same createApp(schema) as the Worker, with the ports this
+ * runtime provides. Throws a ConfigError naming the variable when the configuration is invalid.
+ */
+export function createNodeApp(options: NodeAppOptions): NodeApp {
+  const vars = pickConfig(options.env ?? {});
+  const config = parseConfig(vars);
+  const bindings: AppBindings = { ...vars, DB: options.db };
+  const logger = createLogger({ service: 'changeflow', component: 'node' });
+  const metrics = new MetricsAggregator();
+  const hub = new LiveHub({ db: options.db, metrics, logger });
+  const events = hubEvents(hub, logger);
+  const deps: SubscriptionDeps = {
+    db: options.db,
+    config,
+    // Its own Yoga instance, as the Worker's hub has: same schema, same plugins, same config.
+    yoga: createGraphQLServer(schema, config),
+    hub,
+    events,
+    logger,
+  };
+  // One limiter for HTTP requests and socket operations: both count against the same caller.
+  const rateLimiter = memoryRateLimiter();
+  const gateway: WebSocketGateway = new WebSocketGateway(
+    nodeGraphqlWsOptions(deps, (extra) => gateway.sessionOf(extra)),
+    { db: options.db, config, limiter: rateLimiter },
+  );
+  const ports: AppPorts = nodePorts({
+    hub,
+    events,
+    metrics,
+    rateLimiter,
+    subscriptions: async (request, credential) =>
+      request.headers.get('upgrade')?.toLowerCase() === 'websocket'
+        ? gateway.accept(request, credential)
+        : serveEventStream(deps, request, credential),
+  });
+  if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
+    ports.loopbackOnly = true;
+  // One write per tick instead of a synchronous console.log per line (see logSink.ts).
+  const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
+  const fetch = (request: Request) => app.fetch(request, bindings, ports);
+  let ending: Promise<void> | null = null;
+  const endSubscriptions = () => {
+    ending ??= (async () => {
+      hub.close();
+      await gateway.close();
+    })();
+    return ending;
+  };
+  return {
+    fetch,
+    upgrade: (req, socket, head, request) => void gateway.handleUpgrade(req, socket, head, request, fetch),
+    endSubscriptions,
+    close: endSubscriptions,
+  };
+}
+
+export interface OpenNodeAppOptions extends Omit<NodeAppOptions, 'db'>, SqliteD1Options {
+  /** The SQLite file (created if missing), or `:memory:`. */
+  dbPath: string;
+  /** Where the D1 migrations are. @default 'migrations' */
+  migrationsDir?: string;
+}
+
+/** Opens the SQLite file, applies pending migrations and builds the app; `close` closes the file too. */
+export function openNodeApp(options: OpenNodeAppOptions): NodeApp & { db: D1Database; migrated: string[] } {
+  const db = openSqliteD1(options.dbPath, options);
+  try {
+    const migrated = applyMigrations(db, options.migrationsDir);
+    const app = createNodeApp({ ...options, db });
+    return {
+      ...app,
+      db,
+      migrated,
+      async close() {
+        await app.close();
+        db.close();
+      },
+    };
+  } catch (e) {
+    db.close();
+    throw e;
+  }
+}

@@ -1,0 +1,83 @@
+import { DurableObject } from 'cloudflare:workers';
+import {
+  type BreakerState,
+  canRequest,
+  DEFAULT_COOLDOWN_MS,
+  DEFAULT_FAILURE_THRESHOLD,
+  initialBreaker,
+  onFailure,
+  onSuccess,
+} from '../../engine/circuitBreaker';
+import type { BreakerSnapshot } from '../../usecases/ports/executions';
+
+/** Tunables, as Worker vars (tests shorten the cooldown). */
+export interface BreakerEnv {
+  BREAKER_FAILURE_THRESHOLD?: string;
+  BREAKER_COOLDOWN_MS?: string;
+}
+
+type BreakerView = BreakerSnapshot;
+
+const positive = (v: string | undefined, fallback: number) => {
+  const n = Number(v);
+  return Number.isFinite(n) && n > 0 ? n : fallback;
+};
+
+/**
+ * The circuit breakers of one tenant's upstream hosts. Every execution of the tenant goes
+ * through this one object, so they share what they learn about a host, and the half-open probe
+ * is admitted exactly once. State is kept in the object's storage: it survives eviction and a
+ * restart, so an open breaker stays open for its cooldown.
+ */
+export class BreakerBoard extends DurableObject<BreakerEnv> {
+  private get threshold() {
+    return positive(this.env.BREAKER_FAILURE_THRESHOLD, DEFAULT_FAILURE_THRESHOLD);
+  }
+
+  private get cooldownMs() {
+    return positive(this.env.BREAKER_COOLDOWN_MS, DEFAULT_COOLDOWN_MS);
+  }
+
+  private async read(host: string): Promise<BreakerView> {
+    return (
+      (await this.ctx.storage.get<BreakerView>(`host:${host}`)) ?? { host, ...initialBreaker(), updatedAt: 0 }
+    );
+  }
+
+  private async write(host: string, state: BreakerState, prev: BreakerView): Promise<void> {
+    const same =
+      state.state === prev.state &&
+      state.failures === prev.failures &&
+      state.openedAt === prev.openedAt &&
+      state.halfOpenInFlight === prev.halfOpenInFlight;
+    if (same) return;
+    await this.ctx.storage.put(`host:${host}`, { host, ...state, updatedAt: Date.now() });
+  }
+
+  async acquire(host: string): Promise<{ allowed: boolean; state: string }> {
+    const prev = await this.read(host);
+    const { allowed, state } = canRequest(prev, Date.now(), { cooldownMs: this.cooldownMs });
+    await this.write(host, state, prev);
+    return { allowed, state: prev.state };
+  }
+
+  async report(host: string, outcome: 'success' | 'failure' | 'neutral'): Promise<void> {
+    const prev = await this.read(host);
+    if (outcome === 'neutral') {
+      // Neither proves the host healthy nor sick; a half-open probe that ends this way frees its slot.
+      if (prev.state === 'HALF_OPEN') await this.write(host, { ...prev, halfOpenInFlight: false }, prev);
+      return;
+    }
+    const next =
+      outcome === 'success'
+        ? onSuccess(prev)
+        : onFailure(prev, Date.now(), { failureThreshold: this.threshold });
+    await this.write(host, next, prev);
+  }
+
+  /** Every host this tenant has called, with its breaker. */
+  async list(): Promise<BreakerView[]> {
+    const all = await this.ctx.storage.list<BreakerView>({ prefix: 'host:' });
+    return [...all.values()].sort((a, b) => a.host.localeCompare(b.host));
+  }
+}

@@ -1,0 +1,173 @@
+import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../../db/executions';
+import type { ExecutionRecord } from '../../domain/types';
+import type { WorkflowTrigger } from '../../domain/workflowSteps';
+import { cronMatches } from '../../engine/cron';
+import { abandonExecution } from '../../engine/engine';
+import { AppError } from '../../errors';
+import {
+  auditTenantMigrations,
+  migrationPrincipal,
+  tenantsWithUnauditedMigrations,
+} from '../../usecases/changes/migrations';
+import { executeWorkflow } from '../../usecases/workflows/executions';
+import {
+  asEngine,
+  type ExecutionEnv,
+  enginePorts,
+  release,
+  settleRunbook,
+  WAKE_EVENT,
+  workflowsExecutor,
+} from './ports';
+
+/**
+ * The Worker's cron (every minute, wrangler.toml [triggers]): starts the workflows whose cron
+ * trigger matches this minute, and runs the watchdog that keeps executions from being stuck.
+ */
+
+/** A live execution silent this long past when it meant to wake is nudged. */
+export const NUDGE_AFTER_MS = 60_000;
+/**
+ * A live execution silent this long past its wake time (or since its last write) is failed with
+ * EXECUTION-009: no step legitimately runs that long (HTTP attempts time out within a minute).
+ */
+export const ABANDON_AFTER_MS = 30 * 60_000;
+/** Longer than the signature tolerance both ways (5 min old, 5 min ahead), so a replay is always caught. */
+const WEBHOOK_REPLAY_WINDOW_MS = 15 * 60_000;
+const SCAN_LIMIT = 200;
+
+export interface SweepReport {
+  cronStarted: string[];
+  nudged: string[];
+  restarted: string[];
+  abandoned: string[];
+}
+
+/** The minute a scheduled event stands for, as the key that makes a cron start happen once. */
+const minuteOf = (at: Date) => at.toISOString().slice(0, 16);
+
+async function startCronWorkflows(env: ExecutionEnv, at: Date): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT id, tenant_id, triggers FROM workflows WHERE status = 'ACTIVE' AND triggers LIKE '%"cron"%'`,
+  ).all<{ id: string; tenant_id: string; triggers: string }>();
+  const started: string[] = [];
+  for (const row of results) {
+    const triggers = JSON.parse(row.triggers) as WorkflowTrigger[];
+    // Definitions are validated on save; still, one bad expression must not stop the others.
+    const matches = (expression: string) => {
+      try {
+        return cronMatches(expression, at);
+      } catch {
+        return false;
+      }
+    };
+    if (!triggers.some((t) => t.type === 'cron' && matches(t.expression))) continue;
+    try {
+      const e = await asEngine(env, row.tenant_id, `cron:${minuteOf(at)}`, (ctx) =>
+        executeWorkflow(ctx, row.id, {
+          trigger: 'CRON',
+          triggerRef: minuteOf(at),
+          inputs: { scheduledTime: at.toISOString() },
+        }),
+      );
+      started.push(e.id);
+    } catch (e) {
+      // A second scheduled event for the same minute: the unique (workflow, minute) index refused it.
+      if (/UNIQUE constraint failed: workflow_executions/.test(String((e as Error)?.message))) continue;
+      if (e instanceof AppError) continue;
+      throw e;
+    }
+  }
+  return started;
+}
+
+/** How late the execution is: past its wake time, or since its last write when it set none. */
+function lateness(e: ExecutionRecord, now: number): number {
+  const due = e.wakeAt ? Date.parse(e.wakeAt) : Date.parse(e.updatedAt);
+  return now - due;
+}
+
+/**
+ * Looks at every live execution that has not moved for a while and makes sure it is either
+ * moving or ended: a PENDING one whose hand-over failed is handed over again; one whose instance
+ * ended, errored or vanished is failed (EXECUTION-009); one that overslept (a `wrangler dev`
+ * restart leaves waits without their timer) is woken; one silent for ABANDON_AFTER_MS is failed.
+ */
+export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<SweepReport, 'cronStarted'>> {
+  const report = { nudged: [] as string[], restarted: [] as string[], abandoned: [] as string[] };
+  const nudgeAfter =
+    Number(env.EXECUTION_NUDGE_AFTER_MS) > 0 ? Number(env.EXECUTION_NUDGE_AFTER_MS) : NUDGE_AFTER_MS;
+  const candidates = await staleLiveExecutions(
+    env.DB,
+    new Date(now.getTime() - nudgeAfter).toISOString(),
+    SCAN_LIMIT,
+  );
+  for (const e of candidates) {
+    const late = lateness(e, now.getTime());
+    if (late >= nudgeAfter) report[await sweepOne(env, e, late)].push(e.id);
+  }
+  return report;
+}
+
+/** Puts one late execution back on its way, or ends it; says which. */
+async function sweepOne(
+  env: ExecutionEnv,
+  e: ExecutionRecord,
+  late: number,
+): Promise<'nudged' | 'restarted' | 'abandoned'> {
+  const ids = { tenantId: e.tenantId, executionId: e.id };
+  const abandon = async (why: string) => {
+    const ended = await abandonExecution(enginePorts(env, e.tenantId), ids, why);
+    if (ended?.changeId && ended.trigger === 'RUNBOOK') await settleRunbook(env, ended);
+    const instance = await env.EXECUTOR.get(e.id).catch(() => null);
+    await instance?.terminate().catch(() => {});
+    release(instance);
+    return 'abandoned' as const;
+  };
+  const instance = await env.EXECUTOR.get(e.id).catch(() => null);
+  if (!instance) {
+    if (e.status !== 'PENDING') return abandon('the workflow engine has no instance for this execution');
+    await workflowsExecutor(env).start(ids);
+    return 'restarted';
+  }
+  try {
+    const { status, error } = await instance.status();
+    if (status === 'errored' || status === 'terminated' || status === 'complete') {
+      const why = error ? `: ${error.message}` : '';
+      return abandon(`the workflow engine's instance ended ${status}${why} without recording a result`);
+    }
+    if (late >= ABANDON_AFTER_MS) return abandon(`no progress for ${Math.round(late / 60_000)} minutes`);
+    if (status === 'paused') await instance.resume().catch(() => {});
+    await instance.sendEvent({ type: WAKE_EVENT, payload: null }).catch(() => {});
+    return 'nudged';
+  } finally {
+    release(instance);
+  }
+}
+
+/** Audit events for rows a migration changed (see changeMigrations.ts); nothing to do once caught up. */
+export async function auditMigrations(env: ExecutionEnv): Promise<number> {
+  let total = 0;
+  for (const tenantId of await tenantsWithUnauditedMigrations(env.DB)) {
+    total += await asEngine(env, tenantId, 'migration', (ctx) =>
+      auditTenantMigrations({ ...ctx, principal: migrationPrincipal(tenantId) }),
+    );
+  }
+  return total;
+}
+
+export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
+  const at = new Date(scheduledTime);
+  await auditMigrations(env).catch((e) =>
+    console.log(JSON.stringify({ level: 'error', msg: 'migration audit failed', error: String(e) })),
+  );
+  const cronStarted = await startCronWorkflows(env, at);
+  const swept = await watchdog(env, new Date());
+  await pruneWebhookDeliveriesStatement(
+    env.DB,
+    new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString(),
+  ).run();
+  const report = { cronStarted, ...swept };
+  console.log(JSON.stringify({ level: 'info', msg: 'scheduled sweep', ...report }));
+  return report;
+}

@@ -1,0 +1,133 @@
+import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../db/audit';
+import { claimIdempotencyKeyStatements } from '../db/idempotency';
+import { newId } from '../db/ids';
+import { upsertUserStatement } from '../db/users';
+import { type AuditEventInput, computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
+import { AppError } from '../errors';
+import type { AuthedContext } from './context';
+
+/** One audit entry a write produces; actor, source, request and chain links are filled in here. */
+export interface AuditEntry {
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+}
+
+export interface WritePlan<T> {
+  statements: D1PreparedStatement[];
+  audit: AuditEntry[];
+  result: T;
+}
+
+/**
+ * Attempts before giving up on a tenant busy enough that every try lost a race. Every write of a
+ * tenant appends to one audit chain, so of N writers that race, only one wins each round: the
+ * budget must outlast a burst of parallel writes, not just a single collision.
+ */
+const MAX_ATTEMPTS = 12;
+/** Upper bound of the randomised pause before retry n: min(cap, base · 2^n) ms, full jitter. */
+const BACKOFF_BASE_MS = 4;
+const BACKOFF_CAP_MS = 100;
+
+/** Spreads the losers of a race out in time so that they do not all collide again. */
+const backoff = (attempt: number) =>
+  new Promise<void>((resolve) =>
+    setTimeout(resolve, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)),
+  );
+
+const isVersionConflict = (e: unknown) =>
+  /(CHANGE|WORKFLOW|TEMPLATE)_VERSION_CONFLICT/.test(String((e as Error)?.message));
+const isIdempotencyRace = (e: unknown) =>
+  /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
+const isAuditRace = (e: unknown) =>
+  /UNIQUE constraint failed: audit_events/.test(String((e as Error)?.message));
+
+/** JSON round trip, so the hash covers exactly what is stored and read back. */
+const plain = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
+
+async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promise<D1PreparedStatement[]> {
+  const { principal } = ctx;
+  const head = await auditHead(ctx.db, principal.tenantId);
+  let seq = head?.seq ?? 0;
+  let prevHash = head?.hash ?? GENESIS_HASH;
+  const createdAt = ctx.now().toISOString();
+  const out: D1PreparedStatement[] = [];
+  for (const entry of entries) {
+    seq += 1;
+    const input: AuditEventInput = {
+      tenantId: principal.tenantId,
+      seq,
+      actorId: principal.id,
+      actorType: principal.kind,
+      source: ctx.source,
+      toolName: ctx.toolName,
+      action: entry.action,
+      targetType: entry.targetType,
+      targetId: entry.targetId,
+      requestId: ctx.requestId,
+      before: plain(entry.before),
+      after: plain(entry.after),
+      createdAt,
+    };
+    const hash = await computeAuditHash(prevHash, input);
+    const record: AuditEventRecord = {
+      ...input,
+      toolName: ctx.toolName,
+      id: newId('evt'),
+      prevHash,
+      hash,
+    };
+    out.push(insertAuditEventStatement(ctx.db, record));
+    prevHash = hash;
+  }
+  return out;
+}
+
+/**
+ * Runs a write and its audit events as one D1 batch (one transaction). `plan` is called again
+ * on every attempt so that it re-reads and re-validates: a lost race for the audit sequence or
+ * the change version retries from fresh state instead of overwriting someone else's write.
+ */
+export async function commitWithAudit<T>(
+  ctx: AuthedContext,
+  plan: (attempt: number) => Promise<WritePlan<T>>,
+): Promise<T> {
+  const attempts = () => commitAttempts(ctx, plan);
+  return ctx.writeLock ? ctx.writeLock(ctx.principal.tenantId, attempts) : attempts();
+}
+
+async function commitAttempts<T>(
+  ctx: AuthedContext,
+  plan: (attempt: number) => Promise<WritePlan<T>>,
+): Promise<T> {
+  for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+    if (attempt > 0) await backoff(attempt);
+    const p = await plan(attempt);
+    const now = ctx.now().toISOString();
+    const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };
+    const claim = ctx.idempotency && !ctx.idempotency.claimed ? ctx.idempotency : null;
+    const statements = [
+      ...p.statements,
+      upsertUserStatement(ctx.db, ctx.principal.tenantId, user, now),
+      ...(await auditStatements(ctx, p.audit)),
+      // The key is claimed by the request's first write, in the same transaction as that write.
+      ...(claim ? claimIdempotencyKeyStatements(ctx.db, claim, { ...claim, now }) : []),
+    ];
+    try {
+      await ctx.db.batch(statements);
+      if (claim) claim.claimed = true;
+      return p.result;
+    } catch (e) {
+      if (isIdempotencyRace(e)) {
+        throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'Another request with this Idempotency-Key is running');
+      }
+      if (!isVersionConflict(e) && !isAuditRace(e)) throw e;
+    }
+  }
+  throw new AppError(
+    'CONCURRENT_MODIFICATION',
+    'The data changed under this request on every attempt; read it again and retry',
+  );
+}

@@ -1,0 +1,93 @@
+import { approvalsForChanges } from '../db/approvals';
+import { auditChain } from '../db/audit';
+import { changesCreatedBetween } from '../db/changes';
+import { changeAggregates } from '../db/metrics';
+import { servicesTagged } from '../db/services';
+import { type AuditChainVerification, verifyAuditChain } from '../domain/auditChain';
+import { buildComplianceReport, type ComplianceReport } from '../domain/compliance';
+import { ACTIVE_STATUSES } from '../domain/stateMachine';
+import { CHANGE_STATUSES, type ChangeStatus } from '../domain/types';
+import { AppError } from '../errors';
+import type { AuthedContext } from './context';
+
+export async function verifyTenantAuditChain(ctx: AuthedContext): Promise<AuditChainVerification> {
+  return verifyAuditChain(await auditChain(ctx.db, ctx.principal.tenantId));
+}
+
+/** Longest period one report covers, so a report stays one bounded read. */
+const MAX_REPORT_DAYS = 366;
+
+export async function complianceReport(
+  ctx: AuthedContext,
+  from: string,
+  to: string,
+): Promise<ComplianceReport> {
+  const span = (Date.parse(to) - Date.parse(from)) / 86_400_000;
+  if (!(span > 0) || span > MAX_REPORT_DAYS) {
+    throw new AppError('VALIDATION_FAILED', `to must be after from, at most ${MAX_REPORT_DAYS} days later`, {
+      issues: [{ field: 'to', message: 'invalid period' }],
+    });
+  }
+  const tenantId = ctx.principal.tenantId;
+  const [changes, pciServices, chain] = await Promise.all([
+    changesCreatedBetween(ctx.db, tenantId, from, to),
+    servicesTagged(ctx.db, tenantId, 'pci'),
+    verifyTenantAuditChain(ctx),
+  ]);
+  const approvals = changes.length
+    ? await approvalsForChanges(
+        ctx.db,
+        tenantId,
+        changes.map((c) => c.id),
+      )
+    : [];
+  return buildComplianceReport({
+    from,
+    to,
+    now: ctx.now().toISOString(),
+    changes,
+    approvals,
+    pciServices,
+    auditChain: { valid: chain.valid, brokenAtSeq: chain.brokenAtSeq },
+  });
+}
+
+export interface ChangeKpis {
+  totalChanges: number;
+  activeChanges: number;
+  pendingApprovals: number;
+  /** Hours; null until something has been approved. */
+  meanTimeToApproveHours: number | null;
+  /** COMPLETED / (COMPLETED + FAILED + ROLLED_BACK); null before anything finished. */
+  successRate: number | null;
+  /** EMERGENCY changes / all changes; null with no changes. */
+  emergencyRatio: number | null;
+  changesByStatus: { status: ChangeStatus; count: number }[];
+  generatedAt: string;
+}
+
+const round = (n: number, digits: number) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+export async function changeKpis(ctx: AuthedContext): Promise<ChangeKpis> {
+  const agg = await changeAggregates(ctx.db, ctx.principal.tenantId);
+  const byStatus = new Map<ChangeStatus, number>();
+  let total = 0;
+  let emergency = 0;
+  for (const g of agg.byStatusAndType) {
+    byStatus.set(g.status, (byStatus.get(g.status) ?? 0) + g.count);
+    total += g.count;
+    if (g.type === 'EMERGENCY') emergency += g.count;
+  }
+  const count = (s: ChangeStatus) => byStatus.get(s) ?? 0;
+  const finished = count('COMPLETED') + count('FAILED') + count('ROLLED_BACK');
+  return {
+    totalChanges: total,
+    activeChanges: ACTIVE_STATUSES.reduce((n, s) => n + count(s), 0),
+    pendingApprovals: count('PENDING_APPROVAL'),
+    meanTimeToApproveHours: agg.meanHoursToApprove === null ? null : round(agg.meanHoursToApprove, 2),
+    successRate: finished === 0 ? null : round(count('COMPLETED') / finished, 4),
+    emergencyRatio: total === 0 ? null : round(emergency / total, 4),
+    changesByStatus: CHANGE_STATUSES.map((status) => ({ status, count: count(status) })),
+    generatedAt: ctx.now().toISOString(),
+  };
+}
