@@ -132,6 +132,45 @@ test('docs/mcp.md names every tool and resource template of the committed MCP ca
   );
 });
 
+test('docs/performance.md quotes its figures from the committed results in bench/results/', () => {
+  const page = readFileSync(join(ROOT, 'docs/performance.md'), 'utf8');
+  const bench = JSON.parse(readFileSync(join(ROOT, 'bench/results/latest.json'), 'utf8'));
+  const load = JSON.parse(readFileSync(join(ROOT, 'bench/results/load-latest.json'), 'utf8'));
+  const r = (x) => String(Math.round(x));
+  const ops = bench.inProcess.operations;
+  const http = bench.http.results;
+  const w = bench.worker;
+  const expected = [
+    `commit \`${bench.meta.commit}\` (${bench.meta.date})`,
+    `| ${['single', 'list', 'create'].map((op) => bench.inProcess.statements.counts[op].yoga).join(', ')} |`,
+    `Node ${bench.meta.node.slice(1)}`,
+    `${r(ops.single.yoga.opsPerSec)} ops/s (${r(ops.single.yoga.cpuUsPerOp)} µs CPU per op)`,
+    `floor ${r(ops.single.floor.opsPerSec)}, Apollo ${r(ops.single.apollo.opsPerSec)}, Mercurius ${r(ops.single.mercurius.opsPerSec)} ops/s`,
+    ...['list', 'create'].flatMap((op) => [
+      `| ${r(ops[op].yoga.opsPerSec)} ops/s |`,
+      `floor ${r(ops[op].floor.opsPerSec)}, Apollo ${r(ops[op].apollo.opsPerSec)}, Mercurius ${r(ops[op].mercurius.opsPerSec)} |`,
+    ]),
+    ...['list', 'single'].flatMap((op) => [
+      `| ${r(http[op].c10.changeflow.rps)} / ${r(http[op].c100.changeflow.rps)} req/s |`,
+      `Apollo ${r(http[op].c10.apollo.rps)} / ${r(http[op].c100.apollo.rps)}, Mercurius ${r(http[op].c10.mercurius.rps)} / ${r(http[op].c100.mercurius.rps)} |`,
+    ]),
+    `| ${r(w.listVsFloor.graphql.rate)} req/s | the same D1 reads without GraphQL: ${r(w.listVsFloor.floor.rate)} req/s (ratio ${w.listVsFloor.ratio.toFixed(2)})`,
+    `\`get_change_status\` ${r(w.mcpSingle.mcp.rate)}, \`list_changes\` ${r(w.mcpList.mcp.rate)} req/s`,
+    `over \`/graphql\`: ${r(w.mcpSingle.graphql.rate)}, ${r(w.mcpList.graphql.rate)} req/s`,
+    `${r(bench.bundle.wranglerTotalUploadKiB)} KiB upload, ${r(bench.bundle.wranglerGzipKiB)} KiB gzipped`,
+    `module evaluation ${r(bench.bundle.evalMs)} ms; \`wrangler dev\` ready in ${(w.startupMs.fromSource / 1000).toFixed(1)} s`,
+    `${load.config.clients} clients, ${load.config.durationSeconds} s`,
+    `${load.totals.opsPerSecond} ops/s, p50 ${r(load.totals.latencyMs.p50)} ms, p99 ${r(load.totals.latencyMs.p99)} ms, ${load.totals.requests} requests`,
+    `${load.checks.writes.acknowledgedWrites} acknowledged\nwrites on ${load.checks.writes.changesTracked} changes`,
+    `(${load.checks.auditChain.checked} events)`,
+  ];
+  assert.equal(load.commit, bench.meta.commit, 'the page says both files are of one commit');
+  assert.deepEqual(
+    expected.filter((text) => !page.includes(text)),
+    [],
+  );
+});
+
 /** Runs bash in the repository root; resolves with its status and output. */
 function bash(code, { env = {}, timeoutMs = BLOCK_TIMEOUT_MS, detached = false } = {}) {
   const child = spawn('bash', ['-euo', 'pipefail', '-c', code], {
