@@ -98,14 +98,31 @@ export function allBlocks(root) {
   );
 }
 
-/** Relative Markdown links (`[text](path#anchor)`) of a text, for checking that the files exist. */
+/**
+ * Relative Markdown links of a text as `{path, anchor}` (`[text](path#anchor)`; `[text](#anchor)`
+ * is this file), for checking that the files and headings exist.
+ */
 export function relativeLinks(text) {
   const links = [];
   const outsideCode = text.replace(/^(\s*)(`{3,}|~{3,})[\s\S]*?^\s*\2\s*$/gm, '').replace(/`[^`\n]*`/g, '');
   for (const m of outsideCode.matchAll(/\]\(([^)\s]+)\)/g)) {
     const target = m[1];
-    if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
-    links.push(target.split('#')[0]);
+    if (/^[a-z]+:/i.test(target)) continue;
+    const [path, anchor] = target.split('#');
+    links.push({ path, anchor });
   }
   return links;
+}
+
+/** The anchors GitHub gives a text's headings: lower case, punctuation dropped, spaces to `-`. */
+export function headingAnchors(text) {
+  const outsideCode = text.replace(/^(\s*)(`{3,}|~{3,})[\s\S]*?^\s*\2\s*$/gm, '');
+  return new Set(
+    [...outsideCode.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)].map((m) =>
+      m[1]
+        .toLowerCase()
+        .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+        .replace(/\s/g, '-'),
+    ),
+  );
 }
