@@ -6,6 +6,7 @@ import type { GraphQLServer, ServerContext } from '../../http/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../../http/graphqlWs';
 import type { Logger } from '../../http/logger';
 import { guardEventStream, type SessionCredential, type SocketSession } from '../../http/wsSession';
+import { forTenant } from '../../live/principal';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { LiveHub } from './liveHub';
 import { nativeResponse } from './nativeResponse';
@@ -25,16 +26,12 @@ export interface SubscriptionDeps {
   logger: Logger;
 }
 
-const NO_AUTH: AuthResult = { principal: null, error: null };
-
 function serverContext(deps: SubscriptionDeps, auth: AuthResult, tenantId: string, requestId: string) {
-  // A token for another tenant may not read this tenant's feeds.
-  const scoped = auth.principal && auth.principal.tenantId !== tenantId ? NO_AUTH : auth;
   const context: ServerContext = {
     db: deps.db,
     config: deps.config,
     requestId,
-    auth: scoped,
+    auth: forTenant(auth, tenantId),
     logger: deps.logger,
     source: 'graphql',
     live: deps.hub.livePort(tenantId),

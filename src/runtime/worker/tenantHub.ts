@@ -1,7 +1,5 @@
 import { DurableObject } from 'cloudflare:workers';
 import { CloseCode, makeServer } from 'graphql-ws';
-import { Repeater, SlidingBuffer } from 'graphql-yoga';
-import type { Principal } from '../../auth/principal';
 import { type Config, parseConfig } from '../../config';
 import type { ExecutionEvent } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
@@ -16,12 +14,11 @@ import {
   SocketSession,
   tooManyConnections,
 } from '../../http/wsSession';
-import type { SystemFigures } from '../../metrics/aggregator';
+import { createLiveFeeds, type LiveFeeds } from '../../live/feeds';
+import { forTenant } from '../../live/principal';
+import { createSocketSet, DEFAULT_PING_MS, type SocketSet } from '../../live/sockets';
 import { schema } from '../../schema';
-import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import type { ChangeEvent } from '../../usecases/ports/events';
-import type { LiveMetrics, LivePort } from '../../usecases/ports/live';
-import { changeKpis } from '../../usecases/reports';
 import type { MetricsRecorder } from './metricsRecorder';
 import { type ExecutionEnv, workflowsExecutor } from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
@@ -53,43 +50,37 @@ function forwardedCredential(request: Request): SessionCredential | null {
   const raw = request.headers.get(SESSION_HEADER);
   return raw ? (JSON.parse(decodeURIComponent(raw)) as SessionCredential) : null;
 }
-/** Coalesces bursts of change events into at most a few KPI updates per second. */
-const RECOMPUTE_DEBOUNCE_MS = 250;
-/** Cadence of system-figure updates while anyone is subscribed. */
-const TICK_MS = 5_000;
-/** A WebSocket client that has not answered a ping by the next one is dropped. */
-const PING_MS = 15_000;
-/** Updates a slow subscriber may fall behind by before the oldest are dropped. */
-const BUFFER = 16;
-
-type Listener<T> = { push: (value: T) => void; accepts: (value: T) => boolean };
-interface Socket {
-  ws: WebSocket;
-  alive: boolean;
-  /** Ends the socket's subscriptions in graphql-ws and forgets it. */
-  release: (code: number, reason: string) => void;
-}
 
 const logger = createLogger({ service: 'changeflow', component: 'hub' });
 
 /**
  * One Durable Object per tenant owns that tenant's subscriptions: GraphQL over WebSocket
  * (graphql-transport-ws) and over SSE, executed through the same Yoga pipeline as /graphql.
- * Mutations publish change events here after their batch commits; the hub fans them out and
- * recomputes the KPI snapshot (debounced).
+ * Mutations publish change events here after their batch commits; the live core (src/live)
+ * fans them out and recomputes the KPI snapshot. This class only wires the Worker to it.
  */
 export class TenantHub extends DurableObject<HubEnv> {
   private tenantId: string | null = null;
   private built: { config: Config; yoga: GraphQLServer } | null = null;
-  private latest: LiveMetrics | null = null;
-  private readonly metricListeners = new Set<Listener<LiveMetrics>>();
-  private readonly changeListeners = new Set<Listener<ChangeEvent>>();
-  private readonly executionListeners = new Set<Listener<ExecutionEvent>>();
-  private readonly sockets = new Set<Socket>();
+  private readonly live: LiveFeeds;
+  private readonly sockets: SocketSet;
   private readonly callers = new CallerSockets();
-  private recomputeTimer: ReturnType<typeof setTimeout> | null = null;
-  private ticker: ReturnType<typeof setInterval> | null = null;
-  private pinger: ReturnType<typeof setInterval> | null = null;
+
+  constructor(ctx: DurableObjectState, env: HubEnv) {
+    super(ctx, env);
+    const recorder = () => env.METRICS.get(env.METRICS.idFromName('global'));
+    this.live = createLiveFeeds({
+      db: env.DB,
+      systemFigures: async () => recorder().figures(),
+      onSubscribers: (tenant, count) => {
+        void recorder()
+          .setSubscriptions(tenant, count)
+          .catch(() => {});
+      },
+      logger,
+    });
+    this.sockets = createSocketSet({ pingMs: Number(this.env.HUB_PING_INTERVAL_MS) || DEFAULT_PING_MS });
+  }
 
   private setup() {
     this.built ??= (() => {
@@ -121,33 +112,20 @@ export class TenantHub extends DurableObject<HubEnv> {
 
   /** Called by the Worker after a mutation's batch committed. */
   publish(event: ChangeEvent): void {
-    for (const l of this.changeListeners) if (l.accepts(event)) l.push(event);
-    if (this.metricListeners.size > 0 && !this.recomputeTimer) {
-      this.recomputeTimer = setTimeout(() => {
-        this.recomputeTimer = null;
-        void this.broadcastSnapshot();
-      }, RECOMPUTE_DEBOUNCE_MS);
-    }
+    this.live.publish(event);
   }
 
   /** Called by the workflow engine and the execution mutations as an execution moves. */
   publishExecution(event: ExecutionEvent): void {
-    for (const l of this.executionListeners) if (l.accepts(event)) l.push(event);
+    this.live.publishExecution(event);
   }
 
   ping(): { status: 'ok'; subscribers: number; sockets: number } {
-    return { status: 'ok', subscribers: this.subscriberCount(), sockets: this.sockets.size };
-  }
-
-  private subscriberCount() {
-    return this.metricListeners.size + this.changeListeners.size + this.executionListeners.size;
+    return { status: 'ok', subscribers: this.live.subscribers(), sockets: this.sockets.size };
   }
 
   private serverContext(auth: AuthResult, requestId: string): ServerContext {
     const { config } = this.setup();
-    // A token for another tenant may not read this tenant's feeds.
-    const scoped: AuthResult =
-      auth.principal && auth.principal.tenantId !== this.tenantId ? { principal: null, error: null } : auth;
     // The Worker gives the hub the engine's bindings too (tests of the hub alone may not).
     const { EXECUTOR, BREAKERS, TENANT_LOCKS } = this.env as HubEnv &
       Partial<Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS' | 'TENANT_LOCKS'>>;
@@ -155,91 +133,15 @@ export class TenantHub extends DurableObject<HubEnv> {
       db: this.env.DB,
       config,
       requestId,
-      auth: scoped,
+      auth: forTenant(auth, this.tenantId),
       logger,
       source: 'graphql',
-      live: this.livePort(),
+      live: this.live.port(this.tenantId ?? ''),
       // A mutation sent over the socket announces its events here, as one over HTTP does.
       events: { publish: (e) => this.publish(e), publishExecution: (e) => this.publishExecution(e) },
       ...(EXECUTOR && BREAKERS ? { executions: workflowsExecutor({ EXECUTOR, BREAKERS }) } : {}),
       ...(TENANT_LOCKS ? { writeLock: durableWriteLock(TENANT_LOCKS) } : {}),
     };
-  }
-
-  private livePort(): LivePort {
-    return {
-      systemFigures: () => this.systemFigures(),
-      metrics: () => this.feed(this.metricListeners, () => true, this.latest ?? this.snapshot()),
-      changeEvents: (filter) =>
-        this.feed(this.changeListeners, (e) => {
-          if (filter?.changeId && e.changeId !== filter.changeId) return false;
-          return !filter?.statuses?.length || filter.statuses.includes(e.status);
-        }),
-      executionEvents: (filter) =>
-        this.feed(
-          this.executionListeners,
-          (e) =>
-            (!filter?.executionId || e.executionId === filter.executionId) &&
-            (!filter?.workflowId || e.workflowId === filter.workflowId),
-        ),
-    };
-  }
-
-  /** A subscriber's stream: registered while iterated, removed the moment the client leaves. */
-  private feed<T>(listeners: Set<Listener<T>>, accepts: (v: T) => boolean, first?: Promise<T> | T) {
-    return new Repeater<T>(async (push, stop) => {
-      const listener: Listener<T> = { push: (v) => void push(v), accepts };
-      listeners.add(listener);
-      this.subscribersChanged();
-      try {
-        if (first !== undefined) void push(await first);
-        await stop;
-      } finally {
-        // Also when the first snapshot failed: a listener must never outlive its subscriber.
-        listeners.delete(listener);
-        this.subscribersChanged();
-      }
-    }, new SlidingBuffer(BUFFER));
-  }
-
-  private subscribersChanged() {
-    const count = this.subscriberCount();
-    if (this.metricListeners.size > 0 && !this.ticker) {
-      this.ticker = setInterval(() => void this.broadcastSnapshot(), TICK_MS);
-    } else if (this.metricListeners.size === 0 && this.ticker) {
-      clearInterval(this.ticker);
-      this.ticker = null;
-    }
-    const recorder = this.env.METRICS.get(this.env.METRICS.idFromName('global'));
-    void recorder.setSubscriptions(this.tenantId ?? 'unknown', count).catch(() => {});
-  }
-
-  private async systemFigures(): Promise<SystemFigures> {
-    return this.env.METRICS.get(this.env.METRICS.idFromName('global')).figures();
-  }
-
-  private async snapshot(): Promise<LiveMetrics> {
-    const principal: Principal = {
-      id: 'changeflow-hub',
-      tenantId: this.tenantId ?? '',
-      roles: ['viewer'],
-      kind: 'user',
-      name: null,
-      email: null,
-    };
-    const ctx = createRequestContext({ db: this.env.DB, requestId: 'hub', principal }) as AuthedContext;
-    const [kpis, system] = await Promise.all([changeKpis(ctx), this.systemFigures()]);
-    this.latest = { kpis, system, generatedAt: kpis.generatedAt };
-    return this.latest;
-  }
-
-  private async broadcastSnapshot() {
-    try {
-      const snapshot = await this.snapshot();
-      for (const l of this.metricListeners) l.push(snapshot);
-    } catch (e) {
-      logger.log('error', 'metrics snapshot failed', { tenant: this.tenantId, error: String(e) });
-    }
   }
 
   private acceptWebSocket(request: Request, credential: SessionCredential): Response {
@@ -271,9 +173,6 @@ export class TenantHub extends DurableObject<HubEnv> {
 
     const [client, ws] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     ws.accept();
-    const socket: Socket = { ws, alive: true, release: () => {} };
-    this.sockets.add(socket);
-    this.ensurePinger();
     const closed = server.opened(
       {
         protocol: 'graphql-transport-ws',
@@ -281,7 +180,7 @@ export class TenantHub extends DurableObject<HubEnv> {
         close: (code, reason) => ws.close(code, reason),
         onMessage: (cb) => {
           ws.addEventListener('message', (event) => {
-            socket.alive = true;
+            socket.heard();
             // cb resolves only when an operation completes; never block the next message on it.
             cb(String(event.data)).catch((e) =>
               ws.close(CloseCode.InternalServerError, String(e).slice(0, 100)),
@@ -291,64 +190,20 @@ export class TenantHub extends DurableObject<HubEnv> {
       },
       { auth: null },
     );
-    const cleanup = (code: number, reason: string) => {
-      if (!this.sockets.delete(socket)) return;
+    const socket = this.sockets.add(ws, (code, reason) => {
       session.end();
       this.callers.release(callerKey);
       void closed(code, reason);
-    };
-    socket.release = cleanup;
+    });
     // The credential's end (expiry, revocation) closes the socket and ends its subscriptions.
-    session.open((code, reason) => {
-      cleanup(code, reason);
-      try {
-        ws.close(code, reason);
-      } catch {
-        // already closed
-      }
-    });
-    ws.addEventListener('close', (event) => {
-      cleanup(event.code, event.reason);
-      // Answer the close, or workerd cancels the request and the client sees 1006.
-      try {
-        ws.close(event.code, event.reason);
-      } catch {
-        // already closed
-      }
-    });
-    ws.addEventListener('error', () => cleanup(1011, 'socket error'));
+    session.open((code, reason) => socket.close(code, reason));
+    // Answered by closing too, or workerd cancels the request and the client sees 1006.
+    ws.addEventListener('close', (event) => socket.close(event.code, event.reason));
+    ws.addEventListener('error', () => socket.lost(1011, 'socket error'));
     return new Response(null, {
       status: 101,
       webSocket: client,
       headers: { 'Sec-WebSocket-Protocol': 'graphql-transport-ws' },
     });
-  }
-
-  /** Pings every socket; one that did not answer since the last ping is closed and freed. */
-  private ensurePinger() {
-    if (this.pinger) return;
-    this.pinger = setInterval(() => {
-      for (const socket of [...this.sockets]) {
-        if (!socket.alive) {
-          socket.release(4408, 'No pong received');
-          try {
-            socket.ws.close(4408, 'No pong received');
-          } catch {
-            // already closed
-          }
-          continue;
-        }
-        socket.alive = false;
-        try {
-          socket.ws.send('{"type":"ping"}');
-        } catch {
-          socket.release(1011, 'send failed');
-        }
-      }
-      if (this.sockets.size === 0 && this.pinger) {
-        clearInterval(this.pinger);
-        this.pinger = null;
-      }
-    }, Number(this.env.HUB_PING_INTERVAL_MS) || PING_MS);
   }
 }

@@ -11,8 +11,9 @@ export interface LiveMetrics {
 }
 
 /**
- * Live data for subscriptions and the live snapshot, provided by the runtime: the tenant's hub
- * (a Durable Object) in a Worker, an in-process hub in Node. Resolvers never import it.
+ * Live data for subscriptions and the live snapshot, provided by the runtime: the live core
+ * (src/live/feeds.ts) behind the tenant's hub (a Durable Object) in a Worker, behind the
+ * in-process hub in Node. Resolvers never import it.
  */
 export interface LivePort {
   /** The system figures now (requests/min, latency percentiles, error rate, tool calls). */
