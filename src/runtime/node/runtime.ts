@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CONFIG_VARS, type ConfigVars, parseConfig } from '../../config';
+import { type Config, configVars, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
 import { createLogger } from '../../http/logger';
@@ -27,12 +27,14 @@ export interface NodeApp {
   endSubscriptions(): Promise<void>;
   /** Ends subscriptions and releases what the app opened itself (a database it was given stays open). */
   close(): Promise<void>;
+  /** The configuration parsed from `env`. */
+  config: Config;
 }
 
 export interface NodeAppOptions {
   db: D1Database;
   /** Configuration variables as the Worker reads them (JWT_SECRET, ENVIRONMENT, …); `process.env` fits. */
-  env?: ConfigVars;
+  env?: object;
   /**
    * The address the server listens on (`--host`). On loopback (the default 127.0.0.1) only
    * requests that name a loopback host or PUBLIC_URL's are answered (DNS-rebinding protection).
@@ -40,15 +42,12 @@ export interface NodeAppOptions {
   listenHost?: string;
 }
 
-const pickConfig = (env: ConfigVars): ConfigVars =>
-  Object.fromEntries(CONFIG_VARS.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
-
 /**
  * The app on Node, in process: the same createApp(schema) as the Worker, with the ports this
  * runtime provides. Throws a ConfigError naming the variable when the configuration is invalid.
  */
 export function createNodeApp(options: NodeAppOptions): NodeApp {
-  const vars = pickConfig(options.env ?? {});
+  const vars = configVars(options.env ?? {});
   const config = parseConfig(vars);
   const bindings: AppBindings = { ...vars, DB: options.db };
   const logger = createLogger({ service: 'changeflow', component: 'node' });
@@ -98,6 +97,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     upgrade: (req, socket, head, request) => void gateway.handleUpgrade(req, socket, head, request, fetch),
     endSubscriptions,
     close: endSubscriptions,
+    config,
   };
 }
 

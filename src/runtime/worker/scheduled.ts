@@ -1,3 +1,4 @@
+import { loadConfig } from '../../config';
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../../db/executions';
 import type { ExecutionRecord } from '../../domain/types';
 import type { WorkflowTrigger } from '../../domain/workflowSteps';
@@ -25,8 +26,6 @@ import {
  * trigger matches this minute, and runs the watchdog that keeps executions from being stuck.
  */
 
-/** A live execution silent this long past when it meant to wake is nudged. */
-export const NUDGE_AFTER_MS = 60_000;
 /**
  * A live execution silent this long past its wake time (or since its last write) is failed with
  * EXECUTION-009: no step legitimately runs that long (HTTP attempts time out within a minute).
@@ -95,8 +94,7 @@ function lateness(e: ExecutionRecord, now: number): number {
  */
 export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<SweepReport, 'cronStarted'>> {
   const report = { nudged: [] as string[], restarted: [] as string[], abandoned: [] as string[] };
-  const nudgeAfter =
-    Number(env.EXECUTION_NUDGE_AFTER_MS) > 0 ? Number(env.EXECUTION_NUDGE_AFTER_MS) : NUDGE_AFTER_MS;
+  const nudgeAfter = loadConfig(env).execution.nudgeAfterMs;
   const candidates = await staleLiveExecutions(
     env.DB,
     new Date(now.getTime() - nudgeAfter).toISOString(),

@@ -2,7 +2,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { CloseCode, makeServer } from 'graphql-ws';
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { Principal } from '../../auth/principal';
-import { type Config, parseConfig } from '../../config';
+import { type Config, loadConfig } from '../../config';
 import type { ExecutionEvent } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import type { AuthResult } from '../../http/authenticate';
@@ -31,8 +31,6 @@ export interface HubEnv extends AppBindings {
   METRICS: DurableObjectNamespace<MetricsRecorder>;
   /** Operations over a socket count against the same limits as HTTP requests. */
   RATE_LIMITER?: DurableObjectNamespace<RateLimiter>;
-  /** Tuning: ms between pings to WebSocket clients. @default 15000 */
-  HUB_PING_INTERVAL_MS?: string;
 }
 
 /** The header the Worker names the hub's tenant in (a hub serves one tenant). */
@@ -57,8 +55,6 @@ function forwardedCredential(request: Request): SessionCredential | null {
 const RECOMPUTE_DEBOUNCE_MS = 250;
 /** Cadence of system-figure updates while anyone is subscribed. */
 const TICK_MS = 5_000;
-/** A WebSocket client that has not answered a ping by the next one is dropped. */
-const PING_MS = 15_000;
 /** Updates a slow subscriber may fall behind by before the oldest are dropped. */
 const BUFFER = 16;
 
@@ -93,7 +89,7 @@ export class TenantHub extends DurableObject<HubEnv> {
 
   private setup() {
     this.built ??= (() => {
-      const config = parseConfig(this.env);
+      const config = loadConfig(this.env);
       return { config, yoga: createGraphQLServer(schema, config) };
     })();
     return this.built;
@@ -349,6 +345,6 @@ export class TenantHub extends DurableObject<HubEnv> {
         clearInterval(this.pinger);
         this.pinger = null;
       }
-    }, Number(this.env.HUB_PING_INTERVAL_MS) || PING_MS);
+    }, this.setup().config.hubPingIntervalMs);
   }
 }
