@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config';
 import { describeEgress } from '../engine/egress';
+import { createLogger } from '../log';
 import { buildCatalog, type McpCatalog } from '../mcp/catalog';
 import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
 import type { ExecuteOperation, OperationResult } from '../mcp/server';
@@ -19,8 +20,8 @@ import { createGraphQLServer, type GraphQLServer, type ServerContext } from './g
 import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
-import { createLogger, requestIdFor } from './logger';
 import { hostAllowedOnLoopback } from './rebinding';
+import { requestIdFor } from './requestId';
 import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
 import { drainBody } from './streams';

@@ -1,6 +1,6 @@
 import { Repeater, SlidingBuffer } from 'graphql-yoga';
 import type { Principal } from '../../auth/principal';
-import type { Logger } from '../../http/logger';
+import type { Logger } from '../../log';
 import type { MetricsAggregator } from '../../metrics/aggregator';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import type { ChangeEvent } from '../../usecases/ports/events';

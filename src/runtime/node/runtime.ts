@@ -3,9 +3,8 @@ import type { Duplex } from 'node:stream';
 import { type Config, configVars, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
-import { createLogger } from '../../http/logger';
-import { batchedSink } from '../../http/logSink';
 import { isLoopbackListenAddress } from '../../http/rebinding';
+import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { LiveHub } from './liveHub';
@@ -81,7 +80,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   });
   if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
     ports.loopbackOnly = true;
-  // One write per tick instead of a synchronous console.log per line (see logSink.ts).
+  // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;

@@ -2,6 +2,7 @@ import { loadConfig } from '../../config';
 import type { ExecutionRecord } from '../../domain/types';
 import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
+import { createLogger } from '../../log';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
@@ -20,8 +21,9 @@ export interface ExecutionEnv extends AppBindings {
   TENANT_LOCKS: DurableObjectNamespace<TenantLock>;
 }
 
-const warn = (msg: string) => (e: unknown) =>
-  console.log(JSON.stringify({ level: 'warn', msg, error: String(e) }));
+const logger = createLogger({ service: 'changeflow', component: 'engine' });
+
+const warn = (msg: string) => (e: unknown) => logger.log('warn', msg, { error: String(e) });
 
 const hubOf = (env: ExecutionEnv, tenantId: string) => env.HUB.get(env.HUB.idFromName(tenantId));
 

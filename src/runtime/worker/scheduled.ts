@@ -5,6 +5,7 @@ import type { WorkflowTrigger } from '../../domain/workflowSteps';
 import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
 import { AppError } from '../../errors';
+import { createLogger } from '../../log';
 import {
   auditTenantMigrations,
   migrationPrincipal,
@@ -34,6 +35,8 @@ export const ABANDON_AFTER_MS = 30 * 60_000;
 /** Longer than the signature tolerance both ways (5 min old, 5 min ahead), so a replay is always caught. */
 const WEBHOOK_REPLAY_WINDOW_MS = 15 * 60_000;
 const SCAN_LIMIT = 200;
+
+const logger = createLogger({ service: 'changeflow', component: 'scheduled' });
 
 export interface SweepReport {
   cronStarted: string[];
@@ -157,7 +160,7 @@ export async function auditMigrations(env: ExecutionEnv): Promise<number> {
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
   const at = new Date(scheduledTime);
   await auditMigrations(env).catch((e) =>
-    console.log(JSON.stringify({ level: 'error', msg: 'migration audit failed', error: String(e) })),
+    logger.log('error', 'migration audit failed', { error: String(e) }),
   );
   const cronStarted = await startCronWorkflows(env, at);
   const swept = await watchdog(env, new Date());
@@ -166,6 +169,6 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
     new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString(),
   ).run();
   const report = { cronStarted, ...swept };
-  console.log(JSON.stringify({ level: 'info', msg: 'scheduled sweep', ...report }));
+  logger.log('info', 'scheduled sweep', report);
   return report;
 }

@@ -8,7 +8,6 @@ import type { AppBindings } from '../../http/app';
 import type { AuthResult } from '../../http/authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../../http/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../../http/graphqlWs';
-import { createLogger } from '../../http/logger';
 import {
   CallerSockets,
   guardEventStream,
@@ -16,6 +15,7 @@ import {
   SocketSession,
   tooManyConnections,
 } from '../../http/wsSession';
+import { createLogger } from '../../log';
 import type { SystemFigures } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';

@@ -12,6 +12,7 @@ import type { ExecutionRecord, ExecutionTrigger, WorkflowRecord } from '../../do
 import { isTerminalExecution } from '../../domain/types';
 import { executionEvent } from '../../engine/engine';
 import { AppError } from '../../errors';
+import { createLogger } from '../../log';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { workflowNotFound } from './workflows';
@@ -116,6 +117,8 @@ export const executionAudit = (e: ExecutionRecord) => ({
   },
 });
 
+const logger = createLogger({ service: 'changeflow', component: 'executions' });
+
 /** Hands recorded executions to the runner; a failure is logged, and the watchdog retries. */
 export async function handOver(ctx: AuthedContext, executions: readonly ExecutionRecord[]): Promise<void> {
   for (const e of executions) {
@@ -123,14 +126,7 @@ export async function handOver(ctx: AuthedContext, executions: readonly Executio
     try {
       await ctx.executions?.start({ tenantId: e.tenantId, executionId: e.id });
     } catch (error) {
-      console.log(
-        JSON.stringify({
-          level: 'warn',
-          msg: 'execution hand-over failed',
-          executionId: e.id,
-          error: String(error),
-        }),
-      );
+      logger.log('warn', 'execution hand-over failed', { executionId: e.id, error: String(error) });
     }
   }
 }
