@@ -1,4 +1,5 @@
 import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../db/audit';
+import { classifyDbError, isUniqueViolation } from '../db/errors';
 import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
 import { upsertUserStatement } from '../db/users';
@@ -37,12 +38,9 @@ const backoff = (attempt: number) =>
     setTimeout(resolve, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)),
   );
 
-const isVersionConflict = (e: unknown) =>
-  /(CHANGE|WORKFLOW|TEMPLATE)_VERSION_CONFLICT/.test(String((e as Error)?.message));
-const isIdempotencyRace = (e: unknown) =>
-  /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
-const isAuditRace = (e: unknown) =>
-  /UNIQUE constraint failed: audit_events/.test(String((e as Error)?.message));
+const isVersionConflict = (e: unknown) => classifyDbError(e).kind === 'version-conflict';
+const isIdempotencyRace = (e: unknown) => isUniqueViolation(e, 'idempotency_keys');
+const isAuditRace = (e: unknown) => isUniqueViolation(e, 'audit_events');
 
 /** JSON round trip, so the hash covers exactly what is stored and read back. */
 const plain = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));

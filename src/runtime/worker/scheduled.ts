@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config';
+import { isUniqueViolation } from '../../db/errors';
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../../db/executions';
 import type { ExecutionRecord } from '../../domain/types';
 import type { WorkflowTrigger } from '../../domain/workflowSteps';
@@ -75,7 +76,7 @@ async function startCronWorkflows(env: ExecutionEnv, at: Date): Promise<string[]
       started.push(e.id);
     } catch (e) {
       // A second scheduled event for the same minute: the unique (workflow, minute) index refused it.
-      if (/UNIQUE constraint failed: workflow_executions/.test(String((e as Error)?.message))) continue;
+      if (isUniqueViolation(e, 'workflow_executions')) continue;
       if (e instanceof AppError) continue;
       throw e;
     }

@@ -1,4 +1,5 @@
 import { personOf } from '../../auth/principal';
+import { isGuard } from '../../db/errors';
 import {
   countLiveExecutions,
   executionsWaitingOnChange,
@@ -22,7 +23,7 @@ import { workflowNotFound } from './workflows';
 /** Inputs are stored with the execution and read by every step: keep them small. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
-export const isWorkflowGone = (e: unknown) => /WORKFLOW_NOT_FOUND/.test(String((e as Error)?.message));
+export const isWorkflowGone = (e: unknown) => isGuard(e, 'WORKFLOW_NOT_FOUND');
 
 export function executionNotFound(id: string): AppError {
   return new AppError('EXECUTION-010', `Execution ${id} does not exist`, { executionId: id });
