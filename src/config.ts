@@ -1,4 +1,5 @@
-import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from './auth/ttl.mjs';
+import { ttlSeconds } from './auth/ttl.mjs';
+import { DEFAULT_COOLDOWN_MS, DEFAULT_FAILURE_THRESHOLD } from './engine/circuitBreaker';
 import { type EgressSettings, parseExactHost } from './engine/egress';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
@@ -53,6 +54,12 @@ export interface Config {
    * default 300), so that junk credentials cost a D1 lookup only within it.
    */
   perIpLimit: Limits;
+  /** HUB_PING_INTERVAL_MS: ms between a tenant hub's pings to its WebSocket clients. */
+  hubPingIntervalMs: number;
+  /** The circuit breakers of upstream hosts (src/engine/circuitBreaker.ts). */
+  breaker: { failureThreshold: number; cooldownMs: number };
+  /** The workflow engine's pauses and the watchdog's patience, ms. */
+  execution: { cancelPollMs: number; gatePollMs: number; nudgeAfterMs: number };
 }
 
 /** WebSocket session limits: how many sockets a caller holds, how many subscriptions one socket runs. */
@@ -65,77 +72,346 @@ export interface SessionLimits {
   recheckMs: number;
 }
 
-/** The variables ChangeFlow reads; all strings, as Workers bindings and process.env deliver them. */
-export interface ConfigVars {
-  ENVIRONMENT?: string;
-  JWT_SECRET?: string;
-  JWT_JWKS_URL?: string;
-  JWT_ISSUER?: string;
-  JWT_AUDIENCE?: string;
-  CORS_ORIGINS?: string;
-  RATE_LIMIT_PER_MINUTE?: string;
-  RATE_LIMIT_BURST_PER_SECOND?: string;
-  /** JSON, e.g. `{"anonymous":{"perMinute":30},"mcpWrite":{"burstPerSecond":2}}`. */
-  RATE_LIMIT_TIERS?: string;
-  /** `true` or `false`; default `true` in development, `false` in staging and production. */
-  GRAPHQL_INTROSPECTION?: string;
-  RATE_LIMIT_ENABLED?: string;
-  /** base64 of 32 random bytes: the key that encrypts workflow secrets (`openssl rand -base64 32`). */
-  SECRETS_KEY?: string;
-  /** The key SECRETS_KEY replaced, during a rotation: it still decrypts, never encrypts. */
-  SECRETS_KEY_PREVIOUS?: string;
-  /** `true` lifts every default egress refusal for workflow HTTP steps: development only. */
-  EGRESS_ALLOW_PRIVATE?: string;
-  /** Comma-separated exact hosts (e.g. an internal service) excepted from the default refusals. */
-  EGRESS_ALLOW_PRIVATE_HOSTS?: string;
-  // Issue 12 (token claims, MCP Origin).
-  /** Longest token lifetime: seconds (`86400`) or with a unit (`30m`, `24h`, `1d`); default 24h. */
-  JWT_MAX_TTL?: string;
-  /** The URL this deployment is reached at (`https://changeflow.example.com`). */
-  PUBLIC_URL?: string;
-  // WebSocket sessions (see SessionLimits).
-  WS_MAX_SUBSCRIPTIONS_PER_SOCKET?: string;
-  WS_MAX_SOCKETS_PER_CALLER?: string;
-  WS_CREDENTIAL_RECHECK_MS?: string;
-  /** Requests per minute from one client address, whoever they authenticate as (default 300). */
-  RATE_LIMIT_PER_IP_PER_MINUTE?: string;
+/** Where a variable is read: the Cloudflare Worker (and its Durable Objects and Workflows), the Node runtime. */
+export type Runtime = 'worker' | 'node';
+
+/** One environment variable: everything the parser, the docs and the checks know about it. */
+export interface VariableSpec {
+  name: string;
+  /** How the value is written. */
+  type: 'string' | 'integer' | 'boolean' | 'url' | 'enum' | 'list' | 'json' | 'duration' | 'key';
+  /**
+   * The raw value that applies when the variable is unset or blank, parsed like a set one;
+   * null when there is none (or it depends on ENVIRONMENT: see `defaultText`).
+   */
+  default: string | null;
+  /** What docs/configuration.md says the default is when it is not a plain value. */
+  defaultText?: string;
+  runtimes: readonly Runtime[];
+  description: string;
+  /** A key or password: its value is never printed (docs, errors, banners). */
+  secret: boolean;
 }
 
-/** Every variable above, so a change to any of them is noticed. */
-export const CONFIG_VARS = [
-  'ENVIRONMENT',
-  'JWT_SECRET',
-  'JWT_JWKS_URL',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-  'CORS_ORIGINS',
-  'RATE_LIMIT_PER_MINUTE',
-  'RATE_LIMIT_BURST_PER_SECOND',
-  'RATE_LIMIT_TIERS',
-  'GRAPHQL_INTROSPECTION',
-  'RATE_LIMIT_ENABLED',
-  'SECRETS_KEY',
-  'SECRETS_KEY_PREVIOUS',
-  'EGRESS_ALLOW_PRIVATE',
-  'EGRESS_ALLOW_PRIVATE_HOSTS',
-  'JWT_MAX_TTL',
-  'PUBLIC_URL',
-  'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
-  'WS_MAX_SOCKETS_PER_CALLER',
-  'WS_CREDENTIAL_RECHECK_MS',
-  'RATE_LIMIT_PER_IP_PER_MINUTE',
-] as const satisfies readonly (keyof ConfigVars)[];
+const BOTH = ['worker', 'node'] as const;
+const WORKER = ['worker'] as const;
+const NODE = ['node'] as const;
+
+/**
+ * Every environment variable ChangeFlow reads, in the order docs/configuration.md lists them
+ * (generated from this list by `npm run codegen`). Nothing outside this module reads a variable
+ * by name (test/config/noStrayEnvReads.test.ts): a new one is added here, parsed in parseConfig
+ * and handed to its reader through Config.
+ */
+export const VARIABLES = [
+  {
+    name: 'ENVIRONMENT',
+    type: 'enum',
+    default: 'development',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      "`development`, `staging` or `production`. `wrangler.toml`'s top level says `production` (development comes from `.dev.vars`, which `npm start` writes); it decides the defaults of CORS_ORIGINS and GRAPHQL_INTROSPECTION and what must be set outside development.",
+  },
+  {
+    name: 'JWT_SECRET',
+    type: 'string',
+    default: null,
+    runtimes: BOTH,
+    secret: true,
+    description:
+      'HS256 secret, at least 32 characters (a Worker secret in staging/production). This or JWT_JWKS_URL must be set; in development `npm start` and the Node runtime take a random one from `.dev.vars`.',
+  },
+  {
+    name: 'JWT_JWKS_URL',
+    type: 'url',
+    default: null,
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'JWKS URL of your identity provider: RS256/ES256 tokens are verified with its keys (cached 10 min per isolate; an unknown `kid` refetches at most every 30 s).',
+  },
+  {
+    name: 'JWT_ISSUER',
+    type: 'string',
+    default: null,
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'The `iss` a token must carry. Staging and production refuse to start without it when JWT_JWKS_URL is set.',
+  },
+  {
+    name: 'JWT_AUDIENCE',
+    type: 'string',
+    default: null,
+    runtimes: BOTH,
+    secret: false,
+    description: 'The `aud` a token must carry. Staging and production refuse to start without it.',
+  },
+  {
+    name: 'JWT_MAX_TTL',
+    type: 'duration',
+    default: '24h',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'The longest token lifetime accepted (`exp − iat`, or `exp − now` without `iat`): seconds, or a number with `s`, `m`, `h`, `d` (`86400`, `24h`).',
+  },
+  {
+    name: 'PUBLIC_URL',
+    type: 'url',
+    default: null,
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'The URL this deployment is reached at (`https://changeflow.example.com`); its origin, with the exact CORS_ORIGINS, is what `/mcp` accepts as `Origin`, and the Node runtime on loopback answers for its host.',
+  },
+  {
+    name: 'CORS_ORIGINS',
+    type: 'list',
+    default: null,
+    defaultText: '`*` in development, none elsewhere',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Comma-separated exact origins (`https://app.example`): a listed origin gets `Access-Control-Allow-Origin: <that origin>`, any other none, and its preflight 403; `*` only outside production.',
+  },
+  {
+    name: 'GRAPHQL_INTROSPECTION',
+    type: 'boolean',
+    default: null,
+    defaultText: '`true` in development, `false` elsewhere',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      '`true` or `false`: GraphQL introspection (`__schema`, `__type`) and "Did you mean …?" suggestions in error messages; off, they are refused with `INTROSPECTION_DISABLED`.',
+  },
+  {
+    name: 'RATE_LIMIT_ENABLED',
+    type: 'boolean',
+    default: 'true',
+    runtimes: BOTH,
+    secret: false,
+    description: '`false` turns rate limiting off (for measurements; never in production).',
+  },
+  {
+    name: 'RATE_LIMIT_PER_MINUTE',
+    type: 'integer',
+    default: '1000',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Requests per caller (a JWT subject or an API key) in a sliding 60 s window: the base of the tiers.',
+  },
+  {
+    name: 'RATE_LIMIT_BURST_PER_SECOND',
+    type: 'integer',
+    default: '50',
+    runtimes: BOTH,
+    secret: false,
+    description: 'Requests per caller in a 1 s burst window: the base of the tiers.',
+  },
+  {
+    name: 'RATE_LIMIT_TIERS',
+    type: 'json',
+    default: null,
+    defaultText: 'none',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'JSON overrides per tier, e.g. `{"anonymous":{"perMinute":30},"mcpWrite":{"burstPerSecond":2}}`; tiers `anonymous` (by IP), `authenticated`, `apiKey`, `mcpRead`, `mcpWrite` (per caller and tool, resource template or prompt). Without overrides: anonymous 60/10, MCP reads 300/20, MCP writes 60/5.',
+  },
+  {
+    name: 'RATE_LIMIT_PER_IP_PER_MINUTE',
+    type: 'integer',
+    default: '300',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Requests per minute from one client address, whoever they authenticate as; checked first, before any credential is looked up (over it: 429 `RATE_LIMITED` with `Retry-After`).',
+  },
+  {
+    name: 'SECRETS_KEY',
+    type: 'key',
+    default: null,
+    runtimes: BOTH,
+    secret: true,
+    description:
+      'base64 of 32 random bytes (`openssl rand -base64 32`): the key-encryption key of workflow secrets (a Worker secret). Without it secrets can be neither saved (`SECRETS_NOT_CONFIGURED`) nor used; in development `npm start` and the Node runtime take a random one from `.dev.vars`.',
+  },
+  {
+    name: 'SECRETS_KEY_PREVIOUS',
+    type: 'key',
+    default: null,
+    runtimes: BOTH,
+    secret: true,
+    description:
+      'The key SECRETS_KEY replaced, during a rotation: still decrypts, never encrypts; must differ from SECRETS_KEY.',
+  },
+  {
+    name: 'EGRESS_ALLOW_PRIVATE',
+    type: 'boolean',
+    default: 'false',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      '`true` lets workflow HTTP steps reach loopback, private and metadata addresses; development only, refused in staging and production.',
+  },
+  {
+    name: 'EGRESS_ALLOW_PRIVATE_HOSTS',
+    type: 'list',
+    default: null,
+    defaultText: 'none',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Comma-separated exact hosts (`billing.internal`, `10.0.0.7`, `[fd00::7]`) excepted from the egress refusals, in any environment; printed at start-up.',
+  },
+  {
+    name: 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
+    type: 'integer',
+    default: '20',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Subscriptions one WebSocket may run at a time; the next subscribe gets `TOO_MANY_SUBSCRIPTIONS`.',
+  },
+  {
+    name: 'WS_MAX_SOCKETS_PER_CALLER',
+    type: 'integer',
+    default: '10',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'WebSockets one caller (a JWT subject or an API key) may hold open; the next upgrade gets HTTP 429 `TOO_MANY_CONNECTIONS`.',
+  },
+  {
+    name: 'WS_CREDENTIAL_RECHECK_MS',
+    type: 'integer',
+    default: '5000',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'How often an open WebSocket or SSE stream looks its API key up again, in ms (at most 5000).',
+  },
+  {
+    name: 'HUB_PING_INTERVAL_MS',
+    type: 'integer',
+    default: '15000',
+    runtimes: WORKER,
+    secret: false,
+    description:
+      'Tuning: ms between pings to WebSocket clients; one that has not answered by the next is dropped.',
+  },
+  {
+    name: 'BREAKER_FAILURE_THRESHOLD',
+    type: 'integer',
+    default: String(DEFAULT_FAILURE_THRESHOLD),
+    runtimes: WORKER,
+    secret: false,
+    description: "Tuning: consecutive failures that open an upstream host's circuit breaker.",
+  },
+  {
+    name: 'BREAKER_COOLDOWN_MS',
+    type: 'integer',
+    default: String(DEFAULT_COOLDOWN_MS),
+    runtimes: WORKER,
+    secret: false,
+    description: 'Tuning: ms an open circuit breaker waits before it lets one probe through.',
+  },
+  {
+    name: 'EXECUTION_CANCEL_POLL_MS',
+    type: 'integer',
+    default: '250',
+    runtimes: WORKER,
+    secret: false,
+    description: 'Tuning: how often an in-flight workflow HTTP call checks for a cancel, in ms.',
+  },
+  {
+    name: 'EXECUTION_GATE_POLL_MS',
+    type: 'integer',
+    default: '300000',
+    runtimes: WORKER,
+    secret: false,
+    description: 'Tuning: how long an approval gate sleeps between checks without a wake, in ms.',
+  },
+  {
+    name: 'EXECUTION_NUDGE_AFTER_MS',
+    type: 'integer',
+    default: '60000',
+    runtimes: WORKER,
+    secret: false,
+    description: 'Tuning: how late past its wake time the watchdog nudges a live execution, in ms.',
+  },
+  {
+    name: 'CHANGEFLOW_DB',
+    type: 'string',
+    default: null,
+    runtimes: NODE,
+    secret: false,
+    description: 'The SQLite file (`--db` wins); created, with its directory, if missing.',
+  },
+  {
+    name: 'CHANGEFLOW_PORT',
+    type: 'integer',
+    default: '8788',
+    runtimes: NODE,
+    secret: false,
+    description: 'The port to listen on (`--port` wins; 0 picks a free one).',
+  },
+  {
+    name: 'CHANGEFLOW_HOST',
+    type: 'string',
+    default: '127.0.0.1',
+    runtimes: NODE,
+    secret: false,
+    description:
+      'The address to listen on (`--host` wins). On loopback only requests naming a loopback host or PUBLIC_URL are answered.',
+  },
+  {
+    name: 'CHANGEFLOW_TRUST_PROXY',
+    type: 'enum',
+    default: null,
+    defaultText: 'none: the peer address',
+    runtimes: NODE,
+    secret: false,
+    description:
+      "The one header a reverse proxy in front sets to the client's address (`--trust-proxy` wins): cf, x-real-ip or x-forwarded-for.",
+  },
+] as const satisfies readonly VariableSpec[];
+
+export type VariableName = (typeof VARIABLES)[number]['name'];
+
+/** The variables as Workers bindings and process.env deliver them: strings, any of them unset. */
+export type ConfigVars = { [K in VariableName]?: string };
+
+/** Every variable's name. */
+export const CONFIG_VARS: readonly VariableName[] = VARIABLES.map((v) => v.name);
+
+const SPECS = new Map<string, VariableSpec>(VARIABLES.map((v) => [v.name, v]));
+
+/** The variables of an environment (process.env, Worker bindings), and nothing else. */
+export function configVars(env: object): ConfigVars {
+  const vars: Record<string, string> = {};
+  for (const name of CONFIG_VARS) {
+    const value = (env as Record<string, unknown>)[name];
+    if (typeof value === 'string') vars[name] = value;
+  }
+  return vars as ConfigVars;
+}
 
 export const VERSION = '0.1.0';
 
 export class ConfigError extends Error {
+  /** The stable code the API answers an invalid configuration with (HTTP 503). */
+  readonly code = 'CONFIG_INVALID';
   /** Every variable the problem names, `variable` first. */
-  readonly variables: (keyof ConfigVars)[];
+  readonly variables: VariableName[];
 
   constructor(
-    readonly variable: keyof ConfigVars,
+    readonly variable: VariableName,
     problem: string,
-    also: (keyof ConfigVars)[] = [],
+    also: VariableName[] = [],
   ) {
     super(`Invalid configuration: ${variable} ${problem}`);
     this.name = 'ConfigError';
@@ -145,15 +421,21 @@ export class ConfigError extends Error {
 
 const blank = (v: string | undefined): v is undefined => v === undefined || v.trim() === '';
 
-function positiveInt(name: keyof ConfigVars, raw: string | undefined, fallback: number): number {
-  if (blank(raw)) return fallback;
+/** The variable's value, or its default from VARIABLES when unset or blank. */
+function setting(vars: ConfigVars, name: VariableName): string | undefined {
+  const raw = vars[name];
+  return blank(raw) ? (SPECS.get(name)?.default ?? undefined) : raw;
+}
+
+function positiveInt(vars: ConfigVars, name: VariableName): number {
+  const raw = setting(vars, name);
   const n = Number(raw);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new ConfigError(name, `must be a positive integer (got "${raw}")`);
+  if (raw === undefined || !Number.isInteger(n) || n <= 0)
+    throw new ConfigError(name, `must be a positive integer (got "${raw ?? ''}")`);
   return n;
 }
 
-function bool(name: keyof ConfigVars, raw: string | undefined, fallback: boolean): boolean {
+function bool(name: VariableName, raw: string | undefined, fallback: boolean): boolean {
   if (blank(raw)) return fallback;
   const value = raw.trim().toLowerCase();
   if (value === 'true') return true;
@@ -161,7 +443,11 @@ function bool(name: keyof ConfigVars, raw: string | undefined, fallback: boolean
   throw new ConfigError(name, `must be "true" or "false" (got "${raw}")`);
 }
 
-function url(name: keyof ConfigVars, raw: string | undefined): string | null {
+/** A boolean whose default is VARIABLES' (an ENVIRONMENT-dependent one is passed by the caller). */
+const flag = (vars: ConfigVars, name: VariableName): boolean =>
+  bool(name, vars[name], setting(vars, name) === 'true');
+
+function url(name: VariableName, raw: string | undefined): string | null {
   if (blank(raw)) return null;
   try {
     const u = new URL(raw);
@@ -221,9 +507,7 @@ function aesKey(name: 'SECRETS_KEY' | 'SECRETS_KEY_PREVIOUS', raw: string): Uint
 }
 
 /** The workflow secrets' key-encryption keys, validated; null when SECRETS_KEY is not set. */
-export function parseSecretKeys(
-  vars: Pick<ConfigVars, 'SECRETS_KEY' | 'SECRETS_KEY_PREVIOUS'>,
-): SecretKeys | null {
+function parseSecretKeys(vars: Pick<ConfigVars, 'SECRETS_KEY' | 'SECRETS_KEY_PREVIOUS'>): SecretKeys | null {
   if (blank(vars.SECRETS_KEY)) {
     if (!blank(vars.SECRETS_KEY_PREVIOUS)) {
       throw new ConfigError('SECRETS_KEY_PREVIOUS', 'is set without SECRETS_KEY: set the current key too');
@@ -242,20 +526,18 @@ export function parseSecretKeys(
   return { current: { raw: current }, previous: { raw: previous } };
 }
 
-const envOf = (vars: Pick<ConfigVars, 'ENVIRONMENT'>) =>
-  (blank(vars.ENVIRONMENT) ? 'development' : vars.ENVIRONMENT) as Environment;
+const envOf = (vars: Pick<ConfigVars, 'ENVIRONMENT'>) => setting(vars, 'ENVIRONMENT') as Environment;
 
 /**
  * EGRESS_ALLOW_PRIVATE and EGRESS_ALLOW_PRIVATE_HOSTS. Lifting every refusal is for a developer's
  * machine (the loopback upstream of the tests and `npm start`), never a shared deployment; an
- * exact host is an operator's deliberate exception and is valid anywhere. The workflow engine
- * reads these too, without the rest of the configuration.
+ * exact host is an operator's deliberate exception and is valid anywhere.
  */
-export function parseEgressSettings(
+function parseEgressSettings(
   vars: Pick<ConfigVars, 'ENVIRONMENT' | 'EGRESS_ALLOW_PRIVATE' | 'EGRESS_ALLOW_PRIVATE_HOSTS'>,
 ): EgressSettings {
   const environment = envOf(vars);
-  const allowPrivate = bool('EGRESS_ALLOW_PRIVATE', vars.EGRESS_ALLOW_PRIVATE, false);
+  const allowPrivate = flag(vars, 'EGRESS_ALLOW_PRIVATE');
   if (allowPrivate && environment !== 'development') {
     throw new ConfigError(
       'EGRESS_ALLOW_PRIVATE',
@@ -281,8 +563,8 @@ export function parseEgressSettings(
 
 // --- Issue 12: token lifetimes, token binding outside development, the public origin ---
 
-function maxTtl(raw: string | undefined): number {
-  if (blank(raw)) return DEFAULT_MAX_TTL_SECONDS;
+function maxTtl(vars: ConfigVars): number {
+  const raw = setting(vars, 'JWT_MAX_TTL') ?? '';
   const seconds = ttlSeconds(raw);
   if (seconds === null) {
     throw new ConfigError(
@@ -300,7 +582,7 @@ function maxTtl(raw: string | undefined): number {
  */
 function requireTokenBinding(environment: Environment, jwt: Config['jwt']): void {
   if (environment === 'development') return;
-  const missing: (keyof ConfigVars)[] = [];
+  const missing: VariableName[] = [];
   if (jwt.audience === null) missing.push('JWT_AUDIENCE');
   if (jwt.jwksUrl !== null && jwt.issuer === null) missing.push('JWT_ISSUER');
   const [first, ...rest] = missing;
@@ -308,7 +590,7 @@ function requireTokenBinding(environment: Environment, jwt: Config['jwt']): void
   const why = {
     JWT_AUDIENCE: 'a token is accepted only when its "aud" claim names this deployment',
     JWT_ISSUER: 'with JWT_JWKS_URL, only when its "iss" claim names your identity provider',
-  } as Record<keyof ConfigVars, string>;
+  } as Record<VariableName, string>;
   throw new ConfigError(
     first,
     `${rest.map((v) => `and ${v} `).join('')}must be set in ${environment}: ` +
@@ -350,19 +632,15 @@ export function parseConfig(vars: ConfigVars): Config {
       throw new ConfigError('CORS_ORIGINS', `must be a comma-separated list of origins (got "${origin}")`);
     }
   }
-  const rateLimitPerMinute = positiveInt('RATE_LIMIT_PER_MINUTE', vars.RATE_LIMIT_PER_MINUTE, 1000);
-  const rateLimitBurstPerSecond = positiveInt(
-    'RATE_LIMIT_BURST_PER_SECOND',
-    vars.RATE_LIMIT_BURST_PER_SECOND,
-    50,
-  );
+  const rateLimitPerMinute = positiveInt(vars, 'RATE_LIMIT_PER_MINUTE');
+  const rateLimitBurstPerSecond = positiveInt(vars, 'RATE_LIMIT_BURST_PER_SECOND');
   const base = { perMinute: rateLimitPerMinute, burstPerSecond: rateLimitBurstPerSecond };
   const jwt: Config['jwt'] = {
     secret,
     jwksUrl,
     issuer: blank(vars.JWT_ISSUER) ? null : vars.JWT_ISSUER,
     audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,
-    maxTtlSeconds: maxTtl(vars.JWT_MAX_TTL),
+    maxTtlSeconds: maxTtl(vars),
   };
   requireTokenBinding(environment, jwt);
   return {
@@ -375,19 +653,29 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitBurstPerSecond,
     rateLimits: tierLimits(base, tierOverrides(vars.RATE_LIMIT_TIERS)),
     introspection: bool('GRAPHQL_INTROSPECTION', vars.GRAPHQL_INTROSPECTION, environment === 'development'),
-    rateLimitEnabled: bool('RATE_LIMIT_ENABLED', vars.RATE_LIMIT_ENABLED, true),
+    rateLimitEnabled: flag(vars, 'RATE_LIMIT_ENABLED'),
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
     sessions: parseSessionLimits(vars),
     perIpLimit: parsePerIpLimit(vars),
+    hubPingIntervalMs: positiveInt(vars, 'HUB_PING_INTERVAL_MS'),
+    breaker: {
+      failureThreshold: positiveInt(vars, 'BREAKER_FAILURE_THRESHOLD'),
+      cooldownMs: positiveInt(vars, 'BREAKER_COOLDOWN_MS'),
+    },
+    execution: {
+      cancelPollMs: positiveInt(vars, 'EXECUTION_CANCEL_POLL_MS'),
+      gatePollMs: positiveInt(vars, 'EXECUTION_GATE_POLL_MS'),
+      nudgeAfterMs: positiveInt(vars, 'EXECUTION_NUDGE_AFTER_MS'),
+    },
   };
 }
 
-/** A revoked API key must stop working on open sockets within this long. */
+/** A revoked API key must stop working on open sockets within this long (WS_CREDENTIAL_RECHECK_MS' default). */
 const MAX_RECHECK_MS = 5_000;
 
 function parseSessionLimits(vars: ConfigVars): SessionLimits {
-  const recheckMs = positiveInt('WS_CREDENTIAL_RECHECK_MS', vars.WS_CREDENTIAL_RECHECK_MS, MAX_RECHECK_MS);
+  const recheckMs = positiveInt(vars, 'WS_CREDENTIAL_RECHECK_MS');
   if (recheckMs > MAX_RECHECK_MS) {
     throw new ConfigError(
       'WS_CREDENTIAL_RECHECK_MS',
@@ -395,18 +683,76 @@ function parseSessionLimits(vars: ConfigVars): SessionLimits {
     );
   }
   return {
-    maxSubscriptionsPerSocket: positiveInt(
-      'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
-      vars.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
-      20,
-    ),
-    maxSocketsPerCaller: positiveInt('WS_MAX_SOCKETS_PER_CALLER', vars.WS_MAX_SOCKETS_PER_CALLER, 10),
+    maxSubscriptionsPerSocket: positiveInt(vars, 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET'),
+    maxSocketsPerCaller: positiveInt(vars, 'WS_MAX_SOCKETS_PER_CALLER'),
     recheckMs,
   };
 }
 
 /** Per address, per minute; no separate burst (the per-caller tiers shape bursts). */
 function parsePerIpLimit(vars: Pick<ConfigVars, 'RATE_LIMIT_PER_IP_PER_MINUTE'>): Limits {
-  const perMinute = positiveInt('RATE_LIMIT_PER_IP_PER_MINUTE', vars.RATE_LIMIT_PER_IP_PER_MINUTE, 300);
+  const perMinute = positiveInt(vars, 'RATE_LIMIT_PER_IP_PER_MINUTE');
   return { perMinute, burstPerSecond: perMinute };
+}
+
+/** Parsed configurations by the variables they were parsed from (a Worker isolate sees one or two). */
+const parsed = new Map<string, Config>();
+const MAX_PARSED = 8;
+
+/**
+ * The configuration of a Worker's bindings (or any environment object), parsed once per set of
+ * values and cached, so the Worker entry, the Durable Objects and the Workflow class share one
+ * parse per isolate. Throws a ConfigError (CONFIG_INVALID) that names the variable; that is not
+ * cached, so a fixed deployment recovers on its next request.
+ */
+export function loadConfig(env: object): Config {
+  const vars = configVars(env);
+  const fingerprint = CONFIG_VARS.map((k) => vars[k] ?? '').join('\u0000');
+  let config = parsed.get(fingerprint);
+  if (!config) {
+    config = parseConfig(vars);
+    if (parsed.size >= MAX_PARSED) parsed.delete(parsed.keys().next().value as string);
+    parsed.set(fingerprint, config);
+  }
+  return config;
+}
+
+/**
+ * The development conveniences of the Node runtime's `npm run serve:node`: in development only,
+ * when the environment names no key (JWT_SECRET, JWT_JWKS_URL), JWT_SECRET comes from `supply`
+ * (.dev.vars), and then SECRETS_KEY too unless it is set. A configured process (tests, a
+ * deployment) gets nothing supplied.
+ */
+export function withDevelopmentKeys(
+  env: object,
+  supply: { jwtSecret: () => string; secretsKey: () => string },
+): { vars: ConfigVars; supplied: ('JWT_SECRET' | 'SECRETS_KEY')[] } {
+  const vars = configVars(env);
+  const supplied: ('JWT_SECRET' | 'SECRETS_KEY')[] = [];
+  if (envOf(vars) !== 'development' || !blank(vars.JWT_SECRET) || !blank(vars.JWT_JWKS_URL)) {
+    return { vars, supplied };
+  }
+  vars.JWT_SECRET = supply.jwtSecret();
+  supplied.push('JWT_SECRET');
+  if (blank(vars.SECRETS_KEY)) {
+    vars.SECRETS_KEY = supply.secretsKey();
+    supplied.push('SECRETS_KEY');
+  }
+  return { vars, supplied };
+}
+
+/** The Node server's own variables (CHANGEFLOW_*), unparsed: its command-line flags win over them. */
+export function nodeServerVars(env: object): {
+  db?: string;
+  port?: string;
+  host?: string;
+  trustProxy?: string;
+} {
+  const vars = configVars(env);
+  return {
+    db: vars.CHANGEFLOW_DB,
+    port: setting(vars, 'CHANGEFLOW_PORT'),
+    host: setting(vars, 'CHANGEFLOW_HOST'),
+    trustProxy: vars.CHANGEFLOW_TRUST_PROXY,
+  };
 }

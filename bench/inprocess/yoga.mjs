@@ -4,7 +4,7 @@
 // variable-aware cost check), Yoga's parse/validate caches, scope checks in the resolvers, error
 // masking, security headers and CORS. Not included: a rate limiter (no port given, as in tests).
 import { createApp } from '../../src/http/app.ts';
-import { batchedSink } from '../../src/http/logSink.ts';
+import { batchedSink } from '../../src/log.ts';
 
 export function createYogaVariant({ schema, db, vars, tokens }) {
   // Logs as the Node runtime writes them (src/runtime/node/runtime.ts): one stdout write per tick.

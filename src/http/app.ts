@@ -1,6 +1,7 @@
 import type { GraphQLSchema } from 'graphql';
-import { CONFIG_VARS, type Config, ConfigError, type ConfigVars, parseConfig } from '../config';
+import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config';
 import { describeEgress } from '../engine/egress';
+import { createLogger } from '../log';
 import { buildCatalog, type McpCatalog } from '../mcp/catalog';
 import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
 import type { ExecuteOperation, OperationResult } from '../mcp/server';
@@ -19,8 +20,8 @@ import { createGraphQLServer, type GraphQLServer, type ServerContext } from './g
 import { checkHealth } from './health';
 import { type IdempotencyClaim, withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
-import { createLogger, requestIdFor } from './logger';
 import { hostAllowedOnLoopback } from './rebinding';
+import { requestIdFor } from './requestId';
 import { graphqlErrorResponse } from './responses';
 import { withSecurityHeaders } from './securityHeaders';
 import { drainBody } from './streams';
@@ -152,17 +153,16 @@ function decodePathSegment(segment: string): string | null {
  */
 export function createApp(schema: GraphQLSchema, options: { logSink?: (line: string) => void } = {}) {
   // Config and the Yoga instance are built once per configuration (once per isolate in a Worker).
-  let built: { fingerprint: string; config: Config; yoga: GraphQLServer } | null = null;
+  let built: { config: Config; yoga: GraphQLServer } | null = null;
   let sdl: string | null = null;
   let mcp: { catalog: McpCatalog; handle: ReturnType<typeof createMcpEndpoint> } | null = null;
   const logger = createLogger({ service: 'changeflow' }, options.logSink);
 
   function setup(env: AppBindings) {
-    // Rebuilt only when a configuration variable changes, whatever object the runtime passes.
-    const fingerprint = CONFIG_VARS.map((k) => env[k] ?? '').join('\u0000');
-    if (built?.fingerprint !== fingerprint) {
-      const config = parseConfig(env);
-      built = { fingerprint, config, yoga: createGraphQLServer(schema, config) };
+    // Rebuilt only when a configuration variable changes (loadConfig caches by their values).
+    const config = loadConfig(env);
+    if (built?.config !== config) {
+      built = { config, yoga: createGraphQLServer(schema, config) };
       // An operator's deliberate exception to the egress refusals is said once per configuration.
       if (config.egress.allowPrivate || config.egress.allowPrivateHosts.length) {
         logger.log('warn', 'workflow HTTP egress exceptions', { egress: describeEgress(config.egress) });

@@ -1,4 +1,5 @@
 import { systemPrincipal } from '../auth/principal';
+import { isUniqueViolation } from '../db/errors';
 import { insertWebhookDeliveryStatement } from '../db/executions';
 import type { WorkflowTrigger } from '../domain/workflowSteps';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../engine/webhookSignature';
@@ -43,8 +44,7 @@ async function deliveryKey(timestamp: number, body: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-const isReplay = (e: unknown) =>
-  /UNIQUE constraint failed: webhook_deliveries/.test(String((e as Error)?.message));
+const isReplay = (e: unknown) => isUniqueViolation(e, 'webhook_deliveries');
 
 export async function receiveWebhook(
   request: Request,

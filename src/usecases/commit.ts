@@ -1,8 +1,10 @@
 import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../db/audit';
+import { classifyDbError, isUniqueViolation } from '../db/errors';
 import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
 import { upsertUserStatement } from '../db/users';
 import { type AuditEventInput, computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
+import { retryDelayMs } from '../engine/backoff';
 import { AppError } from '../errors';
 import type { AuthedContext } from './context';
 
@@ -27,22 +29,22 @@ export interface WritePlan<T> {
  * budget must outlast a burst of parallel writes, not just a single collision.
  */
 const MAX_ATTEMPTS = 12;
-/** Upper bound of the randomised pause before retry n: min(cap, base · 2^n) ms, full jitter. */
-const BACKOFF_BASE_MS = 4;
+/** The randomised pause before the first retry is at most this long, doubling up to the cap. */
+const BACKOFF_BASE_MS = 8;
 const BACKOFF_CAP_MS = 100;
 
-/** Spreads the losers of a race out in time so that they do not all collide again. */
-const backoff = (attempt: number) =>
-  new Promise<void>((resolve) =>
-    setTimeout(resolve, Math.random() * Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt)),
-  );
+/**
+ * The pause after `lost` lost attempts: the engine's full-jitter backoff (src/engine/backoff.ts),
+ * random() · min(cap, base · 2^(lost−1)) ms, so that the losers of a race do not all collide again.
+ */
+export const commitBackoffMs = (lost: number, random: () => number = Math.random) =>
+  retryDelayMs({ attempt: lost, baseMs: BACKOFF_BASE_MS, capMs: BACKOFF_CAP_MS, random });
 
-const isVersionConflict = (e: unknown) =>
-  /(CHANGE|WORKFLOW|TEMPLATE)_VERSION_CONFLICT/.test(String((e as Error)?.message));
-const isIdempotencyRace = (e: unknown) =>
-  /UNIQUE constraint failed: idempotency_keys/.test(String((e as Error)?.message));
-const isAuditRace = (e: unknown) =>
-  /UNIQUE constraint failed: audit_events/.test(String((e as Error)?.message));
+const backoff = (lost: number) => new Promise<void>((resolve) => setTimeout(resolve, commitBackoffMs(lost)));
+
+const isVersionConflict = (e: unknown) => classifyDbError(e).kind === 'version-conflict';
+const isIdempotencyRace = (e: unknown) => isUniqueViolation(e, 'idempotency_keys');
+const isAuditRace = (e: unknown) => isUniqueViolation(e, 'audit_events');
 
 /** JSON round trip, so the hash covers exactly what is stored and read back. */
 const plain = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));

@@ -1,7 +1,7 @@
 import { env, introspectWorkflowInstance } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { parseSecretKeys } from '../../src/config';
+import { loadConfig } from '../../src/config';
 import { signWebhook } from '../../src/engine/webhookSignature';
 import { currentKeyId, type SecretKeys, sealSecret } from '../../src/secrets/envelope';
 import { gql, gqlOk } from '../helpers/graphql';
@@ -317,7 +317,7 @@ describe('encryption at rest', () => {
   it('rotation: a value sealed under SECRETS_KEY_PREVIOUS still runs; saving it again moves it to SECRETS_KEY', async () => {
     const c = await freshCast();
     const value = secretValue();
-    const keys = parseSecretKeys(env) as SecretKeys;
+    const keys = loadConfig(env).secretKeys as SecretKeys;
     const previous: SecretKeys = { current: keys.previous as SecretKeys['current'], previous: null };
     // What the deployment wrote before SECRETS_KEY was rotated.
     const sealed = await sealSecret(previous, c.tenant, 'ROTATE_ME', value);

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { nodeServerVars } from '../../config';
 import { TRUST_PROXY_HEADERS, type TrustProxy } from './http';
 
 export interface NodeArgs {
@@ -24,16 +25,12 @@ export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 87
                 rate limits are counted under
 
 Configuration comes from the environment, as in the Worker: JWT_SECRET or JWT_JWKS_URL, ENVIRONMENT,
-CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIERS, … (see README).`;
+CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIERS, … (see docs/configuration.md).`;
 
 export class UsageError extends Error {}
 
-/** Command-line flags, then CHANGEFLOW_* variables, then defaults. */
-export function parseNodeArgs(
-  argv: string[],
-  env: Record<string, string | undefined>,
-  defaultMigrations: string,
-): NodeArgs | 'help' {
+/** Command-line flags, then CHANGEFLOW_* variables, then their defaults (src/config.ts). */
+export function parseNodeArgs(argv: string[], env: object, defaultMigrations: string): NodeArgs | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -51,9 +48,10 @@ export function parseNodeArgs(
     throw new UsageError((e as Error).message);
   }
   if (values.help) return 'help';
-  const db = (values.db as string | undefined) ?? env.CHANGEFLOW_DB;
+  const fromEnv = nodeServerVars(env);
+  const db = (values.db as string | undefined) ?? fromEnv.db;
   if (!db) throw new UsageError('Name the SQLite file: --db <path> (or CHANGEFLOW_DB)');
-  const rawPort = (values.port as string | undefined) ?? env.CHANGEFLOW_PORT ?? '8788';
+  const rawPort = (values.port as string | undefined) ?? fromEnv.port ?? '';
   const port = Number(rawPort);
   if (!/^\d+$/.test(rawPort) || port > 65_535) {
     throw new UsageError(`--port must be a port number, 0–65535 (got "${rawPort}")`);
@@ -61,9 +59,9 @@ export function parseNodeArgs(
   return {
     db,
     port,
-    host: (values.host as string | undefined) ?? env.CHANGEFLOW_HOST ?? '127.0.0.1',
+    host: (values.host as string | undefined) ?? fromEnv.host ?? '',
     migrations: (values.migrations as string | undefined) ?? defaultMigrations,
-    trustProxy: trustProxy((values['trust-proxy'] as string | undefined) ?? env.CHANGEFLOW_TRUST_PROXY),
+    trustProxy: trustProxy((values['trust-proxy'] as string | undefined) ?? fromEnv.trustProxy),
   };
 }
 

@@ -1,4 +1,4 @@
-// Types of devVars.mjs, for the TypeScript that shares it (src/runtime/node/devSecret.ts).
+// Types of devVars.mjs, for the TypeScript that shares it (src/runtime/node/main.ts).
 export const DEV_VARS: string;
 export function readDevVars(path?: string): Record<string, string>;
 export function ensureDevSecret(path?: string): string;

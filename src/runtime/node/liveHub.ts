@@ -1,5 +1,5 @@
-import type { Logger } from '../../http/logger';
 import { createLiveFeeds, type LiveFeeds } from '../../live/feeds';
+import type { Logger } from '../../log';
 import type { MetricsAggregator } from '../../metrics/aggregator';
 import type { ChangeEvent } from '../../usecases/ports/events';
 import type { LivePort } from '../../usecases/ports/live';

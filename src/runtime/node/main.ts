@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, parseEgressSettings } from '../../config';
+import { ConfigError, withDevelopmentKeys } from '../../config';
 import { describeEgress } from '../../engine/egress';
 import { auditMigratedChanges, migrationPrincipal } from '../../usecases/changes/migrations';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';
-import { DEV_VARS, devSecret, devSecretsKey } from './devSecret';
+import { DEV_VARS, ensureDevSecret, ensureDevSecretsKey } from './devVars.mjs';
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
@@ -38,13 +38,14 @@ async function main(): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const env = { ...process.env };
-  const secret = devSecret(env);
-  if (secret) env.JWT_SECRET = secret;
-  // Only in the same development convenience mode as JWT_SECRET: a configured process (tests,
-  // a deployment) gets no .dev.vars written behind its back.
-  const secretsKey = secret ? devSecretsKey(env) : null;
-  if (secretsKey) env.SECRETS_KEY = secretsKey;
+  // In development, keys the environment lacks come from .dev.vars (created at random if missing),
+  // the ones `npm start` and `npm run token` use; a configured process gets nothing written.
+  const { vars: env, supplied } = withDevelopmentKeys(process.env, {
+    jwtSecret: () => ensureDevSecret(),
+    secretsKey: () => ensureDevSecretsKey(),
+  });
+  const secret = supplied.includes('JWT_SECRET');
+  const secretsKey = supplied.includes('SECRETS_KEY');
   if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
 
   let app: ReturnType<typeof openNodeApp>;
@@ -83,7 +84,7 @@ async function main(): Promise<number> {
   const base = server.url;
   const ws = base.replace(/^http/, 'ws');
   console.log(`
-  ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${env.ENVIRONMENT || 'development'}
+  ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${app.config.environment}
   ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
 
     GraphQL         ${base}/graphql
@@ -93,7 +94,7 @@ async function main(): Promise<number> {
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
 
-  Workflow HTTP egress: ${describeEgress(parseEgressSettings(env))}
+  Workflow HTTP egress: ${describeEgress(app.config.egress)}
 
   Stop with Ctrl-C.
 `);

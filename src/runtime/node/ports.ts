@@ -1,5 +1,5 @@
 import type { AppPorts } from '../../http/app';
-import type { Logger } from '../../http/logger';
+import type { Logger } from '../../log';
 import type { MetricsAggregator } from '../../metrics/aggregator';
 import { renderPrometheus } from '../../metrics/prometheus';
 import type { RateLimiterPort } from '../../ratelimit/policy';

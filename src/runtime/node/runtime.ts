@@ -1,11 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { CONFIG_VARS, type ConfigVars, parseConfig } from '../../config';
+import { type Config, configVars, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
-import { createLogger } from '../../http/logger';
-import { batchedSink } from '../../http/logSink';
 import { isLoopbackListenAddress } from '../../http/rebinding';
+import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { LiveHub } from './liveHub';
@@ -27,12 +26,14 @@ export interface NodeApp {
   endSubscriptions(): Promise<void>;
   /** Ends subscriptions and releases what the app opened itself (a database it was given stays open). */
   close(): Promise<void>;
+  /** The configuration parsed from `env`. */
+  config: Config;
 }
 
 export interface NodeAppOptions {
   db: D1Database;
   /** Configuration variables as the Worker reads them (JWT_SECRET, ENVIRONMENT, …); `process.env` fits. */
-  env?: ConfigVars;
+  env?: object;
   /**
    * The address the server listens on (`--host`). On loopback (the default 127.0.0.1) only
    * requests that name a loopback host or PUBLIC_URL's are answered (DNS-rebinding protection).
@@ -40,15 +41,12 @@ export interface NodeAppOptions {
   listenHost?: string;
 }
 
-const pickConfig = (env: ConfigVars): ConfigVars =>
-  Object.fromEntries(CONFIG_VARS.flatMap((k) => (env[k] === undefined ? [] : [[k, env[k]]])));
-
 /**
  * The app on Node, in process: the same createApp(schema) as the Worker, with the ports this
  * runtime provides. Throws a ConfigError naming the variable when the configuration is invalid.
  */
 export function createNodeApp(options: NodeAppOptions): NodeApp {
-  const vars = pickConfig(options.env ?? {});
+  const vars = configVars(options.env ?? {});
   const config = parseConfig(vars);
   const bindings: AppBindings = { ...vars, DB: options.db };
   const logger = createLogger({ service: 'changeflow', component: 'node' });
@@ -82,7 +80,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   });
   if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
     ports.loopbackOnly = true;
-  // One write per tick instead of a synchronous console.log per line (see logSink.ts).
+  // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
@@ -98,6 +96,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     upgrade: (req, socket, head, request) => void gateway.handleUpgrade(req, socket, head, request, fetch),
     endSubscriptions,
     close: endSubscriptions,
+    config,
   };
 }
 

@@ -1,27 +1,15 @@
 import { DurableObject } from 'cloudflare:workers';
+import { type ConfigVars, loadConfig } from '../../config';
 import {
   type BreakerState,
   canRequest,
-  DEFAULT_COOLDOWN_MS,
-  DEFAULT_FAILURE_THRESHOLD,
   initialBreaker,
   onFailure,
   onSuccess,
 } from '../../engine/circuitBreaker';
 import type { BreakerSnapshot } from '../../usecases/ports/executions';
 
-/** Tunables, as Worker vars (tests shorten the cooldown). */
-export interface BreakerEnv {
-  BREAKER_FAILURE_THRESHOLD?: string;
-  BREAKER_COOLDOWN_MS?: string;
-}
-
 type BreakerView = BreakerSnapshot;
-
-const positive = (v: string | undefined, fallback: number) => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-};
 
 /**
  * The circuit breakers of one tenant's upstream hosts. Every execution of the tenant goes
@@ -29,13 +17,18 @@ const positive = (v: string | undefined, fallback: number) => {
  * is admitted exactly once. State is kept in the object's storage: it survives eviction and a
  * restart, so an open breaker stays open for its cooldown.
  */
-export class BreakerBoard extends DurableObject<BreakerEnv> {
+export class BreakerBoard extends DurableObject<ConfigVars> {
+  /** BREAKER_FAILURE_THRESHOLD and BREAKER_COOLDOWN_MS (tests shorten the cooldown). */
+  private get settings() {
+    return loadConfig(this.env).breaker;
+  }
+
   private get threshold() {
-    return positive(this.env.BREAKER_FAILURE_THRESHOLD, DEFAULT_FAILURE_THRESHOLD);
+    return this.settings.failureThreshold;
   }
 
   private get cooldownMs() {
-    return positive(this.env.BREAKER_COOLDOWN_MS, DEFAULT_COOLDOWN_MS);
+    return this.settings.cooldownMs;
   }
 
   private async read(host: string): Promise<BreakerView> {

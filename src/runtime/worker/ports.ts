@@ -1,35 +1,29 @@
-import { ConfigError, parseEgressSettings, parseSecretKeys } from '../../config';
+import { loadConfig } from '../../config';
 import type { ExecutionRecord } from '../../domain/types';
-import { type EgressSettings, STRICT_EGRESS } from '../../engine/egress';
 import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
-import type { SecretKeys } from '../../secrets/envelope';
+import { createLogger } from '../../log';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
 import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../../usecases/workflows/runbooks';
 import { openStepSecrets } from '../../usecases/workflows/secrets';
-import type { BreakerBoard, BreakerEnv } from './breakerBoard';
+import type { BreakerBoard } from './breakerBoard';
 import type { ExecutionParams } from './executionWorkflow';
 import type { TenantHub } from './tenantHub';
 import { durableWriteLock, type TenantLock } from './tenantLock';
 
 /** The Worker bindings the engine uses. */
-export interface ExecutionEnv extends AppBindings, BreakerEnv {
+export interface ExecutionEnv extends AppBindings {
   EXECUTOR: Workflow<ExecutionParams>;
   BREAKERS: DurableObjectNamespace<BreakerBoard>;
   HUB: DurableObjectNamespace<TenantHub>;
   TENANT_LOCKS: DurableObjectNamespace<TenantLock>;
-  /** How often an in-flight HTTP call checks for a cancel (ms; default 250). */
-  EXECUTION_CANCEL_POLL_MS?: string;
-  /** How long an approval gate sleeps between checks without a wake (ms; default 5 minutes). */
-  EXECUTION_GATE_POLL_MS?: string;
-  /** How late past its wake time a live execution is nudged by the watchdog (ms; default 60 s). */
-  EXECUTION_NUDGE_AFTER_MS?: string;
 }
 
-const warn = (msg: string) => (e: unknown) =>
-  console.log(JSON.stringify({ level: 'warn', msg, error: String(e) }));
+const logger = createLogger({ service: 'changeflow', component: 'engine' });
+
+const warn = (msg: string) => (e: unknown) => logger.log('warn', msg, { error: String(e) });
 
 const hubOf = (env: ExecutionEnv, tenantId: string) => env.HUB.get(env.HUB.idFromName(tenantId));
 
@@ -43,35 +37,12 @@ export function hubEvents(env: ExecutionEnv, waitUntil: (p: Promise<unknown>) =>
   };
 }
 
-let parsedKeys: { from: string; keys: SecretKeys | null } | null = null;
-
-/** The secrets' keys of these bindings, parsed once per key pair (their imports are cached by object). */
-function secretKeysOf(env: ExecutionEnv): SecretKeys | null {
-  const from = `${env.SECRETS_KEY ?? ''}\u0000${env.SECRETS_KEY_PREVIOUS ?? ''}`;
-  if (parsedKeys?.from !== from) parsedKeys = { from, keys: parseSecretKeys(env) };
-  return parsedKeys.keys;
-}
-
-const positive = (v: string | undefined, fallback: number) => {
-  const n = Number(v);
-  return Number.isFinite(n) && n > 0 ? n : fallback;
-};
-
 /**
- * The deployment's egress exceptions for the engine. An invalid setting (EGRESS_ALLOW_PRIVATE
- * outside development) fails closed here: the API refuses to serve at all with it (CONFIG_INVALID).
+ * The engine's ports over the Worker's bindings. The configuration is the API's (loadConfig, one
+ * parse per isolate): an invalid one (CONFIG_INVALID) stops executions as it stops the API.
  */
-function egressSettings(env: ExecutionEnv): EgressSettings {
-  try {
-    return parseEgressSettings(env);
-  } catch (e) {
-    if (!(e instanceof ConfigError)) throw e;
-    console.log(JSON.stringify({ level: 'error', msg: 'invalid egress configuration', error: e.message }));
-    return STRICT_EGRESS;
-  }
-}
-
 export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
+  const config = loadConfig(env);
   const board = () => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId));
   return {
     db: env.DB,
@@ -81,14 +52,14 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
     },
     // Only ever the execution's own tenant: the tenant is fixed here, not taken from the step.
     secrets: async (names) =>
-      names.length ? openStepSecrets(env.DB, secretKeysOf(env), tenantId, names) : new Map(),
+      names.length ? openStepSecrets(env.DB, config.secretKeys, tenantId, names) : new Map(),
     publish: (event) => hubOf(env, tenantId).publishExecution(event).catch(warn('hub publish failed')),
     fetch: (input, init) => fetch(input, init),
-    egress: egressSettings(env),
+    egress: config.egress,
     now: () => new Date(),
     random: Math.random,
-    cancelPollMs: positive(env.EXECUTION_CANCEL_POLL_MS, 250),
-    gatePollMs: positive(env.EXECUTION_GATE_POLL_MS, 5 * 60_000),
+    cancelPollMs: config.execution.cancelPollMs,
+    gatePollMs: config.execution.gatePollMs,
   };
 }
 

@@ -1,9 +1,12 @@
+import { loadConfig } from '../../config';
+import { isUniqueViolation } from '../../db/errors';
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../../db/executions';
 import type { ExecutionRecord } from '../../domain/types';
 import type { WorkflowTrigger } from '../../domain/workflowSteps';
 import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
 import { AppError } from '../../errors';
+import { createLogger } from '../../log';
 import {
   auditTenantMigrations,
   migrationPrincipal,
@@ -25,8 +28,6 @@ import {
  * trigger matches this minute, and runs the watchdog that keeps executions from being stuck.
  */
 
-/** A live execution silent this long past when it meant to wake is nudged. */
-export const NUDGE_AFTER_MS = 60_000;
 /**
  * A live execution silent this long past its wake time (or since its last write) is failed with
  * EXECUTION-009: no step legitimately runs that long (HTTP attempts time out within a minute).
@@ -35,6 +36,8 @@ export const ABANDON_AFTER_MS = 30 * 60_000;
 /** Longer than the signature tolerance both ways (5 min old, 5 min ahead), so a replay is always caught. */
 const WEBHOOK_REPLAY_WINDOW_MS = 15 * 60_000;
 const SCAN_LIMIT = 200;
+
+const logger = createLogger({ service: 'changeflow', component: 'scheduled' });
 
 export interface SweepReport {
   cronStarted: string[];
@@ -73,7 +76,7 @@ async function startCronWorkflows(env: ExecutionEnv, at: Date): Promise<string[]
       started.push(e.id);
     } catch (e) {
       // A second scheduled event for the same minute: the unique (workflow, minute) index refused it.
-      if (/UNIQUE constraint failed: workflow_executions/.test(String((e as Error)?.message))) continue;
+      if (isUniqueViolation(e, 'workflow_executions')) continue;
       if (e instanceof AppError) continue;
       throw e;
     }
@@ -95,8 +98,7 @@ function lateness(e: ExecutionRecord, now: number): number {
  */
 export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<SweepReport, 'cronStarted'>> {
   const report = { nudged: [] as string[], restarted: [] as string[], abandoned: [] as string[] };
-  const nudgeAfter =
-    Number(env.EXECUTION_NUDGE_AFTER_MS) > 0 ? Number(env.EXECUTION_NUDGE_AFTER_MS) : NUDGE_AFTER_MS;
+  const nudgeAfter = loadConfig(env).execution.nudgeAfterMs;
   const candidates = await staleLiveExecutions(
     env.DB,
     new Date(now.getTime() - nudgeAfter).toISOString(),
@@ -159,7 +161,7 @@ export async function auditMigrations(env: ExecutionEnv): Promise<number> {
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
   const at = new Date(scheduledTime);
   await auditMigrations(env).catch((e) =>
-    console.log(JSON.stringify({ level: 'error', msg: 'migration audit failed', error: String(e) })),
+    logger.log('error', 'migration audit failed', { error: String(e) }),
   );
   const cronStarted = await startCronWorkflows(env, at);
   const swept = await watchdog(env, new Date());
@@ -168,6 +170,6 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
     new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString(),
   ).run();
   const report = { cronStarted, ...swept };
-  console.log(JSON.stringify({ level: 'info', msg: 'scheduled sweep', ...report }));
+  logger.log('info', 'scheduled sweep', report);
   return report;
 }

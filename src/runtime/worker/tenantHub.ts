@@ -1,12 +1,11 @@
 import { DurableObject } from 'cloudflare:workers';
 import { CloseCode, makeServer } from 'graphql-ws';
-import { type Config, parseConfig } from '../../config';
+import { type Config, loadConfig } from '../../config';
 import type { ExecutionEvent } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import type { AuthResult } from '../../http/authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../../http/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../../http/graphqlWs';
-import { createLogger } from '../../http/logger';
 import {
   CallerSockets,
   guardEventStream,
@@ -16,7 +15,8 @@ import {
 } from '../../http/wsSession';
 import { createLiveFeeds, type LiveFeeds } from '../../live/feeds';
 import { forTenant } from '../../live/principal';
-import { createSocketSet, DEFAULT_PING_MS, type SocketSet } from '../../live/sockets';
+import { createSocketSet, type SocketSet } from '../../live/sockets';
+import { createLogger } from '../../log';
 import { schema } from '../../schema';
 import type { ChangeEvent } from '../../usecases/ports/events';
 import type { MetricsRecorder } from './metricsRecorder';
@@ -28,8 +28,6 @@ export interface HubEnv extends AppBindings {
   METRICS: DurableObjectNamespace<MetricsRecorder>;
   /** Operations over a socket count against the same limits as HTTP requests. */
   RATE_LIMITER?: DurableObjectNamespace<RateLimiter>;
-  /** Tuning: ms between pings to WebSocket clients. @default 15000 */
-  HUB_PING_INTERVAL_MS?: string;
 }
 
 /** The header the Worker names the hub's tenant in (a hub serves one tenant). */
@@ -79,12 +77,12 @@ export class TenantHub extends DurableObject<HubEnv> {
       },
       logger,
     });
-    this.sockets = createSocketSet({ pingMs: Number(this.env.HUB_PING_INTERVAL_MS) || DEFAULT_PING_MS });
+    this.sockets = createSocketSet({ pingMs: loadConfig(env).hubPingIntervalMs });
   }
 
   private setup() {
     this.built ??= (() => {
-      const config = parseConfig(this.env);
+      const config = loadConfig(this.env);
       return { config, yoga: createGraphQLServer(schema, config) };
     })();
     return this.built;

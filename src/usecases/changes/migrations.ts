@@ -1,4 +1,5 @@
 import { type Principal, systemPrincipal } from '../../auth/principal';
+import { isGuard } from '../../db/errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 
@@ -40,7 +41,7 @@ export async function tenantsWithUnauditedMigrations(db: D1Database): Promise<st
   return results.map((r) => r.tenant_id);
 }
 
-const alreadyAudited = (e: unknown) => /CHANGE_MIGRATION_ALREADY_AUDITED/.test(String((e as Error)?.message));
+const alreadyAudited = (e: unknown) => isGuard(e, 'CHANGE_MIGRATION_ALREADY_AUDITED');
 
 /** Writes the audit events of one tenant's migrated changes (ctx acts as migrationPrincipal); returns how many. */
 export async function auditTenantMigrations(ctx: AuthedContext): Promise<number> {

@@ -1,4 +1,5 @@
 import { personOf } from '../../auth/principal';
+import { isGuard } from '../../db/errors';
 import {
   countLiveExecutions,
   executionsWaitingOnChange,
@@ -12,6 +13,7 @@ import type { ExecutionRecord, ExecutionTrigger, WorkflowRecord } from '../../do
 import { isTerminalExecution } from '../../domain/types';
 import { executionEvent } from '../../engine/engine';
 import { AppError } from '../../errors';
+import { createLogger } from '../../log';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { workflowNotFound } from './workflows';
@@ -21,7 +23,7 @@ import { workflowNotFound } from './workflows';
 /** Inputs are stored with the execution and read by every step: keep them small. */
 export const MAX_INPUT_BYTES = 64 * 1024;
 
-export const isWorkflowGone = (e: unknown) => /WORKFLOW_NOT_FOUND/.test(String((e as Error)?.message));
+export const isWorkflowGone = (e: unknown) => isGuard(e, 'WORKFLOW_NOT_FOUND');
 
 export function executionNotFound(id: string): AppError {
   return new AppError('EXECUTION-010', `Execution ${id} does not exist`, { executionId: id });
@@ -116,6 +118,8 @@ export const executionAudit = (e: ExecutionRecord) => ({
   },
 });
 
+const logger = createLogger({ service: 'changeflow', component: 'executions' });
+
 /** Hands recorded executions to the runner; a failure is logged, and the watchdog retries. */
 export async function handOver(ctx: AuthedContext, executions: readonly ExecutionRecord[]): Promise<void> {
   for (const e of executions) {
@@ -123,14 +127,7 @@ export async function handOver(ctx: AuthedContext, executions: readonly Executio
     try {
       await ctx.executions?.start({ tenantId: e.tenantId, executionId: e.id });
     } catch (error) {
-      console.log(
-        JSON.stringify({
-          level: 'warn',
-          msg: 'execution hand-over failed',
-          executionId: e.id,
-          error: String(error),
-        }),
-      );
+      logger.log('warn', 'execution hand-over failed', { executionId: e.id, error: String(error) });
     }
   }
 }

@@ -4,6 +4,7 @@ import { getWorkflow } from '../../db/workflows';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord, ExecutionRecord } from '../../domain/types';
 import { AppError } from '../../errors';
+import { createLogger } from '../../log';
 import { moveChange } from '../changes/lifecycle';
 import { mutateChange } from '../changes/writes';
 import type { AuthedContext } from '../context';
@@ -87,18 +88,16 @@ function runbookNotVouched(change: ChangeRecord): AppError {
   );
 }
 
+const logger = createLogger({ service: 'changeflow', component: 'runbooks' });
+
 /** After a change was approved: start its runbook if the workflow asks to run on approval. */
 export async function onChangeApproved(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
   if (!change.runbookWorkflowId || !ctx.executions) return;
   if (!runbookVouchedFor(change)) {
-    console.log(
-      JSON.stringify({
-        level: 'warn',
-        msg: 'runbook not started: attached by neither a change manager nor a template',
-        changeId: change.id,
-        workflowId: change.runbookWorkflowId,
-      }),
-    );
+    logger.log('warn', 'runbook not started: attached by neither a change manager nor a template', {
+      changeId: change.id,
+      workflowId: change.runbookWorkflowId,
+    });
     return;
   }
   const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, change.runbookWorkflowId);

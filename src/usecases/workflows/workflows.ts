@@ -1,5 +1,6 @@
 import type { ZodError } from 'zod';
 import { getChangesByIds } from '../../db/changes';
+import { isGuard, isUniqueViolation } from '../../db/errors';
 import { newId } from '../../db/ids';
 import {
   activeWorkflowNamed,
@@ -38,8 +39,7 @@ const nameTaken = (name: string) =>
     issues: [{ field: 'name', message: 'an ACTIVE workflow already has this name' }],
   });
 
-const isNameRace = (e: unknown) =>
-  /UNIQUE constraint failed: workflows\./.test(String((e as Error)?.message));
+const isNameRace = (e: unknown) => isUniqueViolation(e, 'workflows');
 
 function invalidDefinition(error: ZodError): AppError {
   const issues = error.issues.map((i) => ({
@@ -275,7 +275,7 @@ export async function deleteWorkflow(ctx: AuthedContext, id: string): Promise<Wo
     });
   } catch (e) {
     // An execution started between the check and the delete: the trigger (migration 0006) refused.
-    if (/WORKFLOW_HAS_LIVE_EXECUTIONS/.test(String((e as Error)?.message))) {
+    if (isGuard(e, 'WORKFLOW_HAS_LIVE_EXECUTIONS')) {
       await assertNoLiveExecutions(ctx, id);
     }
     throw e;

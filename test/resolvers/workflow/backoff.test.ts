@@ -8,6 +8,7 @@ import {
   retryDelayMs,
   shouldRetry,
 } from '../../../src/engine/backoff';
+import { commitBackoffMs } from '../../../src/usecases/commit';
 
 const always = (x: number) => () => x;
 
@@ -137,4 +138,22 @@ describe('shouldRetry', () => {
       expect(shouldRetry({ attempt: 1, maxAttempts: 10, errorClass })).toBe(false);
     },
   );
+});
+
+describe('commitBackoffMs (the pause between commit attempts that lost a race)', () => {
+  it('is the same full-jitter backoff: at most 8, 16, 32, 64 ms, then 100, scaled by random()', () => {
+    expect([1, 2, 3, 4, 5, 12].map((lost) => commitBackoffMs(lost, always(1)))).toEqual([
+      8, 16, 32, 64, 100, 100,
+    ]);
+    expect([1, 2, 3, 4, 5].map((lost) => commitBackoffMs(lost, always(0.5)))).toEqual([4, 8, 16, 32, 50]);
+    expect(commitBackoffMs(3, always(0))).toBe(0);
+  });
+
+  it('uses Math.random by default, within the ceiling', () => {
+    for (let i = 0; i < 50; i++) {
+      const ms = commitBackoffMs(2);
+      expect(ms).toBeGreaterThanOrEqual(0);
+      expect(ms).toBeLessThan(16);
+    }
+  });
 });
