@@ -1,13 +1,11 @@
 import { builder } from './builder';
 import './scalars';
 import './enums';
-import './change';
-import './changeQueries';
-import './changeMutations';
+import './change/queries';
+import './change/mutations';
 import './standardChangeTemplate';
 import './freezeWindow';
 import './workflow';
-import './workflowMutations';
 import './workflowSecret';
 import './egressPolicy';
 import './audit';
@@ -17,8 +15,8 @@ import './service';
 import './me';
 import './apiKey';
 import './live';
-import './execution';
-import './executionMutations';
+import './execution/queries';
+import './execution/mutations';
 
 /** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,23 +1,12 @@
 import { AppError } from '../errors';
 import type { SystemFigures } from '../metrics/aggregator';
-import { authed } from '../usecases/context';
+import { liveMetrics } from '../usecases/liveMetrics';
 import type { ChangeEvent } from '../usecases/ports/events';
 import type { LiveMetrics } from '../usecases/ports/live';
-import { changeKpis } from '../usecases/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
 import { firstArg, firstOf } from './listArgs';
 import { KpisRef } from './metrics';
-
-const NO_SYSTEM_FIGURES: SystemFigures = {
-  requestsPerMinute: 0,
-  latencyP50Ms: null,
-  latencyP95Ms: null,
-  latencyP99Ms: null,
-  errorRate: null,
-  toolCalls: [],
-  subscriptions: 0,
-};
 
 const ToolCallsRef = builder.objectRef<SystemFigures['toolCalls'][number]>('ToolCallCount').implement({
   fields: (t) => ({
@@ -84,10 +73,9 @@ const ChangeEventFilter = builder.inputType('ChangeEventFilter', {
 });
 
 builder.queryFields((t) => ({
-  liveMetrics: t.field({
+  liveMetrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
     description: 'The live snapshot: your tenant’s change KPIs and the system figures of the last minute.',
-    authScopes: { viewer: true },
     mcpResource: {
       uriTemplate: 'changeflow://metrics',
       name: 'metrics',
@@ -103,14 +91,7 @@ builder.queryFields((t) => ({
         'Live KPIs of your tenant (active changes, pending approvals, mean time to approve, success rate, emergency ' +
         'ratio, changes by status) and system figures (requests/min, latency percentiles, error rate, tool calls).',
     },
-    resolve: async (_r, _a, ctx) => {
-      const c = authed(ctx);
-      const [kpis, system] = await Promise.all([
-        changeKpis(c),
-        c.live ? c.live.systemFigures() : Promise.resolve(NO_SYSTEM_FIGURES),
-      ]);
-      return { kpis, system, generatedAt: kpis.generatedAt };
-    },
+    resolve: (_r, _a, ctx) => liveMetrics(ctx),
   }),
 }));
 
@@ -120,22 +101,20 @@ function notHere(): never {
 
 builder.subscriptionType({ description: 'Live data: KPI snapshots and change events of your tenant.' });
 builder.subscriptionFields((t) => ({
-  metrics: t.field({
+  metrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
     description:
       'A snapshot on subscribe, then a new one whenever a change alters the figures, and every few seconds.',
-    authScopes: { viewer: true },
-    subscribe: (_r, _a, ctx) => authed(ctx).live?.metrics?.() ?? notHere(),
+    subscribe: (_r, _a, ctx) => ctx.live?.metrics?.() ?? notHere(),
     resolve: (m) => m,
   }),
-  changeEvents: t.field({
+  changeEvents: t.withAuth({ viewer: true }).field({
     type: ChangeEventRef,
     description: 'Your tenant’s change events as they happen, optionally filtered.',
-    authScopes: { viewer: true },
     args: { filter: t.arg({ type: ChangeEventFilter, required: false }) },
     subscribe: (_r, args, ctx) =>
-      authed(ctx).live?.changeEvents?.({
-        changeId: args.filter?.changeId ? String(args.filter.changeId) : null,
+      ctx.live?.changeEvents?.({
+        changeId: args.filter?.changeId || null,
         statuses: args.filter?.status ?? null,
       }) ?? notHere(),
     resolve: (e) => e,

@@ -14,7 +14,7 @@ import { executionEvent } from '../../engine/engine';
 import { AppError } from '../../errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
-import { workflowNotFound } from './workflows';
+import { workflowNotFound } from './errors';
 
 /** Starting, reading and cancelling workflow executions. */
 
