@@ -61,3 +61,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({ description: 'Read the change calendar, audit trail, compliance and KPIs.' });
 builder.mutationType({ description: 'Move changes through their lifecycle; every mutation is audited.' });
+builder.subscriptionType({ description: 'Live data: KPI snapshots and change events of your tenant.' });

@@ -1,10 +1,8 @@
-import { AppError } from '../errors';
 import type { SystemFigures } from '../metrics/aggregator';
 import { liveMetrics } from '../usecases/liveMetrics';
-import type { ChangeEvent } from '../usecases/ports/events';
 import type { LiveMetrics } from '../usecases/ports/live';
 import { builder } from './builder';
-import { ChangeStatusEnum } from './enums';
+import { servedHere } from './feed';
 import { firstArg, firstOf } from './listArgs';
 import { KpisRef } from './metrics';
 
@@ -46,32 +44,6 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>('LiveMetrics').implement({
   }),
 });
 
-const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
-  description: 'A change moved to a new state or received a vote.',
-  fields: (t) => ({
-    changeId: t.exposeID('changeId'),
-    title: t.exposeString('title'),
-    action: t.exposeString('action', { description: 'The audit action, e.g. `change.approval_recorded`.' }),
-    status: t.expose('status', { type: ChangeStatusEnum }),
-    previousStatus: t.expose('previousStatus', { type: ChangeStatusEnum, nullable: true }),
-    version: t.exposeInt('version'),
-    actorId: t.exposeID('actorId'),
-    source: t.exposeString('source'),
-    at: t.expose('at', { type: 'DateTime' }),
-  }),
-});
-
-const ChangeEventFilter = builder.inputType('ChangeEventFilter', {
-  fields: (t) => ({
-    changeId: t.id({ required: false, description: 'Only events of this change.' }),
-    status: t.field({
-      type: [ChangeStatusEnum],
-      required: false,
-      description: 'Only events into these states.',
-    }),
-  }),
-});
-
 builder.queryFields((t) => ({
   liveMetrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
@@ -95,28 +67,12 @@ builder.queryFields((t) => ({
   }),
 }));
 
-function notHere(): never {
-  throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket or SSE on /graphql');
-}
-
-builder.subscriptionType({ description: 'Live data: KPI snapshots and change events of your tenant.' });
 builder.subscriptionFields((t) => ({
   metrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
     description:
       'A snapshot on subscribe, then a new one whenever a change alters the figures, and every few seconds.',
-    subscribe: (_r, _a, ctx) => ctx.live?.metrics?.() ?? notHere(),
+    subscribe: (_r, _a, ctx) => servedHere(ctx.live?.metrics?.()),
     resolve: (m) => m,
-  }),
-  changeEvents: t.withAuth({ viewer: true }).field({
-    type: ChangeEventRef,
-    description: 'Your tenant’s change events as they happen, optionally filtered.',
-    args: { filter: t.arg({ type: ChangeEventFilter, required: false }) },
-    subscribe: (_r, args, ctx) =>
-      ctx.live?.changeEvents?.({
-        changeId: args.filter?.changeId || null,
-        statuses: args.filter?.status ?? null,
-      }) ?? notHere(),
-    resolve: (e) => e,
   }),
 }));

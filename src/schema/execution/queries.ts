@@ -1,13 +1,12 @@
 import type { Page } from '../../domain/pagination';
 import type { ExecutionRecord } from '../../domain/types';
-import { AppError } from '../../errors';
 import type { BreakerSnapshot } from '../../usecases/ports/executions';
 import { readExecution } from '../../usecases/workflows/executions';
 import { circuitBreakers, executionsPage } from '../../usecases/workflows/queries';
 import { builder } from '../builder';
 import { firstArg, firstOf } from '../listArgs';
 import { definePage, pageArgs } from '../page';
-import { ExecutionEventRef, ExecutionRef, ExecutionStatusEnum } from './type';
+import { ExecutionRef, ExecutionStatusEnum } from './type';
 
 const ExecutionFilterInput = builder.inputType('ExecutionFilter', {
   description: 'All given criteria must match.',
@@ -83,26 +82,5 @@ builder.queryFields((t) => ({
     mcp: { name: 'circuit_breakers' },
     args: { first: firstArg(t, 100, 500) },
     resolve: async (_root, { first }, ctx) => firstOf(await circuitBreakers(ctx), first),
-  }),
-}));
-
-builder.subscriptionFields((t) => ({
-  executionProgress: t.withAuth({ viewer: true }).field({
-    type: ExecutionEventRef,
-    description: 'Progress of your tenant’s executions as it happens: one execution, one workflow, or all.',
-    args: {
-      executionId: t.arg.id({ required: false }),
-      workflowId: t.arg.id({ required: false }),
-    },
-    subscribe: (_r, args, ctx) => {
-      const feed = ctx.live?.executionEvents?.({
-        executionId: args.executionId || null,
-        workflowId: args.workflowId || null,
-      });
-      if (!feed)
-        throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket or SSE on /graphql');
-      return feed;
-    },
-    resolve: (e) => e,
   }),
 }));
