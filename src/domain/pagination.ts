@@ -33,3 +33,53 @@ export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => unknow
     endCursor: last === undefined ? null : encodeCursor(cursorOf(last)),
   };
 }
+
+/** What a client asks of a cursor page: at most `first` items after the `after` cursor. */
+export interface PageRequest {
+  first?: number | null;
+  after?: string | null;
+}
+
+/** How big a page is when `first` is left out, and the most it may ask for. */
+export interface PageSize {
+  default: number;
+  max: number;
+}
+
+export const PAGE_SIZE: PageSize = { default: 20, max: 100 };
+
+/** How a list's keyset cursor is read back and taken from its last row. */
+export interface Keyset<T, C> {
+  isCursor: (v: unknown) => v is C;
+  cursorOf: (row: T) => C;
+}
+
+/** The keyset of lists ordered newest first: `created_at DESC, id DESC`. */
+export interface CreatedAtCursor {
+  createdAt: string;
+  id: string;
+}
+
+export const byCreatedAt: Keyset<{ createdAt: string; id: string }, CreatedAtCursor> = {
+  isCursor: (v): v is CreatedAtCursor =>
+    typeof v === 'object' &&
+    v !== null &&
+    typeof (v as CreatedAtCursor).createdAt === 'string' &&
+    typeof (v as CreatedAtCursor).id === 'string',
+  cursorOf: (row) => ({ createdAt: row.createdAt, id: row.id }),
+};
+
+/**
+ * One cursor page of any list: decodes `after`, fetches one row more than the page holds (to know
+ * whether another follows) and encodes the next cursor from the page's last row.
+ */
+export async function paginate<T extends R, R, C>(
+  request: PageRequest,
+  size: PageSize,
+  keyset: Keyset<R, C>,
+  fetch: (limit: number, cursor: C | null) => Promise<T[]>,
+): Promise<Page<T>> {
+  const limit = request.first ?? size.default;
+  const cursor = request.after ? decodeCursor(request.after, keyset.isCursor) : null;
+  return toPage(await fetch(limit + 1, cursor), limit, keyset.cursorOf);
+}

@@ -1,7 +1,6 @@
-import { type ApiKeyRecord, listApiKeys } from '../db/apiKeys';
+import type { ApiKeyRecord } from '../db/apiKeys';
 import { ROLES } from '../domain/types';
-import { createApiKey, revokeApiKey } from '../usecases/apiKeys';
-import { authed } from '../usecases/context';
+import { apiKeys, createApiKey, revokeApiKey } from '../usecases/apiKeys';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 
@@ -48,23 +47,18 @@ const CreatedRef = builder.objectRef<{ apiKey: ApiKeyRecord; secret: string }>('
 });
 
 builder.queryFields((t) => ({
-  apiKeys: t.field({
+  apiKeys: t.withAuth({ admin: true }).field({
     type: [ApiKeyRef],
     description: 'The tenant’s API keys, newest first (never their secrets).',
-    authScopes: { admin: true },
     args: { first: firstArg(t, 100, 500) },
-    resolve: async (_r, { first }, ctx) => {
-      const { db, principal } = authed(ctx);
-      return firstOf(await listApiKeys(db, principal.tenantId), first);
-    },
+    resolve: async (_r, { first }, ctx) => firstOf(await apiKeys(ctx), first),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  createApiKey: t.field({
+  createApiKey: t.withAuth({ admin: true }).field({
     type: CreatedRef,
     description: 'Creates an API key for an integration, acting with the given roles.',
-    authScopes: { admin: true },
     // The key's value is in the answer: never kept for an idempotent replay.
     returnsSecret: { createdId: (created) => created.apiKey.id },
     args: {
@@ -77,13 +71,12 @@ builder.mutationFields((t) => ({
           'Let the key cast your CAB votes and emergency overrides as your own one vote (default false). Only an admin signed in with a token (not a key) may set it.',
       }),
     },
-    resolve: (_r, args, ctx) => createApiKey(authed(ctx), args),
+    resolve: (_r, args, ctx) => createApiKey(ctx, args),
   }),
-  revokeApiKey: t.field({
+  revokeApiKey: t.withAuth({ admin: true }).field({
     type: ApiKeyRef,
     description: 'Revokes an API key at once; requests with it are refused from now on.',
-    authScopes: { admin: true },
     args: { id: t.arg.id() },
-    resolve: (_r, args, ctx) => revokeApiKey(authed(ctx), String(args.id)),
+    resolve: (_r, args, ctx) => revokeApiKey(ctx, args.id),
   }),
 }));

@@ -1,10 +1,9 @@
-import { type AuditEventRecord, listAuditEvents } from '../db/audit';
+import type { AuditEventRecord } from '../db/audit';
 import type { AuditChainVerification } from '../domain/auditChain';
-import { decodeCursor, type Page, toPage } from '../domain/pagination';
-import { authed } from '../usecases/context';
-import { verifyTenantAuditChain } from '../usecases/reports';
+import type { Page } from '../domain/pagination';
+import { AUDIT_PAGE_SIZE, auditLogPage, verifyTenantAuditChain } from '../usecases/reports';
 import { builder } from './builder';
-import { definePage } from './page';
+import { definePage, pageArgs } from './page';
 
 const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implement({
   description: 'One entry of the tenant’s hash-chained audit trail.',
@@ -39,15 +38,11 @@ const AuditVerificationRef = builder.objectRef<AuditChainVerification>('AuditCha
   }),
 });
 
-const isSeqCursor = (v: unknown): v is { seq: number } =>
-  typeof v === 'object' && v !== null && Number.isInteger((v as { seq: unknown }).seq);
-
 builder.queryFields((t) => ({
-  auditLog: t.field({
+  auditLog: t.withAuth({ viewer: true }).field({
     type: AuditPageRef,
     description:
       'Audit events, newest first: of one change (or other target) when targetId is given, else of the tenant.',
-    authScopes: { viewer: true },
     mcp: { name: 'get_audit_log' },
     mcpResource: {
       uriTemplate: 'changeflow://changes/{targetId}/audit',
@@ -57,26 +52,14 @@ builder.queryFields((t) => ({
     },
     args: {
       targetId: t.arg.id({ required: false, description: 'A change id, approval id, freeze window id…' }),
-      first: t.arg.int({ required: false, defaultValue: 50, validate: { min: 1, max: 200 } }),
-      after: t.arg.string({ required: false }),
+      ...pageArgs(t, AUDIT_PAGE_SIZE, null),
     },
-    resolve: async (_r, args, ctx) => {
-      const { db, principal } = authed(ctx);
-      const limit = args.first ?? 50;
-      const cursor = args.after ? decodeCursor(args.after, isSeqCursor) : null;
-      const rows = await listAuditEvents(db, principal.tenantId, {
-        targetId: args.targetId ? String(args.targetId) : null,
-        limit: limit + 1,
-        beforeSeq: cursor?.seq ?? null,
-      });
-      return toPage(rows, limit, (e) => ({ seq: e.seq }));
-    },
+    resolve: (_r, { targetId, ...page }, ctx) => auditLogPage(ctx, targetId || null, page),
   }),
-  verifyAuditChain: t.field({
+  verifyAuditChain: t.withAuth({ changeManager: true }).field({
     type: AuditVerificationRef,
     description: 'Recomputes the tenant’s audit hash chain and reports the first broken link.',
-    authScopes: { changeManager: true },
     mcp: { name: 'verify_audit_chain' },
-    resolve: (_r, _a, ctx) => verifyTenantAuditChain(authed(ctx)),
+    resolve: (_r, _a, ctx) => verifyTenantAuditChain(ctx),
   }),
 }));

@@ -3,7 +3,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ZodPlugin from '@pothos/plugin-zod';
 import { hasScope } from '../auth/principal';
 import { AppError } from '../errors';
-import type { RequestContext } from '../usecases/context';
+import type { AuthedContext, RequestContext } from '../usecases/context';
 import McpPlugin from './plugins/mcp';
 import SecretResultPlugin from './plugins/secretResult';
 import { zodErrorToAppError } from './validationError';
@@ -17,7 +17,17 @@ export const builder = new SchemaBuilder<{
     changeManager: boolean;
     admin: boolean;
   };
+  // Every scope needs a principal, so a field behind one (t.withAuth) resolves with it typed.
+  AuthContexts: {
+    viewer: AuthedContext;
+    requester: AuthedContext;
+    approver: AuthedContext;
+    changeManager: AuthedContext;
+    admin: AuthedContext;
+  };
   Scalars: {
+    // GraphQL's ID parses a literal or variable to a string whichever way it was sent.
+    ID: { Input: string; Output: string | number };
     DateTime: { Input: string; Output: string };
     JSON: { Input: unknown; Output: unknown };
   };
@@ -28,6 +38,9 @@ export const builder = new SchemaBuilder<{
   defaultFieldNullability: false,
   defaultInputFieldRequiredness: true,
   scopeAuth: {
+    // Check a subscription's scopes when it starts, before its feed is opened with the typed
+    // (authenticated) context, rather than on each event.
+    authorizeOnSubscribe: true,
     authScopes: (ctx) => ({
       viewer: hasScope(ctx.principal, 'viewer'),
       requester: hasScope(ctx.principal, 'requester'),
@@ -48,3 +61,4 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({ description: 'Read the change calendar, audit trail, compliance and KPIs.' });
 builder.mutationType({ description: 'Move changes through their lifecycle; every mutation is audited.' });
+builder.subscriptionType({ description: 'Live data: KPI snapshots and change events of your tenant.' });

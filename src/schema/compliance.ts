@@ -1,5 +1,4 @@
 import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../domain/compliance';
-import { authed } from '../usecases/context';
 import { complianceReport } from '../usecases/reports';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
@@ -53,12 +52,11 @@ const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implem
 });
 
 builder.queryFields((t) => ({
-  complianceReport: t.field({
+  complianceReport: t.withAuth({ changeManager: true }).field({
     type: ReportRef,
     description: 'Compliance report for changes created in [from, to) (at most 366 days).',
-    authScopes: { changeManager: true },
     mcp: { name: 'compliance_report' },
     args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
-    resolve: (_r, args, ctx) => complianceReport(authed(ctx), args.from, args.to),
+    resolve: (_r, args, ctx) => complianceReport(ctx, args.from, args.to),
   }),
 }));

@@ -1,6 +1,5 @@
 import type { EgressPolicyRecord } from '../db/egressPolicies';
 import { MAX_ALLOWED_HOSTS } from '../engine/egress';
-import { authed } from '../usecases/context';
 import { readEgressPolicy, setEgressPolicy } from '../usecases/workflows/egressPolicy';
 import { builder } from './builder';
 
@@ -24,28 +23,26 @@ export const EgressPolicyRef = builder.objectRef<EgressPolicyRecord>('EgressPoli
 });
 
 builder.queryFields((t) => ({
-  egressPolicy: t.field({
+  egressPolicy: t.withAuth({ changeManager: true }).field({
     type: EgressPolicyRef,
     description: 'The tenant’s egress allow-list for workflow HTTP steps.',
-    authScopes: { changeManager: true },
     mcp: { name: 'get_egress_policy' },
-    resolve: (_r, _a, ctx) => readEgressPolicy(authed(ctx)),
+    resolve: (_r, _a, ctx) => readEgressPolicy(ctx),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  setEgressPolicy: t.field({
+  setEgressPolicy: t.withAuth({ admin: true }).field({
     type: EgressPolicyRef,
     description:
       'Replaces the tenant’s egress allow-list (admin; audited). Saving a workflow, and every ' +
       'attempt of its HTTP steps, is then refused with EGRESS_DENIED for a host not on it. An empty ' +
       'list clears it.',
-    authScopes: { admin: true },
     args: {
       allowedHosts: t.arg.stringList({
         description: `Up to ${MAX_ALLOWED_HOSTS} exact hosts (api.example.com, 203.0.113.7) or *.example.com patterns.`,
       }),
     },
-    resolve: (_r, args, ctx) => setEgressPolicy(authed(ctx), args.allowedHosts),
+    resolve: (_r, args, ctx) => setEgressPolicy(ctx, args.allowedHosts),
   }),
 }));

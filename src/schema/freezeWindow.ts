@@ -1,7 +1,6 @@
-import { listFreezeWindows } from '../db/freezeWindows';
 import type { FreezeWindowRecord } from '../domain/types';
 import { createFreezeWindow, deleteFreezeWindow } from '../usecases/changes/freezeWindows';
-import { authed } from '../usecases/context';
+import { freezeWindows } from '../usecases/changes/queries';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 
@@ -19,31 +18,24 @@ export const FreezeWindowRef = builder.objectRef<FreezeWindowRecord>('FreezeWind
 });
 
 builder.queryFields((t) => ({
-  freezeWindows: t.field({
+  freezeWindows: t.withAuth({ viewer: true }).field({
     type: [FreezeWindowRef],
     description: 'Freeze windows overlapping [from, to); both bounds optional.',
-    authScopes: { viewer: true },
     mcp: { name: 'list_freeze_windows' },
     args: {
       from: t.arg({ type: 'DateTime', required: false }),
       to: t.arg({ type: 'DateTime', required: false }),
       first: firstArg(t, 100, 500),
     },
-    resolve: async (_r, args, ctx) => {
-      const { db, principal } = authed(ctx);
-      return firstOf(
-        await listFreezeWindows(db, principal.tenantId, args.from ?? null, args.to ?? null),
-        args.first,
-      );
-    },
+    resolve: async (_r, args, ctx) =>
+      firstOf(await freezeWindows(ctx, args.from ?? null, args.to ?? null), args.first),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  createFreezeWindow: t.field({
+  createFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Declares a change freeze (e.g. quarter end).',
-    authScopes: { changeManager: true },
     mcp: { name: 'create_freeze_window' },
     args: {
       name: t.arg.string({ validate: { minLength: 3, maxLength: 200 } }),
@@ -51,14 +43,13 @@ builder.mutationFields((t) => ({
       startsAt: t.arg({ type: 'DateTime' }),
       endsAt: t.arg({ type: 'DateTime' }),
     },
-    resolve: (_r, args, ctx) => createFreezeWindow(authed(ctx), args),
+    resolve: (_r, args, ctx) => createFreezeWindow(ctx, args),
   }),
-  deleteFreezeWindow: t.field({
+  deleteFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
-    authScopes: { changeManager: true },
     mcp: { name: 'delete_freeze_window', annotations: { destructiveHint: true } },
     args: { id: t.arg.id() },
-    resolve: (_r, args, ctx) => deleteFreezeWindow(authed(ctx), String(args.id)),
+    resolve: (_r, args, ctx) => deleteFreezeWindow(ctx, args.id),
   }),
 }));

@@ -1,13 +1,13 @@
 import { builder } from './builder';
+// Fields are registered in import order, which is the order of the root fields and so of the MCP
+// tools (mcp-tools.snapshot.json): keep it when adding an entity.
 import './scalars';
 import './enums';
-import './change';
-import './changeQueries';
-import './changeMutations';
+import './change/queries';
+import './change/mutations';
 import './standardChangeTemplate';
 import './freezeWindow';
 import './workflow';
-import './workflowMutations';
 import './workflowSecret';
 import './egressPolicy';
 import './audit';
@@ -17,8 +17,10 @@ import './service';
 import './me';
 import './apiKey';
 import './live';
-import './execution';
-import './executionMutations';
+import './change/subscriptions';
+import './execution/queries';
+import './execution/mutations';
+import './execution/subscriptions';
 
 /** The built schema: the single source of truth for GraphQL, the SDL and (later) MCP tools. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,23 +1,10 @@
-import { AppError } from '../errors';
 import type { SystemFigures } from '../metrics/aggregator';
-import { authed } from '../usecases/context';
-import type { ChangeEvent } from '../usecases/ports/events';
+import { liveMetrics } from '../usecases/liveMetrics';
 import type { LiveMetrics } from '../usecases/ports/live';
-import { changeKpis } from '../usecases/reports';
 import { builder } from './builder';
-import { ChangeStatusEnum } from './enums';
+import { servedHere } from './feed';
 import { firstArg, firstOf } from './listArgs';
 import { KpisRef } from './metrics';
-
-const NO_SYSTEM_FIGURES: SystemFigures = {
-  requestsPerMinute: 0,
-  latencyP50Ms: null,
-  latencyP95Ms: null,
-  latencyP99Ms: null,
-  errorRate: null,
-  toolCalls: [],
-  subscriptions: 0,
-};
 
 const ToolCallsRef = builder.objectRef<SystemFigures['toolCalls'][number]>('ToolCallCount').implement({
   fields: (t) => ({
@@ -57,37 +44,10 @@ const LiveMetricsRef = builder.objectRef<LiveMetrics>('LiveMetrics').implement({
   }),
 });
 
-const ChangeEventRef = builder.objectRef<ChangeEvent>('ChangeEvent').implement({
-  description: 'A change moved to a new state or received a vote.',
-  fields: (t) => ({
-    changeId: t.exposeID('changeId'),
-    title: t.exposeString('title'),
-    action: t.exposeString('action', { description: 'The audit action, e.g. `change.approval_recorded`.' }),
-    status: t.expose('status', { type: ChangeStatusEnum }),
-    previousStatus: t.expose('previousStatus', { type: ChangeStatusEnum, nullable: true }),
-    version: t.exposeInt('version'),
-    actorId: t.exposeID('actorId'),
-    source: t.exposeString('source'),
-    at: t.expose('at', { type: 'DateTime' }),
-  }),
-});
-
-const ChangeEventFilter = builder.inputType('ChangeEventFilter', {
-  fields: (t) => ({
-    changeId: t.id({ required: false, description: 'Only events of this change.' }),
-    status: t.field({
-      type: [ChangeStatusEnum],
-      required: false,
-      description: 'Only events into these states.',
-    }),
-  }),
-});
-
 builder.queryFields((t) => ({
-  liveMetrics: t.field({
+  liveMetrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
     description: 'The live snapshot: your tenant’s change KPIs and the system figures of the last minute.',
-    authScopes: { viewer: true },
     mcpResource: {
       uriTemplate: 'changeflow://metrics',
       name: 'metrics',
@@ -103,41 +63,16 @@ builder.queryFields((t) => ({
         'Live KPIs of your tenant (active changes, pending approvals, mean time to approve, success rate, emergency ' +
         'ratio, changes by status) and system figures (requests/min, latency percentiles, error rate, tool calls).',
     },
-    resolve: async (_r, _a, ctx) => {
-      const c = authed(ctx);
-      const [kpis, system] = await Promise.all([
-        changeKpis(c),
-        c.live ? c.live.systemFigures() : Promise.resolve(NO_SYSTEM_FIGURES),
-      ]);
-      return { kpis, system, generatedAt: kpis.generatedAt };
-    },
+    resolve: (_r, _a, ctx) => liveMetrics(ctx),
   }),
 }));
 
-function notHere(): never {
-  throw new AppError('BAD_REQUEST', 'Subscriptions are served over WebSocket or SSE on /graphql');
-}
-
-builder.subscriptionType({ description: 'Live data: KPI snapshots and change events of your tenant.' });
 builder.subscriptionFields((t) => ({
-  metrics: t.field({
+  metrics: t.withAuth({ viewer: true }).field({
     type: LiveMetricsRef,
     description:
       'A snapshot on subscribe, then a new one whenever a change alters the figures, and every few seconds.',
-    authScopes: { viewer: true },
-    subscribe: (_r, _a, ctx) => authed(ctx).live?.metrics?.() ?? notHere(),
+    subscribe: (_r, _a, ctx) => servedHere(ctx.live?.metrics?.()),
     resolve: (m) => m,
-  }),
-  changeEvents: t.field({
-    type: ChangeEventRef,
-    description: 'Your tenant’s change events as they happen, optionally filtered.',
-    authScopes: { viewer: true },
-    args: { filter: t.arg({ type: ChangeEventFilter, required: false }) },
-    subscribe: (_r, args, ctx) =>
-      authed(ctx).live?.changeEvents?.({
-        changeId: args.filter?.changeId ? String(args.filter.changeId) : null,
-        statuses: args.filter?.status ?? null,
-      }) ?? notHere(),
-    resolve: (e) => e,
   }),
 }));

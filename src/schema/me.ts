@@ -1,4 +1,3 @@
-import { authed } from '../usecases/context';
 import { builder } from './builder';
 
 const MeRef = builder
@@ -14,11 +13,10 @@ const MeRef = builder
   });
 
 builder.queryFields((t) => ({
-  me: t.field({
+  me: t.withAuth({ viewer: true }).field({
     type: MeRef,
     description: 'Who the server thinks you are: id, tenant and roles.',
-    authScopes: { viewer: true },
     mcp: { name: 'whoami' },
-    resolve: (_r, _a, ctx) => authed(ctx).principal,
+    resolve: (_r, _a, ctx) => ctx.principal,
   }),
 }));

@@ -1,5 +1,4 @@
 import type { ChangeStatus } from '../domain/types';
-import { authed } from '../usecases/context';
 import { type ChangeKpis, changeKpis } from '../usecases/reports';
 import { builder } from './builder';
 import { ChangeStatusEnum } from './enums';
@@ -40,10 +39,9 @@ export const KpisRef = builder.objectRef<ChangeKpis>('ChangeMetrics').implement(
 });
 
 builder.queryFields((t) => ({
-  metrics: t.field({
+  metrics: t.withAuth({ viewer: true }).field({
     type: KpisRef,
     description: 'Change KPIs computed from two aggregate queries.',
-    authScopes: { viewer: true },
-    resolve: (_r, _a, ctx) => changeKpis(authed(ctx)),
+    resolve: (_r, _a, ctx) => changeKpis(ctx),
   }),
 }));

@@ -1,5 +1,5 @@
 import type { FieldMap, ObjectRef } from '@pothos/core';
-import type { Page } from '../domain/pagination';
+import { PAGE_SIZE, type Page, type PageSize } from '../domain/pagination';
 import { builder } from './builder';
 
 type Types = typeof builder.$inferSchemaTypes;
@@ -30,3 +30,13 @@ export function definePage<T, P extends Page<T>>(
     }),
   });
 }
+
+/** `first` and `after` of a cursor page field; the use case reads them with paginate(). */
+export const pageArgs = (
+  t: Pick<PothosSchemaTypes.RootFieldBuilder<Types, unknown>, 'arg'>,
+  size: PageSize = PAGE_SIZE,
+  afterDescription: string | null = 'endCursor of the previous page.',
+) => ({
+  first: t.arg.int({ required: false, defaultValue: size.default, validate: { min: 1, max: size.max } }),
+  after: t.arg.string({ required: false, ...(afterDescription ? { description: afterDescription } : {}) }),
+});

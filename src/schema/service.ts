@@ -1,6 +1,5 @@
-import { listServices, type ServiceInfo } from '../db/services';
-import { authed } from '../usecases/context';
-import { tagService } from '../usecases/services';
+import type { ServiceInfo } from '../db/services';
+import { services, tagService } from '../usecases/services';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
 
@@ -13,29 +12,24 @@ const ServiceRef = builder.objectRef<ServiceInfo>('Service').implement({
 });
 
 builder.queryFields((t) => ({
-  services: t.field({
+  services: t.withAuth({ viewer: true }).field({
     type: [ServiceRef],
     description: 'Services known to the tenant (named by changes or tagged).',
-    authScopes: { viewer: true },
     mcp: { name: 'list_services' },
     args: { first: firstArg(t, 100, 500) },
-    resolve: async (_r, { first }, ctx) => {
-      const { db, principal } = authed(ctx);
-      return firstOf(await listServices(db, principal.tenantId), first);
-    },
+    resolve: async (_r, { first }, ctx) => firstOf(await services(ctx), first),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  tagService: t.field({
+  tagService: t.withAuth({ changeManager: true }).field({
     type: ServiceRef,
     description: 'Sets the tags of a service, creating it if needed.',
-    authScopes: { changeManager: true },
     mcp: { name: 'tag_service', annotations: { idempotentHint: true } },
     args: {
       name: t.arg.string({ validate: { minLength: 1, maxLength: 100 } }),
       tags: t.arg.stringList({ validate: { maxLength: 20, items: { minLength: 1, maxLength: 50 } } }),
     },
-    resolve: (_r, args, ctx) => tagService(authed(ctx), args),
+    resolve: (_r, args, ctx) => tagService(ctx, args),
   }),
 }));

@@ -1,21 +1,15 @@
-import {
-  getTemplate,
-  listTemplates,
-  listTemplateVersions,
-  type StandardChangeTemplateRecord,
-} from '../db/standardChangeTemplates';
+import type { StandardChangeTemplateRecord } from '../db/standardChangeTemplates';
+import { readTemplate, standardTemplates, templateVersions } from '../usecases/changes/queries';
 import {
   createChangeFromTemplate,
   createTemplate,
   MAX_TITLE_VARIABLES,
   MAX_VARIABLE_VALUE,
   retireTemplate,
-  templateNotFound,
   updateTemplate,
 } from '../usecases/changes/standardTemplates';
-import { authed } from '../usecases/context';
 import { builder } from './builder';
-import { ChangeRef } from './change';
+import { ChangeRef } from './change/type';
 import { LevelEnum, RiskLevelEnum } from './enums';
 import { firstArg, firstOf } from './listArgs';
 
@@ -73,8 +67,7 @@ StandardChangeTemplateRef.implement({
       type: [StandardChangeTemplateRef],
       description: 'Every saved version as it was, newest first (one statement: ask for one template).',
       args: { first: firstArg(t, 20) },
-      resolve: async (x, { first }, ctx) =>
-        firstOf(await listTemplateVersions(ctx.db, x.tenantId, x.id), first),
+      resolve: async (x, { first }, ctx) => firstOf(await templateVersions(ctx, x), first),
     }),
     createdBy: t.exposeID('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -167,11 +160,10 @@ const TEMPLATE_SELECTION =
   'runbookWorkflowId status version updatedAt';
 
 builder.queryFields((t) => ({
-  standardChangeTemplates: t.field({
+  standardChangeTemplates: t.withAuth({ viewer: true }).field({
     type: [StandardChangeTemplateRef],
     description:
       'Standard change templates, newest first: raise a change from one with createChangeFromTemplate.',
-    authScopes: { viewer: true },
     mcp: {
       name: 'list_standard_change_templates',
       description:
@@ -183,22 +175,13 @@ builder.queryFields((t) => ({
       includeRetired: t.arg.boolean({ required: false, defaultValue: false }),
       first: t.arg.int({ required: false, defaultValue: 50, validate: { min: 1, max: 100 } }),
     },
-    resolve: (_root, args, ctx) => {
-      const { db, principal } = authed(ctx);
-      return listTemplates(db, principal.tenantId, !!args.includeRetired, args.first ?? 50);
-    },
+    resolve: (_root, args, ctx) => standardTemplates(ctx, !!args.includeRetired, args.first ?? 50),
   }),
-  standardChangeTemplate: t.field({
+  standardChangeTemplate: t.withAuth({ viewer: true }).field({
     type: StandardChangeTemplateRef,
     description: 'One standard change template by id, with its saved versions.',
-    authScopes: { viewer: true },
     args: { id: t.arg.id({ description: 'The template id, e.g. sct_…' }) },
-    resolve: async (_root, { id }, ctx) => {
-      const { db, principal } = authed(ctx);
-      const template = await getTemplate(db, principal.tenantId, String(id));
-      if (!template) throw templateNotFound(String(id));
-      return template;
-    },
+    resolve: (_root, { id }, ctx) => readTemplate(ctx, id),
   }),
 }));
 
@@ -211,32 +194,30 @@ builder.mutationFields((t) => {
       validate: { min: 1 },
     });
   return {
-    createStandardChangeTemplate: t.field({
+    createStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
-      authScopes: { changeManager: true },
       mcp: { name: 'create_standard_change_template' },
       args: { input: t.arg({ type: CreateTemplateInput }) },
       resolve: (_r, { input }, ctx) =>
-        createTemplate(authed(ctx), {
+        createTemplate(ctx, {
           ...input,
           titleVariables: input.titleVariables ?? [],
-          runbookWorkflowId: input.runbookWorkflowId?.toString() ?? null,
+          runbookWorkflowId: input.runbookWorkflowId ?? null,
           runbookInputs: input.runbookInputs ?? null,
         }),
     }),
-    updateStandardChangeTemplate: t.field({
+    updateStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
-      authScopes: { changeManager: true },
       mcp: { name: 'update_standard_change_template' },
       args: { id: id(), input: t.arg({ type: UpdateTemplateInput }), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => {
         const given = <T>(v: T | null | undefined) => (v === null ? undefined : v);
         const { input } = args;
         return updateTemplate(
-          authed(ctx),
-          String(args.id),
+          ctx,
+          args.id,
           {
             name: given(input.name),
             titlePattern: given(input.titlePattern),
@@ -250,33 +231,28 @@ builder.mutationFields((t) => {
             testPlan: given(input.testPlan),
             riskLevel: given(input.riskLevel),
             // An explicit null removes the runbook; an absent one keeps it.
-            runbookWorkflowId:
-              input.runbookWorkflowId === undefined
-                ? undefined
-                : (input.runbookWorkflowId?.toString() ?? null),
+            runbookWorkflowId: input.runbookWorkflowId,
             runbookInputs: input.runbookInputs === undefined ? undefined : input.runbookInputs,
           },
           args.expectedVersion,
         );
       },
     }),
-    retireStandardChangeTemplate: t.field({
+    retireStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description:
         'Change managers: retires a template (a new version). No change can be raised from it any more, and ' +
         'changes already raised from it go to the CAB when submitted.',
-      authScopes: { changeManager: true },
       mcp: { name: 'retire_standard_change_template', annotations: { destructiveHint: true } },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) => retireTemplate(authed(ctx), String(args.id), args.expectedVersion),
+      resolve: (_r, args, ctx) => retireTemplate(ctx, args.id, args.expectedVersion),
     }),
-    createChangeFromTemplate: t.field({
+    createChangeFromTemplate: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description:
         'Raises a STANDARD change in DRAFT from an ACTIVE template: only the title variables and the window ' +
         'are yours; services, plans, runbook and its inputs are the template’s and cannot be edited. Submit ' +
         'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
-      authScopes: { requester: true },
       mcp: { name: 'create_standard_change' },
       args: {
         templateId: t.arg.id({
@@ -285,7 +261,7 @@ builder.mutationFields((t) => {
         input: t.arg({ type: FromTemplateInput }),
       },
       resolve: (_r, args, ctx) =>
-        createChangeFromTemplate(authed(ctx), String(args.templateId), {
+        createChangeFromTemplate(ctx, args.templateId, {
           titleVariables: args.input.titleVariables ?? [],
           plannedStart: args.input.plannedStart,
           plannedEnd: args.input.plannedEnd,

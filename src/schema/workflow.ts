@@ -1,19 +1,17 @@
-import {
-  getWorkflow,
-  listWorkflows,
-  listWorkflowVersions,
-  type WorkflowCursor,
-  type WorkflowFilter,
-} from '../db/workflows';
-import { decodeCursor, type Page, toPage } from '../domain/pagination';
+import type { Page } from '../domain/pagination';
 import { WORKFLOW_STATUSES, type WorkflowRecord, type WorkflowVersionRecord } from '../domain/types';
 import { referencedSecrets } from '../domain/workflowSteps';
 import { nextCronMatch } from '../engine/cron';
-import { authed } from '../usecases/context';
-import { workflowNotFound } from '../usecases/workflows/workflows';
+import { readWorkflow, workflowsPage, workflowVersions } from '../usecases/workflows/queries';
+import {
+  createWorkflow,
+  deleteWorkflow,
+  setWorkflowStatus,
+  updateWorkflow,
+} from '../usecases/workflows/workflows';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
-import { definePage } from './page';
+import { definePage, pageArgs } from './page';
 
 function nextCronRun(w: WorkflowRecord, now: Date): string | null {
   if (w.status !== 'ACTIVE') return null;
@@ -71,8 +69,7 @@ export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').impleme
       type: [WorkflowVersionRef],
       description: 'Every saved version, newest first (one statement per workflow: ask for one workflow).',
       args: { first: firstArg(t, 20) },
-      resolve: async (w, { first }, ctx) =>
-        firstOf(await listWorkflowVersions(ctx.db, w.tenantId, w.id), first),
+      resolve: async (w, { first }, ctx) => firstOf(await workflowVersions(ctx, w), first),
     }),
     createdBy: t.exposeID('createdBy'),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
@@ -94,17 +91,10 @@ const WorkflowFilterInput = builder.inputType('WorkflowFilter', {
 
 const WorkflowPageRef = definePage<WorkflowRecord, Page<WorkflowRecord>>('WorkflowPage', WorkflowRef);
 
-const isWorkflowCursor = (v: unknown): v is WorkflowCursor =>
-  typeof v === 'object' &&
-  v !== null &&
-  typeof (v as WorkflowCursor).createdAt === 'string' &&
-  typeof (v as WorkflowCursor).id === 'string';
-
 builder.queryFields((t) => ({
-  workflow: t.field({
+  workflow: t.withAuth({ viewer: true }).field({
     type: WorkflowRef,
     description: 'One workflow by id, with its steps, triggers and saved versions.',
-    authScopes: { viewer: true },
     mcp: {
       name: 'get_workflow',
       selection:
@@ -112,17 +102,11 @@ builder.queryFields((t) => ({
         'versions { version createdBy createdAt }',
     },
     args: { id: t.arg.id({ description: 'The workflow id, e.g. wf_…' }) },
-    resolve: async (_root, { id }, ctx) => {
-      const { db, principal } = authed(ctx);
-      const workflow = await getWorkflow(db, principal.tenantId, String(id));
-      if (!workflow) throw workflowNotFound(String(id));
-      return workflow;
-    },
+    resolve: (_root, { id }, ctx) => readWorkflow(ctx, id),
   }),
-  workflows: t.field({
+  workflows: t.withAuth({ viewer: true }).field({
     type: WorkflowPageRef,
     description: 'Workflows, newest first, filtered and cursor-paginated.',
-    authScopes: { viewer: true },
     mcp: {
       name: 'list_workflows',
       description:
@@ -132,18 +116,117 @@ builder.queryFields((t) => ({
         'nodes { id name description status version triggers secretNames updatedAt } ' +
         'pageInfo { hasNextPage endCursor }',
     },
-    args: {
-      filter: t.arg({ type: WorkflowFilterInput, required: false }),
-      first: t.arg.int({ required: false, defaultValue: 20, validate: { min: 1, max: 100 } }),
-      after: t.arg.string({ required: false, description: 'endCursor of the previous page.' }),
-    },
-    resolve: async (_root, args, ctx) => {
-      const { principal, db } = authed(ctx);
-      const filter: WorkflowFilter = { ...args.filter };
-      const limit = args.first ?? 20;
-      const cursor = args.after ? decodeCursor(args.after, isWorkflowCursor) : null;
-      const rows = await listWorkflows(db, principal.tenantId, filter, limit + 1, cursor);
-      return toPage(rows, limit, (w) => ({ createdAt: w.createdAt, id: w.id }));
-    },
+    args: { filter: t.arg({ type: WorkflowFilterInput, required: false }), ...pageArgs(t) },
+    resolve: (_root, { filter, ...page }, ctx) => workflowsPage(ctx, { ...filter }, page),
   }),
 }));
+
+/** What an agent needs to write steps: every type, its fields and their defaults. */
+const STEPS_DOC =
+  'Ordered steps (1–50), each a JSON object with a unique `id` (slug: a-z, 0-9, -, _) and a `type`: ' +
+  '`http-request` {url (http:// or https://; scheme, host and port written literally, placeholders only in ' +
+  'the path or query; loopback, private, link-local and metadata hosts and hosts off the tenant’s egress ' +
+  'allow-list are refused with EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), ' +
+  'headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), ' +
+  'retry {maxAttempts 1–10 (default 3), baseDelayMs (default 1000), capMs (default 30000)}, ' +
+  'successStatuses e.g. ["200-299", "304"] (default ["200-299"])}. Secrets are referenced by name, ' +
+  'never written: "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}"; a literal credential in ' +
+  'Authorization, Cookie, X-API-Key or a *token*/*secret*/*password* header is refused. ' +
+  '`transform` {spec: one of {pick: {field: path}}, {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}}, ' +
+  '{map: {from: path, to: {field: subpath}}}, {value: literal}}; paths read earlier outputs, e.g. ' +
+  '`steps.fetch.body.items[0].name` or `inputs.env`. ' +
+  '`delay` {durationMs 1–86400000}. ' +
+  '`approval-gate` {changeId CHG-YYYYMMDD-XXXXXX}: waits until that change is APPROVED, fails if REJECTED.';
+
+const TRIGGERS_DOC =
+  'How the workflow starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, ' +
+  '{"type": "webhook", "secret": "HOOK_SECRET"} (the name of this tenant’s workflow secret that signs the HMAC), ' +
+  '{"type": "cron", "expression": "0 3 * * MON-FRI"} (5 fields), ' +
+  '{"type": "change-approved"} (when a change naming this workflow as its runbook is approved).';
+
+const NAME = { minLength: 3, maxLength: 100 } as const;
+const DESCRIPTION = { maxLength: 2000 } as const;
+
+const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
+  fields: (t) => ({
+    name: t.string({ validate: NAME, description: 'Unique among the tenant’s ACTIVE workflows.' }),
+    description: t.string({ required: false, validate: DESCRIPTION }),
+    steps: t.field({ type: ['JSON'], description: STEPS_DOC }),
+    triggers: t.field({ type: ['JSON'], required: false, description: TRIGGERS_DOC }),
+  }),
+});
+
+const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
+  description: 'Only given fields change; the result is saved as a new version.',
+  fields: (t) => ({
+    name: t.string({ required: false, validate: NAME }),
+    description: t.string({ required: false, validate: DESCRIPTION }),
+    steps: t.field({ type: ['JSON'], required: false, description: `Replaces all steps. ${STEPS_DOC}` }),
+    triggers: t.field({
+      type: ['JSON'],
+      required: false,
+      description: `Replaces all triggers. ${TRIGGERS_DOC}`,
+    }),
+  }),
+});
+
+builder.mutationFields((t) => {
+  const id = () => t.arg.id({ description: 'The workflow id.' });
+  return {
+    createWorkflow: t.withAuth({ changeManager: true }).field({
+      type: WorkflowRef,
+      description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
+      mcp: { name: 'create_workflow' },
+      args: { input: t.arg({ type: CreateWorkflowInput }) },
+      resolve: (_r, { input }, ctx) => createWorkflow(ctx, input),
+    }),
+    updateWorkflow: t.withAuth({ changeManager: true }).field({
+      type: WorkflowRef,
+      description: 'Edits a workflow: saves a new version and keeps the earlier ones.',
+      mcp: { name: 'update_workflow' },
+      args: {
+        id: id(),
+        input: t.arg({ type: UpdateWorkflowInput }),
+        expectedVersion: t.arg.int({
+          required: false,
+          description: 'The version you read; the mutation fails with WORKFLOW-003 if it moved on.',
+          validate: { min: 1 },
+        }),
+      },
+      resolve: (_r, args, ctx) =>
+        updateWorkflow(
+          ctx,
+          args.id,
+          {
+            name: args.input.name ?? undefined,
+            // An explicit null clears the description; an absent one keeps it.
+            description: args.input.description,
+            steps: args.input.steps ?? undefined,
+            triggers: args.input.triggers ?? undefined,
+          },
+          args.expectedVersion,
+        ),
+    }),
+    activateWorkflow: t.withAuth({ changeManager: true }).field({
+      type: WorkflowRef,
+      description: 'INACTIVE → ACTIVE (refused with WORKFLOW-004 if an ACTIVE workflow has its name).',
+      mcp: { name: 'activate_workflow' },
+      args: { id: id() },
+      resolve: (_r, args, ctx) => setWorkflowStatus(ctx, args.id, 'ACTIVE'),
+    }),
+    deactivateWorkflow: t.withAuth({ changeManager: true }).field({
+      type: WorkflowRef,
+      description: 'ACTIVE → INACTIVE: the definition is kept and can be activated again.',
+      mcp: { name: 'deactivate_workflow' },
+      args: { id: id() },
+      resolve: (_r, args, ctx) => setWorkflowStatus(ctx, args.id, 'INACTIVE'),
+    }),
+    deleteWorkflow: t.withAuth({ changeManager: true }).field({
+      type: WorkflowRef,
+      description: 'Deletes a workflow and all its saved versions; returns what was removed.',
+      mcp: { name: 'delete_workflow', annotations: { destructiveHint: true } },
+      args: { id: id() },
+      resolve: (_r, args, ctx) => deleteWorkflow(ctx, args.id),
+    }),
+  };
+});

@@ -1,5 +1,4 @@
 import type { WorkflowSecretRecord } from '../db/workflowSecrets';
-import { authed } from '../usecases/context';
 import {
   deleteWorkflowSecret,
   MAX_ALLOWED_HOSTS,
@@ -36,23 +35,21 @@ const WorkflowSecretRef = builder.objectRef<WorkflowSecretRecord>('WorkflowSecre
 });
 
 builder.queryFields((t) => ({
-  workflowSecrets: t.field({
+  workflowSecrets: t.withAuth({ changeManager: true }).field({
     type: [WorkflowSecretRef],
     description: 'The tenant’s workflow secrets by name, with where they may be sent (never their values).',
-    authScopes: { changeManager: true },
     mcp: { name: 'list_workflow_secrets' },
     args: { first: firstArg(t, 100, 500) },
-    resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(authed(ctx)), first),
+    resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(ctx), first),
   }),
 }));
 
 builder.mutationFields((t) => ({
-  setWorkflowSecret: t.field({
+  setWorkflowSecret: t.withAuth({ admin: true }).field({
     type: WorkflowSecretRef,
     description:
       'Creates a workflow secret, or replaces its value and allowed hosts (a rotation). The value is ' +
       'encrypted and never shown again.',
-    authScopes: { admin: true },
     args: {
       name: t.arg.string({ description: 'UPPER_SNAKE_CASE, as steps name it: {{ secrets.NAME }}.' }),
       value: t.arg.string({ description: 'The credential; write-only.' }),
@@ -60,13 +57,12 @@ builder.mutationFields((t) => ({
         description: `Hosts steps may send it to (at most ${MAX_ALLOWED_HOSTS}): api.example.com, or *.example.com for subdomains.`,
       }),
     },
-    resolve: (_r, args, ctx) => setWorkflowSecret(authed(ctx), args),
+    resolve: (_r, args, ctx) => setWorkflowSecret(ctx, args),
   }),
-  deleteWorkflowSecret: t.field({
+  deleteWorkflowSecret: t.withAuth({ admin: true }).field({
     type: WorkflowSecretRef,
     description: 'Deletes a workflow secret; steps that name it fail from now on. Returns what was removed.',
-    authScopes: { admin: true },
     args: { name: t.arg.string() },
-    resolve: (_r, args, ctx) => deleteWorkflowSecret(authed(ctx), args.name),
+    resolve: (_r, args, ctx) => deleteWorkflowSecret(ctx, args.name),
   }),
 }));

@@ -1,6 +1,12 @@
 import { displayPrefix, generateApiKey, hashApiKey } from '../auth/apiKeys';
 import { coveredRoles, type Principal, personOf } from '../auth/principal';
-import { type ApiKeyRecord, apiKeyById, insertApiKeyStatement, revokeApiKeyStatement } from '../db/apiKeys';
+import {
+  type ApiKeyRecord,
+  apiKeyById,
+  insertApiKeyStatement,
+  listApiKeys,
+  revokeApiKeyStatement,
+} from '../db/apiKeys';
 import { newId } from '../db/ids';
 import type { Role } from '../domain/types';
 import { AppError } from '../errors';
@@ -78,4 +84,9 @@ export async function revokeApiKey(ctx: AuthedContext, id: string): Promise<ApiK
       result: revoked,
     };
   });
+}
+
+/** The tenant's API keys, newest first (their hashes, never their secrets). */
+export function apiKeys(ctx: AuthedContext): Promise<ApiKeyRecord[]> {
+  return listApiKeys(ctx.db, ctx.principal.tenantId);
 }

@@ -91,7 +91,10 @@ export function createRequestContext(opts: {
   };
 }
 
-/** Narrows the context after the scope check; throws if an operation slipped past authentication. */
+/**
+ * Narrows a context at run time; throws if an operation slipped past authentication. Schema
+ * fields need none: behind a scope (t.withAuth) they receive an AuthedContext from scope-auth.
+ */
 export function authed(ctx: RequestContext): AuthedContext {
   if (!ctx.principal) throw new AppError('UNAUTHENTICATED', 'Authentication required');
   return ctx as AuthedContext;

@@ -1,14 +1,35 @@
 import { approvalsForChanges } from '../db/approvals';
-import { auditChain } from '../db/audit';
+import { type AuditEventRecord, auditChain, listAuditEvents } from '../db/audit';
 import { changesCreatedBetween } from '../db/changes';
 import { changeAggregates } from '../db/metrics';
 import { servicesTagged } from '../db/services';
 import { type AuditChainVerification, verifyAuditChain } from '../domain/auditChain';
 import { buildComplianceReport, type ComplianceReport } from '../domain/compliance';
+import { type Keyset, type Page, type PageRequest, type PageSize, paginate } from '../domain/pagination';
 import { ACTIVE_STATUSES } from '../domain/stateMachine';
 import { CHANGE_STATUSES, type ChangeStatus } from '../domain/types';
 import { AppError } from '../errors';
 import type { AuthedContext } from './context';
+
+export const AUDIT_PAGE_SIZE: PageSize = { default: 50, max: 200 };
+
+/** The audit trail is ordered by its chain position, newest first. */
+const bySeq: Keyset<AuditEventRecord, { seq: number }> = {
+  isCursor: (v): v is { seq: number } =>
+    typeof v === 'object' && v !== null && Number.isInteger((v as { seq: unknown }).seq),
+  cursorOf: (e) => ({ seq: e.seq }),
+};
+
+/** Audit events newest first: of one target (a change, an approval…) when given, else of the tenant. */
+export function auditLogPage(
+  ctx: AuthedContext,
+  targetId: string | null,
+  request: PageRequest,
+): Promise<Page<AuditEventRecord>> {
+  return paginate(request, AUDIT_PAGE_SIZE, bySeq, (limit, cursor) =>
+    listAuditEvents(ctx.db, ctx.principal.tenantId, { targetId, limit, beforeSeq: cursor?.seq ?? null }),
+  );
+}
 
 export async function verifyTenantAuditChain(ctx: AuthedContext): Promise<AuditChainVerification> {
   return verifyAuditChain(await auditChain(ctx.db, ctx.principal.tenantId));

@@ -1,4 +1,4 @@
-import { type ServiceInfo, upsertServiceStatement } from '../db/services';
+import { listServices, type ServiceInfo, upsertServiceStatement } from '../db/services';
 import { commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
 
@@ -13,4 +13,9 @@ export async function tagService(ctx: AuthedContext, service: ServiceInfo): Prom
     ],
     result: next,
   }));
+}
+
+/** Services known to the tenant: named by its changes or tagged. */
+export function services(ctx: AuthedContext): Promise<ServiceInfo[]> {
+  return listServices(ctx.db, ctx.principal.tenantId);
 }

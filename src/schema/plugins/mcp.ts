@@ -40,17 +40,26 @@ declare global {
     interface Plugins<Types extends SchemaTypes> {
       mcp: PothosMcpPlugin<Types>;
     }
-    interface FieldOptions<
+    // Only root fields are operations an agent can call: `mcp` on an object field is a type error
+    // (FieldOptionsByKind's Query and Mutation kinds), and a resource is always a read.
+    interface QueryFieldOptions<
       Types extends SchemaTypes,
-      ParentShape,
       Type extends TypeParam<Types>,
       Nullable extends FieldNullability<Type>,
       Args extends InputFieldMap,
-      ResolveShape,
       ResolveReturnShape,
     > {
       mcp?: McpToolOptions;
       mcpResource?: McpResourceOptions;
+    }
+    interface MutationFieldOptions<
+      Types extends SchemaTypes,
+      Type extends TypeParam<Types>,
+      Nullable extends FieldNullability<Type>,
+      Args extends InputFieldMap,
+      ResolveReturnShape,
+    > {
+      mcp?: McpToolOptions;
     }
   }
 }
@@ -66,6 +75,7 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
     const options = fieldConfig.pothosOptions as { mcp?: McpToolOptions; mcpResource?: McpResourceOptions };
     if (!options.mcp && !options.mcpResource) return fieldConfig;
     const where = `${fieldConfig.parentType}.${fieldConfig.name}`;
+    // The option types already keep these to Query and Mutation fields; this guards untyped callers.
     if (fieldConfig.parentType !== 'Query' && fieldConfig.parentType !== 'Mutation') {
       throw new PothosSchemaError(`${where}: only Query and Mutation fields can be MCP tools or resources`);
     }

@@ -2,6 +2,7 @@ import { personOf } from '../../auth/principal';
 import { insertChangeStatements } from '../../db/changes';
 import { newChangeId } from '../../db/ids';
 import { getTemplate } from '../../db/standardChangeTemplates';
+import { getWorkflow } from '../../db/workflows';
 import { isPreApproved } from '../../domain/approvalPolicy';
 import { priorityFor } from '../../domain/priority';
 import { assertTransition } from '../../domain/stateMachine';
@@ -10,6 +11,7 @@ import { AppError } from '../../errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { changeEvent } from '../ports/events';
+import { afterChangeDecided } from './afterDecision';
 import { computeRisk, withRisk } from './risk';
 import { assertOwnerOrManager, mutateChange } from './writes';
 
@@ -65,6 +67,16 @@ export function assertMayAttachRunbook(ctx: AuthedContext): void {
   }
 }
 
+/** The runbook a change names must be a workflow of the tenant. */
+export async function assertRunbookExists(ctx: AuthedContext, workflowId: string | null | undefined) {
+  if (!workflowId) return;
+  if (!(await getWorkflow(ctx.db, ctx.principal.tenantId, workflowId))) {
+    throw new AppError('VALIDATION_FAILED', `runbookWorkflowId: workflow ${workflowId} does not exist`, {
+      issues: [{ field: 'runbookWorkflowId', message: `workflow ${workflowId} does not exist` }],
+    });
+  }
+}
+
 export async function createChange(
   ctx: AuthedContext,
   draft: ChangeDraft,
@@ -74,6 +86,7 @@ export async function createChange(
   // A template carries its runbook; otherwise the caller attaches it and must be a change manager.
   const runbookWorkflowId = draft.runbookWorkflowId ?? null;
   if (runbookWorkflowId && !origin) assertMayAttachRunbook(ctx);
+  if (!origin) await assertRunbookExists(ctx, runbookWorkflowId);
   const nowDate = ctx.now();
   const now = nowDate.toISOString();
   const change: ChangeRecord = {
@@ -146,6 +159,7 @@ export async function updateChange(
 ) {
   if (patch.type === 'STANDARD') throw standardRequiresTemplate();
   if (patch.runbookWorkflowId) assertMayAttachRunbook(ctx);
+  await assertRunbookExists(ctx, patch.runbookWorkflowId);
   const { change } = await mutateChange(ctx, id, expectedVersion, (current) => {
     assertOwnerOrManager(ctx, current, 'edit');
     if (current.templateId) {
@@ -180,7 +194,8 @@ export async function updateChange(
 
 /**
  * DRAFT → SUBMITTED, then routed at once: a STANDARD change (from a template) with LOW risk whose
- * template is still ACTIVE is pre-approved; every other change waits for the CAB in PENDING_APPROVAL.
+ * template is still ACTIVE is pre-approved (and what follows an approval follows); every other
+ * change waits for the CAB in PENDING_APPROVAL.
  */
 export async function submitChange(ctx: AuthedContext, id: string, expectedVersion?: number | null) {
   const { change } = await mutateChange(ctx, id, expectedVersion, async (current, now) => {
@@ -200,6 +215,7 @@ export async function submitChange(ctx: AuthedContext, id: string, expectedVersi
       action: preApproved ? 'change.submitted.pre_approved' : 'change.submitted',
     };
   });
+  await afterChangeDecided(ctx, change);
   return change;
 }
 

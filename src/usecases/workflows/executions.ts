@@ -16,7 +16,7 @@ import { AppError } from '../../errors';
 import { createLogger } from '../../log';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
-import { workflowNotFound } from './workflows';
+import { workflowNotFound } from './errors';
 
 /** Starting, reading and cancelling workflow executions. */
 

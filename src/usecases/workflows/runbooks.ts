@@ -8,21 +8,15 @@ import { createLogger } from '../../log';
 import { moveChange } from '../changes/lifecycle';
 import { mutateChange } from '../changes/writes';
 import type { AuthedContext } from '../context';
-import {
-  engineMissing,
-  executeWorkflow,
-  executionAudit,
-  handOver,
-  isWorkflowGone,
-  plannedExecution,
-  wakeGatesOf,
-} from './executions';
-import { workflowNotFound } from './workflows';
+import { workflowNotFound } from './errors';
+import { engineMissing, executionAudit, handOver, isWorkflowGone, plannedExecution } from './executions';
+import { runbookInputs, runbookVouchedFor } from './runbookRules';
 
 /**
  * A change may name a workflow as its runbook. Approving such a change starts the workflow when
- * it has a `change-approved` trigger; implementing the change runs it, and its outcome ends the
- * change: SUCCEEDED → COMPLETED, anything else → FAILED with the execution's error.
+ * it has a `change-approved` trigger (changes/afterDecision.ts); implementing the change runs it,
+ * and its outcome ends the change: SUCCEEDED → COMPLETED, anything else → FAILED with the
+ * execution's error.
  */
 
 /** Who acts when the engine moves a change: recorded as such in the audit trail. */
@@ -54,30 +48,6 @@ export async function settleRunbookChange(ctx: AuthedContext, execution: EndedEx
   }
 }
 
-/** The runbook a change names must be a workflow of the tenant. */
-export async function assertRunbookExists(ctx: AuthedContext, workflowId: string | null | undefined) {
-  if (!workflowId) return;
-  if (!(await getWorkflow(ctx.db, ctx.principal.tenantId, workflowId))) {
-    throw new AppError('VALIDATION_FAILED', `runbookWorkflowId: workflow ${workflowId} does not exist`, {
-      issues: [{ field: 'runbookWorkflowId', message: `workflow ${workflowId} does not exist` }],
-    });
-  }
-}
-
-/**
- * A runbook runs only when a change manager attached it (recorded on the change) or the
- * standard-change template the change came from carried it (a template change cannot be edited).
- * A runbook anyone else named never starts.
- */
-export const runbookVouchedFor = (change: ChangeRecord): boolean =>
-  !!change.runbookWorkflowId && (change.templateId !== null || change.runbookAttachedBy !== null);
-
-/** What a runbook runs with: the template's inputs, and the change itself under `change`. */
-const runbookInputs = (change: ChangeRecord) => ({
-  ...(change.runbookInputs ?? {}),
-  change: { id: change.id, title: change.title, type: change.type, riskLevel: change.riskLevel },
-});
-
 function runbookNotVouched(change: ChangeRecord): AppError {
   return new AppError(
     'FORBIDDEN',
@@ -86,29 +56,6 @@ function runbookNotVouched(change: ChangeRecord): AppError {
       'again with the runbook attached by a change manager',
     { changeId: change.id, runbookWorkflowId: change.runbookWorkflowId },
   );
-}
-
-const logger = createLogger({ service: 'changeflow', component: 'runbooks' });
-
-/** After a change was approved: start its runbook if the workflow asks to run on approval. */
-export async function onChangeApproved(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
-  if (!change.runbookWorkflowId || !ctx.executions) return;
-  if (!runbookVouchedFor(change)) {
-    logger.log('warn', 'runbook not started: attached by neither a change manager nor a template', {
-      changeId: change.id,
-      workflowId: change.runbookWorkflowId,
-    });
-    return;
-  }
-  const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, change.runbookWorkflowId);
-  if (workflow?.status !== 'ACTIVE') return;
-  if (!workflow.triggers.some((t) => t.type === 'change-approved')) return;
-  await executeWorkflow(ctx, workflow.id, {
-    trigger: 'CHANGE_APPROVED',
-    triggerRef: change.id,
-    changeId: change.id,
-    inputs: runbookInputs(change),
-  });
 }
 
 /**
@@ -154,11 +101,4 @@ export async function startImplementation(
   });
   if (execution) await handOver(ctx, [execution]);
   return change;
-}
-
-/** After a vote or a pre-approval: gates waiting on the change look again, and its runbook may start. */
-export async function afterChangeDecided(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
-  if (change.status !== 'APPROVED' && change.status !== 'REJECTED') return;
-  await wakeGatesOf(ctx, change.id);
-  if (change.status === 'APPROVED') await onChangeApproved(ctx, change);
 }

@@ -16,6 +16,7 @@ import { AppError } from '../../errors';
 import { commitWithAudit, type WritePlan } from '../commit';
 import type { AuthedContext } from '../context';
 import { assertEgressAllowed } from './egressPolicy';
+import { workflowNotFound } from './errors';
 import { assertNoLiveExecutions } from './executions';
 import { secretIssues } from './secrets';
 
@@ -29,10 +30,6 @@ export interface WorkflowDraft {
 }
 
 export type WorkflowPatch = Partial<WorkflowDraft>;
-
-export function workflowNotFound(id: string): AppError {
-  return new AppError('WORKFLOW-001', `Workflow ${id} does not exist`, { workflowId: id });
-}
 
 const nameTaken = (name: string) =>
   new AppError('WORKFLOW-004', `An ACTIVE workflow named "${name}" already exists; choose another name`, {

@@ -1,15 +1,13 @@
-import { authed } from '../usecases/context';
-import { cancelExecution, executeWorkflow, MAX_INPUT_BYTES } from '../usecases/workflows/executions';
-import { builder } from './builder';
-import { ExecutionRef } from './execution';
+import { cancelExecution, executeWorkflow, MAX_INPUT_BYTES } from '../../usecases/workflows/executions';
+import { builder } from '../builder';
+import { ExecutionRef } from './type';
 
 builder.mutationFields((t) => ({
-  executeWorkflow: t.field({
+  executeWorkflow: t.withAuth({ changeManager: true }).field({
     type: ExecutionRef,
     description:
       'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
       'follow it with the execution query (get_execution) or the executionProgress subscription.',
-    authScopes: { changeManager: true },
     // Its steps call other systems: an open world, in MCP's terms.
     mcp: { name: 'execute_workflow', annotations: { openWorldHint: true } },
     args: {
@@ -21,16 +19,15 @@ builder.mutationFields((t) => ({
       }),
     },
     resolve: (_r, args, ctx) =>
-      executeWorkflow(authed(ctx), String(args.workflowId), { trigger: 'MANUAL', inputs: args.inputs ?? {} }),
+      executeWorkflow(ctx, args.workflowId, { trigger: 'MANUAL', inputs: args.inputs ?? {} }),
   }),
-  cancelExecution: t.field({
+  cancelExecution: t.withAuth({ changeManager: true }).field({
     type: ExecutionRef,
     description:
       'Asks a PENDING or RUNNING execution to stop: it ends CANCELLED at the next step boundary, and an ' +
       'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
-    authScopes: { changeManager: true },
     mcp: { name: 'cancel_execution', annotations: { destructiveHint: true, idempotentHint: true } },
     args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },
-    resolve: (_r, args, ctx) => cancelExecution(authed(ctx), String(args.id)),
+    resolve: (_r, args, ctx) => cancelExecution(ctx, args.id),
   }),
 }));

@@ -1,21 +1,13 @@
-import { decideApproval } from '../usecases/changes/approval';
-import { completeEmergencyReview, emergencyOverride } from '../usecases/changes/emergency';
-import {
-  assertMayAttachRunbook,
-  createChange,
-  moveChange,
-  standardRequiresTemplate,
-  submitChange,
-  updateChange,
-} from '../usecases/changes/lifecycle';
-import { assessChangeRisk } from '../usecases/changes/risk';
-import { scheduleChange } from '../usecases/changes/schedule';
-import { authed } from '../usecases/context';
-import { afterChangeDecided, assertRunbookExists, startImplementation } from '../usecases/workflows/runbooks';
-import { builder } from './builder';
-import { ChangeRef } from './change';
-import { ChangeTypeEnum, LevelEnum, VoteEnum } from './enums';
-import { ApprovalResultRef, RiskResultRef, ScheduleResultRef } from './mutationResults';
+import { decideApproval } from '../../usecases/changes/approval';
+import { completeEmergencyReview, emergencyOverride } from '../../usecases/changes/emergency';
+import { createChange, moveChange, submitChange, updateChange } from '../../usecases/changes/lifecycle';
+import { assessChangeRisk } from '../../usecases/changes/risk';
+import { scheduleChange } from '../../usecases/changes/schedule';
+import { startImplementation } from '../../usecases/workflows/runbooks';
+import { builder } from '../builder';
+import { ChangeTypeEnum, LevelEnum, VoteEnum } from '../enums';
+import { ApprovalResultRef, RiskResultRef, ScheduleResultRef } from './results';
+import { ChangeRef } from './type';
 
 const TITLE = { minLength: 3, maxLength: 200 } as const;
 const TEXT = { minLength: 1, maxLength: 5000 } as const;
@@ -86,65 +78,45 @@ builder.mutationFields((t) => {
     t.arg.string({ required, description, validate: { minLength: 1, maxLength: 2000 } });
 
   return {
-    createChangeRequest: t.field({
+    createChangeRequest: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description:
         'Creates a NORMAL or EMERGENCY change request in DRAFT, with its priority from impact × urgency. ' +
         'A standard change comes from a template: createChangeFromTemplate.',
-      authScopes: { requester: true },
       mcp: { name: 'create_change_request' },
       args: { input: t.arg({ type: CreateChangeInput }) },
-      resolve: async (_r, { input }, ctx) => {
-        const runbookWorkflowId = input.runbookWorkflowId?.toString() ?? null;
-        if (input.type === 'STANDARD') throw standardRequiresTemplate();
-        if (runbookWorkflowId) assertMayAttachRunbook(authed(ctx));
-        await assertRunbookExists(authed(ctx), runbookWorkflowId);
-        return createChange(authed(ctx), { ...input, runbookWorkflowId });
-      },
+      resolve: (_r, { input }, ctx) =>
+        createChange(ctx, { ...input, runbookWorkflowId: input.runbookWorkflowId ?? null }),
     }),
-    updateChangeRequest: t.field({
+    updateChangeRequest: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description: 'Edits a DRAFT change (not one created from a standard change template).',
-      authScopes: { requester: true },
       mcp: { name: 'update_change_request' },
       args: { id: id(), input: t.arg({ type: UpdateChangeInput }), expectedVersion: expectedVersion() },
-      resolve: async (_r, args, ctx) => {
-        const patch = nonNull({ ...args.input, runbookWorkflowId: args.input.runbookWorkflowId?.toString() });
-        if (patch.type === 'STANDARD') throw standardRequiresTemplate();
-        if (patch.runbookWorkflowId) assertMayAttachRunbook(authed(ctx));
-        await assertRunbookExists(authed(ctx), patch.runbookWorkflowId);
-        return updateChange(authed(ctx), String(args.id), patch, args.expectedVersion);
-      },
+      resolve: (_r, args, ctx) => updateChange(ctx, args.id, nonNull(args.input), args.expectedVersion),
     }),
-    submitChange: t.field({
+    submitChange: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description:
         'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD change (from a template that is ' +
         'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
-      authScopes: { requester: true },
       mcp: { name: 'submit_change' },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: async (_r, args, ctx) => {
-        const change = await submitChange(authed(ctx), String(args.id), args.expectedVersion);
-        await afterChangeDecided(authed(ctx), change);
-        return change;
-      },
+      resolve: (_r, args, ctx) => submitChange(ctx, args.id, args.expectedVersion),
     }),
-    assessRisk: t.field({
+    assessRisk: t.withAuth({ $any: { requester: true, approver: true } }).field({
       type: RiskResultRef,
       description:
         'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
-      authScopes: { $any: { requester: true, approver: true } },
       mcp: { name: 'assess_risk', depth: 3, annotations: { idempotentHint: true } },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) => assessChangeRisk(authed(ctx), String(args.id), args.expectedVersion),
+      resolve: (_r, args, ctx) => assessChangeRisk(ctx, args.id, args.expectedVersion),
     }),
-    approveChange: t.field({
+    approveChange: t.withAuth({ approver: true }).field({
       type: ApprovalResultRef,
       description:
         'Records a CAB vote. Any rejection rejects; enough approvals for the risk level approve. ' +
         'The requester may not vote on their own change.',
-      authScopes: { approver: true },
       mcp: { name: 'approve_change', depth: 3, annotations: { destructiveHint: true } },
       args: {
         id: id(),
@@ -156,24 +128,14 @@ builder.mutationFields((t) => {
         (args) => args.decision !== 'REJECT' || !!args.comment?.trim(),
         { message: 'comment is required when rejecting', path: ['comment'] },
       ],
-      resolve: async (_r, args, ctx) => {
-        const result = await decideApproval(
-          authed(ctx),
-          String(args.id),
-          args.decision,
-          args.comment ?? null,
-          args.expectedVersion,
-        );
-        await afterChangeDecided(authed(ctx), result.change);
-        return result;
-      },
+      resolve: (_r, args, ctx) =>
+        decideApproval(ctx, args.id, args.decision, args.comment ?? null, args.expectedVersion),
     }),
-    scheduleChange: t.field({
+    scheduleChange: t.withAuth({ changeManager: true }).field({
       type: ScheduleResultRef,
       description:
         'Schedules an APPROVED change. Freeze windows block it unless it is EMERGENCY; overlapping ' +
         'changes on shared services are reported as conflicts.',
-      authScopes: { changeManager: true },
       mcp: { name: 'schedule_change', depth: 3 },
       args: {
         id: id(),
@@ -182,87 +144,70 @@ builder.mutationFields((t) => {
         expectedVersion: expectedVersion(),
       },
       resolve: (_r, args, ctx) =>
-        scheduleChange(
-          authed(ctx),
-          String(args.id),
-          args.plannedStart,
-          args.plannedEnd,
-          args.expectedVersion,
-        ),
+        scheduleChange(ctx, args.id, args.plannedStart, args.plannedEnd, args.expectedVersion),
     }),
-    startImplementation: t.field({
+    startImplementation: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description:
         'SCHEDULED → IMPLEMENTING. A change with a runbook starts its workflow; the execution’s outcome ' +
         'then completes the change (SUCCEEDED) or fails it (anything else), as the workflow engine.',
-      authScopes: { changeManager: true },
       mcp: { name: 'start_implementation' },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) => startImplementation(authed(ctx), String(args.id), args.expectedVersion),
+      resolve: (_r, args, ctx) => startImplementation(ctx, args.id, args.expectedVersion),
     }),
-    completeChange: t.field({
+    completeChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'IMPLEMENTING → COMPLETED.',
-      authScopes: { changeManager: true },
       mcp: { name: 'complete_change' },
       args: { id: id(), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) =>
-        moveChange(authed(ctx), String(args.id), 'COMPLETED', null, args.expectedVersion),
+      resolve: (_r, args, ctx) => moveChange(ctx, args.id, 'COMPLETED', null, args.expectedVersion),
     }),
-    failChange: t.field({
+    failChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'IMPLEMENTING → FAILED, with what went wrong.',
-      authScopes: { changeManager: true },
       mcp: { name: 'fail_change' },
       args: { id: id(), reason: reason('What went wrong.', true), expectedVersion: expectedVersion() },
-      resolve: (_r, args, ctx) =>
-        moveChange(authed(ctx), String(args.id), 'FAILED', args.reason, args.expectedVersion),
+      resolve: (_r, args, ctx) => moveChange(ctx, args.id, 'FAILED', args.reason, args.expectedVersion),
     }),
-    rollBackChange: t.field({
+    rollBackChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'FAILED → ROLLED_BACK once the backout plan has run.',
-      authScopes: { changeManager: true },
       mcp: { name: 'roll_back_change' },
       args: { id: id(), reason: reason('Notes on the rollback.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
-        moveChange(authed(ctx), String(args.id), 'ROLLED_BACK', args.reason ?? null, args.expectedVersion),
+        moveChange(ctx, args.id, 'ROLLED_BACK', args.reason ?? null, args.expectedVersion),
     }),
-    cancelChange: t.field({
+    cancelChange: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description: 'Cancels a change that has not started implementation.',
-      authScopes: { requester: true },
       mcp: { name: 'cancel_change', annotations: { destructiveHint: true } },
       args: { id: id(), reason: reason('Why it is cancelled.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
-        moveChange(authed(ctx), String(args.id), 'CANCELLED', args.reason ?? null, args.expectedVersion),
+        moveChange(ctx, args.id, 'CANCELLED', args.reason ?? null, args.expectedVersion),
     }),
-    emergencyOverride: t.field({
+    emergencyOverride: t.withAuth({ admin: true }).field({
       type: ChangeRef,
       description:
         'Admin only: approves an EMERGENCY change at once with a written justification; a ' +
         'post-implementation review falls due within 48 hours.',
-      authScopes: { admin: true },
       mcp: { name: 'emergency_override' },
       args: {
         id: id(),
         justification: t.arg.string({ validate: { minLength: 20, maxLength: 5000 } }),
         expectedVersion: expectedVersion(),
       },
-      resolve: (_r, args, ctx) =>
-        emergencyOverride(authed(ctx), String(args.id), args.justification, args.expectedVersion),
+      resolve: (_r, args, ctx) => emergencyOverride(ctx, args.id, args.justification, args.expectedVersion),
     }),
-    completeEmergencyReview: t.field({
+    completeEmergencyReview: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'Records the post-implementation review of an emergency override.',
-      authScopes: { changeManager: true },
       mcp: { name: 'complete_emergency_review' },
       args: {
         id: id(),
         notes: t.arg.string({ validate: { minLength: 10, maxLength: 5000 } }),
         expectedVersion: expectedVersion(),
       },
-      resolve: (_r, args, ctx) =>
-        completeEmergencyReview(authed(ctx), String(args.id), args.notes, args.expectedVersion),
+      resolve: (_r, args, ctx) => completeEmergencyReview(ctx, args.id, args.notes, args.expectedVersion),
     }),
   };
 });

@@ -1,10 +1,16 @@
-import { allowedTransitions } from '../domain/stateMachine';
-import type { ChangeRecord, RiskFactor } from '../domain/types';
-import { ApprovalRef } from './approval';
-import { builder } from './builder';
-import { ChangeStatusEnum, ChangeTypeEnum, LevelEnum, PriorityEnum, RiskLevelEnum } from './enums';
-import { firstArg, firstOf } from './listArgs';
-import { UserRef } from './user';
+import { allowedTransitions } from '../../domain/stateMachine';
+import type { ApprovalRecord, ChangeRecord, RiskFactor } from '../../domain/types';
+import { builder } from '../builder';
+import {
+  ApprovalDecisionEnum,
+  ChangeStatusEnum,
+  ChangeTypeEnum,
+  LevelEnum,
+  PriorityEnum,
+  RiskLevelEnum,
+} from '../enums';
+import { firstArg, firstOf } from '../listArgs';
+import { UserRef } from '../user';
 
 export const RiskFactorRef = builder.objectRef<RiskFactor>('RiskFactor').implement({
   description: 'One weighted reason behind a risk score.',
@@ -12,6 +18,30 @@ export const RiskFactorRef = builder.objectRef<RiskFactor>('RiskFactor').impleme
     key: t.exposeString('key', { description: 'Stable identifier, e.g. `no_backout_plan`.' }),
     label: t.exposeString('label'),
     contribution: t.exposeInt('contribution', { description: 'Points added to the 0–100 score.' }),
+  }),
+});
+
+export const ApprovalRef = builder.objectRef<ApprovalRecord>('Approval').implement({
+  description: 'One CAB vote on a change.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    changeId: t.exposeID('changeId'),
+    approver: t.field({
+      type: UserRef,
+      description: 'The person who voted; a vote through a delegated API key is its owner’s.',
+      resolve: (a, _args, ctx) => ctx.loaders.user.load(a.approverId),
+    }),
+    approverRoles: t.exposeStringList('approverRoles', {
+      description:
+        'The roles the person voted with (through a delegated key: the key’s roles its owner holds).',
+    }),
+    apiKeyId: t.exposeID('apiKeyId', {
+      nullable: true,
+      description: 'The delegated API key the vote came through; null when cast with the person’s own token.',
+    }),
+    decision: t.expose('decision', { type: ApprovalDecisionEnum }),
+    comment: t.exposeString('comment', { nullable: true }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
 

@@ -1,11 +1,12 @@
-import type { ApprovalEvaluation } from '../domain/approvalPolicy';
-import type { ScheduleConflict } from '../domain/schedule';
-import type { ApprovalRecord, ChangeRecord, RiskAssessment } from '../domain/types';
-import { ApprovalRef } from './approval';
-import { builder } from './builder';
-import { ChangeRef, RiskFactorRef } from './change';
-import { RiskLevelEnum } from './enums';
-import { firstArg, firstOf } from './listArgs';
+import type { ApprovalEvaluation } from '../../domain/approvalPolicy';
+import type { ScheduleConflict } from '../../domain/schedule';
+import type { ApprovalRecord, ChangeRecord, RiskAssessment } from '../../domain/types';
+import { builder } from '../builder';
+import { RiskLevelEnum } from '../enums';
+import { firstArg, firstOf } from '../listArgs';
+import { ApprovalRef, ChangeRef, RiskFactorRef } from './type';
+
+/** What the change mutations that decide something answer: the change, with what was decided. */
 
 export const RiskResultRef = builder
   .objectRef<{ change: ChangeRecord; risk: RiskAssessment }>('RiskAssessmentResult')

@@ -1,0 +1,59 @@
+import type { ChangeRecord } from '../../domain/types';
+import { type ChangePage, changesPage, countChangesOf, readChange } from '../../usecases/changes/queries';
+import { builder } from '../builder';
+import { ChangeStatusEnum, ChangeTypeEnum, RiskLevelEnum } from '../enums';
+import { definePage, pageArgs } from '../page';
+import { ChangeRef } from './type';
+
+const ChangeFilterInput = builder.inputType('ChangeFilter', {
+  description: 'All given criteria must match.',
+  fields: (t) => ({
+    status: t.field({ type: [ChangeStatusEnum], required: false }),
+    type: t.field({ type: [ChangeTypeEnum], required: false }),
+    riskLevel: t.field({ type: [RiskLevelEnum], required: false }),
+    service: t.string({ required: false, description: 'Changes that affect this service.' }),
+    requesterId: t.id({ required: false }),
+    search: t.string({
+      required: false,
+      description: 'Text in the title or description.',
+      validate: { maxLength: 200 },
+    }),
+  }),
+});
+
+const ChangePageRef = definePage<ChangeRecord, ChangePage>('ChangePage', ChangeRef, (t) => ({
+  totalCount: t.int({
+    description: 'Changes matching the filter (costs one extra statement; ask only when shown).',
+    resolve: (page, _args, ctx) => countChangesOf(ctx, page),
+  }),
+}));
+
+builder.queryFields((t) => ({
+  change: t.withAuth({ viewer: true }).field({
+    type: ChangeRef,
+    description: 'One change by id, with its risk, approvals and allowed next states.',
+    mcp: {
+      name: 'get_change_status',
+      description:
+        'Read one change request: status, allowed next states, risk score and factors, CAB votes, schedule.',
+    },
+    mcpResource: { uriTemplate: 'changeflow://changes/{id}', name: 'change', title: 'Change request' },
+    args: { id: t.arg.id({ description: 'The change id, e.g. CHG-20260101-ABC123.' }) },
+    resolve: (_root, { id }, ctx) => readChange(ctx, id),
+  }),
+  changes: t.withAuth({ viewer: true }).field({
+    type: ChangePageRef,
+    description: 'Changes, newest first, filtered and cursor-paginated.',
+    mcp: {
+      name: 'list_changes',
+      description:
+        'Search change requests (newest first) by status, type, risk level, service, requester or text; ' +
+        'pass pageInfo.endCursor as `after` for the next page.',
+      selection:
+        'nodes { id title type status priority riskLevel affectedServices plannedStart plannedEnd ' +
+        'requester { id displayName } createdAt } pageInfo { hasNextPage endCursor }',
+    },
+    args: { filter: t.arg({ type: ChangeFilterInput, required: false }), ...pageArgs(t) },
+    resolve: (_root, { filter, ...page }, ctx) => changesPage(ctx, { ...filter }, page),
+  }),
+}));
