@@ -293,3 +293,15 @@ export class AppError extends GraphQLError {
     this.name = 'AppError';
   }
 }
+
+/**
+ * A GraphQL error with a registered code for a message that has no HTTP status of its own (a
+ * WebSocket or SSE event): the same `extensions.code`, without AppError's status.
+ */
+export function socketError(
+  code: ErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...details } });
+}

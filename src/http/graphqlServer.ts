@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import type { Config } from '../config';
-import { AppError } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../usecases/context';
 import type { EventsPort } from '../usecases/ports/events';
@@ -61,7 +61,7 @@ function withInputCode(error: GraphQLError): GraphQLError {
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' },
+    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' satisfies ErrorCode },
   });
 }
 
