@@ -2,11 +2,10 @@ import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config';
 import { describeEgress } from '../engine/egress';
 import { createLogger } from '../log';
-import { buildCatalog, type McpCatalog } from '../mcp/catalog';
-import { createMcpEndpoint, PROTECTED_RESOURCE_PATH, protectedResourceMetadata } from '../mcp/http';
-import type { ExecuteOperation, OperationResult } from '../mcp/server';
+import { buildCatalog } from '../mcp/catalog';
+import { createMcpEndpoint } from '../mcp/http';
 import { newObservation, type Observation, type RequestSample, routeLabel } from '../metrics/observation';
-import { type RateLimiterPort, rateLimitHeaders, requestKey, toolKey } from '../ratelimit/policy';
+import { type RateLimiterPort, rateLimitHeaders, requestKey } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { printSDL } from '../schema/sdl';
 import type { EventsPort } from '../usecases/ports/events';
@@ -14,18 +13,15 @@ import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
 import type { WriteLock } from '../usecases/ports/writeLock';
 import { type AuthResult, authenticate } from './authenticate';
-import { limitBody, MAX_BODY_BYTES, payloadTooLarge } from './bodyLimit';
+import { limitBody } from './bodyLimit';
 import { applyCors, preflightResponse } from './cors';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './graphqlServer';
-import { checkHealth } from './health';
-import { type IdempotencyClaim, withIdempotency } from './idempotency';
-import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { hostAllowedOnLoopback } from './rebinding';
 import { requestIdFor } from './requestId';
-import { graphqlErrorResponse } from './responses';
+import { errorResponse, jsonErrorResponse, type Surface } from './responses';
+import { matchRoute, type Route, type RouteContext } from './routes';
 import { withSecurityHeaders } from './securityHeaders';
 import { drainBody } from './streams';
-import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 import type { SessionCredential } from './wsSession';
 
 /** The bindings the app needs, whatever the runtime. */
@@ -65,87 +61,23 @@ export interface AppPorts {
   writeLock?: WriteLock;
 }
 
-const json = (body: unknown, status: number, headers: Record<string, string> = {}) =>
-  new Response(JSON.stringify(body), {
-    status,
-    headers: { 'content-type': 'application/json; charset=utf-8', ...headers },
-  });
-
-/**
- * MCP tool calls run as GraphQL operations through the same Yoga pipeline as /graphql, with
- * the same idempotency handling when the agent passes an `idempotencyKey`.
- */
-function executeThrough(yoga: GraphQLServer, context: ServerContext, db: D1Database): ExecuteOperation {
-  return async (query, variables, toolName, idempotencyKey) => {
-    const body = JSON.stringify({ query, variables });
-    const run = (idempotency?: IdempotencyClaim) =>
-      yoga.fetch(
-        new Request('http://changeflow.internal/graphql', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
-          body,
-        }),
-        { ...context, toolName, ...(idempotency ? { idempotency } : {}) },
-      );
-    const { principal } = context.auth;
-    const response =
-      idempotencyKey && principal
-        ? await withIdempotency({
-            db,
-            principal,
-            key: idempotencyKey,
-            requestId: context.requestId,
-            body,
-            secretKeys: context.config.secretKeys,
-            run,
-          })
-        : await run();
-    return (await response.json()) as OperationResult;
-  };
-}
-
-/** 429 in the shape each surface's clients understand. */
-function tooManyRequests(path: string, d: Decision): Response {
+/** 429 in the shape the route's clients understand. */
+function tooManyRequests(surface: Surface, d: Decision): Response {
   const message = `Rate limit exceeded (${d.limit} requests per minute); retry after ${d.retryAfterSeconds} s`;
-  const headers = rateLimitHeaders(d);
-  if (path === '/mcp') {
-    return json(
-      {
-        jsonrpc: '2.0',
-        error: { code: -32029, message, data: { retryAfterSeconds: d.retryAfterSeconds } },
-        id: null,
-      },
-      429,
-      headers,
-    );
-  }
-  return graphqlErrorResponse(
-    429,
+  return errorResponse(
+    surface,
     'RATE_LIMITED',
     message,
     { retryAfterSeconds: d.retryAfterSeconds },
-    headers,
+    rateLimitHeaders(d),
   );
 }
-
-/** Routes whose request bodies are read (and so capped, see bodyLimit.ts). */
-const BODY_LIMITED_PATHS = new Set(['/graphql', '/mcp']);
-const isBodyLimited = (path: string) => BODY_LIMITED_PATHS.has(path) || WEBHOOK_PATH.test(path);
 
 /**
  * The client's address: CF-Connecting-IP only, which Cloudflare sets (a client cannot) and the
  * Node runtime sets from the one header its --trust-proxy names, or the peer address.
  */
 const clientIp = (request: Request) => request.headers.get('cf-connecting-ip') ?? 'unknown';
-
-/** A percent-encoded path segment, or null when it is not valid (`%`, `%zz`, a cut UTF-8 sequence). */
-function decodePathSegment(segment: string): string | null {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return null;
-  }
-}
 
 /**
  * The HTTP surface: routing, request ids, logs, authentication and rate limits shared by every
@@ -155,7 +87,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
   // Config and the Yoga instance are built once per configuration (once per isolate in a Worker).
   let built: { config: Config; yoga: GraphQLServer } | null = null;
   let sdl: string | null = null;
-  let mcp: { catalog: McpCatalog; handle: ReturnType<typeof createMcpEndpoint> } | null = null;
+  let mcp: ReturnType<typeof createMcpEndpoint> | null = null;
   const logger = createLogger({ service: 'changeflow' }, options.logSink);
 
   function setup(env: AppBindings) {
@@ -171,31 +103,49 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     return built;
   }
 
-  function mcpEndpoint(version: string) {
-    if (!mcp) {
-      const catalog = buildCatalog(schema);
-      mcp = { catalog, handle: createMcpEndpoint(catalog, version) };
-    }
-    return mcp.handle;
-  }
-
+  /**
+   * One request to a route, once the caller is known and within its limits: the route's own
+   * refusal first (guard), then its methods and body cap, then its handler.
+   */
   async function serve(
     request: Request,
+    route: Route,
+    params: string[],
     env: AppBindings,
     app: NonNullable<typeof built>,
     auth: AuthResult,
     requestId: string,
     ports: AppPorts,
     observation: Observation,
-    /** Spends more of the caller's limit than the one unit the request spent (see route). */
     chargeCaller: ((units: number) => Promise<Decision>) | null,
   ): Promise<Response> {
     const { pathname } = new URL(request.url);
-    const { principal } = auth;
-    const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
-    const context: ServerContext = {
+    const refusal = route.guard?.(request, app.config);
+    if (refusal) return refusal;
+    if (!(route.methods as readonly string[]).includes(request.method)) {
+      const allow = route.methods.join(', ');
+      return errorResponse(
+        route.surface,
+        'METHOD_NOT_ALLOWED',
+        `${request.method} is not served at ${pathname}; use ${route.methods.join(' or ')}`,
+        {},
+        { allow },
+      );
+    }
+    // Bodies are capped before anything reads them: Content-Length first, then while streaming.
+    const body = route.bodyLimit === null ? { request } : await limitBody(request, route.bodyLimit);
+    if ('tooLarge' in body) {
+      return errorResponse(
+        route.surface,
+        'PAYLOAD_TOO_LARGE',
+        `Request body too large: the limit is ${body.limitBytes} bytes (${Math.round(body.limitBytes / 1024)} KiB)`,
+        { limitBytes: body.limitBytes },
+      );
+    }
+    const config = app.config;
+    const serverContext: ServerContext = {
       db: env.DB,
-      config: app.config,
+      config,
       requestId,
       auth,
       logger,
@@ -206,80 +156,30 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.executions ? { executions: ports.executions } : {}),
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
     };
-    const hook = WEBHOOK_PATH.exec(pathname);
-    if (hook) {
-      const workflowId = decodePathSegment(hook[1] as string);
-      if (workflowId === null) {
-        return json(
-          {
-            error: {
-              code: 'BAD_REQUEST',
-              message: 'The workflow id in a webhook path is not valid percent-encoding',
-            },
-          },
-          400,
-        );
-      }
-      return receiveWebhook(request, env.DB, workflowId, ports, app.config.secretKeys);
-    }
-    switch (pathname) {
-      case '/graphql': {
-        const live = await liveRoute(request, env, app.config, auth, ports);
-        if (live) return live;
-        const key = request.headers.get('idempotency-key');
-        if (key === null || !auth.principal || request.method !== 'POST')
-          return app.yoga.fetch(request, context);
-        const body = await request.text();
-        return withIdempotency({
-          db: env.DB,
-          principal: auth.principal,
-          key,
-          requestId,
-          body,
-          secretKeys: app.config.secretKeys,
-          run: (idempotency) =>
-            app.yoga.fetch(new Request(request.url, { method: 'POST', headers: request.headers, body }), {
-              ...context,
-              idempotency,
-            }),
-        });
-      }
-      case '/graphql/ws-ticket':
-        return wsTicketRoute(request, env.DB, auth);
-      case '/mcp':
-        return mcpEndpoint(app.config.version)(request, {
-          auth,
-          origins: app.config,
-          issuer: app.config.jwt.issuer,
-          chargeCaller,
-          execute: executeThrough(app.yoga, { ...context, source: 'mcp' }, env.DB),
-          observeToolCall: (tool, outcome) => observation.toolCalls.push({ tool, outcome }),
-          limitTool:
-            limiter && principal
-              ? (budget) => {
-                  const { tier, key } = toolKey(principal, budget.name, budget.readOnly);
-                  return limiter(key, app.config.rateLimits[tier]);
-                }
-              : null,
-        });
-      case '/metrics':
-        return metricsRoute(app.config, principal, ports);
-      case '/schema.graphql':
-        // The SDL is the schema: published only where introspection is.
-        if (!app.config.introspection) {
-          return json(
-            { error: { code: 'INTROSPECTION_DISABLED', message: 'The schema is not published here' } },
-            403,
-          );
-        }
+    const context: RouteContext = {
+      request: body.request,
+      env,
+      config,
+      yoga: app.yoga,
+      auth,
+      requestId,
+      ports,
+      logger,
+      observation,
+      limiter: config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null,
+      chargeCaller,
+      serverContext,
+      sdl: () => {
         sdl ??= printSDL(schema);
-        return new Response(sdl, { headers: { 'content-type': 'text/plain; charset=utf-8' } });
-      case PROTECTED_RESOURCE_PATH:
-      case `${PROTECTED_RESOURCE_PATH}/mcp`:
-        return protectedResourceMetadata(request, app.config.jwt.issuer);
-      default:
-        return json({ error: { code: 'NOT_FOUND', message: `No route for ${pathname}` } }, 404);
-    }
+        return sdl;
+      },
+      mcp: () => {
+        mcp ??= createMcpEndpoint(buildCatalog(schema), config.version);
+        return mcp;
+      },
+      params,
+    };
+    return route.handle(context);
   }
 
   async function route(
@@ -295,44 +195,37 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       logger.log('error', 'invalid configuration', { requestId, variables: e.variables, error: e.message });
-      return json({ error: { code: 'CONFIG_INVALID', message: e.message, variables: e.variables } }, 503);
+      return jsonErrorResponse('CONFIG_INVALID', e.message, { variables: e.variables });
     }
     const { pathname } = new URL(request.url);
     if (ports.loopbackOnly && !hostAllowedOnLoopback(request.url, app.config.publicOrigin)) {
       const host = new URL(request.url).host;
       const message = `This server listens on loopback only and does not answer for host ${host} (a DNS-rebinding request); use localhost, or set PUBLIC_URL to the name a proxy passes`;
-      return json({ error: { code: 'HOST_NOT_ALLOWED', message } }, 403);
+      return jsonErrorResponse('HOST_NOT_ALLOWED', message);
     }
     // CORS preflights carry no credentials: answered before authentication and rate limits.
     if (request.method === 'OPTIONS') return preflightResponse(request, app.config.corsOrigins);
+    const match = matchRoute(pathname);
+    const surface = match?.route.surface ?? 'json';
+    const none: AuthResult = { principal: null, error: null };
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
-    if (pathname === '/health') {
-      const { report, failures } = await checkHealth(env.DB, app.config, ports.hubHealth);
-      // The reasons stay in the log: /health answers anyone.
-      if (report.status !== 'ok') logger.log('error', 'health check failed', { requestId, failures });
-      return json(report, report.status === 'ok' ? 200 : 503, { 'cache-control': 'no-store' });
+    if (match && !match.route.rateLimited) {
+      return serve(request, match.route, match.params, env, app, none, requestId, ports, observation, null);
     }
     const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
     // Per address first, before any credential lookup: junk API keys cost a D1 read only within it.
     if (limiter) {
       const perIp = await limiter(`ip:${clientIp(request)}`, app.config.perIpLimit);
-      if (!perIp.allowed) return tooManyRequests(pathname, perIp);
+      if (!perIp.allowed) return tooManyRequests(surface, perIp);
     }
-    const needsAuth =
-      pathname === '/graphql' ||
-      pathname === '/graphql/ws-ticket' ||
-      pathname === '/mcp' ||
-      pathname === '/metrics';
-    const auth: AuthResult = needsAuth
-      ? await authenticate(request, app.config, env.DB)
-      : { principal: null, error: null };
+    const auth: AuthResult = match?.route.auth ? await authenticate(request, app.config, env.DB) : none;
     let decision: Decision | null = null;
     let chargeCaller: ((units: number) => Promise<Decision>) | null = null;
     if (limiter) {
       const rateLimiter = limiter;
       const { tier, key } = requestKey(auth.principal, clientIp(request));
       decision = await rateLimiter(key, app.config.rateLimits[tier]);
-      if (!decision.allowed) return tooManyRequests(pathname, decision);
+      if (!decision.allowed) return tooManyRequests(surface, decision);
       // An MCP batch spends one unit per message; the headers then show what is left after it.
       chargeCaller = async (units) => {
         const d = await rateLimiter(key, app.config.rateLimits[tier], units);
@@ -340,12 +233,20 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
         return d;
       };
     }
-    // Bodies are capped before anything reads them: Content-Length first, then while streaming.
-    const body = isBodyLimited(pathname) ? await limitBody(request, MAX_BODY_BYTES) : { request };
-    const response =
-      'tooLarge' in body
-        ? payloadTooLarge(pathname, body.limitBytes)
-        : await serve(body.request, env, app, auth, requestId, ports, observation, chargeCaller);
+    const response = match
+      ? await serve(
+          request,
+          match.route,
+          match.params,
+          env,
+          app,
+          auth,
+          requestId,
+          ports,
+          observation,
+          chargeCaller,
+        )
+      : jsonErrorResponse('NOT_FOUND', `No route for ${pathname}`);
     if (!decision || response.status === 101) return response;
     const headers = rateLimitHeaders(decision);
     try {
@@ -385,7 +286,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
         response = await route(request, env, ports, requestId, observation);
       } catch (e) {
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
-        response = json({ error: { code: 'INTERNAL', message: 'Unexpected error', requestId } }, 500);
+        response = jsonErrorResponse('INTERNAL', 'Unexpected error', { requestId });
       }
       // An early answer (401, 413, 415, 429...) leaves the body unread: take the rest first.
       await drainBody(request);

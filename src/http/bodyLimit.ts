@@ -34,22 +34,3 @@ export async function limitBody(request: Request, max: number = MAX_BODY_BYTES):
     }),
   };
 }
-
-const tooLargeMessage = (max: number) =>
-  `Request body too large: the limit is ${max} bytes (${Math.round(max / 1024)} KiB)`;
-
-/** 413 in the shape each surface's clients understand: GraphQL `{errors}` or a JSON-RPC error. */
-export function payloadTooLarge(path: string, max: number): Response {
-  const message = tooLargeMessage(max);
-  const details = { code: 'PAYLOAD_TOO_LARGE', limitBytes: max };
-  const body =
-    path === '/mcp'
-      ? { jsonrpc: '2.0', error: { code: -32000, message, data: details }, id: null }
-      : path === '/graphql'
-        ? { errors: [{ message, extensions: details }] }
-        : { error: { ...details, message } };
-  return new Response(JSON.stringify(body), {
-    status: 413,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
-}

@@ -1,3 +1,5 @@
+import { jsonErrorResponse } from './responses';
+
 /**
  * CORS for every route, from CORS_ORIGINS exactly: an origin on the list gets
  * `Access-Control-Allow-Origin: <that origin>` (with `Vary: Origin`), any other none. `*` (allowed
@@ -71,12 +73,8 @@ export function preflightResponse(request: Request, allowed: readonly string[]):
   const origin = request.headers.get('origin');
   const allowOriginValue = allowOrigin(origin, allowed);
   if (!allowOriginValue) {
-    headers.set('content-type', 'application/json; charset=utf-8');
     const message = `Origin ${origin} is not allowed (CORS_ORIGINS lists the origins that may call this API)`;
-    return new Response(JSON.stringify({ error: { code: 'CORS_ORIGIN_NOT_ALLOWED', message } }), {
-      status: 403,
-      headers,
-    });
+    return jsonErrorResponse('CORS_ORIGIN_NOT_ALLOWED', message, {}, Object.fromEntries(headers));
   }
   headers.set('access-control-allow-origin', allowOriginValue);
   headers.set('access-control-allow-methods', CORS_ALLOWED_METHODS.join(', '));

@@ -1,7 +1,7 @@
 import { GraphQLError, type GraphQLSchema } from 'graphql';
-import { createYoga, type Plugin } from 'graphql-yoga';
+import { createYoga } from 'graphql-yoga';
 import type { Config } from '../config';
-import { AppError } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../usecases/context';
@@ -10,11 +10,18 @@ import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
 import type { WriteLock } from '../usecases/ports/writeLock';
 import type { AuthResult } from './authenticate';
-import { useCsrfPrevention } from './csrf';
 import type { IdempotencyClaim } from './idempotency';
-import { useObservation } from './observe';
-import { useIntrospectionPolicy, useQueryLimits } from './queryLimits';
-import { useNotAcceptableError, useRequestParseErrors } from './requestErrors';
+import { useCsrfPrevention } from './plugins/use-csrf-prevention';
+import { isVariableCoercionError, useErrorStatus } from './plugins/use-error-status';
+import { useIntrospectionPolicy } from './plugins/use-introspection-policy';
+import { useMaxTokens } from './plugins/use-max-tokens';
+import { useNotAcceptableError } from './plugins/use-not-acceptable-error';
+import { useObservation } from './plugins/use-observation';
+import { useQueryLimits } from './plugins/use-query-limits';
+import { useRequestIdHeader } from './plugins/use-request-id-header';
+import { useRequestParseErrors } from './plugins/use-request-parse-errors';
+import { useUnsupportedMediaTypeError } from './plugins/use-unsupported-media-type-error';
+import { DEFAULT_QUERY_LIMITS } from './queryLimits';
 
 const errorLogger = createLogger();
 
@@ -41,54 +48,20 @@ export interface ServerContext {
   observation?: Observation;
 }
 
-/** Adds X-Request-Id to GraphQL responses too (Yoga builds them itself). */
-const useRequestIdHeader = (): Plugin<ServerContext> => ({
-  onResponse({ response, serverContext }) {
-    const { requestId } = serverContext as Partial<ServerContext>;
-    if (requestId) response.headers.set('X-Request-Id', requestId);
-  },
-});
-
-/**
- * Yoga answers a POST whose content type no request parser accepts with a bare 415 and no body;
- * say what went wrong, with a code, like every other refusal. Registered last, so it only acts
- * when no parser (built-in or from a plugin) took the request.
- */
-const useUnsupportedMediaTypeError = (): Plugin<ServerContext> => ({
-  onRequestParse({ request, requestParser, endResponse, fetchAPI }) {
-    if (requestParser || request.method !== 'POST') return;
-    const type = request.headers.get('content-type');
-    const body = {
-      errors: [
-        {
-          message: `Unsupported content type ${type ? JSON.stringify(type) : '(none)'}: send application/json`,
-          extensions: { code: 'BAD_REQUEST' },
-        },
-      ],
-    };
-    endResponse(
-      new fetchAPI.Response(JSON.stringify(body), {
-        status: 415,
-        headers: { 'content-type': 'application/json; charset=utf-8' },
-      }),
-    );
-  },
-});
-
 /**
  * graphql-js reports a variable value it cannot coerce (a string for an Int, an unknown enum
  * value, a missing or null required variable) without extensions.code; give it the same code as
  * every other invalid input, so that callers can branch on it.
  */
 function withInputCode(error: GraphQLError): GraphQLError {
-  if (error.extensions?.code || !error.message.startsWith('Variable "$')) return error;
+  if (error.extensions?.code || !isVariableCoercionError(error)) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes,
     source: error.source,
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' },
+    extensions: { ...error.extensions, code: 'VALIDATION_FAILED' satisfies ErrorCode },
   });
 }
 
@@ -110,8 +83,10 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
       useObservation(),
       useRequestIdHeader(),
       useCsrfPrevention(),
-      ...useQueryLimits(),
-      ...useIntrospectionPolicy(config.introspection),
+      useMaxTokens(DEFAULT_QUERY_LIMITS.maxTokens),
+      useQueryLimits(),
+      useIntrospectionPolicy(config.introspection),
+      useErrorStatus(),
       useUnsupportedMediaTypeError(),
       useRequestParseErrors(),
       useNotAcceptableError(),

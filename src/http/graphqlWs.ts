@@ -1,6 +1,7 @@
 import { type ExecutionArgs, GraphQLError, getOperationAST } from 'graphql';
 import type { ServerOptions } from 'graphql-ws';
 import type { Config } from '../config';
+import { socketError } from '../errors';
 import { type AuthResult, authenticate } from './authenticate';
 import type { GraphQLServer, ServerContext } from './graphqlServer';
 import { type SocketSession, samePrincipal, sessionCredential } from './wsSession';
@@ -46,7 +47,7 @@ export function graphqlWsOptions<E extends SocketAuth>(deps: {
     },
     onSubscribe: async (ctx, id, payload) => {
       const session = deps.sessionOf(ctx.extra);
-      if (!session) return [new GraphQLError('No session', { extensions: { code: 'UNAUTHENTICATED' } })];
+      if (!session) return [socketError('UNAUTHENTICATED', 'No session')];
       const enveloped = deps.yoga.getEnveloped(deps.contextFor(ctx.extra.auth ?? NO_AUTH, ctx.extra));
       let document: ExecutionArgs['document'];
       try {

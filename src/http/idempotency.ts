@@ -130,7 +130,7 @@ export async function withIdempotency(opts: {
 }): Promise<Response> {
   const { db, principal, key } = opts;
   if (!KEY.test(key)) {
-    return graphqlError(400, 'BAD_REQUEST', 'Idempotency-Key must be 1–255 visible ASCII characters');
+    return graphqlError('BAD_REQUEST', 'Idempotency-Key must be 1–255 visible ASCII characters');
   }
   const scope: IdempotencyScope = { tenantId: principal.tenantId, principalId: principal.id, key };
   const now = new Date();
@@ -139,22 +139,16 @@ export async function withIdempotency(opts: {
   if (existing) {
     if (existing.requestHash !== hash) {
       return graphqlError(
-        422,
         'IDEMPOTENCY_KEY_REUSED',
         'This Idempotency-Key was already used for a different request; use a new key for new work',
       );
     }
     if (!existing.response) {
-      return graphqlError(
-        409,
-        'IDEMPOTENCY_IN_PROGRESS',
-        'A request with this Idempotency-Key is still running',
-      );
+      return graphqlError('IDEMPOTENCY_IN_PROGRESS', 'A request with this Idempotency-Key is still running');
     }
     if ('withheld' in existing.response) {
       const { field, id } = existing.response.withheld;
       return graphqlError(
-        409,
         'IDEMPOTENCY_SECRET_NOT_REPLAYABLE',
         `The request with this Idempotency-Key already ran: ${field} created ${id}. Its answer held a secret shown only once, which is not kept, so it cannot be replayed; use the secret you received, or revoke ${id} and create a new one`,
         { field, id },

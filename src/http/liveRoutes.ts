@@ -3,7 +3,7 @@ import type { Config } from '../config';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
 import { graphqlHelpPage } from './graphqlHelpPage';
-import { graphqlErrorResponse as jsonError } from './responses';
+import { graphqlErrorResponse, jsonErrorResponse } from './responses';
 import { type SessionCredential, sessionCredential } from './wsSession';
 import { issueTicket, redeemTicket } from './wsTickets';
 
@@ -22,17 +22,20 @@ export async function liveRoute(
   const { principal } = auth;
   if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
     if (!ports.subscriptions)
-      return jsonError(501, 'BAD_REQUEST', 'Subscriptions are not served by this runtime');
+      return graphqlErrorResponse('NOT_IMPLEMENTED', 'Subscriptions are not served by this runtime');
     const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     if (!offered.includes('graphql-transport-ws')) {
-      return jsonError(400, 'BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
+      return graphqlErrorResponse('BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
     }
     const credential = await upgradeCredential(request, env.DB, auth);
     if ('refusal' in credential) return credential.refusal;
     // The tenant is the credential's; a `?tenant=` in the URL is accepted only when it agrees.
     const named = new URL(request.url).searchParams.get('tenant');
     if (named !== null && named !== credential.principal.tenantId) {
-      return jsonError(403, 'FORBIDDEN', 'The credential belongs to another tenant than ?tenant= names');
+      return graphqlErrorResponse(
+        'FORBIDDEN',
+        'The credential belongs to another tenant than ?tenant= names',
+      );
     }
     return ports.subscriptions(request, credential);
   }
@@ -61,7 +64,7 @@ async function upgradeCredential(
   auth: AuthResult,
 ): Promise<SessionCredential | { refusal: Response }> {
   if (auth.principal) return sessionCredential(request, auth.principal);
-  const refuse = (message: string) => ({ refusal: jsonError(401, 'UNAUTHENTICATED', message) });
+  const refuse = (message: string) => ({ refusal: graphqlErrorResponse('UNAUTHENTICATED', message) });
   if (auth.error) return refuse(auth.error.message);
   const ticket = new URL(request.url).searchParams.get('ticket');
   if (ticket === null) {
@@ -74,14 +77,12 @@ async function upgradeCredential(
 
 /** `POST /graphql/ws-ticket`: a single-use ticket that opens one WebSocket as the caller. */
 export async function wsTicketRoute(request: Request, db: D1Database, auth: AuthResult) {
-  if (request.method !== 'POST') {
-    return new Response(
-      JSON.stringify({ errors: [{ message: 'Use POST', extensions: { code: 'BAD_REQUEST' } }] }),
-      { status: 405, headers: { 'content-type': 'application/json; charset=utf-8', allow: 'POST' } },
-    );
-  }
+  // Only a POST gets here (the route table answers other methods with 405).
   if (!auth.principal) {
-    return jsonError(401, 'UNAUTHENTICATED', auth.error?.message ?? 'Send a token or API key for a ticket');
+    return jsonErrorResponse(
+      'UNAUTHENTICATED',
+      auth.error?.message ?? 'Send a token or API key for a ticket',
+    );
   }
   const issued = await issueTicket(db, sessionCredential(request, auth.principal));
   return new Response(JSON.stringify(issued), {
@@ -91,13 +92,19 @@ export async function wsTicketRoute(request: Request, db: D1Database, auth: Auth
 
 /** Prometheus text; outside development only for change managers and admins (or such API keys). */
 export async function metricsRoute(config: Config, principal: Principal | null, ports: AppPorts) {
-  const text = (status: number, body: string) =>
-    new Response(body, { status, headers: { 'content-type': 'text/plain; charset=utf-8' } });
-  if (!ports.prometheus) return text(501, 'Metrics are not recorded by this runtime\n');
+  // Prometheus reads only the success body; errors are plain JSON like every other route's.
+  if (!ports.prometheus)
+    return jsonErrorResponse('NOT_IMPLEMENTED', 'Metrics are not recorded by this runtime');
   if (config.environment !== 'development') {
-    if (!principal) return text(401, 'Send a token or API key with the change_manager or admin role\n');
-    if (!hasScope(principal, 'changeManager'))
-      return text(403, 'The change_manager or admin role is required\n');
+    if (!principal) {
+      return jsonErrorResponse(
+        'UNAUTHENTICATED',
+        'Send a token or API key with the change_manager or admin role',
+      );
+    }
+    if (!hasScope(principal, 'changeManager')) {
+      return jsonErrorResponse('FORBIDDEN', 'The change_manager or admin role is required');
+    }
   }
   return new Response(await ports.prometheus(), {
     headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },

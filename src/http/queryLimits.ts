@@ -1,4 +1,3 @@
-import { blockFieldSuggestionsPlugin } from '@escape.tech/graphql-armor-block-field-suggestions';
 import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesRule } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthRule } from '@escape.tech/graphql-armor-max-depth';
@@ -22,14 +21,15 @@ import {
   visit,
   visitWithTypeInfo,
 } from 'graphql';
-import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import { AppError } from '../errors';
 
 /**
  * Limits on the shape of a GraphQL document, checked before anything runs (graphql-armor's rules,
- * plus a re-check of the cost once variables are known). Every refusal is an error with
+ * plus a re-check of the cost once variables are known; the plugins that apply them are
+ * plugins/use-max-tokens.ts and plugins/use-query-limits.ts). Every refusal is an error with
  * `extensions.code: "QUERY_LIMIT_EXCEEDED"`, `extensions.limit` naming the limit, `max` and (except
- * for tokens, where counting stops at the limit) `found`, answered with HTTP 400.
+ * for tokens, where counting stops at the limit) `found`, answered with HTTP 400 (200 to legacy `application/json`
+ * clients, as every GraphQL validation error; see plugins/use-error-status.ts).
  */
 export type QueryLimitName = 'depth' | 'aliases' | 'directives' | 'tokens' | 'cost';
 
@@ -93,22 +93,11 @@ export function queryLimitError(limit: QueryLimitName, max: number, found?: numb
           tokens: `${found} tokens`,
           cost: `estimated cost ${found}`,
         }[limit];
-  const error = new AppError(
+  return new AppError(
     'QUERY_LIMIT_EXCEEDED',
     `Query ${LABELS[limit]} limit exceeded: ${value}, maximum ${max}; ${HINTS[limit]}`,
     { limit, max, ...(found === undefined ? {} : { found }) },
   );
-  return always400(error);
-}
-
-/**
- * Yoga marks validation errors as "spec" errors, which legacy `Accept: application/json` clients
- * receive with 200. A limit is a refusal whatever the media type: keep 400.
- */
-function always400(error: AppError): AppError {
-  const http = error.extensions.http as { status: number; spec?: boolean };
-  http.spec = false;
-  return error;
 }
 
 /** armor's message ends with "found N." (N may be fractional for the cost). */
@@ -226,7 +215,7 @@ function withListSizes(
 }
 
 /** The cost refusal for an operation whose list sizes come from variables, or null. */
-function costWithVariables(args: ExecutionArgs, maxCost: number): GraphQLError | null {
+export function costWithVariables(args: ExecutionArgs, maxCost: number): GraphQLError | null {
   const names = listSizeVariables(args.document);
   if (names.length === 0) return null;
   const key = [
@@ -264,24 +253,6 @@ export function exceedsTokens(source: string | Source, max: number): boolean {
   return false;
 }
 
-/**
- * The token limit, checked before parsing. (graphql-armor's max-tokens plugin subclasses the
- * Parser from `graphql/language/parser`, a second copy of graphql next to the bundled one: its
- * syntax errors are not instances of our GraphQLError and would be masked as INTERNAL. The
- * Lexer from `graphql` itself counts the same tokens.)
- */
-function useMaxTokens(maxTokens: number): Plugin {
-  return {
-    onParse({ parseFn, setParseFn }) {
-      // Wraps the parse itself, which Yoga's document cache skips for a document seen before.
-      setParseFn((source, options) => {
-        if (exceedsTokens(source, maxTokens)) throw queryLimitError('tokens', maxTokens);
-        return parseFn(source, options);
-      });
-    },
-  };
-}
-
 /** The validation rules for depth, aliases, directives and (literal) cost. */
 export function queryLimitRules(limits: Partial<QueryLimits> = {}): ValidationRule[] {
   const { maxDepth, maxAliases, maxDirectives, maxCost } = { ...DEFAULT_QUERY_LIMITS, ...limits };
@@ -293,96 +264,7 @@ export function queryLimitRules(limits: Partial<QueryLimits> = {}): ValidationRu
   ];
 }
 
-/**
- * Refuses every operation over the limits (defaults: DEFAULT_QUERY_LIMITS): tokens before
- * parsing, depth, aliases, directives and cost while validating, and the cost again once the
- * variables are known when a list size comes from one.
- */
-export function useQueryLimits(limits: Partial<QueryLimits> = {}): Plugin[] {
-  const { maxTokens, maxCost } = { ...DEFAULT_QUERY_LIMITS, ...limits };
-  const rules = queryLimitRules(limits);
-  const recheck = ({
-    args,
-    setResultAndStopExecution,
-  }: {
-    args: ExecutionArgs;
-    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
-  }) => {
-    const error = costWithVariables(args, maxCost);
-    if (error) setResultAndStopExecution({ errors: [error] });
-  };
-  return [
-    useMaxTokens(maxTokens),
-    {
-      onValidate({ addValidationRule }) {
-        for (const rule of rules) addValidationRule(rule);
-      },
-      onExecute: recheck,
-      onSubscribe: recheck,
-    },
-  ];
-}
-
 /** Every form of graphql-js's "Did you mean …?" (fields, arguments, types, enum values, input fields). */
 const SUGGESTION = /\s*Did you mean [^?]*\?/g;
 
 export const withoutSuggestions = (message: string) => message.replace(SUGGESTION, '');
-
-/**
- * Without introspection, error messages must not list the schema's names either: graphql-armor
- * hides field suggestions in validation errors; the rest (enum values, variables' input fields
- * coerced at execution) are removed from every error message here.
- */
-function useNoSuggestions(): Plugin[] {
-  const scrub = (errors: readonly GraphQLError[] | undefined) => {
-    for (const error of errors ?? []) error.message = withoutSuggestions(error.message);
-  };
-  return [
-    blockFieldSuggestionsPlugin({ mask: '' }) as Plugin,
-    {
-      onValidate() {
-        return ({ valid, result }) => {
-          if (!valid) scrub(result as GraphQLError[]);
-        };
-      },
-      onExecute() {
-        return {
-          onExecuteDone: (payload) =>
-            handleStreamOrSingleExecutionResult(payload, ({ result }) => scrub(result.errors)),
-        };
-      },
-    },
-  ];
-}
-
-const INTROSPECTION_FIELDS = new Set(['__schema', '__type']);
-
-/** Refuses `__schema` and `__type` (not `__typename`), like graphql's NoSchemaIntrospectionCustomRule. */
-const noIntrospection: ValidationRule = (context) => ({
-  Field(node) {
-    const field = node.name.value;
-    if (!INTROSPECTION_FIELDS.has(field)) return;
-    const error = new AppError(
-      'INTROSPECTION_DISABLED',
-      `GraphQL introspection is disabled on this server ("${field}" was requested); it is enabled by GRAPHQL_INTROSPECTION=true`,
-      { field },
-    );
-    context.reportError(always400(error));
-  },
-});
-
-/**
- * Introspection on (development's default): nothing to add. Off: `__schema`/`__type` are refused
- * with INTROSPECTION_DISABLED and suggestions are stripped from error messages.
- */
-export function useIntrospectionPolicy(enabled: boolean): Plugin[] {
-  if (enabled) return [];
-  return [
-    {
-      onValidate({ addValidationRule }) {
-        addValidationRule(noIntrospection);
-      },
-    },
-    ...useNoSuggestions(),
-  ];
-}

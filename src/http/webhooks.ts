@@ -3,12 +3,13 @@ import { isUniqueViolation } from '../db/errors';
 import { insertWebhookDeliveryStatement } from '../db/executions';
 import type { WorkflowTrigger } from '../domain/workflowSteps';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../engine/webhookSignature';
-import { AppError, ERROR_STATUS, type ErrorCode } from '../errors';
+import { AppError, type ErrorCode } from '../errors';
 import type { SecretKeys } from '../secrets/envelope';
 import { type AuthedContext, createRequestContext } from '../usecases/context';
 import { executeWorkflow } from '../usecases/workflows/executions';
 import { openStepSecrets } from '../usecases/workflows/secrets';
 import type { AppPorts } from './app';
+import { jsonErrorResponse as refuse } from './responses';
 
 /**
  * `POST /hooks/workflows/:id`: another system starts a workflow. The workflow must have a
@@ -26,14 +27,6 @@ const REASON_CODES: Record<string, ErrorCode> = {
   BAD_SIGNATURE: 'WORKFLOW-010',
   STALE: 'WORKFLOW-011',
 };
-
-function refuse(code: ErrorCode | 'METHOD_NOT_ALLOWED', message: string, status?: number): Response {
-  const httpStatus = status ?? ERROR_STATUS[code as ErrorCode];
-  return new Response(JSON.stringify({ error: { code, message } }), {
-    status: httpStatus,
-    headers: { 'content-type': 'application/json; charset=utf-8' },
-  });
-}
 
 /**
  * A delivery is its timestamp and body: a replay of them is refused whatever signature header
@@ -53,9 +46,7 @@ export async function receiveWebhook(
   ports: AppPorts,
   keys: SecretKeys | null,
 ): Promise<Response> {
-  if (request.method !== 'POST') {
-    return refuse('METHOD_NOT_ALLOWED', 'Webhooks are delivered with POST', 405);
-  }
+  // Only a POST gets here (the route table answers other methods with 405).
   const row = await db
     .prepare(`SELECT tenant_id, triggers FROM workflows WHERE id = ?1 AND status = 'ACTIVE'`)
     .bind(workflowId)

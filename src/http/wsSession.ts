@@ -1,9 +1,11 @@
-import { GraphQLError } from 'graphql';
+import type { GraphQLError } from 'graphql';
 import { decodeJwt } from 'jose';
 import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { apiKeyById } from '../db/apiKeys';
+import { socketError } from '../errors';
 import { type RateLimiterPort, requestKey } from '../ratelimit/policy';
+import { graphqlErrorResponse } from './responses';
 
 /**
  * Long-lived sessions (a WebSocket, an SSE stream) and their credential, shared by the Worker's
@@ -124,16 +126,10 @@ export class CallerSockets {
 }
 
 export const tooManyConnections = (limit: number) =>
-  new Response(
-    JSON.stringify({
-      errors: [
-        {
-          message: `At most ${limit} WebSockets per caller are open at a time; close one first`,
-          extensions: { code: 'TOO_MANY_CONNECTIONS', limit },
-        },
-      ],
-    }),
-    { status: 429, headers: { 'content-type': 'application/json; charset=utf-8' } },
+  graphqlErrorResponse(
+    'TOO_MANY_CONNECTIONS',
+    `At most ${limit} WebSockets per caller are open at a time; close one first`,
+    { limit },
   );
 
 /**
@@ -185,7 +181,7 @@ export class SocketSession {
     const problem = await credentialProblem(this.credential, this.deps.db);
     if (problem) {
       this.close(problem);
-      return [new GraphQLError(problem.message, { extensions: { code: 'UNAUTHENTICATED' } })];
+      return [socketError('UNAUTHENTICATED', problem.message)];
     }
     const { config, limiter } = this.deps;
     if (limiter && config.rateLimitEnabled) {
@@ -193,9 +189,10 @@ export class SocketSession {
       const d = await limiter(key, config.rateLimits[tier]);
       if (!d.allowed) {
         return [
-          new GraphQLError(
+          socketError(
+            'RATE_LIMITED',
             `Rate limit exceeded (${d.limit} requests per minute); retry after ${d.retryAfterSeconds} s`,
-            { extensions: { code: 'RATE_LIMITED', retryAfterSeconds: d.retryAfterSeconds } },
+            { retryAfterSeconds: d.retryAfterSeconds },
           ),
         ];
       }
@@ -204,9 +201,13 @@ export class SocketSession {
       const max = config.sessions.maxSubscriptionsPerSocket;
       if (this.subscriptions.size >= max) {
         return [
-          new GraphQLError(`At most ${max} subscriptions run on one WebSocket; complete one first`, {
-            extensions: { code: 'TOO_MANY_SUBSCRIPTIONS', limit: max },
-          }),
+          socketError(
+            'TOO_MANY_SUBSCRIPTIONS',
+            `At most ${max} subscriptions run on one WebSocket; complete one first`,
+            {
+              limit: max,
+            },
+          ),
         ];
       }
       this.subscriptions.add(id);
@@ -247,7 +248,7 @@ export function guardEventStream(
       stop = watchCredential(credential, {
         ...deps,
         onEnd: (why) => {
-          const error = { message: why.message, extensions: { code: 'UNAUTHENTICATED' } };
+          const error = socketError('UNAUTHENTICATED', why.message).toJSON();
           try {
             controller.enqueue(
               encoder.encode(

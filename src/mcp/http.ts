@@ -8,6 +8,7 @@ import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js
 import { InitializeRequestSchema, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
 import { ROLES } from '../domain/types';
 import type { AuthResult } from '../http/authenticate';
+import { jsonRpcErrorResponse, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from '../http/responses';
 import { drainBody } from '../http/streams';
 import { rateLimitHeaders } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
@@ -19,8 +20,6 @@ export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
 export interface McpRequestDeps {
   auth: AuthResult;
-  /** The origins a browser may call from (see origin.ts). */
-  origins: OriginPolicy;
   issuer: string | null;
   /**
    * Spends `units` more of the caller's own limit (the HTTP request already spent one): a
@@ -31,21 +30,6 @@ export interface McpRequestDeps {
   limitTool?: McpServerDeps['limitTool'];
   observeToolCall?: McpServerDeps['observeToolCall'];
 }
-
-const rpcError = (
-  status: number,
-  code: number,
-  message: string,
-  headers: Record<string, string> = {},
-  data?: Record<string, unknown>,
-) =>
-  new Response(
-    JSON.stringify({ jsonrpc: '2.0', error: { code, message, ...(data ? { data } : {}) }, id: null }),
-    {
-      status,
-      headers: { 'content-type': 'application/json', ...headers },
-    },
-  );
 
 /** The protocol a request without MCP-Protocol-Version is assumed to speak (the transport rules). */
 const DEFAULT_PROTOCOL = '2025-03-26';
@@ -114,15 +98,33 @@ async function readJsonRpc(request: Request): Promise<{ body: unknown } | { erro
   if (!isJsonContentType(request.headers.get('content-type'))) return null;
   const read = await readRequestBody(request, DEFAULT_MAX_REQUEST_BODY_SIZE);
   if (read.tooLarge) {
-    return { error: rpcError(413, -32000, requestBodyTooLargeMessage(DEFAULT_MAX_REQUEST_BODY_SIZE)) };
+    return {
+      error: jsonRpcErrorResponse(
+        'PAYLOAD_TOO_LARGE',
+        requestBodyTooLargeMessage(DEFAULT_MAX_REQUEST_BODY_SIZE),
+        {
+          limitBytes: DEFAULT_MAX_REQUEST_BODY_SIZE,
+        },
+      ),
+    };
   }
   let body: unknown;
   try {
     body = JSON.parse(read.text);
   } catch {
-    return { error: rpcError(400, -32700, 'Parse error: the body is not valid JSON') };
+    return {
+      error: jsonRpcErrorResponse(
+        'BAD_REQUEST',
+        'Parse error: the body is not valid JSON',
+        {},
+        {},
+        RPC_PARSE_ERROR,
+      ),
+    };
   }
-  const invalid = (why: string) => ({ error: rpcError(400, -32600, `Invalid Request: ${why}`) });
+  const invalid = (why: string) => ({
+    error: jsonRpcErrorResponse('BAD_REQUEST', `Invalid Request: ${why}`, {}, {}, RPC_INVALID_REQUEST),
+  });
   const noBatches = (version: string) =>
     invalid(`JSON-RPC batches are not part of MCP ${version}; send one message per request`);
   if (Array.isArray(body)) {
@@ -153,13 +155,13 @@ async function chargeBatch(size: number, deps: McpRequestDeps): Promise<Response
   if (size <= 1 || !deps.chargeCaller) return null;
   const d = await deps.chargeCaller(size - 1);
   if (d.allowed) return null;
-  return rpcError(
-    429,
-    RATE_LIMITED_RPC_CODE,
+  return jsonRpcErrorResponse(
+    'RATE_LIMITED',
     `Rate limit exceeded: a batch of ${size} messages counts as ${size} requests (limit ${d.limit} per minute); ` +
       `retry after ${d.retryAfterSeconds} s, or send fewer messages at a time`,
+    { retryAfterSeconds: d.retryAfterSeconds },
     rateLimitHeaders(d),
-    { code: 'RATE_LIMITED', retryAfterSeconds: d.retryAfterSeconds },
+    RATE_LIMITED_RPC_CODE,
   );
 }
 
@@ -172,44 +174,34 @@ async function asBatchAnswer(response: Response): Promise<Response> {
   return new Response(JSON.stringify(Array.isArray(answer) ? answer : [answer]), response);
 }
 
+/**
+ * First of all, whatever the method: a browser page from elsewhere gets nothing but this 403
+ * (DNS-rebinding protection). Null when the Origin is allowed (or absent: not a browser).
+ */
+export function mcpOriginRefusal(request: Request, origins: OriginPolicy): Response | null {
+  const origin = request.headers.get('origin');
+  if (originAllowed(origin, origins)) return null;
+  return jsonRpcErrorResponse(
+    'ORIGIN_NOT_ALLOWED',
+    `Origin ${origin} is not allowed to call this MCP endpoint (allowed: PUBLIC_URL and CORS_ORIGINS${
+      origins.environment === 'development' ? ', and http://localhost, 127.0.0.1 or [::1] on any port' : ''
+    })`,
+    { origin },
+  );
+}
+
 /** Serves MCP Streamable HTTP, stateless: one server and transport per POST. */
 export function createMcpEndpoint(catalog: McpCatalog, version: string) {
   return async function handleMcp(request: Request, deps: McpRequestDeps): Promise<Response> {
-    // First of all, whatever the method: a browser page from elsewhere gets nothing but this.
-    const origin = request.headers.get('origin');
-    if (!originAllowed(origin, deps.origins)) {
-      return rpcError(
-        403,
-        -32000,
-        `Origin ${origin} is not allowed to call this MCP endpoint (allowed: PUBLIC_URL and CORS_ORIGINS${
-          deps.origins.environment === 'development'
-            ? ', and http://localhost, 127.0.0.1 or [::1] on any port'
-            : ''
-        })`,
-        {},
-        { code: 'ORIGIN_NOT_ALLOWED', origin },
-      );
-    }
-    if (request.method !== 'POST') {
-      return rpcError(
-        405,
-        -32000,
-        'Method not allowed: this MCP server is stateless; POST JSON-RPC to /mcp',
-        {
-          allow: 'POST',
-        },
-      );
-    }
+    // The route table checked the Origin (mcpOriginRefusal, before anything else) and the method.
     if (!deps.auth.principal) {
       const metadata = `${new URL(request.url).origin}${PROTECTED_RESOURCE_PATH}`;
       const problem = deps.auth.error ? `, error="invalid_token"` : '';
-      return rpcError(
-        401,
-        -32001,
+      return jsonRpcErrorResponse(
+        'UNAUTHENTICATED',
         deps.auth.error?.message ?? 'Authentication required: send a Bearer token',
-        {
-          'www-authenticate': `Bearer resource_metadata="${metadata}"${problem}`,
-        },
+        {},
+        { 'www-authenticate': `Bearer resource_metadata="${metadata}"${problem}` },
       );
     }
     const negotiated = negotiate(request);

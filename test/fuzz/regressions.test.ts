@@ -78,7 +78,7 @@ describe('GraphQL over HTTP', () => {
         body: JSON.stringify({ query: '{ me { id } }' }),
       });
       expect(status).toBe(406);
-      expect(error?.extensions?.code).toBe('BAD_REQUEST');
+      expect(error?.extensions?.code).toBe('NOT_ACCEPTABLE');
       expect(error?.message).toMatch(/application\/json/);
     },
   );

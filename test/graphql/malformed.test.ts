@@ -374,33 +374,33 @@ const cases: Case[] = [
       contentType: null,
     },
     status: 405,
-    code: 'BAD_REQUEST',
+    code: 'METHOD_NOT_ALLOWED',
     message: /POST/,
   },
   {
     label: 'a PUT',
     request: { method: 'PUT', body: createWith({}) },
     status: 405,
-    code: 'BAD_REQUEST',
+    code: 'METHOD_NOT_ALLOWED',
   },
   {
     label: 'a text/plain body',
     request: { body: JSON.stringify(createWith({})), contentType: 'text/plain' },
     status: 415,
-    code: 'BAD_REQUEST',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
     message: /text\/plain/,
   },
   {
     label: 'an XML body',
     request: { body: '<mutation/>', contentType: 'application/xml' },
     status: 415,
-    code: 'BAD_REQUEST',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
   },
   {
     label: 'a string body without a content type (fetch sends text/plain)',
     request: { body: JSON.stringify(createWith({})), contentType: null },
     status: 415,
-    code: 'BAD_REQUEST',
+    code: 'UNSUPPORTED_MEDIA_TYPE',
   },
 ];
 
@@ -431,10 +431,36 @@ describe('malformed requests', () => {
     }
   });
 
-  it.each([
-    ['a syntax error', { query: 'mutation { createChangeRequest(' }, 'GRAPHQL_PARSE_FAILED'],
-    ['an unknown field', { query: '{ me { id secret } }' }, 'GRAPHQL_VALIDATION_FAILED'],
-  ])(
+  /**
+   * GraphQL over HTTP: a request error (raised before execution: parse, validation, operation
+   * resolution, variable coercion) is 200 to a client that accepts only application/json (the
+   * legacy media type) and 4xx to one that accepts application/graphql-response+json.
+   */
+  const requestErrors: [string, unknown, string, number][] = [
+    ['a syntax error', { query: 'mutation { createChangeRequest(' }, 'GRAPHQL_PARSE_FAILED', 400],
+    ['an unknown field', { query: '{ me { id secret } }' }, 'GRAPHQL_VALIDATION_FAILED', 400],
+    [
+      'an operationName that is not in the document',
+      { query: '{ me { id } }', operationName: 'Other' },
+      'OPERATION_RESOLUTION_FAILURE',
+      400,
+    ],
+    ['a string for an Int variable', { query: LIST, variables: { first: 'ten' } }, 'VALIDATION_FAILED', 400],
+    [
+      'a missing required variable',
+      { query: FREEZE, variables: { name: 'x', endsAt: '2031-01-02T00:00:00Z' } },
+      'VALIDATION_FAILED',
+      400,
+    ],
+    [
+      'a query over the alias limit',
+      { query: `{ ${Array.from({ length: 16 }, (_, i) => `a${i}: me { id }`).join(' ')} }` },
+      'QUERY_LIMIT_EXCEEDED',
+      400,
+    ],
+  ];
+
+  it.each(requestErrors)(
     'answers %s with 200 and errors to a client that only accepts application/json',
     async (_l, body, code) => {
       const r = await send({ body, accept: 'application/json' });
@@ -445,6 +471,27 @@ describe('malformed requests', () => {
       expect(errors[0]?.message).toMatch(/\S/);
     },
   );
+
+  it.each(requestErrors)(
+    "answers %s with the code's status to a client that accepts application/graphql-response+json",
+    async (_l, body, code, status) => {
+      const r = await send({ body, accept: GQL_RESPONSE });
+      expect(r.status).toBe(status);
+      expect((r.json as { errors: Errors }).errors[0]?.extensions?.code).toBe(code);
+    },
+  );
+
+  it.each([
+    ['a body that is not JSON', '{"query": '],
+    ['no query', { variables: {} }],
+    ['a JSON array body', [{ query: '{ me { id } }' }]],
+  ])('answers a request that is not well-formed (%s) with 400 whatever the media type', async (_l, body) => {
+    for (const accept of ['application/json', GQL_RESPONSE]) {
+      const r = await send({ body, accept });
+      expect(r.status, accept).toBe(400);
+      expect((r.json as { errors: Errors }).errors[0]?.extensions?.code).toBe('BAD_REQUEST');
+    }
+  });
 
   it('answers an unknown route with 404 JSON naming the path', async () => {
     const r = await send({ method: 'GET', path: '/graphql/v2', contentType: null });

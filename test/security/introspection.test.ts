@@ -104,9 +104,9 @@ describe('in production', () => {
     ['__type', TYPE_QUERY],
     ['__schema under an alias', '{ s: __schema { queryType { name } } }'],
     ["GraphiQL's introspection query", getIntrospectionQuery()],
-  ])('refuses %s with INTROSPECTION_DISABLED and 400', async (_label, query) => {
+  ])('refuses %s with INTROSPECTION_DISABLED and 403', async (_label, query) => {
     const r = await post(production, query);
-    expect(r.status).toBe(400);
+    expect(r.status).toBe(403);
     expect(r.data ?? null).toBeNull();
     const error = r.errors?.[0];
     expect(error?.extensions?.code).toBe('INTROSPECTION_DISABLED');
@@ -116,7 +116,7 @@ describe('in production', () => {
     expect(error?.message).toContain('GRAPHQL_INTROSPECTION=true');
   });
 
-  it('refuses it with 400 to a client that only accepts application/json too', async () => {
+  it('refuses it with 200 and the error to a client that only accepts application/json (GraphQL over HTTP, legacy)', async () => {
     const res = await app.fetch(
       new Request('http://cf.test/graphql', {
         method: 'POST',
@@ -129,10 +129,10 @@ describe('in production', () => {
       }),
       production,
     );
-    expect(res.status).toBe(400);
-    expect(((await res.json()) as { errors: Errors }).errors[0]?.extensions?.code).toBe(
-      'INTROSPECTION_DISABLED',
-    );
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { errors: Errors; data?: unknown };
+    expect(body.data).toBeUndefined();
+    expect(body.errors[0]?.extensions?.code).toBe('INTROSPECTION_DISABLED');
   });
 
   it('still answers __typename and ordinary queries', async () => {

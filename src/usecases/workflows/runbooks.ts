@@ -4,7 +4,6 @@ import { getWorkflow } from '../../db/workflows';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord, ExecutionRecord } from '../../domain/types';
 import { AppError } from '../../errors';
-import { createLogger } from '../../log';
 import { moveChange } from '../changes/lifecycle';
 import { mutateChange } from '../changes/writes';
 import type { AuthedContext } from '../context';

@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import type { ServerContext } from './graphqlServer';
+import type { ServerContext } from '../graphqlServer';
 
 type Result = { errors?: readonly { extensions?: { code?: unknown } }[] };
 

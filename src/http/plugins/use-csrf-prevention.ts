@@ -1,5 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
-import { AppError } from '../errors';
+import { AppError } from '../../errors';
 
 /**
  * CSRF prevention for /graphql, after Yoga's and Apollo's: a browser sends a GET, or a POST whose
