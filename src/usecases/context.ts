@@ -50,7 +50,7 @@ export interface IdempotencyClaimPort extends IdempotencyScope {
   secretResult?: { field: string; id: string } | null;
 }
 
-/** An authenticated context: resolvers behind a scope check may rely on a principal. */
+/** An authenticated context: use cases behind a scope check may rely on a principal. */
 export type AuthedContext = RequestContext & { principal: Principal };
 
 export function createRequestContext(opts: {

@@ -302,4 +302,20 @@ describe('finishExecution', () => {
     expect((await h.execution()).status).toBe('SUCCEEDED');
     expect(h.events).toHaveLength(published);
   });
+
+  it('lets exactly one of two racing finishers (a cancel and a result) end the execution', async () => {
+    const h = await harness({ steps: [{ id: 'a', type: 'transform', spec: { value: 1 } }] });
+    await beginExecution(h.ports, h.ids);
+    const before = h.events.length;
+    const [cancelled, succeeded] = await Promise.all([
+      finishExecution(h.ports, h.ids, { kind: 'cancelled' }, null),
+      finishExecution(h.ports, h.ids, { kind: 'ok', output: null }, { a: 1 }),
+    ]);
+    const winners = [cancelled, succeeded].filter((e) => e !== null);
+    expect(winners).toHaveLength(1);
+    const stored = await h.execution();
+    expect(stored.status).toBe(winners[0]?.status);
+    // Subscribers hear of the end once, and of the status that was stored.
+    expect(h.events.slice(before).map((e) => e.status)).toEqual([stored.status]);
+  });
 });
