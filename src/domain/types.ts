@@ -1,5 +1,5 @@
 import type { WorkflowStep, WorkflowTrigger } from './workflowSteps';
-/** Domain vocabulary shared by the resolvers, the db layer and the schema. */
+/** Domain vocabulary shared by the use cases, the engine, the db layer and the schema. */
 
 export const CHANGE_TYPES = ['STANDARD', 'NORMAL', 'EMERGENCY'] as const;
 export type ChangeType = (typeof CHANGE_TYPES)[number];

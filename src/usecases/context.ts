@@ -29,7 +29,7 @@ export interface RequestContext {
   idempotency: IdempotencyClaimPort | null;
   /** The durable runner of workflow executions; null where the runtime has none. */
   executions: ExecutionsPort | null;
-  /** Queues a tenant's writes where they share one process; null where writers race instead. */
+  /** Queues a tenant's writes (a mutex in Node, a Durable Object in a Worker); null: writers race. */
   writeLock: WriteLock | null;
   /** The keys that seal workflow secrets (SECRETS_KEY); null where none is configured. */
   secretKeys: SecretKeys | null;
@@ -50,7 +50,7 @@ export interface IdempotencyClaimPort extends IdempotencyScope {
   secretResult?: { field: string; id: string } | null;
 }
 
-/** An authenticated context: resolvers behind a scope check may rely on a principal. */
+/** An authenticated context: use cases behind a scope check may rely on a principal. */
 export type AuthedContext = RequestContext & { principal: Principal };
 
 export function createRequestContext(opts: {

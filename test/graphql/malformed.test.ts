@@ -415,7 +415,9 @@ describe('malformed requests', () => {
   it.each(cases)('$label → $status', async ({ request, status, code, field, message }) => {
     const r = await send(request);
     expect(r.status).toBe(status);
-    expect(r.headers.get('x-request-id')).toBeTruthy();
+    expect(r.headers.get('x-request-id')).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    );
     expect(r.headers.get('content-type')).toMatch(/json/);
     const body = r.json as { errors?: Errors; data?: unknown };
     expect(body, `not JSON: ${r.text}`).toBeTypeOf('object');

@@ -261,7 +261,6 @@ describe('bad DateTime input', () => {
     const c = await cast(`sch-bad-var-${JSON.stringify(bad)}`);
     const approved = await changeInState(c, 'APPROVED');
     const r = await gql(SCHEDULE, { id: approved.id, start: bad, end: inDays(2, 12) }, { token: c.manager });
-    expect(r.status).toBeLessThan(500);
     expect(r.status).toBe(400);
     expect(r.data ?? null).toBeNull();
     expect(r.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');

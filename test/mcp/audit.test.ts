@@ -177,7 +177,19 @@ describe('audit chain', () => {
     await mutate(manager, 'tag_service', { name: 'payments-db', tags: ['pci'] });
 
     const events = (await auditOf(c.admin)).sort((x, y) => x.seq - y.seq);
-    expect(events.length).toBeGreaterThanOrEqual(8);
+    // One event per write, two for a vote (the approval and the change it moved), in order.
+    expect(events.map((e) => `${e.toolName} ${e.action}`)).toEqual([
+      'create_change_request change.created',
+      'submit_change change.submitted',
+      'approve_change approval.created',
+      'approve_change change.approval_recorded',
+      'approve_change approval.created',
+      'approve_change change.approval_recorded',
+      'schedule_change change.scheduled',
+      'create_change_request change.created',
+      'emergency_override change.emergency_override',
+      'tag_service service.tagged',
+    ]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.every((e) => e.source === 'mcp' && e.toolName)).toBe(true);
     for (const [i, e] of events.entries()) {

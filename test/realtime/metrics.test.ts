@@ -6,7 +6,19 @@ import { workerPorts } from '../../src/runtime/worker/index';
 import { schema } from '../../src/schema';
 import { TEST_AUDIENCE, token } from '../helpers/auth';
 import { cast, createChange, gql } from '../helpers/changes';
+import { openSocket } from '../helpers/live';
 import { callTool, mcpClient } from '../helpers/mcp';
+
+/** Polls `read` until `done` holds (or 5 s pass), and returns the last value read. */
+async function settled<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 5000;
+  let v = await read();
+  while (!done(v) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    v = await read();
+  }
+  return v;
+}
 
 interface Sample {
   name: string;
@@ -37,53 +49,92 @@ function parsePrometheus(text: string) {
   return { types, samples };
 }
 
+/** The exposition as a user scrapes it, parsed. */
+async function scrape() {
+  const res = await exports.default.fetch('http://cf.test/metrics');
+  expect(res.status).toBe(200);
+  expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+  const parsed = parsePrometheus(await res.text());
+  /** One sample's value; 0 for a series not exposed yet (a counter that never moved). */
+  const value = (name: string, labels: Record<string, string> = {}) =>
+    parsed.samples.find(
+      (s) =>
+        s.name === name &&
+        Object.keys(s.labels).length === Object.keys(labels).length &&
+        Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+    )?.value ?? 0;
+  return { ...parsed, value };
+}
+
+const ME = '{ me { id } }';
+const SUBSCRIBE_ME = 'subscription { metrics { generatedAt } }';
+
 describe('GET /metrics', () => {
-  it('exposes request counts, latency histogram, GraphQL errors, tool calls and subscriptions', async () => {
+  it('counts exactly the requests, GraphQL errors and tool calls made, in a consistent histogram', async () => {
     const c = await cast('prom');
+    const before = await scrape();
     await createChange(c.requester);
     await gql('{ change(id: "CHG-20200101-NOPE00") { id } }', {}, { token: c.viewer });
+    await gql(ME, {}, { token: 'not-a-jwt' });
     const agent = await mcpClient(c.viewer);
     await callTool(agent, 'whoami');
     await callTool(agent, 'get_change_status', { id: 'CHG-20200101-NOPE00' });
     await agent.close();
+    const after = await scrape();
 
-    const res = await exports.default.fetch('http://cf.test/metrics');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toContain('text/plain; version=0.0.4');
-    const { types, samples } = parsePrometheus(await res.text());
-    expect(Object.fromEntries(types)).toMatchObject({
+    expect(Object.fromEntries(after.types)).toMatchObject({
       changeflow_http_requests_total: 'counter',
       changeflow_http_request_duration_seconds: 'histogram',
       changeflow_graphql_errors_total: 'counter',
       changeflow_mcp_tool_calls_total: 'counter',
       changeflow_subscriptions: 'gauge',
     });
-    const find = (name: string, labels: Record<string, string>) =>
-      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-    expect(
-      find('changeflow_http_requests_total', { route: '/graphql', status: '200' })?.value,
-    ).toBeGreaterThan(0);
-    expect(find('changeflow_http_requests_total', { route: '/mcp', status: '200' })?.value).toBeGreaterThan(
-      0,
-    );
-    expect(find('changeflow_graphql_errors_total', { code: 'CHANGE_NOT_FOUND' })?.value).toBeGreaterThan(0);
-    expect(find('changeflow_mcp_tool_calls_total', { tool: 'whoami', outcome: 'ok' })?.value).toBeGreaterThan(
-      0,
-    );
-    expect(
-      find('changeflow_mcp_tool_calls_total', { tool: 'get_change_status', outcome: 'error' })?.value,
-    ).toBeGreaterThan(0);
-    // Histogram buckets are cumulative and end with +Inf equal to the count.
-    const buckets = samples.filter(
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      after.value(name, labels) - before.value(name, labels);
+    // Each /graphql request under its answer: the create 200, the unknown change 404 (a
+    // graphql-response+json answer without data), the bad token 401.
+    for (const status of ['200', '404', '401']) {
+      expect(delta('changeflow_http_requests_total', { route: '/graphql', status })).toBe(1);
+    }
+    // The MCP client's session: initialize and two tool calls (and the session's end) answered
+    // 200, the initialized notification 202, its probe for a server-sent stream 405.
+    expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '200' })).toBe(4);
+    expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '202' })).toBe(1);
+    expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '405' })).toBe(1);
+    expect(delta('changeflow_http_request_duration_seconds_count', { route: '/mcp' })).toBe(6);
+    expect(delta('changeflow_mcp_tool_calls_total', { tool: 'whoami', outcome: 'ok' })).toBe(1);
+    expect(delta('changeflow_mcp_tool_calls_total', { tool: 'get_change_status', outcome: 'error' })).toBe(1);
+    expect(delta('changeflow_mcp_tool_calls_total', { tool: 'get_change_status', outcome: 'ok' })).toBe(0);
+    // The lookup's error, once over GraphQL and once through the MCP tool; the bad token's.
+    expect(delta('changeflow_graphql_errors_total', { code: 'CHANGE_NOT_FOUND' })).toBe(2);
+    expect(delta('changeflow_graphql_errors_total', { code: 'UNAUTHENTICATED' })).toBe(1);
+    // The histogram saw those three /graphql requests; its buckets are cumulative and end with
+    // +Inf equal to the count.
+    expect(delta('changeflow_http_request_duration_seconds_count', { route: '/graphql' })).toBe(3);
+    const buckets = after.samples.filter(
       (s) => s.name === 'changeflow_http_request_duration_seconds_bucket' && s.labels.route === '/graphql',
     );
+    expect(buckets.length).toBeGreaterThan(1);
     const values = buckets.map((b) => b.value);
     expect(values).toEqual([...values].sort((a, b) => a - b));
     expect(buckets.at(-1)?.labels.le).toBe('+Inf');
     expect(buckets.at(-1)?.value).toBe(
-      find('changeflow_http_request_duration_seconds_count', { route: '/graphql' })?.value,
+      after.value('changeflow_http_request_duration_seconds_count', { route: '/graphql' }),
     );
-    expect(find('changeflow_subscriptions', {})).toBeDefined();
+  });
+
+  it('shows an open subscription in the gauge, and its end', async () => {
+    const c = await cast(`prom-live-${crypto.randomUUID().slice(0, 8)}`);
+    const gauge = async () => (await scrape()).value('changeflow_subscriptions');
+    const idle = await gauge();
+    const { socket } = await openSocket(c.tenant, { token: c.viewer });
+    await socket!.init(c.viewer);
+    socket!.subscribe('m', SUBSCRIBE_ME);
+    await socket!.next((m) => m.id === 'm' && m.type === 'next');
+    // The hub reports its count to the recorder on its own time: wait for it, then exactly one more.
+    expect(await settled(gauge, (n) => n !== idle)).toBe(idle + 1);
+    socket!.close();
+    expect(await settled(gauge, (n) => n !== idle + 1)).toBe(idle);
   });
 
   it('requires a change manager or admin outside development', async () => {

@@ -109,7 +109,7 @@ describe('subscriptions over WebSocket (graphql-transport-ws)', () => {
       createChangeRequest: { id: string };
     }>;
     const id = created.payload?.data?.createChangeRequest.id;
-    expect(id).toBeTruthy();
+    expect(id).toMatch(/^CHG-\d{8}-[A-Z0-9]{6}$/);
     const event = (await watcher.next((m) => m.id === 'e')) as Next<EventData>;
     expect(event.payload?.data?.changeEvents).toMatchObject({ changeId: id, action: 'change.created' });
     watcher.close();

@@ -86,7 +86,9 @@ async function expectTooLarge(res: Response, path: string) {
   expect(res.status).toBe(413);
   expect(res.headers.get('content-type')).toMatch(/application\/json/);
   expect(res.headers.get('x-content-type-options')).toBe('nosniff');
-  expect(res.headers.get('x-request-id')).toBeTruthy();
+  expect(res.headers.get('x-request-id')).toMatch(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+  );
   const body = (await res.json()) as Record<string, unknown>;
   const message = `Request body too large: the limit is ${MAX_BODY_BYTES} bytes (100 KiB)`;
   if (path === '/mcp') {

@@ -1,12 +1,12 @@
 /**
  * The subset of Cloudflare's D1Database that ChangeFlow uses, on a local SQLite file
- * (better-sqlite3), so that the same resolvers run on Node. Where D1 has a behaviour the code
+ * (better-sqlite3), so that the same db layer and use cases run on Node. Where D1 has a behaviour the code
  * can observe, this matches it (checked against miniflare's D1): numbered `?NNN` parameters bound
  * by position, the bind-time type rules (`undefined` and objects refused, booleans become 1/0,
  * byte arrays become blobs), blobs read back as arrays of bytes, `batch()` as one transaction,
  * lazy errors (a bad statement fails when run, not when prepared) and the error texts
  * (`D1_ERROR: UNIQUE constraint failed: t.c: SQLITE_CONSTRAINT (extended: …)`, trigger RAISE
- * messages likewise), which resolvers match on.
+ * messages likewise), which the use cases match on.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -147,7 +147,7 @@ async function sweepOne(
   }
 }
 
-/** Audit events for rows a migration changed (see changeMigrations.ts); nothing to do once caught up. */
+/** Audit events for rows a migration changed (see src/usecases/changes/migrations.ts); nothing to do once caught up. */
 export async function auditMigrations(env: ExecutionEnv): Promise<number> {
   let total = 0;
   for (const tenantId of await tenantsWithUnauditedMigrations(env.DB)) {

@@ -16,6 +16,7 @@ export const LEASE_MS = 10_000;
 export class TenantLock extends DurableObject {
   private tail: Promise<void> = Promise.resolve();
   private readonly holders = new Map<string, () => void>();
+  private queued = 0;
 
   /** Resolves with a lease id when it is the caller's turn. */
   async acquire(): Promise<string> {
@@ -26,7 +27,12 @@ export class TenantLock extends DurableObject {
       free = resolve;
     });
     this.tail = before.then(() => done);
-    await before;
+    this.queued++;
+    try {
+      await before;
+    } finally {
+      this.queued--;
+    }
     const timer = setTimeout(() => this.release(lease), LEASE_MS);
     this.holders.set(lease, () => {
       clearTimeout(timer);
@@ -45,6 +51,11 @@ export class TenantLock extends DurableObject {
   /** How many turns are held (0 or 1): what tests observe. */
   held(): number {
     return this.holders.size;
+  }
+
+  /** How many callers wait for their turn: what tests observe of the queue. */
+  waiting(): number {
+    return this.queued;
   }
 }
 

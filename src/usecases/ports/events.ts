@@ -16,7 +16,7 @@ export interface ChangeEvent {
   at: string;
 }
 
-/** Where resolvers send domain events after their batch commits; the entry wires it to the hub. */
+/** Where use cases send domain events after their batch commits; each runtime wires it to its hub. */
 export interface EventsPort {
   publish(event: ChangeEvent): void;
   /** An execution started, moved a step, or ended. */

@@ -1,8 +1,9 @@
 /**
- * Serialises work per key (a tenant) within one process. Every write of a tenant appends to one
- * audit chain; where all writers share a process (the Node runtime) they queue here instead of
- * racing for the chain head and retrying. Workers have no such process: there, writers race and
- * commitWithAudit retries (see commit.ts).
+ * Serialises work per key (a tenant). Every write of a tenant appends to one audit chain; its
+ * writers queue here instead of racing for the chain head and retrying. In one Node process this
+ * is keyedMutex below; in a Worker it is the tenant's TenantLock Durable Object
+ * (src/runtime/worker/tenantLock.ts). The lock only spares work: where it is absent or cannot be
+ * reached, writers race and commitWithAudit retries (see commit.ts).
  */
 export type WriteLock = <T>(key: string, work: () => Promise<T>) => Promise<T>;
 
