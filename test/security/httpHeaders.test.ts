@@ -182,7 +182,7 @@ describe('the GraphiQL page (development)', () => {
         {
           message:
             'Cannot answer in any type the Accept header "text/html" admits; accept one of: text/event-stream, multipart/mixed, application/graphql-response+json, application/json',
-          extensions: { code: 'BAD_REQUEST' },
+          extensions: { code: 'NOT_ACCEPTABLE' },
         },
       ],
     });
