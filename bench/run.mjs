@@ -20,10 +20,10 @@ import { renderReport } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECTIONS = {
-  // Node flags: tsx where a section imports src/ (TypeScript).
+  // Node flags: tsx where a section imports TypeScript (src/, or the typed operations).
   inprocess: { node: ['--import', 'tsx'], limitS: 240, rounds: true },
   http: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
-  worker: { node: [], limitS: 300, rounds: true },
+  worker: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
   bundle: { node: [], limitS: 120, rounds: false },
 };
 
