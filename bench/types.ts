@@ -43,3 +43,103 @@ export interface LoopSample {
 /** IPC between inprocess/forkVariant.mjs and inprocess/variantProcess.mjs. */
 export type VariantRequest = { exit: true } | { id: number; op: string; ms: number };
 export type VariantReply = { ready: true } | ({ id: number } & LoopSample);
+
+/** A section that failed: bench/run.mjs records why instead of its figures. */
+export interface SectionError {
+  error: string;
+}
+
+/** One server's figures in the in-process section (inprocess/measure.mjs alternate). */
+export interface ServerFigures {
+  opsPerSec: number;
+  cpuUsPerOp: number;
+  rounds: number[];
+}
+export type InProcessServer = 'yoga' | 'floor' | 'apollo' | 'mercurius';
+export type InProcessOperation = { label: string } & Record<InProcessServer, ServerFigures>;
+export interface StatementCounts {
+  counts: Record<string, Record<string, number>>;
+  sql: Record<string, string[]>;
+}
+export interface InProcessResult {
+  rounds: number;
+  roundMs: number;
+  warmupMs: number;
+  operations: Record<string, InProcessOperation>;
+  statements: StatementCounts;
+}
+
+/** One autocannon run (http/load.mjs). */
+export interface HttpFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+export type HttpServer = 'changeflow' | 'changeflowNoLimiter' | 'mercurius' | 'apollo';
+export type HttpComparison = Record<HttpServer, HttpFigures> & { ratios: Record<string, number> };
+export interface HttpResult {
+  rounds: number;
+  durationS: number;
+  /** Query → `c<connections>` → the servers' figures. */
+  results: Record<string, Record<string, HttpComparison>>;
+}
+
+/** Requests/s and latency percentiles (ms) of one variant (lib.mjs sideBySide). */
+export interface RateFigures {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+export interface Comparison {
+  graphql: RateFigures;
+  mcp: RateFigures;
+  ratio: number;
+}
+export interface WorkerResult {
+  rounds: number;
+  requests: number;
+  concurrency: number;
+  sameJson: boolean;
+  startupMs?: { fromSource: number; appBundle: number; floorBundle?: number };
+  listVsFloor?: {
+    graphql: RateFigures;
+    graphqlNoLimiter?: RateFigures;
+    floor: RateFigures;
+    ratio: number;
+    ratioNoLimiter?: number;
+  };
+  mcpSingle: Comparison;
+  mcpList: Comparison;
+}
+
+export interface BundleResult {
+  rawBytes: number;
+  gzipBytes: number;
+  wranglerGzipKiB: number;
+  samples: number;
+  evalMs: number;
+  firstRequestMs: number;
+}
+
+/** bench/results/latest.json, as bench/run.mjs writes it and bench/report.mjs prints it. */
+export interface BenchReport {
+  meta: {
+    date: string;
+    mode: string;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    loadStart: number[];
+    loadEnd: number[];
+    durationS: number;
+    commit: string | null;
+    dirty: boolean;
+    sections: string[];
+  };
+  inProcess?: InProcessResult | SectionError;
+  http?: HttpResult | SectionError;
+  worker?: WorkerResult | SectionError;
+  bundle?: BundleResult | SectionError;
+}

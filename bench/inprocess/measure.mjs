@@ -27,11 +27,15 @@ export async function timeLoop(fn, ms) {
 
 /**
  * `runners`: name → (ms) => Promise<{ n, wallMs, cpuUs }> (see timeLoop).
- * @param {Record<string, (ms: number) => Promise<import('../types.ts').LoopSample>>} runners
+ * @template {string} K
+ * @param {Record<K, (ms: number) => Promise<import('../types.ts').LoopSample>>} runners
  * @param {{ rounds: number, roundMs: number, warmupMs: number }} options
+ * @returns {Promise<Record<K, { opsPerSec: number, cpuUsPerOp: number, rounds: number[] }>>}
  */
 export async function alternate(runners, { rounds, roundMs, warmupMs }) {
-  const entries = Object.entries(runners);
+  const entries = /** @type {[K, (ms: number) => Promise<import('../types.ts').LoopSample>][]} */ (
+    Object.entries(runners)
+  );
   for (const [, runner] of entries) await runner(warmupMs);
   const samples = entries.map(([name, runner]) => ({
     name,
@@ -48,14 +52,16 @@ export async function alternate(runners, { rounds, roundMs, warmupMs }) {
       sample.cpuUsPerOp.push(cpuUs / n);
     }
   }
-  return Object.fromEntries(
-    samples.map((s) => [
-      s.name,
-      {
-        opsPerSec: median(s.opsPerSec),
-        cpuUsPerOp: median(s.cpuUsPerOp),
-        rounds: s.opsPerSec.map((x) => Math.round(x)),
-      },
-    ]),
+  return /** @type {Record<K, { opsPerSec: number, cpuUsPerOp: number, rounds: number[] }>} */ (
+    Object.fromEntries(
+      samples.map((s) => [
+        s.name,
+        {
+          opsPerSec: median(s.opsPerSec),
+          cpuUsPerOp: median(s.cpuUsPerOp),
+          rounds: s.opsPerSec.map((x) => Math.round(x)),
+        },
+      ]),
+    )
   );
 }
