@@ -39,25 +39,30 @@ export async function drive(send, count, concurrency) {
 /**
  * Runs each named variant for `rounds` alternating rounds after a warm-up, so that drift on a
  * shared machine hits every variant alike. Returns per variant the median rate and latency p50/p99.
- * @param {Record<string, () => Promise<unknown>>} variants
+ * @template {string} K
+ * @param {Record<K, () => Promise<unknown>>} variants
  * @param {{ rounds: number, requests: number, concurrency: number, warmup?: number }} options
+ * @returns {Promise<Record<K, { rate: number, p50: number, p99: number }>>}
  */
 export async function sideBySide(variants, { rounds, requests, concurrency, warmup = 100 }) {
-  for (const send of Object.values(variants)) await drive(send, warmup, concurrency);
+  const sends = /** @type {[K, () => Promise<unknown>][]} */ (Object.entries(variants));
+  for (const [, send] of sends) await drive(send, warmup, concurrency);
   /** @type {Record<string, { rates: number[], latencies: number[] }>} */
   const results = Object.fromEntries(Object.keys(variants).map((k) => [k, { rates: [], latencies: [] }]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, send] of Object.entries(variants)) {
+    for (const [name, send] of sends) {
       const { rate, latencies } = await drive(send, requests, concurrency);
       const result = /** @type {{ rates: number[], latencies: number[] }} */ (results[name]);
       result.rates.push(rate);
       result.latencies.push(...latencies);
     }
   }
-  return Object.fromEntries(
-    Object.entries(results).map(([name, r]) => [
-      name,
-      { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
-    ]),
+  return /** @type {Record<K, { rate: number, p50: number, p99: number }>} */ (
+    Object.fromEntries(
+      Object.entries(results).map(([name, r]) => [
+        name,
+        { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
+      ]),
+    )
   );
 }
