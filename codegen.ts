@@ -12,7 +12,12 @@ import type { TypeScriptDocumentsPluginConfig } from '@graphql-codegen/typescrip
  */
 
 /** The .graphql files holding our clients' operations. */
-export const OPERATION_DOCUMENTS = ['test/helpers/*.graphql', 'bench/fixture/*.graphql', 'scripts/*.graphql'];
+export const OPERATION_DOCUMENTS = [
+  'test/helpers/*.graphql',
+  'bench/*.graphql',
+  'bench/fixture/*.graphql',
+  'scripts/*.graphql',
+];
 
 export const OPERATIONS_FILE = 'operations.generated.ts';
 
