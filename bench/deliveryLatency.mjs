@@ -26,6 +26,13 @@ const LIMITS = {
   RATE_LIMIT_TIERS: JSON.stringify({ anonymous: { perMinute: 1000000, burstPerSecond: 100000 } }),
 };
 
+/**
+ * A graphql-transport-ws subscriber to changeEvents; `onEvent(changeId, arrival time)`.
+ * @param {string} baseUrl
+ * @param {string} token
+ * @param {(changeId: string, at: number) => void} onEvent
+ * @returns {Promise<WebSocket>}
+ */
 function subscriber(baseUrl, token, onEvent) {
   return new Promise((resolve, reject) => {
     // The upgrade carries the credential (an unauthenticated one is refused with 401).
@@ -37,7 +44,9 @@ function subscriber(baseUrl, token, onEvent) {
       ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
     );
     ws.on('message', (raw) => {
-      const m = JSON.parse(String(raw));
+      const m = /** @type {{ type: string, payload?: { data: { changeEvents: { changeId: string } } } }} */ (
+        JSON.parse(String(raw))
+      );
       if (m.type === 'ping') ws.send('{"type":"pong"}');
       else if (m.type === 'connection_ack') {
         ws.send(
@@ -49,19 +58,22 @@ function subscriber(baseUrl, token, onEvent) {
         );
         // graphql-ws sends nothing on subscribe; give the hub a moment to register it.
         setTimeout(() => resolve(ws), 50);
-      } else if (m.type === 'next') onEvent(m.payload.data.changeEvents.changeId, performance.now());
+      } else if (m.type === 'next' && m.payload)
+        onEvent(m.payload.data.changeEvents.changeId, performance.now());
     });
   });
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'cf-live-'));
+/** @type {Awaited<ReturnType<typeof startLocalServer>> | undefined} */
 let server;
 try {
   migrateLocal({ persistTo: dir, quiet: true });
   server = await startLocalServer({ persistTo: dir, vars: { JWT_SECRET: SECRET, ...LIMITS } });
+  const { baseUrl } = server;
   const token = await signDevToken({ secret: SECRET, sub: 'bench', tenant: TENANT, roles: ['requester'] });
   const create = async () => {
-    const res = await fetch(`${server.baseUrl}/graphql`, {
+    const res = await fetch(`${baseUrl}/graphql`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -77,17 +89,19 @@ try {
         },
       }),
     });
-    const body = await res.json();
+    const body = /** @type {{ data: { createChangeRequest: { id: string } } }} */ (await res.json());
     return { id: body.data.createChangeRequest.id, at: performance.now() };
   };
   console.log('wrangler dev, delivery of a change event after the mutation response (ms)');
   console.log('  subscribers   p50      p99      max      delivered');
   for (const n of values.sizes.split(',').map(Number)) {
+    /** @type {Map<string, number[]>} */
     const arrivals = new Map();
+    /** @type {WebSocket[]} */
     const sockets = [];
     for (let i = 0; i < n; i += 50) {
       const batch = Array.from({ length: Math.min(50, n - i) }, () =>
-        subscriber(server.baseUrl, token, (id, at) => {
+        subscriber(baseUrl, token, (id, at) => {
           const list = arrivals.get(id) ?? [];
           list.push(at);
           arrivals.set(id, list);
@@ -95,6 +109,7 @@ try {
       );
       sockets.push(...(await Promise.all(batch)));
     }
+    /** @type {number[]} */
     const latencies = [];
     let delivered = 0;
     for (let k = 0; k < Number(values.mutations); k++) {
@@ -107,7 +122,7 @@ try {
       // An event may arrive before the HTTP response is read: that counts as 0 ms.
       for (const t of got) latencies.push(Math.max(0, t - at));
     }
-    const f = (x) => x.toFixed(1).padStart(7);
+    const f = (/** @type {number} */ x) => x.toFixed(1).padStart(7);
     console.log(
       `  ${String(n).padStart(10)}  ${f(percentile(latencies, 50))}  ${f(percentile(latencies, 99))}  ${f(Math.max(...latencies))}   ${delivered}/${n * Number(values.mutations)}`,
     );

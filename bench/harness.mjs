@@ -7,19 +7,32 @@ import { parseArgs } from 'node:util';
 /**
  * Parses `--quick`, `--out <file>` and the section's own options (strings with defaults). With
  * `--quick`, each option takes its `quick` value unless given explicitly.
+ * @template {string} K
+ * @param {Record<K, { full: number, quick: number }>} options
+ * @returns {SectionArgs & Record<K, number>}
  */
 export function sectionArgs(options) {
+  /** @type {import('node:util').ParseArgsOptionsConfig} */
   const spec = { quick: { type: 'boolean', default: false }, out: { type: 'string' } };
   for (const name of Object.keys(options)) spec[name] = { type: 'string' };
   const { values } = parseArgs({ options: spec, allowPositionals: false });
-  const args = { quick: values.quick, out: values.out };
-  for (const [name, { full, quick }] of Object.entries(options)) {
+  /** @type {Record<string, unknown>} */
+  const args = { quick: values.quick === true, out: values.out };
+  for (const [name, { full, quick }] of /** @type {[K, { full: number, quick: number }][]} */ (
+    Object.entries(options)
+  )) {
     args[name] = Number(values[name] ?? (values.quick ? quick : full));
   }
-  return args;
+  return /** @type {SectionArgs & Record<K, number>} */ (args);
 }
 
-/** Writes the section's result where run.mjs expects it, or prints it when run by hand. */
+/** @typedef {{ quick: boolean, out: string | undefined }} SectionArgs */
+
+/**
+ * Writes the section's result where run.mjs expects it, or prints it when run by hand.
+ * @param {SectionArgs} args
+ * @param {unknown} result
+ */
 export function finish(args, result) {
   const text = JSON.stringify(result, null, 2);
   if (args.out) writeFileSync(args.out, text);
@@ -27,11 +40,12 @@ export function finish(args, result) {
 }
 
 /** Progress goes to stderr: stdout may be a result or (in-process) the app's request log. */
-export const progress = (msg) => process.stderr.write(`  · ${msg}\n`);
+export const progress = (/** @type {string} */ msg) => process.stderr.write(`  · ${msg}\n`);
 
 /**
  * Runs `cleanup` (stop servers this section started) on Ctrl-C or on the runner's time limit
  * before exiting: `wrangler dev` runs in its own process group and would outlive the section.
+ * @param {() => unknown} cleanup
  */
 export function cleanupOnSignal(cleanup) {
   for (const signal of ['SIGINT', 'SIGTERM']) {

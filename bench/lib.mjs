@@ -1,19 +1,27 @@
 // Shared pieces of the side-by-side benchmarks: drive a request function with N in flight,
 // record per-request latency, and summarise with medians and percentiles.
 
-export const median = (xs) => {
+/** The median of `xs` (NaN when there are none). */
+export const median = (/** @type {number[]} */ xs) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] ?? Number.NaN;
 };
 
-export const percentile = (xs, p) => {
+/** The `p`th percentile of `xs` (NaN when there are none). */
+export const percentile = (/** @type {number[]} */ xs, /** @type {number} */ p) => {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN;
 };
 
-/** Sends `count` requests with `concurrency` in flight; returns req/s and each request's latency (ms). */
+/**
+ * Sends `count` requests with `concurrency` in flight; returns req/s and each request's latency (ms).
+ * @param {() => Promise<unknown>} send
+ * @param {number} count
+ * @param {number} concurrency
+ */
 export async function drive(send, count, concurrency) {
   let next = 0;
+  /** @type {number[]} */
   const latencies = [];
   const started = performance.now();
   await Promise.all(
@@ -31,21 +39,30 @@ export async function drive(send, count, concurrency) {
 /**
  * Runs each named variant for `rounds` alternating rounds after a warm-up, so that drift on a
  * shared machine hits every variant alike. Returns per variant the median rate and latency p50/p99.
+ * @template {string} K
+ * @param {Record<K, () => Promise<unknown>>} variants
+ * @param {{ rounds: number, requests: number, concurrency: number, warmup?: number }} options
+ * @returns {Promise<Record<K, { rate: number, p50: number, p99: number }>>}
  */
 export async function sideBySide(variants, { rounds, requests, concurrency, warmup = 100 }) {
-  for (const send of Object.values(variants)) await drive(send, warmup, concurrency);
+  const sends = /** @type {[K, () => Promise<unknown>][]} */ (Object.entries(variants));
+  for (const [, send] of sends) await drive(send, warmup, concurrency);
+  /** @type {Record<string, { rates: number[], latencies: number[] }>} */
   const results = Object.fromEntries(Object.keys(variants).map((k) => [k, { rates: [], latencies: [] }]));
   for (let r = 0; r < rounds; r++) {
-    for (const [name, send] of Object.entries(variants)) {
+    for (const [name, send] of sends) {
       const { rate, latencies } = await drive(send, requests, concurrency);
-      results[name].rates.push(rate);
-      results[name].latencies.push(...latencies);
+      const result = /** @type {{ rates: number[], latencies: number[] }} */ (results[name]);
+      result.rates.push(rate);
+      result.latencies.push(...latencies);
     }
   }
-  return Object.fromEntries(
-    Object.entries(results).map(([name, r]) => [
-      name,
-      { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
-    ]),
+  return /** @type {Record<K, { rate: number, p50: number, p99: number }>} */ (
+    Object.fromEntries(
+      Object.entries(results).map(([name, r]) => [
+        name,
+        { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
+      ]),
+    )
   );
 }

@@ -38,7 +38,7 @@ import { readDevVars, signDevToken } from '../src/runtime/node/devVars.mjs';
 import { createClient, createTransport, DOCS, Ledger, MIX, Recorder } from './loadMix.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const OWN_PORTS = [8810, 8819];
+const OWN_PORTS = { first: 8810, last: 8819 };
 
 const { values: opts } = parseArgs({
   options: {
@@ -68,12 +68,19 @@ const runId = new Date()
   .replace(/[-:]/g, '')
   .replace(/\.\d+Z$/, 'Z');
 
-/** 127.0.0.0/8, ::1 and localhost. */
+/**
+ * 127.0.0.0/8, ::1 and localhost.
+ * @param {string} hostname
+ */
 function isLoopback(hostname) {
   const h = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   return h === 'localhost' || h === '::1' || /^127(\.\d{1,3}){3}$/.test(h);
 }
 
+/**
+ * @param {number} port
+ * @returns {Promise<boolean>}
+ */
 function portIsFree(port) {
   return new Promise((resolve) => {
     const srv = createServer();
@@ -98,6 +105,7 @@ const SNAPSHOT_ENTRIES = [
  * A copy of the Worker's sources as they are now, so that edits made to the checkout during the
  * run (wrangler dev rebuilds and reloads on every change) neither disturb nor change what is
  * measured. --live-sources serves the checkout itself instead.
+ * @param {string} into
  */
 function snapshotSources(into) {
   mkdirSync(into);
@@ -109,7 +117,13 @@ function snapshotSources(into) {
   return into;
 }
 
-/** Runs `fn` with `dir` as the working directory (wrangler reads wrangler.toml from there). */
+/**
+ * Runs `fn` with `dir` as the working directory (wrangler reads wrangler.toml from there).
+ * @template T
+ * @param {string} dir
+ * @param {() => T | Promise<T>} fn
+ * @returns {Promise<T>}
+ */
 async function inDir(dir, fn) {
   const previous = process.cwd();
   process.chdir(dir);
@@ -123,6 +137,7 @@ async function inDir(dir, fn) {
 /**
  * Starts our own `wrangler dev` on the first free port of 8810–8819, with a fresh migrated state
  * and generous rate limits, and counts the Worker reloads it reports while running.
+ * @param {string} secret
  */
 async function startOwnServer(secret) {
   const tmp = mkdtempSync(join(tmpdir(), 'changeflow-load-'));
@@ -147,17 +162,19 @@ async function startOwnServer(secret) {
   };
   const candidates = opts.port
     ? [Number(opts.port)]
-    : Array.from({ length: OWN_PORTS[1] - OWN_PORTS[0] + 1 }, (_, i) => OWN_PORTS[0] + i);
+    : Array.from({ length: OWN_PORTS.last - OWN_PORTS.first + 1 }, (_, i) => OWN_PORTS.first + i);
+  /** @type {unknown} */
   let lastError = null;
   for (const port of candidates) {
     if (!(await portIsFree(port))) continue;
     try {
       const server = await inDir(workDir, () => startLocalServer({ port, persistTo, vars, stdio: 'pipe' }));
       // Drain wrangler's output (request logs included) and count reloads.
+      /** @type {{ reloads: number, tail: string[] }} */
       const watch = { reloads: 0, tail: [] };
       for (const stream of [server.child.stdout, server.child.stderr]) {
         stream?.setEncoding('utf8');
-        stream?.on('data', (chunk) => {
+        stream?.on('data', (/** @type {string} */ chunk) => {
           for (const line of chunk.split('\n')) {
             if (line.includes('Reloading local server')) watch.reloads++;
             if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
@@ -166,9 +183,10 @@ async function startOwnServer(secret) {
       }
       // Stop the process group, then remove the state once workerd has let go of it.
       const stop = async () => {
+        /** @type {Promise<void>} */
         const exited = new Promise((resolve) => {
           if (server.child.exitCode !== null) resolve();
-          else server.child.once('exit', resolve);
+          else server.child.once('exit', () => resolve());
         });
         server.stop();
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
@@ -181,7 +199,7 @@ async function startOwnServer(secret) {
   }
   cleanup();
   throw new Error(
-    `could not start wrangler dev on any free port of ${candidates.join(', ')}${lastError ? `: ${lastError.message}` : ''}`,
+    `could not start wrangler dev on any free port of ${candidates.join(', ')}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
 }
 
@@ -203,7 +221,8 @@ function gitDescribe() {
  */
 function newestSourceMtime() {
   let newest = 0;
-  const walk = (dir) => {
+  const walk = (/** @type {string} */ dir) => {
+    /** @type {import('node:fs').Dirent[]} */
     let entries = [];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
@@ -223,6 +242,7 @@ function newestSourceMtime() {
 
 // ---------------------------------------------------------------------------------------------
 
+/** @type {Awaited<ReturnType<typeof startOwnServer>> | null} */
 let server = null;
 const stopServer = async () => {
   const s = server;
@@ -238,9 +258,13 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 
 // Taken before wrangler dev bundles the Worker.
 const sourcesAtStart = opts.url || !opts['live-sources'] ? 0 : newestSourceMtime();
+/** @type {string} */
 let baseUrl;
+/** @type {string} */
 let secret;
+/** @type {string} */
 let tenant;
+/** @type {'url' | 'own wrangler dev'} */
 let target;
 if (opts.url) {
   let url;
@@ -256,13 +280,15 @@ if (opts.url) {
     process.exit(2);
   }
   baseUrl = url.origin;
-  secret = opts['jwt-secret'] ?? process.env.JWT_SECRET ?? readDevVars(join(ROOT, '.dev.vars')).JWT_SECRET;
-  if (!secret) {
+  const given =
+    opts['jwt-secret'] ?? process.env.JWT_SECRET ?? readDevVars(join(ROOT, '.dev.vars')).JWT_SECRET;
+  if (!given) {
     console.error(
       '✗ no JWT secret: pass --jwt-secret, set JWT_SECRET, or run from a checkout with .dev.vars',
     );
     process.exit(2);
   }
+  secret = given;
   tenant = opts.tenant ?? `load-${runId.toLowerCase()}`;
   target = 'url';
 } else {
@@ -273,27 +299,30 @@ if (opts.url) {
   try {
     server = await startOwnServer(secret);
   } catch (e) {
-    console.error(`✗ ${e.message}`);
+    console.error(`✗ ${e instanceof Error ? e.message : e}`);
     process.exit(1);
   }
   baseUrl = server.baseUrl;
 }
 
 const exitCode = await main().catch((e) => {
-  console.error(`✗ ${process.env.DEBUG ? e.stack : e.message}`);
+  console.error(`✗ ${e instanceof Error ? (process.env.DEBUG ? e.stack : e.message) : e}`);
   return 1;
 });
 await stopServer();
 process.exit(exitCode);
 
 async function main() {
-  const health = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) })
-    .then((r) => r.json())
-    .catch((e) => {
-      throw new Error(`${baseUrl}/health did not answer: ${e.cause?.message ?? e.message}`);
-    });
+  const health = /** @type {{ environment?: string, version?: string }} */ (
+    await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) })
+      .then((r) => r.json())
+      .catch((e) => {
+        throw new Error(`${baseUrl}/health did not answer: ${e.cause?.message ?? e.message}`);
+      })
+  );
   if (health.environment === 'production') throw new Error('refusing to load an instance in production');
 
+  /** @type {(sub: string, name: string, roles: string[]) => Promise<string>} */
   const sign = (sub, name, roles) => signDevToken({ secret, sub, name, tenant, roles, expiresIn: '6h' });
   const tokens = {
     requesters: await Promise.all(
@@ -310,8 +339,15 @@ async function main() {
     admin: await sign('load-admin', 'Load Admin', ['admin']),
   };
   const transport = createTransport({ baseUrl });
-  const slow = (query, variables) =>
-    transport.graphql(tokens.admin, query, variables, { timeout: 180_000 }).then((out) => {
+  /**
+   * A check's request: generous timeout, and any failure ends the run.
+   * @template TResult, TVariables
+   * @param {import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>} document
+   * @param {TVariables} [variables]
+   * @returns {Promise<TResult>}
+   */
+  const slow = (document, variables) =>
+    transport.graphql(tokens.admin, document, variables, { timeout: 180_000 }).then((out) => {
       if (!out.ok) throw new Error(`${out.error.key}: ${out.error.message}`);
       return out.data;
     });
@@ -325,7 +361,7 @@ async function main() {
     };
   } catch (e) {
     throw new Error(
-      `the instance at ${baseUrl} refused our token (${e.message}); is --jwt-secret the instance's JWT_SECRET?`,
+      `the instance at ${baseUrl} refused our token (${e instanceof Error ? e.message : e}); is --jwt-secret the instance's JWT_SECRET?`,
     );
   }
 
@@ -349,7 +385,7 @@ async function main() {
   const started = performance.now();
   const deadline = started + DURATION_S * 1000;
   const startedAt = new Date().toISOString();
-  const loadBefore = loadavg()[0];
+  const loadBefore = loadavg()[0] ?? 0;
   await Promise.all(clients.map((c) => c.run({ recorder, deadline })));
   const elapsed = (performance.now() - started) / 1000;
   const summary = recorder.summary(elapsed);
@@ -362,6 +398,7 @@ async function main() {
   console.log(`› measured ${elapsed.toFixed(1)} s; checking ${ledger.changes.size} changes written…`);
   const checks = await runChecks({ slow, ledger, before });
 
+  /** @type {string[]} */
   const failures = [];
   if (summary.errors.other) failures.push(`${summary.errors.other} errors (other than rate limiting)`);
   if (warm.errors.other) failures.push(`${warm.errors.other} errors during the warm-up`);
@@ -396,7 +433,10 @@ async function main() {
       cpus: cpus().length,
       cpuModel: cpus()[0]?.model,
       // Other work on the machine competes with the server for the same cores.
-      loadAverage1m: { atStart: Number(loadBefore.toFixed(2)), atEnd: Number(loadavg()[0].toFixed(2)) },
+      loadAverage1m: {
+        atStart: Number(loadBefore.toFixed(2)),
+        atEnd: Number((loadavg()[0] ?? 0).toFixed(2)),
+      },
     },
     config: {
       durationSeconds: DURATION_S,
@@ -435,18 +475,28 @@ async function main() {
   return failures.length ? 1 : 0;
 }
 
+/** @typedef {<TResult, TVariables>(document: import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>} Slow */
+
+/** @param {Slow} slow */
 async function auditHead(slow) {
-  const data = await slow('query LoadAuditHead { auditLog(first: 1) { nodes { seq } } }');
+  const data = await slow(DOCS.auditHead);
   return data.auditLog.nodes[0]?.seq ?? 0;
 }
 
-/** Reads everything back and compares it with what was acknowledged. */
+/**
+ * Reads everything back and compares it with what was acknowledged.
+ * @param {{ slow: Slow, ledger: Ledger, before: { changes: number, auditHead: number } }} options
+ */
 async function runChecks({ slow, ledger, before }) {
   const t = performance.now();
+  /** @typedef {NonNullable<import('../operations.generated.ts').LoadReadOneQuery['change']>} ReadChange */
+  /** @type {Map<string, ReadChange>} */
   const seen = new Map();
+  /** @type {string | null} */
   let after = null;
   let pages = 0;
   do {
+    /** @type {import('../operations.generated.ts').LoadReadBackQuery['changes']} */
     const page = (await slow(DOCS.readBack, { after })).changes;
     pages++;
     for (const c of page.nodes) seen.set(c.id, c);
@@ -468,13 +518,16 @@ async function runChecks({ slow, ledger, before }) {
     uncertainWrites: 0,
     uncertainCreates: ledger.uncertainCreates,
     tenantChangesBefore: before.changes,
+    /** @type {number | null} */
     tenantChangesAfter: null,
     unexplainedExtra: 0,
+    /** @type {string[]} */
     examples: [],
   };
-  const example = (what) => w.examples.length < 10 && w.examples.push(what);
+  const example = (/** @type {string} */ what) => w.examples.length < 10 && w.examples.push(what);
   for (const [id, acked] of ledger.changes) {
     if (acked.uncertain) w.uncertainWrites++;
+    /** @type {ReadChange | null | undefined} */
     let got = seen.get(id);
     if (!got) {
       // Not in the list: is it readable by id at all?
@@ -513,14 +566,15 @@ async function runChecks({ slow, ledger, before }) {
       }
     }
   }
-  w.tenantChangesAfter = (await slow(DOCS.total)).changes.totalCount;
+  const changesAfter = (await slow(DOCS.total)).changes.totalCount;
+  w.tenantChangesAfter = changesAfter;
   // Changes nobody acknowledged: beyond the creates whose outcome was unknown, duplicates.
   w.unexplainedExtra = Math.max(
     0,
-    w.tenantChangesAfter - w.tenantChangesBefore - ledger.changes.size - ledger.uncertainCreates,
+    changesAfter - w.tenantChangesBefore - ledger.changes.size - ledger.uncertainCreates,
   );
-  if (w.listed !== w.tenantChangesAfter)
-    example(`the list returned ${w.listed} changes, totalCount says ${w.tenantChangesAfter}`);
+  if (w.listed !== changesAfter)
+    example(`the list returned ${w.listed} changes, totalCount says ${changesAfter}`);
 
   const tv = performance.now();
   const v = (await slow(DOCS.verifyChain)).verifyAuditChain;
@@ -537,8 +591,28 @@ async function runChecks({ slow, ledger, before }) {
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * What printReport reads of the result.
+ * @typedef {object} LoadReport
+ * @property {{ kind: string, url: string }} target
+ * @property {{ clients: number, maxInFlight: number, tenant: string }} config
+ * @property {number} elapsedSeconds
+ * @property {{ cpus: number, cpuModel: string | undefined, node: string, loadAverage1m: { atStart: number, atEnd: number } }} machine
+ * @property {string | null} commit
+ * @property {Record<string, import('./loadMix.mjs').KindSummary>} byKind
+ * @property {import('./loadMix.mjs').KindSummary & { okOpsPerSecond: number | null }} totals
+ * @property {import('./loadMix.mjs').ErrorSummary} errors
+ * @property {{ errors: import('./loadMix.mjs').ErrorSummary }} warmup
+ * @property {Awaited<ReturnType<typeof runChecks>>} checks
+ * @property {boolean} ok
+ * @property {string[]} failures
+ */
+
+/** @param {LoadReport} r */
 function printReport(r) {
+  /** @type {(s: string | number | null | undefined, n: number) => string} */
   const pad = (s, n) => String(s ?? '–').padStart(n);
+  /** @type {(x: number | null | undefined) => string} */
   const fmt = (x) => (x === null || x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
   const head = `  ${'operation'.padEnd(28)}${pad('requests', 9)}${pad('ok', 8)}${pad('ops/s', 8)}${pad('p50', 8)}${pad('p90', 8)}${pad('p99', 8)}${pad('max', 8)}`;
   console.log(
@@ -549,9 +623,10 @@ function printReport(r) {
   );
   console.log(`\n${head}   (latency ms)`);
   console.log(`  ${'-'.repeat(head.length - 2)}`);
+  /** @type {(name: string, k: import('./loadMix.mjs').KindSummary) => void} */
   const row = (name, k) =>
     console.log(
-      `  ${name.padEnd(28)}${pad(k.requests, 9)}${pad(k.ok, 8)}${pad(k.opsPerSecond.toFixed(1), 8)}${pad(fmt(k.latencyMs.p50), 8)}${pad(fmt(k.latencyMs.p90), 8)}${pad(fmt(k.latencyMs.p99), 8)}${pad(fmt(k.latencyMs.max), 8)}`,
+      `  ${name.padEnd(28)}${pad(k.requests, 9)}${pad(k.ok, 8)}${pad(k.opsPerSecond?.toFixed(1), 8)}${pad(fmt(k.latencyMs.p50), 8)}${pad(fmt(k.latencyMs.p90), 8)}${pad(fmt(k.latencyMs.p99), 8)}${pad(fmt(k.latencyMs.max), 8)}`,
     );
   for (const [kind, k] of Object.entries(r.byKind)) row(kind, k);
   console.log(`  ${'-'.repeat(head.length - 2)}`);

@@ -3,33 +3,65 @@
 // ledger of acknowledged writes that the checks read back afterwards. Plain fetch, nothing
 // runtime-specific: the same code drives `wrangler dev` and the Node runtime.
 import { randomUUID } from 'node:crypto';
+import { print } from 'graphql';
+import {
+  LoadApproveDocument,
+  LoadAuditHeadDocument,
+  LoadCreateDocument,
+  LoadGetChangeDocument,
+  LoadKpisDocument,
+  LoadList50Document,
+  LoadReadBackDocument,
+  LoadReadOneDocument,
+  LoadSubmitDocument,
+  LoadTotalDocument,
+  LoadVerifyChainDocument,
+} from '../operations.generated.ts';
 import { percentile } from './lib.mjs';
+
+/**
+ * @template TResult, TVariables
+ * @typedef {import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>} TypedDocumentNode
+ */
+/** @typedef {{ category: string, key: string, message: string }} OutcomeError */
+/**
+ * What every call resolves to (it never throws): the data, or an error with the HTTP status and
+ * headers when there was a response.
+ * @template T
+ * @typedef {{ ok: true, data: T, status: number, headers: Headers, error?: undefined }
+ *   | { ok: false, error: OutcomeError, status?: number, headers?: Headers, data?: undefined }} Outcome
+ */
+/** @typedef {{ id: string, status: string, version: number }} ChangeState */
 
 export const MCP_PROTOCOL_VERSION = '2025-11-25';
 
 // ---------------------------------------------------------------------------------------------
-// Documents
-
-const CHANGE_FIELDS = 'id status version';
+// Documents: the operations of load.graphql, typed by `npm run codegen`.
 
 export const DOCS = {
-  getChange: `query LoadGetChange($id: ID!) { change(id: $id) { id title status priority riskLevel version
-    requester { id displayName } approvals { id decision approver { id displayName } } allowedTransitions } }`,
-  list50: `query LoadList50 { changes(first: 50) { nodes { id title status priority riskLevel version affectedServices
-    createdAt requester { id displayName } approvals { id decision createdAt approver { id displayName } } }
-    pageInfo { hasNextPage endCursor } } }`,
-  kpis: `query LoadKpis { metrics { totalChanges activeChanges pendingApprovals meanTimeToApproveHours successRate
-    emergencyRatio changesByStatus { status count } generatedAt } }`,
-  create: `mutation LoadCreate($input: CreateChangeRequestInput!) { createChangeRequest(input: $input) { ${CHANGE_FIELDS} } }`,
-  submit: `mutation LoadSubmit($id: ID!, $expectedVersion: Int) {
-    submitChange(id: $id, expectedVersion: $expectedVersion) { ${CHANGE_FIELDS} riskLevel } }`,
-  approve: `mutation LoadApprove($id: ID!, $comment: String) { approveChange(id: $id, comment: $comment) {
-    approval { id } approvalsReceived approvalsRequired stillNeeded change { ${CHANGE_FIELDS} } } }`,
-  readBack: `query LoadReadBack($after: String) { changes(first: 100, after: $after) {
-    nodes { id status version approvals { id } } pageInfo { hasNextPage endCursor } } }`,
-  total: 'query LoadTotal { changes(first: 1) { totalCount } }',
-  readOne: 'query LoadReadOne($id: ID!) { change(id: $id) { id status version approvals { id } } }',
-  verifyChain: 'query LoadVerifyChain { verifyAuditChain { valid checked brokenAtSeq reason } }',
+  getChange: LoadGetChangeDocument,
+  list50: LoadList50Document,
+  kpis: LoadKpisDocument,
+  create: LoadCreateDocument,
+  submit: LoadSubmitDocument,
+  approve: LoadApproveDocument,
+  readBack: LoadReadBackDocument,
+  total: LoadTotalDocument,
+  readOne: LoadReadOneDocument,
+  verifyChain: LoadVerifyChainDocument,
+  auditHead: LoadAuditHeadDocument,
+};
+
+/** Each document's text, printed once (the client's own CPU is shared with the server's). */
+const texts = new WeakMap();
+/** @param {import('graphql').DocumentNode} document */
+const textOf = (document) => {
+  let text = texts.get(document);
+  if (text === undefined) {
+    text = print(document);
+    texts.set(document, text);
+  }
+  return /** @type {string} */ (text);
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -39,6 +71,11 @@ export const DOCS = {
  * An outcome is `{ ok, status, data, headers, error }`; `error`, when set, is
  * `{ category, key, message }` where category is one of rate_limited, http, graphql, jsonrpc,
  * tool, network, check.
+ * @param {string} category
+ * @param {string} key
+ * @param {unknown} message
+ * @param {{ status?: number, headers?: Headers }} [extra]
+ * @returns {Outcome<never>}
  */
 const failure = (category, key, message, extra = {}) => ({
   ok: false,
@@ -46,11 +83,18 @@ const failure = (category, key, message, extra = {}) => ({
   ...extra,
 });
 
-const networkFailure = (e) => {
-  const code = e?.name === 'TimeoutError' ? 'timeout' : (e?.cause?.code ?? e?.name ?? 'error');
-  return failure('network', `network ${code}`, e?.cause?.message ?? e?.message);
+const networkFailure = (/** @type {unknown} */ e) => {
+  const err =
+    /** @type {{ name?: string, message?: string, cause?: { code?: string, message?: string } }} */ (e ?? {});
+  const code = err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.name ?? 'error');
+  return failure('network', `network ${code}`, err.cause?.message ?? err.message);
 };
 
+/**
+ * A GraphQL or JSON-RPC response body as JSON (the last one of an SSE stream), or null.
+ * @param {Response} res
+ * @returns {Promise<unknown>}
+ */
 async function readBody(res) {
   const text = await res.text();
   const type = res.headers.get('content-type') ?? '';
@@ -76,13 +120,32 @@ async function readBody(res) {
   }
 }
 
+/** @typedef {{ data?: unknown, errors?: { message?: string, extensions?: { code?: string } }[] }} GraphQLBody */
+/**
+ * @typedef {{
+ *   result?: { isError?: boolean, content?: { text?: string }[], structuredContent?: unknown },
+ *   error?: { code?: number, message?: string },
+ * }} JsonRpcBody
+ */
+
+/** @param {{ baseUrl: string, timeoutMs?: number }} options */
 export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
   const graphqlUrl = `${baseUrl}/graphql`;
   const mcpUrl = `${baseUrl}/mcp`;
 
-  /** POST /graphql; `headers` adds e.g. Idempotency-Key. */
-  async function graphql(token, query, variables = {}, { headers = {}, timeout = timeoutMs } = {}) {
+  /**
+   * POST /graphql; `headers` adds e.g. Idempotency-Key.
+   * @template TResult, TVariables
+   * @param {string} token
+   * @param {TypedDocumentNode<TResult, TVariables>} document
+   * @param {TVariables} [variables]
+   * @param {{ headers?: Record<string, string>, timeout?: number }} [options]
+   * @returns {Promise<Outcome<TResult>>}
+   */
+  async function graphql(token, document, variables, { headers = {}, timeout = timeoutMs } = {}) {
+    /** @type {Response} */
     let res;
+    /** @type {GraphQLBody | null} */
     let body;
     try {
       res = await fetch(graphqlUrl, {
@@ -93,10 +156,10 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
           accept: 'application/graphql-response+json, application/json',
           ...headers,
         },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify({ query: textOf(document), variables: variables ?? {} }),
         signal: AbortSignal.timeout(timeout),
       });
-      body = await readBody(res);
+      body = /** @type {GraphQLBody | null} */ (await readBody(res));
     } catch (e) {
       return networkFailure(e);
     }
@@ -111,12 +174,22 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
     }
     if (res.status !== 200 || !body?.data)
       return failure('http', `HTTP ${res.status}`, body ? JSON.stringify(body) : 'unparseable body', base);
-    return { ok: true, data: body.data, ...base };
+    // The response to this document: its shape is the document's result type.
+    return { ok: true, data: /** @type {TResult} */ (body.data), ...base };
   }
 
-  /** MCP `tools/call` over stateless Streamable HTTP (no initialize needed). */
+  /**
+   * MCP `tools/call` over stateless Streamable HTTP (no initialize needed); the data is the tool's
+   * structuredContent, for the caller to check.
+   * @param {string} token
+   * @param {string} name
+   * @param {Record<string, unknown>} args
+   * @returns {Promise<Outcome<unknown>>}
+   */
   async function mcpTool(token, name, args) {
+    /** @type {Response} */
     let res;
+    /** @type {JsonRpcBody | null} */
     let body;
     try {
       res = await fetch(mcpUrl, {
@@ -135,7 +208,7 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
         }),
         signal: AbortSignal.timeout(timeoutMs),
       });
-      body = await readBody(res);
+      body = /** @type {JsonRpcBody | null} */ (await readBody(res));
     } catch (e) {
       return networkFailure(e);
     }
@@ -150,6 +223,7 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
       return failure('http', `HTTP ${res.status}`, body ? JSON.stringify(body) : 'unparseable body', base);
     const result = body.result;
     if (result.isError) {
+      /** @type {{ code?: string, message?: string }} */
       let err = {};
       try {
         err = JSON.parse(result.content?.[0]?.text ?? '{}').error ?? {};
@@ -169,11 +243,33 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
 // ---------------------------------------------------------------------------------------------
 // Recorder: latency per operation kind, errors by kind.
 
+/**
+ * @typedef {object} KindRecord
+ * @property {number} count
+ * @property {number} ok
+ * @property {number[]} latencies
+ * @property {Map<string, number>} errors `category|key` → count
+ * @property {Map<string, string[]>} samples `category|key` → up to three messages
+ * @property {number} [checkFailures]
+ */
+/** @typedef {{ p50: number | null, p90: number | null, p99: number | null, max: number | null, mean: number | null }} LatencySummary */
+/** @typedef {{ requests: number, ok: number, opsPerSecond: number | null, latencyMs: LatencySummary }} KindSummary */
+/**
+ * @typedef {object} ErrorSummary
+ * @property {number} total
+ * @property {number} rateLimited
+ * @property {number} other
+ * @property {Record<string, number>} byCategory
+ * @property {Record<string, Record<string, { category: string, count: number, samples: string[] | undefined }>>} byKind
+ */
+
 export class Recorder {
   constructor() {
+    /** @type {Map<string, KindRecord>} */
     this.kinds = new Map();
   }
 
+  /** @param {string} kind */
   #kind(kind) {
     let k = this.kinds.get(kind);
     if (!k) {
@@ -183,7 +279,12 @@ export class Recorder {
     return k;
   }
 
-  /** One finished request: its latency and, when it failed, its error. */
+  /**
+   * One finished request: its latency and, when it failed, its error.
+   * @param {string} kind
+   * @param {number} ms
+   * @param {OutcomeError | null | undefined} error
+   */
   record(kind, ms, error) {
     const k = this.#kind(kind);
     k.count++;
@@ -195,7 +296,11 @@ export class Recorder {
     this.error(kind, error, false);
   }
 
-  /** An error that is not a request of its own (a failed check on a response that was 200). */
+  /**
+   * An error that is not a request of its own (a failed check on a response that was 200).
+   * @param {string} kind
+   * @param {OutcomeError} error
+   */
   error(kind, error, standalone = true) {
     const k = this.#kind(kind);
     const key = `${error.category}|${error.key}`;
@@ -206,11 +311,15 @@ export class Recorder {
     k.samples.set(key, samples);
   }
 
+  /** @param {number} elapsedSeconds */
   summary(elapsedSeconds) {
+    /** @type {Record<string, KindSummary>} */
     const byKind = {};
     let total = 0;
     let ok = 0;
+    /** @type {number[]} */
     const all = [];
+    /** @type {ErrorSummary} */
     const errors = { total: 0, rateLimited: 0, other: 0, byCategory: {}, byKind: {} };
     for (const [kind, k] of [...this.kinds].sort(([a], [b]) => a.localeCompare(b))) {
       total += k.count;
@@ -224,13 +333,14 @@ export class Recorder {
         latencyMs: latencySummary(sorted),
       };
       for (const [key, n] of k.errors) {
-        const [category, label] = key.split('|');
+        const [category = '', label = ''] = key.split('|');
         errors.total += n;
         if (category === 'rate_limited') errors.rateLimited += n;
         else errors.other += n;
         errors.byCategory[category] = (errors.byCategory[category] ?? 0) + n;
-        errors.byKind[kind] ??= {};
-        errors.byKind[kind][label] = { category, count: n, samples: k.samples.get(key) };
+        const ofKind = errors.byKind[kind] ?? {};
+        errors.byKind[kind] = ofKind;
+        ofKind[label] = { category, count: n, samples: k.samples.get(key) };
       }
     }
     return {
@@ -247,15 +357,20 @@ export class Recorder {
   }
 }
 
-const round = (x, digits = 2) => (Number.isFinite(x) ? Number(x.toFixed(digits)) : null);
+const round = (/** @type {number} */ x, digits = 2) =>
+  Number.isFinite(x) ? Number(x.toFixed(digits)) : null;
 
+/**
+ * @param {number[]} sorted
+ * @returns {LatencySummary}
+ */
 function latencySummary(sorted) {
   if (!sorted.length) return { p50: null, p90: null, p99: null, max: null, mean: null };
   return {
     p50: round(percentile(sorted, 50)),
     p90: round(percentile(sorted, 90)),
     p99: round(percentile(sorted, 99)),
-    max: round(sorted[sorted.length - 1]),
+    max: round(sorted[sorted.length - 1] ?? Number.NaN),
     mean: round(sorted.reduce((a, b) => a + b, 0) / sorted.length),
   };
 }
@@ -263,17 +378,31 @@ function latencySummary(sorted) {
 // ---------------------------------------------------------------------------------------------
 // Ledger: what the server acknowledged, per change.
 
+/**
+ * @typedef {object} Acknowledged
+ * @property {string} status
+ * @property {number} version
+ * @property {Set<string>} approvals
+ * @property {boolean} uncertain
+ * @property {string | undefined} via
+ */
+
 export class Ledger {
   constructor() {
-    /** id → { status, version, approvals: Set, uncertain, via } */
+    /** @type {Map<string, Acknowledged>} */
     this.changes = new Map();
+    /** @type {string[]} */
     this.ids = [];
     this.acknowledgedWrites = 0;
     /** Creates whose outcome is unknown (network error, 5xx): they may or may not have landed. */
     this.uncertainCreates = 0;
   }
 
-  /** A write the server acknowledged with this state of the change. */
+  /**
+   * A write the server acknowledged with this state of the change.
+   * @param {ChangeState} change
+   * @param {{ via?: string, approvalId?: string }} [options]
+   */
   ack(change, { via, approvalId } = {}) {
     this.acknowledgedWrites++;
     let entry = this.changes.get(change.id);
@@ -289,14 +418,20 @@ export class Ledger {
     return entry;
   }
 
-  /** A write to this change whose outcome is unknown. */
+  /**
+   * A write to this change whose outcome is unknown.
+   * @param {string} id
+   */
   uncertain(id) {
     const entry = this.changes.get(id);
     if (entry) entry.uncertain = true;
   }
 
+  /** One acknowledged change's id, at random (there must be one). */
   randomId() {
-    return this.ids[Math.floor(Math.random() * this.ids.length)];
+    const id = this.ids[Math.floor(Math.random() * this.ids.length)];
+    if (id === undefined) throw new Error('no acknowledged change to pick');
+    return id;
   }
 }
 
@@ -305,6 +440,7 @@ export class Ledger {
 
 /** Operation kinds and their weights (percent of picks); writes fall back to a create when the
  * client has nothing to submit or approve. */
+/** @type {[string, number][]} */
 export const MIX = [
   ['read.get_change', 18],
   ['read.list_50', 10],
@@ -318,21 +454,32 @@ export const MIX = [
   ['mcp.create_change_request', 10],
 ];
 const MIX_TOTAL = MIX.reduce((a, [, w]) => a + w, 0);
+/** @param {number} r */
 function pickKind(r) {
   let left = r;
   for (const [kind, weight] of MIX) {
     left -= weight;
     if (left < 0) return kind;
   }
-  return MIX[0][0];
+  return 'read.get_change';
 }
 /** Share of idempotent creates that are sent a second time with the same key (a client retry). */
 const REPLAY_SHARE = 0.5;
 
 const SERVICES = ['api', 'db', 'cache', 'web', 'queue', 'auth', 'search'];
+/** @type {import('../operations.generated.ts').Level[]} */
 const LEVELS = ['LOW', 'LOW', 'MEDIUM', 'HIGH'];
-const pick = (xs) => xs[Math.floor(Math.random() * xs.length)];
+/**
+ * @template T
+ * @param {readonly T[]} xs a non-empty list
+ */
+const pick = (xs) => /** @type {T} */ (xs[Math.floor(Math.random() * xs.length)]);
 
+/**
+ * @param {number} clientId
+ * @param {number} n
+ * @returns {import('../operations.generated.ts').CreateChangeRequestInput}
+ */
 function changeInput(clientId, n) {
   const services = [...new Set([pick(SERVICES), pick(SERVICES)])];
   const standard = Math.random() < 0.15;
@@ -348,7 +495,20 @@ function changeInput(clientId, n) {
   };
 }
 
-const isUncertain = (out) =>
+/**
+ * The change in a tool's structuredContent (the change itself, or under `change`), or null.
+ * @param {unknown} data
+ * @returns {ChangeState | null}
+ */
+function changeIn(data) {
+  if (typeof data !== 'object' || data === null) return null;
+  const x = /** @type {{ id?: unknown, status?: unknown, version?: unknown, change?: unknown }} */ (data);
+  if (typeof x.id === 'string' && typeof x.status === 'string' && typeof x.version === 'number')
+    return { id: x.id, status: x.status, version: x.version };
+  return x.change === undefined ? null : changeIn(x.change);
+}
+
+const isUncertain = (/** @type {Outcome<unknown>} */ out) =>
   out.error && (out.error.category === 'network' || (out.status ?? 0) >= 500 || out.status === undefined);
 
 /**
@@ -357,16 +517,34 @@ const isUncertain = (out) =>
  * change's last acknowledged write is its expected state. `run` loops until `deadline`
  * (performance.now()); the client keeps its drafts and pending approvals between runs (warm-up,
  * then the measured run).
+ * @param {{
+ *   id: number,
+ *   transport: ReturnType<typeof createTransport>,
+ *   tokens: { requesters: string[], approvers: string[], viewer: string, admin: string },
+ *   ledger: Ledger,
+ *   runId: string,
+ * }} options
  */
 export function createClient({ id: clientId, transport, tokens, ledger, runId }) {
   const { graphql, mcpTool } = transport;
-  const requester = tokens.requesters[clientId];
-  const drafts = []; // { id, version }
-  const pending = []; // { id, voted: Set<approverIndex> }
+  const requester =
+    tokens.requesters[clientId] ??
+    (() => {
+      throw new Error(`no requester token for client ${clientId}`);
+    })();
+  /** @type {{ id: string, version: number }[]} */
+  const drafts = [];
+  /** @type {{ id: string, voted: Set<number> }[]} */
+  const pending = [];
   let n = 0;
   let keyN = 0;
   let recorder = new Recorder();
   let deadline = 0;
+  /**
+   * @template T
+   * @param {string} kind
+   * @param {() => Promise<Outcome<T>>} fn
+   */
   const timed = async (kind, fn) => {
     const t = performance.now();
     const out = await fn();
@@ -380,19 +558,20 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     return out;
   };
 
-  const noteCreated = (out, via) => {
-    const c = out.data;
+  /** @type {(c: ChangeState, via: string) => ChangeState} */
+  const noteCreated = (c, via) => {
     ledger.ack(c, { via });
     drafts.push({ id: c.id, version: c.version });
     return c;
   };
 
+  /** @param {string} kind */
   async function create(kind) {
     n++;
     const input = changeInput(clientId, n);
     if (kind === 'write.create') {
       const out = await timed(kind, () => graphql(requester, DOCS.create, { input }));
-      if (out.ok) noteCreated({ data: out.data.createChangeRequest }, 'graphql');
+      if (out.ok) noteCreated(out.data.createChangeRequest, 'graphql');
       else if (isUncertain(out)) ledger.uncertainCreates++;
       return;
     }
@@ -404,7 +583,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
         if (isUncertain(out)) ledger.uncertainCreates++;
         return;
       }
-      const created = noteCreated({ data: out.data.createChangeRequest }, 'graphql+key');
+      const created = noteCreated(out.data.createChangeRequest, 'graphql+key');
       if (Math.random() >= REPLAY_SHARE || performance.now() >= deadline) return;
       const again = await timed('write.create_replay', send);
       if (!again.ok) return;
@@ -429,21 +608,28 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
       if (isUncertain(out)) ledger.uncertainCreates++;
       return;
     }
-    const created = noteCreated(out, withKey ? 'mcp+key' : 'mcp');
+    const answered = changeIn(out.data);
+    if (!answered) {
+      recorder.error(kind, { category: 'check', key: 'tool answer without a change', message: key });
+      return;
+    }
+    const created = noteCreated(answered, withKey ? 'mcp+key' : 'mcp');
     if (!withKey || Math.random() >= REPLAY_SHARE || performance.now() >= deadline) return;
     const again = await timed('mcp.create_replay', send);
-    if (again.ok && again.data.id !== created.id) {
+    const replayed = again.ok ? changeIn(again.data) : null;
+    if (replayed && replayed.id !== created.id) {
       recorder.error('mcp.create_replay', {
         category: 'check',
         key: 'replay created a second change',
-        message: `key ${key}: first ${created.id}, replay ${again.data.id}`,
+        message: `key ${key}: first ${created.id}, replay ${replayed.id}`,
       });
-      ledger.ack(again.data, { via: 'mcp+key (duplicate)' });
+      ledger.ack(replayed, { via: 'mcp+key (duplicate)' });
     }
   }
 
   async function submit() {
     const d = drafts.shift();
+    if (!d) return;
     const out = await timed('write.submit', () =>
       graphql(requester, DOCS.submit, { id: d.id, expectedVersion: d.version }),
     );
@@ -458,9 +644,12 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
 
   async function approve() {
     const p = pending[0];
-    const approverIndex = [0, 1, 2].find((i) => !p.voted.has(i));
+    if (!p) return;
+    // At most three votes are cast on a change before it leaves `pending`.
+    const approverIndex = [0, 1, 2].find((i) => !p.voted.has(i)) ?? 0;
+    const approver = /** @type {string} */ (tokens.approvers[approverIndex]);
     const out = await timed('write.approve', () =>
-      graphql(tokens.approvers[approverIndex], DOCS.approve, { id: p.id, comment: 'Load test vote' }),
+      graphql(approver, DOCS.approve, { id: p.id, comment: 'Load test vote' }),
     );
     p.voted.add(approverIndex);
     if (!out.ok) {
@@ -473,9 +662,15 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     if (r.change.status !== 'PENDING_APPROVAL' || p.voted.size >= 3) pending.shift();
   }
 
-  /** A read of a change someone acknowledged: it must be at least as new as that acknowledgement. */
+  /**
+   * A read of a change someone acknowledged: it must be at least as new as that acknowledgement.
+   * @param {string} kind
+   * @param {string} id
+   * @param {{ status?: string, version?: number }} known
+   * @param {ChangeState | null | undefined} got
+   */
   function checkFresh(kind, id, known, got) {
-    if (!got || got.id !== id || got.version < known.version) {
+    if (!got || got.id !== id || got.version < (known.version ?? 0)) {
       recorder.error(kind, {
         category: 'check',
         key: 'stale read (older than an acknowledged write)',
@@ -484,6 +679,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     }
   }
 
+  /** @param {string} kind */
   async function readOne(kind) {
     const id = ledger.randomId();
     const known = { ...ledger.changes.get(id) };
@@ -492,10 +688,11 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
       if (out.ok) checkFresh(kind, id, known, out.data.change);
     } else {
       const out = await timed(kind, () => mcpTool(tokens.viewer, 'get_change_status', { id }));
-      if (out.ok) checkFresh(kind, id, known, out.data?.id ? out.data : out.data?.change);
+      if (out.ok) checkFresh(kind, id, known, changeIn(out.data));
     }
   }
 
+  /** @type {Record<string, () => Promise<unknown>>} */
   const ops = {
     'read.get_change': () => readOne('read.get_change'),
     'read.list_50': () => timed('read.list_50', () => graphql(tokens.viewer, DOCS.list50)),
@@ -510,13 +707,16 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     'mcp.create_change_request': () => create('mcp.create_change_request'),
   };
 
+  /** @param {{ recorder: Recorder, deadline: number }} opts */
   async function run(opts) {
     recorder = opts.recorder;
     deadline = opts.deadline;
     while (performance.now() < deadline) {
       const kind = pickKind(Math.random() * MIX_TOTAL);
+      const op = ops[kind];
+      if (!op) throw new Error(`MIX names ${kind}, which the client does not run`);
       // Reads need something acknowledged to read.
-      await (ledger.ids.length || kind.includes('create') ? ops[kind]() : create('write.create'));
+      await (ledger.ids.length || kind.includes('create') ? op() : create('write.create'));
     }
   }
 

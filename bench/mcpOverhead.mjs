@@ -29,22 +29,23 @@ migrateLocal({ persistTo, quiet: true });
 // Limits high enough never to refuse: this measures the per-call cost, not the limiter's verdicts.
 const server = await startLocalServer({ persistTo, vars: BENCH_VARS });
 try {
+  /** @type {(roles: string[], sub?: string) => Promise<string>} */
   const token = (roles, sub = 'bench') => signDevToken({ secret: SECRET, sub, tenant: 'bench', roles });
   const admin = await token(['admin']);
   const auth = { authorization: `Bearer ${admin}` };
+  /** @type {(query: string, variables: Record<string, unknown>) => Promise<unknown>} */
   const gql = async (query, variables) => {
     const res = await fetch(`${server.baseUrl}/graphql`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: JSON.stringify({ query, variables }),
     });
-    const body = await res.json();
+    const body = /** @type {{ data?: unknown, errors?: unknown }} */ (await res.json());
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   };
-  const created = await gql(
-    'mutation($i: CreateChangeRequestInput!) { createChangeRequest(input: $i) { id } }',
-    {
+  const created = /** @type {{ createChangeRequest: { id: string } }} */ (
+    await gql('mutation($i: CreateChangeRequestInput!) { createChangeRequest(input: $i) { id } }', {
       i: {
         title: 'Bench change',
         description: 'd',
@@ -52,13 +53,15 @@ try {
         urgency: 'LOW',
         affectedServices: ['api'],
       },
-    },
+    })
   );
   const id = created.createChangeRequest.id;
 
   // The exact document the tool runs, so both sides do the same GraphQL work.
+  /** @type {{ tools: { name: string, document: string }[] }} */
   const snapshot = JSON.parse(readFileSync('mcp-tools.snapshot.json', 'utf8'));
   const tool = snapshot.tools.find((t) => t.name === 'get_change_status');
+  if (!tool) throw new Error('mcp-tools.snapshot.json has no get_change_status tool');
   const graphqlBody = JSON.stringify({ query: tool.document, variables: { id } });
   const mcpBody = JSON.stringify({
     jsonrpc: '2.0',
@@ -98,6 +101,7 @@ try {
   const g = results.graphql.rate;
   const m = results.mcp.rate;
 
+  /** @type {Record<string, { bytes: number, tools: number }>} */
   const listSizes = {};
   for (const role of ['viewer', 'requester', 'approver', 'change_manager', 'admin']) {
     const res = await fetch(`${server.baseUrl}/mcp`, {

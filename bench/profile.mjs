@@ -41,7 +41,9 @@ try {
   await session.post('Profiler.setSamplingInterval', { interval: Number(values['interval-us']) });
 
   for (const opName of values.ops.split(',')) {
-    const op = OPERATIONS[opName];
+    const op = Object.hasOwn(OPERATIONS, opName)
+      ? OPERATIONS[/** @type {keyof typeof OPERATIONS} */ (opName)]
+      : undefined;
     if (!op) throw new Error(`unknown operation ${opName}`);
     // Warm-up: JIT, Yoga's document caches, SQLite statement cache.
     for (const end = performance.now() + 2000; performance.now() < end; ) await yoga.run(op);

@@ -27,6 +27,7 @@ const LIMITS = {
 };
 
 const dirs = [mkdtempSync(join(tmpdir(), 'cf-rl-on-')), mkdtempSync(join(tmpdir(), 'cf-rl-off-'))];
+/** @type {Awaited<ReturnType<typeof startLocalServer>>[]} */
 const servers = [];
 try {
   for (const d of dirs) migrateLocal({ persistTo: d, quiet: true });
@@ -38,7 +39,7 @@ try {
     }),
   );
   const token = await signDevToken({ secret: SECRET, sub: 'bench', tenant: 'bench', roles: ['viewer'] });
-  const send = (server) => async () => {
+  const send = (/** @type {Awaited<ReturnType<typeof startLocalServer>>} */ server) => async () => {
     const res = await fetch(`${server.baseUrl}/graphql`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -50,15 +51,17 @@ try {
       throw new Error('limiter state is not what this instance should have');
     await res.arrayBuffer();
   };
+  const [on, off] = servers;
+  if (!on || !off) throw new Error('two servers were to start');
   const r = await sideBySide(
-    { limiterOn: send(servers[0]), limiterOff: send(servers[1]) },
+    { limiterOn: send(on), limiterOff: send(off) },
     {
       rounds: Number(values.rounds),
       requests: Number(values.requests),
       concurrency: Number(values.concurrency),
     },
   );
-  const fmt = (x) => x.toFixed(2).padStart(7);
+  const fmt = (/** @type {number} */ x) => x.toFixed(2).padStart(7);
   console.log(
     `wrangler dev, ${values.rounds} rounds × ${values.requests} requests, ${values.concurrency} in flight`,
   );

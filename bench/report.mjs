@@ -3,17 +3,28 @@
 //
 //   node bench/report.mjs [bench/results/latest.json]   (re-prints a stored run)
 
-const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
-const ratio = (x) => `${fmt(x, 2)}×`;
+/** @typedef {import('./types.ts').BenchReport} BenchReport */
+/** @typedef {import('./types.ts').SectionError} SectionError */
 
-/** Left-aligned text columns, right-aligned numbers; a rule under the header. */
+/** @type {(x: number | null | undefined, digits?: number) => string} */
+const fmt = (x, digits = 0) => (x === null || x === undefined || Number.isNaN(x) ? '—' : x.toFixed(digits));
+const ratio = (/** @type {number | undefined} */ x) => `${fmt(x, 2)}×`;
+
+/**
+ * Left-aligned text columns, right-aligned numbers; a rule under the header.
+ * @param {string[]} header
+ * @param {(string | null | undefined)[][]} rows
+ */
 function table(header, rows) {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.every((r) => /^[\d.,—×%+-]*$/.test(String(r[i] ?? ''))));
-  const line = (r) =>
+  const line = (/** @type {(string | null | undefined)[]} */ r) =>
     r
-      .map((c, i) => (numeric[i] ? String(c ?? '').padStart(widths[i]) : String(c ?? '').padEnd(widths[i])))
+      .map((c, i) => {
+        const width = widths[i] ?? 0;
+        return numeric[i] ? String(c ?? '').padStart(width) : String(c ?? '').padEnd(width);
+      })
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '─'.repeat(w)).join('  '), ...rows.map(line)]
@@ -21,12 +32,35 @@ function table(header, rows) {
     .join('\n');
 }
 
-const failed = (section) => (section?.error ? `  (section failed: ${section.error})` : null);
+/**
+ * A section's figures, or undefined when it did not run or failed.
+ * @template T
+ * @param {T | SectionError | undefined} section
+ * @returns {T | undefined}
+ */
+const ran = (section) =>
+  section && !(typeof section === 'object' && section !== null && 'error' in section)
+    ? /** @type {T} */ (section)
+    : undefined;
 
+/**
+ * Renders a section with `render`, or says that it failed; null when it did not run.
+ * @template T
+ * @param {T | SectionError | undefined} section
+ * @param {(s: T) => string} render
+ */
+function part(section, render) {
+  if (!section) return null;
+  const figures = ran(section);
+  return figures ? render(figures) : `  (section failed: ${/** @type {SectionError} */ (section).error})`;
+}
+
+/** @param {import('./types.ts').InProcessResult} s */
 function inProcess(s) {
+  /** @type {string[][]} */
   const rows = [];
   for (const op of Object.values(s.operations)) {
-    for (const name of ['yoga', 'floor', 'apollo', 'mercurius']) {
+    for (const name of /** @type {const} */ (['yoga', 'floor', 'apollo', 'mercurius'])) {
       rows.push([
         name === 'yoga' ? op.label : '',
         name,
@@ -49,11 +83,18 @@ function inProcess(s) {
   ].join('\n');
 }
 
+/** @param {import('./types.ts').HttpResult} s */
 function http(s) {
+  /** @type {string[][]} */
   const rows = [];
   for (const [q, byConn] of Object.entries(s.results)) {
     for (const [conn, r] of Object.entries(byConn)) {
-      for (const name of ['changeflow', 'changeflowNoLimiter', 'mercurius', 'apollo']) {
+      for (const name of /** @type {const} */ ([
+        'changeflow',
+        'changeflowNoLimiter',
+        'mercurius',
+        'apollo',
+      ])) {
         const x = r[name];
         rows.push([
           name === 'changeflow' ? q : '',
@@ -75,21 +116,17 @@ function http(s) {
   ].join('\n');
 }
 
+/** @param {import('./types.ts').WorkerResult} s */
 function worker(s) {
+  /** @type {(label: string, name: string, x: import('./types.ts').RateFigures, r: string) => string[]} */
   const row = (label, name, x, r) => [label, name, fmt(x.rate), fmt(x.p50, 1), fmt(x.p99, 1), r];
+  const list = s.listVsFloor;
   const rows = [
-    row('list of 50 + approvals + requester', 'GraphQL', s.listVsFloor.graphql, ''),
-    ...(s.listVsFloor.graphqlNoLimiter
-      ? [
-          row(
-            '',
-            'GraphQL, limiter off',
-            s.listVsFloor.graphqlNoLimiter,
-            `÷ floor ${ratio(s.listVsFloor.ratioNoLimiter)}`,
-          ),
-        ]
+    ...(list ? [row('list of 50 + approvals + requester', 'GraphQL', list.graphql, '')] : []),
+    ...(list?.graphqlNoLimiter
+      ? [row('', 'GraphQL, limiter off', list.graphqlNoLimiter, `÷ floor ${ratio(list.ratioNoLimiter)}`)]
       : []),
-    row('', 'floor (no GraphQL)', s.listVsFloor.floor, `GraphQL ÷ floor ${ratio(s.listVsFloor.ratio)}`),
+    ...(list ? [row('', 'floor (no GraphQL)', list.floor, `GraphQL ÷ floor ${ratio(list.ratio)}`)] : []),
     row('get_change_status', 'GraphQL /graphql', s.mcpSingle.graphql, ''),
     row('', 'MCP tools/call', s.mcpSingle.mcp, `MCP ÷ GraphQL ${ratio(s.mcpSingle.ratio)}`),
     row('list_changes (first 50)', 'GraphQL /graphql', s.mcpList.graphql, ''),
@@ -102,6 +139,7 @@ function worker(s) {
   ].join('\n');
 }
 
+/** @param {import('./types.ts').InProcessResult} s */
 function statements(s) {
   const rows = Object.entries(s.statements.counts).map(([op, counts]) => [
     op,
@@ -114,8 +152,12 @@ function statements(s) {
   ].join('\n');
 }
 
+/**
+ * @param {import('./types.ts').BundleResult} b
+ * @param {import('./types.ts').WorkerResult | undefined} w
+ */
 function bundle(b, w) {
-  const kib = (bytes) => fmt(bytes / 1024, 1);
+  const kib = (/** @type {number} */ bytes) => fmt(bytes / 1024, 1);
   const rows = [
     [
       'Worker script, raw',
@@ -147,16 +189,22 @@ function bundle(b, w) {
   return ['5. Worker bundle and start-up', table(['what', 'value', 'how'], rows)].join('\n');
 }
 
-/** The goals of issue 7 against this run's figures. */
+/**
+ * The goals of issue 7 against this run's figures.
+ * @param {BenchReport} r
+ */
 function goals(r) {
+  /** @type {string[][]} */
   const out = [];
-  const check = (label, value, ok) => out.push([label, value, ok === null ? '—' : ok ? 'met' : 'NOT met']);
-  const ip = r.inProcess?.operations;
+  /** @type {(label: string, value: string, ok: boolean) => void} */
+  const check = (label, value, ok) => out.push([label, value, ok ? 'met' : 'NOT met']);
+  const ip = ran(r.inProcess)?.operations;
   if (ip) {
     // Throughput, as the goals are worded, with the CPU-based ratio beside it: on a busy machine
     // the two can part ways (a round's wall time also measures waiting for a core); "noisy" marks
     // where they differ by more than a quarter, and such a verdict should be re-measured.
     for (const [key, op] of Object.entries(ip)) {
+      /** @type {(name: import('./types.ts').InProcessServer) => [string, number]} */
       const shown = (name) => {
         const byRate = op.yoga.opsPerSec / op[name].opsPerSec;
         const byCpu = op[name].cpuUsPerOp / op.yoga.cpuUsPerOp;
@@ -169,16 +217,16 @@ function goals(r) {
       check(`in process ${key}: Yoga ahead of Apollo`, apolloText, apolloRatio > 1);
     }
   }
-  const h = r.http?.results;
+  const h = ran(r.http)?.results;
   if (h) {
     for (const [q, byConn] of Object.entries(h)) {
       for (const [conn, x] of Object.entries(byConn)) {
-        const v = x.ratios.changeflowVsApollo;
+        const v = x.ratios.changeflowVsApollo ?? Number.NaN;
         check(`HTTP ${q} ${conn.slice(1)} conns: ahead of Apollo`, ratio(v), v > 1);
       }
     }
   }
-  const w = r.worker;
+  const w = ran(r.worker);
   if (w?.listVsFloor) {
     check('wrangler dev list: GraphQL ≥ 0.8× floor', ratio(w.listVsFloor.ratio), w.listVsFloor.ratio >= 0.8);
     check(
@@ -188,29 +236,28 @@ function goals(r) {
     );
     check('MCP tools/call ≥ 0.8× GraphQL (list_changes)', ratio(w.mcpList.ratio), w.mcpList.ratio >= 0.8);
   }
-  const list = r.inProcess?.statements?.counts?.list;
-  if (list) check('list of 50 in ≤ 3 SQL statements', String(list.yoga), list.yoga <= 3);
-  if (r.bundle?.wranglerGzipKiB)
-    check(
-      'Worker bundle < 600 KiB gzipped',
-      `${fmt(r.bundle.wranglerGzipKiB, 1)} KiB`,
-      r.bundle.wranglerGzipKiB < 600,
-    );
+  const listYoga = ran(r.inProcess)?.statements?.counts?.list?.yoga;
+  if (listYoga !== undefined) check('list of 50 in ≤ 3 SQL statements', String(listYoga), listYoga <= 3);
+  const gzipKiB = ran(r.bundle)?.wranglerGzipKiB;
+  if (gzipKiB) check('Worker bundle < 600 KiB gzipped', `${fmt(gzipKiB, 1)} KiB`, gzipKiB < 600);
   return ['Goals (issue 7)', table(['goal', 'measured', ''], out)].join('\n');
 }
 
+/** @param {BenchReport} r */
 export function renderReport(r) {
   const m = r.meta;
   const head =
     `ChangeFlow bench — ${m.date}, ${m.mode} mode, Node ${m.node}, ${m.cpus} × ${m.cpuModel}, ` +
     `load average ${m.loadStart.map((x) => x.toFixed(1)).join('/')} at start, ` +
     `${m.loadEnd.map((x) => x.toFixed(1)).join('/')} at end, ${fmt(m.durationS)} s, commit ${m.commit}${m.dirty ? ' (uncommitted changes)' : ''}`;
+  /** @type {(string | null)[]} */
   const parts = [head];
-  parts.push(failed(r.inProcess) ?? (r.inProcess ? inProcess(r.inProcess) : null));
-  parts.push(failed(r.http) ?? (r.http ? http(r.http) : null));
-  parts.push(failed(r.worker) ?? (r.worker ? worker(r.worker) : null));
-  parts.push(r.inProcess?.statements ? statements(r.inProcess) : null);
-  parts.push(failed(r.bundle) ?? (r.bundle ? bundle(r.bundle, r.worker) : null));
+  const ranInProcess = ran(r.inProcess);
+  parts.push(part(r.inProcess, inProcess));
+  parts.push(part(r.http, http));
+  parts.push(part(r.worker, worker));
+  parts.push(ranInProcess?.statements ? statements(ranInProcess) : null);
+  parts.push(part(r.bundle, (b) => bundle(b, ran(r.worker))));
   parts.push(goals(r));
   return parts.filter(Boolean).join('\n\n');
 }

@@ -20,10 +20,10 @@ import { renderReport } from './report.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECTIONS = {
-  // Node flags: tsx where a section imports src/ (TypeScript).
+  // Node flags: tsx where a section imports TypeScript (src/, or the typed operations).
   inprocess: { node: ['--import', 'tsx'], limitS: 240, rounds: true },
   http: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
-  worker: { node: [], limitS: 300, rounds: true },
+  worker: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
   bundle: { node: [], limitS: 120, rounds: false },
 };
 
@@ -34,10 +34,27 @@ const { values } = parseArgs({
     rounds: { type: 'string' },
   },
 });
+/** @typedef {keyof typeof SECTIONS} SectionName */
+/**
+ * @param {string} name
+ * @returns {name is SectionName}
+ */
+function isSection(name) {
+  return Object.hasOwn(SECTIONS, name);
+}
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(SECTIONS);
-for (const name of only) if (!SECTIONS[name]) throw new Error(`unknown section ${name}`);
+/** @type {SectionName[]} */
+const sections = only.map((name) => {
+  if (!isSection(name)) throw new Error(`unknown section ${name}`);
+  return name;
+});
 
-/** Runs one section script; resolves with its JSON result or `{ error }`. Never throws. */
+/**
+ * Runs one section script; resolves with its JSON result or `{ error }`. Never throws.
+ * @param {SectionName} name
+ * @param {string} outFile
+ * @returns {Promise<unknown>}
+ */
 function runSection(name, outFile) {
   const { node, limitS, rounds } = SECTIONS[name];
   const args = [
@@ -69,7 +86,7 @@ function runSection(name, outFile) {
   });
 }
 
-const git = (...a) => {
+const git = (/** @type {string[]} */ ...a) => {
   try {
     return execFileSync('git', a, {
       cwd: ROOT,
@@ -84,10 +101,11 @@ const git = (...a) => {
 const started = performance.now();
 const loadStart = loadavg();
 const tmp = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
+/** @type {Record<string, unknown>} */
 const results = {};
 const KEYS = { inprocess: 'inProcess', http: 'http', worker: 'worker', bundle: 'bundle' };
 try {
-  for (const name of only) {
+  for (const name of sections) {
     console.error(`\n▶ ${name}`);
     const t = performance.now();
     results[KEYS[name]] = await runSection(name, join(tmp, `${name}.json`));
@@ -123,4 +141,5 @@ writeFileSync(join(dir, 'latest.json'), json);
 writeFileSync(join(dir, `bench-${date}.json`), json);
 console.log(`\n${renderReport(report)}\n`);
 console.log(`Written: bench/results/latest.json, bench/results/bench-${date}.json`);
-if (Object.values(results).some((r) => r?.error)) process.exitCode = 1;
+const failed = (/** @type {unknown} */ r) => typeof r === 'object' && r !== null && 'error' in r;
+if (Object.values(results).some(failed)) process.exitCode = 1;

@@ -44,7 +44,16 @@ const token = await signDevToken({
   roles: ['change_manager'],
 });
 
+/** @typedef {{ id: string, status: string, startedAt: string | null, endedAt: string | null }} Execution */
+
 let restartsSeen = 0;
+/**
+ * One GraphQL request; the caller names the shape of the data its query selects.
+ * @param {string} query
+ * @param {Record<string, unknown>} [variables]
+ * @param {{ retryRestart?: boolean }} [options]
+ * @returns {Promise<unknown>}
+ */
 async function gql(query, variables = {}, { retryRestart = false } = {}) {
   for (;;) {
     const res = await fetch(`${server.baseUrl}/graphql`, {
@@ -59,40 +68,60 @@ async function gql(query, variables = {}, { retryRestart = false } = {}) {
       if (retryRestart) continue;
       throw new Error(text);
     }
-    const body = JSON.parse(text);
+    const body = /** @type {{ data?: unknown, errors?: unknown }} */ (JSON.parse(text));
     if (body.errors) throw new Error(JSON.stringify(body.errors));
     return body.data;
   }
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (/** @type {number} */ ms) => new Promise((r) => setTimeout(r, ms));
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
 
+/**
+ * @param {string} name
+ * @param {Record<string, unknown>[]} steps
+ */
 async function workflow(name, steps) {
-  const d = await gql('mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }', {
-    i: { name, steps },
-  });
+  const d = /** @type {{ createWorkflow: { id: string } }} */ (
+    await gql('mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }', {
+      i: { name, steps },
+    })
+  );
   return d.createWorkflow.id;
 }
 
-const execute = async (id) =>
-  (await gql('mutation($w: ID!) { executeWorkflow(workflowId: $w) { id } }', { w: id })).executeWorkflow.id;
+/** @param {string} id */
+const execute = async (id) => {
+  const d = /** @type {{ executeWorkflow: { id: string } }} */ (
+    await gql('mutation($w: ID!) { executeWorkflow(workflowId: $w) { id } }', { w: id })
+  );
+  return d.executeWorkflow.id;
+};
 
+/** @param {string[]} ids */
 async function states(ids) {
+  /** @type {Execution[]} */
   const out = [];
   for (const id of ids) {
-    const d = await gql(
-      'query($id: ID!) { execution(id: $id) { id status startedAt endedAt } }',
-      { id },
-      { retryRestart: true },
+    const d = /** @type {{ execution: Execution }} */ (
+      await gql(
+        'query($id: ID!) { execution(id: $id) { id status startedAt endedAt } }',
+        { id },
+        { retryRestart: true },
+      )
     );
     out.push(d.execution);
   }
   return out;
 }
 
+/**
+ * @param {string[]} ids
+ * @param {number} timeoutMs
+ */
 async function waitAll(ids, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
+  /** @type {Execution[]} */
   let last = [];
   while (Date.now() < deadline) {
     last = await states(ids);
@@ -102,22 +131,25 @@ async function waitAll(ids, timeoutMs) {
   return last;
 }
 
-const transforms = (n) =>
+const transforms = (/** @type {number} */ n) =>
   Array.from({ length: n }, (_, i) => ({ id: `t${i}`, type: 'transform', spec: { value: i } }));
-const engineMs = (e) => Date.parse(e.endedAt) - Date.parse(e.startedAt);
+const engineMs = (/** @type {Execution} */ e) => Date.parse(e.endedAt ?? '') - Date.parse(e.startedAt ?? '');
 
 // 1. Per-step overhead.
 const one = await workflow('one step', transforms(1));
 const twenty = await workflow('twenty steps', transforms(20));
 for (const id of [one, twenty]) await waitAll([await execute(id)], 60_000); // warm-up
+/** @type {number[]} */
 const t1 = [];
+/** @type {number[]} */
 const t20 = [];
 for (let r = 0; r < ROUNDS; r++) {
-  for (const [id, into] of [
+  for (const [id, into] of /** @type {[string, number[]][]} */ ([
     [one, t1],
     [twenty, t20],
-  ]) {
+  ])) {
     const [e] = await waitAll([await execute(id)], 60_000);
+    if (!e) throw new Error(`no state for an execution of ${id}`);
     if (e.status !== 'SUCCEEDED') throw new Error(`execution ${e.id} ended ${e.status}`);
     into.push(engineMs(e));
   }

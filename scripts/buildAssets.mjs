@@ -28,6 +28,7 @@ export const TOKEN_STORAGE_KEY = 'changeflow.token';
 const TOKEN_PLACEHOLDER = 'Bearer <paste a token from: npm run token>';
 
 /** The options the GraphiQL page is rendered with (see GraphiQLOptions in graphql-yoga). */
+/** @type {import('graphql-yoga').GraphiQLOptions} */
 export const GRAPHIQL_OPTIONS = {
   endpoint: '/graphql',
   title: 'ChangeFlow GraphiQL',
@@ -98,17 +99,24 @@ const AUTH_SCRIPT = `(() => {
 
 const args = new Set(process.argv.slice(2));
 
+/** @param {string} name */
 function packageVersion(name) {
   return JSON.parse(readFileSync(require.resolve(`${name}/package.json`), 'utf8')).version;
 }
 
-/** The stamp of an output: changes whenever anything it is built from changes. */
+/**
+ * The stamp of an output: changes whenever anything it is built from changes.
+ * @param {unknown[]} parts
+ */
 function stampOf(parts) {
   const self = readFileSync(fileURLToPath(import.meta.url));
   return createHash('sha256').update(JSON.stringify(parts)).update(self).digest('hex').slice(0, 16);
 }
 
-/** The first bytes of a file, or '' when it does not exist. */
+/**
+ * The first bytes of a file, or '' when it does not exist.
+ * @param {string} path
+ */
 function head(path, bytes = 256) {
   let fd;
   try {
@@ -125,7 +133,11 @@ function head(path, bytes = 256) {
   }
 }
 
-/** Writes through a temporary file and a rename, so a concurrent reader never sees half a file. */
+/**
+ * Writes through a temporary file and a rename, so a concurrent reader never sees half a file.
+ * @param {string} path
+ * @param {string} content
+ */
 function writeAtomic(path, content) {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
@@ -133,8 +145,10 @@ function writeAtomic(path, content) {
   renameSync(tmp, path);
 }
 
+/** @param {number} n */
 const kib = (n) => `${(n / 1024).toFixed(n < 10 * 1024 ? 1 : 0)} KiB`;
 
+/** @param {{ force: boolean }} options */
 async function buildGraphqlWs({ force }) {
   const out = join(PUBLIC, 'vendor', 'graphql-ws.js');
   const version = packageVersion('graphql-ws');
@@ -157,12 +171,15 @@ async function buildGraphqlWs({ force }) {
     write: false,
     logLevel: 'silent',
   });
-  const code = result.outputFiles[0].text;
+  const [output] = result.outputFiles;
+  if (!output) throw new Error('esbuild wrote no graphql-ws client bundle');
+  const code = output.text;
   const content = `${marker}\n${code}`;
   writeAtomic(out, content);
   return { path: out, wrote: true, size: Buffer.byteLength(content) };
 }
 
+/** @param {{ force: boolean }} options */
 async function buildGraphiQL({ force }) {
   const out = join(PUBLIC, 'graphiql', 'index.html');
   const version = packageVersion('@graphql-yoga/render-graphiql');

@@ -56,15 +56,19 @@ function egressLine() {
 const ANSI = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, 'g');
 const WRANGLER_REQUEST_LINE = /^\[wrangler:info\] [A-Z]+ \S+ \d{3} /;
 const WARNING = /\[WARNING\]|\[ERROR\]|"level":"(warn|error)"/;
+/** @type {string[]} */
 const held = [];
 let live = false;
+/** @param {string} line */
 function onOutput(line) {
   if (WRANGLER_REQUEST_LINE.test(line.replace(ANSI, ''))) return;
   if (live) console.log(line);
   else held.push(line);
 }
 
+/** @type {Awaited<ReturnType<typeof startLocalServer>> | undefined} */
 let server;
+/** @param {number} code */
 const stop = (code) => {
   server?.stop();
   process.exit(code);
@@ -79,6 +83,7 @@ try {
   server.child.on('exit', (code) => process.exit(code ?? 1));
   tickScheduled(server.baseUrl);
   const base = `http://localhost:${PORT}`;
+  /** @type {(sub: string, name: string, roles: string[]) => Promise<string>} */
   const sign = (sub, name, roles) => signDevToken({ secret, sub, name, tenant: TENANT, roles });
   const tokens = {
     admin: await sign('alice', 'Alice Admin', ['admin']),
@@ -116,6 +121,6 @@ try {
   live = true;
 } catch (e) {
   for (const line of held) console.error(line);
-  console.error(`✗ ${e.message}`);
+  console.error(`✗ ${e instanceof Error ? e.message : e}`);
   stop(1);
 }

@@ -5,22 +5,29 @@ import { createServer } from 'node:net';
 
 const WRANGLER_ENV = { WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' };
 
-/** A free TCP port on loopback. */
+/**
+ * A free TCP port on loopback.
+ * @returns {Promise<number>}
+ */
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.unref();
     srv.on('error', reject);
     srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (srv.address());
       srv.close(() => resolve(port));
     });
   });
 }
 
+/** @param {string | undefined} persistTo */
 const persistArgs = (persistTo) => (persistTo ? ['--persist-to', persistTo] : []);
 
-/** Applies the D1 migrations to the local database (under .wrangler/ or `persistTo`). */
+/**
+ * Applies the D1 migrations to the local database (under .wrangler/ or `persistTo`).
+ * @param {{ persistTo?: string, quiet?: boolean }} [options]
+ */
 export function migrateLocal({ persistTo, quiet = false } = {}) {
   execFileSync('npx', ['wrangler', 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs(persistTo)], {
     stdio: quiet ? 'ignore' : 'inherit',
@@ -32,6 +39,7 @@ export function migrateLocal({ persistTo, quiet = false } = {}) {
  * Applies the migrations like migrateLocal and says what it did in one line ("11 migrations
  * applied", "up to date"): wrangler reprints its whole table after each migration. On failure
  * the error carries wrangler's full output.
+ * @param {{ persistTo?: string }} [options]
  */
 export function migrateLocalSummary({ persistTo } = {}) {
   let out;
@@ -42,13 +50,19 @@ export function migrateLocalSummary({ persistTo } = {}) {
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...WRANGLER_ENV } },
     );
   } catch (e) {
-    throw new Error(`applying the migrations failed:\n${e.stdout ?? ''}${e.stderr ?? ''}`);
+    const failed = /** @type {{ stdout?: string, stderr?: string }} */ (e);
+    throw new Error(`applying the migrations failed:\n${failed.stdout ?? ''}${failed.stderr ?? ''}`);
   }
   if (/No migrations to apply/.test(out)) return 'up to date';
   const n = /About to apply (\d+) migration/.exec(out)?.[1];
   return n ? `${n} migration${n === '1' ? '' : 's'} applied` : 'applied';
 }
 
+/**
+ * @param {string} baseUrl
+ * @param {import('node:child_process').ChildProcess} child
+ * @param {number} timeoutMs
+ */
 async function waitForHealth(baseUrl, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -64,13 +78,17 @@ async function waitForHealth(baseUrl, child, timeoutMs) {
   throw new Error(`ChangeFlow did not become healthy at ${baseUrl}/health within ${timeoutMs / 1000}s`);
 }
 
-/** Calls `onLine(line)` for each line of a stream, as it arrives. */
+/**
+ * Calls `onLine(line)` for each line of a stream, as it arrives.
+ * @param {import('node:stream').Readable} stream
+ * @param {(line: string) => void} onLine
+ */
 function eachLine(stream, onLine) {
   let rest = '';
   stream.setEncoding('utf8');
-  stream.on('data', (chunk) => {
+  stream.on('data', (/** @type {string} */ chunk) => {
     const lines = (rest + chunk).split('\n');
-    rest = lines.pop();
+    rest = lines.pop() ?? '';
     for (const line of lines) onLine(line);
   });
   stream.on('end', () => {
@@ -83,6 +101,14 @@ function eachLine(stream, onLine) {
  * and resolves once /health answers. `vars` are passed as --var (e.g. a test JWT_SECRET), with
  * ENVIRONMENT development unless `vars` names another. `onOutput(line)`, when given, receives
  * wrangler's output line by line (stdout and stderr) instead of `stdio`.
+ * @param {{
+ *   port?: number,
+ *   persistTo?: string,
+ *   vars?: Record<string, string>,
+ *   stdio?: 'ignore' | 'inherit' | 'pipe',
+ *   onOutput?: (line: string) => void,
+ *   timeoutMs?: number,
+ * }} [options]
  */
 export async function startLocalServer({
   port,
@@ -117,14 +143,14 @@ export async function startLocalServer({
       env: { ...process.env, ...WRANGLER_ENV },
     },
   );
-  if (onOutput) {
+  if (onOutput && child.stdout && child.stderr) {
     eachLine(child.stdout, onOutput);
     eachLine(child.stderr, onOutput);
   }
   const baseUrl = `http://127.0.0.1:${listenPort}`;
   const stop = () => {
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
     } catch {
       // already stopped
     }
@@ -142,6 +168,8 @@ export async function startLocalServer({
  * Fires the Worker's every-minute cron (cron-triggered workflows and the execution watchdog) the
  * way Cloudflare does in production, since `wrangler dev` does not: once now, so executions left
  * stuck by a previous run are picked up at start, then at each minute. Returns a stop function.
+ * @param {string} baseUrl
+ * @param {{ everyMs?: number }} [options]
  */
 export function tickScheduled(baseUrl, { everyMs = 60_000 } = {}) {
   const tick = () => fetch(`${baseUrl}/__scheduled?cron=*+*+*+*+*`).catch(() => {});

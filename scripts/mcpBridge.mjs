@@ -41,7 +41,7 @@ try {
   );
 } catch (e) {
   // stdout belongs to the protocol; diagnostics go to stderr.
-  console.error(`changeflow-mcp: cannot reach ${endpoint}: ${e.message}`);
+  console.error(`changeflow-mcp: cannot reach ${endpoint}: ${e instanceof Error ? e.message : e}`);
   process.exit(1);
 }
 

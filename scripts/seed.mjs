@@ -2,28 +2,46 @@
 // has its audit event in the hash chain. Skips when the tenant already has changes.
 
 const CHANGE = 'id status version';
+/** @typedef {{ id: string, status: string, version: number }} SeededChange */
+/** @typedef {'admin' | 'requester' | 'approver1' | 'approver2' | 'manager'} Person */
 
+/**
+ * One GraphQL request; the caller names the shape of the data its query selects.
+ * @param {string} baseUrl
+ * @param {string} token
+ * @param {string} query
+ * @param {Record<string, unknown>} [variables]
+ * @returns {Promise<unknown>}
+ */
 async function call(baseUrl, token, query, variables = {}) {
   const res = await fetch(`${baseUrl}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
-  const body = await res.json();
+  const body = /** @type {{ data?: unknown, errors?: unknown[] }} */ (await res.json());
   if (body.errors?.length) throw new Error(`${JSON.stringify(body.errors)} for ${query.slice(0, 60)}`);
   return body.data;
 }
 
+/** @type {(days: number, hour: number) => string} */
 const isoIn = (days, hour) => {
   const d = new Date(Date.now() + days * 86_400_000);
   d.setUTCHours(hour, 0, 0, 0);
   return d.toISOString();
 };
 
-/** `tokens`: admin, requester, approver1, approver2, manager of the demo tenant. */
+/**
+ * `tokens`: admin, requester, approver1, approver2, manager of the demo tenant.
+ * @param {string} baseUrl
+ * @param {Record<Person, string>} tokens
+ */
 export async function seedDemo(baseUrl, tokens) {
+  /** @type {(who: Person, query: string, vars?: Record<string, unknown>) => Promise<unknown>} */
   const q = (who, query, vars) => call(baseUrl, tokens[who], query, vars);
-  const existing = await q('admin', '{ changes(first: 1) { nodes { id } } }');
+  const existing = /** @type {{ changes: { nodes: { id: string }[] } }} */ (
+    await q('admin', '{ changes(first: 1) { nodes { id } } }')
+  );
   if (existing.changes.nodes.length > 0) return { skipped: true, created: 0 };
 
   await q('manager', 'mutation { tagService(name: "payments", tags: ["pci"]) { name } }');
@@ -36,24 +54,38 @@ export async function seedDemo(baseUrl, tokens) {
     },
   );
 
-  const create = async (input) =>
-    (
+  /** @param {Record<string, unknown>} input */
+  const create = async (input) => {
+    const data = /** @type {{ createChangeRequest: SeededChange }} */ (
       await q(
         'requester',
         `mutation($i: CreateChangeRequestInput!) { createChangeRequest(input: $i) { ${CHANGE} } }`,
         { i: input },
       )
-    ).createChangeRequest;
-  const step = async (who, name, id, extra = '') =>
-    (await q(who, `mutation($id: ID!) { ${name}(id: $id${extra}) { ${CHANGE} } }`, { id }))[name];
+    );
+    return data.createChangeRequest;
+  };
+  /** @type {(who: Person, name: string, id: string, extra?: string) => Promise<SeededChange>} */
+  const step = async (who, name, id, extra = '') => {
+    const query = `mutation($id: ID!) { ${name}(id: $id${extra}) { ${CHANGE} } }`;
+    const data = /** @type {Record<string, SeededChange>} */ (await q(who, query, { id }));
+    return /** @type {SeededChange} */ (data[name]);
+  };
+  /** @type {(who: Person, id: string) => Promise<string>} */
   const vote = async (who, id) => {
     const mutation =
       'mutation($id: ID!) { approveChange(id: $id, comment: "Reviewed in CAB") { change { status } } }';
-    return (await q(who, mutation, { id })).approveChange.change.status;
+    const data = /** @type {{ approveChange: { change: { status: string } } }} */ (
+      await q(who, mutation, { id })
+    );
+    return data.approveChange.change.status;
   };
-  /** Votes in CAB order until the policy for the change's risk level is met. */
+  /**
+   * Votes in CAB order until the policy for the change's risk level is met.
+   * @param {string} id
+   */
   const approveFully = async (id) => {
-    for (const who of ['approver1', 'approver2', 'manager']) {
+    for (const who of /** @type {const} */ (['approver1', 'approver2', 'manager'])) {
       if ((await vote(who, id)) === 'APPROVED') return;
     }
     throw new Error(`change ${id} was not approved after three votes`);
@@ -66,16 +98,20 @@ export async function seedDemo(baseUrl, tokens) {
   };
 
   // Standard changes come from templates a change manager wrote down once (pre-authorised work).
-  const template = async (input) =>
-    (
+  /** @param {Record<string, unknown>} input */
+  const template = async (input) => {
+    const data = /** @type {{ createStandardChangeTemplate: { id: string } }} */ (
       await q(
         'manager',
         'mutation($i: CreateStandardChangeTemplateInput!) { createStandardChangeTemplate(input: $i) { id } }',
         { i: input },
       )
-    ).createStandardChangeTemplate.id;
-  const fromTemplate = async (templateId, variables, days, hour) =>
-    (
+    );
+    return data.createStandardChangeTemplate.id;
+  };
+  /** @type {(templateId: string, variables: Record<string, string>, days: number, hour: number) => Promise<SeededChange>} */
+  const fromTemplate = async (templateId, variables, days, hour) => {
+    const data = /** @type {{ createChangeFromTemplate: SeededChange }} */ (
       await q(
         'requester',
         `mutation($t: ID!, $i: CreateChangeFromTemplateInput!) { createChangeFromTemplate(templateId: $t, input: $i) { ${CHANGE} } }`,
@@ -88,7 +124,9 @@ export async function seedDemo(baseUrl, tokens) {
           },
         },
       )
-    ).createChangeFromTemplate;
+    );
+    return data.createChangeFromTemplate;
+  };
   const tlsRotation = await template({
     name: 'TLS certificate rotation',
     titlePattern: 'Rotate TLS certificates on {{proxy}}',
@@ -124,12 +162,15 @@ export async function seedDemo(baseUrl, tokens) {
 
   // Workflows: a runbook the scheduled change below names (implementing it runs the runbook),
   // and a release checklist whose approval gate waits on the pending database upgrade.
-  const workflow = async (input) =>
-    (
+  /** @param {Record<string, unknown>} input */
+  const workflow = async (input) => {
+    const data = /** @type {{ createWorkflow: { id: string } }} */ (
       await q('manager', 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }', {
         i: input,
       })
-    ).createWorkflow.id;
+    );
+    return data.createWorkflow.id;
+  };
   const runbook = await workflow({
     name: 'Enable HTTP/3 runbook',
     description: 'Announces the change, lets the edge soak for 10 s, then reports.',

@@ -41,7 +41,7 @@ function parseOptions() {
       },
     }).values;
   } catch (e) {
-    console.error(`${e.message}\n\n${USAGE}`);
+    console.error(`${e instanceof Error ? e.message : e}\n\n${USAGE}`);
     process.exit(2);
   }
 }
@@ -81,6 +81,6 @@ try {
     }),
   );
 } catch (e) {
-  console.error(e.message);
+  console.error(e instanceof Error ? e.message : e);
   process.exit(1);
 }

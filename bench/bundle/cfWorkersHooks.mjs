@@ -2,13 +2,18 @@
 // imports (`cloudflare:workers` for the DurableObject and WorkflowEntrypoint base classes, …)
 // resolves to a stand-in exporting a plain class per imported name. Nothing else of the bundle
 // changes, so the evaluation measured is that of the exact file `wrangler deploy` would upload.
+/** @type {Record<string, string[]>} */
 let stubs = {};
 
-/** `data.imports`: specifier → the names the bundle imports from it (see evalBundle.mjs). */
+/**
+ * `data.imports`: specifier → the names the bundle imports from it (see evalBundle.mjs).
+ * @param {{ imports: Record<string, string[]> }} data
+ */
 export function initialize(data) {
   stubs = data.imports;
 }
 
+/** @type {import('node:module').ResolveHook} */
 export async function resolve(specifier, context, next) {
   const names = stubs[specifier];
   if (!names) return next(specifier, context);

@@ -9,13 +9,17 @@ import { register } from 'node:module';
 import { BENCH_VARS } from '../fixture/auth.mjs';
 
 const [bundle, token, bindingList = ''] = process.argv.slice(2);
+if (!bundle || !token) throw new Error('usage: evalBundle.mjs <worker.mjs> <bearer token> [binding,names]');
 
 // What the bundle imports from the runtime's own modules, for the stand-ins (cfWorkersHooks.mjs).
+/** @type {Record<string, string[]>} */
 const imports = {};
 const source = readFileSync(bundle, 'utf8');
-for (const m of source.matchAll(/import\s*\{([^}]*)\}\s*from\s*"(cloudflare:[\w-]+)"/g)) {
-  const names = m[1].split(',').map((n) => n.trim().split(/\s+as\s+/)[0]);
-  imports[m[2]] = [...new Set([...(imports[m[2]] ?? []), ...names.filter(Boolean)])];
+for (const [, list = '', specifier = ''] of source.matchAll(
+  /import\s*\{([^}]*)\}\s*from\s*"(cloudflare:[\w-]+)"/g,
+)) {
+  const names = list.split(',').map((n) => n.trim().split(/\s+as\s+/)[0] ?? '');
+  imports[specifier] = [...new Set([...(imports[specifier] ?? []), ...names.filter(Boolean)])];
 }
 register(new URL('./cfWorkersHooks.mjs', import.meta.url), { data: { imports } });
 
@@ -27,10 +31,12 @@ const evalMs = performance.now() - t0;
 
 // A binding that accepts any use (namespace.get(id).method() …) and does nothing: enough for an
 // authenticated `{ __typename }`, which reads no D1; limits are off (no Durable Object call).
+/** @type {() => unknown} */
 const inert = new Proxy(() => {}, {
   get: (_, prop) => (prop === 'then' ? undefined : inert),
   apply: () => inert,
 });
+/** @type {Record<string, unknown>} */
 const env = { ...BENCH_VARS, RATE_LIMIT_ENABLED: 'false', DB: null };
 for (const name of bindingList.split(',').filter(Boolean)) env[name] ??= inert;
 const ctx = { waitUntil: () => {}, passThroughOnException: () => {} };

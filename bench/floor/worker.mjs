@@ -8,9 +8,15 @@ import { listChanges } from '../../src/db/changes';
 import { usersByIds } from '../../src/db/users';
 
 /** Same as src/domain/pagination.ts encodeCursor (copied: that module pulls in graphql). */
-const encodeCursor = (value) =>
+const encodeCursor = (/** @type {unknown} */ value) =>
   btoa(JSON.stringify(value)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
 
+/**
+ * @param {D1Database} db
+ * @param {string} tenant
+ * @param {number} first
+ * @returns {Promise<{ data: import('../../operations.generated.ts').ListChangesQuery }>}
+ */
 async function list(db, tenant, first) {
   const rows = await listChanges(db, tenant, {}, first + 1, null);
   const nodes = rows.slice(0, first);
@@ -25,6 +31,7 @@ async function list(db, tenant, first) {
     ),
   ]);
   const userById = new Map(users.map((u) => [u.id, u]));
+  /** @type {Map<string, typeof approvals>} */
   const votes = new Map();
   for (const a of approvals) {
     const list = votes.get(a.changeId);
@@ -60,12 +67,16 @@ async function list(db, tenant, first) {
 }
 
 export default {
+  /**
+   * @param {Request} request
+   * @param {{ DB: D1Database, TENANT: string }} env
+   */
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname === '/health') return new Response('ok');
     if (pathname !== '/list' || request.method !== 'POST') return new Response('not found', { status: 404 });
     // The same request body as the GraphQL call; only the variables are used.
-    const { variables } = await request.json();
+    const { variables } = /** @type {{ variables?: { first?: number } }} */ (await request.json());
     const body = await list(env.DB, env.TENANT, variables?.first ?? 20);
     return new Response(JSON.stringify(body), {
       headers: { 'content-type': 'application/json; charset=utf-8' },

@@ -3,6 +3,9 @@
 // failure, so that a server that answers fast with errors cannot look good.
 import autocannon from 'autocannon';
 
+/**
+ * @param {{ url: string, body: string, headers: Record<string, string>, connections: number, durationS: number }} options
+ */
 export async function load({ url, body, headers, connections, durationS }) {
   const result = await autocannon({
     url,

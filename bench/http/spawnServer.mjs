@@ -3,6 +3,16 @@
 // Output is discarded: the servers' request logs are part of their cost, not of the report.
 import { spawn } from 'node:child_process';
 
+/**
+ * @param {{
+ *   name: string,
+ *   args: string[],
+ *   env?: Record<string, string>,
+ *   url: string,
+ *   probe: (url: string) => Promise<unknown>,
+ *   timeoutMs?: number,
+ * }} options
+ */
 export async function spawnServer({ name, args, env = {}, url, probe, timeoutMs = 60_000 }) {
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -4,6 +4,10 @@
 import { ApolloServer } from '@apollo/server';
 import { peerContextFactory } from './peerContext.mjs';
 
+/**
+ * @param {import('../types.ts').VariantOptions} options
+ * @returns {Promise<import('../types.ts').Variant>}
+ */
 export async function createApolloVariant({ schema, db, vars, tokens }) {
   const server = new ApolloServer({ schema, includeStacktraceInErrorResponses: false });
   await server.start();
@@ -15,6 +19,8 @@ export async function createApolloVariant({ schema, db, vars, tokens }) {
         { query: op.query, variables: op.variables() },
         { contextValue: await contextFor(`Bearer ${tokens[op.token]}`) },
       );
+      // The bench's operations have no @defer or @stream: the answer is a single result.
+      if (response.body.kind !== 'single') throw new Error(`Apollo answered ${response.body.kind}`);
       return JSON.stringify(response.body.singleResult);
     },
     close: () => server.stop(),

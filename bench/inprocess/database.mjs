@@ -7,7 +7,10 @@ import { seedD1, seedStatements } from '../fixture/seed.mjs';
 
 const MIGRATIONS = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-/** Creates, migrates and seeds the database at `path`; returns it open. */
+/**
+ * Creates, migrates and seeds the database at `path`; returns it open.
+ * @param {string} path
+ */
 export async function createBenchDatabase(path) {
   const db = openSqliteD1(path);
   applyMigrations(db, MIGRATIONS);
@@ -16,4 +19,4 @@ export async function createBenchDatabase(path) {
 }
 
 /** Opens an existing bench database (a server process of the HTTP section). */
-export const openBenchDatabase = (path) => openSqliteD1(path);
+export const openBenchDatabase = (/** @type {string} */ path) => openSqliteD1(path);

@@ -7,7 +7,10 @@ import { execute, parse, validate } from 'graphql';
 import { createRequestContext } from '../../src/usecases/context.ts';
 import { READ_TENANT, WRITE_TENANT } from '../fixture/seed.mjs';
 
-/** What verifyJwt makes of the bench tokens (see fixture/auth.mjs). */
+/**
+ * What verifyJwt makes of the bench tokens (see fixture/auth.mjs).
+ * @type {Record<import('../types.ts').BenchTokenName, import('../../src/auth/principal.ts').Principal>}
+ */
 const PRINCIPALS = {
   reader: {
     id: 'bench-reader',
@@ -27,9 +30,14 @@ const PRINCIPALS = {
   },
 };
 
+/**
+ * @param {import('../types.ts').VariantOptions} options
+ * @returns {import('../types.ts').Variant}
+ */
 export function createFloorVariant({ schema, db }) {
+  /** @type {Map<string, import('graphql').DocumentNode>} */
   const documents = new Map();
-  const documentFor = (query) => {
+  const documentFor = (/** @type {string} */ query) => {
     let document = documents.get(query);
     if (!document) {
       document = parse(query);

@@ -2,12 +2,23 @@
 // runner for it: `run(op, ms)` resolves to `{ n, wallMs, cpuUs }` measured inside that process.
 import { fork } from 'node:child_process';
 
+/**
+ * @typedef {object} VariantRunner
+ * @property {(op: string, ms: number) => Promise<import('../types.ts').LoopSample>} run
+ * @property {() => Promise<void>} close
+ */
+
+/**
+ * @param {string} name
+ * @returns {Promise<VariantRunner>}
+ */
 export function forkVariant(name) {
   const child = fork(new URL('./variantProcess.mjs', import.meta.url), [name], {
     execArgv: ['--import', 'tsx', '--expose-gc'],
     // stdout carries the app's request log: discarded, as in the other sections.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });
+  /** @type {Map<number, { done: (sample: import('../types.ts').LoopSample) => void, fail: (e: Error) => void }>} */
   const pending = new Map();
   let nextId = 0;
   let closing = false;
@@ -18,8 +29,8 @@ export function forkVariant(name) {
       for (const { fail } of pending.values()) fail(error);
       if (!closing) reject(error);
     });
-    child.on('message', (msg) => {
-      if (!msg.ready) {
+    child.on('message', (/** @type {import('../types.ts').VariantReply} */ msg) => {
+      if (!('ready' in msg)) {
         pending.get(msg.id)?.done(msg);
         pending.delete(msg.id);
         return;
@@ -32,12 +43,14 @@ export function forkVariant(name) {
             child.send({ id, op, ms });
           }),
         close: () =>
-          new Promise((done) => {
-            closing = true;
-            if (child.exitCode !== null) return done();
-            child.once('exit', done);
-            child.send({ exit: true });
-          }),
+          /** @type {Promise<void>} */ (
+            new Promise((done) => {
+              closing = true;
+              if (child.exitCode !== null) return done();
+              child.once('exit', () => done());
+              child.send({ exit: true });
+            })
+          ),
       });
     });
   });

@@ -5,7 +5,12 @@
 // user + system, all its threads). Reported: medians over rounds.
 import { median } from '../lib.mjs';
 
-/** Runs `fn` back to back for `ms` of wall time, after a GC when --expose-gc allows it. */
+/**
+ * Runs `fn` back to back for `ms` of wall time, after a GC when --expose-gc allows it.
+ * @param {() => Promise<unknown>} fn
+ * @param {number} ms
+ * @returns {Promise<import('../types.ts').LoopSample>}
+ */
 export async function timeLoop(fn, ms) {
   globalThis.gc?.();
   const cpu = process.cpuUsage();
@@ -20,27 +25,43 @@ export async function timeLoop(fn, ms) {
   return { n, wallMs, cpuUs: used.user + used.system };
 }
 
-/** `runners`: name → (ms) => Promise<{ n, wallMs, cpuUs }> (see timeLoop). */
+/**
+ * `runners`: name → (ms) => Promise<{ n, wallMs, cpuUs }> (see timeLoop).
+ * @template {string} K
+ * @param {Record<K, (ms: number) => Promise<import('../types.ts').LoopSample>>} runners
+ * @param {{ rounds: number, roundMs: number, warmupMs: number }} options
+ * @returns {Promise<Record<K, { opsPerSec: number, cpuUsPerOp: number, rounds: number[] }>>}
+ */
 export async function alternate(runners, { rounds, roundMs, warmupMs }) {
-  const names = Object.keys(runners);
-  for (const name of names) await runners[name](warmupMs);
-  const samples = Object.fromEntries(names.map((n) => [n, { opsPerSec: [], cpuUsPerOp: [] }]));
+  const entries = /** @type {[K, (ms: number) => Promise<import('../types.ts').LoopSample>][]} */ (
+    Object.entries(runners)
+  );
+  for (const [, runner] of entries) await runner(warmupMs);
+  const samples = entries.map(([name, runner]) => ({
+    name,
+    runner,
+    /** @type {number[]} */ opsPerSec: [],
+    /** @type {number[]} */ cpuUsPerOp: [],
+  }));
   for (let r = 0; r < rounds; r++) {
-    const order = names.map((_, i) => names[(i + r) % names.length]);
-    for (const name of order) {
-      const { n, wallMs, cpuUs } = await runners[name](roundMs);
-      samples[name].opsPerSec.push((n * 1000) / wallMs);
-      samples[name].cpuUsPerOp.push(cpuUs / n);
+    // The starting runner rotates from round to round.
+    for (let i = 0; i < samples.length; i++) {
+      const sample = /** @type {(typeof samples)[number]} */ (samples[(i + r) % samples.length]);
+      const { n, wallMs, cpuUs } = await sample.runner(roundMs);
+      sample.opsPerSec.push((n * 1000) / wallMs);
+      sample.cpuUsPerOp.push(cpuUs / n);
     }
   }
-  return Object.fromEntries(
-    names.map((name) => [
-      name,
-      {
-        opsPerSec: median(samples[name].opsPerSec),
-        cpuUsPerOp: median(samples[name].cpuUsPerOp),
-        rounds: samples[name].opsPerSec.map((x) => Math.round(x)),
-      },
-    ]),
+  return /** @type {Record<K, { opsPerSec: number, cpuUsPerOp: number, rounds: number[] }>} */ (
+    Object.fromEntries(
+      samples.map((s) => [
+        s.name,
+        {
+          opsPerSec: median(s.opsPerSec),
+          cpuUsPerOp: median(s.cpuUsPerOp),
+          rounds: s.opsPerSec.map((x) => Math.round(x)),
+        },
+      ]),
+    )
   );
 }

@@ -5,7 +5,10 @@ import Fastify from 'fastify';
 import mercurius from 'mercurius';
 import { peerContextFactory } from './peerContext.mjs';
 
-/** The fastify app with Mercurius at /graphql (also what the HTTP section listens with). */
+/**
+ * The fastify app with Mercurius at /graphql (also what the HTTP section listens with).
+ * @param {Omit<import('../types.ts').VariantOptions, 'tokens'>} options
+ */
 export async function mercuriusApp({ schema, db, vars }) {
   const app = Fastify({ logger: false });
   const contextFor = peerContextFactory(db, vars);
@@ -18,6 +21,10 @@ export async function mercuriusApp({ schema, db, vars }) {
   return app;
 }
 
+/**
+ * @param {import('../types.ts').VariantOptions} options
+ * @returns {Promise<import('../types.ts').Variant>}
+ */
 export async function createMercuriusVariant({ schema, db, vars, tokens }) {
   const app = await mercuriusApp({ schema, db, vars });
   return {

@@ -8,10 +8,14 @@ import { createRequestContext } from '../../src/usecases/context.ts';
 
 const BEARER = /^Bearer[ ]+(\S+)$/i;
 
-/** `(authorization header) => Promise<RequestContext>`; throws without a valid token. */
+/**
+ * `(authorization header) => Promise<RequestContext>`; throws without a valid token.
+ * @param {D1Database} db
+ * @param {import('../types.ts').BenchVars} vars
+ */
 export function peerContextFactory(db, vars) {
   const config = parseConfig(vars);
-  return async (authorization) => {
+  return async (/** @type {string | undefined} */ authorization) => {
     const token = BEARER.exec(authorization ?? '')?.[1];
     if (!token) throw new Error('Authentication required: send "Authorization: Bearer <token>"');
     const principal = await verifyJwt(token, config);

@@ -17,9 +17,19 @@ import { timeLoop } from './measure.mjs';
 import { VARIANTS } from './variants.mjs';
 
 const name = process.argv[2];
+if (!name || !Object.hasOwn(VARIANTS, name)) {
+  throw new Error(`usage: variantProcess.mjs <${Object.keys(VARIANTS).join('|')}>`);
+}
+const send = process.send?.bind(process);
+if (!send) throw new Error('variantProcess.mjs runs forked, with an IPC channel (see forkVariant.mjs)');
 const dir = mkdtempSync(join(tmpdir(), `changeflow-bench-${name}-`));
 const db = await createBenchDatabase(join(dir, 'bench.sqlite'));
-const variant = await VARIANTS[name]({ schema, db, vars: BENCH_VARS, tokens: await benchTokens() });
+const variant = await VARIANTS[/** @type {keyof typeof VARIANTS} */ (name)]({
+  schema,
+  db,
+  vars: BENCH_VARS,
+  tokens: await benchTokens(),
+});
 
 const cleanUp = () => {
   db.close();
@@ -30,13 +40,16 @@ process.on('disconnect', () => {
   cleanUp();
   process.exit(1);
 });
-process.on('message', async (msg) => {
-  if (msg.exit) {
+/** @param {import('../types.ts').VariantReply} reply */
+const reply = (reply) => send(reply);
+process.on('message', async (/** @type {import('../types.ts').VariantRequest} */ msg) => {
+  if ('exit' in msg) {
     await variant.close?.();
     cleanUp();
     process.exit(0);
   }
-  const op = OPERATIONS[msg.op];
-  process.send({ id: msg.id, ...(await timeLoop(() => variant.run(op), msg.ms)) });
+  const op = OPERATIONS[/** @type {keyof typeof OPERATIONS} */ (msg.op)];
+  if (!op) throw new Error(`unknown bench operation ${msg.op}`);
+  reply({ id: msg.id, ...(await timeLoop(() => variant.run(op), msg.ms)) });
 });
-process.send({ ready: true });
+reply({ ready: true });

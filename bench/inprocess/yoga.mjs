@@ -6,6 +6,10 @@
 import { createApp } from '../../src/http/app.ts';
 import { batchedSink } from '../../src/log.ts';
 
+/**
+ * @param {import('../types.ts').VariantOptions} options
+ * @returns {import('../types.ts').Variant}
+ */
 export function createYogaVariant({ schema, db, vars, tokens }) {
   // Logs as the Node runtime writes them (src/runtime/node/runtime.ts): one stdout write per tick.
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });

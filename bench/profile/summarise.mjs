@@ -8,24 +8,35 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Who a frame belongs to: `src/http/app.ts`, an npm package, Node itself, or V8's own entries. */
+/** @typedef {import('node:inspector').Profiler.Profile} Profile */
+/** @typedef {import('node:inspector').Profiler.ProfileNode} ProfileNode */
+/** @typedef {import('node:inspector').Runtime.CallFrame} CallFrame */
+/** @typedef {{ name: string, ms: number, usPerRequest: number, pct: number }} Entry */
+
+/**
+ * Who a frame belongs to: `src/http/app.ts`, an npm package, Node itself, or V8's own entries.
+ * @param {string} url
+ * @param {string} functionName
+ */
 export function ownerOf(url, functionName) {
   if (!url) return functionName.startsWith('(') ? functionName : '(native / V8 builtins)';
   if (url.startsWith('node:')) return 'node: internals';
   const path = url.startsWith('file://') ? fileURLToPath(url) : url;
   const nm = path.lastIndexOf('/node_modules/');
   if (nm >= 0) {
-    const parts = path.slice(nm + '/node_modules/'.length).split('/');
-    return parts[0].startsWith('@') ? `${parts[0]}/${parts[1]}` : parts[0];
+    const [scope = '', name = ''] = path.slice(nm + '/node_modules/'.length).split('/');
+    return scope.startsWith('@') ? `${scope}/${name}` : scope;
   }
   if (path.startsWith(ROOT)) return path.slice(ROOT.length);
   return path;
 }
 
-const frameKey = (cf) => `${cf.functionName || '(anonymous)'} · ${ownerOf(cf.url, cf.functionName)}`;
+const frameKey = (/** @type {CallFrame} */ cf) =>
+  `${cf.functionName || '(anonymous)'} · ${ownerOf(cf.url, cf.functionName)}`;
 
 /** Frames that do work on behalf of their JavaScript caller: V8 builtins, native addons, Node's own JS. */
-const isPlumbing = (owner) => owner === '(native / V8 builtins)' || owner === 'node: internals';
+const isPlumbing = (/** @type {string} */ owner) =>
+  owner === '(native / V8 builtins)' || owner === 'node: internals';
 
 /**
  * Where the CPU of a profile went. Stacks in a V8 profile are synchronous (an `await` cuts them),
@@ -33,22 +44,38 @@ const isPlumbing = (owner) => owner === '(native / V8 builtins)' || owner === 'n
  * *folded* into its nearest caller that is neither V8/native nor Node's internal JavaScript: the
  * HMAC run natively for jose counts for jose's verifySignature, the Web Streams made for our body
  * limit count for limitBody. `requests` turns totals into µs per request.
+ * @param {Profile} profile
+ * @param {{ top?: number, requests?: number }} [options]
  */
 export function summarise(profile, { top = 25, requests = 1 } = {}) {
+  /** @type {Map<number, ProfileNode>} */
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  /** The call frame of node `id` (every sample and parent names a node of the profile). */
+  const frame = (/** @type {number} */ id) => {
+    const node = nodes.get(id);
+    if (!node) throw new Error(`the profile has no node ${id}`);
+    return node.callFrame;
+  };
+  /** @type {Map<number, number>} */
   const parent = new Map();
   for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  /** @type {Map<string, number>} */
   const selfByFrame = new Map();
+  /** @type {Map<string, number>} */
   const selfByOwner = new Map();
+  /** @type {Map<string, number>} */
   const foldedByFrame = new Map();
+  /** @type {Map<string, number>} */
   const foldedByOwner = new Map();
+  /** @type {Map<string, number>} */
   const inclusiveOurs = new Map();
+  /** @type {(m: Map<string, number>, k: string, v: number) => void} */
   const add = (m, k, v) => m.set(k, (m.get(k) ?? 0) + v);
   let total = 0;
   let idle = 0;
-  profile.samples.forEach((id, i) => {
-    const dt = profile.timeDeltas[i] ?? 0;
-    const cf = nodes.get(id).callFrame;
+  (profile.samples ?? []).forEach((id, i) => {
+    const dt = profile.timeDeltas?.[i] ?? 0;
+    const cf = frame(id);
     if (cf.functionName === '(idle)') {
       idle += dt;
       return;
@@ -58,26 +85,27 @@ export function summarise(profile, { top = 25, requests = 1 } = {}) {
     add(selfByFrame, frameKey(cf), dt);
     add(selfByOwner, owner, dt);
     let at = id;
-    while (isPlumbing(ownerOf(nodes.get(at).callFrame.url, nodes.get(at).callFrame.functionName))) {
+    while (isPlumbing(ownerOf(frame(at).url, frame(at).functionName))) {
       const up = parent.get(at);
-      if (up === undefined || nodes.get(up).callFrame.functionName === '(root)') break;
+      if (up === undefined || frame(up).functionName === '(root)') break;
       at = up;
     }
     // Our own functions with everything they called synchronously (an await ends the stack, so
     // this undercounts async functions; it is exact for synchronous work like validation).
     const seen = new Set();
-    for (let n = id; n !== undefined; n = parent.get(n)) {
-      const f = nodes.get(n).callFrame;
+    for (let n = /** @type {number | undefined} */ (id); n !== undefined; n = parent.get(n)) {
+      const f = frame(n);
       const key = frameKey(f);
       if (ownerOf(f.url, f.functionName).startsWith('src/') && !seen.has(key)) {
         seen.add(key);
         add(inclusiveOurs, key, dt);
       }
     }
-    const caller = nodes.get(at).callFrame;
+    const caller = frame(at);
     add(foldedByFrame, frameKey(caller), dt);
     add(foldedByOwner, ownerOf(caller.url, caller.functionName), dt);
   });
+  /** @type {(m: Map<string, number>) => Entry[]} */
   const list = (m) =>
     [...m.entries()]
       .sort((a, b) => b[1] - a[1])
@@ -96,8 +124,13 @@ export function summarise(profile, { top = 25, requests = 1 } = {}) {
   };
 }
 
+/**
+ * @param {string} title
+ * @param {ReturnType<typeof summarise>} s
+ * @param {(line: string) => void} [write]
+ */
 export function printSummary(title, s, write = (l) => process.stderr.write(`${l}\n`)) {
-  const row = (x) =>
+  const row = (/** @type {Entry} */ x) =>
     `    ${x.pct.toFixed(1).padStart(5)}%  ${x.usPerRequest.toFixed(0).padStart(6)} µs/req  ${x.name}`;
   write(`\n${title}`);
   write(
@@ -118,6 +151,7 @@ export function printSummary(title, s, write = (l) => process.stderr.write(`${l}
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const file = process.argv[2];
+  if (!file) throw new Error('usage: summarise.mjs <file.cpuprofile> [--top 25]');
   const top = process.argv[3] === '--top' ? Number(process.argv[4]) : 25;
   printSummary(file, summarise(JSON.parse(readFileSync(file, 'utf8')), { top }), console.log);
 }

@@ -37,8 +37,8 @@ try {
   // The Worker's bindings as wrangler lists them ("env.HUB (TenantHub)  Durable Object"), minus
   // plain variables and D1: each gets an inert stand-in for the first request.
   const bindings = [...log.matchAll(/^env\.(\w+) .*?\s{2,}(.+?)\s*$/gm)]
-    .filter((m) => !/Environment Variable|D1 Database/.test(m[2]))
-    .map((m) => m[1]);
+    .filter((m) => !/Environment Variable|D1 Database/.test(m[2] ?? ''))
+    .map((m) => /** @type {string} */ (m[1]));
   const { reader } = await benchTokens();
   const samples = [];
   for (let i = 0; i < args.samples; i++) {
@@ -50,7 +50,7 @@ try {
         encoding: 'utf8',
       },
     );
-    samples.push(JSON.parse(out.trim().split('\n').at(-1)));
+    samples.push(JSON.parse(out.trim().split('\n').at(-1) ?? ''));
   }
   finish(args, {
     rawBytes: script.length,

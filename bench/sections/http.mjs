@@ -26,9 +26,14 @@ const args = sectionArgs({
 });
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONNECTIONS = [10, 100];
-const QUERIES = ['list', 'single'];
+const QUERIES = /** @type {const} */ (['list', 'single']);
+
+/** @typedef {import('../types.ts').HttpFigures} HttpFigures */
+/** @typedef {import('../../operations.generated.ts').ListChangesQuery} ListChangesQuery */
+/** @typedef {Awaited<ReturnType<typeof spawnServer>>} Server */
 
 const dir = mkdtempSync(join(tmpdir(), 'changeflow-bench-http-'));
+/** @type {Server[]} */
 const servers = [];
 cleanupOnSignal(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -39,15 +44,14 @@ try {
   (await createBenchDatabase(dbPath)).close();
   const { reader } = await benchTokens();
   const headers = { authorization: `Bearer ${reader}` };
-  const bodies = Object.fromEntries(
-    QUERIES.map((q) => [
-      q,
-      JSON.stringify({ query: OPERATIONS[q].query, variables: OPERATIONS[q].variables() }),
-    ]),
-  );
+  const bodies = {
+    list: JSON.stringify({ query: OPERATIONS.list.query, variables: OPERATIONS.list.variables() }),
+    single: JSON.stringify({ query: OPERATIONS.single.query, variables: OPERATIONS.single.variables() }),
+  };
+  /** @type {(url: string, body: string) => Promise<Response>} */
   const post = (url, body) =>
     fetch(url, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body });
-  const probe = async (url) => (await post(url, bodies.single)).ok;
+  const probe = async (/** @type {string} */ url) => (await post(url, bodies.single)).ok;
 
   // Ours as `npm run serve:node` runs it: the esbuild bundle, plain node. The peers import the
   // TypeScript schema, so they run through tsx; every server runs with NODE_ENV=production.
@@ -55,6 +59,7 @@ try {
   const main = await buildNodeServer();
   const tsx = ['--import', 'tsx'];
   const production = { NODE_ENV: 'production' };
+  /** @type {{ name: string, port: number, node: string[], script: string, flags?: string[], env: Record<string, string> }[]} */
   const specs = [
     // The real Node runtime with the bench configuration, limiter on.
     {
@@ -103,29 +108,42 @@ try {
 
   // The same data from every server, or the comparison is void.
   for (const q of QUERIES) {
+    /** @type {string[]} */
     const answers = [];
+    /** @type {unknown} */
+    let data;
     for (const s of servers) {
-      const body = await (await post(s.url, bodies[q])).json();
+      const body = /** @type {{ data?: unknown, errors?: unknown }} */ (
+        await (await post(s.url, bodies[q])).json()
+      );
       if (body.errors || !body.data) throw new Error(`${s.name} ${q}: ${JSON.stringify(body.errors)}`);
       answers.push(JSON.stringify(body.data));
+      data = body.data;
     }
     if (new Set(answers).size !== 1) throw new Error(`the HTTP servers disagree on ${q}`);
-    if (q === 'list' && JSON.parse(answers[0]).changes.nodes.length !== LIST_SIZE)
+    const list = /** @type {ListChangesQuery} */ (data);
+    if (q === 'list' && list.changes.nodes.length !== LIST_SIZE)
       throw new Error('the list did not return 50 changes');
   }
 
+  /** @type {Record<string, Record<string, unknown>>} */
   const results = {};
   for (const q of QUERIES) {
-    results[q] = {};
+    /** @type {Record<string, unknown>} */
+    const byConnections = {};
+    results[q] = byConnections;
     for (const connections of CONNECTIONS) {
       progress(
         `${q}, ${connections} connections: ${args.rounds} rounds × ${args['duration-s']} s per server`,
       );
-      const runs = Object.fromEntries(servers.map((s) => [s.name, []]));
+      /** @type {Map<Server, HttpFigures[]>} */
+      const runs = new Map(servers.map((s) => [s, []]));
+      /** @type {(s: Server, durationS: number) => Parameters<typeof load>[0]} */
       const opts = (s, durationS) => ({ url: s.url, body: bodies[q], headers, connections, durationS });
       // When autocannon stops, a server may still be working through requests it accepted: wait
       // for a fresh request to come back (it queues behind them), so that backlog never runs
       // during the next server's measurement on this 2-core machine.
+      /** @type {(s: Server, durationS: number) => Promise<HttpFigures>} */
       const run = async (s, durationS) => {
         const result = await load(opts(s, durationS));
         await probe(s.url);
@@ -135,13 +153,14 @@ try {
       for (let r = 0; r < args.rounds; r++) {
         // Rotate who goes first, so that drift on the shared machine hits every server alike.
         for (let i = 0; i < servers.length; i++) {
-          const s = servers[(i + r) % servers.length];
-          runs[s.name].push(await run(s, args['duration-s']));
+          const s = /** @type {Server} */ (servers[(i + r) % servers.length]);
+          runs.get(s)?.push(await run(s, args['duration-s']));
         }
       }
+      /** @type {Record<string, HttpFigures>} */
       const summary = Object.fromEntries(
-        Object.entries(runs).map(([name, rs]) => [
-          name,
+        [...runs].map(([s, rs]) => [
+          s.name,
           {
             rps: median(rs.map((x) => x.rps)),
             p50: median(rs.map((x) => x.p50)),
@@ -151,12 +170,17 @@ try {
           },
         ]),
       );
-      results[q][`c${connections}`] = {
+      const rps = (/** @type {import('../types.ts').HttpServer} */ name) => {
+        const figures = summary[name];
+        if (!figures) throw new Error(`no figures for ${name}`);
+        return figures.rps;
+      };
+      byConnections[`c${connections}`] = {
         ...summary,
         ratios: {
-          changeflowVsMercurius: summary.changeflow.rps / summary.mercurius.rps,
-          changeflowVsApollo: summary.changeflow.rps / summary.apollo.rps,
-          limiterOnVsOff: summary.changeflow.rps / summary.changeflowNoLimiter.rps,
+          changeflowVsMercurius: rps('changeflow') / rps('mercurius'),
+          changeflowVsApollo: rps('changeflow') / rps('apollo'),
+          limiterOnVsOff: rps('changeflow') / rps('changeflowNoLimiter'),
         },
       };
     }

@@ -30,43 +30,66 @@ const args = sectionArgs({
   'warmup-ms': { full: 1000, quick: 400 },
 });
 
+/** @typedef {import('../types.ts').Variant} Variant */
+/** @typedef {keyof typeof VARIANTS} VariantName */
+/** @typedef {{ data?: Record<string, unknown>, errors?: unknown }} GraphQLBody */
+
 const dir = mkdtempSync(join(tmpdir(), 'changeflow-bench-inprocess-'));
+/** @type {{ close?: () => Promise<unknown> }[]} */
 const variants = [];
 try {
   const db = await createBenchDatabase(join(dir, 'bench.sqlite'));
   const tokens = await benchTokens();
   const vars = BENCH_VARS;
+  /** @type {Record<string, (db: D1Database) => Promise<Variant> | Variant>} */
   const factories = Object.fromEntries(
-    Object.entries(VARIANTS).map(([name, make]) => [name, (d) => make({ schema, db: d, vars, tokens })]),
+    Object.entries(VARIANTS).map(([name, make]) => [
+      name,
+      (/** @type {D1Database} */ d) => make({ schema, db: d, vars, tokens }),
+    ]),
   );
+  /** @type {Record<string, Variant>} */
   const built = {};
   for (const [name, make] of Object.entries(factories)) {
-    built[name] = await make(db);
-    variants.push(built[name]);
+    const variant = await make(db);
+    built[name] = variant;
+    variants.push(variant);
   }
 
   // Every server must answer every operation without errors, and the same data for the reads:
   // otherwise the figures below would compare different work.
+  /** @type {Record<string, boolean>} */
   const agreement = {};
   for (const [opName, op] of Object.entries(OPERATIONS)) {
+    /** @type {Record<string, Record<string, unknown>>} */
     const bodies = {};
     for (const [name, v] of Object.entries(built)) {
-      const body = JSON.parse(await v.run(op));
+      const body = /** @type {GraphQLBody} */ (JSON.parse(await v.run(op)));
       if (body.errors || !body.data) throw new Error(`${name} ${opName}: ${JSON.stringify(body.errors)}`);
       bodies[name] = body.data;
     }
-    if (opName === 'list' && bodies.yoga.changes.nodes.length !== LIST_SIZE)
-      throw new Error(`the list returned ${bodies.yoga.changes.nodes.length} changes`);
+    const yoga = bodies.yoga;
+    if (!yoga) throw new Error('no answer from the yoga variant');
+    if (opName === 'list') {
+      const list = /** @type {import('../../operations.generated.ts').ListChangesQuery} */ (yoga);
+      if (list.changes.nodes.length !== LIST_SIZE)
+        throw new Error(`the list returned ${list.changes.nodes.length} changes`);
+    }
     // Creates make new ids and timestamps: compare which fields came back, not their values.
-    const canon = (data) => (opName === 'create' ? Object.keys(data.createChangeRequest) : data);
-    const reference = JSON.stringify(canon(bodies.yoga));
+    const canon = (/** @type {Record<string, unknown>} */ data) =>
+      opName === 'create' ? Object.keys(/** @type {object} */ (data.createChangeRequest)) : data;
+    const reference = JSON.stringify(canon(yoga));
     agreement[opName] = Object.values(bodies).every((d) => JSON.stringify(canon(d)) === reference);
     if (!agreement[opName]) throw new Error(`the servers disagree on ${opName}`);
   }
 
   progress('SQL statements per operation');
   const app = createApp(schema);
-  const mcpCall = (tool, token) => async (countedDb) => {
+  /**
+   * @param {{ tool: string, arguments: Record<string, unknown> }} tool
+   * @param {import('../types.ts').BenchTokenName} token
+   */
+  const mcpCall = (tool, token) => async (/** @type {D1Database} */ countedDb) => {
     const res = await app.fetch(
       new Request('http://bench.local/mcp', {
         method: 'POST',
@@ -85,7 +108,7 @@ try {
       }),
       { ...vars, DB: countedDb },
     );
-    const body = await res.json();
+    const body = /** @type {{ error?: unknown, result?: { isError?: boolean } }} */ (await res.json());
     if (body.error || body.result?.isError) throw new Error(`MCP ${tool.tool}: ${JSON.stringify(body)}`);
   };
   const statements = await countStatements({
@@ -105,16 +128,27 @@ try {
   // The checks are done: from here on, each server runs in its own process.
   for (const v of variants.splice(0)) await v.close?.();
   progress('starting one process per server');
-  const names = Object.keys(VARIANTS);
-  const processes = await Promise.all(names.map((name) => forkVariant(name)));
-  variants.push(...processes);
+  const names = /** @type {VariantName[]} */ (Object.keys(VARIANTS));
+  const processes = await Promise.all(
+    names.map(async (name) => /** @type {const} */ ([name, await forkVariant(name)])),
+  );
+  variants.push(...processes.map(([, p]) => p));
+  /** @type {Record<string, unknown>} */
   const results = {};
   for (const [opName, op] of Object.entries(OPERATIONS)) {
     progress(`${op.label}: ${args.rounds} rounds × ${args['round-ms']} ms per server`);
-    const r = await alternate(
-      Object.fromEntries(names.map((name, i) => [name, (ms) => processes[i].run(opName, ms)])),
-      { rounds: args.rounds, roundMs: args['round-ms'], warmupMs: args['warmup-ms'] },
-    );
+    /** @type {Record<VariantName, (ms: number) => Promise<import('../types.ts').LoopSample>>} */
+    const runners =
+      /** @type {Record<VariantName, (ms: number) => Promise<import('../types.ts').LoopSample>>} */ (
+        Object.fromEntries(
+          processes.map(([name, p]) => [name, (/** @type {number} */ ms) => p.run(opName, ms)]),
+        )
+      );
+    const r = await alternate(runners, {
+      rounds: args.rounds,
+      roundMs: args['round-ms'],
+      warmupMs: args['warmup-ms'],
+    });
     results[opName] = {
       label: op.label,
       ...r,

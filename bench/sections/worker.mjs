@@ -23,6 +23,8 @@ import { sideBySide } from '../lib.mjs';
 import { buildBundle, servingConfig } from '../worker/prebuilt.mjs';
 import { prepareLocalD1, startWranglerDev, stopAllWranglerDev } from '../worker/wranglerDev.mjs';
 
+/** @typedef {import('../../operations.generated.ts').ListChangesQuery} ListChangesQuery */
+
 const args = sectionArgs({
   // Local D1 under workerd answers tens of lists per second on this machine: counts stay small so
   // that the three comparisons fit in about a minute.
@@ -117,6 +119,7 @@ try {
     accept: 'application/json, text/event-stream',
     'mcp-protocol-version': '2025-11-25',
   };
+  /** @type {(url: string, headers: Record<string, string>, body: string) => Promise<Response>} */
   const post = (url, headers, body) => fetch(url, { method: 'POST', headers, body });
 
   const listBody = JSON.stringify({ query: OPERATIONS.list.query, variables: OPERATIONS.list.variables() });
@@ -125,18 +128,26 @@ try {
     variables: OPERATIONS.single.variables(),
   });
   const toolListBody = JSON.stringify({ query: MCP_LIST.query, variables: MCP_LIST.arguments });
+  /** @type {(tool: string, args: Record<string, unknown>) => string} */
   const mcpCall = (tool, args) =>
     JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: tool, arguments: args } });
   const mcpSingleBody = mcpCall(OPERATIONS.single.mcp.tool, OPERATIONS.single.mcp.arguments);
   const mcpListBody = mcpCall(MCP_LIST.tool, MCP_LIST.arguments);
 
   // Each sender checks the status only (cheap); the bodies were checked once below.
+  /**
+   * @param {string} url
+   * @param {Record<string, string>} headers
+   * @param {string} body
+   * @param {(text: string) => boolean} [check]
+   */
   const sender = (url, headers, body, check) => async () => {
     const res = await post(url, headers, body);
     const text = await res.text();
     if (res.status !== 200 || (check && !check(text))) throw new Error(`${url} ${res.status}: ${text}`);
   };
-  const mcpOk = (text) => !text.includes('"isError":true') && !text.includes('"error":');
+  const mcpOk = (/** @type {string} */ text) =>
+    !text.includes('"isError":true') && !text.includes('"error":');
   const send = {
     graphqlList: sender(`${app.baseUrl}/graphql`, auth, listBody),
     graphqlListNoLimiter: sender(`${appNoLimiter.baseUrl}/graphql`, auth, listBody),
@@ -148,9 +159,11 @@ try {
   };
 
   // The floor must return what GraphQL returns, or the comparison means nothing.
-  const gql = await (await post(`${app.baseUrl}/graphql`, auth, listBody)).json();
+  const gql = /** @type {{ data?: ListChangesQuery, errors?: unknown }} */ (
+    await (await post(`${app.baseUrl}/graphql`, auth, listBody)).json()
+  );
   const flo = await (await post(`${floor.baseUrl}/list`, auth, listBody)).json();
-  if (gql.errors) throw new Error(`GraphQL list failed: ${JSON.stringify(gql.errors)}`);
+  if (gql.errors || !gql.data) throw new Error(`GraphQL list failed: ${JSON.stringify(gql.errors)}`);
   if (gql.data.changes.nodes.length !== 50) throw new Error('the GraphQL list did not return 50 changes');
   const sameJson = JSON.stringify(gql) === JSON.stringify(flo);
   if (!sameJson) throw new Error('the floor worker and GraphQL returned different JSON for the list');

@@ -8,7 +8,10 @@ import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WRANGLER_ENV } from './wranglerDev.mjs';
 
-/** `wrangler deploy --dry-run --outdir`: returns wrangler's log (it states the upload size). */
+/**
+ * `wrangler deploy --dry-run --outdir`: returns wrangler's log (it states the upload size).
+ * @param {{ root: string, config?: string, outdir: string }} options
+ */
 export function buildBundle({ root, config, outdir }) {
   return execFileSync(
     'npx',
@@ -22,6 +25,7 @@ export function buildBundle({ root, config, outdir }) {
  * bundling off, no [build] step, the assets directory copied to `<outdir>/assets` (wrangler
  * watches it), and the migrations path made absolute since the file now lives elsewhere.
  * Returns its path.
+ * @param {{ root: string, config?: string, outdir: string }} options
  */
 export function servingConfig({ root, config = 'wrangler.toml', outdir }) {
   const source = resolve(root, config);
@@ -36,15 +40,17 @@ export function servingConfig({ root, config = 'wrangler.toml', outdir }) {
       out.push('main = "worker.js"');
       continue;
     }
-    const assets = /^(\s*directory\s*=\s*)"([^"]+)"/.exec(line);
-    if (assets) {
+    const [, assetsKey, assetsDir] = /^(\s*directory\s*=\s*)"([^"]+)"/.exec(line) ?? [];
+    if (assetsKey !== undefined && assetsDir !== undefined) {
       const snapshot = join(outdir, 'assets');
-      cpSync(resolve(base, assets[2]), snapshot, { recursive: true });
-      out.push(`${assets[1]}${JSON.stringify(snapshot)}`);
+      cpSync(resolve(base, assetsDir), snapshot, { recursive: true });
+      out.push(`${assetsKey}${JSON.stringify(snapshot)}`);
       continue;
     }
-    const path = /^(\s*migrations_dir\s*=\s*)"([^"]+)"/.exec(line);
-    out.push(path ? `${path[1]}${JSON.stringify(resolve(base, path[2]))}` : line);
+    const [, pathKey, path] = /^(\s*migrations_dir\s*=\s*)"([^"]+)"/.exec(line) ?? [];
+    out.push(
+      pathKey !== undefined && path !== undefined ? `${pathKey}${JSON.stringify(resolve(base, path))}` : line,
+    );
   }
   const file = join(outdir, 'wrangler.toml');
   writeFileSync(file, out.join('\n'));

@@ -16,6 +16,7 @@ export const WRANGLER_ENV = {
  * Creates the local D1 under `persistTo`: every migration and then the seed, in one
  * `wrangler d1 execute` (each wrangler invocation costs seconds; the bench does not need
  * wrangler's migration bookkeeping table).
+ * @param {{ root: string, persistTo: string, sql: string }} options
  */
 export function prepareLocalD1({ root, persistTo, sql }) {
   const migrations = readdirSync(join(root, 'migrations'))
@@ -36,13 +37,14 @@ export function prepareLocalD1({ root, persistTo, sql }) {
 }
 
 /** Every instance started and not yet stopped, so that a signal handler can stop them all. */
+/** @type {Set<() => Promise<unknown>>} */
 const running = new Set();
 
 /** Stops every `wrangler dev` this process started (also those still starting). */
 export const stopAllWranglerDev = () => Promise.all([...running].map((stop) => stop()));
 
 /** Whether something already answers on the port (a previous run's workerd, another tool). */
-async function portAnswers(port) {
+async function portAnswers(/** @type {number} */ port) {
   try {
     await fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(1000) });
     return true;
@@ -51,6 +53,20 @@ async function portAnswers(port) {
   }
 }
 
+/**
+ * Starts `wrangler dev` in its own process group and resolves once `probe` answers 200, with the
+ * time that took.
+ * @param {{
+ *   root: string,
+ *   config?: string,
+ *   port: number,
+ *   inspectorPort: number,
+ *   persistTo: string,
+ *   vars?: Record<string, string>,
+ *   probe?: string,
+ *   timeoutMs?: number,
+ * }} options
+ */
 export async function startWranglerDev({
   root,
   config,
@@ -88,7 +104,7 @@ export async function startWranglerDev({
     running.delete(stop);
     const exited = child.exitCode === null ? new Promise((r) => child.once('exit', r)) : Promise.resolve();
     try {
-      process.kill(-child.pid, 'SIGTERM');
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
     } catch {
       // already gone
     }

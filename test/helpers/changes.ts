@@ -1,40 +1,31 @@
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import {
+  ApproveChangeDocument,
+  CancelChangeDocument,
+  type ChangeFieldsFragment,
+  ChangeFieldsFragmentDoc,
+  CompleteChangeDocument,
+  CreateChangeDocument,
+  EmergencyOverrideDocument,
+  FailChangeDocument,
+  GetChangeDocument,
+  RollBackChangeDocument,
+  ScheduleChangeDocument,
+  StartImplementationDocument,
+  SubmitChangeDocument,
+} from '../../operations.generated';
 import type { Role } from '../../src/domain/types';
 import { token } from './auth';
-import { gql, gqlOk } from './graphql';
+import { fragmentFields, gql, gqlOk } from './graphql';
 
-/** The fields most tests read back from a change. */
-export const CHANGE_FIELDS = `id title type impact urgency priority status version riskScore riskLevel
-  riskFactors { key label contribution } affectedServices backoutPlan testPlan plannedStart plannedEnd
-  emergencyJustification reviewDueAt reviewedAt failureReason submittedAt approvedAt implementedAt completedAt
-  allowedTransitions requester { id displayName } approvals { approver { id } decision comment approverRoles }`;
+/**
+ * The fields most tests read back from a change (the ChangeFields fragment of changes.graphql), for
+ * tests that write their own operation text around them.
+ */
+export const CHANGE_FIELDS = fragmentFields(ChangeFieldsFragmentDoc);
 
-export interface Change {
-  id: string;
-  title: string;
-  type: string;
-  priority: string;
-  status: string;
-  version: number;
-  riskScore: number | null;
-  riskLevel: string | null;
-  riskFactors: { key: string; label: string; contribution: number }[] | null;
-  affectedServices: string[];
-  plannedStart: string | null;
-  plannedEnd: string | null;
-  emergencyJustification: string | null;
-  reviewDueAt: string | null;
-  reviewedAt: string | null;
-  failureReason: string | null;
-  approvedAt: string | null;
-  allowedTransitions: string[];
-  requester: { id: string; displayName: string | null };
-  approvals: {
-    approver: { id: string };
-    decision: string;
-    comment: string | null;
-    approverRoles: string[];
-  }[];
-}
+export type Change = ChangeFieldsFragment;
 
 /** Tokens for one tenant's cast: a requester, three approvers, a change manager and an admin. */
 export async function cast(tenant = 'acme') {
@@ -51,10 +42,14 @@ export async function cast(tenant = 'acme') {
   };
 }
 
-export const CREATE = `mutation Create($input: CreateChangeRequestInput!) {
-  createChangeRequest(input: $input) { ${CHANGE_FIELDS} } }`;
+// The operations as text, for tests that keep them in tables of their own; the helpers below send
+// the typed documents.
+export const CREATE = print(CreateChangeDocument);
 
-/** Defaults give a NORMAL, MEDIUM-risk change on one service, with both plans. */
+/**
+ * Defaults give a NORMAL, MEDIUM-risk change on one service, with both plans. `overrides` is loose
+ * on purpose: validation tests send what the schema refuses.
+ */
 export function changeInput(overrides: Record<string, unknown> = {}) {
   return {
     title: 'Upgrade the payments database',
@@ -71,9 +66,26 @@ export function changeInput(overrides: Record<string, unknown> = {}) {
 }
 
 export async function createChange(tok: string, overrides: Record<string, unknown> = {}): Promise<Change> {
-  const data = await gqlOk<{ createChangeRequest: Change }>(CREATE, { input: changeInput(overrides) }, tok);
+  const input = changeInput(overrides);
+  // The input is loose (see changeInput), so the document's variables type cannot check it.
+  const data = await gqlOk<ResultOf<typeof CreateChangeDocument>>(
+    print(CreateChangeDocument),
+    { input },
+    tok,
+  );
   return data.createChangeRequest;
 }
+
+export const SUBMIT = print(SubmitChangeDocument);
+export const APPROVE = print(ApproveChangeDocument);
+export const SCHEDULE = print(ScheduleChangeDocument);
+export const START = print(StartImplementationDocument);
+export const COMPLETE = print(CompleteChangeDocument);
+export const FAIL = print(FailChangeDocument);
+export const ROLL_BACK = print(RollBackChangeDocument);
+export const CANCEL = print(CancelChangeDocument);
+export const OVERRIDE = print(EmergencyOverrideDocument);
+export const GET = print(GetChangeDocument);
 
 /** Runs a mutation that takes `id` (and optional extra args) and returns a ChangeRequest. */
 export function changeMutation(name: string, extraArgs: Record<string, string> = {}) {
@@ -86,28 +98,12 @@ export function changeMutation(name: string, extraArgs: Record<string, string> =
   return `mutation($id: ID!${defs}) { ${name}(id: $id${args}) { ${CHANGE_FIELDS} } }`;
 }
 
-export const SUBMIT = changeMutation('submitChange');
-export const APPROVE = `mutation($id: ID!, $decision: Vote, $comment: String, $expectedVersion: Int) {
-  approveChange(id: $id, decision: $decision, comment: $comment, expectedVersion: $expectedVersion) {
-    change { ${CHANGE_FIELDS} } approvalsReceived approvalsRequired changeManagerRequired stillNeeded } }`;
-export const SCHEDULE = `mutation($id: ID!, $start: DateTime!, $end: DateTime!) {
-  scheduleChange(id: $id, plannedStart: $start, plannedEnd: $end) {
-    change { ${CHANGE_FIELDS} } conflicts { changeId services plannedStart plannedEnd } freezeWindowsOverridden } }`;
-export const START = changeMutation('startImplementation');
-export const COMPLETE = changeMutation('completeChange');
-export const FAIL = changeMutation('failChange', { reason: 'String!' });
-export const ROLL_BACK = changeMutation('rollBackChange', { reason: 'String' });
-export const CANCEL = changeMutation('cancelChange', { reason: 'String' });
-export const OVERRIDE = changeMutation('emergencyOverride', { justification: 'String!' });
-export const GET = `query($id: ID!) { change(id: $id) { ${CHANGE_FIELDS} } }`;
-
 export async function submit(tok: string, id: string): Promise<Change> {
-  return (await gqlOk<{ submitChange: Change }>(SUBMIT, { id }, tok)).submitChange;
+  return (await gqlOk(SubmitChangeDocument, { id }, tok)).submitChange;
 }
 
 export async function approve(tok: string, id: string, comment = 'Looks good'): Promise<Change> {
-  return (await gqlOk<{ approveChange: { change: Change } }>(APPROVE, { id, comment }, tok)).approveChange
-    .change;
+  return (await gqlOk(ApproveChangeDocument, { id, comment }, tok)).approveChange.change;
 }
 
 /** An ISO instant `days` from now (whole hours, so tests read well). */
@@ -137,14 +133,7 @@ export { gql, gqlOk };
 
 /** Schedules a change as the change manager; returns the whole ScheduleResult. */
 export async function schedule(tok: string, id: string, start: string, end: string) {
-  const data = await gqlOk<{
-    scheduleChange: {
-      change: Change;
-      conflicts: { changeId: string; services: string[]; plannedStart: string; plannedEnd: string }[];
-      freezeWindowsOverridden: string[];
-    };
-  }>(SCHEDULE, { id, start, end }, tok);
-  return data.scheduleChange;
+  return (await gqlOk(ScheduleChangeDocument, { id, start, end }, tok)).scheduleChange;
 }
 
 /** Every status a change can rest in (SUBMITTED is only passed through on submit). */
@@ -170,22 +159,21 @@ export async function changeInState(
   overrides: Record<string, unknown> = {},
   days = 1,
 ): Promise<Change> {
-  const run = async (query: string, vars: Record<string, unknown>, tok: string) =>
-    Object.values(await gqlOk<Record<string, Change>>(query, vars, tok))[0] as Change;
   switch (status) {
     case 'DRAFT':
       return createChange(c.requester, overrides);
     case 'CANCELLED': {
       const draft = await createChange(c.requester, overrides);
-      return run(CANCEL, { id: draft.id, reason: 'No longer needed' }, c.requester);
+      return (await gqlOk(CancelChangeDocument, { id: draft.id, reason: 'No longer needed' }, c.requester))
+        .cancelChange;
     }
     case 'PENDING_APPROVAL':
     case 'REJECTED': {
       const draft = await createChange(c.requester, overrides);
       const pending = await submit(c.requester, draft.id);
       if (status === 'PENDING_APPROVAL') return pending;
-      const data = await gqlOk<{ approveChange: { change: Change } }>(
-        APPROVE,
+      const data = await gqlOk(
+        ApproveChangeDocument,
         { id: pending.id, decision: 'REJECT', comment: 'Too risky this week' },
         c.approver1,
       );
@@ -201,12 +189,16 @@ export async function changeInState(
         inDays(days, 12),
       );
       if (status === 'SCHEDULED') return scheduled;
-      const implementing = await run(START, { id: approved.id }, c.manager);
+      const id = approved.id;
+      const implementing = (await gqlOk(StartImplementationDocument, { id }, c.manager)).startImplementation;
       if (status === 'IMPLEMENTING') return implementing;
-      if (status === 'COMPLETED') return run(COMPLETE, { id: approved.id }, c.manager);
-      const failed = await run(FAIL, { id: approved.id, reason: 'Replica did not come back' }, c.manager);
+      if (status === 'COMPLETED')
+        return (await gqlOk(CompleteChangeDocument, { id }, c.manager)).completeChange;
+      const reason = 'Replica did not come back';
+      const failed = (await gqlOk(FailChangeDocument, { id, reason }, c.manager)).failChange;
       if (status === 'FAILED') return failed;
-      return run(ROLL_BACK, { id: approved.id, reason: 'Backout plan ran' }, c.manager);
+      return (await gqlOk(RollBackChangeDocument, { id, reason: 'Backout plan ran' }, c.manager))
+        .rollBackChange;
     }
   }
 }

@@ -1,16 +1,23 @@
-import type { WorkflowSecretRecord } from '../../src/db/workflowSecrets';
-import { gql, gqlOk } from './graphql';
+import { print } from 'graphql';
+import {
+  DeleteSecretDocument,
+  ListSecretsDocument,
+  type SecretFieldsFragment,
+  SecretFieldsFragmentDoc,
+  SetSecretDocument,
+} from '../../operations.generated';
+import { fragmentFields, gql, gqlOk } from './graphql';
 
-/** Every field a WorkflowSecret has: none of them is, or could be, its value. */
-export const SECRET_FIELDS = 'name allowedHosts keyId createdAt createdBy updatedAt updatedBy';
+/** Every field a WorkflowSecret has (SecretFields in secrets.graphql): none of them is, or could be, its value. */
+export const SECRET_FIELDS = fragmentFields(SecretFieldsFragmentDoc);
 
-export const SET_SECRET = `mutation($name: String!, $value: String!, $hosts: [String!]!) {
-  setWorkflowSecret(name: $name, value: $value, allowedHosts: $hosts) { ${SECRET_FIELDS} } }`;
-export const DELETE_SECRET = `mutation($name: String!) { deleteWorkflowSecret(name: $name) { ${SECRET_FIELDS} } }`;
-export const LIST_SECRETS = `{ workflowSecrets { ${SECRET_FIELDS} } }`;
+// The operations as text, for tests that send them with arguments of their own.
+export const SET_SECRET = print(SetSecretDocument);
+export const DELETE_SECRET = print(DeleteSecretDocument);
+export const LIST_SECRETS = print(ListSecretsDocument);
 
-/** What the GraphQL type shows of a secret: the record without its tenant (never a value). */
-export type WorkflowSecret = Omit<WorkflowSecretRecord, 'tenantId'>;
+/** What the GraphQL type shows of a secret: never its value. */
+export type WorkflowSecret = SecretFieldsFragment;
 
 /** Sets a tenant's workflow secret as its admin would (`adminToken` picks the tenant). */
 export async function setSecret(
@@ -19,24 +26,16 @@ export async function setSecret(
   value: string,
   allowedHosts: string[] = [],
 ): Promise<WorkflowSecret> {
-  const r = await gqlOk<{ setWorkflowSecret: WorkflowSecret }>(
-    SET_SECRET,
-    { name, value, hosts: allowedHosts },
-    adminToken,
-  );
+  const r = await gqlOk(SetSecretDocument, { name, value, hosts: allowedHosts }, adminToken);
   return r.setWorkflowSecret;
 }
 
 export function trySetSecret(token: string, name: string, value: string, allowedHosts: string[] = []) {
-  return gql<{ setWorkflowSecret: WorkflowSecret }>(
-    SET_SECRET,
-    { name, value, hosts: allowedHosts },
-    { token },
-  );
+  return gql(SetSecretDocument, { name, value, hosts: allowedHosts }, { token });
 }
 
 export async function listSecrets(token: string): Promise<WorkflowSecret[]> {
-  return (await gqlOk<{ workflowSecrets: WorkflowSecret[] }>(LIST_SECRETS, {}, token)).workflowSecrets;
+  return (await gqlOk(ListSecretsDocument, {}, token)).workflowSecrets;
 }
 
 /** Forms a value could be stored in: as is, JSON-escaped, percent-encoded, base64, and its SHA-256. */

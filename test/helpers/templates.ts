@@ -1,56 +1,41 @@
-import { CHANGE_FIELDS, type Change, gqlOk, inDays } from './changes';
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
+import {
+  CreateChangeFromTemplateDocument,
+  type CreateChangeFromTemplateMutation,
+  CreateTemplateDocument,
+  RetireTemplateDocument,
+  TemplateDocument,
+  type TemplateFieldsFragment,
+  TemplateFieldsFragmentDoc,
+  TemplatesDocument,
+  UpdateTemplateDocument,
+} from '../../operations.generated';
+import { gqlOk, inDays } from './changes';
+import { fragmentFields } from './graphql';
 
 /** Standard change templates: the fields tests read, and helpers to create them and raise changes. */
 
-export const TEMPLATE_FIELDS = `id name titlePattern titleVariables description affectedServices impact urgency
-  implementationPlan backoutPlan testPlan riskLevel runbookWorkflowId runbookInputs status version
-  createdBy updatedBy retiredAt`;
+/** The template fields tests read (the TemplateFields fragment of templates.graphql). */
+export const TEMPLATE_FIELDS = fragmentFields(TemplateFieldsFragmentDoc);
 
-export interface Template {
-  id: string;
-  name: string;
-  titlePattern: string;
-  titleVariables: string[];
-  description: string;
-  affectedServices: string[];
-  impact: string;
-  urgency: string;
-  riskLevel: string;
-  runbookWorkflowId: string | null;
-  runbookInputs: Record<string, unknown> | null;
-  status: 'ACTIVE' | 'RETIRED';
-  version: number;
-  createdBy: string;
-  updatedBy: string;
-  retiredAt: string | null;
-}
+export type Template = TemplateFieldsFragment;
 
-export const CREATE_TEMPLATE = `mutation($input: CreateStandardChangeTemplateInput!) {
-  createStandardChangeTemplate(input: $input) { ${TEMPLATE_FIELDS} } }`;
-export const UPDATE_TEMPLATE = `mutation($id: ID!, $input: UpdateStandardChangeTemplateInput!, $expectedVersion: Int) {
-  updateStandardChangeTemplate(id: $id, input: $input, expectedVersion: $expectedVersion) { ${TEMPLATE_FIELDS} } }`;
-export const RETIRE_TEMPLATE = `mutation($id: ID!, $expectedVersion: Int) {
-  retireStandardChangeTemplate(id: $id, expectedVersion: $expectedVersion) { ${TEMPLATE_FIELDS} } }`;
-export const TEMPLATES = `query($includeRetired: Boolean) {
-  standardChangeTemplates(includeRetired: $includeRetired) { ${TEMPLATE_FIELDS} } }`;
-export const TEMPLATE = `query($id: ID!) {
-  standardChangeTemplate(id: $id) { ${TEMPLATE_FIELDS} versions { version affectedServices status updatedBy } } }`;
-export const FROM_TEMPLATE = `mutation($templateId: ID!, $input: CreateChangeFromTemplateInput!) {
-  createChangeFromTemplate(templateId: $templateId, input: $input) {
-    ${CHANGE_FIELDS} templateId templateVersion runbookWorkflowId runbookAttachedBy runbookInputs
-    implementationPlan description } }`;
+// The operations as text, for tests that send them with arguments of their own; the helpers below
+// send the typed documents.
+export const CREATE_TEMPLATE = print(CreateTemplateDocument);
+export const UPDATE_TEMPLATE = print(UpdateTemplateDocument);
+export const RETIRE_TEMPLATE = print(RetireTemplateDocument);
+export const TEMPLATES = print(TemplatesDocument);
+export const TEMPLATE = print(TemplateDocument);
+export const FROM_TEMPLATE = print(CreateChangeFromTemplateDocument);
 
-export type FromTemplateChange = Change & {
-  templateId: string | null;
-  templateVersion: number | null;
-  runbookWorkflowId: string | null;
-  runbookAttachedBy: string | null;
-  runbookInputs: Record<string, unknown> | null;
-  implementationPlan: string | null;
-  description: string;
-};
+export type FromTemplateChange = CreateChangeFromTemplateMutation['createChangeFromTemplate'];
 
-/** A LOW-risk certificate rotation on one service with every plan: scores 0 as a STANDARD change. */
+/**
+ * A LOW-risk certificate rotation on one service with every plan: scores 0 as a STANDARD change.
+ * `overrides` is loose on purpose: validation tests send what the schema refuses.
+ */
 export function templateInput(overrides: Record<string, unknown> = {}) {
   return {
     name: 'TLS certificate rotation',
@@ -70,13 +55,10 @@ export async function createTemplate(
   tok: string,
   overrides: Record<string, unknown> = {},
 ): Promise<Template> {
-  return (
-    await gqlOk<{ createStandardChangeTemplate: Template }>(
-      CREATE_TEMPLATE,
-      { input: templateInput(overrides) },
-      tok,
-    )
-  ).createStandardChangeTemplate;
+  // The input is loose (see templateInput), so the document's variables type cannot check it.
+  const input = templateInput(overrides);
+  const data = await gqlOk<ResultOf<typeof CreateTemplateDocument>>(CREATE_TEMPLATE, { input }, tok);
+  return data.createStandardChangeTemplate;
 }
 
 export const windowIn = (days: number) => ({ plannedStart: inDays(days, 2), plannedEnd: inDays(days, 3) });
@@ -88,8 +70,8 @@ export async function fromTemplate(
   days = 3,
 ): Promise<FromTemplateChange> {
   return (
-    await gqlOk<{ createChangeFromTemplate: FromTemplateChange }>(
-      FROM_TEMPLATE,
+    await gqlOk(
+      CreateChangeFromTemplateDocument,
       {
         templateId,
         input: {

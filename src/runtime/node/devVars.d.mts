@@ -1,6 +1,7 @@
 // Types of devVars.mjs, for the TypeScript that shares it (src/runtime/node/main.ts).
 export const DEV_VARS: string;
 export function readDevVars(path?: string): Record<string, string>;
+export function ensureDevEnvironment(path?: string): string;
 export function ensureDevSecret(path?: string): string;
 export function ensureDevSecretsKey(path?: string): string;
 export function maxTtlSeconds(vars?: Record<string, string>): number;

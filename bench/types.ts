@@ -1,0 +1,145 @@
+// Types the bench's JavaScript shares through JSDoc (`@typedef {import('./types.ts').X} X`).
+// Nothing runs this file; tsconfig.tools.json checks the bench against it.
+import type { GraphQLSchema } from 'graphql';
+
+/** Which bench token an operation sends (see fixture/auth.mjs). */
+export type BenchTokenName = 'reader' | 'writer';
+export type BenchTokens = Record<BenchTokenName, string>;
+/** The configuration variables of the app under test (fixture/auth.mjs BENCH_VARS). */
+export type BenchVars = Record<string, string>;
+
+/** One benchmarked GraphQL operation (fixture/operations.mjs). */
+export interface BenchOperation {
+  label: string;
+  token: BenchTokenName;
+  query: string;
+  variables: () => Record<string, unknown>;
+  /** The MCP tool call doing the same work, when there is one. */
+  mcp?: { tool: string; arguments: Record<string, unknown> };
+}
+
+/** What an in-process server factory of inprocess/variants.mjs is given. */
+export interface VariantOptions {
+  schema: GraphQLSchema;
+  db: D1Database;
+  vars: BenchVars;
+  tokens: BenchTokens;
+}
+
+/** An in-process server: `run` resolves to the response body as text. */
+export interface Variant {
+  name: string;
+  run(op: BenchOperation): Promise<string>;
+  close?: () => Promise<unknown>;
+}
+
+/** One timed loop (inprocess/measure.mjs timeLoop). */
+export interface LoopSample {
+  n: number;
+  wallMs: number;
+  cpuUs: number;
+}
+
+/** IPC between inprocess/forkVariant.mjs and inprocess/variantProcess.mjs. */
+export type VariantRequest = { exit: true } | { id: number; op: string; ms: number };
+export type VariantReply = { ready: true } | ({ id: number } & LoopSample);
+
+/** A section that failed: bench/run.mjs records why instead of its figures. */
+export interface SectionError {
+  error: string;
+}
+
+/** One server's figures in the in-process section (inprocess/measure.mjs alternate). */
+export interface ServerFigures {
+  opsPerSec: number;
+  cpuUsPerOp: number;
+  rounds: number[];
+}
+export type InProcessServer = 'yoga' | 'floor' | 'apollo' | 'mercurius';
+export type InProcessOperation = { label: string } & Record<InProcessServer, ServerFigures>;
+export interface StatementCounts {
+  counts: Record<string, Record<string, number>>;
+  sql: Record<string, string[]>;
+}
+export interface InProcessResult {
+  rounds: number;
+  roundMs: number;
+  warmupMs: number;
+  operations: Record<string, InProcessOperation>;
+  statements: StatementCounts;
+}
+
+/** One autocannon run (http/load.mjs). */
+export interface HttpFigures {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+export type HttpServer = 'changeflow' | 'changeflowNoLimiter' | 'mercurius' | 'apollo';
+export type HttpComparison = Record<HttpServer, HttpFigures> & { ratios: Record<string, number> };
+export interface HttpResult {
+  rounds: number;
+  durationS: number;
+  /** Query → `c<connections>` → the servers' figures. */
+  results: Record<string, Record<string, HttpComparison>>;
+}
+
+/** Requests/s and latency percentiles (ms) of one variant (lib.mjs sideBySide). */
+export interface RateFigures {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+export interface Comparison {
+  graphql: RateFigures;
+  mcp: RateFigures;
+  ratio: number;
+}
+export interface WorkerResult {
+  rounds: number;
+  requests: number;
+  concurrency: number;
+  sameJson: boolean;
+  startupMs?: { fromSource: number; appBundle: number; floorBundle?: number };
+  listVsFloor?: {
+    graphql: RateFigures;
+    graphqlNoLimiter?: RateFigures;
+    floor: RateFigures;
+    ratio: number;
+    ratioNoLimiter?: number;
+  };
+  mcpSingle: Comparison;
+  mcpList: Comparison;
+}
+
+export interface BundleResult {
+  rawBytes: number;
+  gzipBytes: number;
+  wranglerGzipKiB: number;
+  samples: number;
+  evalMs: number;
+  firstRequestMs: number;
+}
+
+/** bench/results/latest.json, as bench/run.mjs writes it and bench/report.mjs prints it. */
+export interface BenchReport {
+  meta: {
+    date: string;
+    mode: string;
+    node: string;
+    cpus: number;
+    cpuModel: string;
+    loadStart: number[];
+    loadEnd: number[];
+    durationS: number;
+    commit: string | null;
+    dirty: boolean;
+    sections: string[];
+  };
+  inProcess?: InProcessResult | SectionError;
+  http?: HttpResult | SectionError;
+  worker?: WorkerResult | SectionError;
+  bundle?: BundleResult | SectionError;
+}
