@@ -1,6 +1,6 @@
 import { ttlSeconds } from './auth/ttl.mjs';
+import { type EgressSettings, parseExactHost } from './domain/egress';
 import { DEFAULT_COOLDOWN_MS, DEFAULT_FAILURE_THRESHOLD } from './engine/circuitBreaker';
-import { type EgressSettings, parseExactHost } from './engine/egress';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
 import type { SecretKeys } from './secrets/envelope';
@@ -45,7 +45,7 @@ export interface Config {
    * SECRETS_KEY is not set: secrets can then be neither saved nor used.
    */
   secretKeys: SecretKeys | null;
-  /** What workflow HTTP steps may reach beyond the default (src/engine/egress.ts). */
+  /** What workflow HTTP steps may reach beyond the default (src/domain/egress.ts). */
   egress: EgressSettings;
   /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;

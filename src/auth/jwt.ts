@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Config } from '../config';
+import { isRole, type Principal } from '../domain/principal';
 import { AppError } from '../errors';
-import { isRole, type Principal } from './principal';
 
 /** Seconds of clock difference tolerated between the token issuer and us (exp, nbf, iat). */
 export const CLOCK_TOLERANCE_S = 60;

@@ -1,5 +1,5 @@
-import { coveredRoles, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
+import { coveredRoles, type Principal } from './principal';
 import type { ApprovalRecord, ChangeRecord, ChangeType, RiskLevel, Role } from './types';
 
 /** CAB quorum by risk level. VERY_HIGH also needs a change manager (or admin) among them. */

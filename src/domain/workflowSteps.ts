@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { hasControlOrSpace, templatedAuthority, writtenAuthority } from '../engine/egress';
-import { transformSpecSchema } from '../engine/transform';
+import { hasControlOrSpace, templatedAuthority, writtenAuthority } from './egress';
+import { transformSpecSchema } from './transform';
 
 /**
  * The shape of a workflow definition: its ordered steps and its triggers, validated by type.

@@ -2,6 +2,9 @@ import { getChange } from '../db/changes';
 import { getEgressPolicy } from '../db/egressPolicies';
 import { getExecution, updateLiveExecutionStatement, upsertStepRunStatement } from '../db/executions';
 import { getWorkflowVersion } from '../db/workflows';
+import type { EgressSettings } from '../domain/egress';
+import { hostAllowed, hostRefusal, type OpenedSecret } from '../domain/secretHosts';
+import { evaluateTransform } from '../domain/transform';
 import type {
   AttemptRecord,
   ExecutionErrorRecord,
@@ -13,14 +16,11 @@ import type {
 import { isTerminalExecution } from '../domain/types';
 import type { WorkflowStep } from '../domain/workflowSteps';
 import { secretRefs } from '../domain/workflowSteps';
-import { hostAllowed, hostRefusal, type OpenedSecret } from '../usecases/workflows/secrets';
 import { nextDelayMs, shouldRetry } from './backoff';
 import { breakerKey, countsAgainstBreaker } from './circuitBreaker';
-import type { EgressSettings } from './egress';
 import { type ClassifiedError, classifyError } from './errorClass';
 import { callHttp, type HttpStep } from './httpCall';
 import { redactSecrets } from './template';
-import { evaluateTransform } from './transform';
 
 /**
  * The execution engine's units of work. Each function is one durable step of the runner (see

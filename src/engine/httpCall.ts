@@ -1,7 +1,7 @@
+import { checkEgress, type EgressPolicy, templatedAuthority } from '../domain/egress';
 import type { httpRequestStepSchema } from '../domain/workflowSteps';
-import { readUpTo } from '../http/streams';
+import { readUpTo } from '../streams';
 import { parseRetryAfter } from './backoff';
-import { checkEgress, type EgressPolicy, templatedAuthority } from './egress';
 import { type ClassifiedError, classifyError, type ErrorKind } from './errorClass';
 import { redactSecrets, renderTemplate, type TemplateScope } from './template';
 

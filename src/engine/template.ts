@@ -1,4 +1,4 @@
-import { describeMiss, parsePath, resolvePath } from './transform';
+import { describeMiss, parsePath, resolvePath } from '../domain/transform';
 
 /**
  * Templates for `http-request` url, headers and body: `{{ inputs.x }}`, `{{ steps.a.body.id }}`,

@@ -1,6 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config';
-import { describeEgress } from '../engine/egress';
+import { describeEgress } from '../domain/egress';
 import { createLogger } from '../log';
 import { buildCatalog } from '../mcp/catalog';
 import { createMcpEndpoint } from '../mcp/http';
@@ -8,6 +8,7 @@ import { newObservation, type Observation, type RequestSample, routeLabel } from
 import { type RateLimiterPort, rateLimitHeaders, requestKey } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { printSDL } from '../schema/sdl';
+import { drainBody } from '../streams';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -21,7 +22,6 @@ import { requestIdFor } from './requestId';
 import { errorResponse, jsonErrorResponse, type Surface } from './responses';
 import { matchRoute, type Route, type RouteContext } from './routes';
 import { withSecurityHeaders } from './securityHeaders';
-import { drainBody } from './streams';
 import type { SessionCredential } from './wsSession';
 
 /** The bindings the app needs, whatever the runtime. */

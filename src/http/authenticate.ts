@@ -1,8 +1,8 @@
 import { hashApiKey, isWellFormedApiKey, looksLikeApiKey } from '../auth/apiKeys';
 import { verifyJwt } from '../auth/jwt';
-import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { apiKeyByHash } from '../db/apiKeys';
+import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
 
 /** The outcome of reading a request's credentials: a principal, none at all, or a rejection. */

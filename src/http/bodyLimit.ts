@@ -1,4 +1,4 @@
-import { DRAIN_MAX_BYTES, readUpTo } from './streams';
+import { DRAIN_MAX_BYTES, readUpTo } from '../streams';
 
 /**
  * A cap on request bodies, checked before anything reads them: a declared Content-Length over

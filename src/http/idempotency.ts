@@ -1,7 +1,7 @@
 import { type DocumentNode, Kind, parse, print, visit } from 'graphql';
-import type { Principal } from '../auth/principal';
 import { findIdempotencyKey, type IdempotencyScope, storeIdempotentResponse } from '../db/idempotency';
 import { canonicalJson } from '../domain/auditChain';
+import type { Principal } from '../domain/principal';
 import type { SecretKeys } from '../secrets/envelope';
 import { graphqlErrorResponse as graphqlError } from './responses';
 

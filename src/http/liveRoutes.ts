@@ -1,5 +1,5 @@
-import { hasScope, type Principal } from '../auth/principal';
 import type { Config } from '../config';
+import { hasScope, type Principal } from '../domain/principal';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
 import { graphqlHelpPage } from './graphqlHelpPage';

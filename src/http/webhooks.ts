@@ -1,6 +1,6 @@
-import { systemPrincipal } from '../auth/principal';
 import { isUniqueViolation } from '../db/errors';
 import { insertWebhookDeliveryStatement } from '../db/executions';
+import { systemPrincipal } from '../domain/principal';
 import type { WorkflowTrigger } from '../domain/workflowSteps';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../engine/webhookSignature';
 import { AppError, type ErrorCode } from '../errors';

@@ -1,8 +1,8 @@
 import type { GraphQLError } from 'graphql';
 import { decodeJwt } from 'jose';
-import type { Principal } from '../auth/principal';
 import type { Config } from '../config';
 import { apiKeyById } from '../db/apiKeys';
+import type { Principal } from '../domain/principal';
 import { socketError } from '../errors';
 import { type RateLimiterPort, requestKey } from '../ratelimit/policy';
 import { graphqlErrorResponse } from './responses';

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../domain/principal';
 import type { SessionCredential } from './wsSession';
 
 /**

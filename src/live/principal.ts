@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../domain/principal';
 
 /**
  * Who the hub reads a tenant's KPIs as: a viewer of that one tenant. The viewer scope lets it

@@ -9,9 +9,9 @@ import { InitializeRequestSchema, JSONRPCMessageSchema } from '@modelcontextprot
 import { ROLES } from '../domain/types';
 import type { AuthResult } from '../http/authenticate';
 import { jsonRpcErrorResponse, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from '../http/responses';
-import { drainBody } from '../http/streams';
 import { rateLimitHeaders } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
+import { drainBody } from '../streams';
 import type { McpCatalog } from './catalog';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
@@ -230,7 +230,7 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
     );
     // The transport may answer (415, 406, ...) without reading the body; the caller's drain cannot
     // see it (the negotiated request took the stream over), so take the rest here, or that early
-    // answer breaks the connection (see drainBody in src/http/streams.ts).
+    // answer breaks the connection (see drainBody in src/streams.ts).
     await drainBody(negotiated.request);
     return checked && Array.isArray(checked.body) ? asBatchAnswer(response) : response;
   };

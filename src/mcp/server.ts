@@ -14,7 +14,7 @@ import {
   type ServerResult,
 } from '@modelcontextprotocol/sdk/types.js';
 import * as z from 'zod';
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import type { JsonSchema } from './jsonSchema';

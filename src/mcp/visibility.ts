@@ -1,4 +1,4 @@
-import { hasScope, type Principal, SCOPE_ROLES, type Scope } from '../auth/principal';
+import { hasScope, type Principal, SCOPE_ROLES, type Scope } from '../domain/principal';
 
 type ScopeMap = Record<string, unknown> & { $any?: ScopeMap; $all?: ScopeMap };
 

@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal';
+import type { Principal } from '../domain/principal';
 import type { Decision, Limits } from './slidingWindow';
 
 /** Who is being limited, from the least to the most trusted, plus MCP tool calls. */

@@ -1,7 +1,7 @@
 import SchemaBuilder from '@pothos/core';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import ZodPlugin from '@pothos/plugin-zod';
-import { hasScope } from '../auth/principal';
+import { hasScope } from '../domain/principal';
 import { AppError } from '../errors';
 import type { AuthedContext, RequestContext } from '../usecases/context';
 import McpPlugin from './plugins/mcp';

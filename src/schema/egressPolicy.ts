@@ -1,5 +1,5 @@
 import type { EgressPolicyRecord } from '../db/egressPolicies';
-import { MAX_ALLOWED_HOSTS } from '../engine/egress';
+import { MAX_ALLOWED_HOSTS } from '../domain/egress';
 import { readEgressPolicy, setEgressPolicy } from '../usecases/workflows/egressPolicy';
 import { builder } from './builder';
 

@@ -1,5 +1,4 @@
 import { displayPrefix, generateApiKey, hashApiKey } from '../auth/apiKeys';
-import { coveredRoles, type Principal, personOf } from '../auth/principal';
 import {
   type ApiKeyRecord,
   apiKeyById,
@@ -8,6 +7,7 @@ import {
   revokeApiKeyStatement,
 } from '../db/apiKeys';
 import { newId } from '../db/ids';
+import { coveredRoles, type Principal, personOf } from '../domain/principal';
 import type { Role } from '../domain/types';
 import { AppError } from '../errors';
 import { commitWithAudit } from './commit';

@@ -1,8 +1,8 @@
-import type { Principal } from '../auth/principal';
 import type { AuditSource } from '../db/audit';
 import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
-import { type EgressSettings, STRICT_EGRESS } from '../engine/egress';
+import { type EgressSettings, STRICT_EGRESS } from '../domain/egress';
+import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
 import type { SecretKeys } from '../secrets/envelope';
 import type { EventsPort } from './ports/events';

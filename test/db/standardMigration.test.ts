@@ -1,6 +1,5 @@
 import { applyD1Migrations, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Principal } from '../../src/auth/principal';
 import { auditChain, insertAuditEventStatement } from '../../src/db/audit';
 import {
   type AuditEventInput,
@@ -8,6 +7,7 @@ import {
   GENESIS_HASH,
   verifyAuditChain,
 } from '../../src/domain/auditChain';
+import type { Principal } from '../../src/domain/principal';
 import { auditMigrations } from '../../src/runtime/worker/scheduled';
 import { submitChange } from '../../src/usecases/changes/lifecycle';
 import { type AuthedContext, createRequestContext } from '../../src/usecases/context';

@@ -6,6 +6,8 @@ import {
   requestCancelStatement,
 } from '../../src/db/executions';
 import { insertWorkflowStatements } from '../../src/db/workflows';
+import { STRICT_EGRESS } from '../../src/domain/egress';
+import type { OpenedSecret } from '../../src/domain/secretHosts';
 import type { ExecutionRecord, StepRunRecord } from '../../src/domain/types';
 import { stepsSchema, type WorkflowStep } from '../../src/domain/workflowSteps';
 import {
@@ -16,9 +18,7 @@ import {
   onFailure,
   onSuccess,
 } from '../../src/engine/circuitBreaker';
-import { STRICT_EGRESS } from '../../src/engine/egress';
 import type { BreakerPort, EnginePorts, ExecutionEvent, Ids } from '../../src/engine/engine';
-import type { OpenedSecret } from '../../src/usecases/workflows/secrets';
 
 /**
  * The engine's units of work against the test D1 (the engine's own SQL, migrated schema) and fake

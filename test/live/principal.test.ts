@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { hasScope, type Principal, SCOPE_ROLES, type Scope } from '../../src/auth/principal';
 import { parseConfig } from '../../src/config';
+import { hasScope, type Principal, SCOPE_ROLES, type Scope } from '../../src/domain/principal';
 import { createGraphQLServer } from '../../src/http/graphqlServer';
 import { createLiveFeeds } from '../../src/live/feeds';
 import { forTenant, hubPrincipal } from '../../src/live/principal';

@@ -4,7 +4,7 @@
 // get "Network connection lost" (500/503 "Your worker restarted mid-request", or a reset)
 // instead of the Worker's answer. wrangler's own drain middleware skips a cancelled body (it is
 // "used"). Hence ChangeFlow never cancels a request body: it reads the rest and throws it away
-// before answering (drainBody, src/http/streams.ts). When this test fails, wrangler has fixed it and
+// before answering (drainBody, src/streams.ts). When this test fails, wrangler has fixed it and
 // the workaround can be reconsidered.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';

@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { coveredRoles } from '../../src/auth/principal';
 import {
   assertCanVote,
   evaluateApprovals,
   isPreApproved,
   REQUIRED_APPROVALS,
 } from '../../src/domain/approvalPolicy';
+import { coveredRoles } from '../../src/domain/principal';
 import type { ApprovalDecision, ChangeStatus, RiskLevel, Role } from '../../src/domain/types';
 import { CHANGE_STATUSES, CHANGE_TYPES, RISK_LEVELS } from '../../src/domain/types';
 import { AppError } from '../../src/errors';

@@ -3,8 +3,8 @@ import { exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/http/app';
 import { limitBody, MAX_BODY_BYTES } from '../../src/http/bodyLimit';
-import { DRAIN_MAX_BYTES } from '../../src/http/streams';
 import { schema } from '../../src/schema';
+import { DRAIN_MAX_BYTES } from '../../src/streams';
 import { token } from '../helpers/auth';
 
 /**
@@ -125,7 +125,7 @@ describe.each(['/graphql', '/mcp'])('%s', (path) => {
 
   // The refused body is read on and thrown away (never parsed), so that the 413 goes out once
   // the client finished sending: an answer while it still sends breaks the connection (see
-  // drainBody in src/http/streams.ts and test/node/malformedInput.test.mjs).
+  // drainBody in src/streams.ts and test/node/malformedInput.test.mjs).
   it('refuses a declared Content-Length over the limit, then drains the body it never parses', async () => {
     const { stream, state } = chunked(bodyFor(path, 10 * MAX_BODY_BYTES));
     const request = post(path, stream, { 'content-length': String(10 * MAX_BODY_BYTES) });

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, withDevelopmentKeys } from '../../config';
-import { describeEgress } from '../../engine/egress';
+import { describeEgress } from '../../domain/egress';
 import { auditMigratedChanges, migrationPrincipal } from '../../usecases/changes/migrations';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';

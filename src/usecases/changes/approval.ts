@@ -1,8 +1,8 @@
-import { SCOPE_ROLES } from '../../auth/principal';
 import { personBehind } from '../../db/apiKeys';
 import { insertApprovalStatement } from '../../db/approvals';
 import { newId } from '../../db/ids';
 import { assertCanVote, assertVoterHolds, evaluateApprovals, voterOf } from '../../domain/approvalPolicy';
+import { SCOPE_ROLES } from '../../domain/principal';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ApprovalRecord } from '../../domain/types';
 import { AppError } from '../../errors';

@@ -1,9 +1,9 @@
-import { personOf } from '../../auth/principal';
 import { insertChangeStatements } from '../../db/changes';
 import { newChangeId } from '../../db/ids';
 import { getTemplate } from '../../db/standardChangeTemplates';
 import { getWorkflow } from '../../db/workflows';
 import { isPreApproved } from '../../domain/approvalPolicy';
+import { personOf } from '../../domain/principal';
 import { priorityFor } from '../../domain/priority';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord, ChangeType, Level } from '../../domain/types';

@@ -1,5 +1,5 @@
-import { type Principal, systemPrincipal } from '../../auth/principal';
 import { isGuard } from '../../db/errors';
+import { type Principal, systemPrincipal } from '../../domain/principal';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 

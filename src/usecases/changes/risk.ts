@@ -1,7 +1,7 @@
-import { hasScope, personOf } from '../../auth/principal';
 import { personBehind } from '../../db/apiKeys';
 import { overlappingScheduled, serviceHistory } from '../../db/changes';
 import { getTemplateVersion } from '../../db/standardChangeTemplates';
+import { hasScope, personOf } from '../../domain/principal';
 import { assessRisk } from '../../domain/risk';
 import { type ChangeRecord, RISK_LEVELS, type RiskAssessment, type RiskLevel } from '../../domain/types';
 import { AppError } from '../../errors';

@@ -1,5 +1,5 @@
-import { personOf } from '../../auth/principal';
 import { getChange, updateChangeStatements } from '../../db/changes';
+import { personOf } from '../../domain/principal';
 import type { ChangeRecord } from '../../domain/types';
 import { AppError } from '../../errors';
 import { type AuditEntry, commitWithAudit } from '../commit';

@@ -1,6 +1,6 @@
 import { type EgressPolicyRecord, getEgressPolicy, putEgressPolicyStatement } from '../../db/egressPolicies';
+import { checkEgress, type EgressPolicy, MAX_ALLOWED_HOSTS, parseHostPattern } from '../../domain/egress';
 import type { WorkflowStep } from '../../domain/workflowSteps';
-import { checkEgress, type EgressPolicy, MAX_ALLOWED_HOSTS, parseHostPattern } from '../../engine/egress';
 import { AppError } from '../../errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';

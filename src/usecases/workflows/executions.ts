@@ -1,4 +1,3 @@
-import { personOf } from '../../auth/principal';
 import { isGuard } from '../../db/errors';
 import {
   countLiveExecutions,
@@ -9,6 +8,7 @@ import {
 } from '../../db/executions';
 import { newId } from '../../db/ids';
 import { getWorkflow } from '../../db/workflows';
+import { personOf } from '../../domain/principal';
 import type { ExecutionRecord, ExecutionTrigger, WorkflowRecord } from '../../domain/types';
 import { isTerminalExecution } from '../../domain/types';
 import { executionEvent } from '../../engine/engine';

@@ -1,6 +1,6 @@
-import { type Principal, systemPrincipal } from '../../auth/principal';
 import { insertExecutionStatement } from '../../db/executions';
 import { getWorkflow } from '../../db/workflows';
+import { type Principal, systemPrincipal } from '../../domain/principal';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord, ExecutionRecord } from '../../domain/types';
 import { AppError } from '../../errors';

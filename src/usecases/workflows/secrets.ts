@@ -6,6 +6,7 @@ import {
   type WorkflowSecretRecord,
   workflowSecretsNamed,
 } from '../../db/workflowSecrets';
+import { hostAllowed, hostRefusal, type OpenedSecret } from '../../domain/secretHosts';
 import { SECRET_NAME, secretRefs, type WorkflowDefinition } from '../../domain/workflowSteps';
 import { AppError } from '../../errors';
 import { openSecret, type SecretKeys, sealSecret } from '../../secrets/envelope';
@@ -26,16 +27,6 @@ const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
 const HOST_PATTERN = new RegExp(
   `^(?:${LABEL}(?:\\.${LABEL})*|\\*\\.${LABEL}(?:\\.${LABEL})+|\\[[0-9a-f:.]+\\])$`,
 );
-
-/** Whether a request to `hostname` (as `URL.hostname` gives it) may carry a secret with these hosts. */
-export function hostAllowed(hostname: string, allowedHosts: readonly string[]): boolean {
-  const host = hostname.toLowerCase();
-  return allowedHosts.some((pattern) =>
-    pattern.startsWith('*.')
-      ? host.length > pattern.length - 1 && host.endsWith(pattern.slice(1))
-      : host === pattern,
-  );
-}
 
 const invalid = (field: string, message: string) =>
   new AppError('VALIDATION_FAILED', `${field}: ${message}`, { issues: [{ field, message }] });
@@ -228,17 +219,6 @@ export async function secretIssues(
     }
   }
   return issues;
-}
-
-export function hostRefusal(name: string, host: string, allowedHosts: readonly string[]): string {
-  const allowed = allowedHosts.length ? allowedHosts.join(', ') : 'no host (its allowedHosts is empty)';
-  return `secret ${name} may only be sent to ${allowed}, not to ${host}`;
-}
-
-/** A secret opened for one HTTP attempt. */
-export interface OpenedSecret {
-  value: string;
-  allowedHosts: string[];
 }
 
 /**

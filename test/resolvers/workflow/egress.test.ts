@@ -11,7 +11,7 @@ import {
   parseHostPattern,
   templatedAuthority,
   writtenAuthority,
-} from '../../../src/engine/egress';
+} from '../../../src/domain/egress';
 import { BLOCKED } from '../../helpers/egressForms';
 
 const strict: EgressPolicy = { allowPrivate: false, allowPrivateHosts: [], allowedHosts: [] };

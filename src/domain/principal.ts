@@ -1,4 +1,4 @@
-import { ROLES, type Role } from '../domain/types';
+import { ROLES, type Role } from './types';
 
 /** Who is calling: a person or agent with a JWT, or an integration with an API key. */
 export interface Principal {
