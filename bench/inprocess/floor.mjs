@@ -9,7 +9,7 @@ import { READ_TENANT, WRITE_TENANT } from '../fixture/seed.mjs';
 
 /**
  * What verifyJwt makes of the bench tokens (see fixture/auth.mjs).
- * @type {Record<import('../types.ts').BenchTokenName, import('../../src/auth/principal.ts').Principal>}
+ * @type {Record<import('../types.ts').BenchTokenName, import('../../src/domain/principal.ts').Principal>}
  */
 const PRINCIPALS = {
   reader: {
