@@ -5,6 +5,7 @@ import {
   changeInState,
   createChange,
   inDays,
+  OVERRIDE,
   START,
   schedule,
   submit,
@@ -87,6 +88,23 @@ describe('approval gate', () => {
     const done = await waitFor(c.manager, started.id, undefined, 10_000);
     expect(done.status).toBe('SUCCEEDED');
     expect(done.outputs?.go).toEqual({ status: 'APPROVED' });
+  });
+
+  it('passes once an admin approves the change by emergency override', async () => {
+    const c = await freshCast();
+    const change = await createChange(c.requester, { type: 'EMERGENCY', impact: 'HIGH', urgency: 'HIGH' });
+    const id = await createWorkflow(c.manager, [{ id: 'cab', type: 'approval-gate', changeId: change.id }]);
+    const started = await execute(c.manager, id);
+    await waitFor(c.manager, started.id, (e) => e.steps[0]?.status === 'WAITING');
+    const approved = await gqlOk<{ emergencyOverride: { status: string } }>(
+      OVERRIDE,
+      { id: change.id, justification: 'Payments are down for every customer; this restores them.' },
+      c.admin,
+    );
+    expect(approved.emergencyOverride.status).toBe('APPROVED');
+    // Woken by the override, as by a CAB decision: the gate's own re-check is 60 s away in tests.
+    const done = await waitFor(c.manager, started.id, undefined, 10_000);
+    expect(done.status).toBe('SUCCEEDED');
   });
 
   it('fails with EXECUTION-007 when the change is rejected', async () => {
@@ -218,6 +236,34 @@ describe('runbook-driven changes', () => {
       if (change.status !== 'PENDING_APPROVAL') break;
       change = await approve(voter, change.id);
     }
+    const runs = await gqlOk<{ executions: { nodes: { id: string; trigger: string }[] } }>(
+      EXECUTIONS_OF,
+      { changeId: change.id },
+      c.viewer,
+    );
+    expect(runs.executions.nodes).toEqual([expect.objectContaining({ trigger: 'CHANGE_APPROVED' })]);
+    const done = await waitFor(c.manager, runs.executions.nodes[0]!.id);
+    expect(done.outputs?.prep).toEqual({ id: change.id });
+  });
+
+  it('an emergency override starts the change-approved runbook too', async () => {
+    const c = await freshCast();
+    const wf = await createWorkflow(
+      c.manager,
+      [{ id: 'prep', type: 'transform', spec: { pick: { id: 'inputs.change.id' } } }],
+      { triggers: [{ type: 'change-approved' }] },
+    );
+    const change = await createChange(c.manager, {
+      type: 'EMERGENCY',
+      impact: 'HIGH',
+      urgency: 'HIGH',
+      runbookWorkflowId: wf,
+    });
+    await gqlOk(
+      OVERRIDE,
+      { id: change.id, justification: 'The certificate expires in an hour; renew it now.' },
+      c.admin,
+    );
     const runs = await gqlOk<{ executions: { nodes: { id: string; trigger: string }[] } }>(
       EXECUTIONS_OF,
       { changeId: change.id },

@@ -8,8 +8,9 @@ import { runbookInputs, runbookVouchedFor } from '../workflows/runbookRules';
 const logger = createLogger({ service: 'changeflow', component: 'runbooks' });
 
 /**
- * What follows a CAB decision (a vote, or a pre-approval on submit), once it is committed:
- * approval gates waiting on the change look again, and an approved change's runbook may start.
+ * What follows a CAB decision (a vote, a pre-approval on submit, or an emergency override), once
+ * it is committed: approval gates waiting on the change look again, and an approved change's
+ * runbook may start.
  */
 export async function afterChangeDecided(ctx: AuthedContext, change: ChangeRecord): Promise<void> {
   if (change.status !== 'APPROVED' && change.status !== 'REJECTED') return;

@@ -4,6 +4,7 @@ import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord } from '../../domain/types';
 import { AppError } from '../../errors';
 import type { AuthedContext } from '../context';
+import { afterChangeDecided } from './afterDecision';
 import { computeRisk, withRisk } from './risk';
 import { mutateChange } from './writes';
 
@@ -49,6 +50,9 @@ export async function emergencyOverride(
     };
     return { next, action: 'change.emergency_override' };
   });
+  // Approved by override is approved: gates waiting on the change wake and its runbook may start,
+  // as after a CAB decision.
+  await afterChangeDecided(ctx, change);
   return change;
 }
 
