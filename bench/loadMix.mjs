@@ -482,13 +482,15 @@ const pick = (xs) => /** @type {T} */ (xs[Math.floor(Math.random() * xs.length)]
  */
 function changeInput(clientId, n) {
   const services = [...new Set([pick(SERVICES), pick(SERVICES)])];
-  const standard = Math.random() < 0.15;
+  // About 15% of creates are low-risk changes (one approval). A STANDARD change can only be raised
+  // from a standard change template (createChangeFromTemplate), which this mix does not exercise.
+  const lowRisk = Math.random() < 0.15;
   return {
     title: `Load change ${clientId}-${n}`,
     description: `Created by the load test (client ${clientId}, #${n})`,
-    type: standard ? 'STANDARD' : 'NORMAL',
-    impact: standard ? 'LOW' : pick(LEVELS),
-    urgency: standard ? 'LOW' : pick(LEVELS),
+    type: 'NORMAL',
+    impact: lowRisk ? 'LOW' : pick(LEVELS),
+    urgency: lowRisk ? 'LOW' : pick(LEVELS),
     affectedServices: services,
     backoutPlan: 'Roll back the deployment',
     testPlan: 'Smoke tests pass',
