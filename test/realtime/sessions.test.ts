@@ -61,6 +61,22 @@ describe('the WebSocket upgrade carries a credential', () => {
     opened.close();
   });
 
+  it('refuses an upgrade that does not offer graphql-transport-ws with 400 BAD_REQUEST, as GraphQL', async () => {
+    const tok = await token({ tenant: 'ws-subprotocol', roles: ['viewer'] });
+    const res = await exports.default.fetch('http://cf.test/graphql', {
+      headers: {
+        upgrade: 'websocket',
+        'sec-websocket-protocol': 'graphql-ws',
+        authorization: `Bearer ${tok}`,
+      },
+    });
+    expect(res.webSocket).toBeNull();
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      errors: [{ message: 'Use the graphql-transport-ws subprotocol', extensions: { code: 'BAD_REQUEST' } }],
+    });
+  });
+
   it('takes the tenant from the credential; a different ?tenant= is 403', async () => {
     const c = await cast('ws-tenant-from-token');
     const other = await openSocket('someone-else', { token: c.viewer });

@@ -6,6 +6,7 @@ import { type Extra, useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Config } from '../../config';
 import type { SocketAuth } from '../../http/graphqlWs';
+import { graphqlErrorResponse } from '../../http/responses';
 import {
   CallerSockets,
   type SessionCredential,
@@ -80,7 +81,7 @@ export class WebSocketGateway {
   ) {
     socket.on('error', () => socket.destroy());
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') {
-      return refuse(socket, new Response('Only WebSocket upgrades are served\n', { status: 400 }));
+      return refuse(socket, graphqlErrorResponse('BAD_REQUEST', 'Only WebSocket upgrades are served here'));
     }
     const id = randomUUID();
     const entry: PendingUpgrade = { req, socket, head, accepted: false };
@@ -102,11 +103,11 @@ export class WebSocketGateway {
     const id = request.headers.get(UPGRADE_ID_HEADER);
     const entry = id ? this.pending.get(id) : undefined;
     if (!entry) {
-      return new Response('WebSocket upgrades are served by the Node HTTP server\n', { status: 501 });
+      return graphqlErrorResponse('NOT_IMPLEMENTED', 'WebSocket upgrades are served by the Node HTTP server');
     }
     const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     if (!offered.includes('graphql-transport-ws')) {
-      return new Response('Use the graphql-transport-ws subprotocol\n', { status: 400 });
+      return graphqlErrorResponse('BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
     }
     const session = new SocketSession(credential, this.deps);
     const key = session.key;

@@ -6,6 +6,7 @@ import type { AppBindings } from '../../http/app';
 import type { AuthResult } from '../../http/authenticate';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from '../../http/graphqlServer';
 import { graphqlWsOptions, type SocketAuth } from '../../http/graphqlWs';
+import { graphqlErrorResponse } from '../../http/responses';
 import {
   CallerSockets,
   guardEventStream,
@@ -93,7 +94,7 @@ export class TenantHub extends DurableObject<HubEnv> {
     const credential = forwardedCredential(request);
     // Only the Worker reaches a hub, always with a checked credential of this hub's tenant.
     if (!credential || credential.principal.tenantId !== this.tenantId) {
-      return new Response('No session', { status: 401 });
+      return graphqlErrorResponse('UNAUTHENTICATED', 'No session');
     }
     if (request.headers.get('upgrade')?.toLowerCase() === 'websocket') {
       return this.acceptWebSocket(request, credential);
@@ -145,7 +146,7 @@ export class TenantHub extends DurableObject<HubEnv> {
   private acceptWebSocket(request: Request, credential: SessionCredential): Response {
     const offered = (request.headers.get('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
     if (!offered.includes('graphql-transport-ws')) {
-      return new Response('Use the graphql-transport-ws subprotocol', { status: 400 });
+      return graphqlErrorResponse('BAD_REQUEST', 'Use the graphql-transport-ws subprotocol');
     }
     const { config, yoga } = this.setup();
     const session = new SocketSession(credential, {
