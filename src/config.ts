@@ -1,9 +1,25 @@
 import { ttlSeconds } from './auth/ttl.mjs';
+import {
+  CONFIG_VARS,
+  type ConfigVars,
+  configVars,
+  VARIABLE_SPECS,
+  type VariableName,
+} from './configVariables';
 import { type EgressSettings, parseExactHost } from './domain/egress';
-import { DEFAULT_COOLDOWN_MS, DEFAULT_FAILURE_THRESHOLD } from './engine/circuitBreaker';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
 import type { SecretKeys } from './secrets/envelope';
+
+export {
+  CONFIG_VARS,
+  type ConfigVars,
+  configVars,
+  type Runtime,
+  VARIABLES,
+  type VariableName,
+  type VariableSpec,
+} from './configVariables';
 
 /** Runtime configuration, read once per set of bindings and validated up front. */
 
@@ -72,334 +88,6 @@ export interface SessionLimits {
   recheckMs: number;
 }
 
-/** Where a variable is read: the Cloudflare Worker (and its Durable Objects and Workflows), the Node runtime. */
-export type Runtime = 'worker' | 'node';
-
-/** One environment variable: everything the parser, the docs and the checks know about it. */
-export interface VariableSpec {
-  name: string;
-  /** How the value is written. */
-  type: 'string' | 'integer' | 'boolean' | 'url' | 'enum' | 'list' | 'json' | 'duration' | 'key';
-  /**
-   * The raw value that applies when the variable is unset or blank, parsed like a set one;
-   * null when there is none (or it depends on ENVIRONMENT: see `defaultText`).
-   */
-  default: string | null;
-  /** What docs/configuration.md says the default is when it is not a plain value. */
-  defaultText?: string;
-  runtimes: readonly Runtime[];
-  description: string;
-  /** A key or password: its value is never printed (docs, errors, banners). */
-  secret: boolean;
-}
-
-const BOTH = ['worker', 'node'] as const;
-const WORKER = ['worker'] as const;
-const NODE = ['node'] as const;
-
-/**
- * Every environment variable ChangeFlow reads, in the order docs/configuration.md lists them
- * (generated from this list by `npm run codegen`). Nothing outside this module reads a variable
- * by name (test/config/noStrayEnvReads.test.ts): a new one is added here, parsed in parseConfig
- * and handed to its reader through Config.
- */
-export const VARIABLES = [
-  {
-    name: 'ENVIRONMENT',
-    type: 'enum',
-    default: 'development',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      "`development`, `staging` or `production`. `wrangler.toml`'s top level says `production` (development comes from `.dev.vars`, which `npm start` writes); it decides the defaults of CORS_ORIGINS and GRAPHQL_INTROSPECTION and what must be set outside development.",
-  },
-  {
-    name: 'JWT_SECRET',
-    type: 'string',
-    default: null,
-    runtimes: BOTH,
-    secret: true,
-    description:
-      'HS256 secret, at least 32 characters (a Worker secret in staging/production). This or JWT_JWKS_URL must be set; in development `npm start` and the Node runtime take a random one from `.dev.vars`.',
-  },
-  {
-    name: 'JWT_JWKS_URL',
-    type: 'url',
-    default: null,
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'JWKS URL of your identity provider: RS256/ES256 tokens are verified with its keys (cached 10 min per isolate; an unknown `kid` refetches at most every 30 s).',
-  },
-  {
-    name: 'JWT_ISSUER',
-    type: 'string',
-    default: null,
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'The `iss` a token must carry. Staging and production refuse to start without it when JWT_JWKS_URL is set.',
-  },
-  {
-    name: 'JWT_AUDIENCE',
-    type: 'string',
-    default: null,
-    runtimes: BOTH,
-    secret: false,
-    description: 'The `aud` a token must carry. Staging and production refuse to start without it.',
-  },
-  {
-    name: 'JWT_MAX_TTL',
-    type: 'duration',
-    default: '24h',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'The longest token lifetime accepted (`exp − iat`, or `exp − now` without `iat`): seconds, or a number with `s`, `m`, `h`, `d` (`86400`, `24h`).',
-  },
-  {
-    name: 'PUBLIC_URL',
-    type: 'url',
-    default: null,
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'The URL this deployment is reached at (`https://changeflow.example.com`); its origin, with the exact CORS_ORIGINS, is what `/mcp` accepts as `Origin`, and the Node runtime on loopback answers for its host.',
-  },
-  {
-    name: 'CORS_ORIGINS',
-    type: 'list',
-    default: null,
-    defaultText: '`*` in development, none elsewhere',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'Comma-separated exact origins (`https://app.example`): a listed origin gets `Access-Control-Allow-Origin: <that origin>`, any other none, and its preflight 403; `*` only outside production.',
-  },
-  {
-    name: 'GRAPHQL_INTROSPECTION',
-    type: 'boolean',
-    default: null,
-    defaultText: '`true` in development, `false` elsewhere',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      '`true` or `false`: GraphQL introspection (`__schema`, `__type`) and "Did you mean …?" suggestions in error messages; off, they are refused with `INTROSPECTION_DISABLED`.',
-  },
-  {
-    name: 'RATE_LIMIT_ENABLED',
-    type: 'boolean',
-    default: 'true',
-    runtimes: BOTH,
-    secret: false,
-    description: '`false` turns rate limiting off (for measurements; never in production).',
-  },
-  {
-    name: 'RATE_LIMIT_PER_MINUTE',
-    type: 'integer',
-    default: '1000',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'Requests per caller (a JWT subject or an API key) in a sliding 60 s window: the base of the tiers.',
-  },
-  {
-    name: 'RATE_LIMIT_BURST_PER_SECOND',
-    type: 'integer',
-    default: '50',
-    runtimes: BOTH,
-    secret: false,
-    description: 'Requests per caller in a 1 s burst window: the base of the tiers.',
-  },
-  {
-    name: 'RATE_LIMIT_TIERS',
-    type: 'json',
-    default: null,
-    defaultText: 'none',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'JSON overrides per tier, e.g. `{"anonymous":{"perMinute":30},"mcpWrite":{"burstPerSecond":2}}`; tiers `anonymous` (by IP), `authenticated`, `apiKey`, `mcpRead`, `mcpWrite` (per caller and tool, resource template or prompt). Without overrides: anonymous 60/10, MCP reads 300/20, MCP writes 60/5.',
-  },
-  {
-    name: 'RATE_LIMIT_PER_IP_PER_MINUTE',
-    type: 'integer',
-    default: '300',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'Requests per minute from one client address, whoever they authenticate as; checked first, before any credential is looked up (over it: 429 `RATE_LIMITED` with `Retry-After`).',
-  },
-  {
-    name: 'SECRETS_KEY',
-    type: 'key',
-    default: null,
-    runtimes: BOTH,
-    secret: true,
-    description:
-      'base64 of 32 random bytes (`openssl rand -base64 32`): the key-encryption key of workflow secrets (a Worker secret). Without it secrets can be neither saved (`SECRETS_NOT_CONFIGURED`) nor used; in development `npm start` and the Node runtime take a random one from `.dev.vars`.',
-  },
-  {
-    name: 'SECRETS_KEY_PREVIOUS',
-    type: 'key',
-    default: null,
-    runtimes: BOTH,
-    secret: true,
-    description:
-      'The key SECRETS_KEY replaced, during a rotation: still decrypts, never encrypts; must differ from SECRETS_KEY.',
-  },
-  {
-    name: 'EGRESS_ALLOW_PRIVATE',
-    type: 'boolean',
-    default: 'false',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      '`true` lets workflow HTTP steps reach loopback, private and metadata addresses; development only, refused in staging and production.',
-  },
-  {
-    name: 'EGRESS_ALLOW_PRIVATE_HOSTS',
-    type: 'list',
-    default: null,
-    defaultText: 'none',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'Comma-separated exact hosts (`billing.internal`, `10.0.0.7`, `[fd00::7]`) excepted from the egress refusals, in any environment; printed at start-up.',
-  },
-  {
-    name: 'WS_MAX_SUBSCRIPTIONS_PER_SOCKET',
-    type: 'integer',
-    default: '20',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'Subscriptions one WebSocket may run at a time; the next subscribe gets `TOO_MANY_SUBSCRIPTIONS`.',
-  },
-  {
-    name: 'WS_MAX_SOCKETS_PER_CALLER',
-    type: 'integer',
-    default: '10',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'WebSockets one caller (a JWT subject or an API key) may hold open; the next upgrade gets HTTP 429 `TOO_MANY_CONNECTIONS`.',
-  },
-  {
-    name: 'WS_CREDENTIAL_RECHECK_MS',
-    type: 'integer',
-    default: '5000',
-    runtimes: BOTH,
-    secret: false,
-    description:
-      'How often an open WebSocket or SSE stream looks its API key up again, in ms (at most 5000).',
-  },
-  {
-    name: 'HUB_PING_INTERVAL_MS',
-    type: 'integer',
-    default: '15000',
-    runtimes: WORKER,
-    secret: false,
-    description:
-      'Tuning: ms between pings to WebSocket clients; one that has not answered by the next is dropped.',
-  },
-  {
-    name: 'BREAKER_FAILURE_THRESHOLD',
-    type: 'integer',
-    default: String(DEFAULT_FAILURE_THRESHOLD),
-    runtimes: WORKER,
-    secret: false,
-    description: "Tuning: consecutive failures that open an upstream host's circuit breaker.",
-  },
-  {
-    name: 'BREAKER_COOLDOWN_MS',
-    type: 'integer',
-    default: String(DEFAULT_COOLDOWN_MS),
-    runtimes: WORKER,
-    secret: false,
-    description: 'Tuning: ms an open circuit breaker waits before it lets one probe through.',
-  },
-  {
-    name: 'EXECUTION_CANCEL_POLL_MS',
-    type: 'integer',
-    default: '250',
-    runtimes: WORKER,
-    secret: false,
-    description: 'Tuning: how often an in-flight workflow HTTP call checks for a cancel, in ms.',
-  },
-  {
-    name: 'EXECUTION_GATE_POLL_MS',
-    type: 'integer',
-    default: '300000',
-    runtimes: WORKER,
-    secret: false,
-    description: 'Tuning: how long an approval gate sleeps between checks without a wake, in ms.',
-  },
-  {
-    name: 'EXECUTION_NUDGE_AFTER_MS',
-    type: 'integer',
-    default: '60000',
-    runtimes: WORKER,
-    secret: false,
-    description: 'Tuning: how late past its wake time the watchdog nudges a live execution, in ms.',
-  },
-  {
-    name: 'CHANGEFLOW_DB',
-    type: 'string',
-    default: null,
-    runtimes: NODE,
-    secret: false,
-    description: 'The SQLite file (`--db` wins); created, with its directory, if missing.',
-  },
-  {
-    name: 'CHANGEFLOW_PORT',
-    type: 'integer',
-    default: '8788',
-    runtimes: NODE,
-    secret: false,
-    description: 'The port to listen on (`--port` wins; 0 picks a free one).',
-  },
-  {
-    name: 'CHANGEFLOW_HOST',
-    type: 'string',
-    default: '127.0.0.1',
-    runtimes: NODE,
-    secret: false,
-    description:
-      'The address to listen on (`--host` wins). On loopback only requests naming a loopback host or PUBLIC_URL are answered.',
-  },
-  {
-    name: 'CHANGEFLOW_TRUST_PROXY',
-    type: 'enum',
-    default: null,
-    defaultText: 'none: the peer address',
-    runtimes: NODE,
-    secret: false,
-    description:
-      "The one header a reverse proxy in front sets to the client's address (`--trust-proxy` wins): cf, x-real-ip or x-forwarded-for.",
-  },
-] as const satisfies readonly VariableSpec[];
-
-export type VariableName = (typeof VARIABLES)[number]['name'];
-
-/** The variables as Workers bindings and process.env deliver them: strings, any of them unset. */
-export type ConfigVars = { [K in VariableName]?: string };
-
-/** Every variable's name. */
-export const CONFIG_VARS: readonly VariableName[] = VARIABLES.map((v) => v.name);
-
-const SPECS = new Map<string, VariableSpec>(VARIABLES.map((v) => [v.name, v]));
-
-/** The variables of an environment (process.env, Worker bindings), and nothing else. */
-export function configVars(env: object): ConfigVars {
-  const vars: Record<string, string> = {};
-  for (const name of CONFIG_VARS) {
-    const value = (env as Record<string, unknown>)[name];
-    if (typeof value === 'string') vars[name] = value;
-  }
-  return vars as ConfigVars;
-}
-
 export const VERSION = '0.1.0';
 
 export class ConfigError extends Error {
@@ -424,7 +112,7 @@ const blank = (v: string | undefined): v is undefined => v === undefined || v.tr
 /** The variable's value, or its default from VARIABLES when unset or blank. */
 function setting(vars: ConfigVars, name: VariableName): string | undefined {
   const raw = vars[name];
-  return blank(raw) ? (SPECS.get(name)?.default ?? undefined) : raw;
+  return blank(raw) ? (VARIABLE_SPECS.get(name)?.default ?? undefined) : raw;
 }
 
 function positiveInt(vars: ConfigVars, name: VariableName): number {
