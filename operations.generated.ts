@@ -30,36 +30,48 @@ export type ChangeType =
 
 /** All a standard change may vary: its title variables and its window. */
 export type CreateChangeFromTemplateInput = {
+  /** When the window closes (after plannedStart). */
   plannedEnd: string;
+  /** When the window opens (ISO 8601, in the future). */
   plannedStart: string;
   /** A value for each of the template’s titleVariables, and no others. */
   titleVariables?: Array<TitleVariableInput> | null | undefined;
 };
 
+/** A new change request; it starts as a DRAFT of the caller. */
 export type CreateChangeRequestInput = {
   /** Names of the services touched. */
   affectedServices: Array<string>;
   /** How to undo the change. */
   backoutPlan?: string | null | undefined;
+  /** What changes and why. */
   description: string;
   impact: Level;
+  /** How the change is carried out. */
   implementationPlan?: string | null | undefined;
   /** Workflow that implements the change. Change managers only (FORBIDDEN otherwise). */
   runbookWorkflowId?: string | number | null | undefined;
   /** How success is verified. */
   testPlan?: string | null | undefined;
+  /** A one-line summary (3–200 characters). */
   title: string;
   /** NORMAL or EMERGENCY. STANDARD is refused (CHANGE_STANDARD_REQUIRES_TEMPLATE): a standard change comes from a template (createChangeFromTemplate). */
   type?: ChangeType;
   urgency: Level;
 };
 
+/** A new pre-authorised standard change template (ACTIVE at once). */
 export type CreateStandardChangeTemplateInput = {
+  /** Names of the services touched. */
   affectedServices: Array<string>;
+  /** How to undo the change. */
   backoutPlan: string;
+  /** What a change from this template does. */
   description: string;
   impact?: Level;
+  /** How the change is carried out. */
   implementationPlan: string;
+  /** What the template is for, unique in the tenant. */
   name: string;
   /** The pre-assessed risk. */
   riskLevel: RiskLevel;
@@ -67,9 +79,11 @@ export type CreateStandardChangeTemplateInput = {
   runbookInputs?: unknown;
   /** An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a change-approved trigger) and on startImplementation. */
   runbookWorkflowId?: string | number | null | undefined;
+  /** How success is verified. */
   testPlan: string;
   /** The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa. */
   titlePattern: string;
+  /** The names of titlePattern’s placeholders; a change fills in a value for each. */
   titleVariables?: Array<string> | null | undefined;
   urgency?: Level;
 };
@@ -100,6 +114,7 @@ export type StandardChangeTemplateStatus =
   | 'RETIRED';
 
 export type TitleVariableInput = {
+  /** One of the template’s titleVariables. */
   name: string;
   /** Plain text: no line breaks, control characters, {{ or }}. */
   value: string;
@@ -107,20 +122,27 @@ export type TitleVariableInput = {
 
 /** Only given fields change; the result is a new version. runbookWorkflowId: null removes the runbook. Changes already raised keep what they were created with. */
 export type UpdateStandardChangeTemplateInput = {
+  /** Names of the services touched (replaces the list). */
   affectedServices?: Array<string> | null | undefined;
+  /** How to undo the change. */
   backoutPlan?: string | null | undefined;
+  /** What a change from this template does. */
   description?: string | null | undefined;
   impact?: Level | null | undefined;
+  /** How the change is carried out. */
   implementationPlan?: string | null | undefined;
+  /** What the template is for, unique in the tenant. */
   name?: string | null | undefined;
   riskLevel?: RiskLevel | null | undefined;
   /** JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId. */
   runbookInputs?: unknown;
   /** An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a change-approved trigger) and on startImplementation. */
   runbookWorkflowId?: string | number | null | undefined;
+  /** How success is verified. */
   testPlan?: string | null | undefined;
   /** The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa. */
   titlePattern?: string | null | undefined;
+  /** The names of titlePattern’s placeholders; a change fills in a value for each. */
   titleVariables?: Array<string> | null | undefined;
   urgency?: Level | null | undefined;
 };

@@ -52,7 +52,7 @@ builder.queryFields((t) => ({
     },
     args: {
       targetId: t.arg.id({ required: false, description: 'A change id, approval id, freeze window id…' }),
-      ...pageArgs(t, AUDIT_PAGE_SIZE, null),
+      ...pageArgs(t, AUDIT_PAGE_SIZE),
     },
     resolve: (_r, { targetId, ...page }, ctx) => auditLogPage(ctx, targetId || null, page),
   }),

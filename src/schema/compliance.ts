@@ -56,7 +56,10 @@ builder.queryFields((t) => ({
     type: ReportRef,
     description: 'Compliance report for changes created in [from, to) (at most 366 days).',
     mcp: { name: 'compliance_report' },
-    args: { from: t.arg({ type: 'DateTime' }), to: t.arg({ type: 'DateTime' }) },
+    args: {
+      from: t.arg({ type: 'DateTime', description: 'Start of the period: changes created from then on.' }),
+      to: t.arg({ type: 'DateTime', description: 'End of the period (after from).' }),
+    },
     resolve: (_r, args, ctx) => complianceReport(ctx, args.from, args.to),
   }),
 }));

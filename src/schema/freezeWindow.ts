@@ -23,8 +23,16 @@ builder.queryFields((t) => ({
     description: 'Freeze windows overlapping [from, to); both bounds optional.',
     mcp: { name: 'list_freeze_windows' },
     args: {
-      from: t.arg({ type: 'DateTime', required: false }),
-      to: t.arg({ type: 'DateTime', required: false }),
+      from: t.arg({
+        type: 'DateTime',
+        required: false,
+        description: 'Only windows that end after this time.',
+      }),
+      to: t.arg({
+        type: 'DateTime',
+        required: false,
+        description: 'Only windows that start before this time.',
+      }),
       first: firstArg(t, 100, 500),
     },
     resolve: async (_r, args, ctx) =>
@@ -38,10 +46,17 @@ builder.mutationFields((t) => ({
     description: 'Declares a change freeze (e.g. quarter end).',
     mcp: { name: 'create_freeze_window' },
     args: {
-      name: t.arg.string({ validate: { minLength: 3, maxLength: 200 } }),
-      reason: t.arg.string({ required: false, validate: { maxLength: 2000 } }),
-      startsAt: t.arg({ type: 'DateTime' }),
-      endsAt: t.arg({ type: 'DateTime' }),
+      name: t.arg.string({
+        validate: { minLength: 3, maxLength: 200 },
+        description: 'What the freeze is, e.g. “Year-end close”.',
+      }),
+      reason: t.arg.string({
+        required: false,
+        validate: { maxLength: 2000 },
+        description: 'Why changes must wait.',
+      }),
+      startsAt: t.arg({ type: 'DateTime', description: 'When the freeze begins (ISO 8601).' }),
+      endsAt: t.arg({ type: 'DateTime', description: 'When the freeze ends (after startsAt).' }),
     },
     resolve: (_r, args, ctx) => createFreezeWindow(ctx, args),
   }),
@@ -49,7 +64,7 @@ builder.mutationFields((t) => ({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
     mcp: { name: 'delete_freeze_window', annotations: { destructiveHint: true } },
-    args: { id: t.arg.id() },
+    args: { id: t.arg.id({ description: 'The freeze window id.' }) },
     resolve: (_r, args, ctx) => deleteFreezeWindow(ctx, args.id),
   }),
 }));

@@ -37,6 +37,11 @@ export const pageArgs = (
   size: PageSize = PAGE_SIZE,
   afterDescription: string | null = 'endCursor of the previous page.',
 ) => ({
-  first: t.arg.int({ required: false, defaultValue: size.default, validate: { min: 1, max: size.max } }),
+  first: t.arg.int({
+    required: false,
+    defaultValue: size.default,
+    validate: { min: 1, max: size.max },
+    description: `How many items at most (default ${size.default}, at most ${size.max}).`,
+  }),
   after: t.arg.string({ required: false, ...(afterDescription ? { description: afterDescription } : {}) }),
 });

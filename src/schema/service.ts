@@ -27,8 +27,11 @@ builder.mutationFields((t) => ({
     description: 'Sets the tags of a service, creating it if needed.',
     mcp: { name: 'tag_service', annotations: { idempotentHint: true } },
     args: {
-      name: t.arg.string({ validate: { minLength: 1, maxLength: 100 } }),
-      tags: t.arg.stringList({ validate: { maxLength: 20, items: { minLength: 1, maxLength: 50 } } }),
+      name: t.arg.string({ validate: { minLength: 1, maxLength: 100 }, description: 'The service name.' }),
+      tags: t.arg.stringList({
+        validate: { maxLength: 20, items: { minLength: 1, maxLength: 50 } },
+        description: 'The service’s tags, replacing the ones it had (at most 20).',
+      }),
     },
     resolve: (_r, args, ctx) => tagService(ctx, args),
   }),

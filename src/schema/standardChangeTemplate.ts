@@ -86,6 +86,7 @@ const VARIABLES = { maxLength: MAX_TITLE_VARIABLES, items: { minLength: 1, maxLe
 const PATTERN_DOC =
   'The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. ' +
   '"Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa.';
+const VARIABLES_DOC = 'The names of titlePattern’s placeholders; a change fills in a value for each.';
 const RUNBOOK_DOC =
   'An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a ' +
   'change-approved trigger) and on startImplementation.';
@@ -93,17 +94,23 @@ const INPUTS_DOC =
   'JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId.';
 
 const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput', {
+  description: 'A new pre-authorised standard change template (ACTIVE at once).',
   fields: (t) => ({
-    name: t.string({ validate: NAME }),
+    name: t.string({ validate: NAME, description: 'What the template is for, unique in the tenant.' }),
     titlePattern: t.string({ validate: PATTERN, description: PATTERN_DOC }),
-    titleVariables: t.stringList({ required: false, defaultValue: [], validate: VARIABLES }),
-    description: t.string({ validate: TEXT }),
-    affectedServices: t.stringList({ validate: SERVICES }),
+    titleVariables: t.stringList({
+      required: false,
+      defaultValue: [],
+      validate: VARIABLES,
+      description: VARIABLES_DOC,
+    }),
+    description: t.string({ validate: TEXT, description: 'What a change from this template does.' }),
+    affectedServices: t.stringList({ validate: SERVICES, description: 'Names of the services touched.' }),
     impact: t.field({ type: LevelEnum, defaultValue: 'LOW' }),
     urgency: t.field({ type: LevelEnum, defaultValue: 'LOW' }),
-    implementationPlan: t.string({ validate: PLAN }),
-    backoutPlan: t.string({ validate: PLAN }),
-    testPlan: t.string({ validate: PLAN }),
+    implementationPlan: t.string({ validate: PLAN, description: 'How the change is carried out.' }),
+    backoutPlan: t.string({ validate: PLAN, description: 'How to undo the change.' }),
+    testPlan: t.string({ validate: PLAN, description: 'How success is verified.' }),
     riskLevel: t.field({ type: RiskLevelEnum, description: 'The pre-assessed risk.' }),
     runbookWorkflowId: t.id({ required: false, description: RUNBOOK_DOC }),
     runbookInputs: t.field({ type: 'JSON', required: false, description: INPUTS_DOC }),
@@ -115,16 +122,32 @@ const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput
     'Only given fields change; the result is a new version. runbookWorkflowId: null removes the runbook. ' +
     'Changes already raised keep what they were created with.',
   fields: (t) => ({
-    name: t.string({ required: false, validate: NAME }),
+    name: t.string({
+      required: false,
+      validate: NAME,
+      description: 'What the template is for, unique in the tenant.',
+    }),
     titlePattern: t.string({ required: false, validate: PATTERN, description: PATTERN_DOC }),
-    titleVariables: t.stringList({ required: false, validate: VARIABLES }),
-    description: t.string({ required: false, validate: TEXT }),
-    affectedServices: t.stringList({ required: false, validate: SERVICES }),
+    titleVariables: t.stringList({ required: false, validate: VARIABLES, description: VARIABLES_DOC }),
+    description: t.string({
+      required: false,
+      validate: TEXT,
+      description: 'What a change from this template does.',
+    }),
+    affectedServices: t.stringList({
+      required: false,
+      validate: SERVICES,
+      description: 'Names of the services touched (replaces the list).',
+    }),
     impact: t.field({ type: LevelEnum, required: false }),
     urgency: t.field({ type: LevelEnum, required: false }),
-    implementationPlan: t.string({ required: false, validate: PLAN }),
-    backoutPlan: t.string({ required: false, validate: PLAN }),
-    testPlan: t.string({ required: false, validate: PLAN }),
+    implementationPlan: t.string({
+      required: false,
+      validate: PLAN,
+      description: 'How the change is carried out.',
+    }),
+    backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
+    testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
     riskLevel: t.field({ type: RiskLevelEnum, required: false }),
     runbookWorkflowId: t.id({ required: false, description: RUNBOOK_DOC }),
     runbookInputs: t.field({ type: 'JSON', required: false, description: INPUTS_DOC }),
@@ -133,7 +156,10 @@ const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput
 
 const TitleVariableInput = builder.inputType('TitleVariableInput', {
   fields: (t) => ({
-    name: t.string({ validate: { minLength: 1, maxLength: 32 } }),
+    name: t.string({
+      validate: { minLength: 1, maxLength: 32 },
+      description: 'One of the template’s titleVariables.',
+    }),
     value: t.string({
       validate: { minLength: 1, maxLength: MAX_VARIABLE_VALUE },
       description: 'Plain text: no line breaks, control characters, {{ or }}.',
@@ -150,8 +176,11 @@ const FromTemplateInput = builder.inputType('CreateChangeFromTemplateInput', {
       defaultValue: [],
       description: 'A value for each of the template’s titleVariables, and no others.',
     }),
-    plannedStart: t.field({ type: 'DateTime' }),
-    plannedEnd: t.field({ type: 'DateTime' }),
+    plannedStart: t.field({
+      type: 'DateTime',
+      description: 'When the window opens (ISO 8601, in the future).',
+    }),
+    plannedEnd: t.field({ type: 'DateTime', description: 'When the window closes (after plannedStart).' }),
   }),
 });
 
@@ -172,8 +201,12 @@ builder.queryFields((t) => ({
       selection: TEMPLATE_SELECTION,
     },
     args: {
-      includeRetired: t.arg.boolean({ required: false, defaultValue: false }),
-      first: t.arg.int({ required: false, defaultValue: 50, validate: { min: 1, max: 100 } }),
+      includeRetired: t.arg.boolean({
+        required: false,
+        defaultValue: false,
+        description: 'Also list RETIRED templates (they can no longer be used).',
+      }),
+      first: firstArg(t, 50),
     },
     resolve: (_root, args, ctx) => standardTemplates(ctx, !!args.includeRetired, args.first ?? 50),
   }),

@@ -148,9 +148,10 @@ const NAME = { minLength: 3, maxLength: 100 } as const;
 const DESCRIPTION = { maxLength: 2000 } as const;
 
 const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
+  description: 'A new workflow (ACTIVE at once, version 1).',
   fields: (t) => ({
     name: t.string({ validate: NAME, description: 'Unique among the tenant’s ACTIVE workflows.' }),
-    description: t.string({ required: false, validate: DESCRIPTION }),
+    description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
     steps: t.field({ type: ['JSON'], description: STEPS_DOC }),
     triggers: t.field({ type: ['JSON'], required: false, description: TRIGGERS_DOC }),
   }),
@@ -159,8 +160,12 @@ const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
 const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
   description: 'Only given fields change; the result is saved as a new version.',
   fields: (t) => ({
-    name: t.string({ required: false, validate: NAME }),
-    description: t.string({ required: false, validate: DESCRIPTION }),
+    name: t.string({
+      required: false,
+      validate: NAME,
+      description: 'Unique among the tenant’s ACTIVE workflows.',
+    }),
+    description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
     steps: t.field({ type: ['JSON'], required: false, description: `Replaces all steps. ${STEPS_DOC}` }),
     triggers: t.field({
       type: ['JSON'],

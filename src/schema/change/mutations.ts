@@ -15,9 +15,10 @@ const PLAN = { maxLength: 10000 } as const;
 const SERVICES = { minLength: 1, maxLength: 20, items: { minLength: 1, maxLength: 100 } } as const;
 
 const CreateChangeInput = builder.inputType('CreateChangeRequestInput', {
+  description: 'A new change request; it starts as a DRAFT of the caller.',
   fields: (t) => ({
-    title: t.string({ validate: TITLE }),
-    description: t.string({ validate: TEXT }),
+    title: t.string({ validate: TITLE, description: 'A one-line summary (3–200 characters).' }),
+    description: t.string({ validate: TEXT, description: 'What changes and why.' }),
     type: t.field({
       type: ChangeTypeEnum,
       defaultValue: 'NORMAL',
@@ -28,7 +29,11 @@ const CreateChangeInput = builder.inputType('CreateChangeRequestInput', {
     impact: t.field({ type: LevelEnum }),
     urgency: t.field({ type: LevelEnum }),
     affectedServices: t.stringList({ validate: SERVICES, description: 'Names of the services touched.' }),
-    implementationPlan: t.string({ required: false, validate: PLAN }),
+    implementationPlan: t.string({
+      required: false,
+      validate: PLAN,
+      description: 'How the change is carried out.',
+    }),
     backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
     testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
     runbookWorkflowId: t.id({
@@ -41,8 +46,12 @@ const CreateChangeInput = builder.inputType('CreateChangeRequestInput', {
 const UpdateChangeInput = builder.inputType('UpdateChangeRequestInput', {
   description: 'Only given fields change; only a DRAFT can be edited.',
   fields: (t) => ({
-    title: t.string({ required: false, validate: TITLE }),
-    description: t.string({ required: false, validate: TEXT }),
+    title: t.string({
+      required: false,
+      validate: TITLE,
+      description: 'A one-line summary (3–200 characters).',
+    }),
+    description: t.string({ required: false, validate: TEXT, description: 'What changes and why.' }),
     type: t.field({
       type: ChangeTypeEnum,
       required: false,
@@ -50,10 +59,18 @@ const UpdateChangeInput = builder.inputType('UpdateChangeRequestInput', {
     }),
     impact: t.field({ type: LevelEnum, required: false }),
     urgency: t.field({ type: LevelEnum, required: false }),
-    affectedServices: t.stringList({ required: false, validate: SERVICES }),
-    implementationPlan: t.string({ required: false, validate: PLAN }),
-    backoutPlan: t.string({ required: false, validate: PLAN }),
-    testPlan: t.string({ required: false, validate: PLAN }),
+    affectedServices: t.stringList({
+      required: false,
+      validate: SERVICES,
+      description: 'Names of the services touched (replaces the list).',
+    }),
+    implementationPlan: t.string({
+      required: false,
+      validate: PLAN,
+      description: 'How the change is carried out.',
+    }),
+    backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
+    testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
     runbookWorkflowId: t.id({
       required: false,
       description: 'Attaches a workflow as the runbook. Change managers only (FORBIDDEN otherwise).',
@@ -139,8 +156,11 @@ builder.mutationFields((t) => {
       mcp: { name: 'schedule_change', depth: 3 },
       args: {
         id: id(),
-        plannedStart: t.arg({ type: 'DateTime' }),
-        plannedEnd: t.arg({ type: 'DateTime' }),
+        plannedStart: t.arg({
+          type: 'DateTime',
+          description: 'When the window opens (ISO 8601, in the future).',
+        }),
+        plannedEnd: t.arg({ type: 'DateTime', description: 'When the window closes (after plannedStart).' }),
         expectedVersion: expectedVersion(),
       },
       resolve: (_r, args, ctx) =>
@@ -193,7 +213,10 @@ builder.mutationFields((t) => {
       mcp: { name: 'emergency_override' },
       args: {
         id: id(),
-        justification: t.arg.string({ validate: { minLength: 20, maxLength: 5000 } }),
+        justification: t.arg.string({
+          validate: { minLength: 20, maxLength: 5000 },
+          description: 'Why this cannot wait for the CAB (20–5000 characters); kept in the audit trail.',
+        }),
         expectedVersion: expectedVersion(),
       },
       resolve: (_r, args, ctx) => emergencyOverride(ctx, args.id, args.justification, args.expectedVersion),
@@ -204,7 +227,10 @@ builder.mutationFields((t) => {
       mcp: { name: 'complete_emergency_review' },
       args: {
         id: id(),
-        notes: t.arg.string({ validate: { minLength: 10, maxLength: 5000 } }),
+        notes: t.arg.string({
+          validate: { minLength: 10, maxLength: 5000 },
+          description: 'What the post-implementation review found (10–5000 characters).',
+        }),
         expectedVersion: expectedVersion(),
       },
       resolve: (_r, args, ctx) => completeEmergencyReview(ctx, args.id, args.notes, args.expectedVersion),

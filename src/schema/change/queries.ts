@@ -8,11 +8,11 @@ import { ChangeRef } from './type';
 const ChangeFilterInput = builder.inputType('ChangeFilter', {
   description: 'All given criteria must match.',
   fields: (t) => ({
-    status: t.field({ type: [ChangeStatusEnum], required: false }),
-    type: t.field({ type: [ChangeTypeEnum], required: false }),
-    riskLevel: t.field({ type: [RiskLevelEnum], required: false }),
+    status: t.field({ type: [ChangeStatusEnum], required: false, description: 'Any of these statuses.' }),
+    type: t.field({ type: [ChangeTypeEnum], required: false, description: 'Any of these types.' }),
+    riskLevel: t.field({ type: [RiskLevelEnum], required: false, description: 'Any of these risk levels.' }),
     service: t.string({ required: false, description: 'Changes that affect this service.' }),
-    requesterId: t.id({ required: false }),
+    requesterId: t.id({ required: false, description: 'Changes raised by this user id.' }),
     search: t.string({
       required: false,
       description: 'Text in the title or description.',

@@ -11,9 +11,13 @@ import { ExecutionRef, ExecutionStatusEnum } from './type';
 const ExecutionFilterInput = builder.inputType('ExecutionFilter', {
   description: 'All given criteria must match.',
   fields: (t) => ({
-    workflowId: t.id({ required: false }),
+    workflowId: t.id({ required: false, description: 'Executions of this workflow.' }),
     status: t.field({ type: ExecutionStatusEnum, required: false }),
-    changeId: t.string({ required: false, validate: { maxLength: 40 } }),
+    changeId: t.string({
+      required: false,
+      validate: { maxLength: 40 },
+      description: 'Executions for this change.',
+    }),
   }),
 });
 
