@@ -8,7 +8,7 @@ import {
   isObjectType,
   print,
 } from 'graphql';
-import type { McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
+import type { McpMutationToolOptions, McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
 import { objectSchema } from './inputSchema';
 import type { JsonSchema } from './jsonSchema';
 import { defaultSelection, parseSelection, selectionSchema } from './selection';
@@ -130,6 +130,9 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
   const description = options.description ?? field.description;
   if (!description) throw new Error(`MCP tool ${options.name} needs a description`);
   const readOnly = kind === 'query';
+  // Every mutation tool sets its hints (the schema plugin refuses one that does not).
+  const hints = (options as Partial<McpMutationToolOptions>).annotations;
+  if (!readOnly && !hints) throw new Error(`MCP tool ${options.name} needs its annotations`);
   return {
     name: options.name,
     title,
@@ -139,9 +142,9 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     annotations: {
       title,
       readOnlyHint: readOnly,
-      destructiveHint: readOnly ? false : (options.annotations?.destructiveHint ?? false),
-      idempotentHint: readOnly ? true : (options.annotations?.idempotentHint ?? false),
-      openWorldHint: options.annotations?.openWorldHint ?? false,
+      destructiveHint: readOnly ? false : hints!.destructiveHint,
+      idempotentHint: readOnly ? true : hints!.idempotentHint,
+      openWorldHint: readOnly ? false : hints!.openWorldHint,
     },
     document: operationFor(kind, pascal(options.name), field, selection),
     fieldName: field.name,

@@ -44,7 +44,15 @@ builder.mutationFields((t) => ({
   createFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Declares a change freeze (e.g. quarter end).',
-    mcp: { name: 'create_freeze_window' },
+    mcp: {
+      name: 'create_freeze_window',
+      annotations: {
+        destructiveHint: false,
+        idempotentHint: false,
+        openWorldHint: false,
+        why: 'Adds a freeze window; a repeat adds another.',
+      },
+    },
     args: {
       name: t.arg.string({
         validate: { minLength: 3, maxLength: 200 },
@@ -63,7 +71,15 @@ builder.mutationFields((t) => ({
   deleteFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
-    mcp: { name: 'delete_freeze_window', annotations: { destructiveHint: true } },
+    mcp: {
+      name: 'delete_freeze_window',
+      annotations: {
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+        why: 'Removes the window; a repeat finds nothing to remove.',
+      },
+    },
     args: { id: t.arg.id({ description: 'The freeze window id.' }) },
     resolve: (_r, args, ctx) => deleteFreezeWindow(ctx, args.id),
   }),

@@ -25,7 +25,15 @@ builder.mutationFields((t) => ({
   tagService: t.withAuth({ changeManager: true }).field({
     type: ServiceRef,
     description: 'Sets the tags of a service, creating it if needed.',
-    mcp: { name: 'tag_service', annotations: { idempotentHint: true } },
+    mcp: {
+      name: 'tag_service',
+      annotations: {
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+        why: "Replaces the service's tags; the same tags again change nothing.",
+      },
+    },
     args: {
       name: t.arg.string({ validate: { minLength: 1, maxLength: 100 }, description: 'The service name.' }),
       tags: t.arg.stringList({

@@ -230,7 +230,15 @@ builder.mutationFields((t) => {
     createStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
-      mcp: { name: 'create_standard_change_template' },
+      mcp: {
+        name: 'create_standard_change_template',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: 'Adds a template; a repeat with the same name is refused, with another name adds another.',
+        },
+      },
       args: { input: t.arg({ type: CreateTemplateInput }) },
       resolve: (_r, { input }, ctx) =>
         createTemplate(ctx, {
@@ -243,7 +251,15 @@ builder.mutationFields((t) => {
     updateStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
-      mcp: { name: 'update_standard_change_template' },
+      mcp: {
+        name: 'update_standard_change_template',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: "Replaces the template's content with a new version; every call is a new version.",
+        },
+      },
       args: { id: id(), input: t.arg({ type: UpdateTemplateInput }), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => {
         const given = <T>(v: T | null | undefined) => (v === null ? undefined : v);
@@ -276,7 +292,15 @@ builder.mutationFields((t) => {
       description:
         'Change managers: retires a template (a new version). No change can be raised from it any more, and ' +
         'changes already raised from it go to the CAB when submitted.',
-      mcp: { name: 'retire_standard_change_template', annotations: { destructiveHint: true } },
+      mcp: {
+        name: 'retire_standard_change_template',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'A RETIRED template can never be used again; a repeat is refused.',
+        },
+      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => retireTemplate(ctx, args.id, args.expectedVersion),
     }),
@@ -286,7 +310,15 @@ builder.mutationFields((t) => {
         'Raises a STANDARD change in DRAFT from an ACTIVE template: only the title variables and the window ' +
         'are yours; services, plans, runbook and its inputs are the template’s and cannot be edited. Submit ' +
         'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
-      mcp: { name: 'create_standard_change' },
+      mcp: {
+        name: 'create_standard_change',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: 'Adds a change from a template; a repeat adds another (send an idempotencyKey to retry safely).',
+        },
+      },
       args: {
         templateId: t.arg.id({
           description: 'From standardChangeTemplates (list_standard_change_templates).',

@@ -181,14 +181,30 @@ builder.mutationFields((t) => {
     createWorkflow: t.withAuth({ changeManager: true }).field({
       type: WorkflowRef,
       description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
-      mcp: { name: 'create_workflow' },
+      mcp: {
+        name: 'create_workflow',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: 'Adds a workflow; a repeat with the same name is refused while the first is ACTIVE.',
+        },
+      },
       args: { input: t.arg({ type: CreateWorkflowInput }) },
       resolve: (_r, { input }, ctx) => createWorkflow(ctx, input),
     }),
     updateWorkflow: t.withAuth({ changeManager: true }).field({
       type: WorkflowRef,
       description: 'Edits a workflow: saves a new version and keeps the earlier ones.',
-      mcp: { name: 'update_workflow' },
+      mcp: {
+        name: 'update_workflow',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: "Replaces the workflow's definition with a new version; every call is a new version.",
+        },
+      },
       args: {
         id: id(),
         input: t.arg({ type: UpdateWorkflowInput }),
@@ -215,21 +231,45 @@ builder.mutationFields((t) => {
     activateWorkflow: t.withAuth({ changeManager: true }).field({
       type: WorkflowRef,
       description: 'INACTIVE → ACTIVE (refused with WORKFLOW-004 if an ACTIVE workflow has its name).',
-      mcp: { name: 'activate_workflow' },
+      mcp: {
+        name: 'activate_workflow',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Lets the workflow run again; a repeat is refused (already ACTIVE).',
+        },
+      },
       args: { id: id() },
       resolve: (_r, args, ctx) => setWorkflowStatus(ctx, args.id, 'ACTIVE'),
     }),
     deactivateWorkflow: t.withAuth({ changeManager: true }).field({
       type: WorkflowRef,
       description: 'ACTIVE → INACTIVE: the definition is kept and can be activated again.',
-      mcp: { name: 'deactivate_workflow' },
+      mcp: {
+        name: 'deactivate_workflow',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Stops its triggers (schedules and webhooks stop running it); a repeat is refused.',
+        },
+      },
       args: { id: id() },
       resolve: (_r, args, ctx) => setWorkflowStatus(ctx, args.id, 'INACTIVE'),
     }),
     deleteWorkflow: t.withAuth({ changeManager: true }).field({
       type: WorkflowRef,
       description: 'Deletes a workflow and all its saved versions; returns what was removed.',
-      mcp: { name: 'delete_workflow', annotations: { destructiveHint: true } },
+      mcp: {
+        name: 'delete_workflow',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Removes the workflow; a repeat finds nothing to remove.',
+        },
+      },
       args: { id: id() },
       resolve: (_r, args, ctx) => deleteWorkflow(ctx, args.id),
     }),

@@ -101,7 +101,15 @@ describe('a tool whose mutation returns a secret, over MCP with idempotencyKey',
         type: Minted,
         nullable: false,
         description: 'Mints a credential.',
-        mcp: { name: 'mint_secret' },
+        mcp: {
+          name: 'mint_secret',
+          annotations: {
+            destructiveHint: false,
+            idempotentHint: false,
+            openWorldHint: false,
+            why: 'Adds one.',
+          },
+        },
         returnsSecret: { createdId: (minted) => minted.id },
         resolve: async (_r, _a, ctx) => {
           const id = `mint_${crypto.randomUUID()}`;

@@ -102,6 +102,15 @@ const SEED_TOOLS = [
 
 const sorted = (names: string[]) => [...new Set(names)].sort();
 
+/** The tools that may run a workflow's HTTP steps: directly, or by starting a change's runbook. */
+const OPEN_WORLD = [
+  'submit_change',
+  'approve_change',
+  'start_implementation',
+  'emergency_override',
+  'execute_workflow',
+];
+
 describe('tools/list per role', () => {
   it.each<[Role, string[], string[]]>([
     [
@@ -173,8 +182,9 @@ describe('tool metadata', () => {
     expect(tool?.outputSchema?.type).toBe('object');
     const a = tool?.annotations;
     expect(a?.title).toBe(tool?.title);
-    // Only execute_workflow reaches outside ChangeFlow (its steps call other systems).
-    expect(a?.openWorldHint).toBe(name === 'execute_workflow');
+    // Only tools that run a workflow's HTTP steps, directly or by starting a runbook, reach
+    // outside ChangeFlow.
+    expect(a?.openWorldHint).toBe(OPEN_WORLD.includes(name));
     if (documentKind(name) === 'query') {
       expect(a).toMatchObject({ readOnlyHint: true, destructiveHint: false, idempotentHint: true });
     } else {
@@ -186,10 +196,18 @@ describe('tool metadata', () => {
   });
 
   it.each([
-    ['approve_change', { destructiveHint: true, idempotentHint: false }],
-    ['cancel_change', { destructiveHint: true, idempotentHint: false }],
+    ['approve_change', { destructiveHint: true, idempotentHint: true }],
+    ['cancel_change', { destructiveHint: true, idempotentHint: true }],
     ['assess_risk', { destructiveHint: false, idempotentHint: true }],
     ['create_change_request', { destructiveHint: false, idempotentHint: false }],
+    ['update_change_request', { destructiveHint: true, idempotentHint: false }],
+    ['emergency_override', { destructiveHint: true, idempotentHint: true }],
+    ['fail_change', { destructiveHint: true, idempotentHint: true }],
+    ['roll_back_change', { destructiveHint: true, idempotentHint: true }],
+    ['deactivate_workflow', { destructiveHint: true, idempotentHint: true }],
+    ['update_workflow', { destructiveHint: true, idempotentHint: false }],
+    ['update_standard_change_template', { destructiveHint: true, idempotentHint: false }],
+    ['execute_workflow', { destructiveHint: true, idempotentHint: false }],
   ])('%s carries the annotations its field declares', (name, hints) => {
     expect(snapshot.tools.find((t) => t.name === name)?.annotations).toMatchObject({
       readOnlyHint: false,

@@ -1,6 +1,7 @@
 /**
  * Type-level test, checked by `npm run typecheck` (tsc) and never run: only Query and Mutation
- * fields take the `mcp` option, only Query fields `mcpResource` (src/schema/plugins/mcp.ts).
+ * fields take the `mcp` option, only Query fields `mcpResource`, and a Mutation's tool sets and
+ * justifies its annotations while a Query's sets none (src/schema/plugins/mcp.ts).
  * Each `@ts-expect-error` fails the typecheck if the option it marks ever compiles again.
  */
 import SchemaBuilder from '@pothos/core';
@@ -18,12 +19,32 @@ const resource = { uriTemplate: 'changeflow://things/{id}', name: 'thing' };
 builder.queryType({
   fields: (t) => ({
     thing: t.boolean({ mcp: { name: 'get_thing' }, mcpResource: resource, resolve: () => true }),
+    otherThing: t.boolean({
+      mcp: {
+        name: 'get_other_thing',
+        // @ts-expect-error a query tool is read-only: its hints are not set by hand
+        annotations: { destructiveHint: false, idempotentHint: true, openWorldHint: false, why: 'Reads.' },
+      },
+      resolve: () => true,
+    }),
   }),
 });
 
+const hints = { destructiveHint: false, idempotentHint: false, openWorldHint: false, why: 'Adds a thing.' };
+
 builder.mutationType({
   fields: (t) => ({
-    touchThing: t.boolean({ mcp: { name: 'touch_thing' }, resolve: () => true }),
+    touchThing: t.boolean({ mcp: { name: 'touch_thing', annotations: hints }, resolve: () => true }),
+    // @ts-expect-error a mutation tool sets its annotations (MCP's defaults would misdescribe it)
+    pokeThing: t.boolean({ mcp: { name: 'poke_thing' }, resolve: () => true }),
+    nudgeThing: t.boolean({
+      mcp: {
+        name: 'nudge_thing',
+        // @ts-expect-error and justifies them
+        annotations: { destructiveHint: false, idempotentHint: false, openWorldHint: false },
+      },
+      resolve: () => true,
+    }),
     moveThing: t.boolean({
       // @ts-expect-error a resource is a read: never a Mutation field
       mcpResource: resource,

@@ -100,7 +100,15 @@ builder.mutationFields((t) => {
       description:
         'Creates a NORMAL or EMERGENCY change request in DRAFT, with its priority from impact × urgency. ' +
         'A standard change comes from a template: createChangeFromTemplate.',
-      mcp: { name: 'create_change_request' },
+      mcp: {
+        name: 'create_change_request',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: 'Adds a DRAFT change; a repeat adds another (send an idempotencyKey to retry safely).',
+        },
+      },
       args: { input: t.arg({ type: CreateChangeInput }) },
       resolve: (_r, { input }, ctx) =>
         createChange(ctx, { ...input, runbookWorkflowId: input.runbookWorkflowId ?? null }),
@@ -108,7 +116,15 @@ builder.mutationFields((t) => {
     updateChangeRequest: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description: 'Edits a DRAFT change (not one created from a standard change template).',
-      mcp: { name: 'update_change_request' },
+      mcp: {
+        name: 'update_change_request',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: false,
+          openWorldHint: false,
+          why: "Overwrites the draft's fields; every call is a new version and audit event.",
+        },
+      },
       args: { id: id(), input: t.arg({ type: UpdateChangeInput }), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => updateChange(ctx, args.id, nonNull(args.input), args.expectedVersion),
     }),
@@ -117,7 +133,15 @@ builder.mutationFields((t) => {
       description:
         'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD change (from a template that is ' +
         'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
-      mcp: { name: 'submit_change' },
+      mcp: {
+        name: 'submit_change',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: true,
+          openWorldHint: true,
+          why: 'Sends a DRAFT to the CAB; a repeat is refused (no longer a DRAFT). A pre-approved change may start its change-approved runbook, which calls outside systems.',
+        },
+      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => submitChange(ctx, args.id, args.expectedVersion),
     }),
@@ -125,7 +149,16 @@ builder.mutationFields((t) => {
       type: RiskResultRef,
       description:
         'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
-      mcp: { name: 'assess_risk', depth: 3, annotations: { idempotentHint: true } },
+      mcp: {
+        name: 'assess_risk',
+        depth: 3,
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Recomputes the risk from the change as it stands; a repeat computes the same.',
+        },
+      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => assessChangeRisk(ctx, args.id, args.expectedVersion),
     }),
@@ -134,7 +167,16 @@ builder.mutationFields((t) => {
       description:
         'Records a CAB vote. Any rejection rejects; enough approvals for the risk level approve. ' +
         'The requester may not vote on their own change.',
-      mcp: { name: 'approve_change', depth: 3, annotations: { destructiveHint: true } },
+      mcp: {
+        name: 'approve_change',
+        depth: 3,
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: true,
+          why: 'A vote cannot be withdrawn and a REJECT ends the change; a second vote by the same person is refused. An approval may start the change-approved runbook.',
+        },
+      },
       args: {
         id: id(),
         decision: t.arg({ type: VoteEnum, defaultValue: 'APPROVE' }),
@@ -153,7 +195,16 @@ builder.mutationFields((t) => {
       description:
         'Schedules an APPROVED change. Freeze windows block it unless it is EMERGENCY; overlapping ' +
         'changes on shared services are reported as conflicts.',
-      mcp: { name: 'schedule_change', depth: 3 },
+      mcp: {
+        name: 'schedule_change',
+        depth: 3,
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Adds the window to an APPROVED change; a repeat is refused (already SCHEDULED).',
+        },
+      },
       args: {
         id: id(),
         plannedStart: t.arg({
@@ -171,28 +222,60 @@ builder.mutationFields((t) => {
       description:
         'SCHEDULED → IMPLEMENTING. A change with a runbook starts its workflow; the execution’s outcome ' +
         'then completes the change (SUCCEEDED) or fails it (anything else), as the workflow engine.',
-      mcp: { name: 'start_implementation' },
+      mcp: {
+        name: 'start_implementation',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: true,
+          why: 'Starts the change and its runbook, whose HTTP steps reach outside systems and cannot be taken back; a repeat is refused.',
+        },
+      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => startImplementation(ctx, args.id, args.expectedVersion),
     }),
     completeChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'IMPLEMENTING → COMPLETED.',
-      mcp: { name: 'complete_change' },
+      mcp: {
+        name: 'complete_change',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'COMPLETED is final; a repeat is refused.',
+        },
+      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => moveChange(ctx, args.id, 'COMPLETED', null, args.expectedVersion),
     }),
     failChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'IMPLEMENTING → FAILED, with what went wrong.',
-      mcp: { name: 'fail_change' },
+      mcp: {
+        name: 'fail_change',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'FAILED ends the implementation for good (only a roll-back follows); a repeat is refused.',
+        },
+      },
       args: { id: id(), reason: reason('What went wrong.', true), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => moveChange(ctx, args.id, 'FAILED', args.reason, args.expectedVersion),
     }),
     rollBackChange: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'FAILED → ROLLED_BACK once the backout plan has run.',
-      mcp: { name: 'roll_back_change' },
+      mcp: {
+        name: 'roll_back_change',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'ROLLED_BACK is final; a repeat is refused.',
+        },
+      },
       args: { id: id(), reason: reason('Notes on the rollback.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(ctx, args.id, 'ROLLED_BACK', args.reason ?? null, args.expectedVersion),
@@ -200,7 +283,15 @@ builder.mutationFields((t) => {
     cancelChange: t.withAuth({ requester: true }).field({
       type: ChangeRef,
       description: 'Cancels a change that has not started implementation.',
-      mcp: { name: 'cancel_change', annotations: { destructiveHint: true } },
+      mcp: {
+        name: 'cancel_change',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'CANCELLED is final; a repeat is refused.',
+        },
+      },
       args: { id: id(), reason: reason('Why it is cancelled.', false), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) =>
         moveChange(ctx, args.id, 'CANCELLED', args.reason ?? null, args.expectedVersion),
@@ -210,7 +301,15 @@ builder.mutationFields((t) => {
       description:
         'Admin only: approves an EMERGENCY change at once with a written justification; a ' +
         'post-implementation review falls due within 48 hours.',
-      mcp: { name: 'emergency_override' },
+      mcp: {
+        name: 'emergency_override',
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: true,
+          why: 'Approves at once without the CAB, cannot be undone, and may start the change-approved runbook; a repeat is refused (already APPROVED).',
+        },
+      },
       args: {
         id: id(),
         justification: t.arg.string({
@@ -224,7 +323,15 @@ builder.mutationFields((t) => {
     completeEmergencyReview: t.withAuth({ changeManager: true }).field({
       type: ChangeRef,
       description: 'Records the post-implementation review of an emergency override.',
-      mcp: { name: 'complete_emergency_review' },
+      mcp: {
+        name: 'complete_emergency_review',
+        annotations: {
+          destructiveHint: false,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'Adds the review; a second review is refused.',
+        },
+      },
       args: {
         id: id(),
         notes: t.arg.string({

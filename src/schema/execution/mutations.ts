@@ -9,7 +9,15 @@ builder.mutationFields((t) => ({
       'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
       'follow it with the execution query (get_execution) or the executionProgress subscription.',
     // Its steps call other systems: an open world, in MCP's terms.
-    mcp: { name: 'execute_workflow', annotations: { openWorldHint: true } },
+    mcp: {
+      name: 'execute_workflow',
+      annotations: {
+        destructiveHint: true,
+        idempotentHint: false,
+        openWorldHint: true,
+        why: "Runs the workflow's HTTP steps against outside systems, which may change or delete data there; every call is a new execution.",
+      },
+    },
     args: {
       workflowId: t.arg.id({ description: 'The workflow id, e.g. wf_…' }),
       inputs: t.arg({
@@ -26,7 +34,15 @@ builder.mutationFields((t) => ({
     description:
       'Asks a PENDING or RUNNING execution to stop: it ends CANCELLED at the next step boundary, and an ' +
       'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
-    mcp: { name: 'cancel_execution', annotations: { destructiveHint: true, idempotentHint: true } },
+    mcp: {
+      name: 'cancel_execution',
+      annotations: {
+        destructiveHint: true,
+        idempotentHint: true,
+        openWorldHint: false,
+        why: 'Stops the execution for good; a repeat is refused (already ended).',
+      },
+    },
     args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },
     resolve: (_r, args, ctx) => cancelExecution(ctx, args.id),
   }),

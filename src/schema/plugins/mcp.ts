@@ -16,13 +16,31 @@ export interface McpToolOptions {
   title?: string;
   /** Defaults to the field's GraphQL description. */
   description?: string;
-  /** Mutations only: overrides of the default annotations (destructive: false, idempotent: false). */
-  /** openWorldHint: the tool reaches systems outside ChangeFlow (a workflow's HTTP steps). */
-  annotations?: { destructiveHint?: boolean; idempotentHint?: boolean; openWorldHint?: boolean };
   /** Selection set (GraphQL, without the outer braces) returned to the agent; default: generated. */
   selection?: string;
   /** Object nesting depth of the generated selection. @default 2 */
   depth?: number;
+}
+
+/**
+ * What an agent (and the person approving its calls) is told about a mutation tool, each hint set
+ * on purpose: MCP's defaults (destructive, not idempotent, open world) would say the wrong thing
+ * about most of our tools. Queries are always read-only, idempotent and closed-world.
+ */
+export interface McpMutationAnnotations {
+  /** It may change or remove what exists, or do what cannot be taken back, rather than only add. */
+  destructiveHint: boolean;
+  /** A repeat with the same arguments has no further effect (it is refused, or changes nothing). */
+  idempotentHint: boolean;
+  /** It reaches systems outside ChangeFlow: a workflow's HTTP steps, directly or through a runbook. */
+  openWorldHint: boolean;
+  /** Why these hints are right for this tool, for the reviewer of the schema (not sent to agents). */
+  why: string;
+}
+
+/** A Mutation field's tool: its annotations are required. */
+export interface McpMutationToolOptions extends McpToolOptions {
+  annotations: McpMutationAnnotations;
 }
 
 /** A Query field offered as an MCP resource template; `{name}` placeholders are the field's arguments. */
@@ -59,7 +77,7 @@ declare global {
       Args extends InputFieldMap,
       ResolveReturnShape,
     > {
-      mcp?: McpToolOptions;
+      mcp?: McpMutationToolOptions;
     }
   }
 }
@@ -81,6 +99,13 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
     }
     if (options.mcp && !TOOL_NAME.test(options.mcp.name)) {
       throw new PothosSchemaError(`${where}: MCP tool name "${options.mcp.name}" must be snake_case`);
+    }
+    const annotations = (options.mcp as Partial<McpMutationToolOptions> | undefined)?.annotations;
+    if (options.mcp && fieldConfig.parentType === 'Mutation' && !annotations?.why) {
+      throw new PothosSchemaError(`${where}: an MCP mutation tool sets and justifies its annotations`);
+    }
+    if (options.mcp && fieldConfig.parentType === 'Query' && annotations) {
+      throw new PothosSchemaError(`${where}: a query tool is read-only; its annotations are not set by hand`);
     }
     if (options.mcpResource && fieldConfig.parentType !== 'Query') {
       throw new PothosSchemaError(`${where}: only Query fields can be MCP resources`);
