@@ -9,7 +9,6 @@ import {
   ListResourcesRequestSchema,
   ListResourceTemplatesRequestSchema,
   ListToolsRequestSchema,
-  McpError,
   ReadResourceRequestSchema,
   type ServerResult,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -20,6 +19,21 @@ import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog
 import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { scopesAllow } from './visibility';
+
+/**
+ * A JSON-RPC error a handler answers with. The SDK sends `code`, `message` and `data` as they are;
+ * its McpError would put "MCP error <code>: " into the message, and the client, which wraps what
+ * it receives in an McpError of its own, would then show the prefix twice.
+ */
+class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
 
 /** A GraphQL result as Yoga returns it. */
 export interface OperationResult {
@@ -163,7 +177,7 @@ function uriComponent(code: (s: string) => string, value: string, what: string):
     return code(value);
   } catch (e) {
     if (!(e instanceof URIError)) throw e;
-    throw new McpError(ErrorCode.InvalidParams, `${what} is malformed: ${e.message}`);
+    throw new RpcError(ErrorCode.InvalidParams, `${what} is malformed: ${e.message}`);
   }
 }
 
@@ -178,7 +192,7 @@ async function spend(deps: McpServerDeps, name: string): Promise<void> {
   if (!deps.limitTool) return;
   const decision = await deps.limitTool({ name, readOnly: true });
   if (decision.allowed) return;
-  throw new McpError(
+  throw new RpcError(
     RATE_LIMITED_RPC_CODE,
     `Too many ${name} requests (${decision.limit} per minute); retry after ${decision.retryAfterSeconds} s`,
     { code: 'RATE_LIMITED', retryAfterSeconds: decision.retryAfterSeconds },
@@ -190,7 +204,7 @@ async function readResource(deps: McpServerDeps, uri: string, budget = true) {
     const match = template.pattern.exec(uri);
     if (!match) continue;
     if (!scopesAllow(deps.principal, template.authScopes)) {
-      throw new McpError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
+      throw new RpcError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
     }
     if (budget) await spend(deps, `resource:${template.name}`);
     const what = `Resource URI ${JSON.stringify(uri)}`;
@@ -201,12 +215,12 @@ async function readResource(deps: McpServerDeps, uri: string, budget = true) {
     if (result.errors?.length) {
       const [first] = result.errors;
       const code = first?.extensions?.code === 'CHANGE_NOT_FOUND' ? -32002 : ErrorCode.InvalidRequest;
-      throw new McpError(code, `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`, { uri });
+      throw new RpcError(code, `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`, { uri });
     }
     const text = JSON.stringify(result.data?.[template.fieldName] ?? null);
     return { contents: [{ uri, mimeType: template.mimeType, text }] };
   }
-  throw new McpError(-32002, `Resource not found: ${uri}`, { uri });
+  throw new RpcError(-32002, `Resource not found: ${uri}`, { uri });
 }
 
 /**
@@ -222,7 +236,7 @@ function handle<S extends z.ZodType & { shape: { method: z.ZodLiteral<string> } 
   server.setRequestHandler(z.looseObject({ method: z.literal(method) }), (request) => {
     const parsed = schema.safeParse(request);
     if (!parsed.success) {
-      throw new McpError(
+      throw new RpcError(
         ErrorCode.InvalidParams,
         `Invalid ${method} params: ${z.prettifyError(parsed.error)}`,
       );
@@ -259,7 +273,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
 
   handle(server, CallToolRequestSchema, async (request) => {
     const tool = catalog.toolsByName.get(request.params.name);
-    if (!tool) throw new McpError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    if (!tool) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const result = await callTool(deps, tool, request.params.arguments ?? {});
     deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
     return result;
@@ -299,7 +313,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
       await spend(deps, `prompt:${request.params.name}`);
     const need = (name: string) => {
       const v = args[name];
-      if (!v?.trim()) throw new McpError(ErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
+      if (!v?.trim()) throw new RpcError(ErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
       return v;
     };
     if (request.params.name === 'draft_change_request') {
@@ -326,7 +340,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
         ],
       };
     }
-    throw new McpError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
   });
 
   return server;

@@ -8,9 +8,12 @@ builder.mutationFields((t) => ({
     description:
       'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
       'follow it with the execution query (get_execution) or the executionProgress subscription.',
-    // Its steps call other systems: an open world, in MCP's terms.
     mcp: {
       name: 'execute_workflow',
+      // An agent cannot hold a subscription open: it polls.
+      description:
+        'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
+        'poll get_execution with its id until the status is SUCCEEDED, FAILED or CANCELLED.',
       annotations: {
         destructiveHint: true,
         idempotentHint: false,
