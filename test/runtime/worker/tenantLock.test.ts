@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { durableWriteLock } from '../../src/runtime/worker/tenantLock';
-import { cast, createChange, gqlOk } from '../helpers/changes';
+import { durableWriteLock } from '../../../src/runtime/worker/tenantLock';
+import { cast, createChange, gqlOk } from '../../helpers/changes';
 
 const lock = (name: string) => env.TENANT_LOCKS.get(env.TENANT_LOCKS.idFromName(name));
 

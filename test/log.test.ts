@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { batchedSink } from '../../src/log';
+import { batchedSink } from '../src/log';
 
 describe('batchedSink', () => {
   it('writes the lines of one tick together, in order, each on its own line', async () => {

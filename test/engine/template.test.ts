@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { TemplateScope } from '../../../src/engine/template';
-import { redactSecrets, renderTemplate } from '../../../src/engine/template';
+import type { TemplateScope } from '../../src/engine/template';
+import { redactSecrets, renderTemplate } from '../../src/engine/template';
 
 const scope: TemplateScope = {
   inputs: {

@@ -11,8 +11,8 @@ import {
   parseHostPattern,
   templatedAuthority,
   writtenAuthority,
-} from '../../../src/domain/egress';
-import { BLOCKED } from '../../helpers/egressForms';
+} from '../../src/domain/egress';
+import { BLOCKED } from '../helpers/egressForms';
 
 const strict: EgressPolicy = { allowPrivate: false, allowPrivateHosts: [], allowedHosts: [] };
 const refused = (url: string, policy: EgressPolicy = strict) => {

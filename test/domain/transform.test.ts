@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { TransformScope } from '../../../src/domain/transform';
+import type { TransformScope } from '../../src/domain/transform';
 import {
   evaluateTransform,
   MAX_PATH_LENGTH,
   parsePath,
   transformSpecSchema,
-} from '../../../src/domain/transform';
+} from '../../src/domain/transform';
 
 const scope: TransformScope = {
   inputs: { env: 'prod', region: null },

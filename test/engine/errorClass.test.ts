@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { classifyError, EXECUTION_ERROR_CODES } from '../../../src/engine/errorClass';
+import { classifyError, EXECUTION_ERROR_CODES } from '../../src/engine/errorClass';
 
 describe('classifyError', () => {
   it('classifies network errors and timeouts as retryable', () => {

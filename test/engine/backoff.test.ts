@@ -7,8 +7,8 @@ import {
   parseRetryAfter,
   retryDelayMs,
   shouldRetry,
-} from '../../../src/engine/backoff';
-import { commitBackoffMs } from '../../../src/usecases/commit';
+} from '../../src/engine/backoff';
+import { commitBackoffMs } from '../../src/usecases/commit';
 
 const always = (x: number) => () => x;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { BreakerState } from '../../../src/engine/circuitBreaker';
+import type { BreakerState } from '../../src/engine/circuitBreaker';
 import {
   breakerKey,
   canRequest,
@@ -7,8 +7,8 @@ import {
   initialBreaker,
   onFailure,
   onSuccess,
-} from '../../../src/engine/circuitBreaker';
-import { classifyError } from '../../../src/engine/errorClass';
+} from '../../src/engine/circuitBreaker';
+import { classifyError } from '../../src/engine/errorClass';
 
 function failTimes(state: BreakerState, n: number, now: number): BreakerState {
   let s = state;
