@@ -35,7 +35,6 @@ export function definePage<T, P extends Page<T>>(
 export const pageArgs = (
   t: Pick<PothosSchemaTypes.RootFieldBuilder<Types, unknown>, 'arg'>,
   size: PageSize = PAGE_SIZE,
-  afterDescription: string | null = 'endCursor of the previous page.',
 ) => ({
   first: t.arg.int({
     required: false,
@@ -43,5 +42,5 @@ export const pageArgs = (
     validate: { min: 1, max: size.max },
     description: `How many items at most (default ${size.default}, at most ${size.max}).`,
   }),
-  after: t.arg.string({ required: false, ...(afterDescription ? { description: afterDescription } : {}) }),
+  after: t.arg.string({ required: false, description: 'endCursor of the previous page.' }),
 });
