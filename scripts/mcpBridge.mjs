@@ -5,19 +5,9 @@
 //   node scripts/mcpBridge.mjs --url http://localhost:8787 --token <jwt>
 //   (or CHANGEFLOW_URL / CHANGEFLOW_TOKEN in the environment)
 import { parseArgs } from 'node:util';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
-import {
-  CallToolRequestSchema,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-} from '@modelcontextprotocol/sdk/types.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { Server } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 
 const { values } = parseArgs({
   options: {
@@ -32,7 +22,12 @@ if (!values.token) {
 }
 
 const endpoint = new URL('/mcp', values.url);
-const upstream = new Client({ name: 'changeflow-mcp-bridge', version: '1.0.0' });
+// Upstream, the current revision (2026-07-28, found by server/discover), or the 2025 handshake
+// against a server that predates it.
+const upstream = new Client(
+  { name: 'changeflow-mcp-bridge', version: '1.0.0' },
+  { versionNegotiation: { mode: 'auto' } },
+);
 try {
   await upstream.connect(
     new StreamableHTTPClientTransport(endpoint, {
@@ -46,23 +41,28 @@ try {
 }
 
 const remote = upstream.getServerVersion();
-const server = new Server(
-  { name: remote?.name ?? 'changeflow', title: remote?.title, version: remote?.version ?? '0.0.0' },
-  {
-    capabilities: { tools: {}, resources: {}, prompts: {} },
-    instructions: upstream.getInstructions(),
-  },
-);
 
-// Each request is forwarded as is; the upstream result (or JSON-RPC error) comes back unchanged.
-server.setRequestHandler(ListToolsRequestSchema, (req) => upstream.listTools(req.params));
-server.setRequestHandler(CallToolRequestSchema, (req) => upstream.callTool(req.params));
-server.setRequestHandler(ListResourcesRequestSchema, (req) => upstream.listResources(req.params));
-server.setRequestHandler(ListResourceTemplatesRequestSchema, (req) =>
-  upstream.listResourceTemplates(req.params),
-);
-server.setRequestHandler(ReadResourceRequestSchema, (req) => upstream.readResource(req.params));
-server.setRequestHandler(ListPromptsRequestSchema, (req) => upstream.listPrompts(req.params));
-server.setRequestHandler(GetPromptRequestSchema, (req) => upstream.getPrompt(req.params));
+/**
+ * One server per stdio connection, in whichever era the desktop client opens with (2026-07-28 or
+ * the 2025 handshake). Each request is forwarded as is; the upstream result (or JSON-RPC error)
+ * comes back unchanged.
+ */
+function bridge() {
+  const server = new Server(
+    { name: remote?.name ?? 'changeflow', title: remote?.title, version: remote?.version ?? '0.0.0' },
+    {
+      capabilities: { tools: {}, resources: {}, prompts: {} },
+      instructions: upstream.getInstructions(),
+    },
+  );
+  server.setRequestHandler('tools/list', (req) => upstream.listTools(req.params));
+  server.setRequestHandler('tools/call', (req) => upstream.callTool(req.params));
+  server.setRequestHandler('resources/list', (req) => upstream.listResources(req.params));
+  server.setRequestHandler('resources/templates/list', (req) => upstream.listResourceTemplates(req.params));
+  server.setRequestHandler('resources/read', (req) => upstream.readResource(req.params));
+  server.setRequestHandler('prompts/list', (req) => upstream.listPrompts(req.params));
+  server.setRequestHandler('prompts/get', (req) => upstream.getPrompt(req.params));
+  return server;
+}
 
-await server.connect(new StdioServerTransport());
+serveStdio(bridge);

@@ -1,11 +1,14 @@
 import {
+  type AuthInfo,
+  createMcpHandler,
   DEFAULT_MAX_REQUEST_BODY_SIZE,
+  isJsonContentType,
+  isLegacyRequest,
+  isSpecType,
   readRequestBody,
-  requestBodyTooLargeMessage,
-} from '@modelcontextprotocol/sdk/server/requestBody.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
-import { isJsonContentType } from '@modelcontextprotocol/sdk/shared/mediaType.js';
-import { InitializeRequestSchema, JSONRPCMessageSchema } from '@modelcontextprotocol/sdk/types.js';
+  specTypeSchemas,
+  WebStandardStreamableHTTPServerTransport,
+} from '@modelcontextprotocol/server';
 import { ROLES } from '../domain/types';
 import type { AuthResult } from '../http/authenticate';
 import { jsonRpcErrorResponse, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from '../http/responses';
@@ -74,15 +77,18 @@ function problemWith(message: unknown): string | null {
   if (m.jsonrpc !== '2.0') return '"jsonrpc" must be "2.0"';
   if (!('method' in m) && !('result' in m) && !('error' in m)) return 'a request needs a "method"';
   if ('method' in m && typeof m.method !== 'string') return '"method" must be a string';
-  if (!JSONRPCMessageSchema.safeParse(message).success) {
+  if (!isSpecType.JSONRPCMessage(message)) {
     return 'not a valid JSON-RPC 2.0 request, notification or response';
   }
   // The SDK answers initialize itself and parses its params inside the handler, so bad params
   // would come back as an internal error (-32603); check them here instead.
   if (m.method === 'initialize') {
-    const parsed = InitializeRequestSchema.safeParse(message);
-    const issue = parsed.success ? null : parsed.error.issues[0];
-    if (issue) return `invalid "initialize" params: ${issue.path.join('.')}: ${issue.message}`;
+    const parsed = specTypeSchemas.InitializeRequest['~standard'].validate(message);
+    const issue = parsed.issues?.[0];
+    if (issue) {
+      const path = (issue.path ?? []).map((p) => (typeof p === 'object' ? String(p.key) : String(p)));
+      return `invalid "initialize" params: ${path.join('.')}: ${issue.message}`;
+    }
   }
   return null;
 }
@@ -101,7 +107,7 @@ async function readJsonRpc(request: Request): Promise<{ body: unknown } | { erro
     return {
       error: jsonRpcErrorResponse(
         'PAYLOAD_TOO_LARGE',
-        requestBodyTooLargeMessage(DEFAULT_MAX_REQUEST_BODY_SIZE),
+        `Request body too large: the limit is ${DEFAULT_MAX_REQUEST_BODY_SIZE} bytes`,
         {
           limitBytes: DEFAULT_MAX_REQUEST_BODY_SIZE,
         },
@@ -190,11 +196,31 @@ export function mcpOriginRefusal(request: Request, origins: OriginPolicy): Respo
   );
 }
 
-/** Serves MCP Streamable HTTP, stateless: one server and transport per POST. */
+/** The per-request dependencies ride in `authInfo.extra`, the SDK's pass-through to the factory. */
+const DEPS = 'changeflow.deps';
+
+function depsOf(authInfo: AuthInfo | undefined): McpServerDeps {
+  const deps = authInfo?.extra?.[DEPS] as McpServerDeps | undefined;
+  // Only handleMcp calls the handler, and it always passes them.
+  if (!deps) throw new Error('MCP request without its dependencies');
+  return deps;
+}
+
+/**
+ * Serves MCP over Streamable HTTP, statelessly, in both protocol eras: 2026-07-28 requests (the
+ * `_meta` envelope) go to the SDK's per-request handler, 2025-era ones to a stateless transport of
+ * their own (so that a 2025 client that accepts JSON gets JSON, and 2025-03-26 batches keep
+ * working). One server per request either way, built from the same factory.
+ */
 export function createMcpEndpoint(catalog: McpCatalog, version: string) {
+  const modern = createMcpHandler(({ authInfo }) => createMcpServer(depsOf(authInfo)), {
+    legacy: 'reject',
+    maxRequestBodySize: DEFAULT_MAX_REQUEST_BODY_SIZE,
+  });
   return async function handleMcp(request: Request, deps: McpRequestDeps): Promise<Response> {
     // The route table checked the Origin (mcpOriginRefusal, before anything else) and the method.
-    if (!deps.auth.principal) {
+    const { principal } = deps.auth;
+    if (!principal) {
       const metadata = `${new URL(request.url).origin}${PROTECTED_RESOURCE_PATH}`;
       const problem = deps.auth.error ? `, error="invalid_token"` : '';
       return jsonRpcErrorResponse(
@@ -211,23 +237,35 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       const refused = await chargeBatch(checked.body.length, deps);
       if (refused) return refused;
     }
-    const server = createMcpServer({
+    const serverDeps: McpServerDeps = {
       catalog,
-      principal: deps.auth.principal,
+      principal,
       execute: deps.execute,
       limitTool: deps.limitTool,
       observeToolCall: deps.observeToolCall,
       version,
-    });
-    const transport = new WebStandardStreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      enableJsonResponse: negotiated.json,
-    });
-    await server.connect(transport);
-    const response = await transport.handleRequest(
-      negotiated.request,
-      checked ? { parsedBody: checked.body } : undefined,
-    );
+    };
+    let response: Response;
+    if (checked && !(await isLegacyRequest(negotiated.request, checked.body))) {
+      const authInfo: AuthInfo = {
+        token: '',
+        clientId: principal.id,
+        scopes: [...principal.roles],
+        extra: { [DEPS]: serverDeps },
+      };
+      response = await modern.fetch(negotiated.request, { parsedBody: checked.body, authInfo });
+    } else {
+      const server = createMcpServer(serverDeps);
+      const transport = new WebStandardStreamableHTTPServerTransport({
+        sessionIdGenerator: undefined,
+        enableJsonResponse: negotiated.json,
+      });
+      await server.connect(transport);
+      response = await transport.handleRequest(
+        negotiated.request,
+        checked ? { parsedBody: checked.body } : undefined,
+      );
+    }
     // The transport may answer (415, 406, ...) without reading the body; the caller's drain cannot
     // see it (the negotiated request took the stream over), so take the rest here, or that early
     // answer breaks the connection (see drainBody in src/streams.ts).

@@ -1,18 +1,16 @@
 import { Validator } from '@cfworker/json-schema';
-import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import {
-  CallToolRequestSchema,
+  type CacheHint,
   type CallToolResult,
-  ErrorCode,
-  GetPromptRequestSchema,
-  ListPromptsRequestSchema,
-  ListResourcesRequestSchema,
-  ListResourceTemplatesRequestSchema,
-  ListToolsRequestSchema,
-  ReadResourceRequestSchema,
-  type ServerResult,
-} from '@modelcontextprotocol/sdk/types.js';
-import * as z from 'zod';
+  type JSONRPCRequest,
+  ProtocolError,
+  ProtocolErrorCode,
+  ResourceNotFoundError,
+  type Result,
+  Server,
+  type ServerContext,
+  specTypeSchemas,
+} from '@modelcontextprotocol/server';
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
@@ -20,18 +18,42 @@ import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { scopesAllow } from './visibility';
 
+/** The spec types whose params a request of each method we serve must match. */
+const REQUEST_TYPES = {
+  'tools/list': 'ListToolsRequest',
+  'tools/call': 'CallToolRequest',
+  'resources/list': 'ListResourcesRequest',
+  'resources/templates/list': 'ListResourceTemplatesRequest',
+  'resources/read': 'ReadResourceRequest',
+  'prompts/list': 'ListPromptsRequest',
+  'prompts/get': 'GetPromptRequest',
+} as const;
+
 /**
- * A JSON-RPC error a handler answers with. The SDK sends `code`, `message` and `data` as they are;
- * its McpError would put "MCP error <code>: " into the message, and the client, which wraps what
- * it receives in an McpError of its own, would then show the prefix twice.
+ * The SDK's Server, checking each request's params before the SDK does: the SDK fails bad params
+ * of most methods as an internal error (-32603); they are the caller's mistake (-32602).
+ * `_wrapHandler` is the SDK's documented hook for per-method validation in subclasses.
  */
-class RpcError extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-    readonly data?: unknown,
-  ) {
-    super(message);
+class CheckedServer extends Server {
+  protected override _wrapHandler(
+    method: string,
+    handler: (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>,
+  ): (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result> {
+    const inner = super._wrapHandler(method, handler);
+    const type = REQUEST_TYPES[method as keyof typeof REQUEST_TYPES];
+    if (!type) return inner;
+    return async (request, ctx) => {
+      const checked = await specTypeSchemas[type]['~standard'].validate(request);
+      const issue = checked.issues?.[0];
+      if (issue) {
+        const path = (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.');
+        throw new ProtocolError(
+          ProtocolErrorCode.InvalidParams,
+          `Invalid ${method} params: ${path ? `${path}: ` : ''}${issue.message}`,
+        );
+      }
+      return inner(request, ctx);
+    };
   }
 }
 
@@ -177,7 +199,7 @@ function uriComponent(code: (s: string) => string, value: string, what: string):
     return code(value);
   } catch (e) {
     if (!(e instanceof URIError)) throw e;
-    throw new RpcError(ErrorCode.InvalidParams, `${what} is malformed: ${e.message}`);
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `${what} is malformed: ${e.message}`);
   }
 }
 
@@ -192,7 +214,7 @@ async function spend(deps: McpServerDeps, name: string): Promise<void> {
   if (!deps.limitTool) return;
   const decision = await deps.limitTool({ name, readOnly: true });
   if (decision.allowed) return;
-  throw new RpcError(
+  throw new ProtocolError(
     RATE_LIMITED_RPC_CODE,
     `Too many ${name} requests (${decision.limit} per minute); retry after ${decision.retryAfterSeconds} s`,
     { code: 'RATE_LIMITED', retryAfterSeconds: decision.retryAfterSeconds },
@@ -204,7 +226,10 @@ async function readResource(deps: McpServerDeps, uri: string, budget = true) {
     const match = template.pattern.exec(uri);
     if (!match) continue;
     if (!scopesAllow(deps.principal, template.authScopes)) {
-      throw new RpcError(ErrorCode.InvalidRequest, `Your roles may not read ${template.uriTemplate}`);
+      throw new ProtocolError(
+        ProtocolErrorCode.InvalidRequest,
+        `Your roles may not read ${template.uriTemplate}`,
+      );
     }
     if (budget) await spend(deps, `resource:${template.name}`);
     const what = `Resource URI ${JSON.stringify(uri)}`;
@@ -214,43 +239,39 @@ async function readResource(deps: McpServerDeps, uri: string, budget = true) {
     const result = await deps.execute(template.document, variables, `resource:${template.name}`);
     if (result.errors?.length) {
       const [first] = result.errors;
-      const code = first?.extensions?.code === 'CHANGE_NOT_FOUND' ? -32002 : ErrorCode.InvalidRequest;
-      throw new RpcError(code, `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`, { uri });
+      const message = `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`;
+      if (first?.extensions?.code === 'CHANGE_NOT_FOUND') throw new ResourceNotFoundError(uri, message);
+      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, message, { uri });
     }
     const text = JSON.stringify(result.data?.[template.fieldName] ?? null);
     return { contents: [{ uri, mimeType: template.mimeType, text }] };
   }
-  throw new RpcError(-32002, `Resource not found: ${uri}`, { uri });
+  throw new ResourceNotFoundError(uri);
 }
 
 /**
- * Registers a handler whose params are checked here, so that bad params get InvalidParams
- * (-32602): the SDK's own parse would fail them as an internal error (-32603).
+ * How long a client may keep a list: the catalog changes only on deploy. Private, because what a
+ * caller sees depends on its roles.
  */
-function handle<S extends z.ZodType & { shape: { method: z.ZodLiteral<string> } }>(
-  server: Server,
-  schema: S,
-  handler: (request: z.output<S>) => ServerResult | Promise<ServerResult>,
-) {
-  const method = schema.shape.method.value;
-  server.setRequestHandler(z.looseObject({ method: z.literal(method) }), (request) => {
-    const parsed = schema.safeParse(request);
-    if (!parsed.success) {
-      throw new RpcError(
-        ErrorCode.InvalidParams,
-        `Invalid ${method} params: ${z.prettifyError(parsed.error)}`,
-      );
-    }
-    return handler(parsed.data);
-  });
-}
+const LIST_CACHE: CacheHint = { ttlMs: 10 * 60_000, cacheScope: 'private' };
 
-/** A stateless MCP server for one request, with the caller's identity bound in. */
+/**
+ * A stateless MCP server for one request, with the caller's identity bound in. The low-level
+ * Server, not McpServer: the tool set is computed per request from the schema-generated catalog
+ * and the caller's roles, and arguments are validated against the same JSON Schema we publish.
+ */
 export function createMcpServer(deps: McpServerDeps): Server {
-  const server = new Server(
+  const server = new CheckedServer(
     { name: 'changeflow', title: 'ChangeFlow', version: deps.version },
     {
       capabilities: { tools: {}, resources: {}, prompts: {} },
+      cacheHints: {
+        'server/discover': LIST_CACHE,
+        'tools/list': LIST_CACHE,
+        'prompts/list': LIST_CACHE,
+        'resources/list': LIST_CACHE,
+        'resources/templates/list': LIST_CACHE,
+      },
       instructions:
         'ChangeFlow manages ITIL change requests. Create a change, submit it (risk is assessed), collect CAB ' +
         'approvals, schedule it, then record implementation. Every call is audited under your identity.',
@@ -258,7 +279,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
   );
   const { catalog, principal } = deps;
 
-  handle(server, ListToolsRequestSchema, () => ({
+  server.setRequestHandler('tools/list', () => ({
     tools: catalog.tools
       .filter((t) => scopesAllow(principal, t.authScopes))
       .map((t) => ({
@@ -271,9 +292,10 @@ export function createMcpServer(deps: McpServerDeps): Server {
       })),
   }));
 
-  handle(server, CallToolRequestSchema, async (request) => {
+  server.setRequestHandler('tools/call', async (request) => {
     const tool = catalog.toolsByName.get(request.params.name);
-    if (!tool) throw new RpcError(ErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    if (!tool)
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     const result = await callTool(deps, tool, request.params.arguments ?? {});
     deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
     return result;
@@ -281,7 +303,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
 
   const visible = () => catalog.resourceTemplates.filter((r) => scopesAllow(principal, r.authScopes));
   // A template without placeholders is one fixed resource (e.g. changeflow://metrics).
-  handle(server, ListResourcesRequestSchema, () => ({
+  server.setRequestHandler('resources/list', () => ({
     resources: visible()
       .filter((r) => r.variables.length === 0)
       .map(({ uriTemplate, name, title, description, mimeType }) => ({
@@ -292,7 +314,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
         mimeType,
       })),
   }));
-  handle(server, ListResourceTemplatesRequestSchema, () => ({
+  server.setRequestHandler('resources/templates/list', () => ({
     resourceTemplates: visible()
       .filter((r) => r.variables.length > 0)
       .map(({ uriTemplate, name, title, description, mimeType }) => ({
@@ -303,17 +325,18 @@ export function createMcpServer(deps: McpServerDeps): Server {
         mimeType,
       })),
   }));
-  handle(server, ReadResourceRequestSchema, (request) => readResource(deps, request.params.uri));
+  server.setRequestHandler('resources/read', (request) => readResource(deps, request.params.uri));
 
-  handle(server, ListPromptsRequestSchema, () => ({ prompts: PROMPTS }));
-  handle(server, GetPromptRequestSchema, async (request) => {
+  server.setRequestHandler('prompts/list', () => ({ prompts: PROMPTS }));
+  server.setRequestHandler('prompts/get', async (request) => {
     const args = request.params.arguments ?? {};
     // Known prompts only: a budget per name an attacker makes up would be a budget per request.
     if (PROMPTS.some((p) => p.name === request.params.name))
       await spend(deps, `prompt:${request.params.name}`);
     const need = (name: string) => {
       const v = args[name];
-      if (!v?.trim()) throw new RpcError(ErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
+      if (!v?.trim())
+        throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Prompt argument "${name}" is required`);
       return v;
     };
     if (request.params.name === 'draft_change_request') {
@@ -340,7 +363,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
         ],
       };
     }
-    throw new RpcError(ErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
+    throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown prompt: ${request.params.name}`);
   });
 
   return server;

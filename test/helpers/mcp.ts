@@ -1,8 +1,6 @@
 import { exports } from 'cloudflare:workers';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/cfworker';
+import { type CallToolResult, Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/client/validators/cf-worker';
 
 export const MCP_URL = 'http://cf.test/mcp';
 
@@ -10,15 +8,26 @@ export const MCP_URL = 'http://cf.test/mcp';
 const workerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
   exports.default.fetch(new Request(input, init))) as typeof fetch;
 
-/** An official SDK client connected to /mcp with a bearer token. */
-export async function mcpClient(token: string, opts: { protocolVersion?: string } = {}): Promise<Client> {
+/**
+ * An official SDK client connected to /mcp with a bearer token. It speaks 2026-07-28 (found by
+ * `server/discover`) unless told to use the 2025 handshake (`era: 'legacy'`, optionally pinned
+ * to an older `protocolVersion`).
+ */
+export async function mcpClient(
+  token: string,
+  opts: { era?: 'modern' | 'legacy'; protocolVersion?: string } = {},
+): Promise<Client> {
+  const legacy = opts.era === 'legacy' || opts.protocolVersion !== undefined;
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
     fetch: workerFetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   const client = new Client(
     { name: 'changeflow-tests', version: '1.0.0' },
-    { jsonSchemaValidator: new CfWorkerJsonSchemaValidator() },
+    {
+      jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
+      versionNegotiation: { mode: legacy ? 'legacy' : { pin: '2026-07-28' } },
+    },
   );
   if (opts.protocolVersion) {
     // The SDK client always offers its latest version; pin an older one to test negotiation.

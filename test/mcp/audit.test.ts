@@ -1,4 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { Client } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import { CANCEL, cast, changeInput, gqlOk, inDays } from '../helpers/changes';
 import { callTool, mcpClient, rawMcp, toolError } from '../helpers/mcp';

@@ -1,5 +1,5 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { ErrorCode, McpError, type PromptMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { Client } from '@modelcontextprotocol/client';
+import { type PromptMessage, ProtocolError, ProtocolErrorCode } from '@modelcontextprotocol/client';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cast, changeInput, createChange } from '../helpers/changes';
 import { callTool, mcpClient, rawMcp } from '../helpers/mcp';
@@ -7,7 +7,8 @@ import { callTool, mcpClient, rawMcp } from '../helpers/mcp';
 /** Resource templates (a change, its audit log) and prompts, as an agent reads them. */
 
 /** MCP's "resource not found" (not in the SDK's ErrorCode enum). */
-const RESOURCE_NOT_FOUND = -32002;
+// Resource not found is InvalidParams from 2026-07-28 on; the SDK answers it so in both eras.
+const RESOURCE_NOT_FOUND = -32602;
 
 type Cast = Awaited<ReturnType<typeof cast>>;
 let c: Cast;
@@ -91,10 +92,12 @@ describe('resource templates', () => {
     ['a path below the audit log', `changeflow://changes/CHG-1/audit/extra`, /not found/i],
   ])('answers %s with a resource-not-found JSON-RPC error', async (_label, uri, message) => {
     const read = viewer.readResource({ uri });
-    await expect(read).rejects.toBeInstanceOf(McpError);
+    await expect(read).rejects.toBeInstanceOf(ProtocolError);
     await expect(read).rejects.toMatchObject({
       code: RESOURCE_NOT_FOUND,
       message: expect.stringMatching(message),
+      // What tells "not found" from other bad params: the URI that was asked for.
+      data: { uri },
     });
   });
 
@@ -118,7 +121,7 @@ describe('resource templates', () => {
     );
     expect(res.status).toBe(200);
     const body = (await res.json()) as { id: number; error?: { code: number } };
-    expect(body).toMatchObject({ id: 3, error: { code: ErrorCode.InvalidParams } });
+    expect(body).toMatchObject({ id: 3, error: { code: ProtocolErrorCode.InvalidParams } });
   });
 });
 
@@ -170,16 +173,16 @@ describe('prompts', () => {
     ['prepare_cab_review', { changeId: '' }],
   ])('answers %s without its argument (%o) with InvalidParams', async (name, args) => {
     const get = viewer.getPrompt({ name, arguments: args });
-    await expect(get).rejects.toBeInstanceOf(McpError);
+    await expect(get).rejects.toBeInstanceOf(ProtocolError);
     await expect(get).rejects.toMatchObject({
-      code: ErrorCode.InvalidParams,
+      code: ProtocolErrorCode.InvalidParams,
       message: expect.stringMatching(/required/),
     });
   });
 
   it('answers an unknown prompt with InvalidParams', async () => {
     await expect(viewer.getPrompt({ name: 'write_my_cab_minutes' })).rejects.toMatchObject({
-      code: ErrorCode.InvalidParams,
+      code: ProtocolErrorCode.InvalidParams,
     });
   });
 

@@ -1,5 +1,4 @@
-import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import type { Tool } from '@modelcontextprotocol/sdk/types.js';
+import type { Client, Tool } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import snapshot from '../../mcp-tools.snapshot.json';
 import { RISK_WEIGHTS } from '../../src/domain/risk';

@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
@@ -14,25 +14,53 @@ const SECRET = 'node-test-secret-0123456789abcdef0123456789';
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bridge-'));
 let server;
 let client;
+let modern;
 
 before(async () => {
   migrateLocal({ persistTo, quiet: true });
   server = await startLocalServer({ persistTo, vars: { JWT_SECRET: SECRET } });
   const token = await signDevToken({ secret: SECRET, sub: 'rita', tenant: 'bridge', roles: ['requester'] });
-  client = new Client({ name: 'bridge-test', version: '1.0.0' });
-  await client.connect(
+  client = await connectBridge(token, 'legacy');
+  modern = await connectBridge(token, 'auto');
+});
+
+/** A desktop client on the bridge, opening with the 2025 handshake or by server/discover. */
+async function connectBridge(token, mode) {
+  const c = new Client({ name: 'bridge-test', version: '1.0.0' }, { versionNegotiation: { mode } });
+  await c.connect(
     new StdioClientTransport({
       command: process.execPath,
       args: ['scripts/mcpBridge.mjs', '--url', server.baseUrl, '--token', token],
       stderr: 'pipe',
     }),
   );
-});
+  return c;
+}
 
 after(async () => {
   await client?.close();
+  await modern?.close();
   server?.stop();
   rmSync(persistTo, { recursive: true, force: true });
+});
+
+test('speaks both protocol eras to desktop clients', () => {
+  assert.equal(client.getProtocolEra(), 'legacy');
+  assert.equal(modern.getProtocolEra(), 'modern');
+});
+
+test('serves a 2026-07-28 client the same tools and results', async () => {
+  const { tools } = await modern.listTools();
+  assert.deepEqual(
+    tools.map((t) => t.name),
+    (await client.listTools()).tools.map((t) => t.name),
+  );
+  const result = await modern.callTool({
+    name: 'get_change_status',
+    arguments: { id: 'CHG-20200101-NOPE00' },
+  });
+  assert.equal(result.isError, true);
+  assert.match(result.content[0].text, /CHANGE_NOT_FOUND/);
 });
 
 test('lists the tools the caller may use, as the HTTP endpoint does', async () => {

@@ -8,8 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { buildNodeServer } from '../../scripts/buildNode.mjs';
@@ -242,18 +241,25 @@ describe('ChangeFlow on Node', () => {
     );
     unsubscribe();
 
-    // An agent reads the same change over MCP (Streamable HTTP, the official SDK client).
-    const mcp = new Client({ name: 'node-e2e', version: '1.0.0' });
-    await mcp.connect(
-      new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
-        requestInit: { headers: { authorization: `Bearer ${tokens.manager}` } },
-      }),
-    );
-    const status = await mcp.callTool({ name: 'get_change_status', arguments: { id: draft.id } });
-    assert.equal(status.isError, undefined, JSON.stringify(status));
-    assert.equal(status.structuredContent.id, draft.id);
-    assert.equal(status.structuredContent.status, 'COMPLETED');
-    await mcp.close();
+    // An agent reads the same change over MCP (Streamable HTTP, the official SDK client), in
+    // both protocol eras: the 2025 handshake and 2026-07-28 (found by server/discover).
+    for (const [mode, era] of [
+      ['legacy', 'legacy'],
+      ['auto', 'modern'],
+    ]) {
+      const mcp = new Client({ name: 'node-e2e', version: '1.0.0' }, { versionNegotiation: { mode } });
+      await mcp.connect(
+        new StreamableHTTPClientTransport(new URL(`${base}/mcp`), {
+          requestInit: { headers: { authorization: `Bearer ${tokens.manager}` } },
+        }),
+      );
+      assert.equal(mcp.getProtocolEra(), era);
+      const status = await mcp.callTool({ name: 'get_change_status', arguments: { id: draft.id } });
+      assert.equal(status.isError, undefined, JSON.stringify(status));
+      assert.equal(status.structuredContent.id, draft.id);
+      assert.equal(status.structuredContent.status, 'COMPLETED');
+      await mcp.close();
+    }
 
     // Every write above left an audit event; the hash chain over them verifies.
     const { auditLog } = await gql(
