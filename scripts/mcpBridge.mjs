@@ -2,8 +2,8 @@
 // changeflow-mcp: serves ChangeFlow's MCP tools over stdio for desktop clients that only speak
 // stdio, by forwarding every request to a running ChangeFlow's /mcp endpoint.
 //
-//   node scripts/mcpBridge.mjs --url http://localhost:8787 --token <jwt>
-//   (or CHANGEFLOW_URL / CHANGEFLOW_TOKEN in the environment)
+//   node scripts/mcpBridge.mjs --url http://localhost:8787 --token <jwt> [--toolsets workflows+readonly]
+//   (or CHANGEFLOW_URL / CHANGEFLOW_TOKEN / CHANGEFLOW_TOOLSETS in the environment)
 import { parseArgs } from 'node:util';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { Server } from '@modelcontextprotocol/server';
@@ -13,6 +13,8 @@ const { values } = parseArgs({
   options: {
     url: { type: 'string', default: process.env.CHANGEFLOW_URL ?? 'http://localhost:8787' },
     token: { type: 'string', default: process.env.CHANGEFLOW_TOKEN },
+    // The words of /mcp/<toolsets> (docs/mcp.md#toolsets): the server checks them.
+    toolsets: { type: 'string', default: process.env.CHANGEFLOW_TOOLSETS },
   },
 });
 
@@ -21,7 +23,10 @@ if (!values.token) {
   process.exit(2);
 }
 
-const endpoint = new URL('/mcp', values.url);
+const endpoint = new URL(
+  values.toolsets ? `/mcp/${encodeURIComponent(values.toolsets).replaceAll('%2B', '+')}` : '/mcp',
+  values.url,
+);
 // Upstream, the current revision (2026-07-28, found by server/discover), or the 2025 handshake
 // against a server that predates it.
 const upstream = new Client(

@@ -6,6 +6,7 @@ import {
   PROTECTED_RESOURCE_PATH,
   protectedResourceMetadata,
 } from '../mcp/http';
+import { parseSelection } from '../mcp/toolsets';
 import { executeThroughYoga } from '../mcp/yogaBridge';
 import type { Observation } from '../metrics/observation';
 import { type RateLimiterPort, toolKey } from '../ratelimit/policy';
@@ -17,7 +18,7 @@ import type { GraphQLServer, ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
 import { withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
-import { jsonErrorResponse, type Surface } from './responses';
+import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './responses';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /**
@@ -105,11 +106,14 @@ async function graphql(ctx: RouteContext): Promise<Response> {
   });
 }
 
-function mcp(ctx: RouteContext): Promise<Response> {
+function mcp(ctx: RouteContext): Promise<Response> | Response {
   const { auth, config, limiter, observation } = ctx;
   const { principal } = auth;
+  const chosen = parseSelection(ctx.params[0] ?? null, ctx.request.headers);
+  if ('error' in chosen) return jsonRpcErrorResponse(chosen.code, chosen.error);
   return ctx.mcp()(ctx.request, {
     auth,
+    selection: chosen.selection,
     issuer: config.jwt.issuer,
     chargeCaller: ctx.chargeCaller,
     execute: executeThroughYoga(ctx.yoga, { ...ctx.serverContext, source: 'mcp' }, ctx.env.DB),
@@ -177,6 +181,17 @@ export const ROUTES: readonly Route[] = [
   },
   {
     path: '/mcp',
+    methods: ['POST'],
+    auth: true,
+    rateLimited: true,
+    bodyLimit: MAX_BODY_BYTES,
+    surface: 'jsonrpc',
+    guard: (request, config) => mcpOriginRefusal(request, config),
+    handle: mcp,
+  },
+  {
+    // The same endpoint with its toolsets in the path: /mcp/workflows, /mcp/changes+readonly.
+    path: /^\/mcp\/([a-z+]{1,100})$/,
     methods: ['POST'],
     auth: true,
     rateLimited: true,

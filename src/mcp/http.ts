@@ -18,11 +18,14 @@ import { drainBody } from '../streams';
 import type { McpCatalog } from './catalog';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
+import type { ToolSelection } from './toolsets';
 
 export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
 export interface McpRequestDeps {
   auth: AuthResult;
+  /** The toolsets the request asked for (path or header), and whether it is read-only. */
+  selection: ToolSelection;
   issuer: string | null;
   /**
    * Spends `units` more of the caller's own limit (the HTTP request already spent one): a
@@ -240,6 +243,7 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
     const serverDeps: McpServerDeps = {
       catalog,
       principal,
+      selection: deps.selection,
       execute: deps.execute,
       limitTool: deps.limitTool,
       observeToolCall: deps.observeToolCall,

@@ -16,6 +16,7 @@ import type { Decision } from '../ratelimit/slidingWindow';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
+import { notOfferedMessage, offers, type ToolSelection } from './toolsets';
 import { scopesAllow } from './visibility';
 
 /** The spec types whose params a request of each method we serve must match. */
@@ -87,8 +88,35 @@ export interface McpServerDeps {
   limitTool?: ((budget: ToolBudget) => Promise<Decision>) | null;
   catalog: McpCatalog;
   principal: Principal;
+  /** The toolsets this request asked for, and whether it is read-only. */
+  selection: ToolSelection;
   execute: ExecuteOperation;
   version: string;
+}
+
+/** Tools per `tools/list` page (the SDK client walks the pages for its caller). */
+export const TOOLS_PAGE_SIZE = 20;
+
+/** An opaque cursor for the page starting at `offset`. */
+const cursorFor = (offset: number) => btoa(`tools:${offset}`).replace(/=+$/, '');
+
+/** The offset a cursor stands for; a cursor we did not hand out is the caller's mistake. */
+function offsetOf(cursor: string | undefined, total: number): number {
+  if (cursor === undefined) return 0;
+  let decoded = '';
+  try {
+    decoded = atob(cursor);
+  } catch {
+    // not base64: refused below
+  }
+  const offset = /^tools:(\d{1,6})$/.exec(decoded)?.[1];
+  if (offset === undefined || Number(offset) >= total) {
+    throw new ProtocolError(
+      ProtocolErrorCode.InvalidParams,
+      'Invalid cursor: pass a nextCursor from tools/list as it is',
+    );
+  }
+  return Number(offset);
 }
 
 const validators = new WeakMap<ToolDefinition, Validator>();
@@ -279,10 +307,14 @@ export function createMcpServer(deps: McpServerDeps): Server {
   );
   const { catalog, principal } = deps;
 
-  server.setRequestHandler('tools/list', () => ({
-    tools: catalog.tools
-      .filter((t) => scopesAllow(principal, t.authScopes))
-      .map((t) => ({
+  const offered = catalog.tools.filter(
+    (t) => scopesAllow(principal, t.authScopes) && offers(deps.selection, t),
+  );
+  server.setRequestHandler('tools/list', (request) => {
+    const offset = offsetOf(request.params?.cursor, offered.length);
+    const next = offset + TOOLS_PAGE_SIZE;
+    return {
+      tools: offered.slice(offset, next).map((t) => ({
         name: t.name,
         title: t.title,
         description: t.description,
@@ -290,12 +322,17 @@ export function createMcpServer(deps: McpServerDeps): Server {
         outputSchema: t.outputSchema as { type: 'object' },
         annotations: t.annotations,
       })),
-  }));
+      ...(next < offered.length ? { nextCursor: cursorFor(next) } : {}),
+    };
+  });
 
   server.setRequestHandler('tools/call', async (request) => {
     const tool = catalog.toolsByName.get(request.params.name);
     if (!tool)
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
+    // Read-only and toolsets are what this connection offers; the roles are checked in callTool.
+    if (!offers(deps.selection, tool))
+      throw new ProtocolError(ProtocolErrorCode.InvalidParams, notOfferedMessage(deps.selection, tool));
     const result = await callTool(deps, tool, request.params.arguments ?? {});
     deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
     return result;

@@ -3,6 +3,7 @@ import { type CallToolResult, Client, StreamableHTTPClientTransport } from '@mod
 import { CfWorkerJsonSchemaValidator } from '@modelcontextprotocol/client/validators/cf-worker';
 
 export const MCP_URL = 'http://cf.test/mcp';
+const ORIGIN = 'http://cf.test';
 
 /** The worker under test as the client's fetch: every MCP request goes through the real routes. */
 const workerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
@@ -15,10 +16,11 @@ const workerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
  */
 export async function mcpClient(
   token: string,
-  opts: { era?: 'modern' | 'legacy'; protocolVersion?: string } = {},
+  opts: { era?: 'modern' | 'legacy'; protocolVersion?: string; path?: string } = {},
 ): Promise<Client> {
   const legacy = opts.era === 'legacy' || opts.protocolVersion !== undefined;
-  const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
+  // Every tool the caller's roles allow, unless a test asks for a toolset (/mcp alone is `changes`).
+  const transport = new StreamableHTTPClientTransport(new URL(opts.path ?? '/mcp/all', ORIGIN), {
     fetch: workerFetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
@@ -61,9 +63,9 @@ export function toolError(result: CallToolResult): { code: string; message: stri
   return (JSON.parse(first.text) as { error: { code: string; message: string } }).error;
 }
 
-/** Posts a raw JSON-RPC body to /mcp (for malformed-request tests). */
-export async function rawMcp(body: string, headers: Record<string, string> = {}) {
-  return exports.default.fetch(MCP_URL, {
+/** Posts a raw JSON-RPC body to /mcp, or another path of it (for malformed-request tests). */
+export async function rawMcp(body: string, headers: Record<string, string> = {}, path = '/mcp') {
+  return exports.default.fetch(new URL(path, ORIGIN), {
     method: 'POST',
     headers: {
       'content-type': 'application/json',

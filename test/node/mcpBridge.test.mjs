@@ -63,6 +63,37 @@ test('serves a 2026-07-28 client the same tools and results', async () => {
   assert.match(result.content[0].text, /CHANGE_NOT_FOUND/);
 });
 
+test('asks for the toolsets it is given, and only offers those', async () => {
+  const token = await signDevToken({ secret: SECRET, sub: 'rita', tenant: 'bridge', roles: ['requester'] });
+  const c = new Client({ name: 'bridge-test', version: '1.0.0' });
+  await c.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [
+        'scripts/mcpBridge.mjs',
+        '--url',
+        server.baseUrl,
+        '--token',
+        token,
+        '--toolsets',
+        'changes+readonly',
+      ],
+      stderr: 'pipe',
+    }),
+  );
+  try {
+    const { tools } = await c.listTools();
+    assert.ok(tools.length > 0);
+    assert.ok(
+      tools.every((t) => t.annotations?.readOnlyHint === true),
+      'read-only offers reads only',
+    );
+    assert.ok(!tools.some((t) => t.name === 'create_change_request'));
+  } finally {
+    await c.close();
+  }
+});
+
 test('lists the tools the caller may use, as the HTTP endpoint does', async () => {
   const { tools } = await client.listTools();
   const names = tools.map((t) => t.name);
