@@ -19,6 +19,7 @@ import './apiKey';
 import './live';
 import './change/subscriptions';
 import './execution/queries';
+import './execution/wait';
 import './execution/mutations';
 import './execution/subscriptions';
 

@@ -43,6 +43,7 @@ const READ_TOOLS = [
   'get_workflow',
   'list_workflows',
   'get_execution',
+  'wait_for_execution',
   'list_executions',
   'circuit_breakers',
   'list_standard_change_templates',

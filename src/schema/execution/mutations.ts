@@ -10,10 +10,10 @@ builder.mutationFields((t) => ({
       'follow it with the execution query (get_execution) or the executionProgress subscription.',
     mcp: {
       name: 'execute_workflow',
-      // An agent cannot hold a subscription open: it polls.
+      // An agent cannot hold a subscription open: it waits with a bounded call instead.
       description:
         'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
-        'poll get_execution with its id until the status is SUCCEEDED, FAILED or CANCELLED.',
+        'then call wait_for_execution with its id until the status is SUCCEEDED, FAILED or CANCELLED.',
       annotations: {
         destructiveHint: true,
         idempotentHint: false,

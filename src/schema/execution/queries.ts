@@ -52,8 +52,8 @@ builder.queryFields((t) => ({
     mcp: {
       name: 'get_execution',
       description:
-        'An execution’s status, error and every step run (attempts, timings, errors): poll it after ' +
-        'execute_workflow until status is SUCCEEDED, FAILED or CANCELLED.',
+        'An execution’s status, error and every step run (attempts, timings, errors). To wait for it to ' +
+        'end, use wait_for_execution.',
       selection: EXECUTION_SELECTION,
     },
     args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },

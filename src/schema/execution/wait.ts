@@ -1,0 +1,32 @@
+import { MAX_WAIT_SECONDS, waitForExecution } from '../../usecases/workflows/wait';
+import { builder } from '../builder';
+import { ExecutionRef } from './type';
+
+builder.queryFields((t) => ({
+  waitForExecution: t.withAuth({ viewer: true }).field({
+    type: ExecutionRef,
+    description:
+      `Waits up to timeoutSeconds (at most ${MAX_WAIT_SECONDS}) for an execution to end, then returns it: ` +
+      'ended (SUCCEEDED, FAILED or CANCELLED), or still PENDING/RUNNING when the time ran out, to be asked again. ' +
+      'For clients that cannot hold a subscription (executionProgress) open.',
+    mcp: {
+      name: 'wait_for_execution',
+      description:
+        'Waits (up to timeoutSeconds) for an execution started by execute_workflow to end, and returns its status, ' +
+        'error and step statuses. If the status is still PENDING or RUNNING, call it again; get_execution has the details.',
+      selection:
+        'id workflowId status currentStep error { code message stepId } startedAt endedAt ' +
+        'steps { stepId status attempts }',
+    },
+    args: {
+      id: t.arg.id({ description: 'The execution id, e.g. exe_…' }),
+      timeoutSeconds: t.arg.int({
+        required: false,
+        defaultValue: 20,
+        validate: { min: 1, max: MAX_WAIT_SECONDS },
+        description: `How long to wait at most, in seconds (1 to ${MAX_WAIT_SECONDS}).`,
+      }),
+    },
+    resolve: (_root, { id, timeoutSeconds }, ctx) => waitForExecution(ctx, id, timeoutSeconds ?? 20),
+  }),
+}));
