@@ -18,6 +18,10 @@ export interface Observation {
 
 export const newObservation = (): Observation => ({ errorCodes: [], toolCalls: [] });
 
-/** The routes metrics are labelled with; anything else is `other`, so labels stay bounded. */
+/**
+ * The routes metrics are labelled with; anything else is `other`, so labels stay bounded. The
+ * MCP endpoint's toolset paths (`/mcp/workflows`, ...) are the one endpoint, `/mcp`.
+ */
 const ROUTES = new Set(['/graphql', '/mcp', '/health', '/metrics', '/schema.graphql', '/dashboard']);
-export const routeLabel = (pathname: string): string => (ROUTES.has(pathname) ? pathname : 'other');
+export const routeLabel = (pathname: string): string =>
+  ROUTES.has(pathname) ? pathname : pathname.startsWith('/mcp/') ? '/mcp' : 'other';

@@ -127,7 +127,8 @@ describe('a tool whose mutation returns a secret, over MCP with idempotencyKey',
 
   const call = (tok: string, id: number) =>
     app.fetch(
-      new Request('http://cf.test/mcp', {
+      // A tool of a test schema belongs to no toolset: it is offered on /mcp/all.
+      new Request('http://cf.test/mcp/all', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',

@@ -96,12 +96,11 @@ describe('GET /metrics', () => {
     for (const status of ['200', '404', '401']) {
       expect(delta('changeflow_http_requests_total', { route: '/graphql', status })).toBe(1);
     }
-    // The MCP client's session: initialize and two tool calls (and the session's end) answered
-    // 200, the initialized notification 202, its probe for a server-sent stream 405.
+    // The MCP client (2026-07-28, on /mcp/all: the toolset paths count as /mcp): server/discover,
+    // tools/list and two tool calls, each answered 200; no handshake, no session to end.
     expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '200' })).toBe(4);
-    expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '202' })).toBe(1);
-    expect(delta('changeflow_http_requests_total', { route: '/mcp', status: '405' })).toBe(1);
-    expect(delta('changeflow_http_request_duration_seconds_count', { route: '/mcp' })).toBe(6);
+    expect(delta('changeflow_http_request_duration_seconds_count', { route: '/mcp' })).toBe(4);
+    expect(delta('changeflow_http_request_duration_seconds_count', { route: 'other' })).toBe(0);
     expect(delta('changeflow_mcp_tool_calls_total', { tool: 'whoami', outcome: 'ok' })).toBe(1);
     expect(delta('changeflow_mcp_tool_calls_total', { tool: 'get_change_status', outcome: 'error' })).toBe(1);
     expect(delta('changeflow_mcp_tool_calls_total', { tool: 'get_change_status', outcome: 'ok' })).toBe(0);
