@@ -94,6 +94,16 @@ export const ERRORS = {
     description:
       "/mcp called with an Origin that is not one of this deployment's public origins (PUBLIC_URL, CORS_ORIGINS; loopback in development): DNS-rebinding protection.",
   },
+  CONFIRMATION_REQUIRED: {
+    status: 428,
+    description:
+      'An MCP tool that cannot be undone (emergency_override, roll_back_change, delete_*, execute_workflow of a workflow that writes elsewhere) was called without `confirm: true`, by a client that cannot ask its user itself. Ask the person you act for, then call again with `confirm: true`.',
+  },
+  CONFIRMATION_DECLINED: {
+    status: 409,
+    description:
+      'The user declined (or cancelled) the confirmation an irreversible MCP tool asked for; nothing was done.',
+  },
   HOST_NOT_ALLOWED: {
     status: 403,
     description:

@@ -9,6 +9,7 @@ import {
   print,
 } from 'graphql';
 import type { McpMutationToolOptions, McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
+import { withConfirmArg } from './confirmation';
 import { objectSchema } from './inputSchema';
 import type { JsonSchema } from './jsonSchema';
 import { defaultSelection, parseSelection, selectionSchema } from './selection';
@@ -137,7 +138,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     name: options.name,
     title,
     description,
-    inputSchema: withIdempotencyKey(kind, objectSchema(field.args)),
+    inputSchema: withConfirmArg(options.name, withIdempotencyKey(kind, objectSchema(field.args))),
     ...resultShape(field, selection),
     annotations: {
       title,

@@ -2,6 +2,8 @@ import { Validator } from '@cfworker/json-schema';
 import {
   type CacheHint,
   type CallToolResult,
+  type InputRequiredResult,
+  isInputRequiredResult,
   type JSONRPCRequest,
   ProtocolError,
   ProtocolErrorCode,
@@ -14,6 +16,7 @@ import {
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
+import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { notOfferedMessage, offers, type ToolSelection } from './toolsets';
@@ -171,7 +174,12 @@ function argumentIssues(tool: ToolDefinition, args: unknown) {
   return issues;
 }
 
-async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<string, unknown>) {
+async function callTool(
+  deps: McpServerDeps,
+  tool: ToolDefinition,
+  args: Record<string, unknown>,
+  ctx: ServerContext,
+): Promise<CallToolResult | InputRequiredResult> {
   if (!scopesAllow(deps.principal, tool.authScopes)) {
     return errorResult(
       'FORBIDDEN',
@@ -196,8 +204,10 @@ async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<
       );
     }
   }
-  // The idempotency key is a property of the call, not a GraphQL argument.
-  const { [IDEMPOTENCY_ARG]: idempotencyKey, ...variables } = args;
+  const gate = await confirmationGate(tool.name, args, deps.execute, ctx);
+  if (!gate.proceed) return 'ask' in gate ? gate.ask : errorResult(gate.refuse.code, gate.refuse.message);
+  // The idempotency key and the confirmation are properties of the call, not GraphQL arguments.
+  const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...variables } = args;
   const result = await deps.execute(
     tool.document,
     variables,
@@ -326,14 +336,16 @@ export function createMcpServer(deps: McpServerDeps): Server {
     };
   });
 
-  server.setRequestHandler('tools/call', async (request) => {
+  server.setRequestHandler('tools/call', async (request, ctx) => {
     const tool = catalog.toolsByName.get(request.params.name);
     if (!tool)
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, `Unknown tool: ${request.params.name}`);
     // Read-only and toolsets are what this connection offers; the roles are checked in callTool.
     if (!offers(deps.selection, tool))
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, notOfferedMessage(deps.selection, tool));
-    const result = await callTool(deps, tool, request.params.arguments ?? {});
+    const result = await callTool(deps, tool, request.params.arguments ?? {}, ctx);
+    // A round that asks the user is not a call yet: the retry that follows is.
+    if (isInputRequiredResult(result)) return result;
     deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
     return result;
   });

@@ -16,7 +16,16 @@ const workerFetch = ((input: RequestInfo | URL, init?: RequestInit) =>
  */
 export async function mcpClient(
   token: string,
-  opts: { era?: 'modern' | 'legacy'; protocolVersion?: string; path?: string } = {},
+  opts: {
+    era?: 'modern' | 'legacy';
+    protocolVersion?: string;
+    path?: string;
+    /** Declares the elicitation capability and answers each form with this (the user's reply). */
+    elicit?: (message: string) => {
+      action: 'accept' | 'decline' | 'cancel';
+      content?: Record<string, boolean>;
+    };
+  } = {},
 ): Promise<Client> {
   const legacy = opts.era === 'legacy' || opts.protocolVersion !== undefined;
   // Every tool the caller's roles allow, unless a test asks for a toolset (/mcp alone is `changes`).
@@ -29,8 +38,13 @@ export async function mcpClient(
     {
       jsonSchemaValidator: new CfWorkerJsonSchemaValidator(),
       versionNegotiation: { mode: legacy ? 'legacy' : { pin: '2026-07-28' } },
+      ...(opts.elicit ? { capabilities: { elicitation: { form: {} } } } : {}),
     },
   );
+  const { elicit } = opts;
+  if (elicit) {
+    client.setRequestHandler('elicitation/create', async (request) => elicit(request.params.message));
+  }
   if (opts.protocolVersion) {
     // The SDK client always offers its latest version; pin an older one to test negotiation.
     const original = transport.send.bind(transport);

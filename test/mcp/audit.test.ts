@@ -173,6 +173,7 @@ describe('audit chain', () => {
     await mutate(admin, 'emergency_override', {
       id: emergency,
       justification: 'Actively exploited vulnerability on the edge proxies.',
+      confirm: true,
     });
     await mutate(manager, 'tag_service', { name: 'payments-db', tags: ['pci'] });
 

@@ -346,6 +346,7 @@ describe('every seed tool, end to end through MCP', () => {
     const overridden = await ok<ChangeOut>(a.admin, 'emergency_override', {
       id: emergency.id,
       justification: 'Card payments are failing for every customer; the fix cannot wait for the CAB.',
+      confirm: true,
     });
     expect(overridden).toMatchObject({
       id: emergency.id,

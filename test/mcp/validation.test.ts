@@ -330,7 +330,10 @@ describe('tenant isolation', () => {
 
     const intruder = await mcpClient(b[role]);
     const args: Record<string, unknown> = { id: before.id };
-    if (tool === 'emergency_override') args.justification = 'Tenant B tries to approve this change remotely.';
+    if (tool === 'emergency_override') {
+      args.justification = 'Tenant B tries to approve this change remotely.';
+      args.confirm = true;
+    }
     const error = toolError(await callTool(intruder, tool, args));
     expect(error.code).toBe('CHANGE_NOT_FOUND');
     // The answer is the same as for an id that does not exist: nothing leaks.
