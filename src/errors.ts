@@ -170,9 +170,19 @@ export const ERRORS = {
     description:
       '`type: STANDARD` on a plain create or update: only a change created from an ACTIVE standard-change template (createChangeFromTemplate) is STANDARD.',
   },
-  APPROVAL_SELF_APPROVAL: { status: 403, description: 'The requester of a change cannot approve it.' },
-  APPROVAL_DUPLICATE_VOTE: { status: 409, description: 'The approver already voted on this change.' },
-  APPROVAL_NOT_PENDING: { status: 409, description: 'The change is not waiting for approval.' },
+  APPROVAL_SELF_APPROVAL: {
+    status: 403,
+    description: 'The requester of a change (or any of their API keys) cannot approve or reject it.',
+  },
+  APPROVAL_DUPLICATE_VOTE: {
+    status: 409,
+    description: 'The person already voted on this change (approved or rejected), through any token or key.',
+  },
+  APPROVAL_NOT_PENDING: {
+    status: 409,
+    description:
+      'The change is not waiting for approval (already decided, or not yet submitted): no vote is taken.',
+  },
   APPROVAL_CHANGE_MANAGER_REQUIRED: {
     status: 409,
     description: "The change's risk needs a change manager's vote before it can be approved.",

@@ -58,6 +58,7 @@ export function cabReviewText(changeId: string): string {
     '4. The votes so far and what the CAB policy still requires (LOW 1, MEDIUM 2, HIGH 3, VERY_HIGH 3',
     '   including a change manager); the requester may not vote.',
     '5. A recommendation (approve, approve with conditions, reject) with the reason.',
-    'Do not cast a vote yourself unless the user asks you to, through `approve_change`.',
+    'Do not cast a vote yourself unless the user asks you to, through `approve_change` or `reject_change`',
+    '(a rejection must give its reason).',
   ].join('\n');
 }

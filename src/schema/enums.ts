@@ -33,11 +33,3 @@ export const ApprovalDecisionEnum = builder.enumType('ApprovalDecision', {
   description: 'A recorded CAB vote.',
   values: ['APPROVED', 'REJECTED'] as const,
 });
-
-export const VoteEnum = builder.enumType('Vote', {
-  description: 'How an approver votes.',
-  values: {
-    APPROVE: { description: 'Approve the change.' },
-    REJECT: { description: 'Reject the change; any rejection rejects it.' },
-  } as const,
-});

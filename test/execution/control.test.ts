@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
-  APPROVE,
   approve,
   changeInState,
   createChange,
   inDays,
   OVERRIDE,
+  REJECT,
   START,
   schedule,
   submit,
@@ -113,7 +113,7 @@ describe('approval gate', () => {
     const id = await createWorkflow(c.manager, [{ id: 'cab', type: 'approval-gate', changeId: change.id }]);
     const started = await execute(c.manager, id);
     await waitFor(c.manager, started.id, (e) => e.steps[0]?.status === 'WAITING');
-    await gqlOk(APPROVE, { id: change.id, decision: 'REJECT', comment: 'Not this week' }, c.approver1);
+    await gqlOk(REJECT, { id: change.id, reason: 'Not this week' }, c.approver1);
     const done = await waitFor(c.manager, started.id, undefined, 10_000);
     expect(done.status).toBe('FAILED');
     expect(done.error).toMatchObject({ code: 'EXECUTION-007', class: 'APPROVAL_REJECTED', stepId: 'cab' });

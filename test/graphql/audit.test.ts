@@ -18,6 +18,7 @@ import {
   gqlOk,
   inDays,
   OVERRIDE,
+  REJECT,
   ROLL_BACK,
   SCHEDULE,
   START,
@@ -147,13 +148,18 @@ const changeEvent = (action: string, key: string, before: unknown, after: unknow
   before,
   after,
 });
-const approvalEvent = (approverId: string): ExpectedEvent => ({
+const approvalEvent = (
+  approverId: string,
+  decision: 'APPROVED' | 'REJECTED' = 'APPROVED',
+  key = 'main',
+  extra: Record<string, unknown> = {},
+): ExpectedEvent => ({
   action: 'approval.created',
   targetType: 'Approval',
   // The approval's own id, as recorded in its snapshot.
   target: (events) => String(events.find((e) => e.action === 'approval.created')?.after?.id),
   before: null,
-  after: expect.objectContaining({ approverId, decision: 'APPROVED', changeId: ids.main }),
+  after: expect.objectContaining({ approverId, decision, changeId: ids[key], ...extra }),
 });
 
 const steps: Step[] = [
@@ -233,6 +239,22 @@ const steps: Step[] = [
         'main',
         { status: 'PENDING_APPROVAL', approvedAt: null },
         { status: 'APPROVED', approvedAt: expect.any(String) },
+      ),
+    ],
+  },
+  {
+    mutation: 'rejectChange',
+    actor: 'approver3',
+    query: REJECT,
+    vars: () => ({ id: ids.pending, reason: 'Clashes with the quarter-end close' }),
+    // The reason is kept as the vote's comment.
+    events: () => [
+      approvalEvent('ali', 'REJECTED', 'pending', { comment: 'Clashes with the quarter-end close' }),
+      changeEvent(
+        'change.rejection_recorded',
+        'pending',
+        { status: 'PENDING_APPROVAL' },
+        { status: 'REJECTED' },
       ),
     ],
   },
@@ -769,6 +791,9 @@ describe('every mutation appends an audit event', () => {
     await gqlOk(START, { id: implementing.id }, c.manager);
     ids.implementing = implementing.id;
     ids.draft = (await createChange(c.requester, { title: 'Tidy the DNS zone' })).id;
+    ids.pending = (
+      await submit(c.requester, (await createChange(c.requester, { title: 'Move the cron host' })).id)
+    ).id;
     ids.emergency = (await createChange(c.requester, { type: 'EMERGENCY', title: 'Fix card payments' })).id;
     lastSeq = await storedCount(c.tenant);
   }, 30_000);
@@ -1001,6 +1026,21 @@ describe('a mutation that fails writes no audit event', () => {
     ],
     ['vote on a DRAFT', () => [APPROVE, { id: draft.id }, f.approver1], 'APPROVAL_NOT_PENDING'],
     ['approve one’s own change', () => [APPROVE, { id: ownPending.id }, f.manager], 'APPROVAL_SELF_APPROVAL'],
+    [
+      'reject a DRAFT',
+      () => [REJECT, { id: draft.id, reason: 'Not ready' }, f.approver1],
+      'APPROVAL_NOT_PENDING',
+    ],
+    [
+      'reject one’s own change',
+      () => [REJECT, { id: ownPending.id, reason: 'Mine' }, f.manager],
+      'APPROVAL_SELF_APPROVAL',
+    ],
+    [
+      'reject without a reason',
+      () => [REJECT, { id: ownPending.id, reason: ' ' }, f.approver1],
+      'VALIDATION_FAILED',
+    ],
     [
       'submit with a stale expectedVersion',
       () => [SUBMIT_V, { id: draft.id, expectedVersion: 99 }, f.requester],

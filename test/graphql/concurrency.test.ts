@@ -16,6 +16,7 @@ import {
   gqlError,
   gqlOk,
   inDays,
+  REJECT,
   SCHEDULE,
   START,
   SUBMIT,
@@ -127,6 +128,12 @@ describe('a stale expectedVersion', () => {
     await gqlOk(APPROVE, { id: pending.id, expectedVersion: pending.version }, c.approver1);
     const err = await gqlError(APPROVE, { id: pending.id, expectedVersion: pending.version }, c.approver2);
     expect(err.code).toBe('CHANGE_VERSION_CONFLICT');
+    const rejection = await gqlError(
+      REJECT,
+      { id: pending.id, reason: 'Read an old version', expectedVersion: pending.version },
+      c.approver2,
+    );
+    expect(rejection.code).toBe('CHANGE_VERSION_CONFLICT');
     const after = await read(c.viewer, pending.id);
     expect(after.approvals.map((a) => a.approver.id)).toEqual(['abe']);
     expect(after).toMatchObject({ status: 'PENDING_APPROVAL', version: pending.version + 1 });

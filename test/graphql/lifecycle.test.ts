@@ -465,17 +465,19 @@ describe('emergencyOverride on a change past approval', () => {
   );
 });
 
-describe('approveChange outside PENDING_APPROVAL', () => {
-  it.each<RestingStatus>(['DRAFT', 'APPROVED', 'REJECTED', 'SCHEDULED', 'CANCELLED'])(
-    'is refused in %s with APPROVAL_NOT_PENDING naming the state, and records no vote',
-    async (status) => {
-      const c = await cast(`life-vote-${status}`);
+const LATE_VOTES = {
+  approveChange: `mutation($id: ID!) { approveChange(id: $id, comment: "late") { change { id } } }`,
+  rejectChange: `mutation($id: ID!) { rejectChange(id: $id, reason: "late") { change { id } } }`,
+};
+
+describe('a vote outside PENDING_APPROVAL', () => {
+  const statuses: RestingStatus[] = ['DRAFT', 'APPROVED', 'REJECTED', 'SCHEDULED', 'CANCELLED'];
+  it.each(statuses.flatMap((s) => (['approveChange', 'rejectChange'] as const).map((m) => [m, s] as const)))(
+    '%s is refused in %s with APPROVAL_NOT_PENDING naming the state, and records no vote',
+    async (mutation, status) => {
+      const c = await cast(`life-vote-${mutation}-${status}`);
       const change = await changeInState(c, status);
-      const r = await gql(
-        `mutation($id: ID!) { approveChange(id: $id, comment: "late") { change { id } } }`,
-        { id: change.id },
-        { token: c.approver3 },
-      );
+      const r = await gql(LATE_VOTES[mutation], { id: change.id }, { token: c.approver3 });
       expect(r.errors?.[0]?.extensions?.code).toBe('APPROVAL_NOT_PENDING');
       expect(r.errors?.[0]?.message).toContain(`Change is ${status}, not PENDING_APPROVAL`);
       expect(await read(c.viewer, change.id)).toEqual(change);

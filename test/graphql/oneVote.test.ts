@@ -10,6 +10,7 @@ import {
   gqlError,
   gqlOk,
   OVERRIDE,
+  REJECT,
   submit,
 } from '../helpers/changes';
 
@@ -36,8 +37,8 @@ async function mintKey(by: string, roles: string[], delegatedVoting?: boolean, n
 }
 
 type VoteResult = { change: Change; approvalsReceived: number; approvalsRequired: number };
-const vote = async (tok: string, id: string, decision = 'APPROVE') =>
-  (await gqlOk<{ approveChange: VoteResult }>(APPROVE, { id, decision, comment: 'ok' }, tok)).approveChange;
+const vote = async (tok: string, id: string) =>
+  (await gqlOk<{ approveChange: VoteResult }>(APPROVE, { id, comment: 'ok' }, tok)).approveChange;
 
 const read = async (tok: string, id: string) =>
   (
@@ -69,11 +70,16 @@ describe('one person, one vote', () => {
       const refused = await gqlError(APPROVE, { id: pending.id }, k.secret);
       expect(refused).toMatchObject({ code: 'APPROVAL_REQUIRES_PERSON', status: 403 });
       expect(refused.message).toMatch(/act of a person/);
+      const rejection = await gqlError(REJECT, { id: pending.id, reason: 'Through a plain key' }, k.secret);
+      expect(rejection).toMatchObject({ code: 'APPROVAL_REQUIRES_PERSON', status: 403 });
     }
-    // Delegated keys are their owner: no vote on the owner's own change.
+    // Delegated keys are their owner: no vote, for or against, on the owner's own change.
     const delegated = await Promise.all([1, 2, 3].map(() => mintKey(c.admin, ['approver'], true)));
     for (const k of delegated) {
       expect((await gqlError(APPROVE, { id: pending.id }, k.secret)).code).toBe('APPROVAL_SELF_APPROVAL');
+      expect((await gqlError(REJECT, { id: pending.id, reason: 'Mine' }, k.secret)).code).toBe(
+        'APPROVAL_SELF_APPROVAL',
+      );
     }
     const after = await read(c.viewer, pending.id);
     expect(after).toMatchObject({ status: 'PENDING_APPROVAL', version: pending.version });
@@ -100,9 +106,9 @@ describe('one person, one vote', () => {
       expect(dup.message).toMatch(/one vote per person/);
     }
     // A rejection through another of her keys is still her second vote.
-    expect(
-      (await gqlError(APPROVE, { id: pending.id, decision: 'REJECT', comment: 'no' }, keys[1]!.secret)).code,
-    ).toBe('APPROVAL_DUPLICATE_VOTE');
+    expect((await gqlError(REJECT, { id: pending.id, reason: 'no' }, keys[1]!.secret)).code).toBe(
+      'APPROVAL_DUPLICATE_VOTE',
+    );
     const after = await read(c.viewer, pending.id);
     expect(after.status).toBe('PENDING_APPROVAL');
     expect(after.approvals.map((a) => a.apiKeyId)).toEqual([keys[0]!.apiKey.id]);
@@ -173,6 +179,9 @@ describe('one person, one vote', () => {
     expect(created.requester.id).toBe('ann');
     const pending = await submit(bot.secret, created.id);
     expect((await gqlError(APPROVE, { id: pending.id }, annToken)).code).toBe('APPROVAL_SELF_APPROVAL');
+    expect((await gqlError(REJECT, { id: pending.id, reason: 'Mine after all' }, annToken)).code).toBe(
+      'APPROVAL_SELF_APPROVAL',
+    );
 
     // Rows written before keys recorded their owner name the key as requester: still its owner's.
     await env.DB.prepare('UPDATE change_requests SET requester_id = ?1, version = version + 1 WHERE id = ?2')

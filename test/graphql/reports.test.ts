@@ -1,7 +1,6 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  APPROVE,
   approvedChange,
   CANCEL,
   type Change,
@@ -13,6 +12,7 @@ import {
   gqlOk,
   inDays,
   OVERRIDE,
+  REJECT,
   ROLL_BACK,
   SCHEDULE,
   START,
@@ -147,12 +147,12 @@ describe('metrics', () => {
       ).cancelChange;
       const toReject = await submit(c.requester, (await createChange(c.requester, { title: 'Bad idea' })).id);
       set.rejected = (
-        await gqlOk<{ approveChange: { change: Change } }>(
-          APPROVE,
-          { id: toReject.id, decision: 'REJECT', comment: 'Too risky this week' },
+        await gqlOk<{ rejectChange: { change: Change } }>(
+          REJECT,
+          { id: toReject.id, reason: 'Too risky this week' },
           c.approver1,
         )
-      ).approveChange.change;
+      ).rejectChange.change;
     }, 60_000);
 
     it('set up seven changes in the expected states', () => {

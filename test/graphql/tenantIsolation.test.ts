@@ -15,6 +15,7 @@ import {
   gqlOk,
   inDays,
   OVERRIDE,
+  REJECT,
   ROLL_BACK,
   SCHEDULE,
   START,
@@ -595,11 +596,8 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     query: 'mutation($id: ID!) { assessRisk(id: $id) { score } }',
     vars: (id) => ({ id }),
   },
-  approveChange: {
-    target: 'pending',
-    query: APPROVE,
-    vars: (id) => ({ id, decision: 'REJECT', comment: 'Tenant B objects' }),
-  },
+  approveChange: { target: 'pending', query: APPROVE, vars: (id) => ({ id, comment: 'Tenant B agrees' }) },
+  rejectChange: { target: 'pending', query: REJECT, vars: (id) => ({ id, reason: 'Tenant B objects' }) },
   scheduleChange: {
     target: 'approved',
     query: SCHEDULE,

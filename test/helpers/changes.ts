@@ -10,6 +10,7 @@ import {
   EmergencyOverrideDocument,
   FailChangeDocument,
   GetChangeDocument,
+  RejectChangeDocument,
   RollBackChangeDocument,
   ScheduleChangeDocument,
   StartImplementationDocument,
@@ -78,6 +79,7 @@ export async function createChange(tok: string, overrides: Record<string, unknow
 
 export const SUBMIT = print(SubmitChangeDocument);
 export const APPROVE = print(ApproveChangeDocument);
+export const REJECT = print(RejectChangeDocument);
 export const SCHEDULE = print(ScheduleChangeDocument);
 export const START = print(StartImplementationDocument);
 export const COMPLETE = print(CompleteChangeDocument);
@@ -173,11 +175,11 @@ export async function changeInState(
       const pending = await submit(c.requester, draft.id);
       if (status === 'PENDING_APPROVAL') return pending;
       const data = await gqlOk(
-        ApproveChangeDocument,
-        { id: pending.id, decision: 'REJECT', comment: 'Too risky this week' },
+        RejectChangeDocument,
+        { id: pending.id, reason: 'Too risky this week' },
         c.approver1,
       );
-      return data.approveChange.change;
+      return data.rejectChange.change;
     }
     default: {
       const approved = await approvedChange(c, overrides);

@@ -2,7 +2,7 @@ import { env } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { token } from '../helpers/auth';
-import { CREATE, cast, changeInput, createChange, submit } from '../helpers/changes';
+import { CREATE, cast, changeInput, createChange, gqlOk, REJECT, submit } from '../helpers/changes';
 import { openSocket, sseEvents } from '../helpers/live';
 
 const METRICS = `subscription { metrics { kpis { totalChanges activeChanges pendingApprovals } system { requestsPerMinute subscriptions } generatedAt } }`;
@@ -56,6 +56,15 @@ describe('subscriptions over WebSocket (graphql-transport-ws)', () => {
       changeId: change.id,
       status: 'PENDING_APPROVAL',
       previousStatus: 'DRAFT',
+    });
+    await gqlOk(REJECT, { id: change.id, reason: 'Clashes with the release' }, c.approver1);
+    const rejected = (await socket!.next(
+      (m) => m.id === 'all' && (m as Next<EventData>).payload?.data?.changeEvents.status === 'REJECTED',
+    )) as Next<EventData>;
+    expect(rejected.payload?.data?.changeEvents).toMatchObject({
+      changeId: change.id,
+      action: 'change.rejection_recorded',
+      previousStatus: 'PENDING_APPROVAL',
     });
     socket!.close();
   });

@@ -84,14 +84,14 @@ describe('audit events of MCP calls', () => {
     const abe = await mcpClient(c.approver1);
     const id = (await mutate(requester, 'create_change_request', { input: changeInput() })).id as string;
     await mutate(requester, 'submit_change', { id });
-    const vote = await mutate(abe, 'approve_change', { id, decision: 'REJECT', comment: 'Not this week' });
+    const vote = await mutate(abe, 'reject_change', { id, reason: 'Not this week' });
     const approvalId = (vote.approval as { id: string }).id;
 
     const events = await auditOf(c.admin, approvalId);
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({
       source: 'mcp',
-      toolName: 'approve_change',
+      toolName: 'reject_change',
       actorId: 'abe',
       targetType: 'Approval',
       targetId: approvalId,
@@ -140,6 +140,7 @@ describe('audit events of MCP calls', () => {
     // Refused by the input schema, by the role check and by the state machine.
     await callTool(requester, 'submit_change', { id, expectedVersion: 0 });
     await callTool(requester, 'approve_change', { id });
+    await callTool(requester, 'reject_change', { id, reason: 'Not mine to judge' });
     await callTool(requester, 'cancel_change', { id });
     await callTool(requester, 'cancel_change', { id });
     const events = await auditOf(c.admin, id);

@@ -2,6 +2,7 @@ import type { Client, Tool } from '@modelcontextprotocol/client';
 import { describe, expect, it } from 'vitest';
 import snapshot from '../../mcp-tools.snapshot.json';
 import { RISK_WEIGHTS } from '../../src/domain/risk';
+import { token } from '../helpers/auth';
 import { cast, changeInput, inDays } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
 
@@ -56,7 +57,7 @@ const REQUESTER_TOOLS = [
   'assess_risk',
   'cancel_change',
 ];
-const APPROVER_TOOLS = ['assess_risk', 'approve_change'];
+const APPROVER_TOOLS = ['assess_risk', 'approve_change', 'reject_change'];
 const MANAGER_TOOLS = [
   'compliance_report',
   'verify_audit_chain',
@@ -102,7 +103,10 @@ const SEED_TOOLS = [
 
 const sorted = (names: string[]) => [...new Set(names)].sort();
 
-/** The tools that may run a workflow's HTTP steps: directly, or by starting a change's runbook. */
+/**
+ * The tools that may run a workflow's HTTP steps: directly, or by starting a change's runbook.
+ * Not reject_change: a rejection starts nothing (the gates waiting on the change fail, inside).
+ */
 const OPEN_WORLD = [
   'submit_change',
   'approve_change',
@@ -120,6 +124,7 @@ describe('tools/list per role', () => {
         'create_change_request',
         'create_standard_change',
         'approve_change',
+        'reject_change',
         'compliance_report',
         'list_workflow_secrets',
       ],
@@ -127,7 +132,13 @@ describe('tools/list per role', () => {
     [
       'requester',
       [...READ_TOOLS, ...REQUESTER_TOOLS],
-      ['approve_change', 'schedule_change', 'emergency_override', 'create_standard_change_template'],
+      [
+        'approve_change',
+        'reject_change',
+        'schedule_change',
+        'emergency_override',
+        'create_standard_change_template',
+      ],
     ],
     ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
     [
@@ -196,7 +207,8 @@ describe('tool metadata', () => {
   });
 
   it.each([
-    ['approve_change', { destructiveHint: true, idempotentHint: true }],
+    ['approve_change', { destructiveHint: true, idempotentHint: true, openWorldHint: true }],
+    ['reject_change', { destructiveHint: true, idempotentHint: true, openWorldHint: false }],
     ['cancel_change', { destructiveHint: true, idempotentHint: true }],
     ['assess_risk', { destructiveHint: false, idempotentHint: true }],
     ['create_change_request', { destructiveHint: false, idempotentHint: false }],
@@ -400,41 +412,84 @@ describe('every seed tool, end to end through MCP', () => {
     await Promise.all(Object.values(a).map((client) => client.close()));
   });
 
-  it('rejects through approve_change with decision REJECT', async () => {
+  it('rejects through reject_change, with its reason; a later approval is refused', async () => {
     const c = await cast('mcp-tools-reject');
     const a = await agents(c);
     const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
     await ok(a.requester, 'submit_change', { id: created.id });
-    const rejected = await ok<ApprovalOut>(a.approver1, 'approve_change', {
+    const rejected = await ok<ApprovalOut>(a.approver1, 'reject_change', {
       id: created.id,
-      decision: 'REJECT',
-      comment: 'Overlaps the quarter-end close',
+      reason: 'Overlaps the quarter-end close',
     });
     expect(rejected).toMatchObject({
       change: { status: 'REJECTED' },
       approval: { approver: { id: 'abe' }, decision: 'REJECTED' },
     });
-    expect(rejected.change.approvals).toEqual([
-      expect.objectContaining({ decision: 'REJECTED', comment: 'Overlaps the quarter-end close' }),
-    ]);
     // Any rejection is final: a later approval is refused.
     const late = await callTool(a.approver2, 'approve_change', { id: created.id });
     expect(late.isError).toBe(true);
-    expect(toolError(late).code).toMatch(/APPROVAL_NOT_PENDING|CHANGE_INVALID_TRANSITION/);
+    expect(toolError(late).code).toBe('APPROVAL_NOT_PENDING');
     const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
     expect(status.status).toBe('REJECTED');
+    expect(status.approvals).toEqual([
+      expect.objectContaining({ decision: 'REJECTED', comment: 'Overlaps the quarter-end close' }),
+    ]);
   });
 
-  it('refuses a rejection without a comment, naming the comment', async () => {
-    const c = await cast('mcp-tools-reject-nocomment');
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ['reject_change without a reason', {}, 'reject_change', /reason/],
+    ['reject_change with a blank reason', { reason: '   ' }, 'reject_change', /reason/],
+    [
+      'reject_change with a reason over 2000 characters',
+      { reason: 'x'.repeat(2001) },
+      'reject_change',
+      /reason/,
+    ],
+    // approve_change has no decision any more: an agent cannot turn it into a rejection.
+    ['approve_change with a decision', { decision: 'REJECT', comment: 'no' }, 'approve_change', /decision/],
+  ])('refuses %s (VALIDATION_FAILED), recording nothing', async (what, args, tool, names) => {
+    const c = await cast(`mcp-tools-${what.replaceAll(' ', '-')}`);
     const a = await agents(c);
     const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
     await ok(a.requester, 'submit_change', { id: created.id });
-    const result = await callTool(a.approver1, 'approve_change', { id: created.id, decision: 'REJECT' });
-    const error = toolError(result);
+    const error = toolError(await callTool(a.approver1, tool, { id: created.id, ...args }));
     expect(error.code).toBe('VALIDATION_FAILED');
-    expect(error.message).toMatch(/comment/);
+    expect(error.message).toMatch(names);
     const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
-    expect(status.status).toBe('PENDING_APPROVAL');
+    expect(status).toMatchObject({ status: 'PENDING_APPROVAL', approvals: [] });
+  });
+
+  it('refuses a requester who also approves rejecting their own change (APPROVAL_SELF_APPROVAL)', async () => {
+    const c = await cast('mcp-tools-reject-self');
+    const both = (
+      await agent(await token({ sub: 'rita', tenant: c.tenant, roles: ['requester', 'approver'] }))
+    ).client;
+    const created = await ok<ChangeOut>(both, 'create_change_request', { input: changeInput() });
+    await ok(both, 'submit_change', { id: created.id });
+    const error = toolError(await callTool(both, 'reject_change', { id: created.id, reason: 'Mine' }));
+    expect(error.code).toBe('APPROVAL_SELF_APPROVAL');
+    const viewer = (await agent(c.viewer)).client;
+    expect(await ok<ChangeOut>(viewer, 'get_change_status', { id: created.id })).toMatchObject({
+      status: 'PENDING_APPROVAL',
+      approvals: [],
+    });
+  });
+
+  it('replays reject_change for a retry with the same idempotencyKey, recording one vote', async () => {
+    const c = await cast('mcp-tools-reject-idem');
+    const a = await agents(c);
+    const created = await ok<ChangeOut>(a.requester, 'create_change_request', { input: changeInput() });
+    await ok(a.requester, 'submit_change', { id: created.id });
+    const args = { id: created.id, reason: 'Overlaps the release freeze', idempotencyKey: 'reject-retry-1' };
+    const first = await ok<ApprovalOut>(a.approver1, 'reject_change', args);
+    const retry = await ok<ApprovalOut>(a.approver1, 'reject_change', args);
+    expect(retry).toEqual(first);
+    // The same key with other arguments is refused rather than replayed.
+    const reused = toolError(
+      await callTool(a.approver1, 'reject_change', { ...args, reason: 'Another reason' }),
+    );
+    expect(reused.code).toBe('IDEMPOTENCY_KEY_REUSED');
+    const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
+    expect(status.approvals).toHaveLength(1);
   });
 });

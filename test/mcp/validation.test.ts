@@ -51,8 +51,8 @@ describe('generated input schemas', () => {
     ['list_changes', 'first', { type: 'integer', minimum: 1, maximum: 100, default: 20 }],
     ['list_changes', 'filter.search', { type: 'string', maxLength: 200 }],
     ['get_audit_log', 'first', { type: 'integer', minimum: 1, maximum: 200, default: 50 }],
-    ['approve_change', 'decision', { type: 'string', enum: ['APPROVE', 'REJECT'], default: 'APPROVE' }],
     ['approve_change', 'comment', { type: 'string', minLength: 1, maxLength: 2000 }],
+    ['reject_change', 'reason', { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' }],
     ['submit_change', 'expectedVersion', { type: 'integer', minimum: 1 }],
     ['emergency_override', 'justification', { type: 'string', minLength: 20, maxLength: 5000 }],
     ['schedule_change', 'plannedStart', { type: 'string', format: 'date-time' }],
@@ -70,6 +70,7 @@ describe('generated input schemas', () => {
     ['schedule_change', '', ['id', 'plannedStart', 'plannedEnd']],
     ['emergency_override', '', ['id', 'justification']],
     ['approve_change', '', ['id']],
+    ['reject_change', '', ['id', 'reason']],
     ['compliance_report', '', ['from', 'to']],
   ])('%s: %s requires exactly %o (arguments with a default are optional)', (tool, path, required) => {
     const schema = path ? argSchema(tool, path) : (tools.get(tool)?.inputSchema as Schema);
@@ -265,8 +266,11 @@ describe('domain and permission errors', () => {
     expect(error).toMatchObject({ code: 'CHANGE_VERSION_CONFLICT', currentVersion: 1, expectedVersion: 9 });
   });
 
-  it('answers a requester calling approve_change (not listed for it) with FORBIDDEN', async () => {
-    const c = await cast('mcp-validation-forbidden');
+  it.each([
+    ['approve_change', {}],
+    ['reject_change', { reason: 'Not mine to reject' }],
+  ])('answers a requester calling %s (not listed for it) with FORBIDDEN', async (tool, extra) => {
+    const c = await cast(`mcp-validation-forbidden-${tool}`);
     const requester = await mcpClient(c.requester);
     const created = await callTool(requester, 'create_change_request', { input: changeInput() });
     const id = (created.structuredContent as { id: string }).id;
@@ -277,7 +281,7 @@ describe('domain and permission errors', () => {
         jsonrpc: '2.0',
         id: 'forbidden-1',
         method: 'tools/call',
-        params: { name: 'approve_change', arguments: { id } },
+        params: { name: tool, arguments: { id, ...extra } },
       }),
       { authorization: `Bearer ${c.requester}`, 'mcp-protocol-version': '2025-06-18' },
     );
@@ -289,7 +293,7 @@ describe('domain and permission errors', () => {
     expect(body.id).toBe('forbidden-1');
     const error = toolError(body.result);
     expect(error.code).toBe('FORBIDDEN');
-    expect(error.message).toMatch(/approve_change/);
+    expect(error.message).toContain(tool);
 
     const { change } = await gqlOk<{ change: { status: string; approvals: unknown[] } }>(
       GET,
@@ -318,6 +322,7 @@ describe('tenant isolation', () => {
     ['assess_risk', 'requester'],
     ['cancel_change', 'requester'],
     ['approve_change', 'approver1'],
+    ['reject_change', 'approver1'],
     ['emergency_override', 'admin'],
   ] as const)("tenant B calling %s on tenant A's change gets CHANGE_NOT_FOUND", async (tool, role) => {
     const a = await cast(`mcp-validation-tenant-a-${tool}`);
@@ -334,6 +339,7 @@ describe('tenant isolation', () => {
       args.justification = 'Tenant B tries to approve this change remotely.';
       args.confirm = true;
     }
+    if (tool === 'reject_change') args.reason = 'Tenant B objects';
     const error = toolError(await callTool(intruder, tool, args));
     expect(error.code).toBe('CHANGE_NOT_FOUND');
     // The answer is the same as for an id that does not exist: nothing leaks.

@@ -1,11 +1,11 @@
-import { decideApproval } from '../../usecases/changes/approval';
+import { approveChange, rejectChange, VOTE_TEXT_MAX } from '../../usecases/changes/approval';
 import { completeEmergencyReview, emergencyOverride } from '../../usecases/changes/emergency';
 import { createChange, moveChange, submitChange, updateChange } from '../../usecases/changes/lifecycle';
 import { assessChangeRisk } from '../../usecases/changes/risk';
 import { scheduleChange } from '../../usecases/changes/schedule';
 import { startImplementation } from '../../usecases/workflows/runbooks';
 import { builder } from '../builder';
-import { ChangeTypeEnum, LevelEnum, VoteEnum } from '../enums';
+import { ChangeTypeEnum, LevelEnum } from '../enums';
 import { ApprovalResultRef, RiskResultRef, ScheduleResultRef } from './results';
 import { ChangeRef } from './type';
 
@@ -165,8 +165,9 @@ builder.mutationFields((t) => {
     approveChange: t.withAuth({ approver: true }).field({
       type: ApprovalResultRef,
       description:
-        'Records a CAB vote. Any rejection rejects; enough approvals for the risk level approve. ' +
-        'The requester may not vote on their own change.',
+        'Records your CAB approval of a change PENDING_APPROVAL; it never rejects (that is rejectChange, ' +
+        'reject_change over MCP). Enough approvals for the risk level approve the change (VERY_HIGH also needs a ' +
+        'change manager). One vote per person; the requester may not vote on their own change.',
       mcp: {
         name: 'approve_change',
         depth: 3,
@@ -174,21 +175,50 @@ builder.mutationFields((t) => {
           destructiveHint: true,
           idempotentHint: true,
           openWorldHint: true,
-          why: 'A vote cannot be withdrawn and a REJECT ends the change; a second vote by the same person is refused. An approval may start the change-approved runbook.',
+          why: 'An approval cannot be withdrawn, and the deciding one approves the change, which may start its change-approved runbook (HTTP steps to outside systems); a second vote by the same person is refused.',
         },
       },
       args: {
         id: id(),
-        decision: t.arg({ type: VoteEnum, defaultValue: 'APPROVE' }),
-        comment: reason('Why; required when rejecting.', false),
+        comment: t.arg.string({
+          required: false,
+          description: `Anything the CAB should know (up to ${VOTE_TEXT_MAX} characters).`,
+          validate: { minLength: 1, maxLength: VOTE_TEXT_MAX },
+        }),
         expectedVersion: expectedVersion(),
       },
-      validate: [
-        (args) => args.decision !== 'REJECT' || !!args.comment?.trim(),
-        { message: 'comment is required when rejecting', path: ['comment'] },
-      ],
-      resolve: (_r, args, ctx) =>
-        decideApproval(ctx, args.id, args.decision, args.comment ?? null, args.expectedVersion),
+      resolve: (_r, args, ctx) => approveChange(ctx, args.id, args.comment ?? null, args.expectedVersion),
+    }),
+    rejectChange: t.withAuth({ approver: true }).field({
+      type: ApprovalResultRef,
+      description:
+        'Records your CAB rejection of a change PENDING_APPROVAL, with the reason: one rejection ' +
+        'rejects the change at once, and REJECTED is final. One vote per person; the requester may ' +
+        'not vote on their own change.',
+      mcp: {
+        name: 'reject_change',
+        depth: 3,
+        annotations: {
+          destructiveHint: true,
+          idempotentHint: true,
+          openWorldHint: false,
+          why: 'A rejection cannot be withdrawn and ends the change for good (approval gates waiting on it fail); a second vote by the same person is refused. It never starts a runbook, so it reaches nothing outside ChangeFlow.',
+        },
+      },
+      args: {
+        id: id(),
+        reason: t.arg.string({
+          description: `Why the change is rejected, for the requester and the audit trail (1–${VOTE_TEXT_MAX} characters, not blank).`,
+          validate: {
+            minLength: 1,
+            maxLength: VOTE_TEXT_MAX,
+            // Also sent to agents as the JSON Schema `pattern`.
+            regex: [/\S/, { message: 'a rejection must say why (not only whitespace)' }],
+          },
+        }),
+        expectedVersion: expectedVersion(),
+      },
+      resolve: (_r, args, ctx) => rejectChange(ctx, args.id, args.reason, args.expectedVersion),
     }),
     scheduleChange: t.withAuth({ changeManager: true }).field({
       type: ScheduleResultRef,

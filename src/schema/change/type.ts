@@ -40,7 +40,10 @@ export const ApprovalRef = builder.objectRef<ApprovalRecord>('Approval').impleme
       description: 'The delegated API key the vote came through; null when cast with the person’s own token.',
     }),
     decision: t.expose('decision', { type: ApprovalDecisionEnum }),
-    comment: t.exposeString('comment', { nullable: true }),
+    comment: t.exposeString('comment', {
+      nullable: true,
+      description: 'The approval’s comment (approveChange), or the rejection’s reason (rejectChange).',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
   }),
 });
