@@ -83,7 +83,7 @@ function startChangeFlow(dbFile, env) {
     child.stdout.on('data', (chunk) => {
       stdout += chunk;
       const m = /GraphQL\s+(http:\/\/\S+)\/graphql/.exec(stdout);
-      if (m) {
+      if (m && stdout.includes('Stop with Ctrl-C')) {
         clearTimeout(timer);
         resolve(m[1]);
       }
@@ -96,7 +96,11 @@ function startChangeFlow(dbFile, env) {
       reject(new Error(`exited ${code}:\n${stdout}\n${stderr}`));
     });
   });
-  return { child, exited, ready };
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, exited, ready, stop, output: () => stdout };
 }
 
 /** The parameters of a `Bearer k="v", …` challenge. */
@@ -139,10 +143,7 @@ describe('OAuth for MCP clients against oidc-provider', () => {
   });
 
   after(async () => {
-    if (changeflow?.child.exitCode === null) {
-      changeflow.child.kill('SIGTERM');
-      await changeflow.exited;
-    }
+    await changeflow?.stop();
     await as?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     for (const f of [BUNDLE, `${BUNDLE}.map`]) rmSync(f, { force: true });
@@ -162,6 +163,18 @@ describe('OAuth for MCP clients against oidc-provider', () => {
     assert.equal(res.status, 200, JSON.stringify(body));
     return body;
   }
+
+  /** POSTs an initialize to `base`/mcp with a bearer token. */
+  const postMcp = (url, accessToken) =>
+    fetch(`${url}/mcp`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        ...(accessToken ? { authorization: `Bearer ${accessToken}` } : {}),
+      },
+      body: initialize,
+    });
 
   /** An MCP SDK client on /mcp with a bearer token. */
   async function mcpClient(accessToken) {
@@ -293,6 +306,69 @@ describe('OAuth for MCP clients against oidc-provider', () => {
       assert.equal(JSON.parse(Buffer.from(payload, 'base64url')).aud, found.resource ?? `${base}/mcp`);
     } finally {
       await client.close();
+    }
+  });
+
+  test('outside development: MCP_RESOURCE_URL is the audience at /mcp, JWT_AUDIENCE at /graphql', async () => {
+    const resource = 'https://changeflow.example.test/mcp';
+    const api = 'https://api.changeflow.example.test/';
+    const staging = {
+      ENVIRONMENT: 'staging',
+      JWT_SECRET: '',
+      JWT_JWKS_URL: `${as.issuer}/jwks`,
+      JWT_ISSUER: as.issuer,
+      JWT_AUDIENCE: api,
+    };
+    const unset = startChangeFlow(join(dir, 'staging-unset.sqlite'), staging);
+    try {
+      const url = await unset.ready;
+      assert.match(unset.output(), /MCP endpoint .*not served: set MCP_RESOURCE_URL/);
+      const res = await postMcp(url, null);
+      assert.equal(res.status, 503);
+      assert.deepEqual((await res.json()).error.data, {
+        code: 'CONFIG_INVALID',
+        variables: ['MCP_RESOURCE_URL'],
+      });
+    } finally {
+      await unset.stop();
+    }
+
+    const set = startChangeFlow(join(dir, 'staging.sqlite'), { ...staging, MCP_RESOURCE_URL: resource });
+    try {
+      const url = await set.ready;
+      assert.match(
+        set.output(),
+        /MCP endpoint .*\(OAuth resource https:\/\/changeflow\.example\.test\/mcp\)/,
+      );
+      const metadata = await (await fetch(`${url}/.well-known/oauth-protected-resource/mcp`)).json();
+      assert.equal(metadata.resource, resource);
+      assert.deepEqual(metadata.authorization_servers, [as.issuer]);
+      assert.equal(metadata.resource_documentation, 'https://changeflow.example.test/docs/mcp');
+      assert.equal((await fetch(`${url}/docs/mcp`)).status, 200);
+
+      const forMcp = (await tokenFor('agent', { resource, scope: 'changeflow:viewer' })).access_token;
+      const forApi = (await tokenFor('agent', { resource: api, scope: 'changeflow:viewer' })).access_token;
+      // The address the request happened to use is not the resource: only MCP_RESOURCE_URL is.
+      const forLoopback = (await tokenFor('agent', { resource: `${url}/mcp`, scope: 'changeflow:viewer' }))
+        .access_token;
+      assert.equal((await postMcp(url, forMcp)).status, 200);
+      for (const token of [forApi, forLoopback]) {
+        const res = await postMcp(url, token);
+        assert.equal(res.status, 401);
+        assert.equal((await res.json()).error.data.code, 'UNAUTHENTICATED');
+      }
+      const me = async (token) =>
+        fetch(`${url}/graphql`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: '{ me { id roles } }' }),
+        });
+      const answer = await me(forApi);
+      assert.equal(answer.status, 200);
+      assert.deepEqual((await answer.json()).data.me, { id: 'agent', roles: ['viewer'] });
+      assert.equal((await me(forMcp)).status, 401);
+    } finally {
+      await set.stop();
     }
   });
 });
