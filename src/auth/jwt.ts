@@ -216,5 +216,6 @@ function principalFromClaims(payload: JWTPayload): Principal {
   }
   const name = typeof payload.name === 'string' ? payload.name : null;
   const email = typeof payload.email === 'string' ? payload.email : null;
-  return { id: sub, tenantId: tenant, roles: granted.roles, kind: 'user', name, email };
+  const scoped = payload.scope !== undefined ? { scoped: true as const } : {};
+  return { id: sub, tenantId: tenant, roles: granted.roles, kind: 'user', name, email, ...scoped };
 }

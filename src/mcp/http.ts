@@ -12,7 +12,7 @@ import { rateLimitHeaders } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { drainBody } from '../streams';
 import type { McpCatalog } from './catalog';
-import { mcpAuthChallenge } from './oauth';
+import { mcpAuthChallenge, scopeChallenge } from './oauth';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
 
@@ -181,6 +181,8 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
     const negotiated = negotiate(request);
     const checked = await readJsonRpc(negotiated.request);
     if (checked && 'error' in checked) return checked.error;
+    const stepUp = checked && scopeChallenge(checked.body, deps.auth.principal, catalog, deps.resource);
+    if (stepUp) return stepUp;
     if (checked && Array.isArray(checked.body)) {
       const refused = await chargeBatch(checked.body.length, deps);
       if (refused) return refused;

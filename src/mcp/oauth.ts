@@ -1,9 +1,12 @@
-import { BASE_SCOPE, SUPPORTED_SCOPES } from '../auth/scopes';
+import { BASE_SCOPE, SUPPORTED_SCOPES, scopeOf } from '../auth/scopes';
 import type { Config, VariableName } from '../config';
+import type { Principal } from '../domain/principal';
 import { ROLES } from '../domain/types';
 import type { AppError } from '../errors';
 import { jsonErrorResponse, jsonRpcErrorResponse } from '../http/responses';
 import { API_CSP } from '../http/securityHeaders';
+import type { McpCatalog } from './catalog';
+import { scopesAllow } from './visibility';
 
 /**
  * /mcp as an OAuth 2.1 protected resource (the MCP authorization spec): RFC 9728 metadata that
@@ -125,6 +128,39 @@ export function mcpAuthChallenge(resource: string, error: AppError | null): Resp
     error?.message ?? 'Authentication required: send a Bearer token',
     {},
     { 'www-authenticate': `Bearer ${error ? 'error="invalid_token", ' : ''}${params.join(', ')}` },
+  );
+}
+
+/**
+ * Step-up authorization (the MCP spec's scope challenge): a `tools/call` of a tool the caller's
+ * roles do not reach, by a token whose roles came from its `scope`, is answered 403
+ * `insufficient_scope` naming the scopes it holds plus the least one that reaches the tool, so the
+ * client can ask its authorization server for them and retry. Null for anything else (API keys and
+ * `roles`-only tokens cannot step up: they get the tool's FORBIDDEN result).
+ */
+export function scopeChallenge(
+  body: unknown,
+  principal: Principal,
+  catalog: McpCatalog,
+  resource: string,
+): Response | null {
+  if (!principal.scoped || typeof body !== 'object' || body === null || Array.isArray(body)) return null;
+  const { method, params } = body as { method?: unknown; params?: { name?: unknown } };
+  if (method !== 'tools/call' || typeof params?.name !== 'string') return null;
+  const tool = catalog.toolsByName.get(params.name);
+  if (!tool || scopesAllow(principal, tool.authScopes)) return null;
+  const needed = ROLES.find((role) => scopesAllow({ ...principal, roles: [role] }, tool.authScopes));
+  if (!needed) return null;
+  const scope = ROLES.filter((r) => r === needed || principal.roles.includes(r))
+    .map(scopeOf)
+    .join(' ');
+  return jsonRpcErrorResponse(
+    'FORBIDDEN',
+    `${tool.name} needs the ${needed} role, which this token's scopes do not grant: ask the authorization server for ${scopeOf(needed)}`,
+    { requiredScope: scopeOf(needed) },
+    {
+      'www-authenticate': `Bearer error="insufficient_scope", scope="${scope}", resource_metadata="${metadataUrl(resource)}"`,
+    },
   );
 }
 

@@ -213,6 +213,31 @@ describe('the challenge (RFC 6750, MCP authorization)', () => {
   });
 });
 
+describe('step-up: a tool beyond the scopes (403 insufficient_scope)', () => {
+  const call = (name: string) =>
+    JSON.stringify({ jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name, arguments: {} } });
+
+  it('names the scopes held plus the least one that reaches the tool', async () => {
+    const tok = await signed({ scope: 'changeflow:viewer', aud: MCP_URL });
+    const res = await mcp(call('create_change_request'), tok);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer error="insufficient_scope", scope="changeflow:viewer changeflow:requester", resource_metadata="http://cf.test/.well-known/oauth-protected-resource/mcp"',
+    );
+    const body = (await res.json()) as RpcAnswer;
+    expect(body.error?.data).toMatchObject({ code: 'FORBIDDEN', requiredScope: 'changeflow:requester' });
+    // A tool the scopes do reach is served as usual.
+    expect((await mcp(call('whoami'), tok)).status).toBe(200);
+  });
+
+  it('leaves a token without "scope" (it cannot step up) to the FORBIDDEN tool result', async () => {
+    const res = await mcp(call('create_change_request'), await signed({ roles: ['viewer'], aud: MCP_URL }));
+    expect(res.status).toBe(200);
+    expect(res.headers.get('www-authenticate')).toBeNull();
+    expect(JSON.stringify(await res.json())).toContain('FORBIDDEN');
+  });
+});
+
 describe('the audience of MCP tokens (RFC 8707)', () => {
   it('refuses at /mcp a token issued for another resource, in development too', async () => {
     const tok = await signed({ roles: ['admin'], aud: 'https://other.example/mcp' });

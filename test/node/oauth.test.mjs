@@ -280,8 +280,9 @@ describe('OAuth for MCP clients against oidc-provider', () => {
           (result) => ({ result }),
           (error) => ({ error }),
         );
-      // Not listed, so not callable: a JSON-RPC error (unknown tool), or an error result.
-      assert.ok(refused.error || refused.result.isError, JSON.stringify(refused));
+      // Not listed, and a call is the step-up challenge (403 insufficient_scope, below).
+      assert.equal(refused.error?.code, 403, String(refused.error ?? JSON.stringify(refused)));
+      assert.match(refused.error.message, /ask the authorization server for changeflow:requester/);
     } finally {
       await client.close();
     }
@@ -307,6 +308,53 @@ describe('OAuth for MCP clients against oidc-provider', () => {
     } finally {
       await client.close();
     }
+  });
+
+  test('a tool beyond the scopes is a 403 naming the scope to ask for; with it, the call succeeds', async () => {
+    // By hand: the SDK 1.x client re-authorizes on this 403, but its client_credentials path asks
+    // for its configured scope again rather than the challenge's (fetchToken reads clientMetadata.scope).
+    const call = (accessToken) =>
+      fetch(`${base}/mcp`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json, text/event-stream',
+          'mcp-protocol-version': '2025-06-18',
+          authorization: `Bearer ${accessToken}`,
+        },
+        body: JSON.stringify({
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: {
+            name: 'create_change_request',
+            arguments: {
+              input: {
+                title: 'Renew the API gateway certificate',
+                description: 'After a step-up to changeflow:requester',
+                impact: 'LOW',
+                urgency: 'LOW',
+                affectedServices: ['gateway'],
+              },
+            },
+          },
+        }),
+      });
+    const narrow = await tokenFor('agent', { resource: found.resource, scope: 'changeflow:viewer' });
+    const refused = await call(narrow.access_token);
+    assert.equal(refused.status, 403);
+    const challenge = challengeParams(refused.headers.get('www-authenticate'));
+    assert.equal(challenge.error, 'insufficient_scope');
+    assert.equal(challenge.scope, 'changeflow:viewer changeflow:requester');
+    assert.equal(challenge.resource_metadata, `${base}/.well-known/oauth-protected-resource/mcp`);
+    assert.equal((await refused.json()).error.data.code, 'FORBIDDEN');
+
+    const wider = await tokenFor('agent', { resource: found.resource, scope: challenge.scope });
+    const served = await call(wider.access_token);
+    assert.equal(served.status, 200);
+    const { result } = await served.json();
+    assert.equal(result.isError, undefined, JSON.stringify(result));
+    assert.equal(result.structuredContent.status, 'DRAFT');
   });
 
   test('outside development: MCP_RESOURCE_URL is the audience at /mcp, JWT_AUDIENCE at /graphql', async () => {
