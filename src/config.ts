@@ -43,6 +43,13 @@ export interface Config {
    * deployment; with CORS_ORIGINS, the only origins /mcp accepts (DNS-rebinding protection).
    */
   publicOrigin: string | null;
+  /**
+   * MCP_RESOURCE_URL: the resource identifier of /mcp (RFC 8707), which MCP tokens must name in
+   * `aud`. Null when unset: development then takes the request's origin + /mcp, and elsewhere /mcp
+   * answers CONFIG_INVALID (src/mcp/oauth.ts) rather than the whole deployment refusing to start,
+   * so a deployment that serves only GraphQL needs nothing new.
+   */
+  mcpResourceUrl: string | null;
   /** Exact origins allowed; `['*']` only in development. */
   corsOrigins: string[];
   rateLimitPerMinute: number;
@@ -293,6 +300,25 @@ function publicOrigin(raw: string | undefined): string | null {
   return value === null ? null : new URL(value).origin;
 }
 
+/**
+ * MCP_RESOURCE_URL as written (it is compared with a token's `aud` character for character, and
+ * clients copy it from the metadata), checked to be an absolute http(s) URL without a fragment
+ * (RFC 8707 forbids one) or a query.
+ */
+function mcpResourceUrl(raw: string | undefined): string | null {
+  if (blank(raw)) return null;
+  const value = raw.trim();
+  url('MCP_RESOURCE_URL', value);
+  const parsed = new URL(value);
+  if (parsed.hash !== '' || parsed.search !== '' || value.includes('#') || value.includes('?')) {
+    throw new ConfigError(
+      'MCP_RESOURCE_URL',
+      `must be a URL without a query or fragment, e.g. https://changeflow.example.com/mcp (got "${raw}")`,
+    );
+  }
+  return value;
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = envOf(vars);
@@ -336,6 +362,7 @@ export function parseConfig(vars: ConfigVars): Config {
     version: VERSION,
     jwt,
     publicOrigin: publicOrigin(vars.PUBLIC_URL),
+    mcpResourceUrl: mcpResourceUrl(vars.MCP_RESOURCE_URL),
     corsOrigins,
     rateLimitPerMinute,
     rateLimitBurstPerSecond,

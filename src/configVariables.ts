@@ -70,7 +70,7 @@ export const VARIABLES = [
     runtimes: BOTH,
     secret: false,
     description:
-      'The `iss` a token must carry. Staging and production refuse to start without it when JWT_JWKS_URL is set.',
+      "The `iss` a token must carry: your authorization server's issuer URL, which the MCP protected-resource metadata names in `authorization_servers`. Staging and production refuse to start without it when JWT_JWKS_URL is set, and outside development the metadata answers `CONFIG_INVALID` without it.",
   },
   {
     name: 'JWT_AUDIENCE',
@@ -97,6 +97,16 @@ export const VARIABLES = [
     secret: false,
     description:
       'The URL this deployment is reached at (`https://changeflow.example.com`); its origin, with the exact CORS_ORIGINS, is what `/mcp` accepts as `Origin`, and the Node runtime on loopback answers for its host.',
+  },
+  {
+    name: 'MCP_RESOURCE_URL',
+    type: 'url',
+    default: null,
+    defaultText: "in development, the request's origin + `/mcp`; required elsewhere",
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'The URL MCP clients reach `/mcp` at (`https://changeflow.example.com/mcp`): its resource identifier (RFC 8707, RFC 9728). A token presented to `/mcp` must name it in `aud` (API keys are unaffected; `/graphql` keeps JWT_AUDIENCE), and the protected-resource metadata publishes it. Outside development `/mcp` and its metadata answer `CONFIG_INVALID` until it is set.',
   },
   {
     name: 'CORS_ORIGINS',

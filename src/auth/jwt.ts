@@ -1,7 +1,8 @@
 import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
 import type { Config } from '../config';
-import { isRole, type Principal } from '../domain/principal';
+import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
+import { grantedRoles, SUPPORTED_SCOPES } from './scopes';
 
 /** Seconds of clock difference tolerated between the token issuer and us (exp, nbf, iat). */
 export const CLOCK_TOLERANCE_S = 60;
@@ -99,14 +100,35 @@ function explain(e: unknown): never {
 }
 
 /**
- * Verifies a bearer JWT and turns its claims into a Principal, or throws UNAUTHENTICATED.
+ * RFC 8707: a token presented to a resource (the MCP endpoint) must name that resource's URL in
+ * `aud`, so a token an authorization server issued for another API cannot be replayed here.
+ * Development also accepts a token with no `aud` at all (what `npm run token` mints), never one
+ * issued for something else.
+ */
+function checkResource(aud: JWTPayload['aud'], resource: string, environment: Config['environment']): void {
+  if (aud === undefined && environment === 'development') return;
+  const named = aud === undefined ? [] : Array.isArray(aud) ? aud : [aud];
+  if (named.includes(resource)) return;
+  reject(
+    named.length === 0
+      ? `Token has no "aud" claim: a token for this MCP server must name ${resource} in "aud" (RFC 8707: request it with resource=${resource})`
+      : `Token was issued for another resource (aud ${named.map((a) => JSON.stringify(a)).join(', ')}): this MCP server accepts only tokens whose "aud" names ${resource} (RFC 8707: request it with resource=${resource})`,
+  );
+}
+
+/**
+ * Verifies a bearer JWT and turns its claims into a Principal, or throws UNAUTHENTICATED
+ * (FORBIDDEN when it is valid but its `scope` grants no role).
  * HS256 tokens are checked with JWT_SECRET, RS256/ES256 with the keys at JWT_JWKS_URL; the
  * header's `alg` only picks which of the configured keys to try, so `none` and algorithm
  * confusion (an HS256 token "signed" with a public key) are refused.
+ *
+ * `resource`, for the MCP endpoint, is the URL `aud` must name instead of JWT_AUDIENCE.
  */
-export async function verifyJwt(token: string, config: Config): Promise<Principal> {
+export async function verifyJwt(token: string, config: Config, resource?: string): Promise<Principal> {
   const { jwt } = config;
-  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${jwt.audience ?? ''}\u0000${jwt.maxTtlSeconds}\u0000${token}`;
+  const audience = resource === undefined ? `aud:${jwt.audience ?? ''}` : `resource:${resource}`;
+  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${audience}\u0000${config.environment}\u0000${jwt.maxTtlSeconds}\u0000${token}`;
   const now = Date.now();
   const known = recall(cacheKey, now);
   if (known) return known;
@@ -118,7 +140,8 @@ export async function verifyJwt(token: string, config: Config): Promise<Principa
     clockTolerance: CLOCK_TOLERANCE_S,
     requiredClaims: ['exp'],
     ...(config.jwt.issuer ? { issuer: config.jwt.issuer } : {}),
-    ...(config.jwt.audience ? { audience: config.jwt.audience } : {}),
+    // The MCP resource's `aud` rule is checkResource's, after the signature.
+    ...(resource === undefined && config.jwt.audience ? { audience: config.jwt.audience } : {}),
   };
   let payload: JWTPayload;
   try {
@@ -141,6 +164,7 @@ export async function verifyJwt(token: string, config: Config): Promise<Principa
   // requiredClaims made jose check that `exp` is there and a number.
   const claims = payload as JWTPayload & { exp: number };
   checkLifetime(claims, jwt.maxTtlSeconds, now / 1000);
+  if (resource !== undefined) checkResource(claims.aud, resource, config.environment);
   const principal = principalFromClaims(claims);
   remember(cacheKey, principal, claims.exp, now);
   return principal;
@@ -169,13 +193,29 @@ function checkLifetime(payload: JWTPayload & { exp: number }, maxTtlSeconds: num
 }
 
 function principalFromClaims(payload: JWTPayload): Principal {
-  const { sub, tenant, roles } = payload as { sub?: unknown; tenant?: unknown; roles?: unknown };
+  const { sub, tenant } = payload as { sub?: unknown; tenant?: unknown };
   if (typeof sub !== 'string' || sub === '') reject('Token has no "sub" claim');
   if (typeof tenant !== 'string' || tenant === '') reject('Token has no "tenant" claim');
-  if (!Array.isArray(roles) || roles.length === 0 || !roles.every(isRole)) {
-    reject('Token "roles" claim must be a non-empty list of known roles');
+  const granted = grantedRoles(payload as { roles?: unknown; scope?: unknown });
+  if ('problem' in granted) {
+    if (granted.problem === 'no_scope_role') {
+      throw new AppError(
+        'FORBIDDEN',
+        `Token "scope" grants no ChangeFlow role: it needs one of ${SUPPORTED_SCOPES.join(', ')}${
+          'roles' in payload ? ' naming a role its "roles" claim holds (or one below it)' : ''
+        }`,
+      );
+    }
+    reject(
+      {
+        no_roles: `Token has neither a "roles" claim nor a "scope" claim (scopes: ${SUPPORTED_SCOPES.join(' ')})`,
+        bad_roles: 'Token "roles" claim must be a non-empty list of known roles',
+        bad_scope: 'Token "scope" claim must be a space-separated string of scopes',
+      }[granted.problem],
+    );
   }
   const name = typeof payload.name === 'string' ? payload.name : null;
   const email = typeof payload.email === 'string' ? payload.email : null;
-  return { id: sub, tenantId: tenant, roles, kind: 'user', name, email };
+  const scoped = payload.scope !== undefined ? { scoped: true as const } : {};
+  return { id: sub, tenantId: tenant, roles: granted.roles, kind: 'user', name, email, ...scoped };
 }

@@ -11,6 +11,12 @@ export interface Principal {
   email: string | null;
   /** Set for an API key: the person it belongs to, for segregation of duties. */
   apiKey?: ApiKeyGrant;
+  /**
+   * Set for a JWT whose `scope` claim decided its roles (src/auth/scopes.ts): asking the
+   * authorization server for more scopes may give it more, so /mcp answers a tool beyond them with
+   * a step-up challenge (403 insufficient_scope) instead of a FORBIDDEN result.
+   */
+  scoped?: true;
 }
 
 /**

@@ -218,7 +218,10 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       const perIp = await limiter(`ip:${clientIp(request)}`, app.config.perIpLimit);
       if (!perIp.allowed) return tooManyRequests(surface, perIp);
     }
-    const auth: AuthResult = match?.route.auth ? await authenticate(request, app.config, env.DB) : none;
+    const resource = match?.route.tokenResource?.(request, app.config) ?? undefined;
+    const auth: AuthResult = match?.route.auth
+      ? await authenticate(request, app.config, env.DB, resource)
+      : none;
     let decision: Decision | null = null;
     let chargeCaller: ((units: number) => Promise<Decision>) | null = null;
     if (limiter) {

@@ -33,8 +33,16 @@ async function verifyApiKey(key: string, db: D1Database, now: Date): Promise<Pri
   };
 }
 
-/** Reads `Authorization: Bearer <jwt | cf_ key>` or `X-API-Key: cf_…`. */
-export async function authenticate(request: Request, config: Config, db: D1Database): Promise<AuthResult> {
+/**
+ * Reads `Authorization: Bearer <jwt | cf_ key>` or `X-API-Key: cf_…`. `resource` is the URL a
+ * JWT's `aud` must name on this route instead of JWT_AUDIENCE (the MCP endpoint, RFC 8707).
+ */
+export async function authenticate(
+  request: Request,
+  config: Config,
+  db: D1Database,
+  resource?: string,
+): Promise<AuthResult> {
   const header = request.headers.get('authorization');
   const apiKeyHeader = request.headers.get('x-api-key');
   try {
@@ -45,7 +53,7 @@ export async function authenticate(request: Request, config: Config, db: D1Datab
     const credential = BEARER.exec(header.trim())?.[1];
     if (!credential) throw new AppError('UNAUTHENTICATED', 'Authorization header must be "Bearer <token>"');
     if (looksLikeApiKey(credential)) return { principal: await verifyApiKey(credential, db, new Date()) };
-    return { principal: await verifyJwt(credential, config) };
+    return { principal: await verifyJwt(credential, config, resource) };
   } catch (e) {
     if (e instanceof AppError) return { principal: null, error: e };
     throw e;

@@ -1,11 +1,14 @@
 import type { Config } from '../config';
 import type { Logger } from '../log';
+import { type createMcpEndpoint, mcpOriginRefusal } from '../mcp/http';
 import {
-  type createMcpEndpoint,
-  mcpOriginRefusal,
+  MCP_DOCUMENTATION_PATH,
+  mcpConfigRefusal,
+  mcpDocumentationPage,
+  mcpResourceUrl,
   PROTECTED_RESOURCE_PATH,
   protectedResourceMetadata,
-} from '../mcp/http';
+} from '../mcp/oauth';
 import { parseSelection } from '../mcp/toolsets';
 import { executeThroughYoga } from '../mcp/yogaBridge';
 import type { Observation } from '../metrics/observation';
@@ -67,6 +70,11 @@ export interface Route {
   bodyLimit: number | null;
   /** What the route speaks: its errors are rendered accordingly (responses.ts). */
   surface: Surface;
+  /**
+   * The resource a bearer JWT must name in `aud` here instead of JWT_AUDIENCE (RFC 8707): the MCP
+   * endpoint's URL. API keys are not affected.
+   */
+  tokenResource?: (request: Request, config: Config) => string | null;
   /** A refusal that comes before anything about the request is looked at, its method included. */
   guard?: (request: Request, config: Config) => Response | null;
   handle: (ctx: RouteContext) => Response | Promise<Response>;
@@ -114,7 +122,8 @@ function mcp(ctx: RouteContext): Promise<Response> | Response {
   return ctx.mcp()(ctx.request, {
     auth,
     selection: chosen.selection,
-    issuer: config.jwt.issuer,
+    // The guard (mcpConfigRefusal) answered already when there is no resource URL.
+    resource: mcpResourceUrl(ctx.request, config) as string,
     chargeCaller: ctx.chargeCaller,
     execute: executeThroughYoga(ctx.yoga, { ...ctx.serverContext, source: 'mcp' }, ctx.env.DB),
     observeToolCall: (tool, outcome) => observation.toolCalls.push({ tool, outcome }),
@@ -158,7 +167,7 @@ function webhook(ctx: RouteContext): Promise<Response> | Response {
   return receiveWebhook(ctx.request, ctx.env.DB, workflowId, ctx.ports, ctx.config.secretKeys);
 }
 
-const resourceMetadata = (ctx: RouteContext) => protectedResourceMetadata(ctx.request, ctx.config.jwt.issuer);
+const resourceMetadata = (ctx: RouteContext) => protectedResourceMetadata(ctx.request, ctx.config);
 
 export const ROUTES: readonly Route[] = [
   {
@@ -186,7 +195,8 @@ export const ROUTES: readonly Route[] = [
     rateLimited: true,
     bodyLimit: MAX_BODY_BYTES,
     surface: 'jsonrpc',
-    guard: (request, config) => mcpOriginRefusal(request, config),
+    guard: (request, config) => mcpOriginRefusal(request, config) ?? mcpConfigRefusal(config),
+    tokenResource: mcpResourceUrl,
     handle: mcp,
   },
   {
@@ -197,7 +207,9 @@ export const ROUTES: readonly Route[] = [
     rateLimited: true,
     bodyLimit: MAX_BODY_BYTES,
     surface: 'jsonrpc',
-    guard: (request, config) => mcpOriginRefusal(request, config),
+    guard: (request, config) => mcpOriginRefusal(request, config) ?? mcpConfigRefusal(config),
+    // One resource, whichever toolsets: a token for /mcp serves /mcp/workflows too.
+    tokenResource: mcpResourceUrl,
     handle: mcp,
   },
   {
@@ -254,6 +266,15 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: null,
     surface: 'json',
     handle: resourceMetadata,
+  },
+  {
+    path: MCP_DOCUMENTATION_PATH,
+    methods: READ,
+    auth: false,
+    rateLimited: true,
+    bodyLimit: null,
+    surface: 'text',
+    handle: (ctx) => mcpDocumentationPage(ctx.request, ctx.config),
   },
 ];
 

@@ -9,24 +9,23 @@ import {
   specTypeSchemas,
   WebStandardStreamableHTTPServerTransport,
 } from '@modelcontextprotocol/server';
-import { ROLES } from '../domain/types';
 import type { AuthResult } from '../http/authenticate';
 import { jsonRpcErrorResponse, RPC_INVALID_REQUEST, RPC_PARSE_ERROR } from '../http/responses';
 import { rateLimitHeaders } from '../ratelimit/policy';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { drainBody } from '../streams';
 import type { McpCatalog } from './catalog';
+import { mcpAuthChallenge, scopeChallenge } from './oauth';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
 import type { ToolSelection } from './toolsets';
-
-export const PROTECTED_RESOURCE_PATH = '/.well-known/oauth-protected-resource';
 
 export interface McpRequestDeps {
   auth: AuthResult;
   /** The toolsets the request asked for (path or header), and whether it is read-only. */
   selection: ToolSelection;
-  issuer: string | null;
+  /** This resource's URL (src/mcp/oauth.ts): the 401 challenge points at its metadata. */
+  resource: string;
   /**
    * Spends `units` more of the caller's own limit (the HTTP request already spent one): a
    * 2025-03-26 batch of N messages costs N. Null when the runtime does not limit.
@@ -41,22 +40,6 @@ export interface McpRequestDeps {
 const DEFAULT_PROTOCOL = '2025-03-26';
 /** Versions are dates: later ones compare greater. Batches were removed after 2025-03-26. */
 const hasBatches = (version: string) => version <= DEFAULT_PROTOCOL;
-
-/** RFC 9728 metadata: which resource this is and how to present a token for it. */
-export function protectedResourceMetadata(request: Request, issuer: string | null): Response {
-  const origin = new URL(request.url).origin;
-  return Response.json(
-    {
-      resource: `${origin}/mcp`,
-      resource_name: 'ChangeFlow MCP',
-      ...(issuer ? { authorization_servers: [issuer] } : {}),
-      bearer_methods_supported: ['header'],
-      scopes_supported: [...ROLES],
-      resource_documentation: `${origin}/schema.graphql`,
-    },
-    { headers: { 'cache-control': 'public, max-age=3600' } },
-  );
-}
 
 /**
  * The transport insists on `Accept: application/json, text/event-stream`. We answer JSON unless
@@ -223,19 +206,12 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
   return async function handleMcp(request: Request, deps: McpRequestDeps): Promise<Response> {
     // The route table checked the Origin (mcpOriginRefusal, before anything else) and the method.
     const { principal } = deps.auth;
-    if (!principal) {
-      const metadata = `${new URL(request.url).origin}${PROTECTED_RESOURCE_PATH}`;
-      const problem = deps.auth.error ? `, error="invalid_token"` : '';
-      return jsonRpcErrorResponse(
-        'UNAUTHENTICATED',
-        deps.auth.error?.message ?? 'Authentication required: send a Bearer token',
-        {},
-        { 'www-authenticate': `Bearer resource_metadata="${metadata}"${problem}` },
-      );
-    }
+    if (!principal) return mcpAuthChallenge(deps.resource, deps.auth.error);
     const negotiated = negotiate(request);
     const checked = await readJsonRpc(negotiated.request);
     if (checked && 'error' in checked) return checked.error;
+    const stepUp = checked && scopeChallenge(checked.body, principal, catalog, deps.resource);
+    if (stepUp) return stepUp;
     if (checked && Array.isArray(checked.body)) {
       const refused = await chargeBatch(checked.body.length, deps);
       if (refused) return refused;

@@ -9,12 +9,19 @@ export interface TokenOptions {
   name?: string;
   expiresIn?: string;
   secret?: string;
-  /** The `aud` claim; production-mode tests set JWT_AUDIENCE to TEST_AUDIENCE. */
-  audience?: string;
+  /**
+   * The `aud` claim; production-mode tests set JWT_AUDIENCE to TEST_AUDIENCE. By default both it
+   * and the test worker's MCP resource (RFC 8707), so one token serves /graphql and /mcp.
+   */
+  audience?: string | string[];
+  /** The `iss` claim, for bindings that set JWT_ISSUER; none by default. */
+  issuer?: string;
 }
 
 /** The audience test tokens name; bindings in staging or production mode set it as JWT_AUDIENCE. */
 export const TEST_AUDIENCE = 'changeflow-test';
+/** The test worker's MCP resource URL (its origin + /mcp in development; test/helpers/mcp.ts' MCP_URL). */
+export const TEST_MCP_RESOURCE = 'http://cf.test/mcp';
 
 /** Signs an HS256 token the test worker accepts. */
 export async function token(opts: TokenOptions = {}): Promise<string> {
@@ -22,10 +29,11 @@ export async function token(opts: TokenOptions = {}): Promise<string> {
     tenant: opts.tenant ?? 'acme',
     roles: opts.roles ?? ['admin'],
     ...(opts.name ? { name: opts.name } : {}),
+    ...(opts.issuer ? { iss: opts.issuer } : {}),
   })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(opts.sub ?? 'alice')
-    .setAudience(opts.audience ?? TEST_AUDIENCE)
+    .setAudience(opts.audience ?? [TEST_AUDIENCE, TEST_MCP_RESOURCE])
     .setIssuedAt()
     .setExpirationTime(opts.expiresIn ?? '1h');
   return jwt.sign(new TextEncoder().encode(opts.secret ?? env.JWT_SECRET));

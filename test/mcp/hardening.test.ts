@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { type AppBindings, createApp } from '../../src/http/app';
 import { durableObjectLimiter } from '../../src/runtime/worker/index';
 import { schema } from '../../src/schema';
-import { TEST_AUDIENCE, token } from '../helpers/auth';
+import { TEST_AUDIENCE, TEST_MCP_RESOURCE, token } from '../helpers/auth';
 import { createChange } from '../helpers/changes';
 
 /**
@@ -111,6 +111,7 @@ describe('Origin (DNS rebinding)', () => {
       ...env,
       ENVIRONMENT: 'production',
       JWT_AUDIENCE: TEST_AUDIENCE,
+      MCP_RESOURCE_URL: TEST_MCP_RESOURCE,
       PUBLIC_URL: 'https://changeflow.example.com/',
       CORS_ORIGINS: 'https://ops.example.com',
     };

@@ -13,7 +13,8 @@ import { MCP_URL, mcpClient, rawMcp } from '../helpers/mcp';
  * challenges, Origin checks, malformed JSON-RPC, and JSON vs SSE answers.
  */
 const VERSIONS = ['2025-03-26', '2025-06-18', '2025-11-25'] as const;
-const METADATA_URL = 'http://cf.test/.well-known/oauth-protected-resource';
+/** RFC 9728 §3.1: the well-known path inserted before the resource's path (/mcp). */
+const METADATA_URL = 'http://cf.test/.well-known/oauth-protected-resource/mcp';
 
 let admin: string;
 
@@ -113,7 +114,9 @@ describe('authentication', () => {
   it('answers a request without a token with 401 and where to find the resource metadata', async () => {
     const res = await rawMcp(initialize('2025-06-18'));
     expect(res.status).toBe(401);
-    expect(res.headers.get('www-authenticate')).toBe(`Bearer resource_metadata="${METADATA_URL}"`);
+    expect(res.headers.get('www-authenticate')).toBe(
+      `Bearer resource_metadata="${METADATA_URL}", scope="changeflow:viewer"`,
+    );
     const body = await jsonOf(res);
     expect(body.error?.message).toMatch(/bearer token/i);
   });
@@ -144,7 +147,7 @@ describe('authentication', () => {
     const metadata = (await res.json()) as Record<string, unknown>;
     expect(metadata).toMatchObject({ resource: MCP_URL, bearer_methods_supported: ['header'] });
     expect(metadata.scopes_supported).toEqual(
-      expect.arrayContaining(['viewer', 'requester', 'approver', 'change_manager', 'admin']),
+      ['viewer', 'requester', 'approver', 'change_manager', 'admin'].map((r) => `changeflow:${r}`),
     );
   });
 });

@@ -5,7 +5,7 @@ import { type AppBindings, createApp } from '../../src/http/app';
 import { CORS_ALLOWED_HEADERS } from '../../src/http/cors';
 import { API_CSP } from '../../src/http/securityHeaders';
 import { schema } from '../../src/schema';
-import { TEST_AUDIENCE, token } from '../helpers/auth';
+import { TEST_AUDIENCE, TEST_MCP_RESOURCE, token } from '../helpers/auth';
 
 /**
  * What every response carries (security headers), who may read it from a browser (CORS, from
@@ -15,17 +15,21 @@ const TENANT = 'http-headers';
 let admin: string;
 
 beforeAll(async () => {
-  admin = await token({ sub: 'headers', tenant: TENANT, roles: ['admin'] });
+  admin = await token({ sub: 'headers', tenant: TENANT, roles: ['admin'], issuer: ISSUER });
 });
 
 const app = createApp(schema);
 const ALLOWED = 'https://app.example';
+/** The MCP metadata names an authorization server outside development: JWT_ISSUER. */
+const ISSUER = 'https://idp.example';
 const production: AppBindings = {
   ...env,
   ENVIRONMENT: 'production',
   CORS_ORIGINS: ALLOWED,
   JWT_SECRET: env.JWT_SECRET,
   JWT_AUDIENCE: TEST_AUDIENCE,
+  JWT_ISSUER: ISSUER,
+  MCP_RESOURCE_URL: TEST_MCP_RESOURCE,
 };
 
 const worker = (path: string, init: RequestInit = {}) => exports.default.fetch(`http://cf.test${path}`, init);

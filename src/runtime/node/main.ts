@@ -83,13 +83,20 @@ async function main(): Promise<number> {
 
   const base = server.url;
   const ws = base.replace(/^http/, 'ws');
+  // Outside development /mcp answers CONFIG_INVALID until its resource URL is known: say so now.
+  const mcpNote = (config: typeof app.config) =>
+    config.mcpResourceUrl !== null
+      ? `  (OAuth resource ${config.mcpResourceUrl})`
+      : config.environment === 'development'
+        ? ''
+        : '  ✗ not served: set MCP_RESOURCE_URL to the URL clients reach it at (tokens must name it in "aud")';
   console.log(`
   ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${app.config.environment}
   ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
 
     GraphQL         ${base}/graphql
     Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)
-    MCP endpoint    ${base}/mcp
+    MCP endpoint    ${base}/mcp${mcpNote(app.config)}
     Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
