@@ -15,6 +15,7 @@ import {
 import * as z from 'zod';
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
+import { boundToolResult } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import type { JsonSchema } from './jsonSchema';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
@@ -162,10 +163,10 @@ async function callTool(deps: McpServerDeps, tool: ToolDefinition, args: Record<
   }
   const value = result.data?.[tool.fieldName];
   const structured = (tool.wrapKey ? { [tool.wrapKey]: value } : value) as Record<string, unknown>;
-  return {
-    structuredContent: structured,
-    content: [{ type: 'text', text: JSON.stringify(structured) }],
-  } satisfies CallToolResult;
+  // Reads that return a page too large are asked for again with a smaller page (src/mcp/bounds.ts).
+  return boundToolResult(tool, structured, variables, (first) =>
+    deps.execute(tool.document, { ...variables, first }, tool.name),
+  );
 }
 
 /**

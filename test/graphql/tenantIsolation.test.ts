@@ -101,6 +101,7 @@ const workflowInput = (
   steps,
 });
 const EXECUTION = `query($id: ID!) { execution(id: $id) { id cancelRequestedAt } }`;
+const EXECUTION_STEP = `query($id: ID!) { executionStep(id: $id, stepId: "wait") { stepId output } }`;
 const TEMPLATE_FIELDS = 'id name titlePattern status version runbookWorkflowId';
 const CREATE_TEMPLATE = `mutation($input: CreateStandardChangeTemplateInput!) {
   createStandardChangeTemplate(input: $input) { ${TEMPLATE_FIELDS} } }`;
@@ -433,6 +434,20 @@ const QUERIES: Record<string, () => Promise<void>> = {
     const r = await asB(EXECUTION, { id: aExecution.id });
     expect(r.status).toBe(404);
     expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['EXECUTION-010']);
+  },
+  async executionStep() {
+    // Control: A reads its own execution's step (null until the engine has started it).
+    const own = await gqlOk<{ executionStep: { stepId: string } | null }>(
+      EXECUTION_STEP,
+      { id: aExecution.id },
+      A.viewer,
+    );
+    expect([null, 'wait']).toContain(own.executionStep?.stepId ?? null);
+    const r = await asB<{ executionStep: unknown }>(EXECUTION_STEP, { id: aExecution.id });
+    expect(r.status).toBe(404);
+    // A nullable field: null in data, and the error.
+    expect(r.data?.executionStep ?? null).toBeNull();
     expect(codes(r)).toEqual(['EXECUTION-010']);
   },
   async executions() {
