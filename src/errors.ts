@@ -124,6 +124,11 @@ export const ERRORS = {
     description:
       "Over the caller's rate limit; `retryAfterSeconds` (and Retry-After) say when to retry. Also per WebSocket operation.",
   },
+  RESULT_TOO_LARGE: {
+    status: 413,
+    description:
+      'An MCP tool result over the 20k-token bound (src/mcp/bounds.ts) that could not be shortened to fit: a cursor page is never cut, so ask again with `first` at most `suggestedFirst`.',
+  },
   TOO_MANY_SUBSCRIPTIONS: {
     status: 429,
     description:

@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
+import { boundToolResult } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
@@ -222,10 +223,10 @@ async function callTool(
   }
   const value = result.data?.[tool.fieldName];
   const structured = (tool.wrapKey ? { [tool.wrapKey]: value } : value) as Record<string, unknown>;
-  return {
-    structuredContent: structured,
-    content: [{ type: 'text', text: JSON.stringify(structured) }],
-  } satisfies CallToolResult;
+  // Reads that return a page too large are asked for again with a smaller page (src/mcp/bounds.ts).
+  return boundToolResult(tool, structured, variables, (first) =>
+    deps.execute(tool.document, { ...variables, first }, tool.name),
+  );
 }
 
 /**

@@ -26,6 +26,22 @@ const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implemen
   }),
 });
 
+const AuditDetailEnum = builder.enumType('AuditDetail', {
+  description: 'How much of each audit event the page carries.',
+  values: {
+    SUMMARY: { description: 'Who, what, when and the target; `before` and `after` are null.' },
+    FULL: { description: 'With the `before` and `after` payloads.' },
+  } as const,
+});
+
+/**
+ * What an agent reads of an event: no hashes (128 characters of hex per event that nobody checks by
+ * reading them; verify_audit_chain does), and the payloads only with detail FULL.
+ */
+const AUDIT_MCP_SELECTION =
+  'nodes { id seq actorId actorType source toolName action targetType targetId requestId createdAt before after } ' +
+  'pageInfo { hasNextPage endCursor }';
+
 const AuditPageRef = definePage<AuditEventRecord, Page<AuditEventRecord>>('AuditEventPage', AuditEventRef);
 
 const AuditVerificationRef = builder.objectRef<AuditChainVerification>('AuditChainVerification').implement({
@@ -43,18 +59,39 @@ builder.queryFields((t) => ({
     type: AuditPageRef,
     description:
       'Audit events, newest first: of one change (or other target) when targetId is given, else of the tenant.',
-    mcp: { name: 'get_audit_log' },
+    mcp: {
+      name: 'get_audit_log',
+      description:
+        'Audit events, newest first: of one change (or other target) when targetId is given, else of the ' +
+        'tenant. detail SUMMARY (the default) says who did what, when, to which target; FULL adds the ' +
+        'before/after payloads. verify_audit_chain checks the hash chain.',
+      selection: AUDIT_MCP_SELECTION,
+    },
     mcpResource: {
       uriTemplate: 'changeflow://changes/{targetId}/audit',
       name: 'change_audit_log',
       title: 'Audit log of a change',
-      description: 'The audit events of one change, newest first.',
+      description: 'The audit events of one change, newest first (detail SUMMARY).',
+      selection: AUDIT_MCP_SELECTION,
     },
     args: {
       targetId: t.arg.id({ required: false, description: 'A change id, approval id, freeze window id…' }),
       ...pageArgs(t, AUDIT_PAGE_SIZE),
+      // No GraphQL default: a GraphQL client picks its fields and gets FULL as before; an agent
+      // cannot, so through MCP (a tool or resource call) leaving it out means SUMMARY.
+      detail: t.arg({
+        type: AuditDetailEnum,
+        required: false,
+        description:
+          'SUMMARY: who, what, when, target (before/after null); FULL: with before/after. ' +
+          'Default: SUMMARY through MCP, FULL over GraphQL.',
+      }),
     },
-    resolve: (_r, { targetId, ...page }, ctx) => auditLogPage(ctx, targetId || null, page),
+    resolve: async (_r, { targetId, detail, ...page }, ctx) => {
+      const events = await auditLogPage(ctx, targetId || null, page);
+      if ((detail ?? (ctx.source === 'mcp' ? 'SUMMARY' : 'FULL')) === 'FULL') return events;
+      return { ...events, nodes: events.nodes.map((e) => ({ ...e, before: null, after: null })) };
+    },
   }),
   verifyAuditChain: t.withAuth({ changeManager: true }).field({
     type: AuditVerificationRef,

@@ -33,7 +33,7 @@ builder.queryFields((t) => ({
         required: false,
         description: 'Only windows that start before this time.',
       }),
-      first: firstArg(t, 100, 500),
+      first: firstArg(t, 25, 500),
     },
     resolve: async (_r, args, ctx) =>
       firstOf(await freezeWindows(ctx, args.from ?? null, args.to ?? null), args.first),

@@ -16,7 +16,7 @@ builder.queryFields((t) => ({
     type: [ServiceRef],
     description: 'Services known to the tenant (named by changes or tagged).',
     mcp: { name: 'list_services' },
-    args: { first: firstArg(t, 100, 500) },
+    args: { first: firstArg(t, 50, 500) },
     resolve: async (_r, { first }, ctx) => firstOf(await services(ctx), first),
   }),
 }));

@@ -206,9 +206,9 @@ builder.queryFields((t) => ({
         defaultValue: false,
         description: 'Also list RETIRED templates (they can no longer be used).',
       }),
-      first: firstArg(t, 50),
+      first: firstArg(t, 20),
     },
-    resolve: (_root, args, ctx) => standardTemplates(ctx, !!args.includeRetired, args.first ?? 50),
+    resolve: (_root, args, ctx) => standardTemplates(ctx, !!args.includeRetired, args.first ?? 20),
   }),
   standardChangeTemplate: t.withAuth({ viewer: true }).field({
     type: StandardChangeTemplateRef,

@@ -39,7 +39,7 @@ builder.queryFields((t) => ({
     type: [WorkflowSecretRef],
     description: 'The tenant’s workflow secrets by name, with where they may be sent (never their values).',
     mcp: { name: 'list_workflow_secrets' },
-    args: { first: firstArg(t, 100, 500) },
+    args: { first: firstArg(t, 25, 500) },
     resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(ctx), first),
   }),
 }));

@@ -11,7 +11,7 @@ import { CHANGE_STATUSES, type ChangeStatus } from '../domain/types';
 import { AppError } from '../errors';
 import type { AuthedContext } from './context';
 
-export const AUDIT_PAGE_SIZE: PageSize = { default: 50, max: 200 };
+export const AUDIT_PAGE_SIZE: PageSize = { default: 20, max: 200 };
 
 /** The audit trail is ordered by its chain position, newest first. */
 const bySeq: Keyset<AuditEventRecord, { seq: number }> = {

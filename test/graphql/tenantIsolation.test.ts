@@ -102,6 +102,8 @@ const workflowInput = (
   steps,
 });
 const EXECUTION = `query($id: ID!) { execution(id: $id) { id cancelRequestedAt } }`;
+const WAIT_FOR_EXECUTION = `query($id: ID!) { waitForExecution(id: $id, timeoutSeconds: 5) { id status } }`;
+const EXECUTION_STEP = `query($id: ID!) { executionStep(id: $id, stepId: "wait") { stepId output } }`;
 const TEMPLATE_FIELDS = 'id name titlePattern status version runbookWorkflowId';
 const CREATE_TEMPLATE = `mutation($input: CreateStandardChangeTemplateInput!) {
   createStandardChangeTemplate(input: $input) { ${TEMPLATE_FIELDS} } }`;
@@ -434,6 +436,29 @@ const QUERIES: Record<string, () => Promise<void>> = {
     const r = await asB(EXECUTION, { id: aExecution.id });
     expect(r.status).toBe(404);
     expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['EXECUTION-010']);
+  },
+  async waitForExecution() {
+    // Refused at once, not after the wait: B learns nothing from the timing either.
+    const started = Date.now();
+    const r = await asB(WAIT_FOR_EXECUTION, { id: aExecution.id });
+    expect(Date.now() - started).toBeLessThan(4_000);
+    expect(r.status).toBe(404);
+    expect(r.data ?? null).toBeNull();
+    expect(codes(r)).toEqual(['EXECUTION-010']);
+  },
+  async executionStep() {
+    // Control: A reads its own execution's step (null until the engine has started it).
+    const own = await gqlOk<{ executionStep: { stepId: string } | null }>(
+      EXECUTION_STEP,
+      { id: aExecution.id },
+      A.viewer,
+    );
+    expect([null, 'wait']).toContain(own.executionStep?.stepId ?? null);
+    const r = await asB<{ executionStep: unknown }>(EXECUTION_STEP, { id: aExecution.id });
+    expect(r.status).toBe(404);
+    // A nullable field: null in data, and the error.
+    expect(r.data?.executionStep ?? null).toBeNull();
     expect(codes(r)).toEqual(['EXECUTION-010']);
   },
   async executions() {

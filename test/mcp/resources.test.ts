@@ -37,11 +37,12 @@ async function readJson<T = Record<string, unknown>>(client: Client, uri: string
 }
 
 describe('resource templates', () => {
-  it('lists both templates, and the metrics as the one fixed resource', async () => {
+  it('lists the templates, and the metrics as the one fixed resource', async () => {
     const { resourceTemplates } = await viewer.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'changeflow://changes/{id}',
       'changeflow://changes/{targetId}/audit',
+      'changeflow://executions/{id}/steps/{stepId}/output',
     ]);
     for (const t of resourceTemplates) {
       expect(t).toMatchObject({ mimeType: 'application/json', name: expect.any(String) });

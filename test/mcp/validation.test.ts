@@ -50,7 +50,7 @@ describe('generated input schemas', () => {
     ['create_change_request', 'input.backoutPlan', { type: 'string', maxLength: 10000 }],
     ['list_changes', 'first', { type: 'integer', minimum: 1, maximum: 100, default: 20 }],
     ['list_changes', 'filter.search', { type: 'string', maxLength: 200 }],
-    ['get_audit_log', 'first', { type: 'integer', minimum: 1, maximum: 200, default: 50 }],
+    ['get_audit_log', 'first', { type: 'integer', minimum: 1, maximum: 200, default: 20 }],
     ['approve_change', 'comment', { type: 'string', minLength: 1, maxLength: 2000 }],
     ['reject_change', 'reason', { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' }],
     ['submit_change', 'expectedVersion', { type: 'integer', minimum: 1 }],

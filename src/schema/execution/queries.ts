@@ -6,7 +6,7 @@ import { circuitBreakers, executionsPage } from '../../usecases/workflows/querie
 import { builder } from '../builder';
 import { firstArg, firstOf } from '../listArgs';
 import { definePage, pageArgs } from '../page';
-import { ExecutionRef, ExecutionStatusEnum } from './type';
+import { ExecutionRef, ExecutionStatusEnum, StepRunRef } from './type';
 
 const ExecutionFilterInput = builder.inputType('ExecutionFilter', {
   description: 'All given criteria must match.',
@@ -39,11 +39,16 @@ const BreakerRef = builder.objectRef<BreakerSnapshot>('CircuitBreaker').implemen
   }),
 });
 
+/**
+ * What an agent polls: no inputs (its own, up to 64 KiB) and no outputs (50 steps of up to 16 KiB
+ * each); each step shows a preview of its output and the resource with the whole of it, and its
+ * attempt count and last error rather than the log of every attempt.
+ */
 const EXECUTION_SELECTION =
-  'id workflowId workflowVersion status trigger triggerRef changeId inputs outputs currentStep ' +
+  'id workflowId workflowVersion status trigger triggerRef changeId currentStep ' +
   'error { code class message stepId httpStatus } cancelRequestedAt createdBy causedBy createdAt startedAt endedAt ' +
-  'steps { index stepId type status attempts startedAt endedAt outputTruncated waitingOnChange ' +
-  'error { code class message httpStatus } attemptLog { at durationMs httpStatus errorCode retryInMs } }';
+  'steps { index stepId type status attempts startedAt endedAt waitingOnChange ' +
+  'error { code message httpStatus } outputTruncated outputPreview outputUri }';
 
 builder.queryFields((t) => ({
   execution: t.withAuth({ viewer: true }).field({
@@ -58,6 +63,27 @@ builder.queryFields((t) => ({
     },
     args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },
     resolve: (_root, { id }, ctx) => readExecution(ctx, id),
+  }),
+  executionStep: t.withAuth({ viewer: true }).field({
+    type: StepRunRef,
+    nullable: true,
+    description: 'One step run of an execution, with its whole output (null when the step has not run).',
+    mcpResource: {
+      uriTemplate: 'changeflow://executions/{id}/steps/{stepId}/output',
+      name: 'execution_step_output',
+      title: 'Output of an execution step',
+      description: 'The whole output a step of an execution recorded (at most 16 KiB; see outputTruncated).',
+      selection: 'index stepId type status outputTruncated output',
+    },
+    args: {
+      id: t.arg.id({ description: 'The execution id, e.g. exe_…' }),
+      stepId: t.arg.string({ validate: { minLength: 1, maxLength: 63 }, description: 'The step id.' }),
+    },
+    resolve: async (_root, { id, stepId }, ctx) => {
+      const execution = await readExecution(ctx, id);
+      const steps = await ctx.loaders.stepRunsByExecution.load(execution.id);
+      return steps.find((s) => s.stepId === stepId) ?? null;
+    },
   }),
   executions: t.withAuth({ viewer: true }).field({
     type: ExecutionPageRef,
@@ -84,7 +110,7 @@ builder.queryFields((t) => ({
     type: [BreakerRef],
     description: 'The circuit breakers of the upstream hosts your workflows have called.',
     mcp: { name: 'circuit_breakers' },
-    args: { first: firstArg(t, 100, 500) },
+    args: { first: firstArg(t, 50, 500) },
     resolve: async (_root, { first }, ctx) => firstOf(await circuitBreakers(ctx), first),
   }),
 }));

@@ -62,7 +62,20 @@ const AttemptRef = builder
     }),
   });
 
-const StepRunRef = builder.objectRef<StepRunRecord>('StepRun').implement({
+/** How much of a step's output get_execution shows: enough to see its shape, 50 steps in a few KB. */
+export const OUTPUT_PREVIEW_CHARS = 120;
+
+function outputPreview(output: unknown): string | null {
+  if (output == null) return null;
+  const text = JSON.stringify(output);
+  return text.length <= OUTPUT_PREVIEW_CHARS ? text : `${text.slice(0, OUTPUT_PREVIEW_CHARS - 1)}…`;
+}
+
+/** The resource template (Query.executionStep) an agent reads a whole step output from. */
+export const stepOutputUri = (executionId: string, stepId: string) =>
+  `changeflow://executions/${encodeURIComponent(executionId)}/steps/${encodeURIComponent(stepId)}/output`;
+
+export const StepRunRef = builder.objectRef<StepRunRecord>('StepRun').implement({
   description: 'What one step of an execution did.',
   fields: (t) => ({
     index: t.exposeInt('index'),
@@ -84,6 +97,18 @@ const StepRunRef = builder.objectRef<StepRunRecord>('StepRun').implement({
       resolve: (s) => s.output as never,
     }),
     outputTruncated: t.exposeBoolean('outputTruncated'),
+    outputPreview: t.string({
+      nullable: true,
+      description: `The start of the output's JSON (at most ${OUTPUT_PREVIEW_CHARS} characters; null when there is none).`,
+      resolve: (s) => outputPreview(s.output),
+    }),
+    outputUri: t.string({
+      nullable: true,
+      description:
+        'The MCP resource holding the whole output (changeflow://executions/{id}/steps/{stepId}/output); ' +
+        'null when there is none.',
+      resolve: (s) => (s.output == null ? null : stepOutputUri(s.executionId, s.stepId)),
+    }),
     error: t.field({ type: ExecutionErrorRef, nullable: true, resolve: (s) => s.error }),
     waitingOnChange: t.exposeString('waitingOnChange', {
       nullable: true,
