@@ -75,15 +75,15 @@ export type CreateStandardChangeTemplateInput = {
   name: string;
   /** The pre-assessed risk. */
   riskLevel: RiskLevel;
-  /** JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId. */
+  /** JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
   runbookInputs?: unknown;
-  /** An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a change-approved trigger) and on startImplementation. */
+  /** An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
   runbookWorkflowId?: string | number | null | undefined;
   /** How success is verified. */
   testPlan: string;
-  /** The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa. */
+  /** The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
   titlePattern: string;
-  /** The names of titlePattern’s placeholders; a change fills in a value for each. */
+  /** The names of titlePattern’s placeholders (a change gives each a value). */
   titleVariables?: Array<string> | null | undefined;
   urgency?: Level;
 };
@@ -120,7 +120,7 @@ export type TitleVariableInput = {
   value: string;
 };
 
-/** Only given fields change; the result is a new version. runbookWorkflowId: null removes the runbook. Changes already raised keep what they were created with. */
+/** Only given fields change, as a new version (changes already raised keep theirs); runbookWorkflowId: null removes the runbook. */
 export type UpdateStandardChangeTemplateInput = {
   /** Names of the services touched (replaces the list). */
   affectedServices?: Array<string> | null | undefined;
@@ -134,15 +134,15 @@ export type UpdateStandardChangeTemplateInput = {
   /** What the template is for, unique in the tenant. */
   name?: string | null | undefined;
   riskLevel?: RiskLevel | null | undefined;
-  /** JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId. */
+  /** JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
   runbookInputs?: unknown;
-  /** An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a change-approved trigger) and on startImplementation. */
+  /** An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
   runbookWorkflowId?: string | number | null | undefined;
   /** How success is verified. */
   testPlan?: string | null | undefined;
-  /** The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa. */
+  /** The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
   titlePattern?: string | null | undefined;
-  /** The names of titlePattern’s placeholders; a change fills in a value for each. */
+  /** The names of titlePattern’s placeholders (a change gives each a value). */
   titleVariables?: Array<string> | null | undefined;
   urgency?: Level | null | undefined;
 };

@@ -8,14 +8,16 @@ import {
   isObjectType,
   print,
 } from 'graphql';
+import { ROLES, type Role } from '../domain/types';
 import type { McpMutationToolOptions, McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
 import { withConfirmArg } from './confirmation';
 import { objectSchema } from './inputSchema';
-import type { JsonSchema } from './jsonSchema';
-import { defaultSelection, parseSelection, selectionSchema } from './selection';
+import { type JsonSchema, shareDefinitions } from './jsonSchema';
+import { compactSelection, defaultSelection, parseSelection, selectionSchema } from './selection';
+import { scopesAllow } from './visibility';
 
 export interface ToolAnnotations {
-  title: string;
+  title?: string;
   readOnlyHint: boolean;
   destructiveHint: boolean;
   idempotentHint: boolean;
@@ -25,7 +27,7 @@ export interface ToolAnnotations {
 /** One generated MCP tool: what agents see, and the GraphQL operation it runs. */
 export interface ToolDefinition {
   name: string;
-  title: string;
+  title?: string;
   description: string;
   inputSchema: JsonSchema;
   outputSchema: JsonSchema;
@@ -65,12 +67,9 @@ export const IDEMPOTENCY_ARG = 'idempotencyKey';
 
 const IDEMPOTENCY_SCHEMA: JsonSchema = {
   type: 'string',
-  minLength: 1,
-  maxLength: 255,
-  pattern: '^[\\x21-\\x7e]+$',
-  description:
-    'Optional. Reuse the same key when retrying this call: the first result is returned and the work is not ' +
-    'done twice (keys are kept 24 h; the same key with different arguments is refused).',
+  pattern: '^[\\x21-\\x7e]{1,255}$',
+  // Sent in every mutation's schema: the detail (24 h, other arguments refused) is in docs/mcp.md.
+  description: 'Optional retry key: a repeat with it returns the first result.',
 };
 
 /** Default object nesting of a tool's result: the returned object and one level below it. */
@@ -106,16 +105,15 @@ function operationFor(kind: 'query' | 'mutation', opName: string, field: Field, 
 /** The result's schema, wrapped when the field does not return a non-null object. */
 function resultShape(field: Field, selection: string): { outputSchema: JsonSchema; wrapKey: string | null } {
   const set = selection ? parseSelection(selection) : undefined;
-  const schema = selectionSchema(field.type, set);
+  const names = new Map<string, string>();
+  const schema = selectionSchema(field.type, set, names);
   if (isNonNullType(field.type) && isObjectType(field.type.ofType))
-    return { outputSchema: schema, wrapKey: null };
+    return { outputSchema: shareDefinitions(schema, names), wrapKey: null };
   return {
-    outputSchema: {
-      type: 'object',
-      properties: { [field.name]: schema },
-      required: [field.name],
-      additionalProperties: false,
-    },
+    outputSchema: shareDefinitions(
+      { type: 'object', properties: { [field.name]: schema }, required: [field.name] },
+      names,
+    ),
     wrapKey: field.name,
   };
 }
@@ -125,9 +123,19 @@ function withIdempotencyKey(kind: 'query' | 'mutation', schema: JsonSchema): Jso
   return { ...schema, properties: { ...schema.properties, [IDEMPOTENCY_ARG]: IDEMPOTENCY_SCHEMA } };
 }
 
+/** A query returns what it reads; a mutation returns a compact result (see McpMutationToolOptions). */
+function toolSelection(kind: 'query' | 'mutation', field: Field, options: McpToolOptions): string {
+  if (options.selection) return options.selection;
+  if (kind === 'query') return defaultSelection(field.type, options.depth ?? DEFAULT_DEPTH);
+  const changes = (options as Partial<McpMutationToolOptions>).changes ?? [];
+  return compactSelection(field.type, changes, `MCP tool ${options.name}`);
+}
+
 function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOptions): ToolDefinition {
-  const selection = options.selection ?? defaultSelection(field.type, options.depth ?? DEFAULT_DEPTH);
-  const title = options.title ?? titleOf(options.name);
+  const selection = toolSelection(kind, field, options);
+  // A title only when the schema gives one: one made from the name would tell an agent nothing new
+  // and cost every tools/list twice (it is repeated in the annotations for 2025-03-26 clients).
+  const title = options.title;
   const description = options.description ?? field.description;
   if (!description) throw new Error(`MCP tool ${options.name} needs a description`);
   const readOnly = kind === 'query';
@@ -141,7 +149,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     inputSchema: withConfirmArg(options.name, withIdempotencyKey(kind, objectSchema(field.args))),
     ...resultShape(field, selection),
     annotations: {
-      title,
+      ...(title ? { title } : {}),
       readOnlyHint: readOnly,
       destructiveHint: readOnly ? false : hints!.destructiveHint,
       idempotentHint: readOnly ? true : hints!.idempotentHint,
@@ -207,20 +215,73 @@ export function buildCatalog(schema: GraphQLSchema): McpCatalog {
   return { tools, toolsByName, resourceTemplates };
 }
 
-/** The reviewed catalog: what `npm run codegen` writes to mcp-tools.snapshot.json. */
-export function catalogSnapshot(catalog: McpCatalog) {
-  return {
-    tools: catalog.tools.map(
-      ({ name, title, description, inputSchema, outputSchema, annotations, document }) => ({
-        name,
-        title,
-        description,
-        annotations,
-        inputSchema,
-        outputSchema,
-        document,
-      }),
+const KiB = 1024;
+
+/**
+ * What `tools/list` may cost, in bytes of JSON as sent: per tool, and per role for the whole
+ * catalog the role reaches. test/mcp/budget.test.ts holds the committed snapshot to it, so a tool
+ * that makes the catalog dearer fails until the ceiling is raised in review. Issue 14 sets 3 KB per
+ * tool, met; its 40 KB for an admin and 15 KB for a viewer are not (docs/mcp.md says why): the
+ * ceilings sit just above today's catalog so that it only gets leaner.
+ */
+export const CATALOG_BUDGET = {
+  tool: 3 * KiB,
+  roles: {
+    viewer: 22 * KiB,
+    requester: 34 * KiB,
+    approver: 28 * KiB,
+    change_manager: 68 * KiB,
+    admin: 70 * KiB,
+  },
+} as const satisfies { tool: number; roles: Record<Role, number> };
+
+/** A tool as `tools/list` sends it (src/mcp/server.ts; test/mcp/budget.test.ts checks they agree). */
+export function listedTool(
+  tool: Pick<
+    ToolDefinition,
+    'name' | 'title' | 'description' | 'inputSchema' | 'outputSchema' | 'annotations'
+  >,
+) {
+  const { name, title, description, inputSchema, outputSchema, annotations } = tool;
+  return { name, title, description, inputSchema, outputSchema, annotations };
+}
+
+/** UTF-8 bytes of a value's JSON as the SDK sends it (no whitespace). */
+export const jsonBytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+
+/** The roles whose callers are offered a tool (one role each; a caller with several sees the union). */
+export function rolesOf(authScopes: unknown): Role[] {
+  return ROLES.filter((role) =>
+    scopesAllow(
+      { id: 'budget', tenantId: 'budget', roles: [role], kind: 'user', name: null, email: null },
+      authScopes,
     ),
+  );
+}
+
+/** What `tools/list` costs a caller of each role: every tool the role reaches, in bytes of JSON. */
+export function catalogSizes(tools: readonly (ReturnType<typeof listedTool> & { roles: readonly Role[] })[]) {
+  return Object.fromEntries(
+    ROLES.map((role) => {
+      const reached = tools.filter((t) => t.roles.includes(role)).map(listedTool);
+      return [role, { tools: reached.length, bytes: jsonBytes({ tools: reached }) }];
+    }),
+  ) as Record<Role, { tools: number; bytes: number }>;
+}
+
+/**
+ * The reviewed catalog: what `npm run codegen` writes to mcp-tools.snapshot.json, with the roles
+ * offered each tool and what `tools/list` costs each role (test/mcp/budget.test.ts holds the budgets).
+ */
+export function catalogSnapshot(catalog: McpCatalog) {
+  const tools = catalog.tools.map((tool) => ({
+    ...listedTool(tool),
+    roles: rolesOf(tool.authScopes),
+    document: tool.document,
+  }));
+  return {
+    toolsListBytes: catalogSizes(tools),
+    tools,
     resourceTemplates: catalog.resourceTemplates.map(
       ({ uriTemplate, name, title, description, mimeType, document }) => ({
         uriTemplate,

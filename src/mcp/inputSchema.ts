@@ -77,7 +77,13 @@ function enumSchema(type: GraphQLEnumType): JsonSchema {
 /** JSON Schema of a GraphQL input type (nullability is handled by the caller through `required`). */
 export function inputTypeSchema(type: GraphQLInputType): JsonSchema {
   const inner = isNonNullType(type) ? type.ofType : type;
-  if (isListType(inner)) return { type: 'array', items: inputTypeSchema(inner.ofType) };
+  if (isListType(inner)) {
+    // A list of enum values (a filter's "any of these") is described by its field; the values say
+    // what they are, and the enum's own description would be repeated in every such filter.
+    const items = inputTypeSchema(inner.ofType);
+    if (items.enum) delete items.description;
+    return { type: 'array', items };
+  }
   if (isEnumType(inner)) return enumSchema(inner);
   if (isScalarType(inner)) {
     const base = SCALARS[inner.name] ?? { type: 'string' };

@@ -31,6 +31,7 @@ export const StandardChangeTemplateRef =
 
 StandardChangeTemplateRef.implement({
   description: TEMPLATE_DOC,
+  mcp: { summary: ['id', 'name', 'status', 'version'] },
   fields: (t) => ({
     id: t.exposeID('id', { description: '`sct_…`' }),
     name: t.exposeString('name'),
@@ -84,14 +85,13 @@ const PLAN = { minLength: 1, maxLength: 10000 } as const;
 const SERVICES = { minLength: 1, maxLength: 20, items: { minLength: 1, maxLength: 100 } } as const;
 const VARIABLES = { maxLength: MAX_TITLE_VARIABLES, items: { minLength: 1, maxLength: 32 } } as const;
 const PATTERN_DOC =
-  'The change title with `{{name}}` placeholders (names: a letter, then letters, digits or _), e.g. ' +
-  '"Rotate TLS cert for {{service}}". Every placeholder must be declared in titleVariables and vice versa.';
-const VARIABLES_DOC = 'The names of titlePattern’s placeholders; a change fills in a value for each.';
+  'The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. ' +
+  '"Rotate TLS cert for {{service}}"; each one declared in titleVariables.';
+const VARIABLES_DOC = 'The names of titlePattern’s placeholders (a change gives each a value).';
 const RUNBOOK_DOC =
-  'An ACTIVE workflow of your tenant that implements the change; it runs on approval (with a ' +
-  'change-approved trigger) and on startImplementation.';
-const INPUTS_DOC =
-  'JSON object (≤ 16 KiB) the runbook runs with, beside `change` (reserved). Needs runbookWorkflowId.';
+  'An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) ' +
+  'and on startImplementation.';
+const INPUTS_DOC = 'JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId.';
 
 const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput', {
   description: 'A new pre-authorised standard change template (ACTIVE at once).',
@@ -119,8 +119,8 @@ const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput
 
 const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput', {
   description:
-    'Only given fields change; the result is a new version. runbookWorkflowId: null removes the runbook. ' +
-    'Changes already raised keep what they were created with.',
+    'Only given fields change, as a new version (changes already raised keep theirs); ' +
+    'runbookWorkflowId: null removes the runbook.',
   fields: (t) => ({
     name: t.string({
       required: false,
@@ -223,7 +223,7 @@ builder.mutationFields((t) => {
   const expectedVersion = () =>
     t.arg.int({
       required: false,
-      description: 'The version you read; the mutation fails with TEMPLATE_VERSION_CONFLICT if it moved on.',
+      description: 'The version you read; TEMPLATE_VERSION_CONFLICT if it has moved on.',
       validate: { min: 1 },
     });
   return {
@@ -232,6 +232,9 @@ builder.mutationFields((t) => {
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
       mcp: {
         name: 'create_standard_change_template',
+        description:
+          'Creates an ACTIVE standard change template at version 1: routine work whose services, plans, ' +
+          'risk and optional runbook a change manager fixes; a change from it varies only its title and window.',
         annotations: {
           destructiveHint: false,
           idempotentHint: false,
@@ -312,6 +315,7 @@ builder.mutationFields((t) => {
         'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
       mcp: {
         name: 'create_standard_change',
+        changes: ['title', 'priority'],
         annotations: {
           destructiveHint: false,
           idempotentHint: false,

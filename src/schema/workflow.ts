@@ -40,6 +40,7 @@ const WorkflowVersionRef = builder.objectRef<WorkflowVersionRecord>('WorkflowVer
 
 export const WorkflowRef = builder.objectRef<WorkflowRecord>('Workflow').implement({
   description: 'A runbook: ordered steps (http-request, transform, delay, approval-gate) and its triggers.',
+  mcp: { summary: ['id', 'name', 'status', 'version'] },
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -166,11 +167,16 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
       description: 'Unique among the tenant’s ACTIVE workflows.',
     }),
     description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
-    steps: t.field({ type: ['JSON'], required: false, description: `Replaces all steps. ${STEPS_DOC}` }),
+    // The forms are described once, on create_workflow: both tools are in every tools/list.
+    steps: t.field({
+      type: ['JSON'],
+      required: false,
+      description: 'Replaces all steps (1–50; the form create_workflow describes).',
+    }),
     triggers: t.field({
       type: ['JSON'],
       required: false,
-      description: `Replaces all triggers. ${TRIGGERS_DOC}`,
+      description: 'Replaces all triggers (0–10; the form create_workflow describes).',
     }),
   }),
 });
@@ -183,6 +189,8 @@ builder.mutationFields((t) => {
       description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
       mcp: {
         name: 'create_workflow',
+        // The secrets its steps name, which must exist before it runs.
+        changes: ['secretNames'],
         annotations: {
           destructiveHint: false,
           idempotentHint: false,
@@ -198,6 +206,7 @@ builder.mutationFields((t) => {
       description: 'Edits a workflow: saves a new version and keeps the earlier ones.',
       mcp: {
         name: 'update_workflow',
+        changes: ['secretNames'],
         annotations: {
           destructiveHint: true,
           idempotentHint: false,
@@ -210,7 +219,7 @@ builder.mutationFields((t) => {
         input: t.arg({ type: UpdateWorkflowInput }),
         expectedVersion: t.arg.int({
           required: false,
-          description: 'The version you read; the mutation fails with WORKFLOW-003 if it moved on.',
+          description: 'The version you read; WORKFLOW-003 if it has moved on.',
           validate: { min: 1 },
         }),
       },

@@ -160,8 +160,19 @@ function build(
   s: JsonSchema,
   key: string,
   path: string,
-  ctx: { json: Record<string, () => unknown>; page: number; pageKey: string | null },
+  ctx: {
+    json: Record<string, () => unknown>;
+    page: number;
+    pageKey: string | null;
+    defs: Record<string, JsonSchema>;
+  },
 ): unknown {
+  // A shape the schema defines once (src/mcp/jsonSchema.ts): build what the reference names.
+  if (s.$ref) {
+    const def = ctx.defs[s.$ref.replace('#/$defs/', '')];
+    if (!def) throw new Error(`unresolved ${s.$ref} at ${path}`);
+    return build(def, key, path, ctx);
+  }
   if (s.type === undefined && !s.properties) {
     const make = ctx.json[key];
     if (!make) throw new Error(`no worst-case JSON for ${path}`);
@@ -209,7 +220,8 @@ export function worstCase(tool: Tool, which: 'max' | 'default', first?: number) 
   const firstSchema = tool.inputSchema.properties?.first;
   const page = first ?? Number(which === 'max' ? firstSchema?.maximum : firstSchema?.default);
   const json = { ...JSON_VALUES, ...worst.json, ...(which === 'default' ? worst.defaultJson : {}) };
-  return build(tool.outputSchema, '', tool.name, { json, page, pageKey: pageKeyOf(tool) }) as Record<
+  const defs = tool.outputSchema.$defs ?? {};
+  return build(tool.outputSchema, '', tool.name, { json, page, pageKey: pageKeyOf(tool), defs }) as Record<
     string,
     unknown
   >;

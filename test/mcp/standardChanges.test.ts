@@ -43,12 +43,16 @@ describe('list_standard_change_templates and create_standard_change', () => {
       },
     });
     expect(created.isError).toBeFalsy();
-    const change = created.structuredContent as { id: string; type: string; title: string; status: string };
-    expect(change).toMatchObject({
-      type: 'STANDARD',
-      title: 'Rotate TLS cert for checkout',
-      status: 'DRAFT',
-    });
+    // The compact result says what the template made of the variables: the title and the priority.
+    const change = created.structuredContent as {
+      id: string;
+      title: string;
+      status: string;
+      priority: string;
+    };
+    expect(change).toMatchObject({ title: 'Rotate TLS cert for checkout', status: 'DRAFT' });
+    const read = await callTool(requester, 'get_change_status', { id: change.id });
+    expect(read.structuredContent).toMatchObject({ type: 'STANDARD', templateId, priority: change.priority });
     const submitted = await callTool(requester, 'submit_change', { id: change.id });
     expect(submitted.structuredContent).toMatchObject({ status: 'APPROVED' });
   });

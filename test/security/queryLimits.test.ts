@@ -179,13 +179,17 @@ describe('cost', () => {
   const CHANGE_FIELDS = snapshot.tools
     .find((t) => t.name === 'get_change_status')
     ?.document.match(/change\(id: \$id\) \{ (.*) \} \}$/)?.[1] as string;
-  /** Every change field, its approvals with approvers, requester and risk factors. */
-  const FULL = CHANGE_FIELDS.replace('approvals { id', 'approvals { approver { id displayName email } id');
+  /** Every change field get_change_status reads, approvers and requester in full, and risk factors. */
+  const FULL = CHANGE_FIELDS.replace(
+    'approvals { approver { id }',
+    'approvals { approver { id displayName email } id',
+  ).replace('requester { id }', 'requester { id displayName email }');
   const biggestList = (first: string) =>
     `changes(first: ${first}) { nodes { ${FULL} } pageInfo { hasNextPage endCursor } totalCount }`;
 
   it('serves the biggest legitimate list: 100 changes with approvals, approvers and requester', async () => {
-    expect(FULL).toContain('requester {');
+    expect(FULL).toContain('requester { id displayName email }');
+    expect(FULL).toContain('approver { id displayName email } id');
     expectPassed(await gql(`{ ${biggestList('100')} }`, {}, { token: admin }));
   });
 

@@ -88,7 +88,7 @@ builder.mutationFields((t) => {
   const expectedVersion = () =>
     t.arg.int({
       required: false,
-      description: 'The version you read; the mutation fails with CHANGE_VERSION_CONFLICT if it moved on.',
+      description: 'The version you read; CHANGE_VERSION_CONFLICT if it has moved on.',
       validate: { min: 1 },
     });
   const reason = (description: string, required: boolean) =>
@@ -102,6 +102,7 @@ builder.mutationFields((t) => {
         'A standard change comes from a template: createChangeFromTemplate.',
       mcp: {
         name: 'create_change_request',
+        changes: ['priority'],
         annotations: {
           destructiveHint: false,
           idempotentHint: false,
@@ -118,6 +119,7 @@ builder.mutationFields((t) => {
       description: 'Edits a DRAFT change (not one created from a standard change template).',
       mcp: {
         name: 'update_change_request',
+        changes: ['priority'],
         annotations: {
           destructiveHint: true,
           idempotentHint: false,
@@ -135,6 +137,7 @@ builder.mutationFields((t) => {
         'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
       mcp: {
         name: 'submit_change',
+        changes: ['riskScore', 'riskLevel'],
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -151,7 +154,6 @@ builder.mutationFields((t) => {
         'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
       mcp: {
         name: 'assess_risk',
-        depth: 3,
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -170,7 +172,6 @@ builder.mutationFields((t) => {
         'change manager). One vote per person; the requester may not vote on their own change.',
       mcp: {
         name: 'approve_change',
-        depth: 3,
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -197,7 +198,6 @@ builder.mutationFields((t) => {
         'not vote on their own change.',
       mcp: {
         name: 'reject_change',
-        depth: 3,
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -227,7 +227,6 @@ builder.mutationFields((t) => {
         'changes on shared services are reported as conflicts.',
       mcp: {
         name: 'schedule_change',
-        depth: 3,
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -333,6 +332,7 @@ builder.mutationFields((t) => {
         'post-implementation review falls due within 48 hours.',
       mcp: {
         name: 'emergency_override',
+        changes: ['approvedAt', 'reviewDueAt'],
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -355,6 +355,7 @@ builder.mutationFields((t) => {
       description: 'Records the post-implementation review of an emergency override.',
       mcp: {
         name: 'complete_emergency_review',
+        changes: ['reviewedAt'],
         annotations: {
           destructiveHint: false,
           idempotentHint: true,

@@ -36,6 +36,15 @@ builder.queryFields((t) => ({
       name: 'get_change_status',
       description:
         'Read one change request: status, allowed next states, risk score and factors, CAB votes, schedule.',
+      // Every field of the change an agent acts on, within the per-tool budget (test/mcp/budget.test.ts):
+      // not the ids that only join records (an approval's own and its change's, the delegated key,
+      // who attached the runbook), nor the runbook's fixed inputs; the resource has them all.
+      selection:
+        'id title description type impact urgency priority status allowedTransitions requester { id } ' +
+        'affectedServices implementationPlan backoutPlan testPlan riskScore riskLevel ' +
+        'riskFactors { key label contribution } approvals { approver { id } decision comment createdAt } ' +
+        'plannedStart plannedEnd emergencyJustification reviewDueAt reviewedAt runbookWorkflowId templateId ' +
+        'failureReason version createdAt submittedAt approvedAt implementedAt completedAt',
     },
     mcpResource: { uriTemplate: 'changeflow://changes/{id}', name: 'change', title: 'Change request' },
     args: { id: t.arg.id({ description: 'The change id, e.g. CHG-20260101-ABC123.' }) },

@@ -50,6 +50,7 @@ export const ApprovalRef = builder.objectRef<ApprovalRecord>('Approval').impleme
 
 export const ChangeRef = builder.objectRef<ChangeRecord>('ChangeRequest').implement({
   description: 'A request for change (RFC) moving through the ITIL lifecycle.',
+  mcp: { summary: ['id', 'status', 'version', 'allowedTransitions'] },
   fields: (t) => ({
     id: t.exposeID('id', { description: '`CHG-YYYYMMDD-XXXXXX`' }),
     title: t.exposeString('title'),

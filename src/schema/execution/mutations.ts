@@ -39,6 +39,7 @@ builder.mutationFields((t) => ({
       'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
     mcp: {
       name: 'cancel_execution',
+      changes: ['cancelRequestedAt'],
       annotations: {
         destructiveHint: true,
         idempotentHint: true,

@@ -119,6 +119,7 @@ export const StepRunRef = builder.objectRef<StepRunRecord>('StepRun').implement(
 
 export const ExecutionRef = builder.objectRef<ExecutionRecord>('Execution').implement({
   description: 'One run of a workflow, pinned to the version it started with.',
+  mcp: { summary: ['id', 'workflowId', 'workflowVersion', 'status'] },
   fields: (t) => ({
     id: t.exposeID('id'),
     workflowId: t.exposeID('workflowId'),

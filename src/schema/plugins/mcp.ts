@@ -4,6 +4,7 @@ import SchemaBuilder, {
   type InputFieldMap,
   type PothosOutputFieldConfig,
   PothosSchemaError,
+  type PothosTypeConfig,
   type SchemaTypes,
   type TypeParam,
 } from '@pothos/core';
@@ -18,7 +19,7 @@ export interface McpToolOptions {
   description?: string;
   /** Selection set (GraphQL, without the outer braces) returned to the agent; default: generated. */
   selection?: string;
-  /** Object nesting depth of the generated selection. @default 2 */
+  /** Object nesting depth of the generated selection of a query tool. @default 2 */
   depth?: number;
 }
 
@@ -38,9 +39,25 @@ export interface McpMutationAnnotations {
   why: string;
 }
 
-/** A Mutation field's tool: its annotations are required. */
-export interface McpMutationToolOptions extends McpToolOptions {
+/**
+ * A Mutation field's tool: its annotations are required. Its result is compact unless it has a
+ * `selection`: the summary of the object it returns (see McpObjectOptions) and the fields named in
+ * `changes`; a result type without a summary (a payload) gives its own leaf fields and each nested
+ * object compacted the same way. The agent reads the whole object with the query tool.
+ */
+export interface McpMutationToolOptions extends Omit<McpToolOptions, 'depth'> {
   annotations: McpMutationAnnotations;
+  /**
+   * What the tool itself sets beyond the summary, as field paths of its result (`reviewDueAt`,
+   * `change.riskLevel`): the effects an agent could not know from its own arguments.
+   */
+  changes?: string[];
+}
+
+/** How an object type appears in compact (mutation tool) results. */
+export interface McpObjectOptions {
+  /** The leaf fields that identify the object and its state, e.g. `id status version allowedTransitions`. */
+  summary: string[];
 }
 
 /** A Query field offered as an MCP resource template; `{name}` placeholders are the field's arguments. */
@@ -57,6 +74,9 @@ declare global {
   export namespace PothosSchemaTypes {
     interface Plugins<Types extends SchemaTypes> {
       mcp: PothosMcpPlugin<Types>;
+    }
+    interface ObjectTypeOptions<Types extends SchemaTypes = SchemaTypes, Shape = unknown> {
+      mcp?: McpObjectOptions;
     }
     // Only root fields are operations an agent can call: `mcp` on an object field is a type error
     // (FieldOptionsByKind's Query and Mutation kinds), and a resource is always a read.
@@ -89,6 +109,16 @@ const TOOL_NAME = /^[a-z][a-z0-9_]{2,63}$/;
  * where the MCP generator reads them: the schema knows MCP only as a field option.
  */
 export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onTypeConfig(typeConfig: PothosTypeConfig): PothosTypeConfig {
+    const options = (typeConfig.pothosOptions as { mcp?: McpObjectOptions }).mcp;
+    if (!options) return typeConfig;
+    if (typeConfig.kind !== 'Object') {
+      throw new PothosSchemaError(`${typeConfig.name}: only object types have an MCP summary`);
+    }
+    // The fields are not known yet; the catalog generator checks that each one exists and is a leaf.
+    return { ...typeConfig, extensions: { ...typeConfig.extensions, mcpSummary: options.summary } };
+  }
+
   override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
     const options = fieldConfig.pothosOptions as { mcp?: McpToolOptions; mcpResource?: McpResourceOptions };
     if (!options.mcp && !options.mcpResource) return fieldConfig;
@@ -106,6 +136,14 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
     }
     if (options.mcp && fieldConfig.parentType === 'Query' && annotations) {
       throw new PothosSchemaError(`${where}: a query tool is read-only; its annotations are not set by hand`);
+    }
+    if (options.mcp && fieldConfig.parentType === 'Mutation' && 'depth' in options.mcp) {
+      throw new PothosSchemaError(
+        `${where}: a mutation tool's result is compact (set \`changes\`, not depth)`,
+      );
+    }
+    if (options.mcp && fieldConfig.parentType === 'Query' && 'changes' in options.mcp) {
+      throw new PothosSchemaError(`${where}: \`changes\` is for mutation tools`);
     }
     if (options.mcpResource && fieldConfig.parentType !== 'Query') {
       throw new PothosSchemaError(`${where}: only Query fields can be MCP resources`);
