@@ -93,6 +93,14 @@ export function checkSchedule(input: ScheduleInput): ScheduleCheck {
     freezeWindowsOverridden.push(w.id);
   }
 
+  return { conflicts: scheduleConflicts(input), freezeWindowsOverridden };
+}
+
+/** Other changes whose windows overlap [start, end) on a service this change affects. */
+export function scheduleConflicts(
+  input: Pick<ScheduleInput, 'start' | 'end' | 'services' | 'scheduled' | 'changeId'>,
+): ScheduleConflict[] {
+  const { start, end } = input;
   const mine = new Set(input.services);
   const conflicts: ScheduleConflict[] = [];
   for (const other of input.scheduled) {
@@ -107,5 +115,5 @@ export function checkSchedule(input: ScheduleInput): ScheduleCheck {
       plannedEnd: other.plannedEnd,
     });
   }
-  return { conflicts, freezeWindowsOverridden };
+  return conflicts;
 }

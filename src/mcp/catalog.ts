@@ -10,6 +10,7 @@ import {
 } from 'graphql';
 import { ROLES, type Role } from '../domain/types';
 import type { McpMutationToolOptions, McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
+import { appToolMeta, MCP_APPS } from './apps';
 import { withConfirmArg } from './confirmation';
 import { objectSchema } from './inputSchema';
 import { type JsonSchema, shareDefinitions } from './jsonSchema';
@@ -39,6 +40,8 @@ export interface ToolDefinition {
   wrapKey: string | null;
   /** The field's scope-auth requirement, used to show a caller only the tools it may call. */
   authScopes: unknown;
+  /** The MCP App a host shows with the result (src/mcp/apps.ts), declared in `_meta`. */
+  _meta?: ReturnType<typeof appToolMeta>;
 }
 
 export interface ResourceTemplateDefinition {
@@ -142,6 +145,9 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
   // Every mutation tool sets its hints (the schema plugin refuses one that does not).
   const hints = (options as Partial<McpMutationToolOptions>).annotations;
   if (!readOnly && !hints) throw new Error(`MCP tool ${options.name} needs its annotations`);
+  if (options.ui && !MCP_APPS.some((app) => app.uri === options.ui)) {
+    throw new Error(`MCP tool ${options.name}: no MCP App ${options.ui} (src/mcp/apps.ts)`);
+  }
   return {
     name: options.name,
     title,
@@ -158,6 +164,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     document: operationFor(kind, pascal(options.name), field, selection),
     fieldName: field.name,
     authScopes: (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes,
+    ...(options.ui ? { _meta: appToolMeta(options.ui) } : {}),
   };
 }
 
@@ -218,6 +225,12 @@ export function buildCatalog(schema: GraphQLSchema): McpCatalog {
 const KiB = 1024;
 
 /**
+ * What the approval card (issue 14, item 8) added to every role's tools/list, in bytes: the
+ * review_change tool (2,597 B and a comma) and get_change_status's `_meta.ui` (63 B).
+ */
+const APPROVAL_CARD_COST = 2661;
+
+/**
  * What `tools/list` may cost, in bytes of JSON as sent: per tool, and per role for the whole
  * catalog the role reaches. test/mcp/budget.test.ts holds the committed snapshot to it, so a tool
  * that makes the catalog dearer fails until the ceiling is raised in review. Issue 14 sets 3 KB per
@@ -227,11 +240,11 @@ const KiB = 1024;
 export const CATALOG_BUDGET = {
   tool: 3 * KiB,
   roles: {
-    viewer: 22 * KiB,
-    requester: 34 * KiB,
-    approver: 28 * KiB,
-    change_manager: 68 * KiB,
-    admin: 70 * KiB,
+    viewer: 22 * KiB + APPROVAL_CARD_COST,
+    requester: 34 * KiB + APPROVAL_CARD_COST,
+    approver: 28 * KiB + APPROVAL_CARD_COST,
+    change_manager: 68 * KiB + APPROVAL_CARD_COST,
+    admin: 70 * KiB + APPROVAL_CARD_COST,
   },
 } as const satisfies { tool: number; roles: Record<Role, number> };
 
@@ -239,11 +252,11 @@ export const CATALOG_BUDGET = {
 export function listedTool(
   tool: Pick<
     ToolDefinition,
-    'name' | 'title' | 'description' | 'inputSchema' | 'outputSchema' | 'annotations'
+    'name' | 'title' | 'description' | 'inputSchema' | 'outputSchema' | 'annotations' | '_meta'
   >,
 ) {
-  const { name, title, description, inputSchema, outputSchema, annotations } = tool;
-  return { name, title, description, inputSchema, outputSchema, annotations };
+  const { name, title, description, inputSchema, outputSchema, annotations, _meta } = tool;
+  return { name, title, description, inputSchema, outputSchema, annotations, ...(_meta ? { _meta } : {}) };
 }
 
 /** UTF-8 bytes of a value's JSON as the SDK sends it (no whitespace). */

@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
+import { APP_MIME_TYPE, APP_RESOURCE_META, MCP_APPS, type McpApp } from './apps';
 import { boundToolResult } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
@@ -260,7 +261,28 @@ async function spend(deps: McpServerDeps, name: string): Promise<void> {
   );
 }
 
+/**
+ * The Apps a caller may open: those offered by a tool its roles may call (the page only shows
+ * what those tools return, and its buttons call tools that are checked again).
+ */
+export const appsOpenTo = (catalog: McpCatalog, principal: Principal): McpApp[] =>
+  MCP_APPS.filter((app) =>
+    catalog.tools.some((t) => t._meta?.ui.resourceUri === app.uri && scopesAllow(principal, t.authScopes)),
+  );
+
+async function readApp(deps: McpServerDeps, app: McpApp) {
+  if (!appsOpenTo(deps.catalog, deps.principal).includes(app)) {
+    throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `Your roles may not read ${app.uri}`);
+  }
+  await spend(deps, `resource:${app.name}`);
+  return {
+    contents: [{ uri: app.uri, mimeType: APP_MIME_TYPE, text: app.html, _meta: APP_RESOURCE_META }],
+  };
+}
+
 async function readResource(deps: McpServerDeps, uri: string, budget = true) {
+  const app = MCP_APPS.find((a) => a.uri === uri);
+  if (app) return readApp(deps, app);
   for (const template of deps.catalog.resourceTemplates) {
     const match = template.pattern.exec(uri);
     if (!match) continue;
@@ -332,6 +354,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
         inputSchema: t.inputSchema as { type: 'object' },
         outputSchema: t.outputSchema as { type: 'object' },
         annotations: t.annotations,
+        ...(t._meta ? { _meta: t._meta } : {}),
       })),
       ...(next < offered.length ? { nextCursor: cursorFor(next) } : {}),
     };
@@ -354,15 +377,25 @@ export function createMcpServer(deps: McpServerDeps): Server {
   const visible = () => catalog.resourceTemplates.filter((r) => scopesAllow(principal, r.authScopes));
   // A template without placeholders is one fixed resource (e.g. changeflow://metrics).
   server.setRequestHandler('resources/list', () => ({
-    resources: visible()
-      .filter((r) => r.variables.length === 0)
-      .map(({ uriTemplate, name, title, description, mimeType }) => ({
-        uri: uriTemplate,
+    resources: [
+      ...visible()
+        .filter((r) => r.variables.length === 0)
+        .map(({ uriTemplate, name, title, description, mimeType }) => ({
+          uri: uriTemplate,
+          name,
+          title,
+          description,
+          mimeType,
+        })),
+      ...appsOpenTo(catalog, principal).map(({ uri, name, title, description }) => ({
+        uri,
         name,
         title,
         description,
-        mimeType,
+        mimeType: APP_MIME_TYPE,
+        _meta: APP_RESOURCE_META,
       })),
+    ],
   }));
   server.setRequestHandler('resources/templates/list', () => ({
     resourceTemplates: visible()

@@ -4,6 +4,7 @@ import { builder } from './builder';
 import './scalars';
 import './enums';
 import './change/queries';
+import './change/review';
 import './change/mutations';
 import './standardChangeTemplate';
 import './freezeWindow';

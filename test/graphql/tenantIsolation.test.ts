@@ -306,6 +306,17 @@ const QUERIES: Record<string, () => Promise<void>> = {
       );
     }
   },
+  async changeReview() {
+    const REVIEW =
+      'query($id: ID!) { changeReview(id: $id) { change { id } conflicts { changeId } freezeWindows { id } } }';
+    for (const id of aIds) {
+      const r = await asB(REVIEW, { id });
+      expect(r.data ?? null).toBeNull();
+      expect(codes(r)).toEqual(['CHANGE_NOT_FOUND']);
+    }
+    // That B's review never shows A's scheduled changes or freeze windows over the same window:
+    // test/mcp/apps.test.ts (it writes data of its own, which the cases here must not see).
+  },
   async changes() {
     const filters: Record<string, unknown>[] = [
       {},

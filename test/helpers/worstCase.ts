@@ -113,6 +113,8 @@ const LISTS: Record<string, number> = {
   versions: 20,
   findings: 2000,
   conflicts: 200,
+  // review_change's freeze windows over the planned window (its `first` allows at most 50).
+  freezeWindows: 50,
   freezeWindowsOverridden: 50,
   stillNeeded: 5,
 };
@@ -231,6 +233,7 @@ export function worstCase(tool: Tool, which: 'max' | 'default', first?: number) 
 export const KNOWN = new Set([
   'get_audit_log',
   'get_change_status',
+  'review_change',
   'list_changes',
   'list_standard_change_templates',
   'list_freeze_windows',

@@ -37,7 +37,7 @@ async function readJson<T = Record<string, unknown>>(client: Client, uri: string
 }
 
 describe('resource templates', () => {
-  it('lists the templates, and the metrics as the one fixed resource', async () => {
+  it('lists the templates, and the metrics and the approval card as the fixed resources', async () => {
     const { resourceTemplates } = await viewer.listResourceTemplates();
     expect(resourceTemplates.map((t) => t.uriTemplate).sort()).toEqual([
       'changeflow://changes/{id}',
@@ -49,7 +49,11 @@ describe('resource templates', () => {
       expect(t.title).toBeTruthy();
       expect(t.description).toBeTruthy();
     }
-    expect((await viewer.listResources()).resources.map((r) => r.uri)).toEqual(['changeflow://metrics']);
+    // And the approval card (an MCP App page, test/mcp/apps.test.ts).
+    expect((await viewer.listResources()).resources.map((r) => r.uri)).toEqual([
+      'changeflow://metrics',
+      'ui://changeflow/approval-card',
+    ]);
   });
 
   it('reads a change as JSON: what get_change_status returns, and the fields it leaves out', async () => {

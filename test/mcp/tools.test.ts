@@ -35,6 +35,7 @@ async function ok<T = Record<string, unknown>>(client: Client, name: string, arg
 
 const READ_TOOLS = [
   'get_change_status',
+  'review_change',
   'list_changes',
   'list_freeze_windows',
   'get_audit_log',

@@ -2,6 +2,7 @@ import type { ChangeRecord } from '../../domain/types';
 import { type ChangePage, changesPage, countChangesOf, readChange } from '../../usecases/changes/queries';
 import { builder } from '../builder';
 import { ChangeStatusEnum, ChangeTypeEnum, RiskLevelEnum } from '../enums';
+import { APPROVAL_CARD_URI } from '../mcpApps';
 import { definePage, pageArgs } from '../page';
 import { ChangeRef } from './type';
 
@@ -45,6 +46,7 @@ builder.queryFields((t) => ({
         'riskFactors { key label contribution } approvals { approver { id } decision comment createdAt } ' +
         'plannedStart plannedEnd emergencyJustification reviewDueAt reviewedAt runbookWorkflowId templateId ' +
         'failureReason version createdAt submittedAt approvedAt implementedAt completedAt',
+      ui: APPROVAL_CARD_URI,
     },
     mcpResource: { uriTemplate: 'changeflow://changes/{id}', name: 'change', title: 'Change request' },
     args: { id: t.arg.id({ description: 'The change id, e.g. CHG-20260101-ABC123.' }) },

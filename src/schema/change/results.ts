@@ -44,7 +44,7 @@ export const ApprovalResultRef = builder
     }),
   });
 
-const ConflictRef = builder.objectRef<ScheduleConflict>('ScheduleConflict').implement({
+export const ConflictRef = builder.objectRef<ScheduleConflict>('ScheduleConflict').implement({
   description: 'Another scheduled change on a shared service whose window overlaps.',
   fields: (t) => ({
     changeId: t.exposeID('changeId'),

@@ -21,6 +21,11 @@ export interface McpToolOptions {
   selection?: string;
   /** Object nesting depth of the generated selection of a query tool. @default 2 */
   depth?: number;
+  /**
+   * The MCP App (a `ui://` resource of src/mcp/apps.ts) that hosts supporting MCP Apps show with
+   * this tool's result; declared in the tool's `_meta.ui.resourceUri`.
+   */
+  ui?: `ui://${string}`;
 }
 
 /**
@@ -129,6 +134,11 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
     }
     if (options.mcp && !TOOL_NAME.test(options.mcp.name)) {
       throw new PothosSchemaError(`${where}: MCP tool name "${options.mcp.name}" must be snake_case`);
+    }
+    if (options.mcp?.ui !== undefined && !/^ui:\/\/[a-z0-9-]+\/[a-z0-9-]+$/.test(options.mcp.ui)) {
+      throw new PothosSchemaError(
+        `${where}: MCP App URI "${options.mcp.ui}" must look like ui://server/name`,
+      );
     }
     const annotations = (options.mcp as Partial<McpMutationToolOptions> | undefined)?.annotations;
     if (options.mcp && fieldConfig.parentType === 'Mutation' && !annotations?.why) {
