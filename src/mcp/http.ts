@@ -45,13 +45,19 @@ const hasBatches = (version: string) => version <= DEFAULT_PROTOCOL;
  * The transport insists on `Accept: application/json, text/event-stream`. We answer JSON unless
  * the client asked for SSE alone, and accept a client that names only one of the two.
  */
-function negotiate(request: Request): { request: Request; json: boolean } {
+function negotiate(request: Request): { request: Request; json: boolean; sse: boolean } {
   const accept = request.headers.get('accept') ?? '';
   const wantsJson = accept.includes('application/json') || accept.includes('*/*') || accept === '';
   const wantsSse = accept.includes('text/event-stream');
   const headers = new Headers(request.headers);
   headers.set('accept', 'application/json, text/event-stream');
-  return { request: new Request(request, { headers }), json: wantsJson || !wantsSse };
+  return { request: new Request(request, { headers }), json: wantsJson || !wantsSse, sse: wantsSse };
+}
+
+/** A request that asks for progress notifications (`_meta.progressToken`), which only a stream can carry. */
+function asksProgress(body: unknown): boolean {
+  const meta = (body as { params?: { _meta?: { progressToken?: unknown } } } | null)?.params?._meta;
+  return meta?.progressToken !== undefined;
 }
 
 /** What is wrong with one message of a POST body, or null when it is a JSON-RPC 2.0 message. */
@@ -238,7 +244,8 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       const server = createMcpServer(serverDeps);
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
-        enableJsonResponse: negotiated.json,
+        // JSON unless the client wants progress and accepts a stream to carry it.
+        enableJsonResponse: negotiated.json && !(negotiated.sse && asksProgress(checked?.body)),
       });
       await server.connect(transport);
       response = await transport.handleRequest(

@@ -20,6 +20,7 @@ import { boundToolResult } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
+import { REPORTS_PROGRESS, waitWithProgress } from './progress';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { notOfferedMessage, offers, type ToolSelection } from './toolsets';
 import { scopesAllow } from './visibility';
@@ -210,12 +211,15 @@ async function callTool(
   if (!gate.proceed) return 'ask' in gate ? gate.ask : errorResult(gate.refuse.code, gate.refuse.message);
   // The idempotency key and the confirmation are properties of the call, not GraphQL arguments.
   const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...variables } = args;
-  const result = await deps.execute(
-    tool.document,
-    variables,
-    tool.name,
-    typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
-  );
+  const result =
+    REPORTS_PROGRESS.has(tool.name) && ctx.mcpReq._meta?.progressToken !== undefined
+      ? await waitWithProgress(tool.document, variables, tool.name, deps.execute, ctx)
+      : await deps.execute(
+          tool.document,
+          variables,
+          tool.name,
+          typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
+        );
   if (result.errors?.length) {
     const [first] = result.errors;
     const code = String(first?.extensions?.code ?? 'GRAPHQL_ERROR');

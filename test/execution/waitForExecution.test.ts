@@ -73,6 +73,42 @@ describe('wait_for_execution', () => {
     await ok(agent, 'cancel_execution', { id: run.id });
   });
 
+  it.each([
+    ['2026-07-28', {}],
+    ['2025', { era: 'legacy' as const }],
+  ])('reports each step as it ends to a %s client that sends a progressToken', async (_label, era) => {
+    const c = await freshCast();
+    const agent = await mcpClient(c.manager, era);
+    const wf = await ok<{ id: string }>(agent, 'create_workflow', {
+      input: {
+        name: 'Three steps',
+        steps: [
+          { id: 'one', type: 'delay', durationMs: 400 },
+          { id: 'two', type: 'delay', durationMs: 400 },
+          { id: 'three', type: 'http-request', url: upstream('/ok') },
+        ],
+      },
+    });
+    const run = await ok<Execution>(agent, 'execute_workflow', { workflowId: wf.id });
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    let ended: Execution | undefined;
+    for (let i = 0; i < 4 && !['SUCCEEDED', 'FAILED'].includes(ended?.status ?? ''); i++) {
+      const result = await agent.callTool(
+        { name: 'wait_for_execution', arguments: { id: run.id, timeoutSeconds: 25 } },
+        { onprogress: (p) => seen.push(p) },
+      );
+      ended = result.structuredContent as Execution;
+    }
+    expect(ended?.status).toBe('SUCCEEDED');
+    // Each report says how many of the three steps have ended, never going back.
+    expect(seen.length).toBeGreaterThan(0);
+    for (const p of seen) expect(p.total).toBe(3);
+    const counts = seen.map((p) => p.progress);
+    expect(counts).toEqual([...counts].sort((a, b) => a - b));
+    expect(counts.at(-1)).toBe(3);
+    expect(seen.at(-1)?.message).toMatch(/step three SUCCEEDED; execution SUCCEEDED/);
+  });
+
   it('is what execute_workflow tells an agent to call next', async () => {
     const c = await freshCast();
     const { tools } = await (await mcpClient(c.manager)).listTools();

@@ -1,0 +1,53 @@
+import type { ServerContext } from '@modelcontextprotocol/server';
+import type { ExecuteOperation, OperationResult } from './server';
+
+/**
+ * wait_for_execution with a `progressToken`: instead of one long wait, it waits a second at a
+ * time and sends `notifications/progress` whenever another step has ended (progress = steps
+ * ended, total = steps), until the execution ends or the caller's timeout runs out. The answer is
+ * the same as without a token.
+ */
+export const REPORTS_PROGRESS = new Set(['wait_for_execution']);
+
+interface Waited {
+  status: string;
+  steps: { stepId: string; status: string }[];
+}
+
+const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+const STEP_ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+export async function waitWithProgress(
+  document: string,
+  variables: Record<string, unknown>,
+  toolName: string,
+  execute: ExecuteOperation,
+  ctx: ServerContext,
+): Promise<OperationResult> {
+  const progressToken = ctx.mcpReq._meta?.progressToken;
+  const timeoutSeconds = typeof variables.timeoutSeconds === 'number' ? variables.timeoutSeconds : 20;
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  let reported = -1;
+  for (;;) {
+    const result = await execute(document, { ...variables, timeoutSeconds: 1 }, toolName);
+    const execution = result.data?.waitForExecution as Waited | null | undefined;
+    if (result.errors?.length || !execution || progressToken === undefined) return result;
+    const ended = execution.steps.filter((s) => STEP_ENDED.has(s.status));
+    if (ended.length !== reported) {
+      reported = ended.length;
+      const last = ended.at(-1);
+      await ctx.mcpReq.notify({
+        method: 'notifications/progress',
+        params: {
+          progressToken,
+          progress: ended.length,
+          total: execution.steps.length,
+          message: last
+            ? `step ${last.stepId} ${last.status}; execution ${execution.status}`
+            : `execution ${execution.status}`,
+        },
+      });
+    }
+    if (ENDED.has(execution.status) || Date.now() >= deadline) return result;
+  }
+}
