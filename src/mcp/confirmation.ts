@@ -66,7 +66,7 @@ const IRREVERSIBLE: Readonly<Record<string, Describe>> = {
 };
 
 /** Whether a tool may ask for confirmation (and so takes `confirm`). */
-export const asksConfirmation = (toolName: string): boolean => Object.hasOwn(IRREVERSIBLE, toolName);
+const asksConfirmation = (toolName: string): boolean => Object.hasOwn(IRREVERSIBLE, toolName);
 
 /** A tool's input schema with `confirm` added, for the tools that ask. */
 export function withConfirmArg(toolName: string, schema: JsonSchema): JsonSchema {

@@ -1,4 +1,6 @@
 import type { ServerContext } from '@modelcontextprotocol/server';
+import { type ExecutionStatus, isTerminalExecution, type StepRunStatus } from '../domain/types';
+import type { ToolDefinition } from './catalog';
 import type { ExecuteOperation, OperationResult } from './server';
 
 /**
@@ -10,17 +12,16 @@ import type { ExecuteOperation, OperationResult } from './server';
 export const REPORTS_PROGRESS = new Set(['wait_for_execution']);
 
 interface Waited {
-  status: string;
-  steps: { stepId: string; status: string }[];
+  status: ExecutionStatus;
+  steps: { stepId: string; status: StepRunStatus }[];
 }
 
-const ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
-const STEP_ENDED = new Set(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+/** A step run still going: anything else has ended. */
+const STEP_GOING: ReadonlySet<StepRunStatus> = new Set(['RUNNING', 'WAITING']);
 
 export async function waitWithProgress(
-  document: string,
+  tool: ToolDefinition,
   variables: Record<string, unknown>,
-  toolName: string,
   execute: ExecuteOperation,
   ctx: ServerContext,
 ): Promise<OperationResult> {
@@ -29,10 +30,10 @@ export async function waitWithProgress(
   const deadline = Date.now() + timeoutSeconds * 1000;
   let reported = -1;
   for (;;) {
-    const result = await execute(document, { ...variables, timeoutSeconds: 1 }, toolName);
-    const execution = result.data?.waitForExecution as Waited | null | undefined;
+    const result = await execute(tool.document, { ...variables, timeoutSeconds: 1 }, tool.name);
+    const execution = result.data?.[tool.fieldName] as Waited | null | undefined;
     if (result.errors?.length || !execution || progressToken === undefined) return result;
-    const ended = execution.steps.filter((s) => STEP_ENDED.has(s.status));
+    const ended = execution.steps.filter((s) => !STEP_GOING.has(s.status));
     if (ended.length !== reported) {
       reported = ended.length;
       const last = ended.at(-1);
@@ -48,6 +49,6 @@ export async function waitWithProgress(
         },
       });
     }
-    if (ENDED.has(execution.status) || Date.now() >= deadline) return result;
+    if (isTerminalExecution(execution.status) || Date.now() >= deadline) return result;
   }
 }

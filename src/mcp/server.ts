@@ -213,7 +213,7 @@ async function callTool(
   const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...variables } = args;
   const result =
     REPORTS_PROGRESS.has(tool.name) && ctx.mcpReq._meta?.progressToken !== undefined
-      ? await waitWithProgress(tool.document, variables, tool.name, deps.execute, ctx)
+      ? await waitWithProgress(tool, variables, deps.execute, ctx)
       : await deps.execute(
           tool.document,
           variables,

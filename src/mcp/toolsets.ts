@@ -82,7 +82,7 @@ export interface ToolSelection {
   readOnly: boolean;
 }
 
-export const DEFAULT_SELECTION: ToolSelection = { toolsets: new Set([DEFAULT_TOOLSET]), readOnly: false };
+const DEFAULT_SELECTION: ToolSelection = { toolsets: new Set([DEFAULT_TOOLSET]), readOnly: false };
 
 /** The word in a path or header that asks for read-only tools. */
 const READ_ONLY_WORD = 'readonly';

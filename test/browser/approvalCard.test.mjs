@@ -5,19 +5,14 @@
 // renders it in a sandboxed iframe and hands it the tool result; the card's buttons call tools
 // back through the bridge as the signed-in person. Screenshots go to test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
-import { chromium } from 'playwright-core';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM)
-  ? false
-  : `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+import { launchChromium, SKIP } from './chromium.mjs';
 
 const SECRET = 'browser-test-secret-0123456789abcdef012345';
 const TENANT = 'card';
@@ -105,18 +100,7 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
     tokens.approver2 = await sign('ada', ['approver']);
     // Raises changes and may vote: the one person whose vote on their own change the rules refuse.
     tokens.both = await sign('sam', ['requester', 'approver']);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

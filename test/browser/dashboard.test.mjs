@@ -4,18 +4,13 @@
 // follow; then GraphiQL, which must load entirely from this server (no CDN). Screenshots go to
 // test-artifacts/.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { chromium } from 'playwright-core';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
-
-const CHROMIUM = '/usr/bin/chromium';
-const SKIP = existsSync(CHROMIUM)
-  ? false
-  : `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium) to run the browser tests`;
+import { launchChromium, SKIP } from './chromium.mjs';
 
 const SECRET = 'browser-test-secret-0123456789abcdef012345';
 const TENANT = 'browser';
@@ -55,18 +50,7 @@ describe('dashboard and GraphiQL in a browser', { skip: SKIP }, () => {
       tenant: TENANT,
       roles: ['requester'],
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await launchChromium();
   });
 
   after(async () => {

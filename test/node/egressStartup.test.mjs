@@ -2,7 +2,6 @@
 // operator's exception, saving a workflow applies it (and nothing wider), and a start with
 // EGRESS_ALLOW_PRIVATE=true outside development is refused with a clear configuration error.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,39 +9,13 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { buildNodeServer } from '../../scripts/buildNode.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { startBundle } from './nodeBundle.mjs';
 
 const SECRET = 'node-egress-test-secret-0123456789abcdef';
 const BUNDLE = fileURLToPath(new URL('../../dist/node/egress-test-server.mjs', import.meta.url));
 
 /** Runs the bundle until it prints its URLs (resolves { base, stdout }) or exits (rejects with its output). */
-function start(dbFile, env) {
-  const child = spawn(process.execPath, [BUNDLE, '--db', dbFile, '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, JWT_SECRET: SECRET, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner:\n${stdout}\n${stderr}`)), 60_000);
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const m = /GraphQL\s+(http:\/\/\S+)\/graphql/.exec(stdout);
-      if (m && stdout.includes('Stop with Ctrl-C')) {
-        clearTimeout(timer);
-        resolve({ base: m[1], stdout });
-      }
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(Object.assign(new Error(`exited ${code}`), { code, stdout, stderr }));
-    });
-  });
-  return { child, exited, ready };
-}
+const start = (dbFile, env) => startBundle(BUNDLE, dbFile, { JWT_SECRET: SECRET, ...env });
 
 describe('egress settings on Node', () => {
   let dir;

@@ -6,7 +6,6 @@
 // resource is refused, and scopes decide which tools a token reaches. The MCP SDK's own
 // client_credentials provider then does the whole dance by itself.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -22,6 +21,7 @@ import {
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { buildNodeServer } from '../../scripts/buildNode.mjs';
+import { startBundle } from './nodeBundle.mjs';
 
 const BUNDLE = fileURLToPath(new URL('../../dist/node/oauth-test-server.mjs', import.meta.url));
 const TENANT = 'oauth-agents';
@@ -72,39 +72,8 @@ async function startAuthorizationServer() {
   return { issuer, stop: () => new Promise((resolve) => server.close(resolve)) };
 }
 
-/** The bundled Node runtime on a loopback port 0; resolves its base URL once it printed its banner. */
-function startChangeFlow(dbFile, env) {
-  const child = spawn(process.execPath, [BUNDLE, '--db', dbFile, '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  const exited = new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-  const ready = new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no banner:\n${stdout}\n${stderr}`)), 60_000);
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const m = /GraphQL\s+(http:\/\/\S+)\/graphql/.exec(stdout);
-      if (m && stdout.includes('Stop with Ctrl-C')) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited ${code}:\n${stdout}\n${stderr}`));
-    });
-  });
-  const stop = async () => {
-    if (child.exitCode === null) child.kill('SIGTERM');
-    await exited;
-  };
-  return { child, exited, ready, stop, output: () => stdout };
-}
+/** The bundled Node runtime on a loopback port 0 (see nodeBundle.mjs). */
+const startChangeFlow = (dbFile, env) => startBundle(BUNDLE, dbFile, env);
 
 /** The parameters of a `Bearer k="v", …` challenge. */
 function challengeParams(header) {
@@ -142,7 +111,7 @@ describe('OAuth for MCP clients against oidc-provider', () => {
       JWT_JWKS_URL: `${as.issuer}/jwks`,
       JWT_ISSUER: as.issuer,
     });
-    base = await changeflow.ready;
+    ({ base } = await changeflow.ready);
   });
 
   after(async () => {
@@ -376,7 +345,7 @@ describe('OAuth for MCP clients against oidc-provider', () => {
     };
     const unset = startChangeFlow(join(dir, 'staging-unset.sqlite'), staging);
     try {
-      const url = await unset.ready;
+      const { base: url } = await unset.ready;
       assert.match(unset.output(), /MCP endpoint .*not served: set MCP_RESOURCE_URL/);
       const res = await postMcp(url, null);
       assert.equal(res.status, 503);
@@ -390,7 +359,7 @@ describe('OAuth for MCP clients against oidc-provider', () => {
 
     const set = startChangeFlow(join(dir, 'staging.sqlite'), { ...staging, MCP_RESOURCE_URL: resource });
     try {
-      const url = await set.ready;
+      const { base: url } = await set.ready;
       assert.match(
         set.output(),
         /MCP endpoint .*\(OAuth resource https:\/\/changeflow\.example\.test\/mcp\)/,
