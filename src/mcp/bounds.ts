@@ -314,3 +314,26 @@ export async function boundToolResult(
     },
   };
 }
+
+/**
+ * The guard of `resources/read`: a resource's JSON held to the same 20k tokens as a tool result
+ * (a host may put it in the model's context as it is, and `prepare_cab_review` embeds one). Free
+ * text and long lists are cut as for a tool, with the cut said in the content's `_meta`; a page
+ * whose items alone are too large is read again with the page size that fits (its URI has no
+ * cursor, so the first items are the resource).
+ */
+export async function boundResourceContent(
+  value: unknown,
+  schema: JsonSchema,
+  refetch?: (first: number) => Promise<unknown>,
+): Promise<Bounded & { shorterPage?: number }> {
+  let bounded = boundValue(value, schema);
+  let shorterPage: number | undefined;
+  for (let tries = 0; !bounded.ok && refetch && tries < 3; tries++) {
+    const first = bounded.details.suggestedFirst;
+    if (typeof first !== 'number') break;
+    shorterPage = first;
+    bounded = boundValue(await refetch(first), schema);
+  }
+  return shorterPage === undefined ? bounded : { ...bounded, shorterPage };
+}

@@ -57,6 +57,8 @@ export interface ResourceTemplateDefinition {
   /** Matches a concrete URI and yields the variables. */
   pattern: RegExp;
   authScopes: unknown;
+  /** JSON Schema of what a read returns: the server's size guard cuts free text by it. */
+  contentSchema: JsonSchema;
 }
 
 export interface McpCatalog {
@@ -196,6 +198,7 @@ function buildResource(field: Field, options: McpResourceOptions): ResourceTempl
     variables,
     pattern,
     authScopes: (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes,
+    contentSchema: selectionSchema(field.type, selection ? parseSelection(selection) : undefined),
   };
 }
 

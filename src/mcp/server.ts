@@ -16,7 +16,7 @@ import {
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { APP_MIME_TYPE, APP_RESOURCE_META, MCP_APPS, type McpApp } from './apps';
-import { boundToolResult } from './bounds';
+import { boundResourceContent, boundToolResult, TRUNCATION_META_KEY } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
@@ -301,15 +301,42 @@ async function readResource(deps: McpServerDeps, uri: string, budget = true) {
     const variables = Object.fromEntries(
       template.variables.map((v, i) => [v, uriComponent(decodeURIComponent, match[i + 1] ?? '', what)]),
     );
-    const result = await deps.execute(template.document, variables, `resource:${template.name}`);
-    if (result.errors?.length) {
-      const [first] = result.errors;
-      const message = `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`;
-      if (first?.extensions?.code === 'CHANGE_NOT_FOUND') throw new ResourceNotFoundError(uri, message);
-      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, message, { uri });
+    const read = async (vars: Record<string, unknown>) => {
+      const result = await deps.execute(template.document, vars, `resource:${template.name}`);
+      if (result.errors?.length) {
+        const [first] = result.errors;
+        const message = `${String(first?.extensions?.code ?? 'ERROR')}: ${first?.message}`;
+        if (first?.extensions?.code === 'CHANGE_NOT_FOUND') throw new ResourceNotFoundError(uri, message);
+        throw new ProtocolError(ProtocolErrorCode.InvalidRequest, message, { uri });
+      }
+      return result.data?.[template.fieldName] ?? null;
+    };
+    const pages = /\$first\b/.test(template.document);
+    const bounded = await boundResourceContent(
+      await read(variables),
+      template.contentSchema,
+      pages ? (first) => read({ ...variables, first }) : undefined,
+    );
+    if (!bounded.ok) {
+      throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `${bounded.code}: ${bounded.message}`, {
+        uri,
+        ...bounded.details,
+      });
     }
-    const text = JSON.stringify(result.data?.[template.fieldName] ?? null);
-    return { contents: [{ uri, mimeType: template.mimeType, text }] };
+    const text = JSON.stringify(bounded.value);
+    const note = [
+      bounded.shorterPage === undefined ? null : `only the first ${bounded.shorterPage} item(s) fit`,
+      bounded.note,
+    ].filter(Boolean);
+    if (!note.length) return { contents: [{ uri, mimeType: template.mimeType, text }] };
+    const _meta = {
+      [TRUNCATION_META_KEY]: {
+        originalBytes: bounded.originalBytes,
+        bytes: bounded.bytes,
+        note: `Note: ${note.join('; ')}`,
+      },
+    };
+    return { contents: [{ uri, mimeType: template.mimeType, text, _meta }] };
   }
   throw new ResourceNotFoundError(uri);
 }

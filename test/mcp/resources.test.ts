@@ -109,6 +109,44 @@ describe('resource templates', () => {
     });
   });
 
+  it('cuts a change larger than a tool result may be, says so, and keeps its ids whole', async () => {
+    // Every free-text field at its longest, in 3-byte characters: about 105 KB of JSON as stored.
+    const long = (n: number) => '€'.repeat(n);
+    const requester = await mcpClient(c.requester);
+    const created = await callTool(requester, 'create_change_request', {
+      input: changeInput({
+        title: 'Rotate every certificate',
+        description: long(5000),
+        implementationPlan: long(10_000),
+      }),
+    });
+    const { id } = created.structuredContent as { id: string };
+    // In two calls: one request body is held to 100 KiB.
+    await callTool(requester, 'update_change_request', {
+      id,
+      input: { backoutPlan: long(10_000), testPlan: long(10_000) },
+    });
+    await requester.close();
+    const uri = `changeflow://changes/${id}`;
+    const { contents } = await viewer.readResource({ uri });
+    const [content] = contents as {
+      text: string;
+      _meta?: Record<string, { originalBytes: number; note: string }>;
+    }[];
+    const bytes = new TextEncoder().encode(content?.text).length;
+    expect(bytes).toBeLessThanOrEqual(80_000);
+    const cut = content?._meta?.['changeflow/truncated'];
+    expect(cut?.originalBytes).toBeGreaterThan(100_000);
+    expect(cut?.note).toMatch(/cut to fit 20000 tokens/);
+    const change = JSON.parse(content?.text ?? '{}') as Record<string, string>;
+    expect(change.id).toBe(id);
+    expect(change.title).toBe('Rotate every certificate');
+    expect(change.implementationPlan).toMatch(/^€+… \[\d+ more characters\]$/);
+    // An ordinary change is read as it is, with no note.
+    const plain = await viewer.readResource({ uri: `changeflow://changes/${changeId}` });
+    expect((plain.contents[0] as { _meta?: unknown })._meta).toBeUndefined();
+  });
+
   it("answers another tenant's change exactly as an unknown one", async () => {
     const other = await mcpClient((await cast('mcp-resources-other')).admin);
     await expect(other.readResource({ uri: `changeflow://changes/${changeId}` })).rejects.toMatchObject({
