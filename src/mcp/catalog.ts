@@ -9,7 +9,12 @@ import {
   print,
 } from 'graphql';
 import { ROLES, type Role } from '../domain/types';
-import type { McpMutationToolOptions, McpResourceOptions, McpToolOptions } from '../schema/plugins/mcp';
+import type {
+  McpMutationToolOptions,
+  McpResourceOptions,
+  McpToolOptions,
+  McpToolset,
+} from '../schema/plugins/mcp';
 import { appToolMeta, MCP_APPS } from './apps';
 import { withConfirmArg } from './confirmation';
 import { objectSchema } from './inputSchema';
@@ -40,6 +45,10 @@ export interface ToolDefinition {
   wrapKey: string | null;
   /** The field's scope-auth requirement, used to show a caller only the tools it may call. */
   authScopes: unknown;
+  /** The toolset a connection asks for to be offered the tool (src/mcp/toolsets.ts). */
+  toolset: McpToolset;
+  /** Whether a call with a progressToken gets progress notifications (src/mcp/progress.ts). */
+  reportsProgress: boolean;
   /** The MCP App a host shows with the result (src/mcp/apps.ts), declared in `_meta`. */
   _meta?: ReturnType<typeof appToolMeta>;
 }
@@ -166,6 +175,8 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
     document: operationFor(kind, pascal(options.name), field, selection),
     fieldName: field.name,
     authScopes: (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes,
+    toolset: options.toolset,
+    reportsProgress: options.reportsProgress === true,
     ...(options.ui ? { _meta: appToolMeta(options.ui) } : {}),
   };
 }
@@ -293,6 +304,7 @@ export function catalogSnapshot(catalog: McpCatalog) {
   const tools = catalog.tools.map((tool) => ({
     ...listedTool(tool),
     roles: rolesOf(tool.authScopes),
+    toolset: tool.toolset,
     document: tool.document,
   }));
   return {

@@ -3,14 +3,6 @@ import { type ExecutionStatus, isTerminalExecution, type StepRunStatus } from '.
 import type { ToolDefinition } from './catalog';
 import type { ExecuteOperation, OperationResult } from './server';
 
-/**
- * wait_for_execution with a `progressToken`: instead of one long wait, it waits a second at a
- * time and sends `notifications/progress` whenever another step has ended (progress = steps
- * ended, total = steps), until the execution ends or the caller's timeout runs out. The answer is
- * the same as without a token.
- */
-export const REPORTS_PROGRESS = new Set(['wait_for_execution']);
-
 interface Waited {
   status: ExecutionStatus;
   steps: { stepId: string; status: StepRunStatus }[];
@@ -19,6 +11,12 @@ interface Waited {
 /** A step run still going: anything else has ended. */
 const STEP_GOING: ReadonlySet<StepRunStatus> = new Set(['RUNNING', 'WAITING']);
 
+/**
+ * A tool with `reportsProgress` (wait_for_execution) called with a `progressToken`: instead of one
+ * long wait, it waits a second at a time and sends `notifications/progress` whenever another step
+ * has ended (progress = steps ended, total = steps), until the execution ends or the caller's
+ * timeout runs out. The answer is the same as without a token.
+ */
 export async function waitWithProgress(
   tool: ToolDefinition,
   variables: Record<string, unknown>,

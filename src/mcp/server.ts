@@ -20,7 +20,7 @@ import { boundResourceContent, boundToolResult, TRUNCATION_META_KEY } from './bo
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
-import { REPORTS_PROGRESS, waitWithProgress } from './progress';
+import { waitWithProgress } from './progress';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
 import { notOfferedMessage, offers, type ToolSelection } from './toolsets';
 import { scopesAllow } from './visibility';
@@ -212,7 +212,7 @@ async function callTool(
   // The idempotency key and the confirmation are properties of the call, not GraphQL arguments.
   const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...variables } = args;
   const result =
-    REPORTS_PROGRESS.has(tool.name) && ctx.mcpReq._meta?.progressToken !== undefined
+    tool.reportsProgress && ctx.mcpReq._meta?.progressToken !== undefined
       ? await waitWithProgress(tool, variables, deps.execute, ctx)
       : await deps.execute(
           tool.document,

@@ -1,3 +1,4 @@
+import type { McpToolset } from '../schema/plugins/mcp';
 import type { ToolDefinition } from './catalog';
 
 /**
@@ -8,7 +9,7 @@ import type { ToolDefinition } from './catalog';
  * holds the eight original tools and stays under 15 for every role. `all` is everything the
  * caller's roles allow.
  */
-export const TOOLSETS = {
+export const TOOLSETS: Readonly<Record<McpToolset, string>> = {
   changes:
     'Raise, assess, review and decide changes, schedule them, emergencies, and the headline reports (the default)',
   delivery:
@@ -16,65 +17,12 @@ export const TOOLSETS = {
   workflows:
     'Automation: workflow definitions, executions, their circuit breakers, secrets (names only) and egress',
   admin: 'Governance: standard-change templates, freeze windows, service tags and the audit trail',
-} as const;
+};
 
-export type Toolset = keyof typeof TOOLSETS;
+/** A tool's toolset is its field's `mcp.toolset` option, in the schema. */
+export type Toolset = McpToolset;
 
 export const DEFAULT_TOOLSET: Toolset = 'changes';
-
-/** Every tool belongs to exactly one toolset (test/mcp/toolsets.test.ts checks the catalog). */
-export const TOOLSET_OF: Readonly<Record<string, Toolset>> = {
-  create_change_request: 'changes',
-  submit_change: 'changes',
-  assess_risk: 'changes',
-  approve_change: 'changes',
-  reject_change: 'changes',
-  review_change: 'changes',
-  schedule_change: 'changes',
-  get_change_status: 'changes',
-  list_changes: 'changes',
-  emergency_override: 'changes',
-  compliance_report: 'changes',
-  metrics_dashboard: 'changes',
-  whoami: 'changes',
-
-  update_change_request: 'delivery',
-  cancel_change: 'delivery',
-  start_implementation: 'delivery',
-  complete_change: 'delivery',
-  fail_change: 'delivery',
-  roll_back_change: 'delivery',
-  complete_emergency_review: 'delivery',
-  create_standard_change: 'delivery',
-  list_standard_change_templates: 'delivery',
-  list_freeze_windows: 'delivery',
-  list_services: 'delivery',
-
-  create_workflow: 'workflows',
-  list_workflows: 'workflows',
-  get_workflow: 'workflows',
-  update_workflow: 'workflows',
-  activate_workflow: 'workflows',
-  deactivate_workflow: 'workflows',
-  delete_workflow: 'workflows',
-  execute_workflow: 'workflows',
-  get_execution: 'workflows',
-  list_executions: 'workflows',
-  wait_for_execution: 'workflows',
-  cancel_execution: 'workflows',
-  circuit_breakers: 'workflows',
-  list_workflow_secrets: 'workflows',
-  get_egress_policy: 'workflows',
-
-  create_standard_change_template: 'admin',
-  update_standard_change_template: 'admin',
-  retire_standard_change_template: 'admin',
-  create_freeze_window: 'admin',
-  delete_freeze_window: 'admin',
-  tag_service: 'admin',
-  get_audit_log: 'admin',
-  verify_audit_chain: 'admin',
-};
 
 /** What one request offers: the toolsets (null: all of them) and whether only reads. */
 export interface ToolSelection {
@@ -135,8 +83,7 @@ export function parseSelection(
 export function offers(selection: ToolSelection, tool: ToolDefinition): boolean {
   if (selection.readOnly && !tool.annotations.readOnlyHint) return false;
   if (!selection.toolsets) return true;
-  const set = TOOLSET_OF[tool.name];
-  return set !== undefined && selection.toolsets.has(set);
+  return selection.toolsets.has(tool.toolset);
 }
 
 /** Why a tool the request does not offer was refused, and where to find it. */
@@ -144,7 +91,7 @@ export function notOfferedMessage(selection: ToolSelection, tool: ToolDefinition
   if (selection.readOnly && !tool.annotations.readOnlyHint) {
     return `${tool.name} changes data, and this connection is read-only`;
   }
-  const set = TOOLSET_OF[tool.name] ?? 'all';
+  const set = tool.toolset;
   const chosen = selection.toolsets ? [...selection.toolsets].join('+') : 'all';
   return `${tool.name} is in the ${set} toolset, not in this connection's (${chosen}); connect to /mcp/${set} or /mcp/all`;
 }

@@ -61,6 +61,7 @@ builder.queryFields((t) => ({
       'Audit events, newest first: of one change (or other target) when targetId is given, else of the tenant.',
     mcp: {
       name: 'get_audit_log',
+      toolset: 'admin',
       description:
         'Audit events, newest first: of one change (or other target) when targetId is given, else of the ' +
         'tenant. detail SUMMARY (the default) says who did what, when, to which target; FULL adds the ' +
@@ -96,7 +97,7 @@ builder.queryFields((t) => ({
   verifyAuditChain: t.withAuth({ changeManager: true }).field({
     type: AuditVerificationRef,
     description: 'Recomputes the tenant’s audit hash chain and reports the first broken link.',
-    mcp: { name: 'verify_audit_chain' },
+    mcp: { name: 'verify_audit_chain', toolset: 'admin' },
     resolve: (_r, _a, ctx) => verifyTenantAuditChain(ctx),
   }),
 }));

@@ -55,7 +55,7 @@ builder.queryFields((t) => ({
   complianceReport: t.withAuth({ changeManager: true }).field({
     type: ReportRef,
     description: 'Compliance report for changes created in [from, to) (at most 366 days).',
-    mcp: { name: 'compliance_report' },
+    mcp: { name: 'compliance_report', toolset: 'changes' },
     args: {
       from: t.arg({ type: 'DateTime', description: 'Start of the period: changes created from then on.' }),
       to: t.arg({ type: 'DateTime', description: 'End of the period (after from).' }),

@@ -26,7 +26,7 @@ builder.queryFields((t) => ({
   egressPolicy: t.withAuth({ changeManager: true }).field({
     type: EgressPolicyRef,
     description: 'The tenant’s egress allow-list for workflow HTTP steps.',
-    mcp: { name: 'get_egress_policy' },
+    mcp: { name: 'get_egress_policy', toolset: 'workflows' },
     resolve: (_r, _a, ctx) => readEgressPolicy(ctx),
   }),
 }));

@@ -21,7 +21,7 @@ builder.queryFields((t) => ({
   freezeWindows: t.withAuth({ viewer: true }).field({
     type: [FreezeWindowRef],
     description: 'Freeze windows overlapping [from, to); both bounds optional.',
-    mcp: { name: 'list_freeze_windows' },
+    mcp: { name: 'list_freeze_windows', toolset: 'delivery' },
     args: {
       from: t.arg({
         type: 'DateTime',
@@ -46,6 +46,7 @@ builder.mutationFields((t) => ({
     description: 'Declares a change freeze (e.g. quarter end).',
     mcp: {
       name: 'create_freeze_window',
+      toolset: 'admin',
       annotations: {
         destructiveHint: false,
         idempotentHint: false,
@@ -73,6 +74,7 @@ builder.mutationFields((t) => ({
     description: 'Removes a freeze window; returns what was removed.',
     mcp: {
       name: 'delete_freeze_window',
+      toolset: 'admin',
       annotations: {
         destructiveHint: true,
         idempotentHint: true,

@@ -58,6 +58,7 @@ builder.queryFields((t) => ({
     },
     mcp: {
       name: 'metrics_dashboard',
+      toolset: 'changes',
       depth: 3,
       description:
         'Live KPIs of your tenant (active changes, pending approvals, mean time to approve, success rate, emergency ' +

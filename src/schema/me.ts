@@ -16,7 +16,7 @@ builder.queryFields((t) => ({
   me: t.withAuth({ viewer: true }).field({
     type: MeRef,
     description: 'Who the server thinks you are: id, tenant and roles.',
-    mcp: { name: 'whoami' },
+    mcp: { name: 'whoami', toolset: 'changes' },
     resolve: (_r, _a, ctx) => ctx.principal,
   }),
 }));

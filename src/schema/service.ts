@@ -15,7 +15,7 @@ builder.queryFields((t) => ({
   services: t.withAuth({ viewer: true }).field({
     type: [ServiceRef],
     description: 'Services known to the tenant (named by changes or tagged).',
-    mcp: { name: 'list_services' },
+    mcp: { name: 'list_services', toolset: 'delivery' },
     args: { first: firstArg(t, 50, 500) },
     resolve: async (_r, { first }, ctx) => firstOf(await services(ctx), first),
   }),
@@ -27,6 +27,7 @@ builder.mutationFields((t) => ({
     description: 'Sets the tags of a service, creating it if needed.',
     mcp: {
       name: 'tag_service',
+      toolset: 'admin',
       annotations: {
         destructiveHint: true,
         idempotentHint: true,

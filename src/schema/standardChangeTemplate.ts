@@ -195,6 +195,7 @@ builder.queryFields((t) => ({
       'Standard change templates, newest first: raise a change from one with createChangeFromTemplate.',
     mcp: {
       name: 'list_standard_change_templates',
+      toolset: 'delivery',
       description:
         'List the pre-authorised standard change templates (ACTIVE ones unless includeRetired): their ids, ' +
         'title patterns and the variables create_standard_change needs.',
@@ -232,6 +233,7 @@ builder.mutationFields((t) => {
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
       mcp: {
         name: 'create_standard_change_template',
+        toolset: 'admin',
         description:
           'Creates an ACTIVE standard change template at version 1: routine work whose services, plans, ' +
           'risk and optional runbook a change manager fixes; a change from it varies only its title and window.',
@@ -256,6 +258,7 @@ builder.mutationFields((t) => {
       description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
       mcp: {
         name: 'update_standard_change_template',
+        toolset: 'admin',
         annotations: {
           destructiveHint: true,
           idempotentHint: false,
@@ -297,6 +300,7 @@ builder.mutationFields((t) => {
         'changes already raised from it go to the CAB when submitted.',
       mcp: {
         name: 'retire_standard_change_template',
+        toolset: 'admin',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -315,6 +319,7 @@ builder.mutationFields((t) => {
         'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
       mcp: {
         name: 'create_standard_change',
+        toolset: 'delivery',
         changes: ['title', 'priority'],
         annotations: {
           destructiveHint: false,

@@ -98,6 +98,7 @@ builder.queryFields((t) => ({
     description: 'One workflow by id, with its steps, triggers and saved versions.',
     mcp: {
       name: 'get_workflow',
+      toolset: 'workflows',
       selection:
         'id name description status version steps triggers secretNames createdBy createdAt updatedAt ' +
         'versions { version createdBy createdAt }',
@@ -110,6 +111,7 @@ builder.queryFields((t) => ({
     description: 'Workflows, newest first, filtered and cursor-paginated.',
     mcp: {
       name: 'list_workflows',
+      toolset: 'workflows',
       description:
         'List workflows (runbooks), newest first, by status or text in the name; ' +
         'pass pageInfo.endCursor as `after` for the next page.',
@@ -189,6 +191,7 @@ builder.mutationFields((t) => {
       description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
       mcp: {
         name: 'create_workflow',
+        toolset: 'workflows',
         // The secrets its steps name, which must exist before it runs.
         changes: ['secretNames'],
         annotations: {
@@ -206,6 +209,7 @@ builder.mutationFields((t) => {
       description: 'Edits a workflow: saves a new version and keeps the earlier ones.',
       mcp: {
         name: 'update_workflow',
+        toolset: 'workflows',
         changes: ['secretNames'],
         annotations: {
           destructiveHint: true,
@@ -242,6 +246,7 @@ builder.mutationFields((t) => {
       description: 'INACTIVE → ACTIVE (refused with WORKFLOW-004 if an ACTIVE workflow has its name).',
       mcp: {
         name: 'activate_workflow',
+        toolset: 'workflows',
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -257,6 +262,7 @@ builder.mutationFields((t) => {
       description: 'ACTIVE → INACTIVE: the definition is kept and can be activated again.',
       mcp: {
         name: 'deactivate_workflow',
+        toolset: 'workflows',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -272,6 +278,7 @@ builder.mutationFields((t) => {
       description: 'Deletes a workflow and all its saved versions; returns what was removed.',
       mcp: {
         name: 'delete_workflow',
+        toolset: 'workflows',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,

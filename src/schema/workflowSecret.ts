@@ -38,7 +38,7 @@ builder.queryFields((t) => ({
   workflowSecrets: t.withAuth({ changeManager: true }).field({
     type: [WorkflowSecretRef],
     description: 'The tenant’s workflow secrets by name, with where they may be sent (never their values).',
-    mcp: { name: 'list_workflow_secrets' },
+    mcp: { name: 'list_workflow_secrets', toolset: 'workflows' },
     args: { first: firstArg(t, 25, 500) },
     resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(ctx), first),
   }),

@@ -103,6 +103,7 @@ describe('a tool whose mutation returns a secret, over MCP with idempotencyKey',
         description: 'Mints a credential.',
         mcp: {
           name: 'mint_secret',
+          toolset: 'admin',
           annotations: {
             destructiveHint: false,
             idempotentHint: false,

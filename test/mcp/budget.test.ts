@@ -5,6 +5,7 @@ import committed from '../../mcp-tools.snapshot.json';
 import { catalogSizesSection } from '../../scripts/mcpCatalogDoc';
 import { ROLES, type Role } from '../../src/domain/types';
 import { CATALOG_BUDGET, catalogSizes, jsonBytes, listedTool } from '../../src/mcp/catalog';
+import type { Toolset } from '../../src/mcp/toolsets';
 import { token } from '../helpers/auth';
 import { cast, changeInput } from '../helpers/changes';
 import { callTool, mcpClient, rawMcp } from '../helpers/mcp';
@@ -17,7 +18,7 @@ import { callTool, mcpClient, rawMcp } from '../helpers/mcp';
 
 const snapshot = committed as unknown as {
   toolsListBytes: Record<Role, { tools: number; bytes: number }>;
-  tools: (ReturnType<typeof listedTool> & { roles: Role[]; document: string })[];
+  tools: (ReturnType<typeof listedTool> & { roles: Role[]; toolset: Toolset; document: string })[];
 };
 
 const viewOf = (role: Role) => snapshot.tools.filter((t) => t.roles.includes(role)).map(listedTool);

@@ -102,6 +102,7 @@ builder.mutationFields((t) => {
         'A standard change comes from a template: createChangeFromTemplate.',
       mcp: {
         name: 'create_change_request',
+        toolset: 'changes',
         changes: ['priority'],
         annotations: {
           destructiveHint: false,
@@ -119,6 +120,7 @@ builder.mutationFields((t) => {
       description: 'Edits a DRAFT change (not one created from a standard change template).',
       mcp: {
         name: 'update_change_request',
+        toolset: 'delivery',
         changes: ['priority'],
         annotations: {
           destructiveHint: true,
@@ -137,6 +139,7 @@ builder.mutationFields((t) => {
         'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
       mcp: {
         name: 'submit_change',
+        toolset: 'changes',
         changes: ['riskScore', 'riskLevel'],
         annotations: {
           destructiveHint: false,
@@ -154,6 +157,7 @@ builder.mutationFields((t) => {
         'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
       mcp: {
         name: 'assess_risk',
+        toolset: 'changes',
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -172,6 +176,7 @@ builder.mutationFields((t) => {
         'change manager). One vote per person; the requester may not vote on their own change.',
       mcp: {
         name: 'approve_change',
+        toolset: 'changes',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -198,6 +203,7 @@ builder.mutationFields((t) => {
         'not vote on their own change.',
       mcp: {
         name: 'reject_change',
+        toolset: 'changes',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -227,6 +233,7 @@ builder.mutationFields((t) => {
         'changes on shared services are reported as conflicts.',
       mcp: {
         name: 'schedule_change',
+        toolset: 'changes',
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -253,6 +260,7 @@ builder.mutationFields((t) => {
         'then completes the change (SUCCEEDED) or fails it (anything else), as the workflow engine.',
       mcp: {
         name: 'start_implementation',
+        toolset: 'delivery',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -268,6 +276,7 @@ builder.mutationFields((t) => {
       description: 'IMPLEMENTING → COMPLETED.',
       mcp: {
         name: 'complete_change',
+        toolset: 'delivery',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -283,6 +292,7 @@ builder.mutationFields((t) => {
       description: 'IMPLEMENTING → FAILED, with what went wrong.',
       mcp: {
         name: 'fail_change',
+        toolset: 'delivery',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -298,6 +308,7 @@ builder.mutationFields((t) => {
       description: 'FAILED → ROLLED_BACK once the backout plan has run.',
       mcp: {
         name: 'roll_back_change',
+        toolset: 'delivery',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -314,6 +325,7 @@ builder.mutationFields((t) => {
       description: 'Cancels a change that has not started implementation.',
       mcp: {
         name: 'cancel_change',
+        toolset: 'delivery',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -332,6 +344,7 @@ builder.mutationFields((t) => {
         'post-implementation review falls due within 48 hours.',
       mcp: {
         name: 'emergency_override',
+        toolset: 'changes',
         changes: ['approvedAt', 'reviewDueAt'],
         annotations: {
           destructiveHint: true,
@@ -355,6 +368,7 @@ builder.mutationFields((t) => {
       description: 'Records the post-implementation review of an emergency override.',
       mcp: {
         name: 'complete_emergency_review',
+        toolset: 'delivery',
         changes: ['reviewedAt'],
         annotations: {
           destructiveHint: false,

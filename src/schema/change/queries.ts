@@ -35,6 +35,7 @@ builder.queryFields((t) => ({
     description: 'One change by id, with its risk, approvals and allowed next states.',
     mcp: {
       name: 'get_change_status',
+      toolset: 'changes',
       description:
         'Read one change request: status, allowed next states, risk score and factors, CAB votes, schedule.',
       // Every field of the change an agent acts on, within the per-tool budget (test/mcp/budget.test.ts):
@@ -57,6 +58,7 @@ builder.queryFields((t) => ({
     description: 'Changes, newest first, filtered and cursor-paginated.',
     mcp: {
       name: 'list_changes',
+      toolset: 'changes',
       description:
         'Search change requests (newest first) by status, type, risk level, service, requester or text; ' +
         'pass pageInfo.endCursor as `after` for the next page.',

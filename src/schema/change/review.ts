@@ -48,6 +48,7 @@ builder.queryFields((t) => ({
       'conflicting scheduled changes and freeze windows over its planned window.',
     mcp: {
       name: 'review_change',
+      toolset: 'changes',
       description:
         'What a CAB reviewer needs to vote on a change: risk factors, votes so far and what is still needed, ' +
         'conflicting scheduled changes, freeze windows. MCP Apps hosts show it as a card with Approve and Reject.',

@@ -10,6 +10,7 @@ builder.mutationFields((t) => ({
       'follow it with the execution query (get_execution) or the executionProgress subscription.',
     mcp: {
       name: 'execute_workflow',
+      toolset: 'workflows',
       // An agent cannot hold a subscription open: it waits with a bounded call instead.
       description:
         'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
@@ -39,6 +40,7 @@ builder.mutationFields((t) => ({
       'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
     mcp: {
       name: 'cancel_execution',
+      toolset: 'workflows',
       changes: ['cancelRequestedAt'],
       annotations: {
         destructiveHint: true,

@@ -56,6 +56,7 @@ builder.queryFields((t) => ({
     description: 'One execution with its step runs.',
     mcp: {
       name: 'get_execution',
+      toolset: 'workflows',
       description:
         'An execution’s status, error and every step run (attempts, timings, errors). To wait for it to ' +
         'end, use wait_for_execution.',
@@ -90,6 +91,7 @@ builder.queryFields((t) => ({
     description: 'Executions, newest first, filtered and cursor-paginated.',
     mcp: {
       name: 'list_executions',
+      toolset: 'workflows',
       selection:
         'nodes { id workflowId workflowVersion status trigger changeId error { code message stepId } ' +
         'createdAt endedAt } pageInfo { hasNextPage endCursor }',
@@ -109,7 +111,7 @@ builder.queryFields((t) => ({
   circuitBreakers: t.withAuth({ viewer: true }).field({
     type: [BreakerRef],
     description: 'The circuit breakers of the upstream hosts your workflows have called.',
-    mcp: { name: 'circuit_breakers' },
+    mcp: { name: 'circuit_breakers', toolset: 'workflows' },
     args: { first: firstArg(t, 50, 500) },
     resolve: async (_root, { first }, ctx) => firstOf(await circuitBreakers(ctx), first),
   }),

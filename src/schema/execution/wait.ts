@@ -11,6 +11,8 @@ builder.queryFields((t) => ({
       'For clients that cannot hold a subscription (executionProgress) open.',
     mcp: {
       name: 'wait_for_execution',
+      reportsProgress: true,
+      toolset: 'workflows',
       description:
         'Waits (up to timeoutSeconds) for an execution started by execute_workflow to end, and returns its status, ' +
         'error and step statuses. If the status is still PENDING or RUNNING, call it again; get_execution has the details.',

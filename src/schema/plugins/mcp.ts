@@ -9,10 +9,21 @@ import SchemaBuilder, {
   type TypeParam,
 } from '@pothos/core';
 
+/** The groups of tools an agent connects to (src/mcp/toolsets.ts says what each is for). */
+export const MCP_TOOLSETS = ['changes', 'delivery', 'workflows', 'admin'] as const;
+export type McpToolset = (typeof MCP_TOOLSETS)[number];
+
 /** How a Query or Mutation field is offered to AI agents as an MCP tool. */
 export interface McpToolOptions {
   /** snake_case tool name, unique across the server. */
   name: string;
+  /** The one toolset the tool belongs to; `changes` is the default connection's. */
+  toolset: McpToolset;
+  /**
+   * Sends `notifications/progress` while it waits, to a caller that passes a `progressToken`
+   * (src/mcp/progress.ts; only a tool that waits on an execution can).
+   */
+  reportsProgress?: boolean;
   /** Human title; defaults to the name in words. */
   title?: string;
   /** Defaults to the field's GraphQL description. */
@@ -134,6 +145,11 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
     }
     if (options.mcp && !TOOL_NAME.test(options.mcp.name)) {
       throw new PothosSchemaError(`${where}: MCP tool name "${options.mcp.name}" must be snake_case`);
+    }
+    if (options.mcp && !(MCP_TOOLSETS as readonly string[]).includes(options.mcp.toolset)) {
+      throw new PothosSchemaError(
+        `${where}: MCP tool ${options.mcp.name} needs a toolset (${MCP_TOOLSETS.join(', ')})`,
+      );
     }
     if (options.mcp?.ui !== undefined && !/^ui:\/\/[a-z0-9-]+\/[a-z0-9-]+$/.test(options.mcp.ui)) {
       throw new PothosSchemaError(
