@@ -83,7 +83,7 @@ const IDEMPOTENCY_SCHEMA: JsonSchema = {
   type: 'string',
   pattern: '^[\\x21-\\x7e]{1,255}$',
   // Sent in every mutation's schema: the detail (24 h, other arguments refused) is in docs/mcp.md.
-  description: 'Optional retry key: a repeat with it returns the first result.',
+  description: 'Retry key: a repeat with it returns the first result.',
 };
 
 /** Default object nesting of a tool's result: the returned object and one level below it. */

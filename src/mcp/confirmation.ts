@@ -18,8 +18,7 @@ export const CONFIRM_ARG = 'confirm';
 
 const CONFIRM_SCHEMA: JsonSchema = {
   type: 'boolean',
-  description:
-    'true once the person you act for has agreed to this irreversible action. Needed only by clients that cannot ask them through the server (2025 protocol, or no elicitation).',
+  description: 'true once the person you act for agreed to this irreversible action (if the server cannot ask them).',
 };
 
 type Args = Record<string, unknown>;
