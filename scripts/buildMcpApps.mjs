@@ -16,6 +16,27 @@ const PLACEHOLDER = '/*CARD_SCRIPT*/';
 /** @type {[string, string][]} */
 const PAGES = [['approvalCard', 'APPROVAL_CARD_HTML']];
 
+/**
+ * zod (which the App client validates its messages with) exports every one of its ~50 error-message
+ * locales as `z.locales`; the card uses none of them, and they were a third of the page. English,
+ * zod's default, stays.
+ * @type {import('esbuild').Plugin}
+ */
+const englishOnlyZod = {
+  name: 'english-only-zod',
+  setup(b) {
+    b.onResolve({ filter: /\/locales\/index\.js$/ }, (args) =>
+      /[\\/]zod[\\/]v4[\\/](core|classic)$/.test(args.resolveDir)
+        ? { path: join(args.resolveDir, '..', 'locales', 'index.js'), namespace: 'zod-locales' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, (args) => ({
+      contents: `export { default as en } from ${JSON.stringify(join(dirname(args.path), 'en.js'))};`,
+      resolveDir: dirname(args.path),
+    }));
+  },
+};
+
 /** @param {string} stem */
 async function page(stem) {
   const result = await build({
@@ -28,6 +49,7 @@ async function page(stem) {
     legalComments: 'none',
     write: false,
     logLevel: 'silent',
+    plugins: [englishOnlyZod],
   });
   const [output] = result.outputFiles;
   if (!output) throw new Error(`esbuild wrote no bundle for ${stem}`);
