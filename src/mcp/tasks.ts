@@ -240,9 +240,11 @@ export function registerTaskHandlers(server: Server, deps: McpServerDeps, spend:
     await spend('tasks/get', true);
     const e = await readTask(deps, taskId, 'tasks/get');
     const task = taskOf(e, protocol);
-    // The extension inlines the result; 2025-11-25 hands it out through tasks/result.
+    // The extension inlines the result, as a 2026-07-28 tools/call would have answered it (with
+    // its resultType); 2025-11-25 hands it out through tasks/result.
     if (protocol === 'extension' && (e.status === 'SUCCEEDED' || e.status === 'FAILED')) {
-      return { ...task, result: await finalResult(deps, e, 'tasks/get') } as Result;
+      const result = { resultType: 'complete', ...(await finalResult(deps, e, 'tasks/get')) };
+      return { ...task, result } as Result;
     }
     return task as Result;
   });

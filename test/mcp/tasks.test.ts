@@ -1,4 +1,5 @@
 import { Validator } from '@cfworker/json-schema';
+import { createTaskSessionFromClient, resultFromTaskOutcome } from '@modelcontextprotocol/ext-tasks/client';
 import {
   CancelTaskResultV2Schema,
   CreateTaskResultV2Schema,
@@ -18,10 +19,13 @@ const REVISION = '2026-07-28';
 /** Every tool the caller's roles allow (/mcp alone offers the changes toolset). */
 const PATH = '/mcp/all';
 const EXTENSION = 'io.modelcontextprotocol/tasks';
-const envelope = (tasks: boolean) => ({
+const envelope = (tasks: boolean, elicitation = false) => ({
   'io.modelcontextprotocol/protocolVersion': REVISION,
   'io.modelcontextprotocol/clientInfo': { name: 'tasks-test', version: '1.0.0' },
-  'io.modelcontextprotocol/clientCapabilities': tasks ? { extensions: { [EXTENSION]: {} } } : {},
+  'io.modelcontextprotocol/clientCapabilities': {
+    ...(tasks ? { extensions: { [EXTENSION]: {} } } : {}),
+    ...(elicitation ? { elicitation: { form: {} } } : {}),
+  },
 });
 
 interface Rpc {
@@ -34,7 +38,7 @@ async function send2026(
   token: string,
   method: string,
   params: Record<string, unknown>,
-  opts: { tasks?: boolean } = {},
+  opts: { tasks?: boolean; elicitation?: boolean } = {},
 ): Promise<Rpc> {
   const name = params.name ?? params.taskId;
   const res = await rawMcp(
@@ -42,7 +46,7 @@ async function send2026(
       jsonrpc: '2.0',
       id: 1,
       method,
-      params: { ...params, _meta: envelope(opts.tasks ?? true) },
+      params: { ...params, _meta: envelope(opts.tasks ?? true, opts.elicitation) },
     }),
     {
       authorization: `Bearer ${token}`,
@@ -84,6 +88,7 @@ async function workflow(token: string, steps: unknown[]): Promise<string> {
 
 const PING = () => [{ id: 'ping', type: 'http-request', url: upstream('/ok') }];
 const MISSING = () => [{ id: 'gone', type: 'http-request', url: upstream('/status/404') }];
+const POST = () => [{ id: 'restart', type: 'http-request', method: 'POST', url: upstream('/echo') }];
 const HOUR = [{ id: 'wait', type: 'delay', durationMs: 3_600_000 }];
 
 /** Polls tasks/get (2026-07-28) until the task leaves `working`, as a client would. */
@@ -129,6 +134,7 @@ describe('tasks on 2026-07-28 (the io.modelcontextprotocol/tasks extension)', ()
     expect(GetTaskResultV2Schema.safeParse(done).success).toBe(true);
     expect(done).toMatchObject({ status: 'completed', resultType: 'complete', taskId: created?.taskId });
     const result = done.result as { isError?: boolean; structuredContent: Record<string, unknown> };
+    expect(result).toMatchObject({ resultType: 'complete' });
     expect(result.isError).toBeUndefined();
     expect(result.structuredContent).toMatchObject({ id: created?.taskId, status: 'SUCCEEDED' });
     // The final result is what execute_workflow and get_execution promise.
@@ -183,6 +189,25 @@ describe('tasks on 2026-07-28 (the io.modelcontextprotocol/tasks extension)', ()
       status: 'CANCELLED',
       cancelRequestedAt: expect.any(String),
     });
+  });
+
+  it('asks for confirmation (input_required) before it creates the task of a run that writes', async () => {
+    const c = await freshCast();
+    const wf = await workflow(c.manager, POST());
+    const call = { name: 'execute_workflow', arguments: { workflowId: wf } };
+    const { result: ask } = await send2026(c.manager, 'tools/call', call, { elicitation: true });
+    expect(ask).toMatchObject({
+      resultType: 'input_required',
+      inputRequests: { confirm: expect.any(Object) },
+    });
+    const { result: created } = await send2026(
+      c.manager,
+      'tools/call',
+      { ...call, inputResponses: { confirm: { action: 'accept', content: { confirm: true } } } },
+      { elicitation: true },
+    );
+    expect(CreateTaskResultV2Schema.safeParse(created).success).toBe(true);
+    expect((await poll2026(c.manager, created?.taskId as string)).status).toBe('completed');
   });
 
   it('gives a client without the extension the plain result', async () => {
@@ -333,6 +358,20 @@ describe('tasks on 2025-11-25 (core, experimental)', () => {
     expect((await send2025(c.manager, 'tasks/list', {})).error?.code).toBe(-32601);
   });
 
+  it('refuses a run that writes without confirm: true, and makes a task of it with it', async () => {
+    const c = await freshCast();
+    const wf = await workflow(c.manager, POST());
+    const call = { name: 'execute_workflow', arguments: { workflowId: wf }, task: {} };
+    const { result: refused } = await send2025(c.manager, 'tools/call', call);
+    expect(refused).toMatchObject({ isError: true });
+    expect(refused).not.toHaveProperty('task');
+    const { result: created } = await send2025(c.manager, 'tools/call', {
+      ...call,
+      arguments: { workflowId: wf, confirm: true },
+    });
+    expect(created?.task).toMatchObject({ status: 'working' });
+  });
+
   it('reports a failed run as failed, with the error result from tasks/result', async () => {
     const c = await freshCast();
     const wf = await workflow(c.manager, MISSING());
@@ -416,4 +455,66 @@ describe('tasks on 2025-11-25 (core, experimental)', () => {
     const plain = await callTool(agent, 'execute_workflow', { workflowId: wf });
     expect(plain.structuredContent).toMatchObject({ status: 'PENDING' });
   });
+});
+
+/**
+ * The Tasks extension's own client (@modelcontextprotocol/ext-tasks) drives a task to its end,
+ * in both eras, over an SDK client connected to /mcp/all: what a task-aware host does.
+ */
+describe('with the official Tasks client', () => {
+  /** The host's raw request path for 2026-07-28 task traffic, which the SDK client does not carry. */
+  const rawDispatch = (token: string) => async (request: unknown) => {
+    const r = request as { method: string; params?: { name?: unknown; taskId?: unknown } };
+    const name = r.params?.name ?? r.params?.taskId;
+    // The coordinator frames the message; the package hands it the method and params.
+    const res = await rawMcp(
+      JSON.stringify({ jsonrpc: '2.0', id: 1, ...r }),
+      {
+        authorization: `Bearer ${token}`,
+        'mcp-protocol-version': REVISION,
+        'mcp-method': r.method,
+        ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+      },
+      PATH,
+    );
+    const body = (await res.json()) as { result?: unknown; error?: { code: number; message: string } };
+    return body.error
+      ? { kind: 'error' as const, error: body.error }
+      : { kind: 'result' as const, result: body.result as never };
+  };
+
+  it.each(['modern', 'legacy'] as const)(
+    'runs execute_workflow as a task to completion (%s)',
+    async (era) => {
+      const c = await freshCast();
+      const wf = await workflow(c.manager, PING());
+      const client = await mcpClient(c.manager, { era });
+      const endpointId = 'changeflow-test';
+      const session =
+        era === 'modern'
+          ? createTaskSessionFromClient(client, {
+              endpointId,
+              rawDispatch: rawDispatch(c.manager),
+              v2RequestFraming: {
+                protocolVersion: REVISION,
+                clientInfo: { name: 'tasks-test', version: '1.0.0' },
+                clientCapabilities: {},
+              },
+            })
+          : createTaskSessionFromClient(client, { endpointId });
+      try {
+        const execution = await session.callTool(
+          'execute_workflow',
+          { workflowId: wf },
+          { task: { preference: 'require' } },
+        );
+        expect(execution.kind).toBe('task');
+        const { outcome } = await execution.settle();
+        const result = resultFromTaskOutcome(outcome) as { structuredContent?: Record<string, unknown> };
+        expect(result.structuredContent).toMatchObject({ status: 'SUCCEEDED', workflowId: wf });
+      } finally {
+        await session.close();
+      }
+    },
+  );
 });
