@@ -38,7 +38,7 @@ async function send2026(
   token: string,
   method: string,
   params: Record<string, unknown>,
-  opts: { tasks?: boolean; elicitation?: boolean } = {},
+  opts: { tasks?: boolean; elicitation?: boolean; headers?: Record<string, string> } = {},
 ): Promise<Rpc> {
   const name = params.name ?? params.taskId;
   const res = await rawMcp(
@@ -53,6 +53,7 @@ async function send2026(
       'mcp-protocol-version': REVISION,
       'mcp-method': method,
       ...(typeof name === 'string' ? { 'mcp-name': name } : {}),
+      ...opts.headers,
     },
     PATH,
   );
@@ -172,6 +173,13 @@ describe('tasks on 2026-07-28 (the io.modelcontextprotocol/tasks extension)', ()
       arguments: { workflowId: wf },
     });
     const taskId = created?.taskId as string;
+    // Like cancel_execution, not on a read-only connection (which can still poll).
+    const readOnly = { headers: { 'x-changeflow-read-only': 'true' } };
+    const refused = await send2026(c.manager, 'tasks/cancel', { taskId }, readOnly);
+    expect(refused.error).toMatchObject({ code: -32602, message: expect.stringMatching(/read-only/) });
+    expect((await send2026(c.manager, 'tasks/get', { taskId }, readOnly)).result).toMatchObject({
+      status: 'working',
+    });
     const ack = await send2026(c.manager, 'tasks/cancel', { taskId });
     expect(CancelTaskResultV2Schema.safeParse(ack.result).success).toBe(true);
     expect(ack.result).toMatchObject({ resultType: 'complete' });
