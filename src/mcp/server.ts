@@ -353,7 +353,9 @@ const LIST_CACHE: CacheHint = { ttlMs: 10 * 60_000, cacheScope: 'private' };
  * Server, not McpServer: the tool set is computed per request from the schema-generated catalog
  * and the caller's roles, and arguments are validated against the same JSON Schema we publish.
  */
-export function createMcpServer(deps: McpServerDeps): Server {
+export function createMcpServer(given: McpServerDeps): Server {
+  // Tasks are execute_workflow's: a catalog without it (a schema of its own in tests) has none.
+  const deps = { ...given, tasks: given.catalog.toolsByName.has(TASK_TOOL) ? (given.tasks ?? null) : null };
   const server = new CheckedServer(
     { name: 'changeflow', title: 'ChangeFlow', version: deps.version },
     {
@@ -408,7 +410,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
     if (result instanceof TaskCreated) throw result;
     return result;
   });
-  registerTaskHandlers(server, deps, (name, readOnly) => spend(deps, name, readOnly));
+  if (deps.tasks) registerTaskHandlers(server, deps, (name, readOnly) => spend(deps, name, readOnly));
 
   const visible = () => catalog.resourceTemplates.filter((r) => scopesAllow(principal, r.authScopes));
   // A template without placeholders is one fixed resource (e.g. changeflow://metrics).
