@@ -18,6 +18,7 @@ import type { McpCatalog } from './catalog';
 import { mcpAuthChallenge, scopeChallenge } from './oauth';
 import { type OriginPolicy, originAllowed } from './origin';
 import { createMcpServer, type ExecuteOperation, type McpServerDeps, RATE_LIMITED_RPC_CODE } from './server';
+import { legacyTaskProtocol } from './tasks';
 import type { ToolSelection } from './toolsets';
 
 export interface McpRequestDeps {
@@ -52,6 +53,19 @@ function negotiate(request: Request): { request: Request; json: boolean; sse: bo
   const headers = new Headers(request.headers);
   headers.set('accept', 'application/json, text/event-stream');
   return { request: new Request(request, { headers }), json: wantsJson || !wantsSse, sse: wantsSse };
+}
+
+/**
+ * The 2025 revision a stateless request speaks: the one its `initialize` asks for, else its
+ * MCP-Protocol-Version header, else the transport's default.
+ */
+function legacyVersion(request: Request, body: unknown): string {
+  const message = body as { method?: unknown; params?: { protocolVersion?: unknown } } | null;
+  const asked =
+    !Array.isArray(body) && message?.method === 'initialize' ? message.params?.protocolVersion : null;
+  return typeof asked === 'string'
+    ? asked
+    : (request.headers.get('mcp-protocol-version') ?? DEFAULT_PROTOCOL);
 }
 
 /** A request that asks for progress notifications (`_meta.progressToken`), which only a stream can carry. */
@@ -237,11 +251,14 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
         token: '',
         clientId: principal.id,
         scopes: [...principal.roles],
-        extra: { [DEPS]: serverDeps },
+        extra: { [DEPS]: { ...serverDeps, tasks: 'extension' } satisfies McpServerDeps },
       };
       response = await modern.fetch(negotiated.request, { parsedBody: checked.body, authInfo });
     } else {
-      const server = createMcpServer(serverDeps);
+      const server = createMcpServer({
+        ...serverDeps,
+        tasks: legacyTaskProtocol(legacyVersion(negotiated.request, checked?.body)),
+      });
       const transport = new WebStandardStreamableHTTPServerTransport({
         sessionIdGenerator: undefined,
         // JSON unless the client wants progress and accepts a stream to carry it.

@@ -22,6 +22,16 @@ import { CONFIRM_ARG, confirmationGate } from './confirmation';
 import type { JsonSchema } from './jsonSchema';
 import { waitWithProgress } from './progress';
 import { cabReviewText, draftChangeRequestText, PROMPTS } from './prompts';
+import {
+  createdTask,
+  registerTaskHandlers,
+  TASK_TOOL,
+  TaskCreated,
+  type TaskProtocol,
+  taskCapabilities,
+  toolExecution,
+  wantsTask,
+} from './tasks';
 import { notOfferedMessage, offers, type ToolSelection } from './toolsets';
 import { scopesAllow } from './visibility';
 
@@ -46,7 +56,20 @@ class CheckedServer extends Server {
     method: string,
     handler: (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result>,
   ): (request: JSONRPCRequest, ctx: ServerContext) => Promise<Result> {
-    const inner = super._wrapHandler(method, handler);
+    const wrapped = super._wrapHandler(method, handler);
+    // A task is not a CallToolResult, which the SDK's tools/call wrapper insists on: the handler
+    // throws it past that check (src/mcp/tasks.ts), and it is the answer.
+    const inner =
+      method === 'tools/call'
+        ? async (request: JSONRPCRequest, ctx: ServerContext) => {
+            try {
+              return await wrapped(request, ctx);
+            } catch (e) {
+              if (e instanceof TaskCreated) return e.result;
+              throw e;
+            }
+          }
+        : wrapped;
     const type = REQUEST_TYPES[method as keyof typeof REQUEST_TYPES];
     if (!type) return inner;
     return async (request, ctx) => {
@@ -98,6 +121,8 @@ export interface McpServerDeps {
   selection: ToolSelection;
   execute: ExecuteOperation;
   version: string;
+  /** How this request's protocol speaks of tasks (src/mcp/tasks.ts); none when unset. */
+  tasks?: TaskProtocol;
 }
 
 /** Tools per `tools/list` page (the SDK client walks the pages for its caller). */
@@ -182,7 +207,8 @@ async function callTool(
   tool: ToolDefinition,
   args: Record<string, unknown>,
   ctx: ServerContext,
-): Promise<CallToolResult | InputRequiredResult> {
+  asTask = false,
+): Promise<CallToolResult | InputRequiredResult | TaskCreated> {
   if (!scopesAllow(deps.principal, tool.authScopes)) {
     return errorResult(
       'FORBIDDEN',
@@ -227,6 +253,8 @@ async function callTool(
     return errorResult(code, result.errors.map((e) => e.message).join('; '), details);
   }
   const value = result.data?.[tool.fieldName];
+  // The run started: a client that supports tasks follows it as one.
+  if (asTask) return createdTask(deps, deps.tasks ?? null, String((value as { id: unknown }).id));
   const structured = (tool.wrapKey ? { [tool.wrapKey]: value } : value) as Record<string, unknown>;
   // Reads that return a page too large are asked for again with a smaller page (src/mcp/bounds.ts).
   return boundToolResult(tool, structured, variables, (first) =>
@@ -254,9 +282,9 @@ export const RATE_LIMITED_RPC_CODE = -32029;
  * Spends one unit of a resource template's or a prompt's budget, as a tool call spends its
  * tool's; over it, a JSON-RPC error (-32029, `data.code` RATE_LIMITED, `retryAfterSeconds`).
  */
-async function spend(deps: McpServerDeps, name: string): Promise<void> {
+async function spend(deps: McpServerDeps, name: string, readOnly = true): Promise<void> {
   if (!deps.limitTool) return;
-  const decision = await deps.limitTool({ name, readOnly: true });
+  const decision = await deps.limitTool({ name, readOnly });
   if (decision.allowed) return;
   throw new ProtocolError(
     RATE_LIMITED_RPC_CODE,
@@ -352,11 +380,13 @@ const LIST_CACHE: CacheHint = { ttlMs: 10 * 60_000, cacheScope: 'private' };
  * Server, not McpServer: the tool set is computed per request from the schema-generated catalog
  * and the caller's roles, and arguments are validated against the same JSON Schema we publish.
  */
-export function createMcpServer(deps: McpServerDeps): Server {
+export function createMcpServer(given: McpServerDeps): Server {
+  // Tasks are execute_workflow's: a catalog without it (a schema of its own in tests) has none.
+  const deps = { ...given, tasks: given.catalog.toolsByName.has(TASK_TOOL) ? (given.tasks ?? null) : null };
   const server = new CheckedServer(
     { name: 'changeflow', title: 'ChangeFlow', version: deps.version },
     {
-      capabilities: { tools: {}, resources: {}, prompts: {} },
+      capabilities: { tools: {}, resources: {}, prompts: {}, ...taskCapabilities(deps.tasks ?? null) },
       cacheHints: {
         'server/discover': LIST_CACHE,
         'tools/list': LIST_CACHE,
@@ -385,6 +415,7 @@ export function createMcpServer(deps: McpServerDeps): Server {
         inputSchema: t.inputSchema as { type: 'object' },
         outputSchema: t.outputSchema as { type: 'object' },
         annotations: t.annotations,
+        ...toolExecution(deps.tasks ?? null, t),
         ...(t._meta ? { _meta: t._meta } : {}),
       })),
       ...(next < offered.length ? { nextCursor: cursorFor(next) } : {}),
@@ -398,12 +429,15 @@ export function createMcpServer(deps: McpServerDeps): Server {
     // Read-only and toolsets are what this connection offers; the roles are checked in callTool.
     if (!offers(deps.selection, tool))
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, notOfferedMessage(deps.selection, tool));
-    const result = await callTool(deps, tool, request.params.arguments ?? {}, ctx);
+    const asTask = tool.name === TASK_TOOL && wantsTask(deps.tasks ?? null, request.params, ctx);
+    const result = await callTool(deps, tool, request.params.arguments ?? {}, ctx, asTask);
     // A round that asks the user is not a call yet: the retry that follows is.
     if (isInputRequiredResult(result)) return result;
-    deps.observeToolCall?.(tool.name, result.isError ? 'error' : 'ok');
+    deps.observeToolCall?.(tool.name, result instanceof TaskCreated || !result.isError ? 'ok' : 'error');
+    if (result instanceof TaskCreated) throw result;
     return result;
   });
+  if (deps.tasks) registerTaskHandlers(server, deps, (name, readOnly) => spend(deps, name, readOnly));
 
   const visible = () => catalog.resourceTemplates.filter((r) => scopesAllow(principal, r.authScopes));
   // A template without placeholders is one fixed resource (e.g. changeflow://metrics).
