@@ -1,5 +1,4 @@
 import { getChange, updateChangeStatements } from '../../db/changes';
-import type { FollowUp } from '../../db/outbox';
 import { personOf } from '../../domain/principal';
 import type { ChangeRecord } from '../../domain/types';
 import { AppError } from '../../errors';
@@ -32,8 +31,6 @@ export interface ChangeUpdate<T> {
   statements?: D1PreparedStatement[];
   /** Audit entries beyond the change's own diff (an approval vote, a routing step). */
   audit?: AuditEntry[];
-  /** Follow-ups beyond those of a decision (see decisionFollowUps), queued in the same batch. */
-  followUps?: FollowUp[];
   result?: T;
 }
 
@@ -74,7 +71,7 @@ export async function mutateChange<T = undefined>(
           ...(update.audit ?? []),
           { action: update.action, targetType: 'ChangeRequest', targetId: id, ...diff },
         ],
-        followUps: [...(update.followUps ?? []), ...decisionFollowUps(current, next)],
+        followUps: decisionFollowUps(current, next),
         result: {
           change: next,
           result: update.result as T,
@@ -89,8 +86,7 @@ export async function mutateChange<T = undefined>(
         changeEvent(action, change, previousStatus, { id: ctx.principal.id, source: ctx.source }),
       ),
   );
-  const { change, result } = committed;
-  return { change, result };
+  return { change: committed.change, result: committed.result };
 }
 
 /** Requesters act on their own changes; change managers and admins on any. */
