@@ -131,11 +131,19 @@ const errorColumns = (error: ExecutionErrorRecord | null) => [
   error?.status ?? null,
 ];
 
-export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1PreparedStatement {
+/**
+ * Records an execution. `outboxId`: the follow-up that starts it (src/usecases/outbox.ts), unique,
+ * so a second run of that follow-up finds this row instead of starting another.
+ */
+export function insertExecutionStatement(
+  db: D1Database,
+  e: ExecutionRecord,
+  outboxId: string | null = null,
+): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO workflow_executions (${COLUMNS})
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)`,
+      `INSERT INTO workflow_executions (${COLUMNS}, outbox_id)
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)`,
     )
     .bind(
       e.id,
@@ -159,7 +167,21 @@ export function insertExecutionStatement(db: D1Database, e: ExecutionRecord): D1
       e.endedAt,
       e.updatedAt,
       e.causedBy,
+      outboxId,
     );
+}
+
+/** The execution a follow-up started, if it did (see insertExecutionStatement). */
+export async function executionOfOutbox(
+  db: D1Database,
+  tenantId: string,
+  outboxId: string,
+): Promise<ExecutionRecord | null> {
+  const row = await db
+    .prepare(`SELECT ${COLUMNS} FROM workflow_executions WHERE tenant_id = ?1 AND outbox_id = ?2`)
+    .bind(tenantId, outboxId)
+    .first<ExecutionRow>();
+  return row ? fromRow(row) : null;
 }
 
 export async function getExecution(
@@ -312,7 +334,10 @@ export function requestCancelStatement(
     .bind(tenantId, id, at, by);
 }
 
-/** Executions with an approval gate waiting on this change. */
+/**
+ * Running executions with an approval gate waiting on this change (one that ended, say abandoned
+ * by the watchdog, may leave its step run WAITING: it has nothing left to wake).
+ */
 export async function executionsWaitingOnChange(
   db: D1Database,
   tenantId: string,
@@ -320,8 +345,9 @@ export async function executionsWaitingOnChange(
 ): Promise<string[]> {
   const { results } = await db
     .prepare(
-      `SELECT execution_id FROM workflow_step_runs
-       WHERE tenant_id = ?1 AND waiting_on_change = ?2 AND status = 'WAITING'`,
+      `SELECT s.execution_id FROM workflow_step_runs s
+       JOIN workflow_executions e ON e.id = s.execution_id AND e.tenant_id = s.tenant_id
+       WHERE s.tenant_id = ?1 AND s.waiting_on_change = ?2 AND s.status = 'WAITING' AND e.status = 'RUNNING'`,
     )
     .bind(tenantId, changeId)
     .all<{ execution_id: string }>();
@@ -342,6 +368,31 @@ export async function staleLiveExecutions(
     .bind(before, limit)
     .all<ExecutionRow>();
   return results.map(fromRow);
+}
+
+/**
+ * Runbook executions that ended before `before` while their change is still IMPLEMENTING: the
+ * settle that should have followed was lost (the watchdog queues it again). Only a change's latest
+ * runbook execution counts.
+ */
+export async function unsettledRunbooks(
+  db: D1Database,
+  before: string,
+  limit: number,
+): Promise<{ tenantId: string; executionId: string }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT e.tenant_id, e.id FROM change_requests c
+       JOIN workflow_executions e ON e.tenant_id = c.tenant_id AND e.change_id = c.id AND e.trigger = 'RUNBOOK'
+       WHERE c.status = 'IMPLEMENTING' AND e.status IN ('SUCCEEDED', 'FAILED', 'CANCELLED') AND e.ended_at < ?1
+         AND NOT EXISTS (SELECT 1 FROM workflow_executions l
+                         WHERE l.tenant_id = e.tenant_id AND l.change_id = e.change_id AND l.trigger = 'RUNBOOK'
+                           AND l.created_at > e.created_at)
+       LIMIT ?2`,
+    )
+    .bind(before, limit)
+    .all<{ tenant_id: string; id: string }>();
+  return results.map((r) => ({ tenantId: r.tenant_id, executionId: r.id }));
 }
 
 /** How many executions of a workflow are still PENDING or RUNNING. */

@@ -1,6 +1,7 @@
 import { getChange } from '../db/changes';
 import { getEgressPolicy } from '../db/egressPolicies';
 import { getExecution, updateLiveExecutionStatement, upsertStepRunStatement } from '../db/executions';
+import { insertOutboxStatement, settleRowId } from '../db/outbox';
 import { getWorkflowVersion } from '../db/workflows';
 import type { EgressSettings } from '../domain/egress';
 import { hostAllowed, hostRefusal, type OpenedSecret } from '../domain/secretHosts';
@@ -581,7 +582,24 @@ export async function finishExecution(
     endedAt: now,
     updatedAt: now,
   };
-  const [result] = await p.db.batch([updateLiveExecutionStatement(p.db, next)]);
+  // A runbook's end is followed by settling its change: queued in the same batch (outbox), so it
+  // survives a crash between the two; a row that exists already is left as it is.
+  const settle =
+    next.trigger === 'RUNBOOK' && next.changeId
+      ? [
+          insertOutboxStatement(p.db, {
+            id: settleRowId(next.id),
+            tenantId: next.tenantId,
+            followUp: { kind: 'settle-runbook', executionId: next.id },
+            actor: null,
+            source: 'system',
+            toolName: null,
+            requestId: next.id,
+            createdAt: now,
+          }),
+        ]
+      : [];
+  const [result] = await p.db.batch([updateLiveExecutionStatement(p.db, next), ...settle]);
   if (!result?.meta.changes) return null;
   await p.publish(executionEvent(next));
   return next;

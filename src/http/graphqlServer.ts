@@ -5,6 +5,7 @@ import { AppError, type ErrorCode } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../usecases/context';
+import type { FollowUpsPort } from '../usecases/outbox';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -44,6 +45,8 @@ export interface ServerContext {
   executions?: ExecutionsPort;
   /** Queues a tenant's writes (one-process runtimes). */
   writeLock?: WriteLock;
+  /** Runs the follow-ups a write queued once it committed. */
+  followUps?: FollowUpsPort;
   /** What the request did, for the metrics (error codes, tool calls). */
   observation?: Observation;
 }

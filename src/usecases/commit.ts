@@ -2,6 +2,7 @@ import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../
 import { classifyDbError, isUniqueViolation } from '../db/errors';
 import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
+import { type FollowUp, insertOutboxStatement, settleRowId } from '../db/outbox';
 import { upsertUserStatement } from '../db/users';
 import { type AuditEventInput, computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
 import { retryDelayMs } from '../engine/backoff';
@@ -20,6 +21,8 @@ export interface AuditEntry {
 export interface WritePlan<T> {
   statements: D1PreparedStatement[];
   audit: AuditEntry[];
+  /** What must follow once the write committed: queued in its batch, run after it (outbox.ts). */
+  followUps?: FollowUp[];
   result: T;
 }
 
@@ -87,31 +90,63 @@ async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promi
   return out;
 }
 
+/** The outbox rows of a plan's follow-ups, acting as the caller (without name or email). */
+function outboxStatements(ctx: AuthedContext, followUps: readonly FollowUp[], createdAt: string) {
+  const { id, tenantId, kind, roles, apiKey } = ctx.principal;
+  return followUps.map((followUp) => {
+    const rowId = followUp.kind === 'settle-runbook' ? settleRowId(followUp.executionId) : newId('obx');
+    const statement = insertOutboxStatement(ctx.db, {
+      id: rowId,
+      tenantId,
+      followUp,
+      actor: { id, tenantId, kind, roles, ...(apiKey ? { apiKey } : {}) },
+      source: ctx.source,
+      toolName: ctx.toolName,
+      requestId: ctx.requestId,
+      createdAt,
+    });
+    return { rowId, statement };
+  });
+}
+
 /**
  * Runs a write and its audit events as one D1 batch (one transaction). `plan` is called again
  * on every attempt so that it re-reads and re-validates: a lost race for the audit sequence or
  * the change version retries from fresh state instead of overwriting someone else's write.
+ *
+ * The plan's follow-ups are outbox rows in the same batch; once it committed (and `onCommitted`
+ * ran: events announce the write before its consequences), the runtime runs them (outbox.ts),
+ * outside the tenant's write turn, which they need for their own writes. Their failure is logged
+ * and retried later, never thrown: the write stands, and so does the answer.
  */
 export async function commitWithAudit<T>(
   ctx: AuthedContext,
   plan: (attempt: number) => Promise<WritePlan<T>>,
+  onCommitted?: (result: T) => void,
 ): Promise<T> {
   const attempts = () => commitAttempts(ctx, plan);
-  return ctx.writeLock ? ctx.writeLock(ctx.principal.tenantId, attempts) : attempts();
+  const { result, outboxIds } = await (ctx.writeLock
+    ? ctx.writeLock(ctx.principal.tenantId, attempts)
+    : attempts());
+  onCommitted?.(result);
+  if (outboxIds.length) await ctx.followUps?.afterCommit(ctx, outboxIds);
+  return result;
 }
 
 async function commitAttempts<T>(
   ctx: AuthedContext,
   plan: (attempt: number) => Promise<WritePlan<T>>,
-): Promise<T> {
+): Promise<{ result: T; outboxIds: string[] }> {
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await backoff(attempt);
     const p = await plan(attempt);
     const now = ctx.now().toISOString();
     const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };
     const claim = ctx.idempotency && !ctx.idempotency.claimed ? ctx.idempotency : null;
+    const outbox = outboxStatements(ctx, p.followUps ?? [], now);
     const statements = [
       ...p.statements,
+      ...outbox.map((o) => o.statement),
       upsertUserStatement(ctx.db, ctx.principal.tenantId, user, now),
       ...(await auditStatements(ctx, p.audit)),
       // The key is claimed by the request's first write, in the same transaction as that write.
@@ -120,7 +155,7 @@ async function commitAttempts<T>(
     try {
       await ctx.db.batch(statements);
       if (claim) claim.claimed = true;
-      return p.result;
+      return { result: p.result, outboxIds: outbox.map((o) => o.rowId) };
     } catch (e) {
       if (isIdempotencyRace(e)) {
         throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'Another request with this Idempotency-Key is running');

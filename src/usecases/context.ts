@@ -5,6 +5,7 @@ import { type EgressSettings, STRICT_EGRESS } from '../domain/egress';
 import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
 import type { SecretKeys } from '../secrets/envelope';
+import type { FollowUpsPort } from './outbox';
 import type { EventsPort } from './ports/events';
 import type { ExecutionsPort } from './ports/executions';
 import type { LivePort } from './ports/live';
@@ -31,6 +32,8 @@ export interface RequestContext {
   executions: ExecutionsPort | null;
   /** Queues a tenant's writes (a mutex in Node, a Durable Object in a Worker); null: writers race. */
   writeLock: WriteLock | null;
+  /** Runs the follow-ups a write queued once it committed (outbox.ts); null: the cron runs them. */
+  followUps: FollowUpsPort | null;
   /** The keys that seal workflow secrets (SECRETS_KEY); null where none is configured. */
   secretKeys: SecretKeys | null;
   /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
@@ -64,6 +67,7 @@ export function createRequestContext(opts: {
   live?: LivePort | null;
   executions?: ExecutionsPort | null;
   writeLock?: WriteLock | null;
+  followUps?: FollowUpsPort | null;
   secretKeys?: SecretKeys | null;
   egress?: EgressSettings;
 }): RequestContext {
@@ -86,6 +90,7 @@ export function createRequestContext(opts: {
     live: opts.live ?? null,
     executions: opts.executions ?? null,
     writeLock: opts.writeLock ?? null,
+    followUps: opts.followUps ?? null,
     secretKeys: opts.secretKeys ?? null,
     egress: opts.egress ?? STRICT_EGRESS,
   };

@@ -3,8 +3,9 @@ import type { Logger } from '../../log';
 import type { MetricsAggregator } from '../../metrics/aggregator';
 import { renderPrometheus } from '../../metrics/prometheus';
 import type { RateLimiterPort } from '../../ratelimit/policy';
+import type { FollowUpsPort } from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
-import { keyedMutex } from '../../usecases/ports/writeLock';
+import type { WriteLock } from '../../usecases/ports/writeLock';
 import type { LiveHub } from './liveHub';
 
 /** Announces committed changes to the in-process hub; a failing subscriber never fails the mutation. */
@@ -32,6 +33,9 @@ export function nodePorts(deps: {
   metrics: MetricsAggregator;
   rateLimiter: RateLimiterPort;
   subscriptions: NonNullable<AppPorts['subscriptions']>;
+  /** One process: a tenant's writers queue for its audit chain instead of racing for its head. */
+  writeLock: WriteLock;
+  followUps: FollowUpsPort;
 }): AppPorts {
   const { hub, metrics } = deps;
   return {
@@ -43,7 +47,8 @@ export function nodePorts(deps: {
     recordRequest: (sample) => metrics.record(sample),
     prometheus: async () => renderPrometheus(metrics),
     hubHealth: () => hub.ping(),
-    // One process: a tenant's writers queue for its audit chain instead of racing for its head.
-    writeLock: keyedMutex(),
+    writeLock: deps.writeLock,
+    // A write's follow-ups (outbox) run after its commit; retries by timer (followUps.ts).
+    followUps: deps.followUps,
   };
 }

@@ -7,6 +7,8 @@ import { isLoopbackListenAddress } from '../../http/rebinding';
 import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
+import { keyedMutex } from '../../usecases/ports/writeLock';
+import { NodeFollowUps } from './followUps';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -53,6 +55,9 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   const metrics = new MetricsAggregator();
   const hub = new LiveHub({ db: options.db, metrics, logger });
   const events = hubEvents(hub, logger);
+  // Shared by requests and the follow-up drainers: both write as the tenant.
+  const writeLock = keyedMutex();
+  const followUps = new NodeFollowUps({ db: options.db, events, writeLock, logger });
   const deps: SubscriptionDeps = {
     db: options.db,
     config,
@@ -73,6 +78,8 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     events,
     metrics,
     rateLimiter,
+    writeLock,
+    followUps: followUps.port(),
     subscriptions: async (request, credential) =>
       request.headers.get('upgrade')?.toLowerCase() === 'websocket'
         ? gateway.accept(request, credential)
@@ -95,7 +102,10 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     fetch,
     upgrade: (req, socket, head, request) => void gateway.handleUpgrade(req, socket, head, request, fetch),
     endSubscriptions,
-    close: endSubscriptions,
+    close: async () => {
+      followUps.close();
+      await endSubscriptions();
+    },
     config,
   };
 }

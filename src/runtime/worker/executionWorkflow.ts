@@ -90,7 +90,9 @@ export class ExecutionWorkflow extends WorkflowEntrypoint<ExecutionEnv, Executio
       );
     });
     if (ended?.changeId && ended.trigger === 'RUNBOOK') {
-      await step.do('settle change', BOOKKEEPING, () => settleRunbook(this.env, ended));
+      // Queued with the end (outbox); run now. It never throws: a failure is retried by the
+      // tenant's alarm and the cron, not by replaying this step.
+      await step.do('settle change', BOOKKEEPING, () => settleRunbook(this.env, ended.id));
     }
     return ended?.status ?? 'already ended';
   }

@@ -1,11 +1,10 @@
 import { type AppPorts, createApp } from '../../http/app';
 import type { RequestSample } from '../../metrics/observation';
 import { schema } from '../../schema';
-import { type ExecutionEnv, hubEvents, workflowsExecutor } from './ports';
+import { durableFollowUps, durableWriteLock, type ExecutionEnv, hubEvents, workflowsExecutor } from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
 import { runScheduled } from './scheduled';
 import { forwardToHub, type HubEnv, type TenantHub } from './tenantHub';
-import { durableWriteLock } from './tenantLock';
 
 export { BreakerBoard } from './breakerBoard';
 export { ExecutionWorkflow } from './executionWorkflow';
@@ -47,6 +46,8 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     events: hubEvents(env, (p) => ctx.waitUntil(p)),
     executions: workflowsExecutor(env),
     writeLock: durableWriteLock(env.TENANT_LOCKS),
+    // A follow-up that failed right after its commit is retried by the tenant's TenantLock alarm.
+    followUps: durableFollowUps(env.TENANT_LOCKS),
     live: {
       systemFigures: async () => {
         await flushSamples(env);
@@ -72,7 +73,8 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
-  // Every minute: cron-triggered workflows, and the watchdog that keeps executions from sticking.
+  // Every minute: cron-triggered workflows, the watchdog that keeps executions from sticking, and
+  // every tenant's due follow-ups.
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(env, controller.scheduledTime);
   },

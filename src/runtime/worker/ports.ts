@@ -1,17 +1,22 @@
 import { loadConfig } from '../../config';
-import type { ExecutionRecord } from '../../domain/types';
+import type { AuditSource } from '../../db/audit';
+import { settleRowId } from '../../db/outbox';
+import type { Principal } from '../../domain/principal';
 import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import { createLogger } from '../../log';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
+import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
+import { type FollowUpRunner, type FollowUpsPort, runFollowUp } from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
-import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../../usecases/workflows/runbooks';
+import type { WriteLock } from '../../usecases/ports/writeLock';
+import { enginePrincipal } from '../../usecases/workflows/runbooks';
 import { openStepSecrets } from '../../usecases/workflows/secrets';
 import type { BreakerBoard } from './breakerBoard';
 import type { ExecutionParams } from './executionWorkflow';
 import type { TenantHub } from './tenantHub';
-import { durableWriteLock, type TenantLock } from './tenantLock';
+import type { TenantLock } from './tenantLock';
 
 /** The Worker bindings the engine uses. */
 export interface ExecutionEnv extends AppBindings {
@@ -96,24 +101,53 @@ export function workflowsExecutor(env: Pick<ExecutionEnv, 'EXECUTOR' | 'BREAKERS
 }
 
 /**
- * Runs `work` as the engine (principal `workflow-engine`, source `system`) and waits for the
- * events it published, since outside a request nothing else keeps them alive.
+ * The Worker's WriteLock: a tenant's writers take turns through its TenantLock. If the object
+ * cannot be reached the work runs anyway, racing as before (the chain still guards it).
  */
-export async function asEngine<T>(
+export function durableWriteLock(ns: DurableObjectNamespace<TenantLock>): WriteLock {
+  return async (key, work) => {
+    const stub = ns.get(ns.idFromName(key));
+    const lease = await stub.acquire().catch(() => null);
+    try {
+      return await work();
+    } finally {
+      if (lease) await stub.release(lease).catch(() => {});
+    }
+  };
+}
+
+/** A failed follow-up asks the tenant's TenantLock to drain again at its retry time (its alarm). */
+const alarmAt = (ns: DurableObjectNamespace<TenantLock>) => (tenantId: string, at: Date) =>
+  ns.get(ns.idFromName(tenantId)).drainAt(tenantId, at.getTime());
+
+/** Follow-ups run right after their commit; a failed one is retried by the tenant's alarm. */
+export function durableFollowUps(ns: DurableObjectNamespace<TenantLock>): FollowUpsPort {
+  return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, alarmAt(ns)) };
+}
+
+/**
+ * Runs `work` as `principal` with the Worker's ports, and waits for the events it published,
+ * since outside a request nothing else keeps them alive. `writeLock`: inside the TenantLock
+ * itself (its alarm), its own turn instead of a call to itself.
+ */
+export async function asPrincipal<T>(
   env: ExecutionEnv,
-  tenantId: string,
-  requestId: string,
+  principal: Principal,
+  meta: { requestId: string; source: AuditSource; toolName?: string | null },
   work: (ctx: AuthedContext) => Promise<T>,
+  writeLock: WriteLock = durableWriteLock(env.TENANT_LOCKS),
 ): Promise<T> {
   const pending: Promise<unknown>[] = [];
   const ctx = createRequestContext({
     db: env.DB,
-    requestId,
-    principal: enginePrincipal(tenantId),
-    source: 'system',
+    requestId: meta.requestId,
+    principal,
+    source: meta.source,
+    toolName: meta.toolName ?? null,
     events: hubEvents(env, (p) => pending.push(p)),
     executions: workflowsExecutor(env),
-    writeLock: durableWriteLock(env.TENANT_LOCKS),
+    writeLock,
+    followUps: durableFollowUps(env.TENANT_LOCKS),
   }) as AuthedContext;
   try {
     return await work(ctx);
@@ -122,10 +156,44 @@ export async function asEngine<T>(
   }
 }
 
-/** Completes or fails the change a runbook execution implemented. */
-export function settleRunbook(
+/** Runs `work` as the engine (principal `workflow-engine`, source `system`). */
+export function asEngine<T>(
   env: ExecutionEnv,
-  execution: EndedExecution & Pick<ExecutionRecord, 'tenantId'>,
-): Promise<string> {
-  return asEngine(env, execution.tenantId, execution.id, (ctx) => settleRunbookChange(ctx, execution));
+  tenantId: string,
+  requestId: string,
+  work: (ctx: AuthedContext) => Promise<T>,
+): Promise<T> {
+  return asPrincipal(env, enginePrincipal(tenantId), { requestId, source: 'system' }, work);
+}
+
+/**
+ * Where the cron, the alarm and the engine run follow-ups: as each row's actor, with the Worker's
+ * ports. `writeLock`: inside the TenantLock (its alarm), its own turns; it also re-arms itself,
+ * so it passes `retryAt: null`.
+ */
+export function followUpRunner(
+  env: ExecutionEnv,
+  opts: { writeLock?: WriteLock; retryAt?: null } = {},
+): FollowUpRunner {
+  return {
+    db: env.DB,
+    now: () => new Date(),
+    run: (row) =>
+      asPrincipal(
+        env,
+        rowActor(row),
+        { requestId: row.requestId, source: row.source, toolName: row.toolName },
+        (ctx) => runFollowUpEffect(ctx, row),
+        opts.writeLock,
+      ),
+    ...(opts.retryAt === null ? {} : { retryAt: alarmAt(env.TENANT_LOCKS) }),
+  };
+}
+
+/**
+ * Settles the change a runbook execution implemented: runs the settle follow-up that ending the
+ * execution queued (engine.ts finishExecution). A failure stays queued for the alarm and the cron.
+ */
+export function settleRunbook(env: ExecutionEnv, executionId: string): Promise<string> {
+  return runFollowUp(followUpRunner(env), settleRowId(executionId));
 }

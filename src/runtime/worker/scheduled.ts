@@ -1,6 +1,7 @@
 import { loadConfig } from '../../config';
 import { isUniqueViolation } from '../../db/errors';
-import { pruneWebhookDeliveriesStatement, staleLiveExecutions } from '../../db/executions';
+import { pruneWebhookDeliveriesStatement, staleLiveExecutions, unsettledRunbooks } from '../../db/executions';
+import { insertOutboxStatement, pruneDoneOutboxStatement, settleRowId } from '../../db/outbox';
 import type { ExecutionRecord } from '../../domain/types';
 import type { WorkflowTrigger } from '../../domain/workflowSteps';
 import { cronMatches } from '../../engine/cron';
@@ -12,11 +13,13 @@ import {
   migrationPrincipal,
   tenantsWithUnauditedMigrations,
 } from '../../usecases/changes/migrations';
+import { type DrainReport, drainDue } from '../../usecases/outbox';
 import { executeWorkflow } from '../../usecases/workflows/executions';
 import {
   asEngine,
   type ExecutionEnv,
   enginePorts,
+  followUpRunner,
   release,
   settleRunbook,
   WAKE_EVENT,
@@ -36,6 +39,9 @@ export const ABANDON_AFTER_MS = 30 * 60_000;
 /** Longer than the signature tolerance both ways (5 min old, 5 min ahead), so a replay is always caught. */
 const WEBHOOK_REPLAY_WINDOW_MS = 15 * 60_000;
 const SCAN_LIMIT = 200;
+/** Follow-ups done this long ago are forgotten (their effects' own rows remain), a bounded batch a minute. */
+const OUTBOX_KEEP_MS = 7 * 24 * 3600_000;
+const OUTBOX_PRUNE_LIMIT = 500;
 
 const logger = createLogger({ service: 'changeflow', component: 'scheduled' });
 
@@ -44,6 +50,9 @@ export interface SweepReport {
   nudged: string[];
   restarted: string[];
   abandoned: string[];
+  /** Runbook executions that ended while their change stayed IMPLEMENTING: settles queued again. */
+  resettled: string[];
+  followUps: DrainReport;
 }
 
 /** The minute a scheduled event stands for, as the key that makes a cron start happen once. */
@@ -95,9 +104,18 @@ function lateness(e: ExecutionRecord, now: number): number {
  * moving or ended: a PENDING one whose hand-over failed is handed over again; one whose instance
  * ended, errored or vanished is failed (EXECUTION-009); one that overslept (a `wrangler dev`
  * restart leaves waits without their timer) is woken; one silent for ABANDON_AFTER_MS is failed.
+ * Then the changes a runbook left IMPLEMENTING after it ended get their settle queued again.
  */
-export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<SweepReport, 'cronStarted'>> {
-  const report = { nudged: [] as string[], restarted: [] as string[], abandoned: [] as string[] };
+export async function watchdog(
+  env: ExecutionEnv,
+  now: Date,
+): Promise<Omit<SweepReport, 'cronStarted' | 'followUps'>> {
+  const report = {
+    nudged: [] as string[],
+    restarted: [] as string[],
+    abandoned: [] as string[],
+    resettled: [] as string[],
+  };
   const nudgeAfter = loadConfig(env).execution.nudgeAfterMs;
   const candidates = await staleLiveExecutions(
     env.DB,
@@ -108,7 +126,38 @@ export async function watchdog(env: ExecutionEnv, now: Date): Promise<Omit<Sweep
     const late = lateness(e, now.getTime());
     if (late >= nudgeAfter) report[await sweepOne(env, e, late)].push(e.id);
   }
+  report.resettled = await requeueSettles(env, new Date(now.getTime() - nudgeAfter));
   return report;
+}
+
+/**
+ * Finds changes still IMPLEMENTING whose runbook execution ended before `before` (its settle was
+ * lost, or came from before the outbox) and queues their settle again; the drain that follows
+ * in the same sweep runs it.
+ */
+async function requeueSettles(env: ExecutionEnv, before: Date): Promise<string[]> {
+  const ended = await unsettledRunbooks(env.DB, before.toISOString(), SCAN_LIMIT);
+  if (ended.length === 0) return [];
+  const at = new Date().toISOString();
+  await env.DB.batch(
+    ended.map(({ tenantId, executionId }) =>
+      insertOutboxStatement(
+        env.DB,
+        {
+          id: settleRowId(executionId),
+          tenantId,
+          followUp: { kind: 'settle-runbook', executionId },
+          actor: null,
+          source: 'system',
+          toolName: null,
+          requestId: `watchdog:${executionId}`,
+          createdAt: at,
+        },
+        { reopen: true },
+      ),
+    ),
+  );
+  return ended.map((e) => e.executionId);
 }
 
 /** Puts one late execution back on its way, or ends it; says which. */
@@ -120,7 +169,7 @@ async function sweepOne(
   const ids = { tenantId: e.tenantId, executionId: e.id };
   const abandon = async (why: string) => {
     const ended = await abandonExecution(enginePorts(env, e.tenantId), ids, why);
-    if (ended?.changeId && ended.trigger === 'RUNBOOK') await settleRunbook(env, ended);
+    if (ended?.changeId && ended.trigger === 'RUNBOOK') await settleRunbook(env, ended.id);
     const instance = await env.EXECUTOR.get(e.id).catch(() => null);
     await instance?.terminate().catch(() => {});
     release(instance);
@@ -165,11 +214,13 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   );
   const cronStarted = await startCronWorkflows(env, at);
   const swept = await watchdog(env, new Date());
-  await pruneWebhookDeliveriesStatement(
-    env.DB,
-    new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString(),
-  ).run();
-  const report = { cronStarted, ...swept };
+  // Every tenant's due follow-ups: those whose alarm was lost, and the settles just re-queued.
+  const followUps = await drainDue(followUpRunner(env), { limit: SCAN_LIMIT });
+  await env.DB.batch([
+    pruneWebhookDeliveriesStatement(env.DB, new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString()),
+    pruneDoneOutboxStatement(env.DB, new Date(Date.now() - OUTBOX_KEEP_MS).toISOString(), OUTBOX_PRUNE_LIMIT),
+  ]);
+  const report = { cronStarted, ...swept, followUps };
   logger.log('info', 'scheduled sweep', report);
   return report;
 }

@@ -21,9 +21,8 @@ import { createLogger } from '../../log';
 import { schema } from '../../schema';
 import type { ChangeEvent } from '../../usecases/ports/events';
 import type { MetricsRecorder } from './metricsRecorder';
-import { type ExecutionEnv, workflowsExecutor } from './ports';
+import { durableFollowUps, durableWriteLock, type ExecutionEnv, workflowsExecutor } from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
-import { durableWriteLock } from './tenantLock';
 
 export interface HubEnv extends AppBindings {
   METRICS: DurableObjectNamespace<MetricsRecorder>;
@@ -139,7 +138,9 @@ export class TenantHub extends DurableObject<HubEnv> {
       // A mutation sent over the socket announces its events here, as one over HTTP does.
       events: { publish: (e) => this.publish(e), publishExecution: (e) => this.publishExecution(e) },
       ...(EXECUTOR && BREAKERS ? { executions: workflowsExecutor({ EXECUTOR, BREAKERS }) } : {}),
-      ...(TENANT_LOCKS ? { writeLock: durableWriteLock(TENANT_LOCKS) } : {}),
+      ...(TENANT_LOCKS
+        ? { writeLock: durableWriteLock(TENANT_LOCKS), followUps: durableFollowUps(TENANT_LOCKS) }
+        : {}),
     };
   }
 

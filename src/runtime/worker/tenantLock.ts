@@ -1,5 +1,8 @@
 import { DurableObject } from 'cloudflare:workers';
-import type { WriteLock } from '../../usecases/ports/writeLock';
+import { nextOutboxDue } from '../../db/outbox';
+import { createLogger } from '../../log';
+import { drainDue } from '../../usecases/outbox';
+import { type ExecutionEnv, followUpRunner } from './ports';
 
 /**
  * One object per tenant that hands out its write turn: every write of a tenant appends to one
@@ -13,7 +16,18 @@ import type { WriteLock } from '../../usecases/ports/writeLock';
  */
 export const LEASE_MS = 10_000;
 
-export class TenantLock extends DurableObject {
+/** An alarm never fires sooner than this after the last (a row failing at once is not a busy loop). */
+const MIN_ALARM_GAP_MS = 1_000;
+
+const logger = createLogger({ service: 'changeflow', component: 'tenant-lock' });
+
+/**
+ * The object also keeps its tenant's follow-ups going (src/usecases/outbox.ts): one that failed
+ * right after its commit asks for a drain at its retry time (drainAt), and the alarm drains the
+ * tenant's due rows then, re-arming itself while any remain. The cron drains every tenant too,
+ * so a lost alarm only delays a retry to the next minute.
+ */
+export class TenantLock extends DurableObject<ExecutionEnv> {
   private tail: Promise<void> = Promise.resolve();
   private readonly holders = new Map<string, () => void>();
   private queued = 0;
@@ -57,20 +71,33 @@ export class TenantLock extends DurableObject {
   waiting(): number {
     return this.queued;
   }
-}
 
-/**
- * The Worker's WriteLock: a tenant's writers take turns through its TenantLock. If the object
- * cannot be reached the work runs anyway, racing as before (the chain still guards it).
- */
-export function durableWriteLock(ns: DurableObjectNamespace<TenantLock>): WriteLock {
-  return async (key, work) => {
-    const stub = ns.get(ns.idFromName(key));
-    const lease = await stub.acquire().catch(() => null);
+  /** Drains the tenant's due follow-ups at `at` (ms since the epoch), or earlier if already armed so. */
+  async drainAt(tenantId: string, at: number): Promise<void> {
+    await this.ctx.storage.put('tenant', tenantId);
+    const armed = await this.ctx.storage.getAlarm();
+    if (armed === null || armed > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    const tenantId = await this.ctx.storage.get<string>('tenant');
+    if (!tenantId) return;
+    // Follow-ups write as the tenant, whose turns this object hands out: take one here, not
+    // through a call to itself. Their retries are this alarm's, re-armed below.
+    const runner = followUpRunner(this.env, { writeLock: (_key, work) => this.turn(work), retryAt: null });
+    const report = await drainDue(runner, { tenantId });
+    if (report.failed.length) logger.log('warn', 'follow-ups still failing', { tenantId, ...report });
+    const due = await nextOutboxDue(this.env.DB, tenantId);
+    if (due) await this.ctx.storage.setAlarm(Math.max(Date.parse(due), Date.now() + MIN_ALARM_GAP_MS));
+  }
+
+  /** Runs `work` in a turn of its own, as a writer calling acquire and release would. */
+  private async turn<T>(work: () => Promise<T>): Promise<T> {
+    const lease = await this.acquire();
     try {
       return await work();
     } finally {
-      if (lease) await stub.release(lease).catch(() => {});
+      this.release(lease);
     }
-  };
+  }
 }

@@ -7,7 +7,6 @@ import { assertTransition } from '../../domain/stateMachine';
 import type { ApprovalRecord } from '../../domain/types';
 import { AppError } from '../../errors';
 import type { AuthedContext } from '../context';
-import { afterChangeDecided } from './afterDecision';
 import { mutateChange } from './writes';
 
 /**
@@ -114,7 +113,5 @@ export async function decideApproval(
     };
   });
   ctx.loaders.approvalsByChange.clear(id);
-  // A decisive vote wakes the gates waiting on the change and may start its runbook.
-  await afterChangeDecided(ctx, change);
   return { change, ...result };
 }

@@ -4,14 +4,16 @@ import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord } from '../../domain/types';
 import { AppError } from '../../errors';
 import type { AuthedContext } from '../context';
-import { afterChangeDecided } from './afterDecision';
 import { computeRisk, withRisk } from './risk';
 import { mutateChange } from './writes';
 
 /** Hours after an emergency override by which its post-implementation review is due. */
 export const EMERGENCY_REVIEW_HOURS = 48;
 
-/** An admin approves an EMERGENCY change at once; a post-implementation review falls due in 48 h. */
+/**
+ * An admin approves an EMERGENCY change at once; a post-implementation review falls due in 48 h.
+ * Approved by override is approved: what follows a CAB decision follows (mutateChange queues it).
+ */
 export async function emergencyOverride(
   ctx: AuthedContext,
   id: string,
@@ -50,9 +52,6 @@ export async function emergencyOverride(
     };
     return { next, action: 'change.emergency_override' };
   });
-  // Approved by override is approved: gates waiting on the change wake and its runbook may start,
-  // as after a CAB decision.
-  await afterChangeDecided(ctx, change);
   return change;
 }
 

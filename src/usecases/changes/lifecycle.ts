@@ -11,7 +11,6 @@ import { AppError } from '../../errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { changeEvent } from '../ports/events';
-import { afterChangeDecided } from './afterDecision';
 import { computeRisk, withRisk } from './risk';
 import { assertOwnerOrManager, mutateChange } from './writes';
 
@@ -215,7 +214,6 @@ export async function submitChange(ctx: AuthedContext, id: string, expectedVersi
       action: preApproved ? 'change.submitted.pre_approved' : 'change.submitted',
     };
   });
-  await afterChangeDecided(ctx, change);
   return change;
 }
 

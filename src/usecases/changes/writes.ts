@@ -5,6 +5,7 @@ import { AppError } from '../../errors';
 import { type AuditEntry, commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { changeEvent } from '../ports/events';
+import { decisionFollowUps } from './afterDecision';
 
 /** Fields whose change is worth an audit line; timestamps and version follow from them. */
 const QUIET_FIELDS = new Set<keyof ChangeRecord>(['version', 'updatedAt']);
@@ -40,6 +41,7 @@ export function notFound(id: string): AppError {
 /**
  * Reads the change fresh, lets `decide` compute the next state, and commits the row (with the
  * version check) and its audit events in one batch. A stale `expectedVersion` is a conflict.
+ * A move to APPROVED or REJECTED, whoever makes it, queues what follows a decision in the batch.
  */
 export async function mutateChange<T = undefined>(
   ctx: AuthedContext,
@@ -47,40 +49,44 @@ export async function mutateChange<T = undefined>(
   expectedVersion: number | null | undefined,
   decide: (current: ChangeRecord, now: string) => Promise<ChangeUpdate<T>> | ChangeUpdate<T>,
 ): Promise<{ change: ChangeRecord; result: T }> {
-  const committed = await commitWithAudit(ctx, async () => {
-    const current = await getChange(ctx.db, ctx.principal.tenantId, id);
-    if (!current) throw notFound(id);
-    if (expectedVersion != null && expectedVersion !== current.version) {
-      throw new AppError(
-        'CHANGE_VERSION_CONFLICT',
-        `Change ${id} is at version ${current.version}, not ${expectedVersion}; read it again and retry`,
-        { changeId: id, currentVersion: current.version, expectedVersion },
-      );
-    }
-    const now = ctx.now().toISOString();
-    const update = await decide(current, now);
-    const next: ChangeRecord = { ...update.next, version: current.version + 1, updatedAt: now };
-    const diff = changeDiff(current, next);
-    return {
-      statements: [...updateChangeStatements(ctx.db, current, next), ...(update.statements ?? [])],
-      audit: [
-        ...(update.audit ?? []),
-        { action: update.action, targetType: 'ChangeRequest', targetId: id, ...diff },
-      ],
-      result: {
-        change: next,
-        result: update.result as T,
-        previousStatus: current.status,
-        action: update.action,
-      },
-    };
-  });
-  const { change, result, previousStatus, action } = committed;
-  // Only after the batch committed: subscribers never see a change that did not happen.
-  ctx.events?.publish(
-    changeEvent(action, change, previousStatus, { id: ctx.principal.id, source: ctx.source }),
+  const committed = await commitWithAudit(
+    ctx,
+    async () => {
+      const current = await getChange(ctx.db, ctx.principal.tenantId, id);
+      if (!current) throw notFound(id);
+      if (expectedVersion != null && expectedVersion !== current.version) {
+        throw new AppError(
+          'CHANGE_VERSION_CONFLICT',
+          `Change ${id} is at version ${current.version}, not ${expectedVersion}; read it again and retry`,
+          { changeId: id, currentVersion: current.version, expectedVersion },
+        );
+      }
+      const now = ctx.now().toISOString();
+      const update = await decide(current, now);
+      const next: ChangeRecord = { ...update.next, version: current.version + 1, updatedAt: now };
+      const diff = changeDiff(current, next);
+      return {
+        statements: [...updateChangeStatements(ctx.db, current, next), ...(update.statements ?? [])],
+        audit: [
+          ...(update.audit ?? []),
+          { action: update.action, targetType: 'ChangeRequest', targetId: id, ...diff },
+        ],
+        followUps: decisionFollowUps(current, next),
+        result: {
+          change: next,
+          result: update.result as T,
+          previousStatus: current.status,
+          action: update.action,
+        },
+      };
+    },
+    // Only after the batch committed: subscribers never see a change that did not happen.
+    ({ change, previousStatus, action }) =>
+      ctx.events?.publish(
+        changeEvent(action, change, previousStatus, { id: ctx.principal.id, source: ctx.source }),
+      ),
   );
-  return { change, result };
+  return { change: committed.change, result: committed.result };
 }
 
 /** Requesters act on their own changes; change managers and admins on any. */

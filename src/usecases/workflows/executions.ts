@@ -1,6 +1,7 @@
-import { isGuard } from '../../db/errors';
+import { isGuard, isUniqueViolation } from '../../db/errors';
 import {
   countLiveExecutions,
+  executionOfOutbox,
   executionsWaitingOnChange,
   getExecution,
   insertExecutionStatement,
@@ -132,6 +133,50 @@ export async function handOver(ctx: AuthedContext, executions: readonly Executio
   }
 }
 
+/**
+ * Hands one recorded execution to the runner if it is still PENDING, and says what it did; a
+ * failure is thrown (for a follow-up, which is then retried: outbox.ts).
+ */
+export async function handOverNow(ctx: AuthedContext, e: ExecutionRecord): Promise<string> {
+  if (e.status !== 'PENDING') return `execution ${e.id} already ${e.status}`;
+  if (!ctx.executions) throw engineMissing();
+  ctx.events?.publishExecution?.(executionEvent(e));
+  await ctx.executions.start({ tenantId: e.tenantId, executionId: e.id });
+  return `handed over execution ${e.id}`;
+}
+
+/**
+ * Records an execution (audited), not yet handed over. `outboxId`: the follow-up that starts it;
+ * if another run of that follow-up recorded it first, that execution is the answer.
+ */
+export async function recordExecution(
+  ctx: AuthedContext,
+  workflowId: string,
+  start: ExecutionStart,
+  outboxId: string | null = null,
+  extraStatements: (e: ExecutionRecord) => D1PreparedStatement[] = () => [],
+): Promise<ExecutionRecord> {
+  if (!ctx.executions) throw engineMissing();
+  return commitWithAudit(ctx, async () => {
+    const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, workflowId);
+    if (!workflow) throw workflowNotFound(workflowId);
+    const e = plannedExecution(ctx, workflow, start);
+    return {
+      statements: [insertExecutionStatement(ctx.db, e, outboxId), ...extraStatements(e)],
+      audit: [executionAudit(e)],
+      result: e,
+    };
+  }).catch(async (e) => {
+    // Deleted between the read and the insert: the trigger (migration 0006) refused the row.
+    if (isWorkflowGone(e)) throw workflowNotFound(workflowId);
+    if (outboxId && isUniqueViolation(e, 'workflow_executions')) {
+      const first = await executionOfOutbox(ctx.db, ctx.principal.tenantId, outboxId);
+      if (first) return first;
+    }
+    throw e;
+  });
+}
+
 /** Runs a workflow now: records the execution (audited) and hands it to the engine. */
 export async function executeWorkflow(
   ctx: AuthedContext,
@@ -139,21 +184,7 @@ export async function executeWorkflow(
   start: ExecutionStart,
   extraStatements: (e: ExecutionRecord) => D1PreparedStatement[] = () => [],
 ): Promise<ExecutionRecord> {
-  if (!ctx.executions) throw engineMissing();
-  const execution = await commitWithAudit(ctx, async () => {
-    const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, workflowId);
-    if (!workflow) throw workflowNotFound(workflowId);
-    const e = plannedExecution(ctx, workflow, start);
-    return {
-      statements: [insertExecutionStatement(ctx.db, e), ...extraStatements(e)],
-      audit: [executionAudit(e)],
-      result: e,
-    };
-  }).catch((e) => {
-    // Deleted between the read and the insert: the trigger (migration 0006) refused the row.
-    if (isWorkflowGone(e)) throw workflowNotFound(workflowId);
-    throw e;
-  });
+  const execution = await recordExecution(ctx, workflowId, start, null, extraStatements);
   await handOver(ctx, [execution]);
   return execution;
 }
@@ -216,9 +247,16 @@ export async function assertNoLiveExecutions(ctx: AuthedContext, workflowId: str
   }
 }
 
-/** A change was approved or rejected: approval gates waiting on it look again now. */
-export async function wakeGatesOf(ctx: AuthedContext, changeId: string): Promise<void> {
-  if (!ctx.executions) return;
+/**
+ * A change was approved or rejected: approval gates waiting on it look again now. Says how many
+ * it woke; throws if one could not be woken (the follow-up is retried; waking twice is harmless).
+ */
+export async function wakeGatesOf(ctx: AuthedContext, changeId: string): Promise<number> {
+  const executions = ctx.executions;
+  if (!executions) return 0;
   const ids = await executionsWaitingOnChange(ctx.db, ctx.principal.tenantId, changeId);
-  await Promise.all(ids.map((id) => ctx.executions?.wake(id).catch(() => {})));
+  const woken = await Promise.allSettled(ids.map((id) => executions.wake(id)));
+  const failed = woken.flatMap((r, i) => (r.status === 'rejected' ? [`${ids[i]}: ${String(r.reason)}`] : []));
+  if (failed.length) throw new Error(`could not wake ${failed.join('; ')}`);
+  return ids.length;
 }

@@ -1,8 +1,8 @@
-import { insertExecutionStatement } from '../../db/executions';
+import { getExecution, insertExecutionStatement } from '../../db/executions';
 import { getWorkflow } from '../../db/workflows';
 import { type Principal, systemPrincipal } from '../../domain/principal';
 import { assertTransition } from '../../domain/stateMachine';
-import type { ChangeRecord, ExecutionRecord } from '../../domain/types';
+import { type ChangeRecord, type ExecutionRecord, isTerminalExecution } from '../../domain/types';
 import { AppError } from '../../errors';
 import { moveChange } from '../changes/lifecycle';
 import { mutateChange } from '../changes/writes';
@@ -45,6 +45,18 @@ export async function settleRunbookChange(ctx: AuthedContext, execution: EndedEx
     }
     throw e;
   }
+}
+
+/**
+ * The settle-runbook follow-up (queued by the engine in the batch that ends the execution, or by
+ * the watchdog): reads the execution as recorded and settles its change. Keyed by the change
+ * itself: once moved it is left, so a second run changes nothing.
+ */
+export async function settleEndedRunbook(ctx: AuthedContext, executionId: string): Promise<string> {
+  const execution = await getExecution(ctx.db, ctx.principal.tenantId, executionId);
+  if (!execution) return 'execution not found';
+  if (!isTerminalExecution(execution.status)) return `execution still ${execution.status}`;
+  return settleRunbookChange(ctx, execution);
 }
 
 function runbookNotVouched(change: ChangeRecord): AppError {

@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { durableWriteLock } from '../../../src/runtime/worker/tenantLock';
+import { durableWriteLock } from '../../../src/runtime/worker/ports';
 import { cast, createChange, gqlOk } from '../../helpers/changes';
 
 const lock = (name: string) => env.TENANT_LOCKS.get(env.TENANT_LOCKS.idFromName(name));

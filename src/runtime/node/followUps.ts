@@ -1,0 +1,87 @@
+import type { Logger } from '../../log';
+import { createRequestContext } from '../../usecases/context';
+import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
+import { type DrainReport, drainDue, type FollowUpRunner, type FollowUpsPort } from '../../usecases/outbox';
+import type { EventsPort } from '../../usecases/ports/events';
+import type { WriteLock } from '../../usecases/ports/writeLock';
+
+/** How often every tenant's due follow-ups are drained (what the Worker's cron does each minute). */
+export const SWEEP_MS = 60_000;
+
+/**
+ * The outbox's drainers in one Node process (src/usecases/outbox.ts): follow-ups run right after
+ * their commit; one that failed is retried by a timer at its retry time (the Worker's Durable
+ * Object alarm), and a sweep every minute drains whatever is due (the Worker's cron). There is no
+ * workflow engine here: follow-ups that need one end as "no workflow engine in this runtime".
+ */
+export class NodeFollowUps {
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly sweep: ReturnType<typeof setInterval>;
+  private closed = false;
+
+  constructor(
+    private readonly deps: {
+      db: D1Database;
+      events: EventsPort;
+      writeLock: WriteLock;
+      logger: Logger;
+      sweepMs?: number;
+    },
+  ) {
+    this.sweep = setInterval(() => void this.drain(), deps.sweepMs ?? SWEEP_MS);
+    this.sweep.unref?.();
+  }
+
+  /** For the app's ports: run a write's follow-ups once it committed. */
+  port(): FollowUpsPort {
+    return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, this.retryAt) };
+  }
+
+  /** Drains the due rows (of one tenant, or of all) now. */
+  drain(tenantId?: string): Promise<DrainReport> {
+    return drainDue(this.runner(), tenantId ? { tenantId } : {});
+  }
+
+  close(): void {
+    this.closed = true;
+    clearInterval(this.sweep);
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  private readonly retryAt = async (tenantId: string, at: Date): Promise<void> => {
+    if (this.closed) return;
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        void this.drain(tenantId);
+      },
+      Math.max(0, at.getTime() - Date.now()),
+    );
+    timer.unref?.();
+    this.timers.add(timer);
+  };
+
+  private runner(): FollowUpRunner {
+    const { db, events, writeLock } = this.deps;
+    return {
+      db,
+      now: () => new Date(),
+      run: (row) =>
+        runFollowUpEffect(
+          createRequestContext({
+            db,
+            requestId: row.requestId,
+            principal: rowActor(row),
+            source: row.source,
+            toolName: row.toolName,
+            events,
+            writeLock,
+            followUps: this.port(),
+          }) as Parameters<typeof runFollowUpEffect>[0],
+          row,
+        ),
+      retryAt: this.retryAt,
+    };
+  }
+}
