@@ -18,7 +18,8 @@ export const CONFIRM_ARG = 'confirm';
 
 const CONFIRM_SCHEMA: JsonSchema = {
   type: 'boolean',
-  description: 'true once the person you act for agreed to this irreversible action (if the server cannot ask them).',
+  description:
+    'true once the person you act for agreed to this irreversible action (if the server cannot ask them).',
 };
 
 type Args = Record<string, unknown>;

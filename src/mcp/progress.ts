@@ -17,6 +17,24 @@ const STEP_GOING: ReadonlySet<StepRunStatus> = new Set(['RUNNING', 'WAITING']);
  * has ended (progress = steps ended, total = steps), until the execution ends or the caller's
  * timeout runs out. The answer is the same as without a token.
  */
+async function stepTotal(
+  id: unknown,
+  execute: ExecuteOperation,
+  toolName: string,
+): Promise<number | undefined> {
+  const result = await execute(
+    'query ProgressTotal($id: ID!) { execution(id: $id) { workflowVersion workflow { version steps } } }',
+    { id },
+    toolName,
+  );
+  const execution = result.data?.execution as
+    | { workflowVersion: number; workflow: { version: number; steps: unknown[] } | null }
+    | null
+    | undefined;
+  const workflow = execution?.workflow;
+  return workflow && workflow.version === execution.workflowVersion ? workflow.steps.length : undefined;
+}
+
 export async function waitWithProgress(
   tool: ToolDefinition,
   variables: Record<string, unknown>,
@@ -27,6 +45,9 @@ export async function waitWithProgress(
   const timeoutSeconds = typeof variables.timeoutSeconds === 'number' ? variables.timeoutSeconds : 20;
   const deadline = Date.now() + timeoutSeconds * 1000;
   let reported = -1;
+  // The steps recorded so far are not all of them (a step's run is written when it starts): the
+  // total is the step count of the workflow version the execution runs, when that is the current one.
+  const total = progressToken === undefined ? undefined : await stepTotal(variables.id, execute, tool.name);
   for (;;) {
     const result = await execute(tool.document, { ...variables, timeoutSeconds: 1 }, tool.name);
     const execution = result.data?.[tool.fieldName] as Waited | null | undefined;
@@ -40,7 +61,7 @@ export async function waitWithProgress(
         params: {
           progressToken,
           progress: ended.length,
-          total: execution.steps.length,
+          ...(total === undefined ? {} : { total: Math.max(total, execution.steps.length) }),
           message: last
             ? `step ${last.stepId} ${last.status}; execution ${execution.status}`
             : `execution ${execution.status}`,
