@@ -83,6 +83,16 @@ export interface Config {
   breaker: { failureThreshold: number; cooldownMs: number };
   /** The workflow engine's pauses and the watchdog's patience, ms. */
   execution: { cancelPollMs: number; gatePollMs: number; nudgeAfterMs: number };
+  /** Error tracking and traces (the Worker's src/runtime/worker/observability.ts); both off by default. */
+  observability: Observability;
+}
+
+/** Where unexpected errors and traces go; null when not configured. */
+export interface Observability {
+  /** SENTRY_DSN. */
+  sentryDsn: string | null;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT and its companions. */
+  otlp: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
 }
 
 /** WebSocket session limits: how many sockets a caller holds, how many subscriptions one socket runs. */
@@ -383,6 +393,75 @@ export function parseConfig(vars: ConfigVars): Config {
       gatePollMs: positiveInt(vars, 'EXECUTION_GATE_POLL_MS'),
       nudgeAfterMs: positiveInt(vars, 'EXECUTION_NUDGE_AFTER_MS'),
     },
+    observability: parseObservability(vars),
+  };
+}
+
+/**
+ * A Sentry DSN: `https://<public key>@<host>/<project id>`. Its value is never repeated in an
+ * error (it is marked secret), only what is wrong with it.
+ */
+function sentryDsn(raw: string | undefined): string | null {
+  if (blank(raw)) return null;
+  const value = raw.trim();
+  let u: URL | null = null;
+  try {
+    u = new URL(value);
+  } catch {
+    // reported below
+  }
+  if (
+    !u ||
+    (u.protocol !== 'https:' && u.protocol !== 'http:') ||
+    !u.username ||
+    !/^\/\d+$/.test(u.pathname)
+  ) {
+    throw new ConfigError(
+      'SENTRY_DSN',
+      "must be your Sentry project's DSN, https://<public key>@<host>/<project id> (the value given is not)",
+    );
+  }
+  return value;
+}
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `name=value` pairs, comma-separated, values URL-encoded (the OTel spec's format). */
+function otlpHeaders(raw: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (blank(raw)) return headers;
+  for (const pair of raw.split(',')) {
+    if (pair.trim() === '') continue;
+    const eq = pair.indexOf('=');
+    const name = eq > 0 ? pair.slice(0, eq).trim() : '';
+    let value: string | null = null;
+    try {
+      value = decodeURIComponent(pair.slice(eq + 1).trim());
+    } catch {
+      // reported below
+    }
+    if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name) || value === null) {
+      throw new ConfigError(
+        'OTEL_EXPORTER_OTLP_HEADERS',
+        'must be comma-separated name=value pairs with URL-encoded values, e.g. authorization=Bearer%20abc (one pair is not)',
+      );
+    }
+    headers[name.toLowerCase()] = value;
+  }
+  return headers;
+}
+
+function parseObservability(vars: ConfigVars): Observability {
+  const endpoint = url('OTEL_EXPORTER_OTLP_ENDPOINT', vars.OTEL_EXPORTER_OTLP_ENDPOINT);
+  return {
+    sentryDsn: sentryDsn(vars.SENTRY_DSN),
+    // The specification's base URL: traces go to <endpoint>/v1/traces.
+    otlp:
+      endpoint === null
+        ? null
+        : {
+            tracesUrl: `${endpoint.replace(/\/+$/, '')}/v1/traces`,
+            headers: otlpHeaders(vars.OTEL_EXPORTER_OTLP_HEADERS),
+            serviceName: setting(vars, 'OTEL_SERVICE_NAME') as string,
+          },
   };
 }
 

@@ -286,6 +286,44 @@ export const VARIABLES = [
     description: 'Tuning: how late past its wake time the watchdog nudges a live execution, in ms.',
   },
   {
+    name: 'SENTRY_DSN',
+    type: 'url',
+    default: null,
+    defaultText: 'none: no error tracking',
+    runtimes: WORKER,
+    secret: true,
+    description:
+      "Your Sentry project's DSN: unexpected errors (a 500 `INTERNAL`, a failing cron, a Workflow step's last attempt) are sent to it with the request id, method and path, never a body, a header, a cookie, a query string or a token ([deployment.md](deployment.md#error-tracking-and-traces)).",
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_ENDPOINT',
+    type: 'url',
+    default: null,
+    defaultText: 'none: no traces',
+    runtimes: WORKER,
+    secret: false,
+    description:
+      'An OpenTelemetry collector (`https://otel.example.com`): spans of each request, GraphQL operation, D1 call and workflow step are sent as OTLP/HTTP JSON to `<endpoint>/v1/traces` ([deployment.md](deployment.md#error-tracking-and-traces)).',
+  },
+  {
+    name: 'OTEL_EXPORTER_OTLP_HEADERS',
+    type: 'list',
+    default: null,
+    defaultText: 'none',
+    runtimes: WORKER,
+    secret: true,
+    description:
+      'Headers sent with each export, as the OpenTelemetry specification writes them: `name=value` pairs, comma-separated, values URL-encoded (`authorization=Bearer%20abc`).',
+  },
+  {
+    name: 'OTEL_SERVICE_NAME',
+    type: 'string',
+    default: 'changeflow',
+    runtimes: WORKER,
+    secret: false,
+    description: "The traces' `service.name`.",
+  },
+  {
     name: 'CHANGEFLOW_DB',
     type: 'string',
     default: null,

@@ -62,6 +62,11 @@ export interface AppPorts {
   writeLock?: WriteLock;
   /** Runs the follow-ups a write queued once it committed (usecases/outbox.ts); absent: the cron does. */
   followUps?: FollowUpsPort;
+  /**
+   * Where unexpected errors go besides the log (the Worker's Sentry, when SENTRY_DSN is set): a
+   * bug, never a caller's mistake. Must not throw or delay the response.
+   */
+  reportError?: (error: unknown, details: { requestId: string }) => void;
 }
 
 /** 429 in the shape the route's clients understand. */
@@ -159,6 +164,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.executions ? { executions: ports.executions } : {}),
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
       ...(ports.followUps ? { followUps: ports.followUps } : {}),
+      ...(ports.reportError ? { reportError: ports.reportError } : {}),
     };
     const context: RouteContext = {
       request: body.request,
@@ -293,6 +299,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
         response = await route(request, env, ports, requestId, observation);
       } catch (e) {
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
+        ports.reportError?.(e, { requestId });
         response = jsonErrorResponse('INTERNAL', 'Unexpected error', { requestId });
       }
       // An early answer (401, 413, 415, 429...) leaves the body unread: take the rest first.

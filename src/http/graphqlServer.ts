@@ -13,6 +13,7 @@ import type { WriteLock } from '../usecases/ports/writeLock';
 import type { AuthResult } from './authenticate';
 import type { IdempotencyClaim } from './idempotency';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention';
+import { useErrorReporting } from './plugins/use-error-reporting';
 import { isVariableCoercionError, useErrorStatus } from './plugins/use-error-status';
 import { useIntrospectionPolicy } from './plugins/use-introspection-policy';
 import { useMaxTokens } from './plugins/use-max-tokens';
@@ -21,8 +22,10 @@ import { useObservation } from './plugins/use-observation';
 import { useQueryLimits } from './plugins/use-query-limits';
 import { useRequestIdHeader } from './plugins/use-request-id-header';
 import { useRequestParseErrors } from './plugins/use-request-parse-errors';
+import { useTracing } from './plugins/use-tracing';
 import { useUnsupportedMediaTypeError } from './plugins/use-unsupported-media-type-error';
 import { DEFAULT_QUERY_LIMITS } from './queryLimits';
+import { noteUnexpected } from './unexpectedErrors';
 
 const errorLogger = createLogger();
 
@@ -49,6 +52,8 @@ export interface ServerContext {
   followUps?: FollowUpsPort;
   /** What the request did, for the metrics (error codes, tool calls). */
   observation?: Observation;
+  /** Where unexpected errors go besides the log (AppPorts.reportError). */
+  reportError?: (error: unknown, details: { requestId: string }) => void;
 }
 
 /**
@@ -84,6 +89,8 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     logging: false,
     plugins: [
       useObservation(),
+      useErrorReporting(),
+      useTracing(),
       useRequestIdHeader(),
       useCsrfPrevention(),
       useMaxTokens(DEFAULT_QUERY_LIMITS.maxTokens),
@@ -122,7 +129,9 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         errorLogger.log('error', 'unexpected error', {
           error: String((original as Error)?.stack ?? original),
         });
-        return new AppError('INTERNAL', message);
+        const masked = new AppError('INTERNAL', message);
+        noteUnexpected(masked, original);
+        return masked;
       },
     },
   });

@@ -1,17 +1,21 @@
 import { type AppPorts, createApp } from '../../http/app';
 import type { RequestSample } from '../../metrics/observation';
 import { schema } from '../../schema';
+import { ExecutionWorkflow as ExecutionWorkflowClass } from './executionWorkflow';
+import { observabilityOf, observed, reportToSentry, withWorkflowObservability } from './observability';
 import { durableFollowUps, durableWriteLock, type ExecutionEnv, hubEvents, workflowsExecutor } from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
 import { runScheduled } from './scheduled';
 import { forwardToHub, type HubEnv, type TenantHub } from './tenantHub';
 
 export { BreakerBoard } from './breakerBoard';
-export { ExecutionWorkflow } from './executionWorkflow';
 export { MetricsRecorder } from './metricsRecorder';
 export { RateLimiter } from './rateLimiter';
 export { TenantHub } from './tenantHub';
 export { TenantLock } from './tenantLock';
+
+/** Workflows runs this class; with SENTRY_DSN or OTEL_EXPORTER_OTLP_ENDPOINT set, observed (observability.ts). */
+export const ExecutionWorkflow = withWorkflowObservability(ExecutionWorkflowClass);
 
 interface WorkerEnv extends HubEnv, ExecutionEnv {
   RATE_LIMITER: DurableObjectNamespace<RateLimiter>;
@@ -68,14 +72,16 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
       return recorder().prometheus();
     },
     hubHealth: async () => (await hub('__health__').ping()).status,
+    ...(observabilityOf(env)?.sentryDsn ? { reportError: reportToSentry } : {}),
   };
 }
 
-export default {
+// Sentry (SENTRY_DSN) and OpenTelemetry traces (OTEL_EXPORTER_OTLP_ENDPOINT) where configured.
+export default observed<WorkerEnv>({
   fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
   // Every minute: cron-triggered workflows, the watchdog that keeps executions from sticking, and
   // every tenant's due follow-ups.
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(env, controller.scheduledTime);
   },
-} satisfies ExportedHandler<WorkerEnv>;
+});
