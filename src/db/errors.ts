@@ -18,6 +18,7 @@ export const DB_GUARDS = [
   'WORKFLOW_HAS_LIVE_EXECUTIONS',
   'WORKFLOW_NOT_FOUND',
   'CHANGE_MIGRATION_ALREADY_AUDITED',
+  'EXECUTION_ALREADY_ENDED',
 ] as const;
 export type DbGuard = (typeof DB_GUARDS)[number];
 
@@ -25,6 +26,8 @@ const VERSION_GUARDS: readonly DbGuard[] = [
   'CHANGE_VERSION_CONFLICT',
   'WORKFLOW_VERSION_CONFLICT',
   'TEMPLATE_VERSION_CONFLICT',
+  // An execution ended under a write that read it live (migration 0014): re-read, nothing to do.
+  'EXECUTION_ALREADY_ENDED',
 ];
 
 export type DbErrorClass =

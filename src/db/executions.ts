@@ -292,8 +292,10 @@ export function upsertStepRunStatement(
 }
 
 /**
- * Moves a live execution on. Guarded by status: once an execution is terminal no later write
- * (a late step, a second finisher) can change it, so CANCELLED and a result are never mixed up.
+ * Moves a live execution on. Once an execution is terminal no later write (a late step, a second
+ * finisher) can change it, so CANCELLED and a result are never mixed up: the trigger of migration
+ * 0014 refuses with EXECUTION_ALREADY_ENDED, failing the whole batch with the audit event that
+ * described the write (a WHERE on the status would drop the update and keep the event).
  */
 export function updateLiveExecutionStatement(db: D1Database, e: ExecutionRecord): D1PreparedStatement {
   return db
@@ -302,7 +304,7 @@ export function updateLiveExecutionStatement(db: D1Database, e: ExecutionRecord)
        SET status = ?3, outputs = ?4, error_code = ?5, error_class = ?6, error_message = ?7, error_step = ?8,
            error_http_status = ?9, current_step = ?10, wake_at = ?11, started_at = ?12, ended_at = ?13,
            updated_at = ?14
-       WHERE tenant_id = ?1 AND id = ?2 AND status IN ('PENDING', 'RUNNING')`,
+       WHERE tenant_id = ?1 AND id = ?2`,
     )
     .bind(
       e.tenantId,

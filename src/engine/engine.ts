@@ -50,8 +50,30 @@ export interface ExecutionEvent {
   at: string;
 }
 
+/** An audit event the engine's write appends to the tenant's chain (usecases/commit.ts AuditEntry). */
+export interface EngineAuditEntry {
+  action: string;
+  targetType: string;
+  targetId: string;
+  before: unknown;
+  after: unknown;
+}
+
+/** One engine write: its statements and the audit events describing them, committed as one batch. */
+export interface EngineWrite<T> {
+  statements: D1PreparedStatement[];
+  audit: EngineAuditEntry[];
+  result: T;
+}
+
 export interface EnginePorts {
   db: D1Database;
+  /**
+   * Commits a write with its audit events in ONE batch on the tenant's chain, as the engine's
+   * system principal, through usecases/commit.ts (its sequencing, write lock and race retries).
+   * `plan` runs again on every attempt, so it re-reads. `requestId`: the execution's id.
+   */
+  commit<T>(requestId: string, plan: (attempt: number) => Promise<EngineWrite<T>>): Promise<T>;
   breakers: BreakerPort;
   /**
    * The execution's tenant's secrets among `names`, opened (decrypted) for one HTTP attempt;
@@ -120,7 +142,44 @@ function record(
   return recordAll(p, ids, [run], exec);
 }
 
-/** Writes step runs and the execution's position in one batch, then tells subscribers, in order. */
+const ENDED_STEP = new Set<StepRunStatus>(['SUCCEEDED', 'FAILED', 'CANCELLED']);
+
+const hex = (bytes: ArrayBuffer) =>
+  [...new Uint8Array(bytes)].map((b) => b.toString(16).padStart(2, '0')).join('');
+
+/**
+ * Hex SHA-256 of a step's output as recorded (the JSON text in workflow_step_runs.output, capped):
+ * the chain keeps this, never the output, so outputs can be pruned and still be checked.
+ */
+export async function stepOutputHash(output: unknown): Promise<string> {
+  const text = JSON.stringify(output ?? null);
+  return hex(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+}
+
+/** The audit event of a step run that ended: status, attempts, output hash; never the output. */
+export async function stepEndedAudit(run: StepRunRecord): Promise<EngineAuditEntry> {
+  return {
+    action: 'execution.step_ended',
+    targetType: 'WorkflowExecution',
+    targetId: run.executionId,
+    before: null,
+    after: {
+      stepIndex: run.index,
+      stepId: run.stepId,
+      type: run.type,
+      status: run.status,
+      attempts: run.attempts,
+      outputSha256: run.status === 'SUCCEEDED' ? await stepOutputHash(run.output) : null,
+      outputTruncated: run.outputTruncated,
+      errorCode: run.error?.code ?? null,
+    },
+  };
+}
+
+/**
+ * Writes step runs and the execution's position in one batch, then tells subscribers, in order.
+ * A run that ended is audited in that batch (a step still RUNNING or WAITING is not: its end is).
+ */
 async function recordAll(
   p: EnginePorts,
   ids: Ids,
@@ -130,7 +189,7 @@ async function recordAll(
   const last = runs.at(-1);
   if (!last) return;
   const now = p.now().toISOString();
-  await p.db.batch([
+  const statements = [
     ...runs.map((run) => upsertStepRunStatement(p.db, ids.tenantId, run)),
     p.db
       .prepare(
@@ -138,7 +197,10 @@ async function recordAll(
          WHERE tenant_id = ?1 AND id = ?2 AND status IN ('PENDING', 'RUNNING')`,
       )
       .bind(ids.tenantId, ids.executionId, last.index, exec.wakeAt ?? null, now),
-  ]);
+  ];
+  const audit = await Promise.all(runs.filter((r) => ENDED_STEP.has(r.status)).map(stepEndedAudit));
+  if (audit.length) await p.commit(ids.executionId, async () => ({ statements, audit, result: null }));
+  else await p.db.batch(statements);
   for (const run of runs) {
     await p.publish({
       ...ids,
@@ -231,9 +293,36 @@ export async function beginExecution(p: EnginePorts, ids: Ids): Promise<Begin> {
     await finishExecution(p, ids, { kind: 'failed', error: errorRecord(error) }, null);
     return { kind: 'done' };
   }
-  const now = p.now().toISOString();
-  const next: ExecutionRecord = { ...e, status: 'RUNNING', startedAt: e.startedAt ?? now, updatedAt: now };
-  await p.db.batch([updateLiveExecutionStatement(p.db, next)]);
+  const next = await p.commit<ExecutionRecord | null>(ids.executionId, async () => {
+    // Read again on every attempt: a cancel or the watchdog may have ended it meanwhile.
+    const current = await load(p, ids);
+    if (!current || isTerminalExecution(current.status)) return { statements: [], audit: [], result: null };
+    const now = p.now().toISOString();
+    const running: ExecutionRecord = {
+      ...current,
+      status: 'RUNNING',
+      startedAt: current.startedAt ?? now,
+      updatedAt: now,
+    };
+    return {
+      statements: [updateLiveExecutionStatement(p.db, running)],
+      // A replay of begin (already RUNNING) changes nothing worth a second event.
+      audit:
+        current.status === 'PENDING'
+          ? [
+              {
+                action: 'execution.started',
+                targetType: 'WorkflowExecution',
+                targetId: ids.executionId,
+                before: { status: current.status },
+                after: { status: 'RUNNING', workflowVersion: current.workflowVersion },
+              },
+            ]
+          : [],
+      result: running,
+    };
+  });
+  if (!next) return { kind: 'done' };
   await p.publish(executionEvent(next));
   return { kind: 'run', workflowId: e.workflowId, steps: version.steps, inputs: e.inputs };
 }
@@ -559,8 +648,23 @@ export async function finishExecution(
   outcome: StepResult,
   outputs: unknown,
 ): Promise<ExecutionRecord | null> {
-  const e = await load(p, ids);
-  if (!e || isTerminalExecution(e.status)) return null;
+  const ended = await p.commit<ExecutionRecord | null>(ids.executionId, async () => {
+    // Read again on every attempt: another finisher (the watchdog, a cancel) may have got there.
+    const e = await load(p, ids);
+    if (!e || isTerminalExecution(e.status)) return { statements: [], audit: [], result: null };
+    return endPlan(p, e, outcome, outputs);
+  });
+  if (ended) await p.publish(executionEvent(ended));
+  return ended;
+}
+
+/** The end of a live execution: its final record, a runbook's settle follow-up, and its audit event. */
+function endPlan(
+  p: EnginePorts,
+  e: ExecutionRecord,
+  outcome: StepResult,
+  outputs: unknown,
+): EngineWrite<ExecutionRecord> {
   const now = p.now().toISOString();
   const status: ExecutionStatus =
     outcome.kind === 'ok' ? 'SUCCEEDED' : outcome.kind === 'failed' ? 'FAILED' : 'CANCELLED';
@@ -599,10 +703,24 @@ export async function finishExecution(
           }),
         ]
       : [];
-  const [result] = await p.db.batch([updateLiveExecutionStatement(p.db, next), ...settle]);
-  if (!result?.meta.changes) return null;
-  await p.publish(executionEvent(next));
-  return next;
+  return {
+    statements: [updateLiveExecutionStatement(p.db, next), ...settle],
+    audit: [
+      {
+        action: status === 'CANCELLED' ? 'execution.cancelled' : 'execution.ended',
+        targetType: 'WorkflowExecution',
+        targetId: next.id,
+        before: { status: e.status },
+        after: {
+          status,
+          errorCode: next.error?.code ?? null,
+          errorStepId: next.error?.stepId ?? null,
+          ...(status === 'CANCELLED' ? { cancelRequestedBy: e.cancelRequestedBy } : {}),
+        },
+      },
+    ],
+    result: next,
+  };
 }
 
 /** Fails an execution the engine lost (its instance errored or vanished), as the watchdog does. */

@@ -53,7 +53,14 @@ export async function waitWithProgress(
     const execution = result.data?.[tool.fieldName] as Waited | null | undefined;
     if (result.errors?.length || !execution || progressToken === undefined) return result;
     const ended = execution.steps.filter((s) => !STEP_GOING.has(s.status));
-    if (ended.length !== reported) {
+    // Every step ended but the execution not yet (its end is a write of its own): the next poll,
+    // a second on, reports both, so the last report says how it ended and progress only rises.
+    const endPending =
+      total !== undefined &&
+      ended.length >= total &&
+      !isTerminalExecution(execution.status) &&
+      Date.now() < deadline;
+    if (ended.length !== reported && !endPending) {
       reported = ended.length;
       const last = ended.at(-1);
       await ctx.mcpReq.notify({

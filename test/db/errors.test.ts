@@ -69,7 +69,10 @@ describe('classifyDbError on the errors D1 (workerd) throws', () => {
     const e = await d1Error(`UPDATE probe_pairs SET a = '${guard}' WHERE id = 'p1'`);
     expect(e.message).toContain(guard);
     expect(classifyDbError(e)).toEqual({
-      kind: guard.endsWith('_VERSION_CONFLICT') ? 'version-conflict' : 'guard',
+      kind:
+        guard.endsWith('_VERSION_CONFLICT') || guard === 'EXECUTION_ALREADY_ENDED'
+          ? 'version-conflict'
+          : 'guard',
       guard,
     });
     expect(isGuard(e, guard)).toBe(true);

@@ -19,6 +19,9 @@ import {
   onSuccess,
 } from '../../src/engine/circuitBreaker';
 import type { BreakerPort, EnginePorts, ExecutionEvent, Ids } from '../../src/engine/engine';
+import { commitWithAudit } from '../../src/usecases/commit';
+import { type AuthedContext, createRequestContext } from '../../src/usecases/context';
+import { enginePrincipal } from '../../src/usecases/workflows/runbooks';
 
 /**
  * The engine's units of work against the test D1 (the engine's own SQL, migrated schema) and fake
@@ -140,6 +143,16 @@ export async function harness(opts: HarnessOptions) {
     opts.breakers ?? fakeBreakers(() => clock.ms, { failureThreshold: 100, cooldownMs: 30_000 }).port;
   const ports: EnginePorts = {
     db: env.DB,
+    // The Worker's commit (runtime/worker/ports.ts) without its lock: the engine principal on the chain.
+    commit: (requestId, plan) => {
+      const ctx = createRequestContext({
+        db: env.DB,
+        requestId,
+        principal: enginePrincipal(tenantId),
+        source: 'system',
+      }) as AuthedContext;
+      return commitWithAudit({ ...ctx, now: () => new Date(clock.ms) }, plan);
+    },
     breakers,
     secrets: async (names) => {
       secretsAsked.push([...names]);

@@ -145,7 +145,7 @@ async function runbookStarts(tenantId: string, changeId: string) {
       .all<{ id: string; status: string }>()
   ).results;
   const audited = await env.DB.prepare(
-    `SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = ?1 AND action = 'execution.started'
+    `SELECT COUNT(*) AS n FROM audit_events WHERE tenant_id = ?1 AND action = 'execution.created'
        AND json_extract(after_json, '$.changeId') = ?2`,
   )
     .bind(tenantId, changeId)

@@ -589,7 +589,7 @@ const steps: Step[] = [
     },
     events: () => [
       {
-        action: 'execution.started',
+        action: 'execution.created',
         targetType: 'WorkflowExecution',
         target: ids.execution as string,
         before: null,
@@ -820,10 +820,14 @@ describe('every mutation appends an audit event', () => {
       const mine = nodes.filter((e) => e.requestId === requestId).sort((x, y) => x.seq - y.seq);
       const expected = step.events();
       expect(mine.map((e) => e.action)).toEqual(expected.map((e) => e.action));
-      // Appended at the head of the chain, in one block: nothing else in between.
-      expect(mine.map((e) => e.seq)).toEqual(expected.map((_, i) => lastSeq + i + 1));
-      expect(nodes[0]?.seq).toBe(lastSeq + expected.length);
-      lastSeq += expected.length;
+      // Appended at the head of the chain, in one block: nothing else in between. The only other
+      // writer is the engine running the execution started below (its own events, its own requestId).
+      const first = mine[0]?.seq ?? lastSeq + 1;
+      expect(mine.map((e) => e.seq)).toEqual(expected.map((_, i) => first + i));
+      const others = nodes.filter((e) => e.seq > lastSeq && e.requestId !== requestId);
+      expect(others.every((e) => e.actorId === 'workflow-engine' && e.source === 'system')).toBe(true);
+      expect(nodes[0]?.seq).toBe(lastSeq + expected.length + others.length);
+      lastSeq = nodes[0]?.seq ?? lastSeq;
 
       for (const [i, want] of expected.entries()) {
         const e = mine[i] as AuditEvent;

@@ -5,6 +5,7 @@ import type { Principal } from '../../domain/principal';
 import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import { createLogger } from '../../log';
+import { commitWithAudit } from '../../usecases/commit';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
 import { type FollowUpRunner, type FollowUpsPort, runFollowUp } from '../../usecases/outbox';
@@ -51,6 +52,9 @@ export function enginePorts(env: ExecutionEnv, tenantId: string): EnginePorts {
   const board = () => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId));
   return {
     db: env.DB,
+    // The engine's writes join the tenant's chain as the engine itself (principal workflow-engine,
+    // source system), through commitWithAudit: one appender, one set of race rules.
+    commit: (requestId, plan) => asEngine(env, tenantId, requestId, (ctx) => commitWithAudit(ctx, plan)),
     breakers: {
       acquire: (host) => board().acquire(host),
       report: (host, outcome) => board().report(host, outcome),

@@ -104,8 +104,9 @@ export function plannedExecution(
   };
 }
 
+/** The audit event of a recorded execution; the engine adds started, step_ended and ended/cancelled. */
 export const executionAudit = (e: ExecutionRecord) => ({
-  action: 'execution.started',
+  action: 'execution.created',
   targetType: 'WorkflowExecution',
   targetId: e.id,
   before: null,
