@@ -11,12 +11,7 @@ interface Waited {
 /** A step run still going: anything else has ended. */
 const STEP_GOING: ReadonlySet<StepRunStatus> = new Set(['RUNNING', 'WAITING']);
 
-/**
- * A tool with `reportsProgress` (wait_for_execution) called with a `progressToken`: instead of one
- * long wait, it waits a second at a time and sends `notifications/progress` whenever another step
- * has ended (progress = steps ended, total = steps), until the execution ends or the caller's
- * timeout runs out. The answer is the same as without a token.
- */
+/** The step count of the workflow version an execution runs, when that version is the current one. */
 async function stepTotal(
   id: unknown,
   execute: ExecuteOperation,
@@ -35,6 +30,12 @@ async function stepTotal(
   return workflow && workflow.version === execution.workflowVersion ? workflow.steps.length : undefined;
 }
 
+/**
+ * A tool with `reportsProgress` (wait_for_execution) called with a `progressToken`: instead of one
+ * long wait, it waits a second at a time and sends `notifications/progress` whenever another step
+ * has ended (progress = steps ended, total = steps), until the execution ends or the caller's
+ * timeout runs out. The answer is the same as without a token.
+ */
 export async function waitWithProgress(
   tool: ToolDefinition,
   variables: Record<string, unknown>,
