@@ -9,6 +9,7 @@ import { type RateLimiterPort, rateLimitHeaders, requestKey } from '../ratelimit
 import type { Decision } from '../ratelimit/slidingWindow';
 import { printSDL } from '../schema/sdl';
 import { drainBody } from '../streams';
+import type { AuditArchive } from '../usecases/ports/auditArchive';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -59,6 +60,8 @@ export interface AppPorts {
   executions?: ExecutionsPort;
   /** Queues a tenant's writes where all writers share this process (Node); absent in a Worker. */
   writeLock?: WriteLock;
+  /** Where signed audit digests are written (R2 in a Worker, a directory on Node); absent: none. */
+  auditArchive?: AuditArchive | null;
 }
 
 /** 429 in the shape the route's clients understand. */
@@ -155,6 +158,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.events ? { events: ports.events } : {}),
       ...(ports.executions ? { executions: ports.executions } : {}),
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
+      ...(ports.auditArchive ? { auditArchive: ports.auditArchive } : {}),
     };
     const context: RouteContext = {
       request: body.request,

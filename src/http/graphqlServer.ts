@@ -5,6 +5,7 @@ import { AppError, type ErrorCode } from '../errors';
 import { createLogger, type Logger } from '../log';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../usecases/context';
+import type { AuditArchive } from '../usecases/ports/auditArchive';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -44,6 +45,8 @@ export interface ServerContext {
   executions?: ExecutionsPort;
   /** Queues a tenant's writes (one-process runtimes). */
   writeLock?: WriteLock;
+  /** Where signed audit digests are written. */
+  auditArchive?: AuditArchive;
   /** What the request did, for the metrics (error codes, tool calls). */
   observation?: Observation;
 }
@@ -106,6 +109,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         principal: auth.principal,
         secretKeys: server.config.secretKeys,
         egress: server.config.egress,
+        auditDigestSettings: server.config.auditDigests,
       });
     },
     maskedErrors: {

@@ -1,3 +1,4 @@
+import type { AuditDigestSettings } from '../config';
 import type { AuditSource } from '../db/audit';
 import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
@@ -5,6 +6,7 @@ import { type EgressSettings, STRICT_EGRESS } from '../domain/egress';
 import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
 import type { SecretKeys } from '../secrets/envelope';
+import type { AuditArchive } from './ports/auditArchive';
 import type { EventsPort } from './ports/events';
 import type { ExecutionsPort } from './ports/executions';
 import type { LivePort } from './ports/live';
@@ -35,6 +37,10 @@ export interface RequestContext {
   secretKeys: SecretKeys | null;
   /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
   egress: EgressSettings;
+  /** Where signed audit digests are written (R2, a directory); null where there is none. */
+  auditArchive: AuditArchive | null;
+  /** Whether digests are on and the keys that sign them (config.auditDigests). */
+  auditDigestSettings: AuditDigestSettings;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -49,6 +55,14 @@ export interface IdempotencyClaimPort extends IdempotencyScope {
    */
   secretResult?: { field: string; id: string } | null;
 }
+
+/** Where no configuration is handed in (the engine, migrations): no digests are made. */
+const DIGESTS_OFF: AuditDigestSettings = {
+  enabled: false,
+  signingKey: null,
+  keySet: { keys: [] },
+  archiveDir: null,
+};
 
 /** An authenticated context: use cases behind a scope check may rely on a principal. */
 export type AuthedContext = RequestContext & { principal: Principal };
@@ -66,6 +80,8 @@ export function createRequestContext(opts: {
   writeLock?: WriteLock | null;
   secretKeys?: SecretKeys | null;
   egress?: EgressSettings;
+  auditArchive?: AuditArchive | null;
+  auditDigestSettings?: AuditDigestSettings;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -88,6 +104,8 @@ export function createRequestContext(opts: {
     writeLock: opts.writeLock ?? null,
     secretKeys: opts.secretKeys ?? null,
     egress: opts.egress ?? STRICT_EGRESS,
+    auditArchive: opts.auditArchive ?? null,
+    auditDigestSettings: opts.auditDigestSettings ?? DIGESTS_OFF,
   };
 }
 

@@ -6,7 +6,7 @@ import { describeEgress } from '../../domain/egress';
 import { auditMigratedChanges, migrationPrincipal } from '../../usecases/changes/migrations';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';
-import { DEV_VARS, ensureDevSecret, ensureDevSecretsKey } from './devVars.mjs';
+import { DEV_VARS, ensureDevAuditSigningKey, ensureDevSecret, ensureDevSecretsKey } from './devVars.mjs';
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
@@ -43,6 +43,7 @@ async function main(): Promise<number> {
   const { vars: env, supplied } = withDevelopmentKeys(process.env, {
     jwtSecret: () => ensureDevSecret(),
     secretsKey: () => ensureDevSecretsKey(),
+    auditSigningKey: () => ensureDevAuditSigningKey(),
   });
   const secret = supplied.includes('JWT_SECRET');
   const secretsKey = supplied.includes('SECRETS_KEY');

@@ -1,12 +1,14 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Config, configVars, parseConfig } from '../../config';
+import { type Config, ConfigError, configVars, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
 import { isLoopbackListenAddress } from '../../http/rebinding';
 import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
+import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
+import { directoryArchive } from './auditArchive';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -80,12 +82,28 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   });
   if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
     ports.loopbackOnly = true;
+  const archiveDir = config.auditDigests.archiveDir;
+  if (config.auditDigests.enabled && archiveDir === null) {
+    throw new ConfigError(
+      'AUDIT_ARCHIVE_DIR',
+      'must be set on Node when AUDIT_DIGESTS_ENABLED is true: the directory signed audit digests are written to',
+      ['AUDIT_DIGESTS_ENABLED'],
+    );
+  }
+  ports.auditArchive = archiveDir === null ? null : directoryArchive(archiveDir);
+  const stopDigests = config.auditDigests.enabled
+    ? hourlyDigests(
+        { db: options.db, archive: ports.auditArchive, settings: config.auditDigests, now: () => new Date() },
+        logger,
+      )
+    : () => {};
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
+      stopDigests();
       hub.close();
       await gateway.close();
     })();
@@ -98,6 +116,30 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     close: endSubscriptions,
     config,
   };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The Worker's hourly cron for audit digests, in this process: at the top of every hour (UTC), a
+ * digest for every tenant with new events. Returns what stops it. The timer does not keep the
+ * process alive.
+ */
+function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>): () => void {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const schedule = () => {
+    timer = setTimeout(run, HOUR_MS - (Date.now() % HOUR_MS));
+    timer.unref();
+  };
+  const run = () => {
+    digestAllTenants(deps).then(
+      (report) => logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report }),
+      (e) => logger.log('error', 'audit digests failed', { error: String(e) }),
+    );
+    schedule();
+  };
+  schedule();
+  return () => clearTimeout(timer);
 }
 
 export interface OpenNodeAppOptions extends Omit<NodeAppOptions, 'db'>, SqliteD1Options {

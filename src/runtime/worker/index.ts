@@ -1,7 +1,7 @@
 import { type AppPorts, createApp } from '../../http/app';
 import type { RequestSample } from '../../metrics/observation';
 import { schema } from '../../schema';
-import { type ExecutionEnv, hubEvents, workflowsExecutor } from './ports';
+import { type ExecutionEnv, hubEvents, r2Archive, workflowsExecutor } from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
 import { runScheduled } from './scheduled';
 import { forwardToHub, type HubEnv, type TenantHub } from './tenantHub';
@@ -47,6 +47,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     events: hubEvents(env, (p) => ctx.waitUntil(p)),
     executions: workflowsExecutor(env),
     writeLock: durableWriteLock(env.TENANT_LOCKS),
+    auditArchive: r2Archive(env.AUDIT_ARCHIVE),
     live: {
       systemFigures: async () => {
         await flushSamples(env);
@@ -72,7 +73,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
 
 export default {
   fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
-  // Every minute: cron-triggered workflows, and the watchdog that keeps executions from sticking.
+  // Every minute: cron-triggered workflows, the watchdog that keeps executions from sticking; hourly, audit digests.
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(env, controller.scheduledTime);
   },

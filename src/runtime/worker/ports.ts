@@ -4,6 +4,7 @@ import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import { createLogger } from '../../log';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
+import type { AuditArchive } from '../../usecases/ports/auditArchive';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
 import { type EndedExecution, enginePrincipal, settleRunbookChange } from '../../usecases/workflows/runbooks';
@@ -15,6 +16,8 @@ import { durableWriteLock, type TenantLock } from './tenantLock';
 
 /** The Worker bindings the engine uses. */
 export interface ExecutionEnv extends AppBindings {
+  /** The R2 bucket signed audit digests are written to (wrangler.toml); absent: no digests. */
+  AUDIT_ARCHIVE?: R2Bucket;
   EXECUTOR: Workflow<ExecutionParams>;
   BREAKERS: DurableObjectNamespace<BreakerBoard>;
   HUB: DurableObjectNamespace<TenantHub>;
@@ -128,4 +131,15 @@ export function settleRunbook(
   execution: EndedExecution & Pick<ExecutionRecord, 'tenantId'>,
 ): Promise<string> {
   return asEngine(env, execution.tenantId, execution.id, (ctx) => settleRunbookChange(ctx, execution));
+}
+
+/** The audit archive over the AUDIT_ARCHIVE R2 bucket, or null when it is not bound. */
+export function r2Archive(bucket: R2Bucket | undefined): AuditArchive | null {
+  if (!bucket) return null;
+  return {
+    put: async (key, body) => {
+      await bucket.put(key, body, { httpMetadata: { contentType: 'application/json; charset=utf-8' } });
+    },
+    get: async (key) => (await bucket.get(key))?.text() ?? null,
+  };
 }
