@@ -96,14 +96,14 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
         { db: options.db, archive: ports.auditArchive, settings: config.auditDigests, now: () => new Date() },
         logger,
       )
-    : () => {};
+    : async () => {};
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
-      stopDigests();
+      await stopDigests();
       hub.close();
       await gateway.close();
     })();
@@ -122,24 +122,28 @@ const HOUR_MS = 3_600_000;
 
 /**
  * The Worker's hourly cron for audit digests, in this process: at the top of every hour (UTC), a
- * digest for every tenant with new events. Returns what stops it. The timer does not keep the
- * process alive.
+ * digest for every tenant with new events. Returns what stops it, once a run in flight has ended
+ * (so the database is not closed under it). The timer does not keep the process alive.
  */
-function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>): () => void {
+function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>): () => Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
   const schedule = () => {
     timer = setTimeout(run, HOUR_MS - (Date.now() % HOUR_MS));
-    timer.unref();
+    timer.unref?.();
   };
   const run = () => {
-    digestAllTenants(deps).then(
+    running = digestAllTenants(deps).then(
       (report) => logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report }),
       (e) => logger.log('error', 'audit digests failed', { error: String(e) }),
     );
     schedule();
   };
   schedule();
-  return () => clearTimeout(timer);
+  return () => {
+    clearTimeout(timer);
+    return running;
+  };
 }
 
 export interface OpenNodeAppOptions extends Omit<NodeAppOptions, 'db'>, SqliteD1Options {
