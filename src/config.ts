@@ -568,6 +568,22 @@ export function withDevelopmentKeys(
 
 export type DevelopmentKey = 'JWT_SECRET' | 'SECRETS_KEY' | 'AUDIT_SIGNING_KEY';
 
+/**
+ * The directory the Node runtime writes audit digests to (AUDIT_ARCHIVE_DIR), or null when digests
+ * are off. The Worker writes to its R2 binding instead, so only Node requires the variable.
+ */
+export function nodeAuditArchiveDir(config: Config): string | null {
+  const { enabled, archiveDir } = config.auditDigests;
+  if (enabled && archiveDir === null) {
+    throw new ConfigError(
+      'AUDIT_ARCHIVE_DIR',
+      'must be set on Node when AUDIT_DIGESTS_ENABLED is true: the directory signed audit digests are written to',
+      ['AUDIT_DIGESTS_ENABLED'],
+    );
+  }
+  return enabled ? archiveDir : null;
+}
+
 /** The Node server's own variables (CHANGEFLOW_*), unparsed: its command-line flags win over them. */
 export function nodeServerVars(env: object): {
   db?: string;

@@ -15,6 +15,8 @@ export interface AuditDigestRecord {
   objectKey: string;
   /** The archived file, byte for byte. */
   document: string;
+  /** When the archive confirmed the write; null until then. */
+  archivedAt: string | null;
 }
 
 interface DigestRow {
@@ -30,11 +32,12 @@ interface DigestRow {
   created_at: string;
   object_key: string;
   document: string;
+  archived_at: string | null;
 }
 
 const COLUMNS =
   'tenant_id, from_seq, to_seq, event_count, head_hash, previous_digest_hash, digest_hash, key_id, ' +
-  'signature, created_at, object_key, document';
+  'signature, created_at, object_key, document, archived_at';
 
 const fromRow = (r: DigestRow): AuditDigestRecord => ({
   tenantId: r.tenant_id,
@@ -49,6 +52,7 @@ const fromRow = (r: DigestRow): AuditDigestRecord => ({
   createdAt: r.created_at,
   objectKey: r.object_key,
   document: r.document,
+  archivedAt: r.archived_at,
 });
 
 export function digestRecord(
@@ -70,6 +74,7 @@ export function digestRecord(
     createdAt: d.createdAt,
     objectKey,
     document,
+    archivedAt: null,
   };
 }
 
@@ -85,7 +90,7 @@ export async function lastAuditDigest(db: D1Database, tenantId: string): Promise
 export async function insertAuditDigest(db: D1Database, r: AuditDigestRecord): Promise<void> {
   await db
     .prepare(
-      `INSERT INTO audit_digests (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)`,
+      `INSERT INTO audit_digests (${COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, NULL)`,
     )
     .bind(
       r.tenantId,
@@ -102,6 +107,33 @@ export async function insertAuditDigest(db: D1Database, r: AuditDigestRecord): P
       r.document,
     )
     .run();
+}
+
+export async function markAuditDigestArchived(
+  db: D1Database,
+  tenantId: string,
+  toSeq: number,
+  at: string,
+): Promise<void> {
+  await db
+    .prepare('UPDATE audit_digests SET archived_at = ?3 WHERE tenant_id = ?1 AND to_seq = ?2')
+    .bind(tenantId, toSeq, at)
+    .run();
+}
+
+/** The tenant's digests the archive has not confirmed yet, oldest first. */
+export async function unarchivedAuditDigests(
+  db: D1Database,
+  tenantId: string,
+  limit: number,
+): Promise<AuditDigestRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_digests WHERE tenant_id = ?1 AND archived_at IS NULL ORDER BY to_seq LIMIT ?2`,
+    )
+    .bind(tenantId, limit)
+    .all<DigestRow>();
+  return results.map(fromRow);
 }
 
 /** Newest first; `beforeToSeq` is the keyset cursor. */

@@ -161,7 +161,10 @@ export async function verifyAuditExport(input: {
     }
     bySeq.set(e.seq, e);
   }
-  const maxSeq = Math.max(0, ...bySeq.keys());
+  // Sorted once: a digest's count is two binary searches, whatever the export's size.
+  const seqs = [...bySeq.keys()].sort((a, b) => a - b);
+  const maxSeq = seqs.at(-1) ?? 0;
+  const countIn = (from: number, to: number) => firstAtLeast(seqs, to + 1) - firstAtLeast(seqs, from);
   const digestsAt = new Map(valid.map((d) => [d.digest.toSeq, d]));
   let prevHash: string | null = GENESIS_HASH;
   let missingFrom: number | null = null;
@@ -209,7 +212,7 @@ export async function verifyAuditExport(input: {
     prevHash = e.hash;
     const d = digestsAt.get(seq);
     if (d) {
-      const count = [...bySeq.keys()].filter((s) => s >= d.digest.fromSeq && s <= seq).length;
+      const count = countIn(d.digest.fromSeq, seq);
       if (e.hash !== d.digest.headHash || count !== d.digest.eventCount) {
         findings.push({
           kind: 'HEAD_MISMATCH',
@@ -229,7 +232,19 @@ export async function verifyAuditExport(input: {
     events: events.length,
     digests: valid.length,
     anchoredThroughSeq,
-    unanchored: [...bySeq.keys()].filter((s) => s > anchoredThroughSeq).sort((a, b) => a - b),
+    unanchored: seqs.slice(firstAtLeast(seqs, anchoredThroughSeq + 1)),
     findings,
   };
+}
+
+/** The index of the first item of the ascending `sorted` that is at least `value` (its length if none). */
+function firstAtLeast(sorted: number[], value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as number) < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

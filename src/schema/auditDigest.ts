@@ -26,6 +26,11 @@ const AuditDigestRef = builder.objectRef<AuditDigestRecord>('AuditDigest').imple
     signature: t.exposeString('signature', { description: 'Ed25519, base64url.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     objectKey: t.exposeString('objectKey', { description: 'Where the archive holds it.' }),
+    archivedAt: t.expose('archivedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the archive confirmed it; null until then (the next run writes it again).',
+    }),
   }),
 });
 

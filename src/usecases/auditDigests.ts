@@ -6,7 +6,9 @@ import {
   insertAuditDigest,
   lastAuditDigest,
   listAuditDigests,
+  markAuditDigestArchived,
   tenantIds,
+  unarchivedAuditDigests,
 } from '../db/auditDigests';
 import { isUniqueViolation } from '../db/errors';
 import { computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
@@ -128,17 +130,35 @@ async function verifyStretch(
   return { headHash: prev, count: toSeq - fromSeq + 1 };
 }
 
+/** Unarchived digests written again per run and tenant (more wait for the next run). */
+const ARCHIVE_RETRIES = 20;
+
+/**
+ * Writes to the archive the tenant's digests D1 recorded but the archive has not confirmed (a run
+ * that failed or died between the two), and marks them archived.
+ */
+async function archivePending(deps: AuditDigestDeps, archive: AuditArchive, tenantId: string): Promise<void> {
+  for (const d of await unarchivedAuditDigests(deps.db, tenantId, ARCHIVE_RETRIES)) {
+    await archive.put(d.objectKey, d.document);
+    await markAuditDigestArchived(deps.db, tenantId, d.toSeq, deps.now().toISOString());
+  }
+}
+
 /**
  * Makes the tenant's next digest, if it has events its last digest does not cover (at most
  * MAX_DIGEST_EVENTS of them; the next run continues). Not in the tenant's write turn: hashing the
- * stretch must not hold up its writers, and the chain before the head does not change. The archive
- * is written before D1, so that D1 never lists a digest the archive lacks (a failed insert leaves
- * an archive object the next run overwrites), and of two runs racing for one stretch, the one D1
- * recorded wins and the other puts its copy back in the archive.
+ * stretch must not hold up its writers, and the chain before the head does not change.
+ *
+ * D1 is the ledger and decides races: a digest is recorded first (two runs that read the same
+ * last digest start at the same fromSeq, and a unique index lets only one record), then written
+ * to the archive and marked archived. A run that fails in between leaves it unarchived, and the
+ * next run writes it again before anything else; so the archive only ever holds recorded digests,
+ * and holds every one.
  */
 export async function digestTenant(deps: AuditDigestDeps, tenantId: string): Promise<DigestOutcome> {
   const { archive, key } = configured(deps);
   const signer = await signerOf(key);
+  await archivePending(deps, archive, tenantId);
   const [last, head] = await Promise.all([lastAuditDigest(deps.db, tenantId), auditHead(deps.db, tenantId)]);
   const fromSeq = (last?.toSeq ?? 0) + 1;
   if (!head || head.seq < fromSeq) return { created: false, digest: last };
@@ -161,20 +181,18 @@ export async function digestTenant(deps: AuditDigestDeps, tenantId: string): Pro
   };
   const signed = await signDigest(body, signer);
   const objectKey = digestObjectKey(tenantId, toSeq);
-  const document = `${JSON.stringify(signed, null, 2)}\n`;
-  await archive.put(objectKey, document);
-  const record = digestRecord(signed, objectKey, document);
+  const record = digestRecord(signed, objectKey, `${JSON.stringify(signed, null, 2)}\n`);
   try {
     await insertAuditDigest(deps.db, record);
   } catch (e) {
     if (!isUniqueViolation(e, 'audit_digests')) throw e;
-    // Another run (without a shared write turn) recorded this stretch first: its digest is the
-    // one D1 lists and the next links to, so the archive gets its copy back.
-    const existing = await lastAuditDigest(deps.db, tenantId);
-    if (existing?.toSeq === toSeq) await archive.put(existing.objectKey, existing.document);
-    return { created: false, digest: existing };
+    // Another run recorded the digest from this fromSeq first: it is the one, and it archives it.
+    return { created: false, digest: await lastAuditDigest(deps.db, tenantId) };
   }
-  return { created: true, digest: record };
+  await archive.put(objectKey, record.document);
+  const archivedAt = deps.now().toISOString();
+  await markAuditDigestArchived(deps.db, tenantId, toSeq, archivedAt);
+  return { created: true, digest: { ...record, archivedAt } };
 }
 
 export interface DigestRunReport {

@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { type AuditDigestSettings, ConfigError, parseConfig } from '../../src/config';
 import { auditChain } from '../../src/db/audit';
-import { lastAuditDigest } from '../../src/db/auditDigests';
+import { insertAuditDigest, lastAuditDigest } from '../../src/db/auditDigests';
 import {
   type AuditKeySet,
   digestHash,
@@ -166,6 +166,63 @@ describe('signed audit digests', () => {
     });
     expect(result.findings).toEqual([]);
     expect(result.anchoredThroughSeq).toBe(second.digest?.toSeq);
+  });
+
+  it('two runs racing for the same events record one digest, and the archive holds only it', async () => {
+    const tenant = 'digest-race';
+    await someEvents(tenant, 3);
+    const deps = {
+      db: env.DB,
+      archive: r2Archive(env.AUDIT_ARCHIVE),
+      settings: parseConfig(env).auditDigests,
+      now: () => new Date(),
+    };
+    const outcomes = await Promise.all([
+      digestTenant(deps, tenant),
+      digestTenant(deps, tenant),
+      createDigest(tenant),
+    ]);
+    expect(outcomes.filter((o) => o.created)).toHaveLength(1);
+    const { results } = await env.DB.prepare(
+      'SELECT to_seq, digest_hash FROM audit_digests WHERE tenant_id = ?1',
+    )
+      .bind(tenant)
+      .all<{ to_seq: number; digest_hash: string }>();
+    expect(results).toHaveLength(1);
+    const listed = await env.AUDIT_ARCHIVE.list({ prefix: `digests/${tenant}/` });
+    expect(listed.objects.map((o) => o.key)).toEqual([digestObjectKey(tenant, results[0]?.to_seq as number)]);
+    expect((await archived(listed.objects[0]?.key as string)).digestHash).toBe(results[0]?.digest_hash);
+    // A run that saw more events (a later toSeq) from the same last digest cannot record a fork.
+    const recorded = (await lastAuditDigest(env.DB, tenant)) as NonNullable<
+      Awaited<ReturnType<typeof lastAuditDigest>>
+    >;
+    await expect(insertAuditDigest(env.DB, { ...recorded, toSeq: recorded.toSeq + 5 })).rejects.toThrow(
+      /UNIQUE/,
+    );
+  });
+
+  it('a digest the archive did not take is recorded unarchived and written by the next run', async () => {
+    const tenant = 'digest-retry';
+    await someEvents(tenant, 2);
+    const settings = parseConfig(env).auditDigests;
+    const failing = {
+      put: async () => {
+        throw new Error('R2 is unavailable');
+      },
+      get: async () => null,
+    };
+    await expect(
+      digestTenant({ db: env.DB, archive: failing, settings, now: () => new Date() }, tenant),
+    ).rejects.toThrow('R2 is unavailable');
+    const recorded = await lastAuditDigest(env.DB, tenant);
+    expect(recorded?.archivedAt).toBeNull();
+    expect(await env.AUDIT_ARCHIVE.head(recorded?.objectKey as string)).toBeNull();
+
+    // The next run, with nothing new to digest, writes it first.
+    const next = await createDigest(tenant);
+    expect(next.created).toBe(false);
+    expect((await lastAuditDigest(env.DB, tenant))?.archivedAt).not.toBeNull();
+    expect((await archived(recorded?.objectKey as string)).digestHash).toBe(recorded?.digestHash);
   });
 
   it('never signs a broken chain', async () => {

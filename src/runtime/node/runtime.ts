@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Config, ConfigError, configVars, parseConfig } from '../../config';
+import { type Config, configVars, nodeAuditArchiveDir, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
 import { isLoopbackListenAddress } from '../../http/rebinding';
@@ -82,14 +82,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   });
   if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
     ports.loopbackOnly = true;
-  const archiveDir = config.auditDigests.archiveDir;
-  if (config.auditDigests.enabled && archiveDir === null) {
-    throw new ConfigError(
-      'AUDIT_ARCHIVE_DIR',
-      'must be set on Node when AUDIT_DIGESTS_ENABLED is true: the directory signed audit digests are written to',
-      ['AUDIT_DIGESTS_ENABLED'],
-    );
-  }
+  const archiveDir = nodeAuditArchiveDir(config);
   ports.auditArchive = archiveDir === null ? null : directoryArchive(archiveDir);
   const stopDigests = config.auditDigests.enabled
     ? hourlyDigests(
