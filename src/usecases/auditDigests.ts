@@ -15,6 +15,7 @@ import { computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
 import { type AuditDigestBody, digestObjectKey, importPublicKey, signDigest } from '../domain/auditDigest';
 import { type Keyset, type Page, type PageRequest, type PageSize, paginate } from '../domain/pagination';
 import { AppError } from '../errors';
+import { commitWithAudit } from './commit';
 import type { AuthedContext } from './context';
 import type { AuditArchive } from './ports/auditArchive';
 
@@ -232,15 +233,32 @@ export function auditDigestPage(ctx: AuthedContext, request: PageRequest): Promi
   );
 }
 
-/** On demand (an admin): the caller's tenant's next digest now, rather than at the next hour. */
-export function createAuditDigest(ctx: AuthedContext): Promise<DigestOutcome> {
-  return digestTenant(
-    {
-      db: ctx.db,
-      archive: ctx.auditArchive,
-      settings: ctx.auditDigestSettings,
-      now: ctx.now,
-    },
-    ctx.principal.tenantId,
-  );
+/**
+ * On demand (an admin): the caller's tenant's next digest now, rather than at the next hour. The
+ * request is itself audited first (who asked for evidence, and when), so the digest covers it
+ * too: right after, the tenant's whole chain is anchored and the next hourly run has nothing to do.
+ */
+export async function createAuditDigest(ctx: AuthedContext): Promise<DigestOutcome> {
+  const deps: AuditDigestDeps = {
+    db: ctx.db,
+    archive: ctx.auditArchive,
+    settings: ctx.auditDigestSettings,
+    now: ctx.now,
+  };
+  configured(deps);
+  const tenantId = ctx.principal.tenantId;
+  await commitWithAudit(ctx, async () => ({
+    statements: [],
+    audit: [
+      {
+        action: 'audit_digest.requested',
+        targetType: 'AuditDigest',
+        targetId: tenantId,
+        before: null,
+        after: null,
+      },
+    ],
+    result: null,
+  }));
+  return digestTenant(deps, tenantId);
 }

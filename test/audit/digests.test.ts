@@ -39,6 +39,14 @@ interface DigestFields {
   objectKey: string;
 }
 
+/** What the hourly run passes (src/runtime/worker/scheduled.ts). */
+const cronDeps = () => ({
+  db: env.DB,
+  archive: r2Archive(env.AUDIT_ARCHIVE),
+  settings: parseConfig(env).auditDigests,
+  now: () => new Date(),
+});
+
 const admin = (tenant: string) => token({ tenant, roles: ['admin'], sub: `admin-${tenant}` });
 
 async function someEvents(tenant: string, n: number): Promise<void> {
@@ -131,7 +139,18 @@ describe('signed audit digests', () => {
     const tenant = 'digest-link';
     await someEvents(tenant, 2);
     const first = await createDigest(tenant);
-    const again = await createDigest(tenant);
+    // The request is audited first and covered too: 2 changes and the request.
+    expect(first.digest).toMatchObject({ fromSeq: 1, toSeq: 3, eventCount: 3 });
+    const [requested] = (await auditChain(env.DB, tenant)).slice(-1);
+    expect(requested).toMatchObject({
+      seq: 3,
+      action: 'audit_digest.requested',
+      targetType: 'AuditDigest',
+      targetId: tenant,
+      actorId: `admin-${tenant}`,
+    });
+    // Nothing since: the hourly run skips the tenant.
+    const again = await digestTenant(cronDeps(), tenant);
     expect(again.created).toBe(false);
     expect(again.digest?.digestHash).toBe(first.digest?.digestHash);
 
@@ -139,9 +158,10 @@ describe('signed audit digests', () => {
     const second = await createDigest(tenant);
     expect(second.created).toBe(true);
     expect(second.digest).toMatchObject({
-      fromSeq: (first.digest?.toSeq as number) + 1,
+      fromSeq: 4,
+      toSeq: 6,
+      eventCount: 3,
       previousDigestHash: first.digest?.digestHash,
-      eventCount: (second.digest?.toSeq as number) - (first.digest?.toSeq as number),
     });
 
     const page = await gqlOk<{ auditDigests: { nodes: DigestFields[]; pageInfo: { hasNextPage: boolean } } }>(
@@ -171,16 +191,11 @@ describe('signed audit digests', () => {
   it('two runs racing for the same events record one digest, and the archive holds only it', async () => {
     const tenant = 'digest-race';
     await someEvents(tenant, 3);
-    const deps = {
-      db: env.DB,
-      archive: r2Archive(env.AUDIT_ARCHIVE),
-      settings: parseConfig(env).auditDigests,
-      now: () => new Date(),
-    };
+    const deps = cronDeps();
     const outcomes = await Promise.all([
       digestTenant(deps, tenant),
       digestTenant(deps, tenant),
-      createDigest(tenant),
+      digestTenant(deps, tenant),
     ]);
     expect(outcomes.filter((o) => o.created)).toHaveLength(1);
     const { results } = await env.DB.prepare(
@@ -219,7 +234,7 @@ describe('signed audit digests', () => {
     expect(await env.AUDIT_ARCHIVE.head(recorded?.objectKey as string)).toBeNull();
 
     // The next run, with nothing new to digest, writes it first.
-    const next = await createDigest(tenant);
+    const next = await digestTenant(cronDeps(), tenant);
     expect(next.created).toBe(false);
     expect((await lastAuditDigest(env.DB, tenant))?.archivedAt).not.toBeNull();
     expect((await archived(recorded?.objectKey as string)).digestHash).toBe(recorded?.digestHash);

@@ -110,11 +110,12 @@ describe('npm run audit:verify', () => {
     server = await startNodeServer(app, { port: 0, host: '127.0.0.1' });
     base = server.url;
     admin = await signDevToken({ secret: SECRET, sub: 'alice', tenant: TENANT, roles: ['admin'] });
-    // Events 1-4, a digest; 5-6, a second digest; then 7, not yet anchored.
+    // Changes 1-4 and the digest's request (5), a digest; changes 6-7 and the request (8), a
+    // second digest; then change 9, not yet anchored.
     await changes(4);
-    assert.deepEqual(await digest(), { created: true, digest: { toSeq: 4 } });
+    assert.deepEqual(await digest(), { created: true, digest: { toSeq: 5 } });
     await changes(2);
-    assert.deepEqual(await digest(), { created: true, digest: { toSeq: 6 } });
+    assert.deepEqual(await digest(), { created: true, digest: { toSeq: 8 } });
     await changes(1);
 
     files.export = join(dir, 'export.ndjson');
@@ -124,7 +125,7 @@ describe('npm run audit:verify', () => {
       [TSX, join(ROOT, 'scripts/auditExport.ts'), '--url', base, '--token', admin, '--out', files.export],
       { cwd: ROOT },
     );
-    assert.match(exported.stderr, /exported 7 audit events of tenant acme/);
+    assert.match(exported.stderr, /exported 9 audit events of tenant acme/);
     files.keys = join(dir, 'keys.json');
     const keys = await fetch(`${base}/.well-known/changeflow-audit-keys.json`);
     assert.equal(keys.status, 200);
@@ -144,12 +145,12 @@ describe('npm run audit:verify', () => {
 
   test('the archive holds one file per digest, and the export one line per event, oldest first', () => {
     assert.deepEqual(readdirSync(join(files.archive, 'digests', TENANT)), [
-      '000000000004.json',
-      '000000000006.json',
+      '000000000005.json',
+      '000000000008.json',
     ]);
     assert.deepEqual(
       events().map((e) => [e.seq, e.tenantId]),
-      [1, 2, 3, 4, 5, 6, 7].map((seq) => [seq, TENANT]),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9].map((seq) => [seq, TENANT]),
     );
   });
 
@@ -158,8 +159,8 @@ describe('npm run audit:verify', () => {
     assert.equal(status, 0);
     assert.deepEqual(result.findings, []);
     assert.equal(result.digests, 2);
-    assert.equal(result.anchoredThroughSeq, 6);
-    assert.deepEqual(result.unanchored, [7]);
+    assert.equal(result.anchoredThroughSeq, 8);
+    assert.deepEqual(result.unanchored, [9]);
     const text = script('auditVerify.ts', [
       '--export',
       files.export,
@@ -169,7 +170,7 @@ describe('npm run audit:verify', () => {
       files.keys,
     ]);
     assert.equal(text.status, 0);
-    assert.match(text.stdout, /1 events not yet anchored by a digest \(seq 7\)/);
+    assert.match(text.stdout, /1 events not yet anchored by a digest \(seq 9\)/);
     assert.match(text.stdout, /✓ no findings/);
   });
 
@@ -192,18 +193,18 @@ describe('npm run audit:verify', () => {
     assert.equal(status, 1);
     // Every event's hash is its content's now: only the signed heads give the rewrite away.
     assert.deepEqual(kinds(result), [
-      ['HEAD_MISMATCH', 4],
-      ['HEAD_MISMATCH', 6],
+      ['HEAD_MISMATCH', 5],
+      ['HEAD_MISMATCH', 8],
     ]);
   });
 
   test('the newest events deleted, up to the last digest', () => {
-    const { status, result } = verify({ exportFile: writeExport('deleted', events().slice(0, 5)) });
+    const { status, result } = verify({ exportFile: writeExport('deleted', events().slice(0, 7)) });
     assert.equal(status, 1);
-    assert.deepEqual(kinds(result), [['DELETED', 6]]);
-    assert.match(result.findings[0].message, /events 6 to 6 are missing/);
+    assert.deepEqual(kinds(result), [['DELETED', 8]]);
+    assert.match(result.findings[0].message, /events 8 to 8 are missing/);
     // After the last digest nothing vouches for an event yet: its deletion is not provable.
-    const unanchoredGone = verify({ exportFile: writeExport('deleted-unanchored', events().slice(0, 6)) });
+    const unanchoredGone = verify({ exportFile: writeExport('deleted-unanchored', events().slice(0, 8)) });
     assert.equal(unanchoredGone.status, 0);
     assert.deepEqual(unanchoredGone.result.unanchored, []);
   });
@@ -214,7 +215,7 @@ describe('npm run audit:verify', () => {
     assert.equal(status, 1);
     assert.deepEqual(kinds(result), [
       ['GAP', 2],
-      ['HEAD_MISMATCH', 4],
+      ['HEAD_MISMATCH', 5],
     ]);
   });
 
@@ -230,7 +231,7 @@ describe('npm run audit:verify', () => {
   test('a forged digest signature', async () => {
     const forged = join(dir, 'forged-archive');
     cpSync(files.archive, forged, { recursive: true });
-    const path = join(forged, 'digests', TENANT, '000000000006.json');
+    const path = join(forged, 'digests', TENANT, '000000000008.json');
     const genuine = JSON.parse(readFileSync(path, 'utf8'));
     // A digest vouching for a rewritten head, signed by a key of the attacker's under the real kid.
     const attacker = JSON.parse(newAuditSigningKey(genuine.keyId));
@@ -242,19 +243,19 @@ describe('npm run audit:verify', () => {
     writeFileSync(path, JSON.stringify(fake));
     const { status, result } = verify({ digests: forged });
     assert.equal(status, 1);
-    assert.deepEqual(kinds(result), [['BAD_SIGNATURE', 6]]);
-    // Without a valid digest to 6, events 5 and 6 are no longer anchored.
-    assert.equal(result.anchoredThroughSeq, 4);
-    assert.deepEqual(result.unanchored, [5, 6, 7]);
+    assert.deepEqual(kinds(result), [['BAD_SIGNATURE', 8]]);
+    // Without a valid digest to 8, events 6 to 8 are no longer anchored.
+    assert.equal(result.anchoredThroughSeq, 5);
+    assert.deepEqual(result.unanchored, [6, 7, 8, 9]);
   });
 
   test('a digest file removed from the archive breaks the digest chain', () => {
     const partial = join(dir, 'partial-archive');
     cpSync(files.archive, partial, { recursive: true });
-    rmSync(join(partial, 'digests', TENANT, '000000000004.json'));
+    rmSync(join(partial, 'digests', TENANT, '000000000005.json'));
     const { status, result } = verify({ digests: partial });
     assert.equal(status, 1);
-    assert.deepEqual(kinds(result), [['DIGEST_CHAIN', 6]]);
+    assert.deepEqual(kinds(result), [['DIGEST_CHAIN', 8]]);
   });
 
   test('on Node, digests need AUDIT_ARCHIVE_DIR', () => {
