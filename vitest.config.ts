@@ -6,6 +6,15 @@ export const TEST_JWT_SECRET = 'test-secret-for-vitest-only-0123456789abcdef';
 export const TEST_SECRETS_KEY = 'dGVzdC1zZWNyZXRzLWtleS1jdXJyZW50LTAxMjM0NTY=';
 export const TEST_SECRETS_KEY_PREVIOUS = 'dGVzdC1zZWNyZXRzLWtleS1wcmV2aW91cy0wMTIzNDU=';
 
+/**
+ * The audit signing keys (Ed25519 JWKs): the current one signs; the previous one's public half is
+ * still published (AUDIT_PUBLIC_KEYS), so that what it signed keeps verifying (rotation tests).
+ */
+export const TEST_AUDIT_SIGNING_KEY =
+  '{"kty":"OKP","crv":"Ed25519","d":"NAcae8juoAiy2N7x_02oYd0OPv2E7h1Moypb-Ays6fU","x":"7llLyBR13_ESusoZk0o5KjRCZJm2e9hYX77MNGh5Fw4","kid":"test-2026-12"}';
+export const TEST_AUDIT_SIGNING_KEY_PREVIOUS =
+  '{"kty":"OKP","crv":"Ed25519","d":"w4CQdSr16n24fOJUwtrWOLz-SKrgKiurH0EEtwrpr8E","x":"pxhWZRhNJhod38h8mlswlJ34WcodC_EL6c3_TBcdXHQ","kid":"test-2026-06"}';
+
 export default defineConfig(async () => {
   const migrations = await readD1Migrations('migrations');
   return {
@@ -33,6 +42,11 @@ export default defineConfig(async () => {
             // these keys seal them, and the previous one still opens what it sealed (rotation tests).
             SECRETS_KEY: TEST_SECRETS_KEY,
             SECRETS_KEY_PREVIOUS: TEST_SECRETS_KEY_PREVIOUS,
+            // Audit digests (wrangler.toml turns them on; the R2 bucket AUDIT_ARCHIVE is simulated).
+            AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY,
+            AUDIT_PUBLIC_KEYS: JSON.stringify([
+              (({ d: _d, ...pub }) => pub)(JSON.parse(TEST_AUDIT_SIGNING_KEY_PREVIOUS)),
+            ]),
             // The loopback upstream (test/upstream/) is reached as exactly this host: every other
             // private, loopback or metadata form (localhost, 0x7f000001, [::1], …) stays refused.
             EGRESS_ALLOW_PRIVATE_HOSTS: '127.0.0.1',

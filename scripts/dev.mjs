@@ -1,6 +1,7 @@
 // npm start: migrate the local D1, start `wrangler dev`, seed a demo tenant, print URLs and tokens.
 // Everything stays on this machine: local D1 under .wrangler/, loopback only, no Cloudflare account.
 import {
+  ensureDevAuditSigningKey,
   ensureDevEnvironment,
   ensureDevSecret,
   ensureDevSecretsKey,
@@ -21,6 +22,9 @@ ensureDevEnvironment();
 const secret = ensureDevSecret();
 // The key that encrypts workflow secrets at rest; wrangler dev reads it from .dev.vars too.
 ensureDevSecretsKey();
+// The key that signs the hourly audit digests (wrangler.toml turns them on); its public half is at
+// /.well-known/changeflow-audit-keys.json.
+ensureDevAuditSigningKey();
 
 // Egress exceptions for workflow HTTP steps, from the environment (passed on to wrangler dev) or
 // .dev.vars (which wrangler dev reads itself). The demo seed calls no HTTP upstream, so none is set

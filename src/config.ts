@@ -6,6 +6,7 @@ import {
   VARIABLE_SPECS,
   type VariableName,
 } from './configVariables';
+import { type AuditKeySet, type AuditPublicJwk, fromBase64url, parsePublicJwk } from './domain/auditDigest';
 import { type EgressSettings, parseExactHost } from './domain/egress';
 import { TIERS, type Tier, tierLimits } from './ratelimit/policy';
 import type { Limits } from './ratelimit/slidingWindow';
@@ -70,6 +71,8 @@ export interface Config {
   secretKeys: SecretKeys | null;
   /** What workflow HTTP steps may reach beyond the default (src/domain/egress.ts). */
   egress: EgressSettings;
+  /** Signed audit digests (src/usecases/auditDigests.ts). */
+  auditDigests: AuditDigestSettings;
   /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;
   /**
@@ -93,6 +96,26 @@ export interface Observability {
   sentryDsn: string | null;
   /** OTEL_EXPORTER_OTLP_ENDPOINT and its companions. */
   otlp: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
+}
+
+/** AUDIT_DIGESTS_ENABLED, AUDIT_SIGNING_KEY, AUDIT_PUBLIC_KEYS, AUDIT_ARCHIVE_DIR. */
+export interface AuditDigestSettings {
+  enabled: boolean;
+  /** The private JWK that signs, with its kid; null when not set (digests cannot then be made). */
+  signingKey: AuditSigningJwk | null;
+  /** What /.well-known/changeflow-audit-keys.json publishes: the current key first, then retired ones. */
+  keySet: AuditKeySet;
+  /** The Node runtime's archive directory; null when not set (the Worker writes to R2). */
+  archiveDir: string | null;
+}
+
+/** An Ed25519 private key as JWK (RFC 8037), with the id digests name it by. */
+export interface AuditSigningJwk {
+  kty: 'OKP';
+  crv: 'Ed25519';
+  d: string;
+  x: string;
+  kid: string;
 }
 
 /** WebSocket session limits: how many sockets a caller holds, how many subscriptions one socket runs. */
@@ -229,6 +252,88 @@ function parseSecretKeys(vars: Pick<ConfigVars, 'SECRETS_KEY' | 'SECRETS_KEY_PRE
     );
   }
   return { current: { raw: current }, previous: { raw: previous } };
+}
+
+/** The signing key; the messages never repeat the value, which is a private key. */
+function parseSigningKey(raw: string): AuditSigningJwk {
+  const fail = (why: string): never => {
+    throw new ConfigError(
+      'AUDIT_SIGNING_KEY',
+      `${why}: it must be an Ed25519 private key as one-line JWK JSON with a key id, {"kty":"OKP","crv":"Ed25519","d":"…","x":"…","kid":"…"} (npm run -s audit:keygen prints one)`,
+    );
+  };
+  let k: Record<string, unknown> = {};
+  try {
+    k = JSON.parse(raw) as Record<string, unknown>;
+  } catch {
+    fail('is not JSON');
+  }
+  if (typeof k !== 'object' || k === null || Array.isArray(k)) fail('is not a JSON object');
+  if (k.kty !== 'OKP' || k.crv !== 'Ed25519') fail('is not an Ed25519 key');
+  if (typeof k.kid !== 'string' || k.kid.trim() === '') fail('has no "kid"');
+  for (const part of ['d', 'x'] as const) {
+    if (typeof k[part] !== 'string' || fromBase64url(k[part] as string)?.length !== 32)
+      fail(`has no 32-byte "${part}" in base64url`);
+  }
+  return { kty: 'OKP', crv: 'Ed25519', d: k.d as string, x: k.x as string, kid: k.kid as string };
+}
+
+function parseAuditDigestSettings(vars: ConfigVars, environment: Environment): AuditDigestSettings {
+  const enabled = flag(vars, 'AUDIT_DIGESTS_ENABLED');
+  const signingKey = blank(vars.AUDIT_SIGNING_KEY) ? null : parseSigningKey(vars.AUDIT_SIGNING_KEY.trim());
+  if (enabled && signingKey === null && environment !== 'development') {
+    throw new ConfigError(
+      'AUDIT_SIGNING_KEY',
+      `must be set in ${environment} when AUDIT_DIGESTS_ENABLED is true: it signs the audit digests (npm run -s audit:keygen prints one; or set AUDIT_DIGESTS_ENABLED=false)`,
+      ['AUDIT_DIGESTS_ENABLED'],
+    );
+  }
+  const retired: AuditPublicJwk[] = [];
+  if (!blank(vars.AUDIT_PUBLIC_KEYS)) {
+    let list: unknown;
+    try {
+      list = JSON.parse(vars.AUDIT_PUBLIC_KEYS);
+    } catch {
+      list = null;
+    }
+    if (!Array.isArray(list)) {
+      throw new ConfigError('AUDIT_PUBLIC_KEYS', 'must be a JSON array of public Ed25519 JWKs');
+    }
+    for (const item of list) {
+      const key = parsePublicJwk(item);
+      if (typeof key === 'string') throw new ConfigError('AUDIT_PUBLIC_KEYS', `has a key that ${key}`);
+      if (key.kid === signingKey?.kid || retired.some((r) => r.kid === key.kid)) {
+        throw new ConfigError(
+          'AUDIT_PUBLIC_KEYS',
+          `names the key id "${key.kid}" twice (or the signing key's): every key needs its own kid`,
+        );
+      }
+      retired.push(key);
+    }
+  }
+  const current = signingKey
+    ? [
+        {
+          kty: 'OKP',
+          crv: 'Ed25519',
+          x: signingKey.x,
+          kid: signingKey.kid,
+          alg: 'EdDSA',
+          use: 'sig',
+        } as const,
+      ]
+    : [];
+  return {
+    enabled,
+    signingKey,
+    keySet: {
+      keys: [
+        ...current.map((k) => ({ ...k, status: 'current' as const })),
+        ...retired.map((k) => ({ ...k, status: 'retired' as const })),
+      ],
+    },
+    archiveDir: blank(vars.AUDIT_ARCHIVE_DIR) ? null : vars.AUDIT_ARCHIVE_DIR.trim(),
+  };
 }
 
 const envOf = (vars: Pick<ConfigVars, 'ENVIRONMENT'>) => setting(vars, 'ENVIRONMENT') as Environment;
@@ -381,6 +486,7 @@ export function parseConfig(vars: ConfigVars): Config {
     rateLimitEnabled: flag(vars, 'RATE_LIMIT_ENABLED'),
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
+    auditDigests: parseAuditDigestSettings(vars, environment),
     sessions: parseSessionLimits(vars),
     perIpLimit: parsePerIpLimit(vars),
     hubPingIntervalMs: positiveInt(vars, 'HUB_PING_INTERVAL_MS'),
@@ -514,15 +620,15 @@ export function loadConfig(env: object): Config {
 /**
  * The development conveniences of the Node runtime's `npm run serve:node`: in development only,
  * when the environment names no key (JWT_SECRET, JWT_JWKS_URL), JWT_SECRET comes from `supply`
- * (.dev.vars), and then SECRETS_KEY too unless it is set. A configured process (tests, a
- * deployment) gets nothing supplied.
+ * (.dev.vars), and then SECRETS_KEY and AUDIT_SIGNING_KEY too unless they are set. A configured
+ * process (tests, a deployment) gets nothing supplied.
  */
 export function withDevelopmentKeys(
   env: object,
-  supply: { jwtSecret: () => string; secretsKey: () => string },
-): { vars: ConfigVars; supplied: ('JWT_SECRET' | 'SECRETS_KEY')[] } {
+  supply: { jwtSecret: () => string; secretsKey: () => string; auditSigningKey: () => string },
+): { vars: ConfigVars; supplied: DevelopmentKey[] } {
   const vars = configVars(env);
-  const supplied: ('JWT_SECRET' | 'SECRETS_KEY')[] = [];
+  const supplied: DevelopmentKey[] = [];
   if (envOf(vars) !== 'development' || !blank(vars.JWT_SECRET) || !blank(vars.JWT_JWKS_URL)) {
     return { vars, supplied };
   }
@@ -532,7 +638,29 @@ export function withDevelopmentKeys(
     vars.SECRETS_KEY = supply.secretsKey();
     supplied.push('SECRETS_KEY');
   }
+  if (blank(vars.AUDIT_SIGNING_KEY)) {
+    vars.AUDIT_SIGNING_KEY = supply.auditSigningKey();
+    supplied.push('AUDIT_SIGNING_KEY');
+  }
   return { vars, supplied };
+}
+
+export type DevelopmentKey = 'JWT_SECRET' | 'SECRETS_KEY' | 'AUDIT_SIGNING_KEY';
+
+/**
+ * The directory the Node runtime writes audit digests to (AUDIT_ARCHIVE_DIR), or null when digests
+ * are off. The Worker writes to its R2 binding instead, so only Node requires the variable.
+ */
+export function nodeAuditArchiveDir(config: Config): string | null {
+  const { enabled, archiveDir } = config.auditDigests;
+  if (enabled && archiveDir === null) {
+    throw new ConfigError(
+      'AUDIT_ARCHIVE_DIR',
+      'must be set on Node when AUDIT_DIGESTS_ENABLED is true: the directory signed audit digests are written to',
+      ['AUDIT_DIGESTS_ENABLED'],
+    );
+  }
+  return enabled ? archiveDir : null;
 }
 
 /** The Node server's own variables (CHANGEFLOW_*), unparsed: its command-line flags win over them. */

@@ -191,6 +191,44 @@ export const VARIABLES = [
       'The key SECRETS_KEY replaced, during a rotation: still decrypts, never encrypts; must differ from SECRETS_KEY.',
   },
   {
+    name: 'AUDIT_DIGESTS_ENABLED',
+    type: 'boolean',
+    default: 'false',
+    defaultText: '`false`; `wrangler.toml` sets `true` for every environment',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      '`true`: every hour (and on demand, `createAuditDigest`) each tenant with new audit events gets a digest signed with AUDIT_SIGNING_KEY, written to the archive (the R2 bucket `AUDIT_ARCHIVE`; on Node, AUDIT_ARCHIVE_DIR) and recorded in D1. Outside development AUDIT_SIGNING_KEY is then required.',
+  },
+  {
+    name: 'AUDIT_SIGNING_KEY',
+    type: 'json',
+    default: null,
+    runtimes: BOTH,
+    secret: true,
+    description:
+      'The Ed25519 private key that signs audit digests, as one-line JWK JSON with its key id: `{"kty":"OKP","crv":"Ed25519","d":"…","x":"…","kid":"2026-12"}` (`npm run -s audit:keygen` prints one; a Worker secret). Its public half is published at `/.well-known/changeflow-audit-keys.json`; in development `npm start` and the Node runtime take one from `.dev.vars`.',
+  },
+  {
+    name: 'AUDIT_PUBLIC_KEYS',
+    type: 'json',
+    default: null,
+    defaultText: 'none',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'JSON array of the public JWKs (`{"kty":"OKP","crv":"Ed25519","x":"…","kid":"…"}`, no `d`) of signing keys AUDIT_SIGNING_KEY replaced: still published, so that the digests they signed keep verifying; never used to sign.',
+  },
+  {
+    name: 'AUDIT_ARCHIVE_DIR',
+    type: 'string',
+    default: null,
+    runtimes: NODE,
+    secret: false,
+    description:
+      'The directory the Node runtime writes audit digests to (what the R2 bucket `AUDIT_ARCHIVE` is for the Worker); created if missing. Required on Node when AUDIT_DIGESTS_ENABLED is `true`.',
+  },
+  {
     name: 'EGRESS_ALLOW_PRIVATE',
     type: 'boolean',
     default: 'false',

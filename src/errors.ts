@@ -276,6 +276,16 @@ export const ERRORS = {
     status: 503,
     description: 'The deployment has no SECRETS_KEY, so workflow secrets can be neither saved nor opened.',
   },
+  AUDIT_DIGESTS_NOT_CONFIGURED: {
+    status: 503,
+    description:
+      'Audit digests are off here (AUDIT_DIGESTS_ENABLED), or have no signing key (AUDIT_SIGNING_KEY) or no archive (the R2 bucket `AUDIT_ARCHIVE`; AUDIT_ARCHIVE_DIR on Node).',
+  },
+  AUDIT_CHAIN_BROKEN: {
+    status: 409,
+    description:
+      "The tenant's audit chain since its last digest does not verify (`seq` names the first bad event), so no digest was signed: a digest never anchors a broken chain.",
+  },
   'EXECUTION-010': {
     status: 404,
     description:

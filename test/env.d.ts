@@ -11,6 +11,10 @@ declare global {
       JWT_SECRET: string;
       SECRETS_KEY: string;
       SECRETS_KEY_PREVIOUS: string;
+      AUDIT_SIGNING_KEY: string;
+      AUDIT_PUBLIC_KEYS: string;
+      AUDIT_DIGESTS_ENABLED: string;
+      AUDIT_ARCHIVE: R2Bucket;
       ENVIRONMENT: string;
       TEST_MIGRATIONS: D1Migration[];
       RATE_LIMITER: DurableObjectNamespace<import('../src/runtime/worker/rateLimiter').RateLimiter>;

@@ -120,3 +120,20 @@ export async function auditChain(db: D1Database, tenantId: string): Promise<Audi
     .all<AuditRow>();
   return results.map(fromRow);
 }
+
+/** Up to `limit` events of a tenant's chain from `fromSeq` on, in order: a bounded page of it. */
+export async function auditEventsFrom(
+  db: D1Database,
+  tenantId: string,
+  fromSeq: number,
+  toSeq: number,
+  limit: number,
+): Promise<AuditEventRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND seq BETWEEN ?2 AND ?3 ORDER BY seq LIMIT ?4`,
+    )
+    .bind(tenantId, fromSeq, toSeq, limit)
+    .all<AuditRow>();
+  return results.map(fromRow);
+}

@@ -10,6 +10,7 @@ import type { Decision } from '../ratelimit/slidingWindow';
 import { printSDL } from '../schema/sdl';
 import { drainBody } from '../streams';
 import type { FollowUpsPort } from '../usecases/outbox';
+import type { AuditArchive } from '../usecases/ports/auditArchive';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -67,6 +68,8 @@ export interface AppPorts {
    * bug, never a caller's mistake. Must not throw or delay the response.
    */
   reportError?: (error: unknown, details: { requestId: string }) => void;
+  /** Where signed audit digests are written (R2 in a Worker, a directory on Node); absent: none. */
+  auditArchive?: AuditArchive | null;
 }
 
 /** 429 in the shape the route's clients understand. */
@@ -165,6 +168,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       ...(ports.writeLock ? { writeLock: ports.writeLock } : {}),
       ...(ports.followUps ? { followUps: ports.followUps } : {}),
       ...(ports.reportError ? { reportError: ports.reportError } : {}),
+      ...(ports.auditArchive ? { auditArchive: ports.auditArchive } : {}),
     };
     const context: RouteContext = {
       request: body.request,

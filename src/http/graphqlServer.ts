@@ -6,6 +6,7 @@ import { createLogger, type Logger } from '../log';
 import type { Observation } from '../metrics/observation';
 import { createRequestContext } from '../usecases/context';
 import type { FollowUpsPort } from '../usecases/outbox';
+import type { AuditArchive } from '../usecases/ports/auditArchive';
 import type { EventsPort } from '../usecases/ports/events';
 import type { ExecutionsPort } from '../usecases/ports/executions';
 import type { LivePort } from '../usecases/ports/live';
@@ -50,6 +51,8 @@ export interface ServerContext {
   writeLock?: WriteLock;
   /** Runs the follow-ups a write queued once it committed. */
   followUps?: FollowUpsPort;
+  /** Where signed audit digests are written. */
+  auditArchive?: AuditArchive;
   /** What the request did, for the metrics (error codes, tool calls). */
   observation?: Observation;
   /** Where unexpected errors go besides the log (AppPorts.reportError). */
@@ -116,6 +119,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         principal: auth.principal,
         secretKeys: server.config.secretKeys,
         egress: server.config.egress,
+        auditDigestSettings: server.config.auditDigests,
       });
     },
     maskedErrors: {

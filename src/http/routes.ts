@@ -1,4 +1,5 @@
 import type { Config } from '../config';
+import { AUDIT_KEYS_PATH } from '../domain/auditDigest';
 import type { Logger } from '../log';
 import { type createMcpEndpoint, mcpOriginRefusal } from '../mcp/http';
 import {
@@ -167,6 +168,16 @@ function webhook(ctx: RouteContext): Promise<Response> | Response {
   return receiveWebhook(ctx.request, ctx.env.DB, workflowId, ctx.ports, ctx.config.secretKeys);
 }
 
+/**
+ * The public keys audit digests are verified with (the newest signs; retired ones stay, so that the
+ * digests they signed keep verifying). Public by design: an auditor fetches it once and verifies
+ * offline (npm run audit:verify).
+ */
+const auditKeys = (ctx: RouteContext) =>
+  new Response(JSON.stringify(ctx.config.auditDigests.keySet), {
+    headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'public, max-age=300' },
+  });
+
 const resourceMetadata = (ctx: RouteContext) => protectedResourceMetadata(ctx.request, ctx.config);
 
 export const ROUTES: readonly Route[] = [
@@ -266,6 +277,15 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: null,
     surface: 'json',
     handle: resourceMetadata,
+  },
+  {
+    path: AUDIT_KEYS_PATH,
+    methods: READ,
+    auth: false,
+    rateLimited: true,
+    bodyLimit: null,
+    surface: 'json',
+    handle: auditKeys,
   },
   {
     path: MCP_DOCUMENTATION_PATH,

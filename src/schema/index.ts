@@ -12,6 +12,7 @@ import './workflow';
 import './workflowSecret';
 import './egressPolicy';
 import './audit';
+import './auditDigest';
 import './compliance';
 import './metrics';
 import './service';

@@ -1,3 +1,4 @@
+import type { AuditDigestSettings } from '../config';
 import type { AuditSource } from '../db/audit';
 import type { IdempotencyScope } from '../db/idempotency';
 import { createLoaders, type Loaders } from '../db/loaders';
@@ -6,6 +7,7 @@ import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
 import type { SecretKeys } from '../secrets/envelope';
 import type { FollowUpsPort } from './outbox';
+import type { AuditArchive } from './ports/auditArchive';
 import type { EventsPort } from './ports/events';
 import type { ExecutionsPort } from './ports/executions';
 import type { LivePort } from './ports/live';
@@ -38,6 +40,10 @@ export interface RequestContext {
   secretKeys: SecretKeys | null;
   /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
   egress: EgressSettings;
+  /** Where signed audit digests are written (R2, a directory); null where there is none. */
+  auditArchive: AuditArchive | null;
+  /** Whether digests are on and the keys that sign them (config.auditDigests). */
+  auditDigestSettings: AuditDigestSettings;
 }
 
 /** What the write path needs of an idempotency key; the HTTP layer owns the rest. */
@@ -52,6 +58,14 @@ export interface IdempotencyClaimPort extends IdempotencyScope {
    */
   secretResult?: { field: string; id: string } | null;
 }
+
+/** Where no configuration is handed in (the engine, migrations): no digests are made. */
+const DIGESTS_OFF: AuditDigestSettings = {
+  enabled: false,
+  signingKey: null,
+  keySet: { keys: [] },
+  archiveDir: null,
+};
 
 /** An authenticated context: use cases behind a scope check may rely on a principal. */
 export type AuthedContext = RequestContext & { principal: Principal };
@@ -70,6 +84,8 @@ export function createRequestContext(opts: {
   followUps?: FollowUpsPort | null;
   secretKeys?: SecretKeys | null;
   egress?: EgressSettings;
+  auditArchive?: AuditArchive | null;
+  auditDigestSettings?: AuditDigestSettings;
 }): RequestContext {
   let loaders: Loaders | undefined;
   const { db, principal } = opts;
@@ -93,6 +109,8 @@ export function createRequestContext(opts: {
     followUps: opts.followUps ?? null,
     secretKeys: opts.secretKeys ?? null,
     egress: opts.egress ?? STRICT_EGRESS,
+    auditArchive: opts.auditArchive ?? null,
+    auditDigestSettings: opts.auditDigestSettings ?? DIGESTS_OFF,
   };
 }
 

@@ -68,7 +68,17 @@ describe('environment variables are read in src/config.ts only', () => {
 
   it('wrangler.toml names the bindings the scan lets through', () => {
     expect([...BINDINGS].sort()).toEqual(
-      ['ASSETS', 'BREAKERS', 'DB', 'EXECUTOR', 'HUB', 'METRICS', 'RATE_LIMITER', 'TENANT_LOCKS'].sort(),
+      [
+        'ASSETS',
+        'AUDIT_ARCHIVE',
+        'BREAKERS',
+        'DB',
+        'EXECUTOR',
+        'HUB',
+        'METRICS',
+        'RATE_LIMITER',
+        'TENANT_LOCKS',
+      ].sort(),
     );
   });
 

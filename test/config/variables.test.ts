@@ -1,3 +1,4 @@
+import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { ttlSeconds } from '../../src/auth/ttl.mjs';
 import {
@@ -15,6 +16,8 @@ import {
 import { DEFAULT_COOLDOWN_MS, DEFAULT_FAILURE_THRESHOLD } from '../../src/engine/circuitBreaker';
 
 const SECRET = 'x'.repeat(32);
+/** The test pool's audit signing key (vitest.config.ts). */
+const TEST_AUDIT_SIGNING_KEY = env.AUDIT_SIGNING_KEY;
 const KEY = btoa(String.fromCharCode(...new Uint8Array(32).fill(7)));
 
 function refusal(vars: ConfigVars): ConfigError {
@@ -124,12 +127,17 @@ describe('configVars', () => {
 });
 
 describe('the Node runtime', () => {
-  const supply = { jwtSecret: () => 'from-dev-vars'.repeat(3), secretsKey: () => KEY };
+  const supply = {
+    jwtSecret: () => 'from-dev-vars'.repeat(3),
+    secretsKey: () => KEY,
+    auditSigningKey: () => TEST_AUDIT_SIGNING_KEY,
+  };
 
-  it('takes both keys from .dev.vars in development when the environment names none', () => {
+  it('takes the keys from .dev.vars in development when the environment names none', () => {
     const { vars, supplied } = withDevelopmentKeys({ PATH: '/bin' }, supply);
-    expect(supplied).toEqual(['JWT_SECRET', 'SECRETS_KEY']);
+    expect(supplied).toEqual(['JWT_SECRET', 'SECRETS_KEY', 'AUDIT_SIGNING_KEY']);
     expect(parseConfig(vars).jwt.secret).toBe('from-dev-vars'.repeat(3));
+    expect(parseConfig(vars).auditDigests.signingKey?.kid).toBe('test-2026-12');
     expect(vars).not.toHaveProperty('PATH');
   });
 
@@ -137,7 +145,8 @@ describe('the Node runtime', () => {
     ['a JWT_SECRET', { JWT_SECRET: SECRET }, []],
     ['a JWKS URL', { JWT_JWKS_URL: 'https://idp.example/jwks' }, []],
     ['staging', { ENVIRONMENT: 'staging' }, []],
-    ['a SECRETS_KEY only', { SECRETS_KEY: KEY }, ['JWT_SECRET']],
+    ['a SECRETS_KEY only', { SECRETS_KEY: KEY }, ['JWT_SECRET', 'AUDIT_SIGNING_KEY']],
+    ['an AUDIT_SIGNING_KEY', { AUDIT_SIGNING_KEY: TEST_AUDIT_SIGNING_KEY }, ['JWT_SECRET', 'SECRETS_KEY']],
   ])('with %s supplies %j', (_label, env, expected) => {
     expect(withDevelopmentKeys(env, supply).supplied).toEqual(expected);
   });

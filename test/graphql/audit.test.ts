@@ -779,6 +779,22 @@ const steps: Step[] = [
       },
     ],
   },
+  {
+    mutation: 'createAuditDigest',
+    actor: 'admin',
+    query: 'mutation { createAuditDigest { created digest { toSeq } } }',
+    vars: () => ({}),
+    // Who asked for evidence is recorded, and the digest covers the request itself.
+    events: () => [
+      {
+        action: 'audit_digest.requested',
+        targetType: 'AuditDigest',
+        target: c.tenant,
+        before: null,
+        after: null,
+      },
+    ],
+  },
 ];
 
 describe('every mutation appends an audit event', () => {

@@ -132,7 +132,12 @@ const httpWorkflow = (name: string, url: string) => ({
 });
 const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
   auditLog(targetId: $targetId, first: $first, after: $after) {
-    nodes { seq action targetType targetId actorId requestId } pageInfo { hasNextPage endCursor } } }`;
+    nodes { seq action targetType targetId actorId requestId hash } pageInfo { hasNextPage endCursor } } }`;
+const DIGESTS = '{ auditDigests(first: 100) { nodes { fromSeq toSeq headHash digestHash } } }';
+type DigestList = {
+  auditDigests: { nodes: { fromSeq: number; toSeq: number; headHash: string; digestHash: string }[] };
+};
+const CREATE_DIGEST = 'mutation { createAuditDigest { created digest { toSeq headHash digestHash } } }';
 const CHANGES = `query($filter: ChangeFilter, $first: Int) {
   changes(filter: $filter, first: $first) { nodes { id } totalCount pageInfo { hasNextPage } } }`;
 const METRICS = `{ metrics { totalChanges activeChanges pendingApprovals meanTimeToApproveHours successRate
@@ -161,8 +166,14 @@ async function schedule(tok: string, id: string, days: number) {
 }
 
 async function allAuditEvents(tok: string) {
-  const nodes: { seq: number; action: string; targetType: string; targetId: string; requestId: string }[] =
-    [];
+  const nodes: {
+    seq: number;
+    action: string;
+    targetType: string;
+    targetId: string;
+    requestId: string;
+    hash: string;
+  }[] = [];
   let after: string | null = null;
   for (;;) {
     const page: {
@@ -407,6 +418,19 @@ const QUERIES: Record<string, () => Promise<void>> = {
     }>(REPORT, period);
     expect(r.errors).toBeUndefined();
     expect(r.data?.complianceReport).toMatchObject({ changesReviewed: 1, score: 100, findings: [] });
+  },
+  async auditDigests() {
+    // A has a digest; B's list never shows it (B's own digests cover B's chain only).
+    const own = (
+      await gqlOk<{ createAuditDigest: { digest: { digestHash: string } } }>(CREATE_DIGEST, {}, A.admin)
+    ).createAuditDigest.digest;
+    const r = await asB<DigestList>(DIGESTS);
+    expect(r.errors).toBeUndefined();
+    const bHashes = new Set((await allAuditEvents(B.admin)).map((e) => e.hash));
+    for (const d of r.data?.auditDigests.nodes ?? []) {
+      expect(d.digestHash).not.toBe(own.digestHash);
+      expect(bHashes.has(d.headHash)).toBe(true);
+    }
   },
   async verifyAuditChain() {
     const events = await allAuditEvents(B.admin);
@@ -717,6 +741,18 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     expect(again.status).toBe(404);
     expect(codes(again)).toEqual(['WORKFLOW_SECRET_NOT_FOUND']);
     expect(await listSecrets(A.admin)).toEqual([aSecret]);
+  },
+  async createAuditDigest() {
+    // B's digest covers B's chain; A's digests are as they were.
+    const before = (await gqlOk<DigestList>(DIGESTS, {}, A.admin)).auditDigests.nodes;
+    const r = await asB<{
+      createAuditDigest: { created: boolean; digest: { toSeq: number; headHash: string } };
+    }>(CREATE_DIGEST);
+    expect(r.errors).toBeUndefined();
+    const bEvents = await allAuditEvents(B.admin);
+    const head = bEvents.find((e) => e.seq === r.data?.createAuditDigest.digest.toSeq);
+    expect(head?.hash).toBe(r.data?.createAuditDigest.digest.headHash);
+    expect((await gqlOk<DigestList>(DIGESTS, {}, A.admin)).auditDigests.nodes).toEqual(before);
   },
   async setEgressPolicy() {
     // B's allow-list is B's: A's stays as it was, and each binds only its own workflows.

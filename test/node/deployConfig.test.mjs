@@ -27,6 +27,18 @@ test('wrangler.toml: the top level is production; staging and production say so'
   assert.equal(read('production').vars.ENVIRONMENT, 'production');
 });
 
+test('wrangler.toml: audit digests are on, with an R2 archive, in every environment', () => {
+  for (const env of [undefined, 'staging', 'production']) {
+    const config = unstable_readConfig({ config: join(root, 'wrangler.toml'), ...(env ? { env } : {}) });
+    assert.equal(config.vars.AUDIT_DIGESTS_ENABLED, 'true', `${env ?? 'top level'}`);
+    assert.deepEqual(
+      config.r2_buckets.map((b) => b.binding),
+      ['AUDIT_ARCHIVE'],
+      `${env ?? 'top level'}`,
+    );
+  }
+});
+
 test('.dev.vars is created readable by its owner only, with ENVIRONMENT=development', () => {
   const path = join(dir, 'fresh.dev.vars');
   const secret = ensureDevSecret(path);

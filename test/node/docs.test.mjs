@@ -13,6 +13,7 @@ import { after, before, test } from 'node:test';
 import { freePort, migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { seedDemo } from '../../scripts/seed.mjs';
 import {
+  ensureDevAuditSigningKey,
   ensureDevEnvironment,
   ensureDevSecret,
   ensureDevSecretsKey,
@@ -35,6 +36,8 @@ before(async () => {
   // would: the server gets the same secrets (npm start makes the file the same way).
   ensureDevEnvironment();
   secret = ensureDevSecret();
+  // wrangler dev reads the key that signs audit digests from .dev.vars, as under npm start.
+  ensureDevAuditSigningKey();
   const persistTo = join(scratch, 'state');
   migrateLocal({ persistTo, quiet: true });
   server = await startLocalServer({

@@ -4,6 +4,8 @@ export function readDevVars(path?: string): Record<string, string>;
 export function ensureDevEnvironment(path?: string): string;
 export function ensureDevSecret(path?: string): string;
 export function ensureDevSecretsKey(path?: string): string;
+export function newAuditSigningKey(kid: string): string;
+export function ensureDevAuditSigningKey(path?: string): string;
 export function maxTtlSeconds(vars?: Record<string, string>): number;
 export function assertNotProduction(vars: Record<string, string>): void;
 export function signDevToken(opts: {

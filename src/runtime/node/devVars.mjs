@@ -1,5 +1,5 @@
 // Development tokens and the local secret. Local use only: production tokens come from your IdP.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { SignJWT } from 'jose';
 import { DEFAULT_MAX_TTL_SECONDS, ttlSeconds } from '../../auth/ttl.mjs';
@@ -53,6 +53,22 @@ export function ensureDevSecret(path = DEV_VARS) {
 /** Makes sure .dev.vars holds a random SECRETS_KEY (base64, 32 bytes), the workflow secrets' key. */
 export function ensureDevSecretsKey(path = DEV_VARS) {
   return ensureDevVar(path, 'SECRETS_KEY', () => randomBytes(32).toString('base64'));
+}
+
+/**
+ * A new Ed25519 audit signing key as AUDIT_SIGNING_KEY takes it: one-line JWK JSON with its key id.
+ * @param {string} kid
+ */
+export function newAuditSigningKey(kid) {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  return JSON.stringify({ kty: jwk.kty, crv: jwk.crv, d: jwk.d, x: jwk.x, kid });
+}
+
+/** Makes sure .dev.vars holds an AUDIT_SIGNING_KEY (kid `dev-…`), the key that signs audit digests. */
+export function ensureDevAuditSigningKey(path = DEV_VARS) {
+  return ensureDevVar(path, 'AUDIT_SIGNING_KEY', () =>
+    newAuditSigningKey(`dev-${randomBytes(4).toString('hex')}`),
+  );
 }
 
 /** Refuses to mint tokens when the configuration in use is a production one. */

@@ -6,7 +6,7 @@ import { describeEgress } from '../../domain/egress';
 import { auditMigratedChanges, migrationPrincipal } from '../../usecases/changes/migrations';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { parseNodeArgs, USAGE, UsageError } from './args';
-import { DEV_VARS, ensureDevSecret, ensureDevSecretsKey } from './devVars.mjs';
+import { DEV_VARS, ensureDevAuditSigningKey, ensureDevSecret, ensureDevSecretsKey } from './devVars.mjs';
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
@@ -43,9 +43,11 @@ async function main(): Promise<number> {
   const { vars: env, supplied } = withDevelopmentKeys(process.env, {
     jwtSecret: () => ensureDevSecret(),
     secretsKey: () => ensureDevSecretsKey(),
+    auditSigningKey: () => ensureDevAuditSigningKey(),
   });
   const secret = supplied.includes('JWT_SECRET');
   const secretsKey = supplied.includes('SECRETS_KEY');
+  const auditKey = supplied.includes('AUDIT_SIGNING_KEY');
   if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
 
   let app: ReturnType<typeof openNodeApp>;
@@ -92,7 +94,7 @@ async function main(): Promise<number> {
         : '  ✗ not served: set MCP_RESOURCE_URL to the URL clients reach it at (tokens must name it in "aud")';
   console.log(`
   ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${app.config.environment}
-  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}
+  ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}${auditKey ? `\n  AUDIT_SIGNING_KEY (signs audit digests) from ${DEV_VARS} (development)` : ''}${app.config.auditDigests.enabled ? `\n  audit digests: hourly, to ${resolve(app.config.auditDigests.archiveDir ?? '')}` : ''}
 
     GraphQL         ${base}/graphql
     Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)

@@ -1,13 +1,15 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type Config, configVars, parseConfig } from '../../config';
+import { type Config, configVars, nodeAuditArchiveDir, parseConfig } from '../../config';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
 import { isLoopbackListenAddress } from '../../http/rebinding';
 import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
+import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
 import { keyedMutex } from '../../usecases/ports/writeLock';
+import { directoryArchive } from './auditArchive';
 import { NodeFollowUps } from './followUps';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
@@ -87,12 +89,21 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   });
   if (options.listenHost !== undefined && isLoopbackListenAddress(options.listenHost))
     ports.loopbackOnly = true;
+  const archiveDir = nodeAuditArchiveDir(config);
+  ports.auditArchive = archiveDir === null ? null : directoryArchive(archiveDir);
+  const stopDigests = config.auditDigests.enabled
+    ? hourlyDigests(
+        { db: options.db, archive: ports.auditArchive, settings: config.auditDigests, now: () => new Date() },
+        logger,
+      )
+    : async () => {};
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
+      await stopDigests();
       hub.close();
       await gateway.close();
     })();
@@ -107,6 +118,34 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
       await endSubscriptions();
     },
     config,
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The Worker's hourly cron for audit digests, in this process: at the top of every hour (UTC), a
+ * digest for every tenant with new events. Returns what stops it, once a run in flight has ended
+ * (so the database is not closed under it). The timer does not keep the process alive.
+ */
+function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>): () => Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const schedule = () => {
+    timer = setTimeout(run, HOUR_MS - (Date.now() % HOUR_MS));
+    timer.unref?.();
+  };
+  const run = () => {
+    running = digestAllTenants(deps).then(
+      (report) => logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report }),
+      (e) => logger.log('error', 'audit digests failed', { error: String(e) }),
+    );
+    schedule();
+  };
+  schedule();
+  return () => {
+    clearTimeout(timer);
+    return running;
   };
 }
 

@@ -3,7 +3,14 @@ import type { RequestSample } from '../../metrics/observation';
 import { schema } from '../../schema';
 import { ExecutionWorkflow as ExecutionWorkflowClass } from './executionWorkflow';
 import { observabilityOf, observed, reportToSentry, withWorkflowObservability } from './observability';
-import { durableFollowUps, durableWriteLock, type ExecutionEnv, hubEvents, workflowsExecutor } from './ports';
+import {
+  durableFollowUps,
+  durableWriteLock,
+  type ExecutionEnv,
+  hubEvents,
+  r2Archive,
+  workflowsExecutor,
+} from './ports';
 import { durableObjectLimiter, type RateLimiter } from './rateLimiter';
 import { runScheduled } from './scheduled';
 import { forwardToHub, type HubEnv, type TenantHub } from './tenantHub';
@@ -52,6 +59,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     writeLock: durableWriteLock(env.TENANT_LOCKS),
     // A follow-up that failed right after its commit is retried by the tenant's TenantLock alarm.
     followUps: durableFollowUps(env.TENANT_LOCKS),
+    auditArchive: r2Archive(env.AUDIT_ARCHIVE),
     live: {
       systemFigures: async () => {
         await flushSamples(env);
@@ -80,7 +88,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
 export default observed<WorkerEnv>({
   fetch: (request, env, ctx) => app.fetch(request, env, workerPorts(env, ctx)),
   // Every minute: cron-triggered workflows, the watchdog that keeps executions from sticking, and
-  // every tenant's due follow-ups.
+  // every tenant's due follow-ups; hourly, audit digests.
   scheduled: async (controller, env, _ctx) => {
     await runScheduled(env, controller.scheduledTime);
   },

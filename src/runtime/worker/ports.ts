@@ -9,6 +9,7 @@ import { commitWithAudit } from '../../usecases/commit';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
 import { type FollowUpRunner, type FollowUpsPort, runFollowUp } from '../../usecases/outbox';
+import type { AuditArchive } from '../../usecases/ports/auditArchive';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
 import type { WriteLock } from '../../usecases/ports/writeLock';
@@ -21,6 +22,8 @@ import type { TenantLock } from './tenantLock';
 
 /** The Worker bindings the engine uses. */
 export interface ExecutionEnv extends AppBindings {
+  /** The R2 bucket signed audit digests are written to (wrangler.toml); absent: no digests. */
+  AUDIT_ARCHIVE?: R2Bucket;
   EXECUTOR: Workflow<ExecutionParams>;
   BREAKERS: DurableObjectNamespace<BreakerBoard>;
   HUB: DurableObjectNamespace<TenantHub>;
@@ -200,4 +203,15 @@ export function followUpRunner(
  */
 export function settleRunbook(env: ExecutionEnv, executionId: string): Promise<string> {
   return runFollowUp(followUpRunner(env), settleRowId(executionId));
+}
+
+/** The audit archive over the AUDIT_ARCHIVE R2 bucket, or null when it is not bound. */
+export function r2Archive(bucket: R2Bucket | undefined): AuditArchive | null {
+  if (!bucket) return null;
+  return {
+    put: async (key, body) => {
+      await bucket.put(key, body, { httpMetadata: { contentType: 'application/json; charset=utf-8' } });
+    },
+    get: async (key) => (await bucket.get(key))?.text() ?? null,
+  };
 }

@@ -8,6 +8,7 @@ import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
 import { AppError } from '../../errors';
 import { createLogger } from '../../log';
+import { digestAllTenants } from '../../usecases/auditDigests';
 import {
   auditTenantMigrations,
   migrationPrincipal,
@@ -20,6 +21,7 @@ import {
   type ExecutionEnv,
   enginePorts,
   followUpRunner,
+  r2Archive,
   release,
   settleRunbook,
   WAKE_EVENT,
@@ -207,6 +209,26 @@ export async function auditMigrations(env: ExecutionEnv): Promise<number> {
   return total;
 }
 
+/**
+ * At the top of every hour, when digests are on: a signed digest for every tenant with new audit
+ * events, to R2 and D1 (src/usecases/auditDigests.ts). A failure is logged, never stops the sweep.
+ */
+export async function hourlyAuditDigests(env: ExecutionEnv, at: Date): Promise<void> {
+  const settings = loadConfig(env).auditDigests;
+  if (at.getUTCMinutes() !== 0 || !settings.enabled) return;
+  try {
+    const report = await digestAllTenants({
+      db: env.DB,
+      archive: r2Archive(env.AUDIT_ARCHIVE),
+      settings,
+      now: () => new Date(),
+    });
+    logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report });
+  } catch (e) {
+    logger.log('error', 'audit digests failed', { error: String(e) });
+  }
+}
+
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
   const at = new Date(scheduledTime);
   await auditMigrations(env).catch((e) =>
@@ -222,5 +244,6 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   ]);
   const report = { cronStarted, ...swept, followUps };
   logger.log('info', 'scheduled sweep', report);
+  await hourlyAuditDigests(env, at);
   return report;
 }

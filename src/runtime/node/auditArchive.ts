@@ -1,0 +1,36 @@
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import type { AuditArchive } from '../../usecases/ports/auditArchive';
+
+/**
+ * The audit archive on Node: a directory (AUDIT_ARCHIVE_DIR) holding the objects the Worker puts in
+ * R2, at the same keys (`digests/<tenant>/<toSeq>.json`). Put it on storage the database's writers
+ * cannot rewrite (another volume, a synced bucket) for the digests to anchor anything.
+ */
+export function directoryArchive(dir: string): AuditArchive {
+  const root = resolve(dir);
+  const pathOf = (key: string) => {
+    const path = resolve(join(root, key));
+    // Keys are ours (digestObjectKey percent-encodes the tenant); still, never outside the directory.
+    if (!path.startsWith(root + sep)) throw new Error(`archive key outside the archive: ${key}`);
+    return path;
+  };
+  return {
+    put: async (key, body) => {
+      const path = pathOf(key);
+      await mkdir(dirname(path), { recursive: true });
+      // Written aside and renamed, so that a reader never sees half a digest.
+      const partial = `${path}.${process.pid}.partial`;
+      await writeFile(partial, body);
+      await rename(partial, path);
+    },
+    get: async (key) => {
+      try {
+        return await readFile(pathOf(key), 'utf8');
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw e;
+      }
+    },
+  };
+}
