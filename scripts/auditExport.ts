@@ -4,7 +4,7 @@
 // GraphQL AuditEvent (auditLog, detail FULL) plus tenantId, which the hashes cover. The format
 // `npm run audit:verify` reads; the token's tenant is the one exported (any role may read it).
 import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseCli } from './cliArgs';
 
 const USAGE = `Usage: npm run -s audit:export -- --url <base URL> --token <token> [--out <file>]
 
@@ -38,25 +38,17 @@ async function graphql<T>(url: string, token: string, query: string, variables =
 }
 
 async function main(argv: string[]): Promise<number> {
-  let opts: { url?: string; token?: string; out?: string; help?: boolean };
-  try {
-    opts = parseArgs({
-      args: argv,
-      options: {
-        url: { type: 'string' },
-        token: { type: 'string' },
-        out: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (opts.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const cli = parseCli(
+    argv,
+    {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      out: { type: 'string' },
+    },
+    USAGE,
+  );
+  if ('exit' in cli) return cli.exit;
+  const opts = cli.values;
   if (!opts.url || !opts.token) {
     console.error(`--url and --token are required\n\n${USAGE}`);
     return 2;

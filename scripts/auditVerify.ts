@@ -5,10 +5,10 @@
 // 2: usage or unreadable input. See docs/operations.md, "Audit digests".
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { StoredAuditEvent } from '../src/domain/auditChain.ts';
 import { type AuditPublicJwk, parsePublicJwk, parseSignedDigest } from '../src/domain/auditDigest.ts';
 import { type ExportLine, verifyAuditExport } from '../src/domain/auditExportVerification.ts';
+import { parseCli } from './cliArgs.ts';
 
 const USAGE = `Usage: npm run audit:verify -- --export <events.ndjson> --digests <dir> --keys <keys.json> [--json]
 
@@ -75,27 +75,18 @@ function readKeys(path: string): AuditPublicJwk[] {
 }
 
 async function main(argv: string[]): Promise<number> {
-  let opts: { export?: string; digests?: string; keys?: string; json?: boolean; help?: boolean };
-  try {
-    opts = parseArgs({
-      args: argv,
-      options: {
-        export: { type: 'string' },
-        digests: { type: 'string' },
-        keys: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n\n${USAGE}`);
-    return 2;
-  }
-  if (opts.help) {
-    console.log(USAGE);
-    return 0;
-  }
+  const cli = parseCli(
+    argv,
+    {
+      export: { type: 'string' },
+      digests: { type: 'string' },
+      keys: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    USAGE,
+  );
+  if ('exit' in cli) return cli.exit;
+  const opts = cli.values;
   if (!opts.export || !opts.digests || !opts.keys) {
     console.error(`--export, --digests and --keys are required\n\n${USAGE}`);
     return 2;

@@ -16,7 +16,8 @@ export type FollowUpKind = FollowUp['kind'];
 /** Who a follow-up acts as: the principal of the write that queued it, without name or email. */
 export type OutboxActor = Pick<Principal, 'id' | 'tenantId' | 'kind' | 'roles' | 'apiKey'>;
 
-export interface OutboxRow {
+/** What a write queues: the row before any drainer has claimed it. */
+export interface NewOutboxRow {
   id: string;
   tenantId: string;
   followUp: FollowUp;
@@ -26,23 +27,15 @@ export interface OutboxRow {
   toolName: string | null;
   requestId: string;
   createdAt: string;
+}
+
+export interface OutboxRow extends NewOutboxRow {
   attempts: number;
   nextAttemptAt: string;
   leaseId: string | null;
   leaseUntil: string | null;
   lastError: string | null;
   doneAt: string | null;
-}
-
-export interface NewOutboxRow {
-  id: string;
-  tenantId: string;
-  followUp: FollowUp;
-  actor: OutboxActor | null;
-  source: AuditSource;
-  toolName: string | null;
-  requestId: string;
-  createdAt: string;
 }
 
 interface Row {

@@ -3,7 +3,7 @@ import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { type AuditDigestSettings, ConfigError, parseConfig } from '../../src/config';
 import { auditChain } from '../../src/db/audit';
-import { insertAuditDigest, lastAuditDigest } from '../../src/db/auditDigests';
+import { type AuditDigestRecord, insertAuditDigest, lastAuditDigest } from '../../src/db/auditDigests';
 import {
   type AuditKeySet,
   digestHash,
@@ -26,18 +26,8 @@ const CREATE_DIGEST = `mutation { createAuditDigest { created digest {
 const DIGESTS = `query($first: Int, $after: String) { auditDigests(first: $first, after: $after) {
   nodes { fromSeq toSeq keyId digestHash previousDigestHash } pageInfo { hasNextPage endCursor } } }`;
 
-interface DigestFields {
-  fromSeq: number;
-  toSeq: number;
-  eventCount: number;
-  headHash: string;
-  previousDigestHash: string | null;
-  digestHash: string;
-  keyId: string;
-  signature: string;
-  createdAt: string;
-  objectKey: string;
-}
+/** The fields the tests select: the record without what only D1 keeps. */
+type DigestFields = Omit<AuditDigestRecord, 'tenantId' | 'document' | 'archivedAt'>;
 
 /** What the hourly run passes (src/runtime/worker/scheduled.ts). */
 const cronDeps = () => ({

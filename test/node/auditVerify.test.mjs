@@ -16,6 +16,7 @@ import { signDigest } from '../../src/domain/auditDigest.ts';
 import { newAuditSigningKey, signDevToken } from '../../src/runtime/node/devVars.mjs';
 import { openNodeApp } from '../../src/runtime/node/runtime.ts';
 import { startNodeServer } from '../../src/runtime/node/server.ts';
+import { graphqlOk } from './graphqlOk.mjs';
 
 const ROOT = join(import.meta.dirname, '../..');
 const TSX = join(ROOT, 'node_modules/tsx/dist/cli.mjs');
@@ -53,16 +54,8 @@ describe('npm run audit:verify', () => {
   /** Paths of the good export, the archive (digests) and the keys file. */
   const files = {};
 
-  const gql = async (query, variables = {}) => {
-    const res = await fetch(`${base}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = await res.json();
-    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    return body.data;
-  };
+  // base and admin are set in before().
+  const gql = (query, variables) => graphqlOk(base, admin)(query, variables);
   const changes = async (n) => {
     for (let i = 0; i < n; i++) await gql(CREATE, { input: input(`Change ${i}`) });
   };

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { graphqlOk } from './graphqlOk.mjs';
 
 const SECRET = 'node-test-secret-0123456789abcdef0123456789';
 const VARS = { JWT_SECRET: SECRET, EXECUTION_NUDGE_AFTER_MS: '1000' };
@@ -31,16 +32,8 @@ test('executions waiting across a wrangler dev restart end SUCCEEDED, none stuck
     tenant: 'restart',
     roles: ['change_manager'],
   });
-  const gql = async (query, variables = {}) => {
-    const res = await fetch(`${server.baseUrl}/graphql`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = await res.json();
-    assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-    return body.data;
-  };
+  // The server restarts on another port: each call asks the current one.
+  const gql = (query, variables) => graphqlOk(server.baseUrl, token)(query, variables);
   const { createWorkflow } = await gql(
     'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }',
     {

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { graphqlOk } from './graphqlOk.mjs';
 
 const SECRET = 'observability-test-secret-0123456789abcdef';
 const COOKIE = 'session=cookie-marker-5e1f';
@@ -254,16 +255,7 @@ describe('Sentry and OpenTelemetry against a loopback collector', () => {
   });
 
   test('each step of a workflow execution is a span of its trace; its HTTP call carries no trace header', async () => {
-    const gql = async (query, variables) => {
-      const res = await fetch(`${server.baseUrl}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${managerToken}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = await res.json();
-      assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-      return body.data;
-    };
+    const gql = graphqlOk(server.baseUrl, managerToken);
     const { createWorkflow } = await gql(
       'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { id } }',
       {
