@@ -286,6 +286,11 @@ export const ERRORS = {
     description:
       "The tenant's audit chain since its last digest does not verify (`seq` names the first bad event), so no digest was signed: a digest never anchors a broken chain.",
   },
+  AUDIT_ARCHIVE_CONFLICT: {
+    status: 409,
+    description:
+      'The archive already holds a different digest at the key a new digest would take (for example after the database was restored to an earlier point): the archive is never overwritten, so the digest stays unarchived until an operator resolves it (docs/operations.md).',
+  },
   'EXECUTION-010': {
     status: 404,
     description:

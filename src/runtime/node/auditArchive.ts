@@ -1,6 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import type { AuditArchive } from '../../usecases/ports/auditArchive';
+import { type AuditArchive, assertSameObject } from '../../usecases/ports/auditArchive';
 
 /**
  * The audit archive on Node: a directory (AUDIT_ARCHIVE_DIR) holding the objects the Worker puts in
@@ -19,18 +19,28 @@ export function directoryArchive(dir: string): AuditArchive {
     put: async (key, body) => {
       const path = pathOf(key);
       await mkdir(dirname(path), { recursive: true });
-      // Written aside and renamed, so that a reader never sees half a digest.
+      // Written aside and linked into place: a reader never sees half a digest, and link (unlike
+      // rename) fails when the key exists, so an object is never replaced.
       const partial = `${path}.${process.pid}.partial`;
       await writeFile(partial, body);
-      await rename(partial, path);
-    },
-    get: async (key) => {
       try {
-        return await readFile(pathOf(key), 'utf8');
+        await link(partial, path);
       } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw e;
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+        assertSameObject(key, body, await read(path));
+      } finally {
+        await unlink(partial);
       }
     },
+    get: (key) => read(pathOf(key)),
   };
+}
+
+async function read(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
 }

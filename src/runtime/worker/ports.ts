@@ -9,7 +9,7 @@ import { commitWithAudit } from '../../usecases/commit';
 import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
 import { type FollowUpRunner, type FollowUpsPort, runFollowUp } from '../../usecases/outbox';
-import type { AuditArchive } from '../../usecases/ports/auditArchive';
+import { type AuditArchive, assertSameObject } from '../../usecases/ports/auditArchive';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
 import type { WriteLock } from '../../usecases/ports/writeLock';
@@ -205,12 +205,17 @@ export function settleRunbook(env: ExecutionEnv, executionId: string): Promise<s
   return runFollowUp(followUpRunner(env), settleRowId(executionId));
 }
 
-/** The audit archive over the AUDIT_ARCHIVE R2 bucket, or null when it is not bound. */
+/** The audit archive over the AUDIT_ARCHIVE R2 bucket (create-only), or null when it is not bound. */
 export function r2Archive(bucket: R2Bucket | undefined): AuditArchive | null {
   if (!bucket) return null;
   return {
     put: async (key, body) => {
-      await bucket.put(key, body, { httpMetadata: { contentType: 'application/json; charset=utf-8' } });
+      // Create-only: R2 answers null instead of writing when the precondition (no object) fails.
+      const written = await bucket.put(key, body, {
+        onlyIf: { etagDoesNotMatch: '*' },
+        httpMetadata: { contentType: 'application/json; charset=utf-8' },
+      });
+      if (written === null) assertSameObject(key, body, (await (await bucket.get(key))?.text()) ?? null);
     },
     get: async (key) => (await bucket.get(key))?.text() ?? null,
   };
