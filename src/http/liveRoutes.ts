@@ -1,5 +1,7 @@
 import type { Config } from '../config';
+import { backlog } from '../db/backlog';
 import { hasScope, type Principal } from '../domain/principal';
+import { renderBacklog } from '../metrics/prometheus';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
 import { graphqlHelpPage } from './graphqlHelpPage';
@@ -91,7 +93,12 @@ export async function wsTicketRoute(request: Request, db: D1Database, auth: Auth
 }
 
 /** Prometheus text; outside development only for change managers and admins (or such API keys). */
-export async function metricsRoute(config: Config, principal: Principal | null, ports: AppPorts) {
+export async function metricsRoute(
+  config: Config,
+  principal: Principal | null,
+  ports: AppPorts,
+  db: D1Database,
+) {
   // Prometheus reads only the success body; errors are plain JSON like every other route's.
   if (!ports.prometheus)
     return jsonErrorResponse('NOT_IMPLEMENTED', 'Metrics are not recorded by this runtime');
@@ -106,7 +113,8 @@ export async function metricsRoute(config: Config, principal: Principal | null, 
       return jsonErrorResponse('FORBIDDEN', 'The change_manager or admin role is required');
     }
   }
-  return new Response(await ports.prometheus(), {
+  const [recorded, owed] = await Promise.all([ports.prometheus(), backlog(db, new Date())]);
+  return new Response(recorded + renderBacklog(owed), {
     headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
   });
 }

@@ -249,7 +249,7 @@ export const ROUTES: readonly Route[] = [
     rateLimited: true,
     bodyLimit: null,
     surface: 'text',
-    handle: (ctx) => metricsRoute(ctx.config, ctx.auth.principal, ctx.ports),
+    handle: (ctx) => metricsRoute(ctx.config, ctx.auth.principal, ctx.ports, ctx.env.DB),
   },
   {
     path: '/schema.graphql',

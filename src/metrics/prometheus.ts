@@ -1,3 +1,4 @@
+import type { Backlog } from '../db/backlog';
 import { LATENCY_BUCKETS_S, type MetricsAggregator } from './aggregator';
 
 /** Prometheus label values escape backslash, quote and newline. */
@@ -36,4 +37,28 @@ export function renderPrometheus(m: MetricsAggregator): string {
   family('changeflow_subscriptions', 'gauge', 'Open GraphQL subscriptions (WebSocket and SSE).');
   out.push(`changeflow_subscriptions ${m.subscriptions}`);
   return `${out.join('\n')}\n`;
+}
+
+/** The gauges of work the service owes (src/db/backlog.ts), read from the database at each scrape. */
+const BACKLOG_GAUGES: [name: string, help: string, key: keyof Backlog][] = [
+  ['changeflow_outbox_pending', 'Follow-ups of committed writes not yet done.', 'outboxPending'],
+  ['changeflow_outbox_failing', 'Pending follow-ups whose last attempt failed.', 'outboxFailing'],
+  ['changeflow_outbox_oldest_seconds', 'Age of the oldest pending follow-up.', 'outboxOldestSeconds'],
+  [
+    'changeflow_audit_digests_unarchived',
+    'Signed digests recorded but not yet in the archive.',
+    'digestsUnarchived',
+  ],
+  ['changeflow_executions_live', 'Workflow executions pending or running.', 'executionsLive'],
+  [
+    'changeflow_executions_stalest_seconds',
+    'Time since the least recently moved live execution moved.',
+    'executionsStalestSeconds',
+  ],
+];
+
+export function renderBacklog(b: Backlog): string {
+  return BACKLOG_GAUGES.map(
+    ([name, help, key]) => `# HELP ${name} ${help}\n# TYPE ${name} gauge\n${name} ${b[key]}\n`,
+  ).join('');
 }

@@ -163,6 +163,59 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('GET /metrics: work the service owes', () => {
+  const gauges = [
+    'changeflow_outbox_pending',
+    'changeflow_outbox_failing',
+    'changeflow_outbox_oldest_seconds',
+    'changeflow_audit_digests_unarchived',
+    'changeflow_executions_live',
+    'changeflow_executions_stalest_seconds',
+  ];
+  const ago = (s: number) => new Date(Date.now() - s * 1000).toISOString();
+
+  it('shows a stuck follow-up, an unarchived digest and a stalled execution, read from the database', async () => {
+    const before = await scrape();
+    for (const g of gauges) expect(before.types.get(g), g).toBe('gauge');
+    const tenant = 'prom-backlog';
+    const future = new Date(Date.now() + 3_600_000).toISOString();
+    await env.DB.batch([
+      // A follow-up that failed and waits for its next attempt in an hour (no drainer takes it now).
+      env.DB.prepare(
+        `INSERT INTO outbox (id, tenant_id, kind, payload, source, request_id, created_at, attempts, next_attempt_at, last_error)
+         VALUES ('obx-prom', ?1, 'wake-gates', '{}', 'graphql', 'req-prom', ?2, 3, ?3, 'D1 was unavailable')`,
+      ).bind(tenant, ago(7200), future),
+      env.DB.prepare(
+        `INSERT INTO audit_digests (tenant_id, from_seq, to_seq, event_count, head_hash, digest_hash, key_id, signature, created_at, object_key, document)
+         VALUES (?1, 1, 1, 1, 'h', 'd', 'k', 's', ?2, 'digests/prom/1.json', '{}')`,
+      ).bind(tenant, ago(60)),
+      env.DB.prepare(
+        `INSERT INTO workflows (id, tenant_id, name, status, steps, triggers, created_by, created_at, updated_at)
+         VALUES ('wf-prom', ?1, 'Prom', 'ACTIVE', '[]', '[]', 'u', ?2, ?2)`,
+      ).bind(tenant, ago(86_400)),
+      env.DB.prepare(
+        `INSERT INTO workflow_versions (tenant_id, workflow_id, version, steps, triggers, created_by, created_at)
+         VALUES (?1, 'wf-prom', 1, '[]', '[]', 'u', ?2)`,
+      ).bind(tenant, ago(86_400)),
+      env.DB.prepare(
+        `INSERT INTO workflow_executions (id, tenant_id, workflow_id, workflow_version, status, trigger, inputs, created_by, created_at, updated_at)
+         VALUES ('exe-prom', ?1, 'wf-prom', 1, 'RUNNING', 'MANUAL', '{}', 'u', ?2, ?2)`,
+      ).bind(tenant, ago(86_400)),
+    ]);
+    const after = await scrape();
+    for (const g of ['changeflow_outbox_pending', 'changeflow_outbox_failing']) {
+      expect(after.value(g), g).toBe(before.value(g) + 1);
+    }
+    expect(after.value('changeflow_audit_digests_unarchived')).toBe(
+      before.value('changeflow_audit_digests_unarchived') + 1,
+    );
+    expect(after.value('changeflow_executions_live')).toBe(before.value('changeflow_executions_live') + 1);
+    // The oldest and stalest are at least as old as the rows just written (older ones may exist).
+    expect(after.value('changeflow_outbox_oldest_seconds')).toBeGreaterThanOrEqual(7199);
+    expect(after.value('changeflow_executions_stalest_seconds')).toBeGreaterThanOrEqual(86_399);
+  });
+});
+
 describe('GET /health', () => {
   it('reports the live hub among its checks', async () => {
     const res = await exports.default.fetch('http://cf.test/health');
