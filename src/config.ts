@@ -33,6 +33,8 @@ export interface Config {
   jwt: {
     /** HS256 shared secret. */
     secret: string | null;
+    /** JWT_SECRET_PREVIOUS: the secret JWT_SECRET replaced, during a rotation; verifies, nothing else. */
+    previousSecret: string | null;
     jwksUrl: string | null;
     issuer: string | null;
     audience: string | null;
@@ -434,6 +436,18 @@ function mcpResourceUrl(raw: string | undefined): string | null {
   return value;
 }
 
+/** JWT_SECRET_PREVIOUS, checked against the current secret it must come with and differ from. */
+function parsePreviousJwtSecret(vars: ConfigVars, secret: string | null): string | null {
+  if (blank(vars.JWT_SECRET_PREVIOUS)) return null;
+  const previous = vars.JWT_SECRET_PREVIOUS;
+  if (secret === null) {
+    throw new ConfigError('JWT_SECRET_PREVIOUS', 'is set without JWT_SECRET: set the current secret too');
+  }
+  if (previous.length < 32) throw new ConfigError('JWT_SECRET_PREVIOUS', 'must be at least 32 characters');
+  if (previous === secret) throw new ConfigError('JWT_SECRET_PREVIOUS', 'must differ from JWT_SECRET');
+  return previous;
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = envOf(vars);
@@ -444,6 +458,7 @@ export function parseConfig(vars: ConfigVars): Config {
   if (secret !== null && secret.length < 32) {
     throw new ConfigError('JWT_SECRET', 'must be at least 32 characters');
   }
+  const previousSecret = parsePreviousJwtSecret(vars, secret);
   const jwksUrl = url('JWT_JWKS_URL', vars.JWT_JWKS_URL);
   if (secret === null && jwksUrl === null) {
     throw new ConfigError('JWT_SECRET', 'or JWT_JWKS_URL must be set so that callers can be authenticated');
@@ -466,6 +481,7 @@ export function parseConfig(vars: ConfigVars): Config {
   const base = { perMinute: rateLimitPerMinute, burstPerSecond: rateLimitBurstPerSecond };
   const jwt: Config['jwt'] = {
     secret,
+    previousSecret,
     jwksUrl,
     issuer: blank(vars.JWT_ISSUER) ? null : vars.JWT_ISSUER,
     audience: blank(vars.JWT_AUDIENCE) ? null : vars.JWT_AUDIENCE,

@@ -55,6 +55,15 @@ export const VARIABLES = [
       'HS256 secret, at least 32 characters (a Worker secret in staging/production). This or JWT_JWKS_URL must be set; in development `npm start` and the Node runtime take a random one from `.dev.vars`.',
   },
   {
+    name: 'JWT_SECRET_PREVIOUS',
+    type: 'string',
+    default: null,
+    runtimes: BOTH,
+    secret: true,
+    description:
+      'The secret JWT_SECRET replaced, during a rotation: HS256 tokens it signed keep verifying until they expire (JWT_MAX_TTL), then remove it. Needs JWT_SECRET, at least 32 characters, different from it.',
+  },
+  {
     name: 'JWT_JWKS_URL',
     type: 'url',
     default: null,

@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, decodeProtectedHeader, errors, type JWTPayload, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose';
 import type { Config } from '../config';
 import type { Principal } from '../domain/principal';
 import { AppError } from '../errors';
@@ -61,8 +68,9 @@ function recall(key: string, now: number): Principal | null {
 }
 
 function keysFor(config: Config) {
-  const { secret, jwksUrl } = config.jwt;
+  const { secret, previousSecret, jwksUrl } = config.jwt;
   const secretKey = secret ? hmacKey(secret) : null;
+  const previousKey = previousSecret ? hmacKey(previousSecret) : null;
   let jwks: Jwks | null = null;
   if (jwksUrl) {
     jwks =
@@ -73,7 +81,7 @@ function keysFor(config: Config) {
       });
     jwksByUrl.set(jwksUrl, jwks);
   }
-  return { secret: secretKey, jwks };
+  return { secret: secretKey, previous: previousKey, jwks };
 }
 
 function reject(message: string): never {
@@ -128,11 +136,11 @@ function checkResource(aud: JWTPayload['aud'], resource: string, environment: Co
 export async function verifyJwt(token: string, config: Config, resource?: string): Promise<Principal> {
   const { jwt } = config;
   const audience = resource === undefined ? `aud:${jwt.audience ?? ''}` : `resource:${resource}`;
-  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${audience}\u0000${config.environment}\u0000${jwt.maxTtlSeconds}\u0000${token}`;
+  const cacheKey = `${jwt.secret ?? ''}\u0000${jwt.previousSecret ?? ''}\u0000${jwt.jwksUrl ?? ''}\u0000${jwt.issuer ?? ''}\u0000${audience}\u0000${config.environment}\u0000${jwt.maxTtlSeconds}\u0000${token}`;
   const now = Date.now();
   const known = recall(cacheKey, now);
   if (known) return known;
-  const { secret, jwks } = keysFor(config);
+  const { secret, previous, jwks } = keysFor(config);
   // jose checks that `exp` is present and not past, and `nbf`, within the skew. Its maxTokenAge
   // does not fit the lifetime rule (it measures age since `iat` and makes `iat` mandatory), so
   // checkLifetime below measures `exp − iat` itself.
@@ -152,7 +160,7 @@ export async function verifyJwt(token: string, config: Config, resource?: string
       reject('Token is malformed: it is not a signed JWT');
     }
     if (alg === 'HS256' && secret) {
-      ({ payload } = await jwtVerify(token, await secret, { ...options, algorithms: ['HS256'] }));
+      ({ payload } = await verifyHs256(token, await secret, previous && (await previous), options));
     } else if (typeof alg === 'string' && ASYMMETRIC_ALGS.includes(alg) && jwks) {
       ({ payload } = await jwtVerify(token, jwks, { ...options, algorithms: ASYMMETRIC_ALGS }));
     } else {
@@ -168,6 +176,25 @@ export async function verifyJwt(token: string, config: Config, resource?: string
   const principal = principalFromClaims(claims);
   remember(cacheKey, principal, claims.exp, now);
   return principal;
+}
+
+/**
+ * HS256 with JWT_SECRET, or, during a rotation, with JWT_SECRET_PREVIOUS when the current secret
+ * did not sign it. Only a wrong signature falls through to the previous secret: an expired or
+ * otherwise invalid token signed with the current one is refused as it is.
+ */
+async function verifyHs256(
+  token: string,
+  current: CryptoKey,
+  previous: CryptoKey | null,
+  options: JWTVerifyOptions,
+) {
+  try {
+    return await jwtVerify(token, current, { ...options, algorithms: ['HS256'] });
+  } catch (e) {
+    if (!previous || !(e instanceof errors.JWSSignatureVerificationFailed)) throw e;
+    return jwtVerify(token, previous, { ...options, algorithms: ['HS256'] });
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/http/app';
 import { schema } from '../../src/schema';
+import { token } from '../helpers/auth';
 
 /** A fresh JWKS URL per test: the key-set cache is per URL and per isolate, like in production. */
 let JWKS_URL = '';
@@ -192,5 +193,53 @@ describe('JWT verification through JWT_JWKS_URL', () => {
     const { status, body } = await me(await sign(rsa, 'rsa-1', 'RS256'));
     expect(status).toBe(401);
     expect(body.errors?.[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('rotating JWT_SECRET with JWT_SECRET_PREVIOUS', () => {
+  const NEW = 'n'.repeat(48);
+  const OLD = env.JWT_SECRET;
+  const OTHER = 'x'.repeat(48);
+  const ask = async (tok: string, vars: Record<string, string>) => {
+    const res = await app.fetch(
+      new Request('http://cf.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
+        body: JSON.stringify({ query: '{ me { id } }' }),
+      }),
+      { ...env, ...vars },
+    );
+    const body = (await res.json()) as {
+      data?: { me: { id: string } };
+      errors?: { extensions: { code: string } }[];
+    };
+    return {
+      status: res.status,
+      id: body.data?.me.id ?? null,
+      code: body.errors?.[0]?.extensions.code ?? null,
+    };
+  };
+
+  it('keeps tokens signed with the replaced secret working during the rotation, and only then', async () => {
+    const old = await token({ sub: 'olga', secret: OLD });
+    const fresh = await token({ sub: 'nina', secret: NEW });
+    const rotating = { JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD };
+    expect(await ask(old, rotating)).toMatchObject({ status: 200, id: 'olga' });
+    expect(await ask(fresh, rotating)).toMatchObject({ status: 200, id: 'nina' });
+    // Once the previous secret is removed, its tokens end.
+    expect(await ask(old, { JWT_SECRET: NEW })).toMatchObject({ status: 401, code: 'UNAUTHENTICATED' });
+    expect(await ask(fresh, { JWT_SECRET: NEW })).toMatchObject({ status: 200, id: 'nina' });
+  });
+
+  it('accepts no other secret, and an expired token of the previous one stays expired', async () => {
+    const rotating = { JWT_SECRET: NEW, JWT_SECRET_PREVIOUS: OLD };
+    expect(await ask(await token({ secret: OTHER }), rotating)).toMatchObject({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+    });
+    expect(await ask(await token({ secret: OLD, expiresIn: '-1h' }), rotating)).toMatchObject({
+      status: 401,
+      code: 'UNAUTHENTICATED',
+    });
   });
 });

@@ -128,6 +128,38 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('JWT_SECRET_PREVIOUS', () => {
+    const OLD = 'o'.repeat(40);
+    it('is read beside JWT_SECRET, and is null when unset', () => {
+      expect(parseConfig({ JWT_SECRET: SECRET }).jwt.previousSecret).toBeNull();
+      expect(parseConfig({ JWT_SECRET: SECRET, JWT_SECRET_PREVIOUS: OLD }).jwt.previousSecret).toBe(OLD);
+    });
+    it.each([
+      [
+        'without JWT_SECRET',
+        { JWT_JWKS_URL: 'https://idp.example/jwks.json', JWT_SECRET_PREVIOUS: OLD },
+        /without JWT_SECRET/,
+      ],
+      [
+        'shorter than 32 characters',
+        { JWT_SECRET: SECRET, JWT_SECRET_PREVIOUS: 'short-old-secret' },
+        /32 characters/,
+      ],
+      ['equal to JWT_SECRET', { JWT_SECRET: SECRET, JWT_SECRET_PREVIOUS: SECRET }, /differ/],
+    ])('is refused %s, naming it and never repeating it', (_l, vars, why) => {
+      let error: unknown;
+      try {
+        parseConfig(vars);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('JWT_SECRET_PREVIOUS');
+      expect((error as ConfigError).message).toMatch(why);
+      expect((error as ConfigError).message).not.toContain(vars.JWT_SECRET_PREVIOUS);
+    });
+  });
+
   describe('SECRETS_KEY and SECRETS_KEY_PREVIOUS', () => {
     const KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i + 1)));
     const OTHER = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => 200 - i)));
