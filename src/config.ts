@@ -97,7 +97,13 @@ export interface Observability {
   /** SENTRY_DSN. */
   sentryDsn: string | null;
   /** OTEL_EXPORTER_OTLP_ENDPOINT and its companions. */
-  otlp: { tracesUrl: string; headers: Record<string, string>; serviceName: string } | null;
+  otlp: {
+    tracesUrl: string;
+    headers: Record<string, string>;
+    serviceName: string;
+    /** OTEL_TRACES_SAMPLER_ARG: the share of traces kept, 0 to 1. */
+    sampleRatio: number;
+  } | null;
 }
 
 /** AUDIT_DIGESTS_ENABLED, AUDIT_SIGNING_KEY, AUDIT_PUBLIC_KEYS, AUDIT_ARCHIVE_DIR. */
@@ -583,8 +589,18 @@ function parseObservability(vars: ConfigVars): Observability {
             tracesUrl: `${endpoint.replace(/\/+$/, '')}/v1/traces`,
             headers: otlpHeaders(vars.OTEL_EXPORTER_OTLP_HEADERS),
             serviceName: setting(vars, 'OTEL_SERVICE_NAME') as string,
+            sampleRatio: sampleRatio(vars),
           },
   };
+}
+
+function sampleRatio(vars: ConfigVars): number {
+  const raw = setting(vars, 'OTEL_TRACES_SAMPLER_ARG') as string;
+  const ratio = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(ratio) || ratio < 0 || ratio > 1) {
+    throw new ConfigError('OTEL_TRACES_SAMPLER_ARG', `must be a number from 0 to 1 (got "${raw}")`);
+  }
+  return ratio;
 }
 
 /** A revoked API key must stop working on open sockets within this long (WS_CREDENTIAL_RECHECK_MS' default). */

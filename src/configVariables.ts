@@ -363,6 +363,16 @@ export const VARIABLES = [
       'Headers sent with each export, as the OpenTelemetry specification writes them: `name=value` pairs, comma-separated, values URL-encoded (`authorization=Bearer%20abc`).',
   },
   {
+    name: 'OTEL_TRACES_SAMPLER_ARG',
+    type: 'string',
+    default: '1',
+    defaultText: '`1` (every request)',
+    runtimes: WORKER,
+    secret: false,
+    description:
+      "The share of requests and workflow executions traced, from `0` to `1` (`0.1`: one in ten), decided from the trace id like OpenTelemetry's `traceidratio` sampler. A caller's `traceparent` header never decides it, so an outside caller cannot make every request traced.",
+  },
+  {
     name: 'OTEL_SERVICE_NAME',
     type: 'string',
     default: 'changeflow',

@@ -162,6 +162,7 @@ describe('SENTRY_DSN and OTEL_EXPORTER_OTLP_*', () => {
         tracesUrl: 'https://otel.example.com/v1/traces',
         headers: { authorization: 'Bearer abc', 'x-team': 'ops' },
         serviceName: 'changeflow',
+        sampleRatio: 1,
       },
     });
   });

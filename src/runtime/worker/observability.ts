@@ -124,12 +124,14 @@ type Handler<Env> = ExportedHandler<Env>;
 /** A copy of `handler` (the SDKs wrap the object they are given in place). */
 const copy = <Env>(handler: Handler<Env>): Handler<Env> => ({ ...handler });
 
-const otelConfig: ResolveConfigFn = (env) => {
+export const otelConfig: ResolveConfigFn = (env) => {
   const otlp = observabilityOf(env as object)?.otlp;
   if (!otlp) throw new Error('OTEL_EXPORTER_OTLP_ENDPOINT is not set'); // never: chosen per invocation
   return {
     exporter: { url: otlp.tracesUrl, headers: otlp.headers },
     service: { name: otlp.serviceName },
+    // The ratio decides from the trace id; a caller's traceparent (sampled or not) never does.
+    sampling: { headSampler: { ratio: otlp.sampleRatio, acceptRemote: false } },
     // Workflow steps call third parties: they get no traceparent header from us.
     fetch: { includeTraceContext: false },
     instrumentation: { instrumentGlobalCache: false, instrumentGlobalFetch: true },
@@ -203,6 +205,14 @@ async function hexDigest(text: string, length: number): Promise<string> {
 }
 
 /**
+ * Whether a trace is kept at `ratio`: its id's first 32 bits against the ratio's share of them,
+ * as OpenTelemetry's trace-id ratio sampler does, so every step of one execution decides alike.
+ */
+export function traceSampled(traceId: string, ratio: number): boolean {
+  return Number.parseInt(traceId.slice(0, 8), 16) < ratio * 2 ** 32;
+}
+
+/**
  * The steps of one execution as spans of one trace (its id derived from the instance id, so the
  * steps of every invocation of a long execution line up), each exported when it ends.
  */
@@ -212,9 +222,11 @@ async function tracedSteps(
   otlp: Otlp,
   waitUntil: (p: Promise<unknown>) => void,
 ): Promise<WorkflowStep> {
+  const traceId = await hexDigest(instanceId, 32);
+  if (!traceSampled(traceId, otlp.sampleRatio)) return step;
   const { tracer, provider } = stepTracer(otlp);
   const parent: Context = trace.setSpanContext(ROOT_CONTEXT, {
-    traceId: await hexDigest(instanceId, 32),
+    traceId,
     spanId: await hexDigest(`${instanceId}/run`, 16),
     traceFlags: TraceFlags.SAMPLED,
     isRemote: true,
