@@ -286,6 +286,11 @@ export const ERRORS = {
     description:
       "The tenant's audit chain since its last digest does not verify (`seq` names the first bad event), so no digest was signed: a digest never anchors a broken chain.",
   },
+  AUDIT_VERIFICATION_NOT_FOUND: {
+    status: 404,
+    description:
+      "No verification run of the caller's tenant has that cursor (another tenant's, made up, or forgotten after 7 days without a call): start a new verification.",
+  },
   'EXECUTION-010': {
     status: 404,
     description:
