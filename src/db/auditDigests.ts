@@ -189,11 +189,3 @@ export async function tenantIdsAfter(db: D1Database, after: string, limit: numbe
     .all<{ tenant_id: string }>();
   return results.map((r) => r.tenant_id);
 }
-
-/** Every tenant that has written anything: each write upserts its author in users (commit.ts). */
-export async function tenantIds(db: D1Database): Promise<string[]> {
-  const { results } = await db.prepare('SELECT DISTINCT tenant_id FROM users ORDER BY tenant_id').all<{
-    tenant_id: string;
-  }>();
-  return results.map((r) => r.tenant_id);
-}
