@@ -33,6 +33,8 @@ export function auditLogPage(
 
 /** Longest period one report covers, so a report stays one bounded read. */
 const MAX_REPORT_DAYS = 366;
+/** Most changes one report reviews: a period with more is refused (ask for a shorter one). */
+export const MAX_REPORT_CHANGES = 5000;
 
 export async function complianceReport(
   ctx: AuthedContext,
@@ -49,10 +51,17 @@ export async function complianceReport(
   // The chain's part is one bounded RECENT verification step (from the last digest or the last
   // event verified), which also reports any break an earlier verification recorded: never a scan.
   const [changes, pciServices, chain] = await Promise.all([
-    changesCreatedBetween(ctx.db, tenantId, from, to),
+    changesCreatedBetween(ctx.db, tenantId, from, to, MAX_REPORT_CHANGES + 1),
     servicesTagged(ctx.db, tenantId, 'pci'),
     verifyTenantAuditChain(ctx, { mode: 'RECENT' }),
   ]);
+  if (changes.length > MAX_REPORT_CHANGES) {
+    throw new AppError(
+      'VALIDATION_FAILED',
+      `More than ${MAX_REPORT_CHANGES} changes were created in the period: ask for a shorter one`,
+      { issues: [{ field: 'to', message: `more than ${MAX_REPORT_CHANGES} changes in the period` }] },
+    );
+  }
   const approvals = changes.length
     ? await approvalsForChanges(
         ctx.db,
