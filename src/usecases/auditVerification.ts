@@ -1,6 +1,5 @@
-import type { AuditDigestSettings } from '../config';
 import { auditEventsFrom, auditHead } from '../db/audit';
-import { type AuditDigestRecord, auditDigestsEndingBetween, lastAuditDigest } from '../db/auditDigests';
+import { lastAuditDigest } from '../db/auditDigests';
 import {
   type AnchorKind,
   advanceVerificationRun,
@@ -12,14 +11,9 @@ import {
   type VerificationRun,
   verificationRun,
 } from '../db/auditVerifications';
-import {
-  type AuditChainVerification,
-  auditEventIntact,
-  GENESIS_HASH,
-  verifyAuditStretch,
-} from '../domain/auditChain';
-import { digestHash, importPublicKey, verifyDigestSignature } from '../domain/auditDigest';
+import { type AuditChainVerification, GENESIS_HASH, verifyAuditStretch } from '../domain/auditChain';
 import { AppError } from '../errors';
+import { anchorProblem, passedDigests } from './auditAnchors';
 import type { AuthedContext } from './context';
 
 /**
@@ -128,65 +122,9 @@ async function start(ctx: AuthedContext, mode: VerificationMode): Promise<Bounde
 }
 
 /**
- * What is wrong with the anchors before any event is read: the chain ends before a point a digest
- * or an earlier verification reached (its newest events were deleted), the last digest does not
- * verify, or the events the anchors name no longer carry the hashes they had.
+ * Checks the run's next page, records what it found, and answers. `anchor` is a new run's; null
+ * for a run continued from its cursor.
  */
-async function anchorProblem(
-  ctx: AuthedContext,
-  headSeq: number,
-  digest: AuditDigestRecord | null,
-  status: ChainStatus | null,
-): Promise<{ seq: number; reason: string } | null> {
-  const reached = Math.max(digest?.toSeq ?? 0, status?.verifiedSeq ?? 0);
-  if (headSeq < reached) {
-    return {
-      seq: headSeq + 1,
-      reason: `The chain ends at seq ${headSeq} but a digest or an earlier verification reached ${reached} (events deleted)`,
-    };
-  }
-  const anchors: [number, string, string][] = [];
-  if (digest) {
-    const why = await digestProblem(ctx.auditDigestSettings, digest);
-    if (why) return { seq: digest.toSeq, reason: why };
-    anchors.push([digest.toSeq, digest.headHash, 'the last signed digest']);
-  }
-  if (status && status.verifiedSeq > 0 && status.verifiedSeq !== digest?.toSeq) {
-    anchors.push([status.verifiedSeq, status.verifiedHash, `the verification of ${status.verifiedAt}`]);
-  }
-  for (const [seq, hash, what] of anchors) {
-    const [e] = await auditEventsFrom(ctx.db, ctx.principal.tenantId, seq, seq, 1);
-    if (!e) return { seq, reason: `Event ${seq}, anchored by ${what}, is missing` };
-    if (e.hash !== hash || !(await auditEventIntact(e))) {
-      return { seq, reason: `Event ${seq} was modified since ${what} recorded its hash` };
-    }
-  }
-  return null;
-}
-
-/** Why a digest recorded in D1 cannot be trusted, or null: its hash and its signature must verify. */
-async function digestProblem(settings: AuditDigestSettings, d: AuditDigestRecord): Promise<string | null> {
-  const body = {
-    tenant: d.tenantId,
-    fromSeq: d.fromSeq,
-    toSeq: d.toSeq,
-    headHash: d.headHash,
-    eventCount: d.eventCount,
-    previousDigestHash: d.previousDigestHash,
-    createdAt: d.createdAt,
-  };
-  const key = settings.keySet.keys.find((k) => k.kid === d.keyId);
-  if (!key)
-    return `The digest ending at seq ${d.toSeq} is signed with key "${d.keyId}", which is not published`;
-  if ((await digestHash(body)) !== d.digestHash) return `The digest ending at seq ${d.toSeq} was altered`;
-  if (!(await verifyDigestSignature(body, d.signature, await importPublicKey(key)))) {
-    return `The digest ending at seq ${d.toSeq} has a signature that does not verify`;
-  }
-  return null;
-}
-
-/** Checks the run's next page, records what it found, and answers. */
-/** `anchor` is the new run's; null for a run continued from its cursor (recorded, so it exists). */
 async function step(
   ctx: AuthedContext,
   run: VerificationRun,
@@ -233,38 +171,6 @@ async function step(
     return answer(current, 0, await chainStatus(ctx.db, tenantId));
   }
   return answer(next, result.checked, await chainStatus(ctx.db, tenantId));
-}
-
-/**
- * The digests that end among the events just verified: each must name its event's hash and carry
- * a valid signature, else the chain was rewritten (recomputed hashes verify, the digests do not).
- */
-async function passedDigests(
-  ctx: AuthedContext,
-  verified: { seq: number; hash: string }[],
-): Promise<{ seq: number; reason: string } | null> {
-  const first = verified[0];
-  const last = verified.at(-1);
-  if (!first || !last) return null;
-  const digests = await auditDigestsEndingBetween(
-    ctx.db,
-    ctx.principal.tenantId,
-    first.seq,
-    last.seq,
-    verified.length,
-  );
-  for (const d of digests) {
-    const e = verified[d.toSeq - first.seq];
-    const why = await digestProblem(ctx.auditDigestSettings, d);
-    if (why) return { seq: d.toSeq, reason: why };
-    if (e?.hash !== d.headHash) {
-      return {
-        seq: d.toSeq,
-        reason: `Event ${d.toSeq} is not the event the digest ending there signed (the chain was rewritten)`,
-      };
-    }
-  }
-  return null;
 }
 
 /**
