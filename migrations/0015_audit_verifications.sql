@@ -25,6 +25,9 @@ CREATE TABLE audit_verifications (
   PRIMARY KEY (tenant_id, id)
 );
 
+-- Runs nobody continued for 7 days are deleted when the tenant starts another.
+CREATE INDEX idx_audit_verifications_updated ON audit_verifications (tenant_id, updated_at);
+
 -- What the tenant's verifications established, one row per tenant: what complianceReport reads
 -- instead of hashing the chain. verified_seq/verified_hash is the newest event a verification
 -- reached from a trusted anchor (where the next RECENT one starts); full_verified_seq the end of the

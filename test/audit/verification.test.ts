@@ -256,6 +256,21 @@ describe('abuse', () => {
     expect(run).toEqual({ checked: 2 * VERIFY_PAGE_EVENTS + 5, status: 'VALID' });
   });
 
+  it('runs nobody continued for 7 days are forgotten when the tenant starts another', async () => {
+    const tenant = 'verify-stale-runs';
+    await appendChain(tenant, 1, VERIFY_PAGE_EVENTS + 1, GENESIS_HASH);
+    const { cursor: old } = await verify(tenant, { mode: 'FULL' });
+    await env.DB.prepare(
+      `UPDATE audit_verifications SET updated_at = '2020-01-01T00:00:00.000Z' WHERE id = ?1`,
+    )
+      .bind(old)
+      .run();
+    const { cursor: fresh } = await verify(tenant, { mode: 'FULL' });
+    const r = await gql(VERIFY, { cursor: old }, { token: await manager(tenant) });
+    expect(r.errors?.[0]?.extensions?.code).toBe('AUDIT_VERIFICATION_NOT_FOUND');
+    expect(await verify(tenant, { cursor: fresh as string })).toMatchObject({ valid: true, complete: true });
+  });
+
   it('a requester or viewer may not verify', async () => {
     for (const role of ['requester', 'viewer'] as const) {
       const r = await gql(VERIFY, {}, { token: await token({ tenant: 'verify-roles', roles: [role] }) });
