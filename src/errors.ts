@@ -291,6 +291,11 @@ export const ERRORS = {
     description:
       'The archive already holds a different digest at the key a new digest would take (for example after the database was restored to an earlier point): the archive is never overwritten, so the digest stays unarchived until an operator resolves it (docs/operations.md).',
   },
+  AUDIT_VERIFICATION_NOT_FOUND: {
+    status: 404,
+    description:
+      "No verification run of the caller's tenant has that cursor (another tenant's, made up, or forgotten after 7 days without a call): start a new verification.",
+  },
   'EXECUTION-010': {
     status: 404,
     description:

@@ -152,10 +152,40 @@ export async function listAuditDigests(
   return results.map(fromRow);
 }
 
-/** Every tenant that has written anything: each write upserts its author in users (commit.ts). */
-export async function tenantIds(db: D1Database): Promise<string[]> {
-  const { results } = await db.prepare('SELECT DISTINCT tenant_id FROM users ORDER BY tenant_id').all<{
-    tenant_id: string;
-  }>();
+/** The tenant's digests that end within fromSeq..toSeq, oldest first (at most `limit`). */
+export async function auditDigestsEndingBetween(
+  db: D1Database,
+  tenantId: string,
+  fromSeq: number,
+  toSeq: number,
+  limit: number,
+): Promise<AuditDigestRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_digests WHERE tenant_id = ?1 AND to_seq BETWEEN ?2 AND ?3
+       ORDER BY to_seq LIMIT ?4`,
+    )
+    .bind(tenantId, fromSeq, toSeq, limit)
+    .all<DigestRow>();
+  return results.map(fromRow);
+}
+
+/**
+ * Up to `limit` tenants after `after`, in order: one index seek per tenant (users' primary key
+ * starts with tenant_id), however many users each has, so a batch costs the same at any size.
+ */
+export async function tenantIdsAfter(db: D1Database, after: string, limit: number): Promise<string[]> {
+  const { results } = await db
+    .prepare(
+      `WITH RECURSIVE next(tenant_id, n) AS (
+         SELECT (SELECT MIN(tenant_id) FROM users WHERE tenant_id > ?1), 1
+         UNION ALL
+         SELECT (SELECT MIN(tenant_id) FROM users WHERE tenant_id > next.tenant_id), n + 1
+         FROM next WHERE next.tenant_id IS NOT NULL AND n < ?2
+       )
+       SELECT tenant_id FROM next WHERE tenant_id IS NOT NULL`,
+    )
+    .bind(after, limit)
+    .all<{ tenant_id: string }>();
   return results.map((r) => r.tenant_id);
 }

@@ -179,11 +179,19 @@ export async function overlappingScheduled(
   return results.map(changeFromRow);
 }
 
-/** Changes created in [from, to), for the compliance report. */
-export async function changesCreatedBetween(db: D1Database, tenantId: string, from: string, to: string) {
+/** Up to `limit` changes created in [from, to), oldest first, for the compliance report. */
+export async function changesCreatedBetween(
+  db: D1Database,
+  tenantId: string,
+  from: string,
+  to: string,
+  limit: number,
+) {
   const { results } = await db
-    .prepare(`${SELECT} WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY created_at`)
-    .bind(tenantId, from, to)
+    .prepare(
+      `${SELECT} WHERE tenant_id = ?1 AND created_at >= ?2 AND created_at < ?3 ORDER BY created_at LIMIT ?4`,
+    )
+    .bind(tenantId, from, to, limit)
     .all<ChangeRow>();
   return results.map(changeFromRow);
 }

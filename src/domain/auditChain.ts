@@ -84,18 +84,37 @@ export async function computeAuditHash(prevHash: string, event: AuditEventInput)
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
+/** Where a stretch of the chain starts: its first event and the hash that event must link to. */
+export interface AuditChainStart {
+  seq: number;
+  prevHash: string;
+}
+
 /** Verifies one tenant's whole chain, given in seq order; stops at the first break. */
-export async function verifyAuditChain(events: StoredAuditEvent[]): Promise<AuditChainVerification> {
+export function verifyAuditChain(events: StoredAuditEvent[]): Promise<AuditChainVerification> {
+  return verifyAuditStretch(events, { seq: 1, prevHash: GENESIS_HASH });
+}
+
+/**
+ * Verifies a stretch of one tenant's chain, given in seq order from `start.seq`, the first event
+ * linking to `start.prevHash` (GENESIS_HASH at seq 1, or a hash already known good: a digest's
+ * head, an earlier verification's last event); stops at the first break. `checked` counts the
+ * events that verified, so the stretch is good up to `start.seq + checked - 1`.
+ */
+export async function verifyAuditStretch(
+  events: readonly StoredAuditEvent[],
+  start: AuditChainStart,
+): Promise<AuditChainVerification> {
   const broken = (checked: number, seq: number, reason: string): AuditChainVerification => ({
     valid: false,
     checked,
     brokenAtSeq: seq,
     reason,
   });
-  let prev = GENESIS_HASH;
+  let prev = start.prevHash;
   const tenantId = events[0]?.tenantId;
   for (const [i, e] of events.entries()) {
-    const expectedSeq = i + 1;
+    const expectedSeq = start.seq + i;
     if (e.seq !== expectedSeq) {
       return broken(
         i,
@@ -109,10 +128,15 @@ export async function verifyAuditChain(events: StoredAuditEvent[]): Promise<Audi
     if (e.prevHash !== prev) {
       return broken(i, e.seq, `Event ${e.seq} does not link to the previous event (prevHash mismatch)`);
     }
-    if ((await computeAuditHash(prev, e)) !== e.hash) {
+    if (!(await auditEventIntact(e))) {
       return broken(i, e.seq, `Event ${e.seq} was modified after it was written (hash mismatch)`);
     }
     prev = e.hash;
   }
   return { valid: true, checked: events.length, brokenAtSeq: null, reason: null };
+}
+
+/** Whether a stored event's hash is still the hash of its content over its own prevHash. */
+export async function auditEventIntact(e: StoredAuditEvent): Promise<boolean> {
+  return (await computeAuditHash(e.prevHash, e)) === e.hash;
 }

@@ -128,6 +128,24 @@ export async function verifyDigestSignature(
 }
 
 /**
+ * Why a signed digest is not to be trusted with these public keys (its key unknown, its hash or
+ * its signature not matching its fields), or null.
+ */
+export async function digestTrustProblem(
+  keys: readonly AuditPublicJwk[],
+  d: Omit<SignedAuditDigest, 'format'>,
+): Promise<string | null> {
+  const what = `The digest ending at seq ${d.digest.toSeq}`;
+  const key = keys.find((k) => k.kid === d.keyId);
+  if (!key) return `${what} is signed with key "${d.keyId}", which is not published`;
+  if ((await digestHash(d.digest)) !== d.digestHash) return `${what} was altered`;
+  if (!(await verifyDigestSignature(d.digest, d.signature, await importPublicKey(key)))) {
+    return `${what} has a signature that does not verify`;
+  }
+  return null;
+}
+
+/**
  * A JSON value read from a file or the archive, checked to be a SignedAuditDigest; the reason
  * otherwise. Field types only: the signature and the chain are the verifier's.
  */

@@ -28,6 +28,20 @@ export interface ComplianceReport {
   changesReviewed: number;
   checks: ComplianceCheck[];
   findings: ComplianceFinding[];
+  auditChain: ComplianceChainStatus;
+}
+
+/**
+ * The audit chain as the report found it: a bounded verification from the last anchor (see
+ * src/usecases/auditVerification.ts), so the newest events may not all be verified yet.
+ */
+export interface ComplianceChainStatus {
+  valid: boolean;
+  brokenAtSeq: number | null;
+  /** Verified from a trusted anchor up to here. */
+  verifiedToSeq: number;
+  /** The chain's head when the report was made. */
+  headSeq: number;
 }
 
 export interface ComplianceInput {
@@ -39,7 +53,7 @@ export interface ComplianceInput {
   approvals: ApprovalRecord[];
   /** Names of the services tagged `pci`. */
   pciServices: string[];
-  auditChain: { valid: boolean; brokenAtSeq: number | null };
+  auditChain: ComplianceChainStatus;
 }
 
 /**
@@ -145,6 +159,6 @@ export function buildComplianceReport(input: ComplianceInput): ComplianceReport 
     findings.push(...problems.map((p) => ({ checkId: id, framework, severity, ...p })));
   }
   const score = Math.max(0, 100 - findings.reduce((sum, f) => sum + SEVERITY_WEIGHTS[f.severity], 0));
-  const { from, to, now: generatedAt, changes } = input;
-  return { from, to, generatedAt, score, changesReviewed: changes.length, checks, findings };
+  const { from, to, now: generatedAt, changes, auditChain } = input;
+  return { from, to, generatedAt, score, changesReviewed: changes.length, checks, findings, auditChain };
 }

@@ -1,7 +1,11 @@
 import type { AuditEventRecord } from '../db/audit';
-import type { AuditChainVerification } from '../domain/auditChain';
 import type { Page } from '../domain/pagination';
-import { AUDIT_PAGE_SIZE, auditLogPage, verifyTenantAuditChain } from '../usecases/reports';
+import {
+  type BoundedVerification,
+  VERIFY_PAGE_EVENTS,
+  verifyTenantAuditChain,
+} from '../usecases/auditVerification';
+import { AUDIT_PAGE_SIZE, auditLogPage } from '../usecases/reports';
 import { builder } from './builder';
 import { definePage, pageArgs } from './page';
 
@@ -44,13 +48,40 @@ const AUDIT_MCP_SELECTION =
 
 const AuditPageRef = definePage<AuditEventRecord, Page<AuditEventRecord>>('AuditEventPage', AuditEventRef);
 
-const AuditVerificationRef = builder.objectRef<AuditChainVerification>('AuditChainVerification').implement({
-  description: 'The result of recomputing every hash of the tenant’s audit chain.',
+const VerificationModeEnum = builder.enumType('AuditVerificationMode', {
+  values: {
+    RECENT: { description: 'From the last signed digest (or the last event verified) to the head.' },
+    FULL: { description: 'From seq 1, every event and every digest, a page per call.' },
+  } as const,
+});
+
+const AnchorEnum = builder.enumType('AuditVerificationAnchor', {
+  values: {
+    GENESIS: { description: 'Seq 1.' },
+    DIGEST: { description: 'The last signed digest, its signature checked.' },
+    CHECKPOINT: { description: 'The last event an earlier verification reached.' },
+  } as const,
+});
+
+const AuditVerificationRef = builder.objectRef<BoundedVerification>('AuditChainVerification').implement({
+  description: `A bounded check of the tenant’s audit chain: at most ${VERIFY_PAGE_EVENTS} events per call.`,
   fields: (t) => ({
-    valid: t.exposeBoolean('valid'),
-    checked: t.exposeInt('checked', { description: 'Events verified.' }),
+    valid: t.exposeBoolean('valid', {
+      description: 'False when this run or an earlier one found a break not verified whole since.',
+    }),
+    checked: t.exposeInt('checked', { description: 'Events verified by this call.' }),
     brokenAtSeq: t.exposeInt('brokenAtSeq', { nullable: true }),
     reason: t.exposeString('reason', { nullable: true }),
+    mode: t.expose('mode', { type: VerificationModeEnum }),
+    anchor: t.expose('anchor', { type: AnchorEnum, description: 'Where the run started (at fromSeq - 1).' }),
+    fromSeq: t.exposeInt('fromSeq'),
+    verifiedToSeq: t.exposeInt('verifiedToSeq', { description: 'The run has verified fromSeq to here.' }),
+    toSeq: t.exposeInt('toSeq', { description: 'Where the run ends: the head when it started.' }),
+    complete: t.exposeBoolean('complete'),
+    cursor: t.exposeString('cursor', {
+      nullable: true,
+      description: 'Pass back to continue; null when complete.',
+    }),
   }),
 });
 
@@ -96,8 +127,20 @@ builder.queryFields((t) => ({
   }),
   verifyAuditChain: t.withAuth({ changeManager: true }).field({
     type: AuditVerificationRef,
-    description: 'Recomputes the tenant’s audit hash chain and reports the first broken link.',
-    mcp: { name: 'verify_audit_chain', toolset: 'admin' },
-    resolve: (_r, _a, ctx) => verifyTenantAuditChain(ctx),
+    description:
+      'Recomputes the tenant’s audit hash chain (a page per call) and reports the first broken link.',
+    mcp: {
+      name: 'verify_audit_chain',
+      toolset: 'admin',
+      selection: 'valid checked brokenAtSeq reason verifiedToSeq toSeq complete cursor',
+    },
+    args: {
+      mode: t.arg({ type: VerificationModeEnum, required: false, description: 'Default RECENT.' }),
+      cursor: t.arg.string({
+        required: false,
+        description: 'Continues the run that answered it.',
+      }),
+    },
+    resolve: (_r, { mode, cursor }, ctx) => verifyTenantAuditChain(ctx, { mode, cursor }),
   }),
 }));

@@ -1,4 +1,9 @@
-import type { ComplianceCheck, ComplianceFinding, ComplianceReport } from '../domain/compliance';
+import type {
+  ComplianceChainStatus,
+  ComplianceCheck,
+  ComplianceFinding,
+  ComplianceReport,
+} from '../domain/compliance';
 import { complianceReport } from '../usecases/reports';
 import { builder } from './builder';
 import { firstArg, firstOf } from './listArgs';
@@ -30,6 +35,18 @@ const FindingRef = builder.objectRef<ComplianceFinding>('ComplianceFinding').imp
   }),
 });
 
+const ChainStatusRef = builder.objectRef<ComplianceChainStatus>('ComplianceAuditChain').implement({
+  description: 'The audit chain as a bounded verification from its last anchor found it.',
+  fields: (t) => ({
+    valid: t.exposeBoolean('valid'),
+    brokenAtSeq: t.exposeInt('brokenAtSeq', { nullable: true }),
+    verifiedToSeq: t.exposeInt('verifiedToSeq', {
+      description: 'Verified up to here; below headSeq when more events await (verifyAuditChain continues).',
+    }),
+    headSeq: t.exposeInt('headSeq'),
+  }),
+});
+
 const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implement({
   description: 'SOX, PCI DSS 6.4 and emergency-review checks over the changes created in a period.',
   fields: (t) => ({
@@ -38,6 +55,7 @@ const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implem
     generatedAt: t.expose('generatedAt', { type: 'DateTime' }),
     score: t.exposeInt('score', { description: '0–100; 100 means no findings.' }),
     changesReviewed: t.exposeInt('changesReviewed'),
+    auditChain: t.expose('auditChain', { type: ChainStatusRef }),
     checks: t.field({
       type: [CheckRef],
       args: { first: firstArg(t, 20) },

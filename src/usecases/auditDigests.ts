@@ -1,5 +1,6 @@
 import type { AuditDigestSettings, AuditSigningJwk } from '../config';
 import { auditEventsFrom, auditHead } from '../db/audit';
+import { claimDigestSweep, startDigestSweep } from '../db/auditDigestSweeps';
 import {
   type AuditDigestRecord,
   digestRecord,
@@ -7,7 +8,7 @@ import {
   lastAuditDigest,
   listAuditDigests,
   markAuditDigestArchived,
-  tenantIds,
+  tenantIdsAfter,
   unarchivedAuditDigests,
 } from '../db/auditDigests';
 import { isUniqueViolation } from '../db/errors';
@@ -202,14 +203,12 @@ export interface DigestRunReport {
   failed: { tenant: string; error: string }[];
 }
 
-/** The hourly run: a digest for every tenant with new events; one tenant's failure does not stop the others. */
-export async function digestAllTenants(
-  deps: AuditDigestDeps,
-  tenants?: (db: D1Database) => Promise<string[]>,
-): Promise<DigestRunReport> {
-  const report: DigestRunReport = { created: [], unchanged: 0, failed: [] };
-  configured(deps);
-  for (const tenant of await (tenants ?? tenantIds)(deps.db)) {
+/** Tenants one cron invocation digests; the hour's sweep goes on at the next minute's. */
+export const DIGEST_TENANTS_PER_RUN = 25;
+
+/** Digests the given tenants; one tenant's failure does not stop the others. */
+async function digestTenants(deps: AuditDigestDeps, tenants: string[], report: DigestRunReport) {
+  for (const tenant of tenants) {
     try {
       const outcome = await digestTenant(deps, tenant);
       if (outcome.created && outcome.digest) report.created.push({ tenant, toSeq: outcome.digest.toSeq });
@@ -218,7 +217,47 @@ export async function digestAllTenants(
       report.failed.push({ tenant, error: e instanceof Error ? e.message : String(e) });
     }
   }
-  return report;
+}
+
+/**
+ * One cron invocation's share of the hourly run. At the top of the hour a sweep over every tenant
+ * starts; each invocation (that one and the next minutes') claims the next DIGEST_TENANTS_PER_RUN
+ * tenants after the sweep's cursor in D1 and digests them, until none is left. A claim moves the
+ * cursor before the work, so two invocations never take the same tenants; a tenant whose
+ * invocation died is digested the next hour (a digest covers everything since the last one).
+ * Null when there was nothing to claim (no sweep this hour, or it is done).
+ */
+export async function digestSweepStep(
+  deps: AuditDigestDeps,
+  at: Date,
+  limit = DIGEST_TENANTS_PER_RUN,
+): Promise<(DigestRunReport & { hour: string; done: boolean }) | null> {
+  configured(deps);
+  const hour = at.toISOString().slice(0, 13);
+  if (at.getUTCMinutes() === 0) await startDigestSweep(deps.db, hour);
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const claim = await claimDigestSweep(deps.db, hour, (after) => tenantIdsAfter(deps.db, after, limit));
+    if (claim === 'done') return null;
+    if (claim === 'lost') continue;
+    const report: DigestRunReport = { created: [], unchanged: 0, failed: [] };
+    await digestTenants(deps, claim.tenants, report);
+    return { ...report, hour, done: claim.tenants.length < limit };
+  }
+  return null;
+}
+
+/** Every tenant at once, a batch at a time (the Node runtime's hourly run: no CPU limit per run). */
+export async function digestAllTenants(deps: AuditDigestDeps): Promise<DigestRunReport> {
+  const report: DigestRunReport = { created: [], unchanged: 0, failed: [] };
+  configured(deps);
+  let after = '';
+  for (;;) {
+    const tenants = await tenantIdsAfter(deps.db, after, DIGEST_TENANTS_PER_RUN);
+    await digestTenants(deps, tenants, report);
+    const last = tenants.at(-1);
+    if (last === undefined || tenants.length < DIGEST_TENANTS_PER_RUN) return report;
+    after = last;
+  }
 }
 
 /** The digests of the caller's tenant, newest first. */

@@ -69,7 +69,7 @@ const input = (over: Partial<ComplianceInput>): ComplianceInput => ({
   changes: [],
   approvals: [],
   pciServices: ['payments'],
-  auditChain: { valid: true, brokenAtSeq: null },
+  auditChain: { valid: true, brokenAtSeq: null, verifiedToSeq: 0, headSeq: 0 },
   ...over,
 });
 
@@ -157,7 +157,9 @@ describe('buildComplianceReport', () => {
   });
 
   it('SOX-3: reports a broken audit chain with the seq and no change', () => {
-    const r = buildComplianceReport(input({ auditChain: { valid: false, brokenAtSeq: 42 } }));
+    const r = buildComplianceReport(
+      input({ auditChain: { valid: false, brokenAtSeq: 42, verifiedToSeq: 41, headSeq: 50 } }),
+    );
     expect(r.findings).toEqual([
       {
         checkId: 'SOX-3',
@@ -237,7 +239,11 @@ describe('buildComplianceReport', () => {
     const changes = Array.from({ length: 5 }, (_, i) => change(`CHG-${i}`));
     const approvals = changes.map((c) => approval(c.id, 'alice'));
     const r = buildComplianceReport(
-      input({ changes, approvals, auditChain: { valid: false, brokenAtSeq: null } }),
+      input({
+        changes,
+        approvals,
+        auditChain: { valid: false, brokenAtSeq: null, verifiedToSeq: 0, headSeq: 0 },
+      }),
     );
     expect(r.findings).toHaveLength(6);
     expect(r.findings.at(-1)?.message).toBe('The audit chain failed verification');

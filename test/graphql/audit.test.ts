@@ -51,7 +51,8 @@ const EVENT_FIELDS =
 const AUDIT = `query($targetId: ID, $first: Int, $after: String) {
   auditLog(targetId: $targetId, first: $first, after: $after) {
     nodes { ${EVENT_FIELDS} } pageInfo { hasNextPage endCursor } } }`;
-const VERIFY = '{ verifyAuditChain { valid checked brokenAtSeq reason } }';
+const VERIFY = `query($mode: AuditVerificationMode) {
+  verifyAuditChain(mode: $mode) { valid checked brokenAtSeq reason } }`;
 const UPDATE = `mutation($id: ID!, $input: UpdateChangeRequestInput!, $expectedVersion: Int) {
   updateChangeRequest(id: $id, input: $input, expectedVersion: $expectedVersion) { id version } }`;
 const ASSESS = 'mutation($id: ID!) { assessRisk(id: $id) { score level } }';
@@ -81,7 +82,8 @@ async function storedCount(tenant: string): Promise<number> {
   return row?.n ?? 0;
 }
 
-async function verify(tok: string) {
+/** FULL checks from seq 1 (these chains are one page long); RECENT from the last anchor. */
+async function verify(tok: string, mode: 'RECENT' | 'FULL' = 'FULL') {
   return (
     await gqlOk<{
       verifyAuditChain: {
@@ -90,7 +92,7 @@ async function verify(tok: string) {
         brokenAtSeq: number | null;
         reason: string | null;
       };
-    }>(VERIFY, {}, tok)
+    }>(VERIFY, { mode }, tok)
   ).verifyAuditChain;
 }
 

@@ -349,6 +349,15 @@ describe('complianceReport', () => {
       .bind(tenant)
       .run();
     expect(res.meta.changes).toBe(1);
+    // The report's own check starts after the events it verified before: it does not see an
+    // edit below them. A FULL verification does, and records it for every report after.
+    expect(check(await report(c.manager), 'SOX-3')).toMatchObject({ passed: true });
+    const full = await gqlOk<{ verifyAuditChain: { valid: boolean; brokenAtSeq: number } }>(
+      '{ verifyAuditChain(mode: FULL) { valid brokenAtSeq } }',
+      {},
+      c.manager,
+    );
+    expect(full.verifyAuditChain).toEqual({ valid: false, brokenAtSeq: 2 });
 
     const r = await report(c.manager);
     expect(check(r, 'SOX-3')).toMatchObject({ framework: 'SOX', passed: false, failures: 1 });

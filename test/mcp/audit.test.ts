@@ -211,7 +211,10 @@ describe('audit chain', () => {
     });
 
     await manager.listTools();
-    const viaMcp = await callTool(manager, 'verify_audit_chain', {});
+    // RECENT (the default) starts after what the GraphQL call verified; FULL checks it all again.
+    const recent = await callTool(manager, 'verify_audit_chain', {});
+    expect(recent.structuredContent).toMatchObject({ valid: true, checked: 0, complete: true });
+    const viaMcp = await callTool(manager, 'verify_audit_chain', { mode: 'FULL' });
     expect(viaMcp.structuredContent).toMatchObject({ valid: true, checked: events.length });
   });
 });

@@ -8,7 +8,7 @@ import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
 import { AppError } from '../../errors';
 import { createLogger } from '../../log';
-import { digestAllTenants } from '../../usecases/auditDigests';
+import { digestSweepStep } from '../../usecases/auditDigests';
 import {
   auditTenantMigrations,
   migrationPrincipal,
@@ -210,20 +210,19 @@ export async function auditMigrations(env: ExecutionEnv): Promise<number> {
 }
 
 /**
- * At the top of every hour, when digests are on: a signed digest for every tenant with new audit
- * events, to R2 and D1 (src/usecases/auditDigests.ts). A failure is logged, never stops the sweep.
+ * When digests are on: at the top of every hour a sweep over the tenants starts, and every
+ * invocation (this minute's and the next ones') digests a bounded batch of them, to R2 and D1
+ * (src/usecases/auditDigests.ts), until all are done. A failure is logged, never stops the sweep.
  */
 export async function hourlyAuditDigests(env: ExecutionEnv, at: Date): Promise<void> {
   const settings = loadConfig(env).auditDigests;
-  if (at.getUTCMinutes() !== 0 || !settings.enabled) return;
+  if (!settings.enabled) return;
   try {
-    const report = await digestAllTenants({
-      db: env.DB,
-      archive: r2Archive(env.AUDIT_ARCHIVE),
-      settings,
-      now: () => new Date(),
-    });
-    logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report });
+    const report = await digestSweepStep(
+      { db: env.DB, archive: r2Archive(env.AUDIT_ARCHIVE), settings, now: () => new Date() },
+      at,
+    );
+    if (report) logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report });
   } catch (e) {
     logger.log('error', 'audit digests failed', { error: String(e) });
   }
