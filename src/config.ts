@@ -73,6 +73,8 @@ export interface Config {
   egress: EgressSettings;
   /** Signed audit digests (src/usecases/auditDigests.ts). */
   auditDigests: AuditDigestSettings;
+  /** BACKUP_EXPORT_INTERVAL_HOURS: hours between scheduled tenant exports; 0 for none. */
+  backupExportIntervalHours: number;
   /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;
   /**
@@ -160,6 +162,14 @@ function positiveInt(vars: ConfigVars, name: VariableName): number {
   const n = Number(raw);
   if (raw === undefined || !Number.isInteger(n) || n <= 0)
     throw new ConfigError(name, `must be a positive integer (got "${raw ?? ''}")`);
+  return n;
+}
+
+function nonNegativeInt(vars: ConfigVars, name: VariableName): number {
+  const raw = setting(vars, name);
+  const n = Number(raw);
+  if (raw === undefined || !Number.isInteger(n) || n < 0)
+    throw new ConfigError(name, `must be a whole number, 0 or more (got "${raw ?? ''}")`);
   return n;
 }
 
@@ -487,6 +497,7 @@ export function parseConfig(vars: ConfigVars): Config {
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
     auditDigests: parseAuditDigestSettings(vars, environment),
+    backupExportIntervalHours: nonNegativeInt(vars, 'BACKUP_EXPORT_INTERVAL_HOURS'),
     sessions: parseSessionLimits(vars),
     perIpLimit: parsePerIpLimit(vars),
     hubPingIntervalMs: positiveInt(vars, 'HUB_PING_INTERVAL_MS'),
@@ -648,8 +659,9 @@ export function withDevelopmentKeys(
 export type DevelopmentKey = 'JWT_SECRET' | 'SECRETS_KEY' | 'AUDIT_SIGNING_KEY';
 
 /**
- * The directory the Node runtime writes audit digests to (AUDIT_ARCHIVE_DIR), or null when digests
- * are off. The Worker writes to its R2 binding instead, so only Node requires the variable.
+ * The directory the Node runtime writes audit digests and tenant exports to (AUDIT_ARCHIVE_DIR), or
+ * null when it is not set. The Worker writes to its R2 binding instead, so only Node requires the
+ * variable, and only when digests are on (exports without it answer TENANT_EXPORT_NOT_CONFIGURED).
  */
 export function nodeAuditArchiveDir(config: Config): string | null {
   const { enabled, archiveDir } = config.auditDigests;
@@ -660,7 +672,7 @@ export function nodeAuditArchiveDir(config: Config): string | null {
       ['AUDIT_DIGESTS_ENABLED'],
     );
   }
-  return enabled ? archiveDir : null;
+  return archiveDir;
 }
 
 /** The Node server's own variables (CHANGEFLOW_*), unparsed: its command-line flags win over them. */

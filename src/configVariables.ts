@@ -226,7 +226,17 @@ export const VARIABLES = [
     runtimes: NODE,
     secret: false,
     description:
-      'The directory the Node runtime writes audit digests to (what the R2 bucket `AUDIT_ARCHIVE` is for the Worker); created if missing. Required on Node when AUDIT_DIGESTS_ENABLED is `true`.',
+      'The directory the Node runtime writes audit digests and tenant exports to (what the R2 bucket `AUDIT_ARCHIVE` is for the Worker); created if missing. Required on Node when AUDIT_DIGESTS_ENABLED is `true`, and for exports.',
+  },
+  {
+    name: 'BACKUP_EXPORT_INTERVAL_HOURS',
+    type: 'integer',
+    default: '0',
+    defaultText: '`0` (off); `wrangler.toml` sets `24` for staging and production',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      'Hours between scheduled backups of each tenant: at minute 30 of every hour, each tenant whose last export started this long ago gets one, exported in bounded steps by the cron to the archive (the R2 bucket `AUDIT_ARCHIVE`; on Node, AUDIT_ARCHIVE_DIR) under `exports/<tenant>/<id>/`. `0`: only on demand (`exportTenant`).',
   },
   {
     name: 'EGRESS_ALLOW_PRIVATE',

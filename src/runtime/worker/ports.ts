@@ -210,7 +210,8 @@ export function r2Archive(bucket: R2Bucket | undefined): AuditArchive | null {
   if (!bucket) return null;
   return {
     put: async (key, body) => {
-      await bucket.put(key, body, { httpMetadata: { contentType: 'application/json; charset=utf-8' } });
+      const contentType = typeof body === 'string' ? 'application/json; charset=utf-8' : 'application/gzip';
+      await bucket.put(key, body, { httpMetadata: { contentType } });
     },
     get: async (key) => (await bucket.get(key))?.text() ?? null,
   };
