@@ -54,6 +54,8 @@ export interface ExportDeps {
   /** Digests: the export anchors its chain with one first, when they are configured. */
   digests: AuditDigestSettings;
   now: () => Date;
+  /** Rows per step and file; EXPORT_PAGE_ROWS unless a test wants more steps. */
+  pageRows?: number;
 }
 
 function archiveOf(deps: ExportDeps): AuditArchive {
@@ -102,17 +104,17 @@ async function anchoredHead(deps: ExportDeps, tenantId: string) {
 }
 
 /** The next page of the current table, and the key to resume after it. */
-async function readPage(deps: ExportDeps, e: TenantExportRecord) {
+async function readPage(deps: ExportDeps, e: TenantExportRecord, limit: number) {
   const table = EXPORTED_TABLES[e.tableIndex] as (typeof EXPORTED_TABLES)[number];
   if (table.name === 'audit_events') {
     const fromSeq = ((e.cursor?.[0] as number | undefined) ?? 0) + 1;
     const rows = e.auditHead
-      ? await auditEventsFrom(deps.db, e.tenantId, fromSeq, e.auditHead.seq, EXPORT_PAGE_ROWS)
+      ? await auditEventsFrom(deps.db, e.tenantId, fromSeq, e.auditHead.seq, limit)
       : [];
     return { table, rows, last: rows.length ? [rows[rows.length - 1]?.seq] : null };
   }
   const maxToSeq = table.name === 'audit_digests' ? (e.auditHead?.seq ?? 0) : null;
-  const rows = await tenantTablePage(deps.db, table, e.tenantId, e.cursor, EXPORT_PAGE_ROWS, maxToSeq);
+  const rows = await tenantTablePage(deps.db, table, e.tenantId, e.cursor, limit, maxToSeq);
   const lastRow = rows[rows.length - 1];
   return { table, rows, last: lastRow ? table.key.map((k) => lastRow[k]) : null };
 }
@@ -168,7 +170,8 @@ export async function stepTenantExport(deps: ExportDeps, e: TenantExportRecord):
     if (!head) next.tableIndex += 1;
     next.auditHead = head ? { seq: head.seq, hash: head.hash } : null;
   } else {
-    const { table, rows, last } = await readPage(deps, e);
+    const limit = deps.pageRows ?? EXPORT_PAGE_ROWS;
+    const { table, rows, last } = await readPage(deps, e, limit);
     if (rows.length) {
       const bytes = await gzip(toNdjson(rows));
       const part = e.files.filter((f) => f.table === table.name).length + 1;
@@ -180,7 +183,7 @@ export async function stepTenantExport(deps: ExportDeps, e: TenantExportRecord):
         { table: table.name, key, rows: rows.length, sha256: await sha256Hex(bytes) },
       ];
     }
-    const done = rows.length < EXPORT_PAGE_ROWS;
+    const done = rows.length < limit;
     next.tableIndex = done ? e.tableIndex + 1 : e.tableIndex;
     next.cursor = done ? null : last;
   }
