@@ -73,7 +73,7 @@ export interface Config {
   egress: EgressSettings;
   /** Signed audit digests (src/usecases/auditDigests.ts). */
   auditDigests: AuditDigestSettings;
-  /** BACKUP_EXPORT_INTERVAL_HOURS: hours between scheduled tenant exports; 0 for none. */
+  /** BACKUP_EXPORTS_ENABLED and BACKUP_EXPORT_INTERVAL_HOURS: hours between scheduled tenant exports, 0 when off. */
   backupExportIntervalHours: number;
   /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;
@@ -165,12 +165,10 @@ function positiveInt(vars: ConfigVars, name: VariableName): number {
   return n;
 }
 
-function nonNegativeInt(vars: ConfigVars, name: VariableName): number {
-  const raw = setting(vars, name);
-  const n = Number(raw);
-  if (raw === undefined || !Number.isInteger(n) || n < 0)
-    throw new ConfigError(name, `must be a whole number, 0 or more (got "${raw ?? ''}")`);
-  return n;
+/** Hours between scheduled tenant exports, validated even when they are off; 0 when off. */
+function backupInterval(vars: ConfigVars): number {
+  const hours = positiveInt(vars, 'BACKUP_EXPORT_INTERVAL_HOURS');
+  return flag(vars, 'BACKUP_EXPORTS_ENABLED') ? hours : 0;
 }
 
 function bool(name: VariableName, raw: string | undefined, fallback: boolean): boolean {
@@ -497,7 +495,7 @@ export function parseConfig(vars: ConfigVars): Config {
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
     auditDigests: parseAuditDigestSettings(vars, environment),
-    backupExportIntervalHours: nonNegativeInt(vars, 'BACKUP_EXPORT_INTERVAL_HOURS'),
+    backupExportIntervalHours: backupInterval(vars),
     sessions: parseSessionLimits(vars),
     perIpLimit: parsePerIpLimit(vars),
     hubPingIntervalMs: positiveInt(vars, 'HUB_PING_INTERVAL_MS'),
