@@ -16,8 +16,10 @@ CREATE TABLE tenant_exports (
   -- The audit chain's head when the export reached audit_events: it exports up to there.
   audit_head_seq  INTEGER,
   audit_head_hash TEXT,
-  -- [{table, key, rows, sha256}] of every file written so far.
+  -- [{table, key, rows, sha256}] of every file written so far, and [{fromSeq, toSeq, headHash,
+  -- digestHash}] of the digests exported: the manifest is made from these, reading no table again.
   files           TEXT NOT NULL DEFAULT '[]',
+  digests         TEXT NOT NULL DEFAULT '[]',
   -- Bumped by every step: a step that lost a race to another runner records nothing.
   version         INTEGER NOT NULL DEFAULT 0,
   error           TEXT,
@@ -28,3 +30,4 @@ CREATE TABLE tenant_exports (
 
 CREATE INDEX idx_tenant_exports_tenant ON tenant_exports (tenant_id, created_at DESC);
 CREATE UNIQUE INDEX idx_tenant_exports_running ON tenant_exports (tenant_id) WHERE status = 'RUNNING';
+CREATE INDEX idx_tenant_exports_due ON tenant_exports (updated_at) WHERE status = 'RUNNING';

@@ -1,4 +1,4 @@
-import type { ExportedTable, ExportFile } from '../domain/tenantExport';
+import type { ExportDigest, ExportedTable, ExportFile } from '../domain/tenantExport';
 
 export type TenantExportStatus = 'RUNNING' | 'COMPLETE' | 'FAILED';
 export type TenantExportTrigger = 'SCHEDULED' | 'ON_DEMAND';
@@ -14,6 +14,7 @@ export interface TenantExportRecord {
   cursor: unknown[] | null;
   auditHead: { seq: number; hash: string } | null;
   files: ExportFile[];
+  digests: ExportDigest[];
   version: number;
   error: string | null;
   createdAt: string;
@@ -33,6 +34,7 @@ interface ExportRow {
   audit_head_seq: number | null;
   audit_head_hash: string | null;
   files: string;
+  digests: string;
   version: number;
   error: string | null;
   created_at: string;
@@ -54,6 +56,7 @@ const fromRow = (r: ExportRow): TenantExportRecord => ({
       ? null
       : { seq: r.audit_head_seq, hash: r.audit_head_hash },
   files: JSON.parse(r.files) as ExportFile[],
+  digests: JSON.parse(r.digests) as ExportDigest[],
   version: r.version,
   error: r.error,
   createdAt: r.created_at,
@@ -116,7 +119,7 @@ export async function recordTenantExportStep(
   const result = await db
     .prepare(
       `UPDATE tenant_exports SET status = ?3, table_index = ?4, cursor = ?5, audit_head_seq = ?6,
-         audit_head_hash = ?7, files = ?8, error = ?9, updated_at = ?10, completed_at = ?11,
+         audit_head_hash = ?7, files = ?8, error = ?9, updated_at = ?10, completed_at = ?11, digests = ?12,
          version = version + 1
        WHERE id = ?1 AND version = ?2 AND status = 'RUNNING'`,
     )
@@ -132,6 +135,7 @@ export async function recordTenantExportStep(
       e.error,
       e.updatedAt,
       e.completedAt,
+      JSON.stringify(e.digests),
     )
     .run();
   return result.meta.changes === 1;

@@ -70,6 +70,14 @@ export interface ExportFile {
   sha256: string;
 }
 
+/** A signed digest the export holds, as the manifest lists it. */
+export interface ExportDigest {
+  fromSeq: number;
+  toSeq: number;
+  headHash: string;
+  digestHash: string;
+}
+
 export interface ExportManifest {
   format: typeof EXPORT_FORMAT;
   tenant: string;
@@ -80,7 +88,7 @@ export interface ExportManifest {
   /** The audit chain's last event the export holds; null for a tenant without events. */
   auditHead: { seq: number; hash: string } | null;
   /** The signed digests the export holds (rows of audit_digests, documents byte for byte). */
-  digests: { fromSeq: number; toSeq: number; headHash: string; digestHash: string }[];
+  digests: ExportDigest[];
   tables: Record<string, { rows: number; files: ExportFile[] }>;
   excluded: string[];
   /** The published public keys when it was made (/.well-known/changeflow-audit-keys.json). */

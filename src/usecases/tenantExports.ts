@@ -18,6 +18,7 @@ import {
   buildManifest,
   EXPORT_PAGE_ROWS,
   EXPORTED_TABLES,
+  type ExportDigest,
   exportPrefix,
   gzip,
   partKey,
@@ -82,6 +83,7 @@ function newExport(deps: ExportDeps, tenantId: string, trigger: TenantExportTrig
     cursor: null,
     auditHead: null,
     files: [],
+    digests: [],
     version: 0,
     error: null,
     createdAt: at,
@@ -103,6 +105,13 @@ async function anchoredHead(deps: ExportDeps, tenantId: string) {
   return auditHead(deps.db, tenantId);
 }
 
+const digestOf = (d: Record<string, unknown>): ExportDigest => ({
+  fromSeq: d.from_seq as number,
+  toSeq: d.to_seq as number,
+  headHash: d.head_hash as string,
+  digestHash: d.digest_hash as string,
+});
+
 /** The next page of the current table, and the key to resume after it. */
 async function readPage(deps: ExportDeps, e: TenantExportRecord, limit: number) {
   const table = EXPORTED_TABLES[e.tableIndex] as (typeof EXPORTED_TABLES)[number];
@@ -120,16 +129,6 @@ async function readPage(deps: ExportDeps, e: TenantExportRecord, limit: number) 
 }
 
 async function writeManifest(deps: ExportDeps, e: TenantExportRecord, archive: AuditArchive) {
-  const digests = e.files.some((f) => f.table === 'audit_digests')
-    ? await tenantTablePage(
-        deps.db,
-        { name: 'audit_digests', key: ['to_seq'] },
-        e.tenantId,
-        null,
-        1_000_000,
-        e.auditHead?.seq ?? 0,
-      )
-    : [];
   const manifest = buildManifest(
     {
       tenant: e.tenantId,
@@ -138,12 +137,7 @@ async function writeManifest(deps: ExportDeps, e: TenantExportRecord, archive: A
       createdAt: e.createdAt,
       completedAt: deps.now().toISOString(),
       auditHead: e.auditHead,
-      digests: digests.map((d) => ({
-        fromSeq: d.from_seq as number,
-        toSeq: d.to_seq as number,
-        headHash: d.head_hash as string,
-        digestHash: d.digest_hash as string,
-      })),
+      digests: e.digests,
       publicKeys: deps.digests.keySet,
     },
     e.files,
@@ -182,6 +176,8 @@ export async function stepTenantExport(deps: ExportDeps, e: TenantExportRecord):
         ...e.files,
         { table: table.name, key, rows: rows.length, sha256: await sha256Hex(bytes) },
       ];
+      if (table.name === 'audit_digests')
+        next.digests = [...e.digests, ...(rows as Record<string, unknown>[]).map(digestOf)];
     }
     const done = rows.length < limit;
     next.tableIndex = done ? e.tableIndex + 1 : e.tableIndex;

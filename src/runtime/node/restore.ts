@@ -52,6 +52,15 @@ function insertRow(db: SqliteD1, table: string, columns: Set<string>, row: Recor
   return db.prepare(`INSERT INTO ${table} (${list}) VALUES (${marks})`).bind(...names.map((n) => row[n]));
 }
 
+/** A digest document as the verifier takes it: parsed, or why it is not one. */
+function signedDigestOf(document: string) {
+  try {
+    return parseSignedDigest(JSON.parse(document));
+  } catch {
+    return 'not JSON';
+  }
+}
+
 const asEvent = (row: Record<string, unknown>) => ({ toolName: null, ...row }) as unknown as AuditEventRecord;
 
 /** Writes every table's rows; the audit events, in file order, are handed back for verification. */
@@ -115,7 +124,7 @@ async function checkChain(
   }
   const listed = manifest.digests.map((d) => `${d.toSeq}:${d.digestHash}`).join(',');
   const held = digestDocs
-    .map((d) => parseSignedDigest(JSON.parse(d.document)))
+    .map((d) => signedDigestOf(d.document))
     .map((d) => (typeof d === 'string' ? d : `${d.digest.toSeq}:${d.digestHash}`))
     .join(',');
   if (listed !== held)
@@ -176,7 +185,7 @@ export async function restoreExport(opts: RestoreOptions): Promise<RestoreResult
         lines: written.events.map((event) => ({ event })),
         digests: written.digestDocs.map((d) => ({
           name: d.name,
-          digest: parseSignedDigest(JSON.parse(d.document)),
+          digest: signedDigestOf(d.document),
         })),
         keys: keysOf(opts, manifest),
       });
