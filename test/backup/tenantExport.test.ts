@@ -1,7 +1,7 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
-import { runningTenantExport, tenantExportById } from '../../src/db/tenantExports';
+import { lastTenantExportAt, runningTenantExport, tenantExportById } from '../../src/db/tenantExports';
 import {
   EXCLUDED_TABLES,
   EXPORTED_TABLES,
@@ -10,6 +10,7 @@ import {
   sha256Hex,
 } from '../../src/domain/tenantExport';
 import { r2Archive } from '../../src/runtime/worker/ports';
+import { scheduledExports } from '../../src/runtime/worker/scheduled';
 import { type ExportDeps, runScheduledExports, stepTenantExport } from '../../src/usecases/tenantExports';
 import { token } from '../helpers/auth';
 import { createChange } from '../helpers/changes';
@@ -203,6 +204,17 @@ describe('a big tenant exports in bounded steps', () => {
     expect(again.started).not.toContain(tenant);
     const off = await runScheduledExports(deps(), new Date('2026-12-09T13:30:00Z'), 0);
     expect(off.started).toEqual([]);
+  });
+});
+
+describe('the Worker’s cron', () => {
+  it('starts scheduled exports only when BACKUP_EXPORTS_ENABLED is true', async () => {
+    const tenant = 'export-worker-cron';
+    await changes(tenant, 1);
+    await scheduledExports(env, new Date('2026-12-08T09:30:00Z'));
+    expect(await lastTenantExportAt(env.DB, tenant)).toBeNull();
+    await scheduledExports({ ...env, BACKUP_EXPORTS_ENABLED: 'true' }, new Date('2026-12-08T09:30:00Z'));
+    expect(await lastTenantExportAt(env.DB, tenant)).not.toBeNull();
   });
 });
 

@@ -209,4 +209,46 @@ describe('exportTenant and npm run restore', () => {
     );
     refused(from, 'TENANT_MISMATCH');
   });
+
+  /** A copy of the export whose manifest went through `edit`. */
+  const withManifest = (name, edit) => {
+    const copy = join(dir, name);
+    cpSync(exportDir, copy, { recursive: true });
+    const path = join(copy, 'manifest.json');
+    writeFileSync(path, JSON.stringify(edit(JSON.parse(readFileSync(path, 'utf8')))));
+    return copy;
+  };
+
+  test('a hostile manifest: a file outside the export is MISSING_FILE, an unknown table MANIFEST', () => {
+    const outside = withManifest('outside', (m) => {
+      m.tables.users.files[0].key = '../../../../etc/passwd';
+      return m;
+    });
+    refused(outside, 'MISSING_FILE');
+    const unknown = withManifest('unknown-table', (m) => ({
+      ...m,
+      tables: { ...m.tables, sqlite_master: m.tables.users },
+    }));
+    refused(unknown, 'MANIFEST');
+  });
+
+  test('a row with a column the schema lacks is MALFORMED, never SQL', () => {
+    const copy = withManifest('bad-column', (m) => {
+      const file = m.tables.services.files[0];
+      const rows = gunzipSync(readFileSync(join(exportDir, file.key)))
+        .toString()
+        .trim()
+        .split('\n');
+      const row = { ...JSON.parse(rows[0]), 'name) VALUES (1); DROP TABLE users; --': 1 };
+      const bytes = gzipSync(`${[JSON.stringify(row), ...rows.slice(1)].join('\n')}\n`);
+      writeFileSync(join(dir, 'bad-column.gz'), bytes);
+      file.sha256 = createHash('sha256').update(bytes).digest('hex');
+      return m;
+    });
+    cpSync(
+      join(dir, 'bad-column.gz'),
+      join(copy, JSON.parse(readFileSync(join(copy, 'manifest.json'))).tables.services.files[0].key),
+    );
+    refused(copy, 'MALFORMED');
+  });
 });
