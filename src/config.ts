@@ -75,6 +75,8 @@ export interface Config {
   egress: EgressSettings;
   /** Signed audit digests (src/usecases/auditDigests.ts). */
   auditDigests: AuditDigestSettings;
+  /** BACKUP_EXPORTS_ENABLED and BACKUP_EXPORT_INTERVAL_HOURS: hours between scheduled tenant exports, 0 when off. */
+  backupExportIntervalHours: number;
   /** Limits of WebSocket sessions (src/http/wsSession.ts). */
   sessions: SessionLimits;
   /**
@@ -169,6 +171,12 @@ function positiveInt(vars: ConfigVars, name: VariableName): number {
   if (raw === undefined || !Number.isInteger(n) || n <= 0)
     throw new ConfigError(name, `must be a positive integer (got "${raw ?? ''}")`);
   return n;
+}
+
+/** Hours between scheduled tenant exports, validated even when they are off; 0 when off. */
+function backupInterval(vars: ConfigVars): number {
+  const hours = positiveInt(vars, 'BACKUP_EXPORT_INTERVAL_HOURS');
+  return flag(vars, 'BACKUP_EXPORTS_ENABLED') ? hours : 0;
 }
 
 function bool(name: VariableName, raw: string | undefined, fallback: boolean): boolean {
@@ -509,6 +517,7 @@ export function parseConfig(vars: ConfigVars): Config {
     secretKeys: parseSecretKeys(vars),
     egress: parseEgressSettings(vars),
     auditDigests: parseAuditDigestSettings(vars, environment),
+    backupExportIntervalHours: backupInterval(vars),
     sessions: parseSessionLimits(vars),
     perIpLimit: parsePerIpLimit(vars),
     hubPingIntervalMs: positiveInt(vars, 'HUB_PING_INTERVAL_MS'),
@@ -680,8 +689,9 @@ export function withDevelopmentKeys(
 export type DevelopmentKey = 'JWT_SECRET' | 'SECRETS_KEY' | 'AUDIT_SIGNING_KEY';
 
 /**
- * The directory the Node runtime writes audit digests to (AUDIT_ARCHIVE_DIR), or null when digests
- * are off. The Worker writes to its R2 binding instead, so only Node requires the variable.
+ * The directory the Node runtime writes audit digests and tenant exports to (AUDIT_ARCHIVE_DIR), or
+ * null when it is not set. The Worker writes to its R2 binding instead, so only Node requires the
+ * variable, and only when digests are on (exports without it answer TENANT_EXPORT_NOT_CONFIGURED).
  */
 export function nodeAuditArchiveDir(config: Config): string | null {
   const { enabled, archiveDir } = config.auditDigests;
@@ -692,7 +702,7 @@ export function nodeAuditArchiveDir(config: Config): string | null {
       ['AUDIT_DIGESTS_ENABLED'],
     );
   }
-  return enabled ? archiveDir : null;
+  return archiveDir;
 }
 
 /** The Node server's own variables (CHANGEFLOW_*), unparsed: its command-line flags win over them. */

@@ -235,7 +235,25 @@ export const VARIABLES = [
     runtimes: NODE,
     secret: false,
     description:
-      'The directory the Node runtime writes audit digests to (what the R2 bucket `AUDIT_ARCHIVE` is for the Worker); created if missing. Required on Node when AUDIT_DIGESTS_ENABLED is `true`.',
+      'The directory the Node runtime writes audit digests and tenant exports to (what the R2 bucket `AUDIT_ARCHIVE` is for the Worker); created if missing. Required on Node when AUDIT_DIGESTS_ENABLED is `true`, and for exports.',
+  },
+  {
+    name: 'BACKUP_EXPORTS_ENABLED',
+    type: 'boolean',
+    default: 'false',
+    defaultText: '`false`; `wrangler.toml` sets `true` for staging and production',
+    runtimes: BOTH,
+    secret: false,
+    description:
+      '`true`: scheduled backups. At minute 30 of every hour, each tenant whose last export started BACKUP_EXPORT_INTERVAL_HOURS ago or more gets one, exported in bounded steps by the cron to the archive (the R2 bucket `AUDIT_ARCHIVE`; on Node, AUDIT_ARCHIVE_DIR) under `exports/<tenant>/<id>/`. Off, exports are only on demand (`exportTenant`).',
+  },
+  {
+    name: 'BACKUP_EXPORT_INTERVAL_HOURS',
+    type: 'integer',
+    default: '24',
+    runtimes: BOTH,
+    secret: false,
+    description: 'Hours between scheduled backups of each tenant, when BACKUP_EXPORTS_ENABLED is `true`.',
   },
   {
     name: 'EGRESS_ALLOW_PRIVATE',

@@ -281,6 +281,11 @@ export const ERRORS = {
     description:
       'Audit digests are off here (AUDIT_DIGESTS_ENABLED), or have no signing key (AUDIT_SIGNING_KEY) or no archive (the R2 bucket `AUDIT_ARCHIVE`; AUDIT_ARCHIVE_DIR on Node).',
   },
+  TENANT_EXPORT_NOT_CONFIGURED: {
+    status: 503,
+    description:
+      'Tenant exports have nowhere to go: no archive is bound (the R2 bucket `AUDIT_ARCHIVE`; AUDIT_ARCHIVE_DIR on Node).',
+  },
   AUDIT_CHAIN_BROKEN: {
     status: 409,
     description:

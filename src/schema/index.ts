@@ -13,6 +13,7 @@ import './workflowSecret';
 import './egressPolicy';
 import './audit';
 import './auditDigest';
+import './tenantExport';
 import './compliance';
 import './metrics';
 import './service';

@@ -797,6 +797,25 @@ const steps: Step[] = [
       },
     ],
   },
+  {
+    mutation: 'exportTenant',
+    actor: 'admin',
+    query: 'mutation { exportTenant { id status } }',
+    vars: () => ({}),
+    remember: (d) => {
+      ids.tenantExport = (d.exportTenant as { id: string }).id;
+    },
+    // Who took a copy of the tenant's data, and which export it is.
+    events: () => [
+      {
+        action: 'tenant_export.requested',
+        targetType: 'TenantExport',
+        target: () => ids.tenantExport as string,
+        before: null,
+        after: null,
+      },
+    ],
+  },
 ];
 
 describe('every mutation appends an audit event', () => {

@@ -1,5 +1,6 @@
 import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { gunzip } from '../../src/domain/tenantExport';
 import { schema } from '../../src/schema';
 import {
   APPROVE,
@@ -753,6 +754,25 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     const head = bEvents.find((e) => e.seq === r.data?.createAuditDigest.digest.toSeq);
     expect(head?.hash).toBe(r.data?.createAuditDigest.digest.headHash);
     expect((await gqlOk<DigestList>(DIGESTS, {}, A.admin)).auditDigests.nodes).toEqual(before);
+  },
+  async exportTenant() {
+    // B's export is of B: under B's prefix, and no row of it is A's.
+    const r = await asB<{ exportTenant: { prefix: string; status: string } }>(
+      'mutation { exportTenant { prefix status } }',
+    );
+    expect(r.data?.exportTenant).toMatchObject({ status: 'COMPLETE' });
+    expect(r.data?.exportTenant.prefix.startsWith(`exports/${B.tenant}/`)).toBe(true);
+    const objects = (await env.AUDIT_ARCHIVE.list({ prefix: r.data?.exportTenant.prefix })).objects;
+    for (const o of objects.filter((x) => x.key.endsWith('.gz'))) {
+      const body = (await env.AUDIT_ARCHIVE.get(o.key)) as R2ObjectBody;
+      const text = await gunzip(new Uint8Array(await body.arrayBuffer()));
+      expect(
+        aIds.filter((id) => text.includes(id)),
+        o.key,
+      ).toEqual([]);
+      expect(text).not.toContain(A.tenant);
+    }
+    expect((await env.AUDIT_ARCHIVE.list({ prefix: `exports/${A.tenant}/` })).objects).toEqual([]);
   },
   async setEgressPolicy() {
     // B's allow-list is B's: A's stays as it was, and each binds only its own workflows.

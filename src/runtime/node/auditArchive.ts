@@ -27,18 +27,20 @@ export function directoryArchive(dir: string): AuditArchive {
         await link(partial, path);
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        assertSameObject(key, body, await read(path));
+        assertSameObject(key, body, await read(path, null));
       } finally {
         await unlink(partial);
       }
     },
-    get: (key) => read(pathOf(key)),
+    get: (key) => read(pathOf(key), 'utf8'),
   };
 }
 
-async function read(path: string): Promise<string | null> {
+async function read(path: string, encoding: 'utf8'): Promise<string | null>;
+async function read(path: string, encoding: null): Promise<Uint8Array | null>;
+async function read(path: string, encoding: 'utf8' | null): Promise<string | Uint8Array | null> {
   try {
-    return await readFile(path, 'utf8');
+    return await readFile(path, encoding === null ? {} : { encoding });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;

@@ -9,6 +9,7 @@ import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
 import { keyedMutex } from '../../usecases/ports/writeLock';
+import { type ExportDeps, runScheduledExports } from '../../usecases/tenantExports';
 import { directoryArchive } from './auditArchive';
 import { NodeFollowUps } from './followUps';
 import { LiveHub } from './liveHub';
@@ -97,13 +98,20 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
         logger,
       )
     : async () => {};
+  const stopExports = ports.auditArchive
+    ? scheduledExports(
+        { db: options.db, archive: ports.auditArchive, digests: config.auditDigests, now: () => new Date() },
+        config.backupExportIntervalHours,
+        logger,
+      )
+    : async () => {};
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
-      await stopDigests();
+      await Promise.all([stopDigests(), stopExports()]);
       hub.close();
       await gateway.close();
     })();
@@ -122,24 +130,33 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
 }
 
 const HOUR_MS = 3_600_000;
+const MINUTE_MS = 60_000;
 
 /**
- * The Worker's hourly cron for audit digests, in this process: at the top of every hour (UTC), a
- * digest for every tenant with new events. Returns what stops it, once a run in flight has ended
- * (so the database is not closed under it). The timer does not keep the process alive.
+ * A Worker cron in this process: `task` at every multiple of `periodMs` (UTC), with the time it
+ * stands for. Returns what stops it, once a run in flight has ended (so the database is not closed
+ * under it). The timer does not keep the process alive; a failure is logged.
  */
-function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>): () => Promise<void> {
+function periodic(
+  logger: ReturnType<typeof createLogger>,
+  name: string,
+  periodMs: number,
+  task: (at: Date) => Promise<{ failed: unknown[] }>,
+): () => Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   let running: Promise<void> = Promise.resolve();
   const schedule = () => {
-    timer = setTimeout(run, HOUR_MS - (Date.now() % HOUR_MS));
+    timer = setTimeout(run, periodMs - (Date.now() % periodMs));
     timer.unref?.();
   };
   const run = () => {
-    running = digestAllTenants(deps).then(
-      (report) => logger.log(report.failed.length ? 'error' : 'info', 'audit digests', { ...report }),
-      (e) => logger.log('error', 'audit digests failed', { error: String(e) }),
-    );
+    const at = new Date(Math.round(Date.now() / periodMs) * periodMs);
+    running = running
+      .then(() => task(at))
+      .then(
+        (report) => logger.log(report.failed.length ? 'error' : 'info', name, { ...report }),
+        (e) => logger.log('error', `${name} failed`, { error: String(e) }),
+      );
     schedule();
   };
   schedule();
@@ -148,6 +165,14 @@ function hourlyDigests(deps: AuditDigestDeps, logger: ReturnType<typeof createLo
     return running;
   };
 }
+
+/** The Worker's hourly audit digests: at the top of every hour, every tenant with new events. */
+const hourlyDigests = (deps: AuditDigestDeps, logger: ReturnType<typeof createLogger>) =>
+  periodic(logger, 'audit digests', HOUR_MS, () => digestAllTenants(deps));
+
+/** The Worker's cron for tenant exports: continues running ones every minute, starts due ones hourly. */
+const scheduledExports = (deps: ExportDeps, intervalHours: number, logger: ReturnType<typeof createLogger>) =>
+  periodic(logger, 'tenant exports', MINUTE_MS, (at) => runScheduledExports(deps, at, intervalHours));
 
 export interface OpenNodeAppOptions extends Omit<NodeAppOptions, 'db'>, SqliteD1Options {
   /** The SQLite file (created if missing), or `:memory:`. */

@@ -211,11 +211,15 @@ export function r2Archive(bucket: R2Bucket | undefined): AuditArchive | null {
   return {
     put: async (key, body) => {
       // Create-only: R2 answers null instead of writing when the precondition (no object) fails.
+      const contentType = typeof body === 'string' ? 'application/json; charset=utf-8' : 'application/gzip';
       const written = await bucket.put(key, body, {
         onlyIf: { etagDoesNotMatch: '*' },
-        httpMetadata: { contentType: 'application/json; charset=utf-8' },
+        httpMetadata: { contentType },
       });
-      if (written === null) assertSameObject(key, body, (await (await bucket.get(key))?.text()) ?? null);
+      if (written === null) {
+        const existing = await bucket.get(key);
+        assertSameObject(key, body, existing ? new Uint8Array(await existing.arrayBuffer()) : null);
+      }
     },
     get: async (key) => (await bucket.get(key))?.text() ?? null,
   };

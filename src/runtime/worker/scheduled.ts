@@ -15,6 +15,7 @@ import {
   tenantsWithUnauditedMigrations,
 } from '../../usecases/changes/migrations';
 import { type DrainReport, drainDue } from '../../usecases/outbox';
+import { runScheduledExports } from '../../usecases/tenantExports';
 import { executeWorkflow } from '../../usecases/workflows/executions';
 import {
   asEngine,
@@ -228,6 +229,31 @@ export async function hourlyAuditDigests(env: ExecutionEnv, at: Date): Promise<v
   }
 }
 
+/**
+ * Tenant exports (src/usecases/tenantExports.ts): every minute, bounded steps of the running ones;
+ * at minute 30, new ones for the tenants due (BACKUP_EXPORT_INTERVAL_HOURS). Failures are logged.
+ */
+export async function scheduledExports(env: ExecutionEnv, at: Date): Promise<void> {
+  const config = loadConfig(env);
+  try {
+    const report = await runScheduledExports(
+      {
+        db: env.DB,
+        archive: r2Archive(env.AUDIT_ARCHIVE),
+        digests: config.auditDigests,
+        now: () => new Date(),
+      },
+      at,
+      config.backupExportIntervalHours,
+    );
+    if (report.advanced.length || report.failed.length) {
+      logger.log(report.failed.length ? 'error' : 'info', 'tenant exports', { ...report });
+    }
+  } catch (e) {
+    logger.log('error', 'tenant exports failed', { error: String(e) });
+  }
+}
+
 export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Promise<SweepReport> {
   const at = new Date(scheduledTime);
   await auditMigrations(env).catch((e) =>
@@ -244,5 +270,6 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   const report = { cronStarted, ...swept, followUps };
   logger.log('info', 'scheduled sweep', report);
   await hourlyAuditDigests(env, at);
+  await scheduledExports(env, at);
   return report;
 }
