@@ -59,6 +59,10 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
   outbox: 'follow-ups in flight; the watchdog re-queues what a restored change still needs',
   webhook_deliveries: 'replay protection for 15 minutes (and it has no tenant_id)',
   tenant_exports: 'the export ledger itself',
+  audit_verifications:
+    'verification runs in progress, forgotten after 7 days; a restore verifies the chain itself',
+  audit_chain_status:
+    'where the service last verified the chain: the restored chain is verified again from its digests',
 };
 
 export interface ExportFile {
