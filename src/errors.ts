@@ -286,6 +286,21 @@ export const ERRORS = {
     description:
       "The tenant's audit chain since its last digest does not verify (`seq` names the first bad event), so no digest was signed: a digest never anchors a broken chain.",
   },
+  USER_NOT_FOUND: {
+    status: 404,
+    description:
+      "No person with that id in the caller's tenant: no user record and no audit event of theirs.",
+  },
+  USER_ALREADY_ERASED: {
+    status: 409,
+    description:
+      'The person was erased and nothing of theirs is left to redact: a second erasure changes nothing, so it is refused rather than recorded again.',
+  },
+  LEGAL_HOLD: {
+    status: 409,
+    description:
+      'The tenant is under legal hold (its retention policy): nothing is pruned and no personal data is erased until an admin lifts the hold.',
+  },
   'EXECUTION-010': {
     status: 404,
     description:
