@@ -13,7 +13,7 @@ const USAGE = `Usage: npm run -s audit:export -- --url <base URL> --token <token
   --out    the NDJSON file to write (default: stdout)`;
 
 const FIELDS =
-  'id seq actorId actorType source toolName action targetType targetId requestId before after createdAt prevHash hash';
+  'id seq actorId actorType source toolName action targetType targetId requestId before after createdAt prevHash hash hashVersion';
 const PAGE = `query($after: String) { auditLog(first: 200, after: $after, detail: FULL) {
   nodes { ${FIELDS} } pageInfo { hasNextPage endCursor } } }`;
 

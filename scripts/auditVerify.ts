@@ -53,6 +53,8 @@ export function parseEventLine(text: string, line: number, tenant: string | null
   }
   if (v.toolName !== undefined && v.toolName !== null && typeof v.toolName !== 'string')
     return { line, error: 'toolName is neither a string nor null' };
+  if (v.hashVersion !== undefined && v.hashVersion !== null && v.hashVersion !== 1 && v.hashVersion !== 2)
+    return { line, error: 'hashVersion is neither 1 nor 2' };
   return { event: v as unknown as StoredAuditEvent };
 }
 

@@ -301,6 +301,21 @@ export const ERRORS = {
     description:
       "No verification run of the caller's tenant has that cursor (another tenant's, made up, or forgotten after 7 days without a call): start a new verification.",
   },
+  USER_NOT_FOUND: {
+    status: 404,
+    description:
+      "No person with that id in the caller's tenant: no user record and no audit event of theirs.",
+  },
+  USER_ALREADY_ERASED: {
+    status: 409,
+    description:
+      'The person was erased and nothing of theirs is left to redact: a second erasure changes nothing, so it is refused rather than recorded again.',
+  },
+  LEGAL_HOLD: {
+    status: 409,
+    description:
+      'The tenant is under legal hold (its retention policy): nothing is pruned and no personal data is erased until an admin lifts the hold.',
+  },
   'EXECUTION-010': {
     status: 404,
     description:

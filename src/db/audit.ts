@@ -1,3 +1,5 @@
+import type { AuditHashVersion } from '../domain/auditChain';
+
 export type AuditSource = 'graphql' | 'mcp' | 'system';
 
 export interface AuditEventRecord {
@@ -17,6 +19,7 @@ export interface AuditEventRecord {
   createdAt: string;
   prevHash: string;
   hash: string;
+  hashVersion: AuditHashVersion;
 }
 
 interface AuditRow {
@@ -36,11 +39,12 @@ interface AuditRow {
   created_at: string;
   prev_hash: string;
   hash: string;
+  hash_version: number;
 }
 
 const COLUMNS =
   'tenant_id, seq, id, actor_id, actor_type, source, tool_name, action, target_type, target_id, ' +
-  'request_id, before_json, after_json, created_at, prev_hash, hash';
+  'request_id, before_json, after_json, created_at, prev_hash, hash, hash_version';
 
 const fromRow = (r: AuditRow): AuditEventRecord => ({
   tenantId: r.tenant_id,
@@ -59,6 +63,7 @@ const fromRow = (r: AuditRow): AuditEventRecord => ({
   createdAt: r.created_at,
   prevHash: r.prev_hash,
   hash: r.hash,
+  hashVersion: r.hash_version === 2 ? 2 : 1,
 });
 
 /** The newest event of a tenant's chain: the link the next event hashes over. */
@@ -73,7 +78,7 @@ export function insertAuditEventStatement(db: D1Database, e: AuditEventRecord): 
   return db
     .prepare(
       `INSERT INTO audit_events (${COLUMNS})
-       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`,
+       VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)`,
     )
     .bind(
       e.tenantId,
@@ -92,6 +97,7 @@ export function insertAuditEventStatement(db: D1Database, e: AuditEventRecord): 
       e.createdAt,
       e.prevHash,
       e.hash,
+      e.hashVersion,
     );
 }
 
@@ -136,4 +142,52 @@ export async function auditEventsFrom(
     .bind(tenantId, fromSeq, toSeq, limit)
     .all<AuditRow>();
   return results.map(fromRow);
+}
+
+/** Up to `limit` events one actor wrote, from `fromSeq` on, in order (no index: a rare admin scan). */
+export async function auditEventsByActor(
+  db: D1Database,
+  tenantId: string,
+  actorId: string,
+  fromSeq: number,
+  limit: number,
+): Promise<AuditEventRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND actor_id = ?2 AND seq >= ?3 ORDER BY seq LIMIT ?4`,
+    )
+    .bind(tenantId, actorId, fromSeq, limit)
+    .all<AuditRow>();
+  return results.map(fromRow);
+}
+
+/** Up to `limit` events of one target, in order (the target index). */
+export async function auditEventsOfTarget(
+  db: D1Database,
+  tenantId: string,
+  target: { type: string; id: string },
+  limit: number,
+): Promise<AuditEventRecord[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM audit_events WHERE tenant_id = ?1 AND target_type = ?2 AND target_id = ?3 ORDER BY seq LIMIT ?4`,
+    )
+    .bind(tenantId, target.type, target.id, limit)
+    .all<AuditRow>();
+  return results.map(fromRow);
+}
+
+/** Replaces an event's payloads with their redacted form; its hash and links stay as they are. */
+export function redactAuditPayloadsStatement(
+  db: D1Database,
+  e: Pick<AuditEventRecord, 'tenantId' | 'seq' | 'before' | 'after'>,
+): D1PreparedStatement {
+  return db
+    .prepare('UPDATE audit_events SET before_json = ?3, after_json = ?4 WHERE tenant_id = ?1 AND seq = ?2')
+    .bind(
+      e.tenantId,
+      e.seq,
+      e.before === null ? null : JSON.stringify(e.before),
+      e.after === null ? null : JSON.stringify(e.after),
+    );
 }

@@ -1,4 +1,4 @@
-import { computeAuditHash, GENESIS_HASH, type StoredAuditEvent } from './auditChain';
+import { auditEventHashMatches, GENESIS_HASH, type StoredAuditEvent, v1RedactionsIn } from './auditChain';
 import {
   type AuditPublicJwk,
   digestHash,
@@ -13,8 +13,9 @@ import {
  *
  * The export is NDJSON, one event per line, oldest first, each with the fields of the GraphQL
  * `AuditEvent` plus `tenantId` (`npm run audit:export` writes it). What it proves:
- * - every event's hash is its content's (an edited event is EDITED), and links to the one before
- *   (BROKEN_LINK); events are in chain order (REORDERED), none repeats (DUPLICATE), none is missing
+ * - every event's hash is its content's (an edited event is EDITED; a redacted field of a version-2
+ *   event keeps its hash, a redacted version-1 event is vouched for by its `user.erased` record),
+ *   and links to the one before (BROKEN_LINK); events are in chain order (REORDERED), none repeats (DUPLICATE), none is missing
  *   between the first and the last (GAP);
  * - every digest is signed by a published key (BAD_SIGNATURE, UNKNOWN_KEY), digests link to each
  *   other from the first (DIGEST_CHAIN), and the chain the export holds ends, at each digest's
@@ -166,6 +167,8 @@ export async function verifyAuditExport(input: {
   const maxSeq = seqs.at(-1) ?? 0;
   const countIn = (from: number, to: number) => firstAtLeast(seqs, to + 1) - firstAtLeast(seqs, from);
   const digestsAt = new Map(valid.map((d) => [d.digest.toSeq, d]));
+  // Version-1 events an erasure redacted verify through the `user.erased` records that list them.
+  const redactions = v1RedactionsIn(events);
   let prevHash: string | null = GENESIS_HASH;
   let missingFrom: number | null = null;
   const flushGap = (to: number) => {
@@ -202,7 +205,7 @@ export async function verifyAuditExport(input: {
         message: `event ${seq} does not link to event ${seq - 1} (prevHash mismatch)`,
       });
     }
-    if ((await computeAuditHash(e.prevHash, e)) !== e.hash) {
+    if (!(await auditEventHashMatches(e.prevHash, e, (s) => redactions.get(s) ?? null))) {
       findings.push({
         kind: 'EDITED',
         seq,

@@ -44,7 +44,9 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: 'freeze_windows', key: ['id'] },
   { name: 'workflow_executions', key: ['id'] },
   { name: 'workflow_step_runs', key: ['execution_id', 'step_index'] },
+  { name: 'retention_policies', key: ['tenant_id'] },
   { name: 'audit_events', key: ['seq'] },
+  { name: 'audit_redactions', key: ['seq'] },
   { name: 'audit_digests', key: ['to_seq'] },
 ];
 

@@ -27,6 +27,10 @@ const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implemen
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     prevHash: t.exposeString('prevHash'),
     hash: t.exposeString('hash'),
+    hashVersion: t.exposeInt('hashVersion', {
+      description:
+        'How `hash` was computed: 1 over the payloads as they are (events before retention and erasure), 2 over one hash per payload field, so a field can be redacted (`{"$redacted": "<sha256>"}`) while the chain verifies.',
+    }),
   }),
 });
 

@@ -2,6 +2,7 @@ import type { AuditDigestSettings } from '../config';
 import { auditEventsFrom } from '../db/audit';
 import { type AuditDigestRecord, auditDigestsEndingBetween } from '../db/auditDigests';
 import type { ChainStatus } from '../db/auditVerifications';
+import { v1RedactionFromDb } from '../db/redactions';
 import { auditEventIntact } from '../domain/auditChain';
 import { digestTrustProblem } from '../domain/auditDigest';
 import type { AuthedContext } from './context';
@@ -46,7 +47,7 @@ export async function anchorProblem(
   for (const [seq, hash, what] of anchors) {
     const [e] = await auditEventsFrom(ctx.db, ctx.principal.tenantId, seq, seq, 1);
     if (!e) return { seq, reason: `Event ${seq}, anchored by ${what}, is missing` };
-    if (e.hash !== hash || !(await auditEventIntact(e))) {
+    if (e.hash !== hash || !(await auditEventIntact(e, v1RedactionFromDb(ctx.db, ctx.principal.tenantId)))) {
       return { seq, reason: `Event ${seq} was modified since ${what} recorded its hash` };
     }
   }

@@ -12,7 +12,8 @@ import {
   unarchivedAuditDigests,
 } from '../db/auditDigests';
 import { isUniqueViolation } from '../db/errors';
-import { computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
+import { v1RedactionFromDb } from '../db/redactions';
+import { auditEventHashMatches, GENESIS_HASH } from '../domain/auditChain';
 import { type AuditDigestBody, digestObjectKey, importPublicKey, signDigest } from '../domain/auditDigest';
 import { type Keyset, type Page, type PageRequest, type PageSize, paginate } from '../domain/pagination';
 import { AppError } from '../errors';
@@ -111,6 +112,7 @@ async function verifyStretch(
 ): Promise<{ headHash: string; count: number }> {
   let prev = previousHead;
   let seq = fromSeq;
+  const redactions = v1RedactionFromDb(db, tenantId);
   const broken = (at: number, why: string): never => {
     throw new AppError(
       'AUDIT_CHAIN_BROKEN',
@@ -124,7 +126,8 @@ async function verifyStretch(
     for (const e of page) {
       if (e.seq !== seq) broken(seq, 'event missing');
       if (e.prevHash !== prev) broken(seq, 'it does not link to the event before');
-      if ((await computeAuditHash(prev, e)) !== e.hash) broken(seq, 'its content does not match its hash');
+      if (!(await auditEventHashMatches(prev, e, redactions)))
+        broken(seq, 'its content does not match its hash');
       prev = e.hash;
       seq += 1;
     }

@@ -11,6 +11,7 @@ import {
   type VerificationRun,
   verificationRun,
 } from '../db/auditVerifications';
+import { v1RedactionFromDb } from '../db/redactions';
 import { type AuditChainVerification, GENESIS_HASH, verifyAuditStretch } from '../domain/auditChain';
 import { AppError } from '../errors';
 import { anchorProblem, passedDigests } from './auditAnchors';
@@ -137,7 +138,11 @@ async function step(
     run.nextSeq <= end
       ? await auditEventsFrom(ctx.db, tenantId, run.nextSeq, end, end - run.nextSeq + 1)
       : [];
-  let result = await verifyAuditStretch(events, { seq: run.nextSeq, prevHash: run.prevHash });
+  let result = await verifyAuditStretch(
+    events,
+    { seq: run.nextSeq, prevHash: run.prevHash },
+    v1RedactionFromDb(ctx.db, tenantId),
+  );
   if (result.valid && events.length < end - run.nextSeq + 1) {
     const missing = run.nextSeq + events.length;
     result = {

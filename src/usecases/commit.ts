@@ -4,7 +4,12 @@ import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
 import { type FollowUp, insertOutboxStatement, settleRowId } from '../db/outbox';
 import { upsertUserStatement } from '../db/users';
-import { type AuditEventInput, computeAuditHash, GENESIS_HASH } from '../domain/auditChain';
+import {
+  type AuditEventInput,
+  CURRENT_HASH_VERSION,
+  computeAuditHash,
+  GENESIS_HASH,
+} from '../domain/auditChain';
 import { retryDelayMs } from '../engine/backoff';
 import { AppError } from '../errors';
 import type { AuthedContext } from './context';
@@ -75,11 +80,13 @@ async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promi
       before: plain(entry.before),
       after: plain(entry.after),
       createdAt,
+      hashVersion: CURRENT_HASH_VERSION,
     };
     const hash = await computeAuditHash(prevHash, input);
     const record: AuditEventRecord = {
       ...input,
       toolName: ctx.toolName,
+      hashVersion: CURRENT_HASH_VERSION,
       id: newId('evt'),
       prevHash,
       hash,

@@ -1,6 +1,6 @@
 import { applyD1Migrations, env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { auditChain, insertAuditEventStatement } from '../../src/db/audit';
+import { auditChain } from '../../src/db/audit';
 import {
   type AuditEventInput,
   computeAuditHash,
@@ -127,7 +127,29 @@ async function oldChain(tenant: string, changes: OldChange[]) {
     };
     const hash = await computeAuditHash(prevHash, input);
     statements.push(
-      insertAuditEventStatement(db(), { ...input, toolName: null, id: `evt-${tenant}-${i}`, prevHash, hash }),
+      // As written before migration 0017 (no hash_version column yet: these are version 1).
+      db()
+        .prepare(
+          `INSERT INTO audit_events (tenant_id, seq, id, actor_id, actor_type, source, tool_name, action, target_type,
+             target_id, request_id, before_json, after_json, created_at, prev_hash, hash)
+           VALUES (?1, ?2, ?3, ?4, ?5, ?6, NULL, ?7, ?8, ?9, ?10, NULL, ?11, ?12, ?13, ?14)`,
+        )
+        .bind(
+          tenant,
+          input.seq,
+          `evt-${tenant}-${i}`,
+          input.actorId,
+          input.actorType,
+          input.source,
+          input.action,
+          input.targetType,
+          input.targetId,
+          input.requestId,
+          JSON.stringify(input.after),
+          input.createdAt,
+          prevHash,
+          hash,
+        ),
     );
     prevHash = hash;
   }

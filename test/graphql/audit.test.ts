@@ -816,6 +816,43 @@ const steps: Step[] = [
       },
     ],
   },
+  {
+    mutation: 'setRetentionPolicy',
+    actor: 'admin',
+    query: 'mutation { setRetentionPolicy(stepOutputDays: 30) { stepOutputDays } }',
+    vars: () => ({}),
+    events: () => [
+      {
+        action: 'retention_policy.updated',
+        targetType: 'RetentionPolicy',
+        target: c.tenant,
+        before: expect.objectContaining({ stepOutputDays: 90, legalHold: false }),
+        after: expect.objectContaining({ stepOutputDays: 30, legalHold: false }),
+      },
+    ],
+  },
+  {
+    // Last: the requester's name and email go (free text stays: the policy's default).
+    mutation: 'eraseUserData',
+    actor: 'admin',
+    query: 'mutation { eraseUserData(userId: "rita") { userId redactedEvents } }',
+    vars: () => ({}),
+    events: () => [
+      {
+        action: 'user.erased',
+        targetType: 'User',
+        target: 'rita',
+        before: null,
+        after: expect.objectContaining({
+          userId: 'rita',
+          redactedEvents: 0,
+          freeText: false,
+          v1: [],
+          v2: [],
+        }),
+      },
+    ],
+  },
 ];
 
 describe('every mutation appends an audit event', () => {

@@ -2,6 +2,7 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gunzip } from '../../src/domain/tenantExport';
 import { schema } from '../../src/schema';
+import { token } from '../helpers/auth';
 import {
   APPROVE,
   approvedChange,
@@ -127,6 +128,7 @@ const FREEZES = `query($from: DateTime, $to: DateTime) { freezeWindows(from: $fr
 const SERVICES = '{ services { name tags } }';
 const EGRESS = '{ egressPolicy { allowedHosts restricted updatedBy } }';
 const SET_EGRESS = 'mutation($hosts: [String!]!) { setEgressPolicy(allowedHosts: $hosts) { allowedHosts } }';
+const RETENTION = '{ retentionPolicy { stepOutputDays legalHold updatedBy } }';
 const SAVE_HTTP = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id } }`;
 const httpWorkflow = (name: string, url: string) => ({
   input: { name, steps: [{ id: 'call', type: 'http-request', url }] },
@@ -533,6 +535,12 @@ const QUERIES: Record<string, () => Promise<void>> = {
     expect(r.errors).toBeUndefined();
     expect(r.data?.egressPolicy).toEqual({ allowedHosts: [], restricted: false, updatedBy: null });
   },
+  async retentionPolicy() {
+    // A's policy is set before (setRetentionPolicy's case runs later): B still sees its defaults.
+    await gqlOk('mutation { setRetentionPolicy(stepOutputDays: 5) { stepOutputDays } }', {}, A.admin);
+    const r = await asB<{ retentionPolicy: unknown }>(RETENTION);
+    expect(r.data?.retentionPolicy).toEqual({ stepOutputDays: 90, legalHold: false, updatedBy: null });
+  },
 };
 
 /** A mutation aimed at one of A's changes: B must get CHANGE_NOT_FOUND and A's change must not move. */
@@ -773,6 +781,34 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
       expect(text).not.toContain(A.tenant);
     }
     expect((await env.AUDIT_ARCHIVE.list({ prefix: `exports/${A.tenant}/` })).objects).toEqual([]);
+  },
+  async setRetentionPolicy() {
+    const before = (await gqlOk<{ retentionPolicy: unknown }>(RETENTION, {}, A.admin)).retentionPolicy;
+    const r = await asB<{ setRetentionPolicy: { legalHold: boolean } }>(
+      'mutation { setRetentionPolicy(stepOutputDays: 7) { legalHold } }',
+    );
+    expect(r.errors).toBeUndefined();
+    expect((await gqlOk<{ retentionPolicy: unknown }>(RETENTION, {}, A.admin)).retentionPolicy).toEqual(
+      before,
+    );
+  },
+  async eraseUserData() {
+    // A person only A knows: B's admin cannot name them, and their name stays in A.
+    const person = await token({
+      tenant: A.tenant,
+      sub: 'only-in-a',
+      roles: ['requester'],
+      name: 'Only In A',
+    });
+    await createChange(person, { title: 'A change of a person only A knows' });
+    const r = await asB('mutation { eraseUserData(userId: "only-in-a") { userId } }');
+    expect(codes(r)).toEqual(['USER_NOT_FOUND']);
+    const { results } = await env.DB.prepare(
+      'SELECT display_name, erased_at FROM users WHERE tenant_id = ?1 AND id = ?2',
+    )
+      .bind(A.tenant, 'only-in-a')
+      .all();
+    expect(results).toEqual([{ display_name: 'Only In A', erased_at: null }]);
   },
   async setEgressPolicy() {
     // B's allow-list is B's: A's stays as it was, and each binds only its own workflows.

@@ -22,6 +22,7 @@ export async function chainEvent(tenantId: string, seq: number, prevHash: string
     before: { n: seq - 1 },
     after: { n: seq },
     createdAt: new Date(Date.UTC(2026, 0, 1) + seq * 1000).toISOString(),
+    hashVersion: 2 as const,
   };
   return { ...e, prevHash, hash: await computeAuditHash(prevHash, e) };
 }

@@ -112,6 +112,16 @@ export async function seedEveryKindOfRow({ base, secret, tenant, admin, db }) {
     )
     .bind(tenant, c.id, new Date().toISOString())
     .run();
+  await gql('mutation { setRetentionPolicy(stepOutputDays: 30) { stepOutputDays } }');
+  // A version-1 redaction is only made by erasing events older than hash version 2, which the
+  // service no longer writes (test/retention covers it); its row is written as erasure stores it.
+  await db
+    .prepare(
+      `INSERT INTO audit_redactions (tenant_id, seq, hash, redacted_hash, record_seq)
+       SELECT tenant_id, seq, hash, hash, seq + 1 FROM audit_events WHERE tenant_id = ?1 AND seq = 1`,
+    )
+    .bind(tenant)
+    .run();
   await gql('mutation { createAuditDigest { created } }');
   // Another tenant's rows, which the export must leave out.
   await graphqlOk(base, other)(

@@ -61,7 +61,9 @@ function signedDigestOf(document: string) {
   }
 }
 
-const asEvent = (row: Record<string, unknown>) => ({ toolName: null, ...row }) as unknown as AuditEventRecord;
+// An export from before hash versions holds version-1 events only.
+const asEvent = (row: Record<string, unknown>) =>
+  ({ toolName: null, hashVersion: 1, ...row }) as unknown as AuditEventRecord;
 
 /** Writes every table's rows; the audit events, in file order, are handed back for verification. */
 async function writeRows(db: SqliteD1, opts: RestoreOptions, manifest: ExportManifest) {

@@ -15,6 +15,7 @@ import { NodeFollowUps } from './followUps';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
+import { retentionTimer } from './retentionTimer';
 import { applyMigrations, openSqliteD1, type SqliteD1Options } from './sqlite';
 import { nodeGraphqlWsOptions, type SubscriptionDeps, serveEventStream } from './subscriptions';
 import { WebSocketGateway } from './websocket';
@@ -105,13 +106,14 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
         logger,
       )
     : async () => {};
+  const stopPruning = retentionTimer(options.db, logger);
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
-      await Promise.all([stopDigests(), stopExports()]);
+      await Promise.all([stopDigests(), stopExports(), stopPruning()]);
       hub.close();
       await gateway.close();
     })();

@@ -15,6 +15,7 @@ import {
   tenantsWithUnauditedMigrations,
 } from '../../usecases/changes/migrations';
 import { type DrainReport, drainDue } from '../../usecases/outbox';
+import { type PruneReport, pruneExpired } from '../../usecases/retention';
 import { runScheduledExports } from '../../usecases/tenantExports';
 import { executeWorkflow } from '../../usecases/workflows/executions';
 import {
@@ -56,6 +57,8 @@ export interface SweepReport {
   /** Runbook executions that ended while their change stayed IMPLEMENTING: settles queued again. */
   resettled: string[];
   followUps: DrainReport;
+  /** What the retention policies pruned this run; null if pruning failed (logged). */
+  pruned: PruneReport | null;
 }
 
 /** The minute a scheduled event stands for, as the key that makes a cron start happen once. */
@@ -112,7 +115,7 @@ function lateness(e: ExecutionRecord, now: number): number {
 export async function watchdog(
   env: ExecutionEnv,
   now: Date,
-): Promise<Omit<SweepReport, 'cronStarted' | 'followUps'>> {
+): Promise<Omit<SweepReport, 'cronStarted' | 'followUps' | 'pruned'>> {
   const report = {
     nudged: [] as string[],
     restarted: [] as string[],
@@ -267,7 +270,12 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
     pruneWebhookDeliveriesStatement(env.DB, new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString()),
     pruneDoneOutboxStatement(env.DB, new Date(Date.now() - OUTBOX_KEEP_MS).toISOString(), OUTBOX_PRUNE_LIMIT),
   ]);
-  const report = { cronStarted, ...swept, followUps };
+  // The tenants' retention policies: a bounded batch a minute, none of a tenant under legal hold.
+  const pruned = await pruneExpired(env.DB, new Date()).catch((e) => {
+    logger.log('error', 'retention pruning failed', { error: String(e) });
+    return null;
+  });
+  const report = { cronStarted, ...swept, followUps, pruned };
   logger.log('info', 'scheduled sweep', report);
   await hourlyAuditDigests(env, at);
   await scheduledExports(env, at);
