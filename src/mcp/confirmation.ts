@@ -18,8 +18,7 @@ export const CONFIRM_ARG = 'confirm';
 
 const CONFIRM_SCHEMA: JsonSchema = {
   type: 'boolean',
-  description:
-    'true once the person you act for agreed to this irreversible action (if the server cannot ask them).',
+  description: 'true once your user agreed to this irreversible action.',
 };
 
 type Args = Record<string, unknown>;
@@ -54,19 +53,27 @@ async function writesElsewhere(args: Args, execute: ExecuteOperation): Promise<s
   return `Run workflow "${workflow.name}" (${id}), which sends ${list}`;
 }
 
-/** The irreversible tools and what each would do. */
+/** The irreversible tools (`tool:action` for one action of a tool of several) and what each would do. */
 const IRREVERSIBLE: Readonly<Record<string, Describe>> = {
   emergency_override: always(
     (a) => `Force change ${String(a.id)} into implementation without CAB approval (emergency override)`,
   ),
-  roll_back_change: always((a) => `Record change ${String(a.id)} as rolled back (final)`),
+  'transition_change:roll_back': always((a) => `Record change ${String(a.id)} as rolled back (final)`),
   delete_workflow: always((a) => `Delete workflow ${String(a.id)}`),
   delete_freeze_window: always((a) => `Delete freeze window ${String(a.id)}`),
   execute_workflow: writesElsewhere,
 };
 
-/** Whether a tool may ask for confirmation (and so takes `confirm`). */
-const asksConfirmation = (toolName: string): boolean => Object.hasOwn(IRREVERSIBLE, toolName);
+/** Whether a tool (any of its actions) may ask for confirmation, and so takes `confirm`. */
+const asksConfirmation = (toolName: string): boolean =>
+  Object.keys(IRREVERSIBLE).some((key) => key === toolName || key.startsWith(`${toolName}:`));
+
+/** What a call would do that needs confirming, by tool, or by tool and action. */
+const describerOf = (toolName: string, args: Args): Describe | undefined => {
+  const action = `${toolName}:${String(args.action)}`;
+  if (Object.hasOwn(IRREVERSIBLE, action)) return IRREVERSIBLE[action];
+  return Object.hasOwn(IRREVERSIBLE, toolName) ? IRREVERSIBLE[toolName] : undefined;
+};
 
 /** A tool's input schema with `confirm` added, for the tools that ask. */
 export function withConfirmArg(toolName: string, schema: JsonSchema): JsonSchema {
@@ -96,7 +103,7 @@ export async function confirmationGate(
   execute: ExecuteOperation,
   ctx: ServerContext,
 ): Promise<Gate> {
-  const describe = IRREVERSIBLE[toolName];
+  const describe = describerOf(toolName, args);
   const action = describe ? await describe(args, execute) : null;
   if (!action) return { proceed: true };
   const capabilities = ctx.mcpReq.envelope?.[CLIENT_CAPABILITIES_META_KEY as never] as

@@ -39,7 +39,7 @@ export function draftChangeRequestText(description: string): string {
     '- an implementation plan, a backout plan and a test plan: a missing backout or test plan raises the risk',
     '  score and fails PCI DSS 6.4 for services tagged `pci`.',
     'Ask the user for anything you cannot infer instead of inventing it. After creating it, call',
-    '`submit_change` only if the user wants it sent to the CAB now.',
+    '`transition_change` with action `submit` only if the user wants it sent to the CAB now.',
     '',
     'The planned work:',
     description,

@@ -102,11 +102,14 @@ export function parseSelection(selection: string): SelectionSetNode {
   return op.selectionSet;
 }
 
-/** A leaf's type, format and enum: the descriptions are for inputs (output schemas stay lean). */
+/**
+ * A leaf's type and enum. Descriptions are for inputs, and so is `format` (a date-time is a string
+ * the agent reads, and an output schema checks what we send): output schemas stay lean.
+ */
 function leafSchema(type: GraphQLOutputType): JsonSchema {
   const named = getNamedType(type);
   if (!isEnumType(named) && !isScalarType(named)) throw new Error(`${named.name} is not a leaf type`);
-  const { description: _description, ...schema } = inputTypeSchema(named);
+  const { description: _description, format: _format, ...schema } = inputTypeSchema(named);
   return schema;
 }
 

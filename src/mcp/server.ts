@@ -15,6 +15,7 @@ import {
 } from '@modelcontextprotocol/server';
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
+import { ACTION_ARG, actionOf } from './actions';
 import { APP_MIME_TYPE, APP_RESOURCE_META, MCP_APPS, type McpApp } from './apps';
 import { boundResourceContent, boundToolResult, TRUNCATION_META_KEY } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
@@ -150,13 +151,13 @@ function offsetOf(cursor: string | undefined, total: number): number {
   return Number(offset);
 }
 
-const validators = new WeakMap<ToolDefinition, Validator>();
+const validators = new WeakMap<JsonSchema, Validator>();
 
-function validatorFor(tool: ToolDefinition): Validator {
-  let v = validators.get(tool);
+function validatorFor(schema: JsonSchema): Validator {
+  let v = validators.get(schema);
   if (!v) {
-    v = new Validator(tool.inputSchema as never, '2020-12', false);
-    validators.set(tool, v);
+    v = new Validator(schema as never, '2020-12', false);
+    validators.set(schema, v);
   }
   return v;
 }
@@ -173,9 +174,9 @@ function schemaAt(schema: JsonSchema, path: string[]): JsonSchema | undefined {
   return at;
 }
 
-/** Argument errors, each naming the field (`input.title`), from the tool's input schema. */
-function argumentIssues(tool: ToolDefinition, args: unknown) {
-  const result = validatorFor(tool).validate(args);
+/** Argument errors, each naming the field (`input.title`), from the tool's (or action's) input schema. */
+function argumentIssues(inputSchema: JsonSchema, args: unknown) {
+  const result = validatorFor(inputSchema).validate(args);
   if (result.valid) return [];
   const seen = new Set<string>();
   const issues: { field: string; message: string }[] = [];
@@ -189,7 +190,7 @@ function argumentIssues(tool: ToolDefinition, args: unknown) {
     const property = /property "([^"]+)"/i.exec(e.error)?.[1];
     if (e.keyword === 'required' && property) path.push(property);
     if (e.keyword === 'additionalProperties' && property) {
-      const known = Object.keys(schemaAt(tool.inputSchema, path)?.properties ?? {});
+      const known = Object.keys(schemaAt(inputSchema, path)?.properties ?? {});
       message = `Unknown property "${property}"; expected ${known.length ? `one of: ${known.join(', ')}` : 'none'}`;
       path.push(property);
     }
@@ -215,7 +216,15 @@ async function callTool(
       `Your roles (${deps.principal.roles.join(', ')}) may not call ${tool.name}`,
     );
   }
-  const issues = argumentIssues(tool, args);
+  // A tool of several actions checks the action's own arguments and scopes (src/mcp/actions.ts).
+  const action = actionOf(tool, args);
+  if (action && !scopesAllow(deps.principal, action.authScopes)) {
+    return errorResult(
+      'FORBIDDEN',
+      `Your roles (${deps.principal.roles.join(', ')}) may not call ${tool.name} with action ${String(args[ACTION_ARG])}`,
+    );
+  }
+  const issues = argumentIssues(action?.inputSchema ?? tool.inputSchema, args);
   if (issues.length) {
     const summary = issues.map((i) => `${i.field}: ${i.message}`).join('; ');
     return errorResult('VALIDATION_FAILED', `Invalid arguments: ${summary}`, { issues });
@@ -236,12 +245,16 @@ async function callTool(
   const gate = await confirmationGate(tool.name, args, deps.execute, ctx);
   if (!gate.proceed) return 'ask' in gate ? gate.ask : errorResult(gate.refuse.code, gate.refuse.message);
   // The idempotency key and the confirmation are properties of the call, not GraphQL arguments.
-  const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...variables } = args;
+  const { [IDEMPOTENCY_ARG]: idempotencyKey, [CONFIRM_ARG]: _confirm, ...rest } = args;
+  // `action` picks a tool of several's document; it is no GraphQL argument.
+  const { [ACTION_ARG]: _action, ...own } = rest;
+  const variables = action ? own : rest;
+  const run = action ?? tool;
   const result =
     tool.reportsProgress && ctx.mcpReq._meta?.progressToken !== undefined
       ? await waitWithProgress(tool, variables, deps.execute, ctx)
       : await deps.execute(
-          tool.document,
+          run.document,
           variables,
           tool.name,
           typeof idempotencyKey === 'string' ? idempotencyKey : undefined,
@@ -252,10 +265,10 @@ async function callTool(
     const { http: _http, code: _code, ...details } = first?.extensions ?? {};
     return errorResult(code, result.errors.map((e) => e.message).join('; '), details);
   }
-  const value = result.data?.[tool.fieldName];
+  const value = result.data?.[run.fieldName];
   // The run started: a client that supports tasks follows it as one.
   if (asTask) return createdTask(deps, deps.tasks ?? null, String((value as { id: unknown }).id));
-  const structured = (tool.wrapKey ? { [tool.wrapKey]: value } : value) as Record<string, unknown>;
+  const structured = (run.wrapKey ? { [run.wrapKey]: value } : value) as Record<string, unknown>;
   // Reads that return a page too large are asked for again with a smaller page (src/mcp/bounds.ts).
   return boundToolResult(tool, structured, variables, (first) =>
     deps.execute(tool.document, { ...variables, first }, tool.name),

@@ -11,9 +11,9 @@ import type { ToolDefinition } from './catalog';
  */
 export const TOOLSETS: Readonly<Record<McpToolset, string>> = {
   changes:
-    'Raise, assess, review and decide changes, schedule them, emergencies, and the headline reports (the default)',
+    'Raise, assess, review and decide changes, move them through their lifecycle, schedule them, emergencies, and the headline reports (the default)',
   delivery:
-    'Carry changes out and correct them: update, cancel, implement, complete, fail, roll back, standard changes, freeze windows and services',
+    'Correct changes: edit a draft, review an emergency; standard changes, freeze windows and services',
   workflows:
     'Automation: workflow definitions, executions, their circuit breakers, secrets (names only) and egress',
   admin: 'Governance: standard-change templates, freeze windows, service tags and the audit trail',

@@ -50,6 +50,10 @@ const AUDIT_MCP_SELECTION =
   'nodes { id seq actorId actorType source toolName action targetType targetId requestId createdAt before after } ' +
   'pageInfo { hasNextPage endCursor }';
 
+/** The tool's (in every tools/list): who did what, when, to what, through which tool. */
+const AUDIT_TOOL_SELECTION =
+  'nodes { id actorId source toolName action targetId createdAt before after } pageInfo { hasNextPage endCursor }';
+
 const AuditPageRef = definePage<AuditEventRecord, Page<AuditEventRecord>>('AuditEventPage', AuditEventRef);
 
 const VerificationModeEnum = builder.enumType('AuditVerificationMode', {
@@ -98,10 +102,9 @@ builder.queryFields((t) => ({
       name: 'get_audit_log',
       toolset: 'admin',
       description:
-        'Audit events, newest first: of one change (or other target) when targetId is given, else of the ' +
-        'tenant. detail SUMMARY (the default) says who did what, when, to which target; FULL adds the ' +
-        'before/after payloads. verify_audit_chain checks the hash chain.',
-      selection: AUDIT_MCP_SELECTION,
+        'Audit events, newest first, of one target (targetId) or the tenant; detail FULL adds before/after. ' +
+        'verify_audit_chain checks the hash chain.',
+      selection: AUDIT_TOOL_SELECTION,
     },
     mcpResource: {
       uriTemplate: 'changeflow://changes/{targetId}/audit',

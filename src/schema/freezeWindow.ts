@@ -6,6 +6,8 @@ import { firstArg, firstOf } from './listArgs';
 
 export const FreezeWindowRef = builder.objectRef<FreezeWindowRecord>('FreezeWindow').implement({
   description: 'A period in which only EMERGENCY changes may be scheduled.',
+  // Creating or deleting one answers with its id and name (the window is the caller's own input).
+  mcp: { summary: ['id', 'name'] },
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
@@ -21,7 +23,7 @@ builder.queryFields((t) => ({
   freezeWindows: t.withAuth({ viewer: true }).field({
     type: [FreezeWindowRef],
     description: 'Freeze windows overlapping [from, to); both bounds optional.',
-    mcp: { name: 'list_freeze_windows', toolset: 'delivery' },
+    mcp: { name: 'list_freeze_windows', toolset: 'delivery', selection: 'id name reason startsAt endsAt' },
     args: {
       from: t.arg({
         type: 'DateTime',

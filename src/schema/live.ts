@@ -59,10 +59,13 @@ builder.queryFields((t) => ({
     mcp: {
       name: 'metrics_dashboard',
       toolset: 'changes',
-      depth: 3,
       description:
-        'Live KPIs of your tenant (active changes, pending approvals, mean time to approve, success rate, emergency ' +
-        'ratio, changes by status) and system figures (requests/min, latency percentiles, error rate, tool calls).',
+        'Live KPIs of your tenant: active changes, pending approvals, mean time to approve, success rate, ' +
+        'emergency ratio, changes by status.',
+      // The change KPIs; GraphQL has the system figures (latency, error rate, tool calls) too.
+      selection:
+        'kpis { totalChanges activeChanges pendingApprovals meanTimeToApproveHours successRate emergencyRatio ' +
+        'changesByStatus { status count } } generatedAt',
     },
     resolve: (_r, _a, ctx) => liveMetrics(ctx),
   }),

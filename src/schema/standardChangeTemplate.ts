@@ -184,9 +184,8 @@ const FromTemplateInput = builder.inputType('CreateChangeFromTemplateInput', {
   }),
 });
 
-const TEMPLATE_SELECTION =
-  'id name titlePattern titleVariables description affectedServices impact urgency riskLevel ' +
-  'runbookWorkflowId status version updatedAt';
+/** What an agent picks a template by, and what create_standard_change needs from it. */
+const TEMPLATE_SELECTION = 'id name titlePattern titleVariables status';
 
 builder.queryFields((t) => ({
   standardChangeTemplates: t.withAuth({ viewer: true }).field({
@@ -197,8 +196,7 @@ builder.queryFields((t) => ({
       name: 'list_standard_change_templates',
       toolset: 'delivery',
       description:
-        'List the pre-authorised standard change templates (ACTIVE ones unless includeRetired): their ids, ' +
-        'title patterns and the variables create_standard_change needs.',
+        'Pre-authorised standard change templates (ACTIVE unless includeRetired) with what create_standard_change needs.',
       selection: TEMPLATE_SELECTION,
     },
     args: {
@@ -235,8 +233,7 @@ builder.mutationFields((t) => {
         name: 'create_standard_change_template',
         toolset: 'admin',
         description:
-          'Creates an ACTIVE standard change template at version 1: routine work whose services, plans, ' +
-          'risk and optional runbook a change manager fixes; a change from it varies only its title and window.',
+          'A new ACTIVE standard change template: routine work with fixed services, plans, risk and runbook.',
         annotations: {
           destructiveHint: false,
           idempotentHint: false,
@@ -300,6 +297,7 @@ builder.mutationFields((t) => {
         'changes already raised from it go to the CAB when submitted.',
       mcp: {
         name: 'retire_standard_change_template',
+        description: 'Retires a template: no change can be raised from it any more.',
         toolset: 'admin',
         annotations: {
           destructiveHint: true,
@@ -319,6 +317,9 @@ builder.mutationFields((t) => {
         'it: it is pre-approved when its risk (the higher of the template’s and the computed one) is LOW.',
       mcp: {
         name: 'create_standard_change',
+        description:
+          'Raises a STANDARD change in DRAFT from an ACTIVE template: you give only the title variables ' +
+          'and the window. Submitted, it is pre-approved if its risk is LOW.',
         toolset: 'delivery',
         changes: ['title', 'priority'],
         annotations: {

@@ -99,9 +99,8 @@ builder.queryFields((t) => ({
     mcp: {
       name: 'get_workflow',
       toolset: 'workflows',
-      selection:
-        'id name description status version steps triggers secretNames createdBy createdAt updatedAt ' +
-        'versions { version createdBy createdAt }',
+      // The definition an agent runs or edits; GraphQL has the authors and the earlier versions.
+      selection: 'id name description status version steps triggers secretNames',
     },
     args: { id: t.arg.id({ description: 'The workflow id, e.g. wf_…' }) },
     resolve: (_root, { id }, ctx) => readWorkflow(ctx, id),
@@ -112,12 +111,9 @@ builder.queryFields((t) => ({
     mcp: {
       name: 'list_workflows',
       toolset: 'workflows',
-      description:
-        'List workflows (runbooks), newest first, by status or text in the name; ' +
-        'pass pageInfo.endCursor as `after` for the next page.',
-      selection:
-        'nodes { id name description status version triggers secretNames updatedAt } ' +
-        'pageInfo { hasNextPage endCursor }',
+      description: 'List workflows (runbooks), newest first, by status or name; pass endCursor as `after`.',
+      // A summary per workflow; get_workflow reads one.
+      selection: 'nodes { id name status version } pageInfo { hasNextPage endCursor }',
     },
     args: { filter: t.arg({ type: WorkflowFilterInput, required: false }), ...pageArgs(t) },
     resolve: (_root, { filter, ...page }, ctx) => workflowsPage(ctx, { ...filter }, page),
@@ -183,6 +179,15 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
   }),
 });
 
+/** Activate and deactivate, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
+const STATUS_TOOL = {
+  name: 'set_workflow_status',
+  toolset: 'workflows',
+  description:
+    'activate: INACTIVE to ACTIVE (WORKFLOW-004 if an ACTIVE workflow has its name). deactivate: ' +
+    'ACTIVE to INACTIVE, its triggers stop; the definition is kept.',
+} as const;
+
 builder.mutationFields((t) => {
   const id = () => t.arg.id({ description: 'The workflow id.' });
   return {
@@ -245,8 +250,8 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'INACTIVE → ACTIVE (refused with WORKFLOW-004 if an ACTIVE workflow has its name).',
       mcp: {
-        name: 'activate_workflow',
-        toolset: 'workflows',
+        ...STATUS_TOOL,
+        action: 'activate',
         annotations: {
           destructiveHint: false,
           idempotentHint: true,
@@ -261,8 +266,8 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'ACTIVE → INACTIVE: the definition is kept and can be activated again.',
       mcp: {
-        name: 'deactivate_workflow',
-        toolset: 'workflows',
+        ...STATUS_TOOL,
+        action: 'deactivate',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,

@@ -155,6 +155,9 @@ export const WORST: Record<string, Worst> = {
 };
 const ALL_AT_BOUNDS: Worst = {};
 
+/** Output schemas carry no formats (src/mcp/selection.ts): a date-time field is known by its name. */
+const DATE_TIME_KEY = /(At|^plannedStart|^plannedEnd|^from|^to)$/;
+
 const typesOf = (s: JsonSchema) => (s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type]);
 
 /** Builds the largest value `schema` admits under the bounds; a field without one throws. */
@@ -195,7 +198,7 @@ function build(
   if (type === 'string') {
     if (s.enum)
       return (s.enum.filter((v) => v !== null) as string[]).reduce((a, b) => (b.length > a.length ? b : a));
-    if (s.format === 'date-time') return '2026-12-06T18:26:33.123Z';
+    if (s.format === 'date-time' || DATE_TIME_KEY.test(key)) return '2026-12-06T18:26:33.123Z';
     const n = STRINGS[key];
     if (n === undefined) throw new Error(`no worst-case length for ${path}`);
     return filler(n);
@@ -252,16 +255,11 @@ export const KNOWN = new Set([
   'circuit_breakers',
   'create_change_request',
   'update_change_request',
-  'submit_change',
+  'transition_change',
   'assess_risk',
   'approve_change',
   'reject_change',
   'schedule_change',
-  'start_implementation',
-  'complete_change',
-  'fail_change',
-  'roll_back_change',
-  'cancel_change',
   'emergency_override',
   'complete_emergency_review',
   'create_standard_change_template',
@@ -272,8 +270,7 @@ export const KNOWN = new Set([
   'delete_freeze_window',
   'create_workflow',
   'update_workflow',
-  'activate_workflow',
-  'deactivate_workflow',
+  'set_workflow_status',
   'delete_workflow',
   'tag_service',
   'execute_workflow',

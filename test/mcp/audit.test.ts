@@ -50,7 +50,7 @@ describe('audit events of MCP calls', () => {
     const created = await mutate(requester, 'create_change_request', { input: changeInput() });
     const id = created.id as string;
     await mutate(requester, 'assess_risk', { id });
-    await mutate(requester, 'submit_change', { id });
+    await mutate(requester, 'transition_change', { action: 'submit', id });
     await mutate(abe, 'approve_change', { id, comment: 'Fine by me' });
     await mutate(ada, 'approve_change', { id });
     await mutate(manager, 'schedule_change', { id, plannedStart: inDays(2, 10), plannedEnd: inDays(2, 12) });
@@ -59,7 +59,8 @@ describe('audit events of MCP calls', () => {
     expect(events.map((e) => [e.toolName, e.actorId])).toEqual([
       ['create_change_request', 'rita'],
       ['assess_risk', 'rita'],
-      ['submit_change', 'rita'],
+      // A tool of several actions is audited under its name; the event's action says which move.
+      ['transition_change', 'rita'],
       ['approve_change', 'abe'],
       ['approve_change', 'ada'],
       ['schedule_change', 'max'],
@@ -83,7 +84,7 @@ describe('audit events of MCP calls', () => {
     const requester = await mcpClient(c.requester);
     const abe = await mcpClient(c.approver1);
     const id = (await mutate(requester, 'create_change_request', { input: changeInput() })).id as string;
-    await mutate(requester, 'submit_change', { id });
+    await mutate(requester, 'transition_change', { action: 'submit', id });
     const vote = await mutate(abe, 'reject_change', { id, reason: 'Not this week' });
     const approvalId = (vote.approval as { id: string }).id;
 
@@ -138,13 +139,16 @@ describe('audit events of MCP calls', () => {
     const requester = await mcpClient(c.requester);
     const id = (await mutate(requester, 'create_change_request', { input: changeInput() })).id as string;
     // Refused by the input schema, by the role check and by the state machine.
-    await callTool(requester, 'submit_change', { id, expectedVersion: 0 });
+    await callTool(requester, 'transition_change', { action: 'submit', id, expectedVersion: 0 });
     await callTool(requester, 'approve_change', { id });
     await callTool(requester, 'reject_change', { id, reason: 'Not mine to judge' });
-    await callTool(requester, 'cancel_change', { id });
-    await callTool(requester, 'cancel_change', { id });
+    await callTool(requester, 'transition_change', { action: 'cancel', id });
+    await callTool(requester, 'transition_change', { action: 'cancel', id });
     const events = await auditOf(c.admin, id);
-    expect(events.map((e) => e.toolName).sort()).toEqual(['cancel_change', 'create_change_request']);
+    expect(events.map((e) => `${e.toolName} ${e.action}`).sort()).toEqual([
+      'create_change_request change.created',
+      'transition_change change.cancelled',
+    ]);
   });
 });
 
@@ -158,7 +162,7 @@ describe('audit chain', () => {
     const admin = await mcpClient(c.admin);
 
     const first = (await mutate(requester, 'create_change_request', { input: changeInput() })).id as string;
-    await mutate(requester, 'submit_change', { id: first });
+    await mutate(requester, 'transition_change', { action: 'submit', id: first });
     await mutate(abe, 'approve_change', { id: first });
     await mutate(ada, 'approve_change', { id: first });
     await mutate(manager, 'schedule_change', {
@@ -182,7 +186,7 @@ describe('audit chain', () => {
     // One event per write, two for a vote (the approval and the change it moved), in order.
     expect(events.map((e) => `${e.toolName} ${e.action}`)).toEqual([
       'create_change_request change.created',
-      'submit_change change.submitted',
+      'transition_change change.submitted',
       'approve_change approval.created',
       'approve_change change.approval_recorded',
       'approve_change approval.created',

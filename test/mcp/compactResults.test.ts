@@ -21,9 +21,11 @@ describe('compactSelection', () => {
     expect(selection).toBe(
       'change { id status version allowedTransitions riskLevel } score level factors { key label contribution } assessedAt',
     );
-    // An object without a summary inside a payload gives its leaf fields only (not the voter's user).
-    expect(compactSelection(type('ApprovalResult'))).toContain(
-      'approval { id changeId approverRoles apiKeyId decision comment createdAt }',
+    // An object with a summary inside a payload gives it: the vote's id and decision.
+    expect(compactSelection(type('ApprovalResult'))).toContain('approval { id decision }');
+    // One without gives its leaf fields only.
+    expect(compactSelection(type('ScheduleResult'))).toContain(
+      'conflicts { changeId services plannedStart plannedEnd }',
     );
   });
 

@@ -13,7 +13,8 @@ import { callTool, mcpClient, toolError } from '../helpers/mcp';
 const catalog = buildCatalog(schema);
 const IRREVERSIBLE = [
   'emergency_override',
-  'roll_back_change',
+  // Its roll_back action asks; the other moves do not.
+  'transition_change',
   'delete_workflow',
   'delete_freeze_window',
   'execute_workflow',
@@ -167,6 +168,29 @@ describe('execute_workflow asks only for workflows that write elsewhere', () => 
       await callTool(await mcpClient(c.manager), 'execute_workflow', { workflowId: 'wf_nope' }),
     );
     expect(error.code).not.toBe('CONFIRMATION_REQUIRED');
+  });
+});
+
+describe('a tool of several actions asks for the action that cannot be undone only', () => {
+  it('transition_change: roll_back needs confirmation, cancel does not', async () => {
+    const requester = await mcpClient(c.requester);
+    const created = await callTool(requester, 'create_change_request', { input: changeInput() });
+    const id = (created.structuredContent as { id: string }).id;
+    // Asked before anything else is checked (the change is a DRAFT, which cannot be rolled back).
+    const manager = await mcpClient(c.manager);
+    const error = toolError(await callTool(manager, 'transition_change', { action: 'roll_back', id }));
+    expect(error.code).toBe('CONFIRMATION_REQUIRED');
+    expect(error.message).toContain(`Record change ${id} as rolled back`);
+    expect(error.message).toContain('call transition_change again with confirm: true');
+    expect(await statusOf(id)).toBe('DRAFT');
+    // Confirmed, it reaches the state machine, which refuses a DRAFT.
+    const refused = toolError(
+      await callTool(manager, 'transition_change', { action: 'roll_back', id, confirm: true }),
+    );
+    expect(refused.code).toBe('CHANGE_INVALID_TRANSITION');
+    const cancelled = await callTool(requester, 'transition_change', { action: 'cancel', id });
+    expect(cancelled.isError).toBeFalsy();
+    expect(await statusOf(id)).toBe('CANCELLED');
   });
 });
 

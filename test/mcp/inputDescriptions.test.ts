@@ -49,6 +49,6 @@ describe('MCP tool inputs', () => {
       },
     };
     expect(undescribed(probe, 'probe', [])).toEqual(['probe.input.items[].name', 'probe.first']);
-    expect(catalog.tools.length).toBeGreaterThanOrEqual(44);
+    expect(catalog.tools.length).toBeGreaterThanOrEqual(40);
   });
 });

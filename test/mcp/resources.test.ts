@@ -22,7 +22,7 @@ beforeAll(async () => {
     input: changeInput({ title: 'Rotate the payments TLS certificates' }),
   });
   changeId = (created.structuredContent as { id: string }).id;
-  await callTool(requester, 'submit_change', { id: changeId });
+  await callTool(requester, 'transition_change', { action: 'submit', id: changeId });
   await requester.close();
   viewer = await mcpClient(c.viewer);
 });
@@ -79,7 +79,7 @@ describe('resource templates', () => {
       nodes: { seq: number; targetId: string; action: string; source: string; toolName: string }[];
       pageInfo: { hasNextPage: boolean };
     }>(viewer, `changeflow://changes/${changeId}/audit`);
-    expect(log.nodes.map((e) => e.toolName)).toEqual(['submit_change', 'create_change_request']);
+    expect(log.nodes.map((e) => e.toolName)).toEqual(['transition_change', 'create_change_request']);
     expect(log.nodes.every((e) => e.targetId === changeId && e.source === 'mcp')).toBe(true);
     expect(log.nodes[0]!.seq).toBeGreaterThan(log.nodes[1]!.seq);
     expect(log.pageInfo.hasNextPage).toBe(false);

@@ -52,8 +52,11 @@ describe('list_standard_change_templates and create_standard_change', () => {
     };
     expect(change).toMatchObject({ title: 'Rotate TLS cert for checkout', status: 'DRAFT' });
     const read = await callTool(requester, 'get_change_status', { id: change.id });
-    expect(read.structuredContent).toMatchObject({ type: 'STANDARD', templateId, priority: change.priority });
-    const submitted = await callTool(requester, 'submit_change', { id: change.id });
+    expect(read.structuredContent).toMatchObject({ type: 'STANDARD', priority: change.priority });
+    // The template it came from is in the whole record, the change's resource.
+    const record = await requester.readResource({ uri: `changeflow://changes/${change.id}` });
+    expect(JSON.parse((record.contents[0] as { text: string }).text)).toMatchObject({ templateId });
+    const submitted = await callTool(requester, 'transition_change', { action: 'submit', id: change.id });
     expect(submitted.structuredContent).toMatchObject({ status: 'APPROVED' });
   });
 

@@ -8,6 +8,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import snapshot from '../../mcp-tools.snapshot.json';
 import { freshCast, upstream } from '../execution/helpers';
+import { gqlOk } from '../helpers/graphql';
 import { callTool, mcpClient, rawMcp, toolError } from '../helpers/mcp';
 
 /**
@@ -193,10 +194,13 @@ describe('tasks on 2026-07-28 (the io.modelcontextprotocol/tasks extension)', ()
     // It went through the same use case: audited under the caller, from tasks/cancel.
     const agent = await mcpClient(c.manager);
     const read = await callTool(agent, 'get_execution', { id: taskId });
-    expect(read.structuredContent).toMatchObject({
-      status: 'CANCELLED',
-      cancelRequestedAt: expect.any(String),
-    });
+    expect(read.structuredContent).toMatchObject({ status: 'CANCELLED' });
+    const { execution } = await gqlOk<{ execution: { cancelRequestedAt: string | null } }>(
+      'query($id: ID!) { execution(id: $id) { cancelRequestedAt } }',
+      { id: taskId },
+      c.manager,
+    );
+    expect(execution.cancelRequestedAt).toEqual(expect.any(String));
   });
 
   it('asks for confirmation (input_required) before it creates the task of a run that writes', async () => {

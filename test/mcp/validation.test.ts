@@ -53,7 +53,7 @@ describe('generated input schemas', () => {
     ['get_audit_log', 'first', { type: 'integer', minimum: 1, maximum: 200, default: 20 }],
     ['approve_change', 'comment', { type: 'string', minLength: 1, maxLength: 2000 }],
     ['reject_change', 'reason', { type: 'string', minLength: 1, maxLength: 2000, pattern: '\\S' }],
-    ['submit_change', 'expectedVersion', { type: 'integer', minimum: 1 }],
+    ['transition_change', 'expectedVersion', { type: 'integer', minimum: 1 }],
     ['emergency_override', 'justification', { type: 'string', minLength: 20, maxLength: 5000 }],
     ['schedule_change', 'plannedStart', { type: 'string', format: 'date-time' }],
     ['schedule_change', 'plannedEnd', { type: 'string', format: 'date-time' }],
@@ -190,8 +190,8 @@ describe('bad arguments', () => {
     ],
     [
       'expectedVersion = 0',
-      'submit_change',
-      { id: 'CHG-20260101-AAAAAA', expectedVersion: 0 },
+      'transition_change',
+      { action: 'submit', id: 'CHG-20260101-AAAAAA', expectedVersion: 0 },
       'expectedVersion',
       /less than 1/,
     ],
@@ -249,8 +249,8 @@ describe('domain and permission errors', () => {
     expect(error).not.toHaveProperty('http');
 
     // Submitting twice is just as illegal.
-    await callTool(requester, 'submit_change', { id });
-    const again = toolError(await callTool(requester, 'submit_change', { id }));
+    await callTool(requester, 'transition_change', { action: 'submit', id });
+    const again = toolError(await callTool(requester, 'transition_change', { action: 'submit', id }));
     expect(again).toMatchObject({ code: 'CHANGE_INVALID_TRANSITION', currentStatus: 'PENDING_APPROVAL' });
 
     const { change } = await gqlOk<{ change: { status: string; version: number } }>(GET, { id }, c.admin);
@@ -262,7 +262,9 @@ describe('domain and permission errors', () => {
     const requester = await mcpClient(c.requester);
     const created = await callTool(requester, 'create_change_request', { input: changeInput() });
     const id = (created.structuredContent as { id: string }).id;
-    const error = toolError(await callTool(requester, 'submit_change', { id, expectedVersion: 9 }));
+    const error = toolError(
+      await callTool(requester, 'transition_change', { action: 'submit', id, expectedVersion: 9 }),
+    );
     expect(error).toMatchObject({ code: 'CHANGE_VERSION_CONFLICT', currentVersion: 1, expectedVersion: 9 });
   });
 
@@ -274,7 +276,7 @@ describe('domain and permission errors', () => {
     const requester = await mcpClient(c.requester);
     const created = await callTool(requester, 'create_change_request', { input: changeInput() });
     const id = (created.structuredContent as { id: string }).id;
-    await callTool(requester, 'submit_change', { id });
+    await callTool(requester, 'transition_change', { action: 'submit', id });
 
     const res = await rawMcp(
       JSON.stringify({
@@ -318,15 +320,17 @@ describe('domain and permission errors', () => {
 describe('tenant isolation', () => {
   it.each([
     ['get_change_status', 'viewer'],
-    ['submit_change', 'requester'],
+    ['transition_change:submit', 'requester'],
     ['assess_risk', 'requester'],
-    ['cancel_change', 'requester'],
+    ['transition_change:cancel', 'requester'],
     ['approve_change', 'approver1'],
     ['reject_change', 'approver1'],
     ['emergency_override', 'admin'],
-  ] as const)("tenant B calling %s on tenant A's change gets CHANGE_NOT_FOUND", async (tool, role) => {
-    const a = await cast(`mcp-validation-tenant-a-${tool}`);
-    const b = await cast(`mcp-validation-tenant-b-${tool}`);
+  ] as const)("tenant B calling %s on tenant A's change gets CHANGE_NOT_FOUND", async (call, role) => {
+    // `tool:action` for a tool of several actions.
+    const [tool, action] = call.split(':') as [string, string | undefined];
+    const a = await cast(`mcp-validation-tenant-a-${call.replace(':', '-')}`);
+    const b = await cast(`mcp-validation-tenant-b-${call.replace(':', '-')}`);
     const ownerClient = await mcpClient(a.requester);
     const created = await callTool(ownerClient, 'create_change_request', {
       input: changeInput({ type: 'EMERGENCY' }),
@@ -334,7 +338,7 @@ describe('tenant isolation', () => {
     const before = created.structuredContent as { id: string; status: string; version: number };
 
     const intruder = await mcpClient(b[role]);
-    const args: Record<string, unknown> = { id: before.id };
+    const args: Record<string, unknown> = { id: before.id, ...(action ? { action } : {}) };
     if (tool === 'emergency_override') {
       args.justification = 'Tenant B tries to approve this change remotely.';
       args.confirm = true;

@@ -80,7 +80,7 @@ describe('create_workflow and list_workflows', () => {
 
     // The steps as saved, every default filled in, are read with get_workflow.
     const read = await callTool(viewer, 'get_workflow', { id: w.id });
-    expect(read.structuredContent).toMatchObject({ id: w.id, versions: [{ version: 1 }] });
+    expect(read.structuredContent).toMatchObject({ id: w.id, version: 1 });
     const saved = read.structuredContent as unknown as WorkflowOut;
     expect(saved.steps[0]).toMatchObject({
       retry: { maxAttempts: 5, baseDelayMs: 1000, capMs: 30_000 },

@@ -59,6 +59,9 @@ function render(data) {
   if (change.affectedServices?.length) sub.append(` · ${change.affectedServices.join(', ')}`);
   card.append(sub);
 
+  $('decide').hidden = change.status !== 'PENDING_APPROVAL';
+  // A get_change_status result has no votes or risk factors: the card asks review_change for them.
+  if (!('approvals' in change)) return;
   card.append(list('Risk factors', change.riskFactors, (f) => `${f.label} (+${f.contribution})`, 'none'));
   const votes = change.approvals ?? [];
   const quorum =
@@ -95,7 +98,6 @@ function render(data) {
     ))
       ul.classList.add('warn');
   }
-  $('decide').hidden = change.status !== 'PENDING_APPROVAL';
 }
 
 function show(message, kind) {
@@ -141,8 +143,21 @@ $('reject').addEventListener('click', () => {
   vote('reject_change', { reason });
 });
 
+/** The review of the change shown, through the host (a get_change_status result lacks the votes). */
+async function review(id) {
+  try {
+    const result = await app.callServerTool({ name: 'review_change', arguments: { id } });
+    if (result.isError) show(payload(result)?.error?.message ?? 'The review failed', 'error');
+    else render(payload(result));
+  } catch (e) {
+    show(`The host could not call review_change: ${e instanceof Error ? e.message : String(e)}`, 'error');
+  }
+}
+
 app.ontoolresult = (result) => {
-  if (result.isError) show(payload(result)?.error?.message ?? 'The tool failed', 'error');
-  else render(payload(result));
+  if (result.isError) return show(payload(result)?.error?.message ?? 'The tool failed', 'error');
+  const data = payload(result);
+  render(data);
+  if (data?.id && !data.change && !('approvals' in data)) review(data.id);
 };
 app.connect().catch((e) => show(`Could not connect to the host: ${e.message}`, 'error'));

@@ -9,6 +9,20 @@ import { ChangeTypeEnum, LevelEnum } from '../enums';
 import { ApprovalResultRef, RiskResultRef, ScheduleResultRef } from './results';
 import { ChangeRef } from './type';
 
+/**
+ * The plain lifecycle moves, one MCP tool whose `action` picks the move (src/mcp/actions.ts):
+ * their arguments agree (the change, its version, a reason for some) and so do their hints.
+ */
+const TRANSITION_TOOL = {
+  name: 'transition_change',
+  toolset: 'changes',
+  description:
+    'Moves a change on; `action` says which move. submit: DRAFT to the CAB, risk assessed (a LOW-risk ' +
+    'standard change is pre-approved). start_implementation: SCHEDULED to IMPLEMENTING, starting its ' +
+    'runbook. complete: IMPLEMENTING to COMPLETED. fail: IMPLEMENTING to FAILED. roll_back: FAILED to ' +
+    'ROLLED_BACK (final; asks to confirm). cancel: before implementation.',
+} as const;
+
 const TITLE = { minLength: 3, maxLength: 200 } as const;
 const TEXT = { minLength: 1, maxLength: 5000 } as const;
 const PLAN = { maxLength: 10000 } as const;
@@ -102,6 +116,9 @@ builder.mutationFields((t) => {
         'A standard change comes from a template: createChangeFromTemplate.',
       mcp: {
         name: 'create_change_request',
+        description:
+          'A NORMAL or EMERGENCY change in DRAFT; priority from impact × urgency. Standard changes: ' +
+          'create_standard_change.',
         toolset: 'changes',
         changes: ['priority'],
         annotations: {
@@ -138,8 +155,8 @@ builder.mutationFields((t) => {
         'Submits a DRAFT: assesses its risk, then pre-approves a STANDARD change (from a template that is ' +
         'still ACTIVE) whose risk is LOW, or sends it to the CAB.',
       mcp: {
-        name: 'submit_change',
-        toolset: 'changes',
+        ...TRANSITION_TOOL,
+        action: 'submit',
         changes: ['riskScore', 'riskLevel'],
         annotations: {
           destructiveHint: false,
@@ -157,6 +174,9 @@ builder.mutationFields((t) => {
         'Re-assesses and stores the risk score of a change, with the factors behind it. The requester may re-assess their own change; anyone else needs change_manager. On a PENDING_APPROVAL change it changes the quorum the next vote is judged against, never the status.',
       mcp: {
         name: 'assess_risk',
+        description:
+          "Re-assesses and stores a change's risk score and factors (yours, or any as change_manager); " +
+          'never changes the status.',
         toolset: 'changes',
         annotations: {
           destructiveHint: false,
@@ -176,6 +196,9 @@ builder.mutationFields((t) => {
         'change manager). One vote per person; the requester may not vote on their own change.',
       mcp: {
         name: 'approve_change',
+        description:
+          'Your CAB approval of a PENDING_APPROVAL change (never a rejection). Enough approvals for its ' +
+          'risk approve it; VERY_HIGH also needs a change manager. One vote each; not on your own change.',
         toolset: 'changes',
         annotations: {
           destructiveHint: true,
@@ -203,6 +226,9 @@ builder.mutationFields((t) => {
         'not vote on their own change.',
       mcp: {
         name: 'reject_change',
+        description:
+          'Your CAB rejection of a PENDING_APPROVAL change, with the reason: it rejects the change at ' +
+          'once, for good. One vote each; not on your own change.',
         toolset: 'changes',
         annotations: {
           destructiveHint: true,
@@ -233,6 +259,9 @@ builder.mutationFields((t) => {
         'changes on shared services are reported as conflicts.',
       mcp: {
         name: 'schedule_change',
+        description:
+          'Schedules an APPROVED change; freeze windows block it unless EMERGENCY, overlaps are reported ' +
+          'as conflicts.',
         toolset: 'changes',
         annotations: {
           destructiveHint: false,
@@ -259,8 +288,8 @@ builder.mutationFields((t) => {
         'SCHEDULED → IMPLEMENTING. A change with a runbook starts its workflow; the execution’s outcome ' +
         'then completes the change (SUCCEEDED) or fails it (anything else), as the workflow engine.',
       mcp: {
-        name: 'start_implementation',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'start_implementation',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -275,8 +304,8 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'IMPLEMENTING → COMPLETED.',
       mcp: {
-        name: 'complete_change',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'complete',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -291,8 +320,8 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'IMPLEMENTING → FAILED, with what went wrong.',
       mcp: {
-        name: 'fail_change',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'fail',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -307,8 +336,8 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'FAILED → ROLLED_BACK once the backout plan has run.',
       mcp: {
-        name: 'roll_back_change',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'roll_back',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -324,8 +353,8 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Cancels a change that has not started implementation.',
       mcp: {
-        name: 'cancel_change',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'cancel',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,
@@ -344,6 +373,9 @@ builder.mutationFields((t) => {
         'post-implementation review falls due within 48 hours.',
       mcp: {
         name: 'emergency_override',
+        description:
+          'Admin: approves an EMERGENCY change at once with a justification; a review falls due within 48 ' +
+          'hours.',
         toolset: 'changes',
         changes: ['approvedAt', 'reviewDueAt'],
         annotations: {

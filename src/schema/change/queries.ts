@@ -37,16 +37,14 @@ builder.queryFields((t) => ({
       name: 'get_change_status',
       toolset: 'changes',
       description:
-        'Read one change request: status, allowed next states, risk score and factors, CAB votes, schedule.',
-      // Every field of the change an agent acts on, within the per-tool budget (test/mcp/budget.test.ts):
-      // not the ids that only join records (an approval's own and its change's, the delegated key,
-      // who attached the runbook), nor the runbook's fixed inputs; the resource has them all.
+        'One change: status, allowed next states, version, plans, risk and window. review_change has its votes and risk factors.',
+      // What an agent acts on, within the catalog budget (test/mcp/budget.test.ts): the state and its
+      // next moves, the plans, risk and window; review_change has the votes and risk factors, and the
+      // resource changeflow://changes/{id} has every field.
       selection:
-        'id title description type impact urgency priority status allowedTransitions requester { id } ' +
-        'affectedServices implementationPlan backoutPlan testPlan riskScore riskLevel ' +
-        'riskFactors { key label contribution } approvals { approver { id } decision comment createdAt } ' +
-        'plannedStart plannedEnd emergencyJustification reviewDueAt reviewedAt runbookWorkflowId templateId ' +
-        'failureReason version createdAt submittedAt approvedAt implementedAt completedAt',
+        'id title description type priority status allowedTransitions requester { id } affectedServices ' +
+        'implementationPlan backoutPlan testPlan riskScore riskLevel plannedStart plannedEnd ' +
+        'reviewDueAt runbookWorkflowId failureReason version',
       ui: APPROVAL_CARD_URI,
     },
     mcpResource: { uriTemplate: 'changeflow://changes/{id}', name: 'change', title: 'Change request' },
@@ -60,11 +58,10 @@ builder.queryFields((t) => ({
       name: 'list_changes',
       toolset: 'changes',
       description:
-        'Search change requests (newest first) by status, type, risk level, service, requester or text; ' +
-        'pass pageInfo.endCursor as `after` for the next page.',
+        'Search changes, newest first, by status, type, risk, service, requester or text; pass endCursor as `after`.',
+      // A summary per change to pick one by; get_change_status reads it.
       selection:
-        'nodes { id title type status priority riskLevel affectedServices plannedStart plannedEnd ' +
-        'requester { id displayName } createdAt } pageInfo { hasNextPage endCursor }',
+        'nodes { id title status priority riskLevel plannedStart } pageInfo { hasNextPage endCursor }',
     },
     args: { filter: t.arg({ type: ChangeFilterInput, required: false }), ...pageArgs(t) },
     resolve: (_root, { filter, ...page }, ctx) => changesPage(ctx, { ...filter }, page),

@@ -50,10 +50,10 @@ builder.queryFields((t) => ({
       name: 'review_change',
       toolset: 'changes',
       description:
-        'What a CAB reviewer needs to vote on a change: risk factors, votes so far and what is still needed, ' +
-        'conflicting scheduled changes, freeze windows. MCP Apps hosts show it as a card with Approve and Reject.',
+        'What a CAB reviewer votes on: risk factors, votes and what is still needed, clashing changes, ' +
+        'freeze windows. MCP Apps hosts show it as a card with Approve and Reject.',
       selection:
-        'change { id title type status riskScore riskLevel affectedServices plannedStart plannedEnd ' +
+        'change { id title status riskScore riskLevel affectedServices plannedStart plannedEnd ' +
         'riskFactors { label contribution } approvals { approver { id } decision comment } } ' +
         'approvalsReceived approvalsRequired stillNeeded ' +
         'conflicts { changeId services plannedStart plannedEnd } freezeWindows { id name startsAt endsAt }',

@@ -23,6 +23,8 @@ export const RiskFactorRef = builder.objectRef<RiskFactor>('RiskFactor').impleme
 
 export const ApprovalRef = builder.objectRef<ApprovalRecord>('Approval').implement({
   description: 'One CAB vote on a change.',
+  // A vote tool answers with the vote's id and decision (the rest is the caller's own input).
+  mcp: { summary: ['id', 'decision'] },
   fields: (t) => ({
     id: t.exposeID('id'),
     changeId: t.exposeID('changeId'),

@@ -13,8 +13,7 @@ builder.mutationFields((t) => ({
       toolset: 'workflows',
       // An agent cannot hold a subscription open: it waits with a bounded call instead.
       description:
-        'Runs an ACTIVE workflow now, at its current version. Returns at once with the execution PENDING; ' +
-        'then call wait_for_execution with its id until the status is SUCCEEDED, FAILED or CANCELLED.',
+        'Runs an ACTIVE workflow now and returns the PENDING execution; follow it with wait_for_execution.',
       annotations: {
         destructiveHint: true,
         idempotentHint: false,
@@ -40,6 +39,9 @@ builder.mutationFields((t) => ({
       'HTTP call in flight is aborted. Returns the execution with cancelRequestedAt set.',
     mcp: {
       name: 'cancel_execution',
+      description:
+        'Stops a PENDING or RUNNING execution at the next step boundary (an HTTP call in flight is ' +
+        'aborted).',
       toolset: 'workflows',
       changes: ['cancelRequestedAt'],
       annotations: {

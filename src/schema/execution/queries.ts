@@ -44,11 +44,11 @@ const BreakerRef = builder.objectRef<BreakerSnapshot>('CircuitBreaker').implemen
  * each); each step shows a preview of its output and the resource with the whole of it, and its
  * attempt count and last error rather than the log of every attempt.
  */
+// What an agent needs to follow or debug a run (within the catalog budget): each step's outcome,
+// error and output preview, the full output behind its outputUri. GraphQL has the timings.
 const EXECUTION_SELECTION =
-  'id workflowId workflowVersion status trigger triggerRef changeId currentStep ' +
-  'error { code class message stepId httpStatus } cancelRequestedAt createdBy causedBy createdAt startedAt endedAt ' +
-  'steps { index stepId type status attempts startedAt endedAt waitingOnChange ' +
-  'error { code message httpStatus } outputTruncated outputPreview outputUri }';
+  'id workflowId workflowVersion status changeId error { code message stepId } ' +
+  'steps { stepId status attempts error { code message } outputTruncated outputPreview outputUri }';
 
 builder.queryFields((t) => ({
   execution: t.withAuth({ viewer: true }).field({
@@ -58,8 +58,7 @@ builder.queryFields((t) => ({
       name: 'get_execution',
       toolset: 'workflows',
       description:
-        'An execution’s status, error and every step run (attempts, timings, errors). To wait for it to ' +
-        'end, use wait_for_execution.',
+        'An execution’s status, error and each step’s outcome and output preview; wait_for_execution waits for its end.',
       selection: EXECUTION_SELECTION,
     },
     args: { id: t.arg.id({ description: 'The execution id, e.g. exe_…' }) },
@@ -92,9 +91,8 @@ builder.queryFields((t) => ({
     mcp: {
       name: 'list_executions',
       toolset: 'workflows',
-      selection:
-        'nodes { id workflowId workflowVersion status trigger changeId error { code message stepId } ' +
-        'createdAt endedAt } pageInfo { hasNextPage endCursor }',
+      // A summary per execution; get_execution reads one.
+      selection: 'nodes { id workflowId status createdAt } pageInfo { hasNextPage endCursor }',
     },
     args: { filter: t.arg({ type: ExecutionFilterInput, required: false }), ...pageArgs(t) },
     resolve: (_root, { filter, ...page }, ctx) =>
@@ -111,7 +109,11 @@ builder.queryFields((t) => ({
   circuitBreakers: t.withAuth({ viewer: true }).field({
     type: [BreakerRef],
     description: 'The circuit breakers of the upstream hosts your workflows have called.',
-    mcp: { name: 'circuit_breakers', toolset: 'workflows' },
+    mcp: {
+      name: 'circuit_breakers',
+      toolset: 'workflows',
+      selection: 'host state openedAt',
+    },
     args: { first: firstArg(t, 50, 500) },
     resolve: async (_root, { first }, ctx) => firstOf(await circuitBreakers(ctx), first),
   }),

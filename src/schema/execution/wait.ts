@@ -14,11 +14,8 @@ builder.queryFields((t) => ({
       reportsProgress: true,
       toolset: 'workflows',
       description:
-        'Waits (up to timeoutSeconds) for an execution started by execute_workflow to end, and returns its status, ' +
-        'error and step statuses. If the status is still PENDING or RUNNING, call it again; get_execution has the details.',
-      selection:
-        'id workflowId status currentStep error { code message stepId } startedAt endedAt ' +
-        'steps { stepId status attempts }',
+        'Waits up to timeoutSeconds for an execution to end; call again while PENDING or RUNNING. get_execution has the details.',
+      selection: 'id status error { code message stepId } steps { stepId status }',
     },
     args: {
       id: t.arg.id({ description: 'The execution id, e.g. exe_…' }),

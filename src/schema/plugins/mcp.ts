@@ -68,6 +68,12 @@ export interface McpMutationToolOptions extends Omit<McpToolOptions, 'depth'> {
    * `change.riskLevel`): the effects an agent could not know from its own arguments.
    */
   changes?: string[];
+  /**
+   * Several fields share one tool (same `name`, `description` and `toolset`), each as the action
+   * the tool's required `action` argument names (src/mcp/actions.ts): moves whose arguments and
+   * hints agree, offered as one tool instead of one each.
+   */
+  action?: string;
 }
 
 /** How an object type appears in compact (mutation tool) results. */
@@ -167,6 +173,10 @@ export class PothosMcpPlugin<Types extends SchemaTypes> extends BasePlugin<Types
       throw new PothosSchemaError(
         `${where}: a mutation tool's result is compact (set \`changes\`, not depth)`,
       );
+    }
+    const action = (options.mcp as Partial<McpMutationToolOptions> | undefined)?.action;
+    if (action !== undefined && !/^[a-z][a-z_]{1,31}$/.test(action)) {
+      throw new PothosSchemaError(`${where}: MCP action "${action}" must be snake_case`);
     }
     if (options.mcp && fieldConfig.parentType === 'Query' && 'changes' in options.mcp) {
       throw new PothosSchemaError(`${where}: \`changes\` is for mutation tools`);
