@@ -1,4 +1,4 @@
-export type AuditSource = 'graphql' | 'mcp' | 'system';
+export type AuditSource = 'graphql' | 'mcp' | 'rest' | 'system';
 
 export interface AuditEventRecord {
   tenantId: string;

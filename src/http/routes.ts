@@ -23,6 +23,7 @@ import { checkHealth } from './health';
 import { withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './responses';
+import { restRoute } from './rest/handler';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /**
@@ -31,7 +32,7 @@ import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
  * and renders the route's errors in the shape of its surface. Adding a route is adding an entry.
  */
 
-export type Method = 'GET' | 'HEAD' | 'POST';
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a handler gets: the request (its body capped already) and everything app.ts resolved for it. */
 export interface RouteContext {
@@ -222,6 +223,16 @@ export const ROUTES: readonly Route[] = [
     // One resource, whichever toolsets: a token for /mcp serves /mcp/workflows too.
     tokenResource: mcpResourceUrl,
     handle: mcp,
+  },
+  {
+    // REST generated from the schema (rest/): each path and method of its table, through Yoga.
+    path: /^\/api\/v1(?:\/.*)?$/,
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    auth: true,
+    rateLimited: true,
+    bodyLimit: MAX_BODY_BYTES,
+    surface: 'problem',
+    handle: restRoute,
   },
   {
     path: WEBHOOK_PATH,
