@@ -40,7 +40,8 @@ export async function restRoute(ctx: RouteContext): Promise<Response> {
   }
   const context = { ...serverContext, source: 'rest' as const };
   const key = request.headers.get('idempotency-key');
-  if (key === null || !auth.principal || match.route.kind !== 'mutation') return yoga.fetch(request, context);
+  if (match.route.kind === 'query') return yoga.fetch(withPageSize(request, match.route), context);
+  if (key === null || !auth.principal) return yoga.fetch(request, context);
   const body = await request.text();
   let ran = false;
   const response = await withIdempotency({
@@ -65,6 +66,20 @@ export async function restRoute(ctx: RouteContext): Promise<Response> {
   if (ran || response.ok) return response;
   const { errors } = (await response.json()) as { errors: unknown[] };
   return problemFromErrors(errors);
+}
+
+/** How many items a REST list answers when `first` is not given (the schema's default is 20). */
+export const REST_PAGE_SIZE = 10;
+
+/**
+ * A list read without `first` asks for REST_PAGE_SIZE items: SOFA selects every field of an item
+ * (its approvals, its risk factors), and 20 full changes cost more than the query limits allow.
+ */
+function withPageSize(request: Request, route: RestRoute): Request {
+  const url = new URL(request.url);
+  if (!route.args.includes('first') || url.searchParams.has('first')) return request;
+  url.searchParams.set('first', String(REST_PAGE_SIZE));
+  return new Request(url, request);
 }
 
 /**
