@@ -9,7 +9,7 @@ import { problemResponse } from './rest/problem';
  */
 
 /** What a route speaks, and so how its errors look (see routes.ts). */
-export type Surface = 'graphql' | 'jsonrpc' | 'json' | 'problem' | 'html' | 'text';
+export type Surface = 'graphql' | 'jsonrpc' | 'json' | 'problem' | 'legacy' | 'html' | 'text';
 
 type Details = Record<string, unknown>;
 type Headers = Record<string, string>;
@@ -82,5 +82,9 @@ export function errorResponse(
   if (surface === 'graphql') return graphqlErrorResponse(code, message, details, headers);
   if (surface === 'jsonrpc') return jsonRpcErrorResponse(code, message, details, headers);
   if (surface === 'problem') return problemResponse(code, message, details, headers);
+  if (surface === 'legacy') {
+    const error = { code, message, ...(Object.keys(details).length ? { details } : {}) };
+    return respond(code, { error }, headers);
+  }
   return jsonErrorResponse(code, message, details, headers);
 }

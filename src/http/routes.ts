@@ -24,6 +24,7 @@ import { withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './responses';
 import { restRoute } from './rest/handler';
+import { orchestratorRoute } from './rest/orchestrator';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /**
@@ -234,6 +235,26 @@ export const ROUTES: readonly Route[] = [
     surface: 'problem',
     handle: restRoute,
   },
+  // The workflow orchestrator's routes, as it documented them (rest/orchestrator.ts).
+  ...(
+    [
+      [/^\/api\/workflows$/, ['GET', 'POST'], 'workflow'],
+      [/^\/api\/workflows\/([^/]+)$/, ['GET', 'PUT', 'DELETE'], 'workflow'],
+      [/^\/api\/executions$/, ['GET', 'POST'], 'execution'],
+      [/^\/api\/executions\/([^/]+)$/, ['GET'], 'execution'],
+      [/^\/api\/executions\/([^/]+)\/(cancel)$/, ['POST'], 'execution'],
+    ] as const
+  ).map(
+    ([path, methods, resource]): Route => ({
+      path,
+      methods,
+      auth: true,
+      rateLimited: true,
+      bodyLimit: MAX_BODY_BYTES,
+      surface: 'legacy',
+      handle: orchestratorRoute(resource),
+    }),
+  ),
   {
     path: WEBHOOK_PATH,
     methods: ['POST'],
