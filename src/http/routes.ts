@@ -24,6 +24,7 @@ import { withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './responses';
 import { restRoute } from './rest/handler';
+import { openApiRoute } from './rest/openapiRoute';
 import { orchestratorRoute } from './rest/orchestrator';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
@@ -282,6 +283,15 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: null,
     surface: 'text',
     handle: (ctx) => metricsRoute(ctx.config, ctx.auth.principal, ctx.ports),
+  },
+  {
+    path: '/openapi.json',
+    methods: READ,
+    auth: false,
+    rateLimited: true,
+    bodyLimit: null,
+    surface: 'json',
+    handle: openApiRoute,
   },
   {
     path: '/schema.graphql',
