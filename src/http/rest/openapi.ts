@@ -70,6 +70,22 @@ const EXAMPLES: Record<string, Json> = {
   scheduleChange: { plannedStart: '2030-01-15T22:00:00Z', plannedEnd: '2030-01-15T23:00:00Z' },
 };
 
+type Body = { content: { 'application/json': Json } };
+
+/** SOFA's body schema lists the path parameters too (as required): they are in the path. */
+function withoutPathParams(body: Body | undefined, path: string): Body | undefined {
+  const json = body?.content['application/json'];
+  const schema = json?.schema as { properties?: Json; required?: string[] } | undefined;
+  if (!body || !json || !schema?.properties) return body;
+  const params = new Set([...path.matchAll(/:([A-Za-z]+)/g)].map((m) => m[1] as string));
+  const properties = Object.fromEntries(Object.entries(schema.properties).filter(([k]) => !params.has(k)));
+  const required = (schema.required ?? []).filter((k) => !params.has(k));
+  return {
+    ...body,
+    content: { 'application/json': { ...json, schema: { ...schema, properties, required } } },
+  };
+}
+
 export function buildOpenApi(schema: GraphQLSchema): Json {
   const router = useSofa({ ...sofaOptions(schema), schema } as Parameters<typeof useSofa>[0]) as unknown as {
     openAPIDocument: Json;
@@ -93,7 +109,10 @@ export function buildOpenApi(schema: GraphQLSchema): Json {
         return p;
       });
     const example = EXAMPLES[route.name];
-    const requestBody = operation.requestBody as { content: { 'application/json': Json } } | undefined;
+    const requestBody = withoutPathParams(
+      operation.requestBody as { content: { 'application/json': Json } } | undefined,
+      route.path,
+    );
     const operations = paths[`${REST_BASE}${path}`] ?? {};
     paths[`${REST_BASE}${path}`] = operations;
     operations[route.method.toLowerCase()] = to31({

@@ -19,6 +19,11 @@ export function sofaOptions(schema: GraphQLSchema) {
     basePath,
     routes: sofaRoutes(restRouteTable(schema)),
     models: [...new Set([...createSofa({ basePath, schema }).models, ...LINKED_TYPES])],
+    // The schema's custom scalars as JSON Schema (SOFA would describe them as objects).
+    customScalars: {
+      DateTime: { type: 'string', format: 'date-time' },
+      JSON: { description: 'Any JSON value.' },
+    },
     // Nested objects that are models of their own (a change's workflow) come as `{ id }` only.
     depthLimit: 1,
     // A WHATWG Response, which is what fets' own type describes (its typings narrow the headers).
