@@ -7,8 +7,10 @@ import {
   executionOut,
   type Json,
   LegacyError,
+  legacyCode,
   legacyErrorResponse,
   pageIn,
+  type Resource,
   statusIn,
   stepsIn,
   triggersIn,
@@ -25,18 +27,6 @@ import {
 const WORKFLOW = 'id name description steps triggers status createdAt updatedAt';
 const EXECUTION =
   'id workflowId status inputs outputs error { code message } trigger startedAt endedAt createdAt updatedAt';
-
-type Resource = 'workflow' | 'execution';
-
-/** Our code on these routes as the orchestrator's, which it documented per resource. */
-function legacyCode(resource: Resource, ours: string, status: number, creating: boolean): string {
-  // Who may call and how often are ours everywhere: the orchestrator had no codes for them.
-  if (status === 401 || status === 403 || status === 413 || status === 429 || status >= 500) return ours;
-  if (resource === 'workflow') return ours === 'WORKFLOW-001' ? 'WORKFLOW-002' : 'WORKFLOW-003';
-  if (ours === 'EXECUTION-010') return 'EXECUTION-002';
-  if (creating) return 'EXECUTION-001';
-  return 'EXECUTION-003';
-}
 
 interface Call {
   ctx: RouteContext;
