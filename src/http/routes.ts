@@ -229,7 +229,7 @@ export const ROUTES: readonly Route[] = [
   {
     // REST generated from the schema (rest/): each path and method of its table, through Yoga.
     path: /^\/api\/v1(?:\/.*)?$/,
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
     auth: true,
     rateLimited: true,
     bodyLimit: MAX_BODY_BYTES,

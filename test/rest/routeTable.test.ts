@@ -198,6 +198,18 @@ describe('the /api/v1 route table', () => {
     },
   );
 
+  it('answers HEAD 405 problem+json (not served: SOFA routes GET only)', async () => {
+    const response = await app.fetch(
+      new Request('http://cf.test/api/v1/changes', {
+        method: 'HEAD',
+        headers: { authorization: `Bearer ${await token()}` },
+      }),
+      bindings,
+    );
+    expect(response.status).toBe(405);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   it('answers 404 problem+json for a path outside the table, SOFA subscription webhooks included', async () => {
     const admin = await token();
     for (const path of [

@@ -26,8 +26,7 @@ export function routeTableOf(schema: GraphQLSchema): RestRoute[] {
 export async function restRoute(ctx: RouteContext): Promise<Response> {
   const { request, yoga, auth, serverContext } = ctx;
   const path = new URL(request.url).pathname.slice(REST_BASE.length) || '/';
-  const method = request.method === 'HEAD' ? 'GET' : request.method;
-  const match = matchRest(routeTableOf(yoga.getEnveloped().schema), method, path);
+  const match = matchRest(routeTableOf(yoga.getEnveloped().schema), request.method, path);
   if (!match) return problemResponse('NOT_FOUND', `No REST route for ${REST_BASE}${path}`);
   if ('allow' in match) {
     const allow = match.allow.join(', ');
