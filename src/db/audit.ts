@@ -1,6 +1,6 @@
 import type { AuditHashVersion } from '../domain/auditChain';
 
-export type AuditSource = 'graphql' | 'mcp' | 'system';
+export type AuditSource = 'graphql' | 'mcp' | 'rest' | 'system';
 
 export interface AuditEventRecord {
   tenantId: string;

@@ -3,7 +3,7 @@ export interface AuditEventInput {
   seq: number;
   actorId: string;
   actorType: string;
-  source: 'graphql' | 'mcp' | 'system';
+  source: 'graphql' | 'mcp' | 'rest' | 'system';
   action: string;
   targetType: string;
   targetId: string;

@@ -26,6 +26,7 @@ import { useRequestParseErrors } from './plugins/use-request-parse-errors';
 import { useTracing } from './plugins/use-tracing';
 import { useUnsupportedMediaTypeError } from './plugins/use-unsupported-media-type-error';
 import { DEFAULT_QUERY_LIMITS } from './queryLimits';
+import { useRest } from './rest/sofa';
 import { noteUnexpected } from './unexpectedErrors';
 
 const errorLogger = createLogger();
@@ -37,7 +38,7 @@ export interface ServerContext {
   requestId: string;
   auth: AuthResult;
   logger: Logger;
-  source?: 'graphql' | 'mcp';
+  source?: 'graphql' | 'mcp' | 'rest';
   toolName?: string | null;
   /** Set when the request carries an Idempotency-Key (see idempotency.ts). */
   idempotency?: IdempotencyClaim;
@@ -103,6 +104,8 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
       useUnsupportedMediaTypeError(),
       useRequestParseErrors(),
       useNotAcceptableError(),
+      // REST under /api/v1 (rest/): answers its paths before Yoga's own request parsing.
+      useRest(schema),
     ],
     // Every operation needs a principal; the context is only built for an operation that parsed and validated.
     // createRequestContext picks what resolvers get from the server context (db, ports, source…).

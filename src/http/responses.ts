@@ -1,4 +1,5 @@
 import { ERRORS, type ErrorCode } from '../errors';
+import { problemResponse } from './rest/problem';
 
 /**
  * The error renderers, one per surface, fed by the registry in src/errors.ts: the status is always
@@ -8,7 +9,7 @@ import { ERRORS, type ErrorCode } from '../errors';
  */
 
 /** What a route speaks, and so how its errors look (see routes.ts). */
-export type Surface = 'graphql' | 'jsonrpc' | 'json' | 'html' | 'text';
+export type Surface = 'graphql' | 'jsonrpc' | 'json' | 'problem' | 'legacy' | 'html' | 'text';
 
 type Details = Record<string, unknown>;
 type Headers = Record<string, string>;
@@ -80,5 +81,10 @@ export function errorResponse(
 ): Response {
   if (surface === 'graphql') return graphqlErrorResponse(code, message, details, headers);
   if (surface === 'jsonrpc') return jsonRpcErrorResponse(code, message, details, headers);
+  if (surface === 'problem') return problemResponse(code, message, details, headers);
+  if (surface === 'legacy') {
+    const error = { code, message, ...(Object.keys(details).length ? { details } : {}) };
+    return respond(code, { error }, headers);
+  }
   return jsonErrorResponse(code, message, details, headers);
 }

@@ -23,6 +23,9 @@ import { checkHealth } from './health';
 import { withIdempotency } from './idempotency';
 import { liveRoute, metricsRoute, wsTicketRoute } from './liveRoutes';
 import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './responses';
+import { restRoute } from './rest/handler';
+import { openApiRoute } from './rest/openapiRoute';
+import { orchestratorRoute } from './rest/orchestrator';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /**
@@ -31,7 +34,7 @@ import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
  * and renders the route's errors in the shape of its surface. Adding a route is adding an entry.
  */
 
-export type Method = 'GET' | 'HEAD' | 'POST';
+export type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** What a handler gets: the request (its body capped already) and everything app.ts resolved for it. */
 export interface RouteContext {
@@ -224,6 +227,36 @@ export const ROUTES: readonly Route[] = [
     handle: mcp,
   },
   {
+    // REST generated from the schema (rest/): each path and method of its table, through Yoga.
+    path: /^\/api\/v1(?:\/.*)?$/,
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    auth: true,
+    rateLimited: true,
+    bodyLimit: MAX_BODY_BYTES,
+    surface: 'problem',
+    handle: restRoute,
+  },
+  // The workflow orchestrator's routes, as it documented them (rest/orchestrator.ts).
+  ...(
+    [
+      [/^\/api\/workflows$/, ['GET', 'POST'], 'workflow'],
+      [/^\/api\/workflows\/([^/]+)$/, ['GET', 'PUT', 'DELETE'], 'workflow'],
+      [/^\/api\/executions$/, ['GET', 'POST'], 'execution'],
+      [/^\/api\/executions\/([^/]+)$/, ['GET'], 'execution'],
+      [/^\/api\/executions\/([^/]+)\/(cancel)$/, ['POST'], 'execution'],
+    ] as const
+  ).map(
+    ([path, methods, resource]): Route => ({
+      path,
+      methods,
+      auth: true,
+      rateLimited: true,
+      bodyLimit: MAX_BODY_BYTES,
+      surface: 'legacy',
+      handle: orchestratorRoute(resource),
+    }),
+  ),
+  {
     path: WEBHOOK_PATH,
     methods: ['POST'],
     // Deliveries are signed instead (webhooks.ts).
@@ -250,6 +283,15 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: null,
     surface: 'text',
     handle: (ctx) => metricsRoute(ctx.config, ctx.auth.principal, ctx.ports, ctx.env.DB),
+  },
+  {
+    path: '/openapi.json',
+    methods: READ,
+    auth: false,
+    rateLimited: true,
+    bodyLimit: null,
+    surface: 'json',
+    handle: openApiRoute,
   },
   {
     path: '/schema.graphql',

@@ -16,7 +16,7 @@ const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implemen
     seq: t.exposeInt('seq', { description: 'Position in the tenant’s chain, from 1.' }),
     actorId: t.exposeID('actorId'),
     actorType: t.exposeString('actorType'),
-    source: t.exposeString('source', { description: '`graphql`, `mcp` or `system`.' }),
+    source: t.exposeString('source', { description: '`graphql`, `mcp`, `rest` or `system`.' }),
     toolName: t.exposeString('toolName', { nullable: true, description: 'The MCP tool, for source mcp.' }),
     action: t.exposeString('action'),
     targetType: t.exposeString('targetType'),
