@@ -176,14 +176,12 @@ describe('tokens', () => {
 });
 
 describe('cost', () => {
-  const CHANGE_FIELDS = snapshot.tools
-    .find((t) => t.name === 'get_change_status')
+  /** The change resource (changeflow://changes/{id}) reads every field of a change. */
+  const CHANGE_FIELDS = snapshot.resourceTemplates
+    .find((t) => t.name === 'change')
     ?.document.match(/change\(id: \$id\) \{ (.*) \} \}$/)?.[1] as string;
-  /** Every change field get_change_status reads, approvers and requester in full, and risk factors. */
-  const FULL = CHANGE_FIELDS.replace(
-    'approvals { approver { id }',
-    'approvals { approver { id displayName email } id',
-  ).replace('requester { id }', 'requester { id displayName email }');
+  /** Every change field the change resource reads, approvers and requester in full, and risk factors. */
+  const FULL = CHANGE_FIELDS.replace('approvals { id', 'approvals { approver { id displayName email } id');
   const biggestList = (first: string) =>
     `changes(first: ${first}) { nodes { ${FULL} } pageInfo { hasNextPage endCursor } totalCount }`;
 
@@ -257,7 +255,14 @@ describe('cost', () => {
 
 describe('every MCP document', () => {
   const documents = [
-    ...snapshot.tools.map((t) => ({ name: t.name, document: t.document })),
+    // A tool of several actions (transition_change) has one document per action, a line each.
+    ...snapshot.tools.flatMap((t) => {
+      const docs = t.document.split('\n');
+      return docs.map((document, i) => ({
+        name: docs.length > 1 ? `${t.name} #${i + 1}` : t.name,
+        document,
+      }));
+    }),
     ...snapshot.resourceTemplates.map((t) => ({ name: `resource ${t.name}`, document: t.document })),
   ];
 
