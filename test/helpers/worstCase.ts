@@ -25,6 +25,8 @@ const STRINGS: Record<string, number> = {
   workflowId: 40,
   waitingOnChange: 40,
   keyId: 40,
+  // A verification run's cursor: its row id (src/usecases/auditVerification.ts, a UUID).
+  cursor: 36,
   // Who: a token's `sub` (OIDC: at most 255 ASCII characters), a JWT's name and email.
   actorId: 255,
   createdBy: 255,
