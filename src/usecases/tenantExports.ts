@@ -134,7 +134,9 @@ async function writeManifest(deps: ExportDeps, e: TenantExportRecord, archive: A
       exportId: e.id,
       trigger: e.trigger,
       createdAt: e.createdAt,
-      completedAt: deps.now().toISOString(),
+      // When the last page was recorded, not the clock: a step retried (or raced) from the same
+      // record writes the same bytes, which the write-once archive takes as the same object.
+      completedAt: e.updatedAt,
       auditHead: e.auditHead,
       digests: e.digests,
       publicKeys: deps.digests.keySet,

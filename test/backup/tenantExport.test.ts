@@ -193,6 +193,22 @@ describe('a big tenant exports in bounded steps', () => {
     expect(b.files).toEqual(stored?.files);
   });
 
+  it('a final step retried or raced writes the same manifest, so the write-once archive takes it', async () => {
+    const tenant = 'export-final-race';
+    await changes(tenant, 1);
+    await runScheduledExports(deps(), new Date('2026-12-07T12:30:00Z'), 24);
+    let e = await runningTenantExport(env.DB, tenant);
+    // Step until only the manifest is left to write.
+    while (e && e.tableIndex < EXPORTED_TABLES.length) e = await stepTenantExport(deps(), e);
+    const last = e as NonNullable<typeof e>;
+    const later = deps({ now: () => new Date(Date.now() + 5000) });
+    const [a, b] = await Promise.all([stepTenantExport(deps(), last), stepTenantExport(later, last)]);
+    expect([a.status, b.status]).toEqual(['COMPLETE', 'COMPLETE']);
+    // A step retried after the record (a runner that died after writing the manifest) also passes.
+    expect((await stepTenantExport(later, last)).status).toBe('COMPLETE');
+    expect((await manifestOf(last.prefix)).completedAt).toBe(last.updatedAt);
+  });
+
   it('the cron starts one per tenant at minute 30 only, and not again within the interval', async () => {
     const tenant = 'export-cron';
     await changes(tenant, 1);
