@@ -60,7 +60,7 @@ export type CreateChangeRequestInput = {
   urgency: Level;
 };
 
-/** A new pre-authorised standard change template (ACTIVE at once). */
+/** A new template, ACTIVE at once. */
 export type CreateStandardChangeTemplateInput = {
   /** Names of the services touched. */
   affectedServices: Array<string>;
@@ -71,17 +71,17 @@ export type CreateStandardChangeTemplateInput = {
   impact?: Level;
   /** How the change is carried out. */
   implementationPlan: string;
-  /** What the template is for, unique in the tenant. */
+  /** Unique in the tenant. */
   name: string;
   /** The pre-assessed risk. */
   riskLevel: RiskLevel;
-  /** JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
+  /** JSON object (≤ 16 KiB) the runbook gets beside `change`. */
   runbookInputs?: unknown;
-  /** An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
+  /** An ACTIVE workflow that implements the change (runs on approval and startImplementation). */
   runbookWorkflowId?: string | number | null | undefined;
   /** How success is verified. */
   testPlan: string;
-  /** The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
+  /** Title with {{name}} placeholders declared in titleVariables, e.g. "Rotate TLS cert for {{service}}". */
   titlePattern: string;
   /** The names of titlePattern’s placeholders (a change gives each a value). */
   titleVariables?: Array<string> | null | undefined;
@@ -120,9 +120,9 @@ export type TitleVariableInput = {
   value: string;
 };
 
-/** Only given fields change, as a new version (changes already raised keep theirs); runbookWorkflowId: null removes the runbook. */
+/** Only given fields change, as a new version; runbookWorkflowId: null removes the runbook. */
 export type UpdateStandardChangeTemplateInput = {
-  /** Names of the services touched (replaces the list). */
+  /** Names of the services touched. */
   affectedServices?: Array<string> | null | undefined;
   /** How to undo the change. */
   backoutPlan?: string | null | undefined;
@@ -131,16 +131,17 @@ export type UpdateStandardChangeTemplateInput = {
   impact?: Level | null | undefined;
   /** How the change is carried out. */
   implementationPlan?: string | null | undefined;
-  /** What the template is for, unique in the tenant. */
+  /** Unique in the tenant. */
   name?: string | null | undefined;
+  /** The pre-assessed risk. */
   riskLevel?: RiskLevel | null | undefined;
-  /** JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
+  /** JSON object (≤ 16 KiB) the runbook gets beside `change`. */
   runbookInputs?: unknown;
-  /** An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
+  /** An ACTIVE workflow that implements the change (runs on approval and startImplementation). */
   runbookWorkflowId?: string | number | null | undefined;
   /** How success is verified. */
   testPlan?: string | null | undefined;
-  /** The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
+  /** Title with {{name}} placeholders declared in titleVariables, e.g. "Rotate TLS cert for {{service}}". */
   titlePattern?: string | null | undefined;
   /** The names of titlePattern’s placeholders (a change gives each a value). */
   titleVariables?: Array<string> | null | undefined;

@@ -4,7 +4,9 @@
 //   public/vendor/graphql-ws.js  the graphql-ws client (`createClient`) as one minified ES module,
 //                                imported by the dashboard (public/dashboard/dashboard.js);
 //   public/graphiql/index.html   the offline GraphiQL page of @graphql-yoga/render-graphiql
-//                                (about 9 MB: too big for the Worker bundle, served as an asset).
+//                                (about 9 MB: too big for the Worker bundle, served as an asset);
+//   public/api-reference/        the REST reference: Redoc's standalone bundle and a page that
+//                                renders /openapi.json with it (no CDN, no fonts from elsewhere).
 // Both are gitignored. Each output starts with a stamp of what it was built from (package
 // versions, options, this script); an output whose stamp matches is left alone, so a run with
 // nothing to do takes milliseconds. `wrangler dev`/`deploy` run this first ([build] in
@@ -136,7 +138,7 @@ function head(path, bytes = 256) {
 /**
  * Writes through a temporary file and a rename, so a concurrent reader never sees half a file.
  * @param {string} path
- * @param {string} content
+ * @param {string | Uint8Array} content
  */
 function writeAtomic(path, content) {
   mkdirSync(dirname(path), { recursive: true });
@@ -196,10 +198,74 @@ async function buildGraphiQL({ force }) {
   return { path: out, wrote: true, size: Buffer.byteLength(content) };
 }
 
+/**
+ * The REST reference page (/api-reference/): Redoc renders the document the server publishes at
+ * /openapi.json (where introspection is on; elsewhere the page says the document is not published).
+ */
+const API_REFERENCE_PAGE = `<!doctype html>
+<html lang="en">
+  <head>
+    <meta charset="utf-8">
+    <meta name="viewport" content="width=device-width, initial-scale=1">
+    <title>ChangeFlow REST API reference</title>
+    <style>body { margin: 0; font-family: system-ui, sans-serif; } #status { padding: 2rem; }</style>
+  </head>
+  <body>
+    <div id="status">Loading /openapi.json…</div>
+    <div id="reference"></div>
+    <script src="./redoc.standalone.js"></script>
+    <script>
+      (async () => {
+        const status = document.getElementById('status');
+        try {
+          const res = await fetch('/openapi.json', { headers: { accept: 'application/json' } });
+          const body = await res.json();
+          if (!res.ok) throw new Error(body?.error?.message ?? 'HTTP ' + res.status);
+          status.remove();
+          Redoc.init(body, { hideDownloadButton: false, expandResponses: '200,201' }, document.getElementById('reference'));
+        } catch (e) {
+          status.textContent = 'The OpenAPI document is not available here: ' + e.message;
+        }
+      })();
+    </script>
+  </body>
+</html>
+`;
+
+const REDOCLY_LOGO = 'https://cdn.redoc.ly/redoc/logo-mini.svg';
+const EMPTY_SVG = "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='1' height='1'/%3E";
+
+/** @param {{ force: boolean }} options */
+async function buildApiReference({ force }) {
+  const dir = join(PUBLIC, 'api-reference');
+  const out = join(dir, 'index.html');
+  const version = packageVersion('redoc');
+  const marker = `<!-- redoc ${version} standalone, built by scripts/buildAssets.mjs (stamp ${stampOf(['redoc', version, API_REFERENCE_PAGE])}) -->`;
+  if (!force && head(out).startsWith(marker)) return { path: out, wrote: false };
+  const source = readFileSync(
+    join(dirname(require.resolve('redoc/package.json')), 'bundles', 'redoc.standalone.js'),
+    'utf8',
+  );
+  // The one thing the bundle loads from elsewhere: the side menu's Redocly logo, from its CDN.
+  // Offline it is an empty image (the "API docs by Redocly" link stays). Any other outside URL a
+  // new version adds fails the browser test (test/browser/dashboard.test.mjs).
+  const parts = source.split(REDOCLY_LOGO);
+  if (parts.length !== 2) throw new Error(`redoc ${version}: expected its logo URL once in the bundle`);
+  const bundle = parts.join(EMPTY_SVG);
+  writeAtomic(join(dir, 'redoc.standalone.js'), bundle);
+  const content = `${marker}\n${API_REFERENCE_PAGE}`;
+  writeAtomic(out, content);
+  return { path: out, wrote: true, size: Buffer.byteLength(content) + Buffer.byteLength(bundle) };
+}
+
 /** Builds every asset that is missing or out of date; returns what it did. */
 export async function buildAssets({ force = false, log = console.log } = {}) {
   const started = performance.now();
-  const results = await Promise.all([buildGraphqlWs({ force }), buildGraphiQL({ force })]);
+  const results = await Promise.all([
+    buildGraphqlWs({ force }),
+    buildGraphiQL({ force }),
+    buildApiReference({ force }),
+  ]);
   const ms = Math.round(performance.now() - started);
   for (const r of results) {
     const path = relative(ROOT, r.path);

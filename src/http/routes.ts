@@ -26,6 +26,7 @@ import { jsonErrorResponse, jsonRpcErrorResponse, type Surface } from './respons
 import { restRoute } from './rest/handler';
 import { openApiRoute } from './rest/openapiRoute';
 import { orchestratorRoute } from './rest/orchestrator';
+import { ORCHESTRATOR_ROUTES } from './rest/orchestratorOpenApi';
 import { receiveWebhook, WEBHOOK_PATH } from './webhooks';
 
 /**
@@ -237,18 +238,11 @@ export const ROUTES: readonly Route[] = [
     handle: restRoute,
   },
   // The workflow orchestrator's routes, as it documented them (rest/orchestrator.ts).
-  ...(
-    [
-      [/^\/api\/workflows$/, ['GET', 'POST'], 'workflow'],
-      [/^\/api\/workflows\/([^/]+)$/, ['GET', 'PUT', 'DELETE'], 'workflow'],
-      [/^\/api\/executions$/, ['GET', 'POST'], 'execution'],
-      [/^\/api\/executions\/([^/]+)$/, ['GET'], 'execution'],
-      [/^\/api\/executions\/([^/]+)\/(cancel)$/, ['POST'], 'execution'],
-    ] as const
-  ).map(
-    ([path, methods, resource]): Route => ({
-      path,
-      methods,
+  ...ORCHESTRATOR_ROUTES.map(
+    ({ path, operations, resource }): Route => ({
+      // `{id}` is the first group; `/cancel` the second, which tells a cancel from a read.
+      path: new RegExp(`^${path.replace('{id}', '([^/]+)').replace(/\/cancel$/, '/(cancel)')}$`),
+      methods: Object.keys(operations) as Route['methods'],
       auth: true,
       rateLimited: true,
       bodyLimit: MAX_BODY_BYTES,

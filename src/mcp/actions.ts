@@ -33,15 +33,72 @@ const json = (v: unknown) => JSON.stringify(v);
 
 /** A property as every action that has it describes it: one text, or one per action. */
 function mergeProperty(name: string, entries: [string, JsonSchema][], where: string): JsonSchema {
-  const shape = ({ description: _d, ...rest }: JsonSchema) => json(rest);
   const first = entries[0]?.[1] as JsonSchema;
+  const isObject = entries.length > 1 && entries.every(([, s]) => s.type === 'object' && s.properties);
+  const merged = isObject ? mergeObject(name, entries, where) : mergeLeaf(name, entries, first, where);
+  const texts = new Set(entries.map(([, s]) => s.description));
+  // An input object's forms are what the tool description says of each action: only what some
+  // actions alone require is added (mergeObject's note).
+  const text = isObject
+    ? undefined
+    : texts.size > 1
+      ? entries.map(([action, s]) => `${action}: ${s.description ?? ''}`).join(' ')
+      : first.description;
+  // What only some actions require (mergeObject's note) follows the text.
+  const description = [text, merged.description].filter(Boolean).join(' ');
+  return { ...merged, ...(description ? { description } : {}) };
+}
+
+/** One argument's schema, the same in every action; a default only some give is left out. */
+function mergeLeaf(
+  name: string,
+  entries: [string, JsonSchema][],
+  first: JsonSchema,
+  where: string,
+): JsonSchema {
+  const shape = ({ description: _d, default: _v, ...rest }: JsonSchema) => json(rest);
   if (entries.some(([, s]) => shape(s) !== shape(first))) {
     throw new Error(`${where}: the actions give argument ${name} different types`);
   }
-  const texts = new Set(entries.map(([, s]) => s.description));
-  if (texts.size === 1) return { ...first };
-  const description = entries.map(([action, s]) => `${action}: ${s.description ?? ''}`).join(' ');
-  return { ...first, description };
+  const { description: _d, default: value, ...leaf } = first;
+  const same = entries.every(([, s]) => json(s.default) === json(value));
+  return same && value !== undefined ? { ...leaf, default: value } : leaf;
+}
+
+/**
+ * An input object several actions take in different forms (e.g. a create that needs every field
+ * and an update that takes any of them): the union of its fields, each merged alike, required
+ * where every action requires it; what only some actions require is said once on the object.
+ * A call is still checked against its own action's form (ToolAction.inputSchema).
+ */
+function mergeObject(name: string, entries: [string, JsonSchema][], where: string): JsonSchema {
+  const [[, head]] = entries as [[string, JsonSchema]];
+  const { description: _d, properties: _p, required: _r, ...rest } = head;
+  const fields = [...new Set(entries.flatMap(([, s]) => Object.keys(s.properties ?? {})))];
+  const properties: Record<string, JsonSchema> = {};
+  for (const field of fields) {
+    const having = entries
+      .filter(([, s]) => s.properties?.[field])
+      .map(([a, s]) => [a, s.properties?.[field]] as [string, JsonSchema]);
+    properties[field] = mergeProperty(`${name}.${field}`, having, where);
+  }
+  const requiredBy = (field: string) => entries.filter(([, s]) => s.required?.includes(field));
+  const required = fields.filter((f) => requiredBy(f).length === entries.length);
+  const notes = entries
+    .map(([action, s]) => [action, (s.required ?? []).filter((f) => !required.includes(f))] as const)
+    .filter(([, own]) => own.length)
+    .map(([action, own]) => {
+      const rest = fields.filter((f) => !required.includes(f) && !own.includes(f));
+      return rest.length < own.length
+        ? `${action} requires all but ${rest.join(', ')}.`
+        : `${action} requires ${own.join(', ')}.`;
+    });
+  return {
+    ...rest,
+    properties,
+    ...(required.length ? { required } : {}),
+    ...(notes.length ? { description: notes.join(' ') } : {}),
+  };
 }
 
 /** The union of the actions' arguments, `action` first; one required by some actions says which. */
@@ -51,7 +108,7 @@ function listedInput(actions: [string, JsonSchema][], where: string): JsonSchema
     [ACTION_ARG]: {
       type: 'string',
       enum: actions.map(([a]) => a),
-      description: 'The move to make (the tool description says what each does).',
+      description: 'Which move (see the tool description).',
     },
   };
   const required = [ACTION_ARG];

@@ -262,9 +262,8 @@ export const CATALOG_BUDGET = {
     viewer: 18 * KiB,
     requester: 28.5 * KiB,
     approver: 23 * KiB,
-    // +0.5 KiB each: verify_audit_chain's mode and cursor (bounded verification, issue 15 item 4).
-    change_manager: 55.5 * KiB,
-    admin: 57 * KiB,
+    change_manager: 52 * KiB,
+    admin: 53.5 * KiB,
   },
 } as const satisfies { tool: number; roles: Record<Role, number> };
 

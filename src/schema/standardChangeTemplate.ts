@@ -85,18 +85,16 @@ const PLAN = { minLength: 1, maxLength: 10000 } as const;
 const SERVICES = { minLength: 1, maxLength: 20, items: { minLength: 1, maxLength: 100 } } as const;
 const VARIABLES = { maxLength: MAX_TITLE_VARIABLES, items: { minLength: 1, maxLength: 32 } } as const;
 const PATTERN_DOC =
-  'The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. ' +
-  '"Rotate TLS cert for {{service}}"; each one declared in titleVariables.';
+  'Title with {{name}} placeholders declared in titleVariables, e.g. "Rotate TLS cert for {{service}}".';
 const VARIABLES_DOC = 'The names of titlePattern’s placeholders (a change gives each a value).';
 const RUNBOOK_DOC =
-  'An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) ' +
-  'and on startImplementation.';
-const INPUTS_DOC = 'JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId.';
+  'An ACTIVE workflow that implements the change (runs on approval and startImplementation).';
+const INPUTS_DOC = 'JSON object (≤ 16 KiB) the runbook gets beside `change`.';
 
 const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput', {
-  description: 'A new pre-authorised standard change template (ACTIVE at once).',
+  description: 'A new template, ACTIVE at once.',
   fields: (t) => ({
-    name: t.string({ validate: NAME, description: 'What the template is for, unique in the tenant.' }),
+    name: t.string({ validate: NAME, description: 'Unique in the tenant.' }),
     titlePattern: t.string({ validate: PATTERN, description: PATTERN_DOC }),
     titleVariables: t.stringList({
       required: false,
@@ -118,14 +116,12 @@ const CreateTemplateInput = builder.inputType('CreateStandardChangeTemplateInput
 });
 
 const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput', {
-  description:
-    'Only given fields change, as a new version (changes already raised keep theirs); ' +
-    'runbookWorkflowId: null removes the runbook.',
+  description: 'Only given fields change, as a new version; runbookWorkflowId: null removes the runbook.',
   fields: (t) => ({
     name: t.string({
       required: false,
       validate: NAME,
-      description: 'What the template is for, unique in the tenant.',
+      description: 'Unique in the tenant.',
     }),
     titlePattern: t.string({ required: false, validate: PATTERN, description: PATTERN_DOC }),
     titleVariables: t.stringList({ required: false, validate: VARIABLES, description: VARIABLES_DOC }),
@@ -137,7 +133,7 @@ const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput
     affectedServices: t.stringList({
       required: false,
       validate: SERVICES,
-      description: 'Names of the services touched (replaces the list).',
+      description: 'Names of the services touched.',
     }),
     impact: t.field({ type: LevelEnum, required: false }),
     urgency: t.field({ type: LevelEnum, required: false }),
@@ -148,7 +144,7 @@ const UpdateTemplateInput = builder.inputType('UpdateStandardChangeTemplateInput
     }),
     backoutPlan: t.string({ required: false, validate: PLAN, description: 'How to undo the change.' }),
     testPlan: t.string({ required: false, validate: PLAN, description: 'How success is verified.' }),
-    riskLevel: t.field({ type: RiskLevelEnum, required: false }),
+    riskLevel: t.field({ type: RiskLevelEnum, required: false, description: 'The pre-assessed risk.' }),
     runbookWorkflowId: t.id({ required: false, description: RUNBOOK_DOC }),
     runbookInputs: t.field({ type: 'JSON', required: false, description: INPUTS_DOC }),
   }),
@@ -217,6 +213,15 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** Create, update and retire: one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
+const MANAGE_TOOL = {
+  name: 'manage_standard_change_template',
+  toolset: 'admin',
+  description:
+    'Standard change templates (routine work with fixed services, plans, risk and runbook). create: a new ' +
+    'ACTIVE template. update: only given fields change, as a new version. retire: no change can be raised from it any more.',
+} as const;
+
 builder.mutationFields((t) => {
   const id = () => t.arg.id({ description: 'The template id.' });
   const expectedVersion = () =>
@@ -230,10 +235,8 @@ builder.mutationFields((t) => {
       type: StandardChangeTemplateRef,
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
       mcp: {
-        name: 'create_standard_change_template',
-        toolset: 'admin',
-        description:
-          'A new ACTIVE standard change template: routine work with fixed services, plans, risk and runbook.',
+        ...MANAGE_TOOL,
+        action: 'create',
         annotations: {
           destructiveHint: false,
           idempotentHint: false,
@@ -254,8 +257,8 @@ builder.mutationFields((t) => {
       type: StandardChangeTemplateRef,
       description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
       mcp: {
-        name: 'update_standard_change_template',
-        toolset: 'admin',
+        ...MANAGE_TOOL,
+        action: 'update',
         annotations: {
           destructiveHint: true,
           idempotentHint: false,
@@ -296,9 +299,8 @@ builder.mutationFields((t) => {
         'Change managers: retires a template (a new version). No change can be raised from it any more, and ' +
         'changes already raised from it go to the CAB when submitted.',
       mcp: {
-        name: 'retire_standard_change_template',
-        description: 'Retires a template: no change can be raised from it any more.',
-        toolset: 'admin',
+        ...MANAGE_TOOL,
+        action: 'retire',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,

@@ -1,7 +1,7 @@
 // The dashboard and GraphiQL in a real browser (Debian chromium driven by playwright-core) against
 // a real local ChangeFlow (`wrangler dev` on a free loopback port, with its own throwaway D1):
 // sign in, go live over the subscription, change something through the API and watch the page
-// follow; then GraphiQL, which must load entirely from this server (no CDN). Screenshots go to
+// follow; then GraphiQL and the REST reference, which must load entirely from this server (no CDN). Screenshots go to
 // test-artifacts/.
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -229,6 +229,30 @@ describe('dashboard and GraphiQL in a browser', { skip: SKIP }, () => {
 
         const outside = requests.filter((u) => !isLocal(u));
         assert.deepEqual(outside, [], 'GraphiQL loads nothing from other hosts');
+      });
+    } finally {
+      await context.close();
+    }
+  });
+  test('the REST reference (/api-reference/) renders /openapi.json offline, orchestrator routes included', async () => {
+    const { context, page, requests, logs } = await openPage();
+    try {
+      await explained(page, logs, 'api-reference', async () => {
+        const response = await page.goto(`${server.baseUrl}/api-reference/`, { waitUntil: 'load' });
+        assert.equal(response.status(), 200);
+        assert.equal(await page.title(), 'ChangeFlow REST API reference');
+        // Redoc's rendering of the document: an operation of the schema and one of the orchestrator.
+        await page.getByText('ChangeFlow REST API', { exact: false }).first().waitFor({ timeout: 30_000 });
+        const heading = (text) => page.locator('h2', { hasText: text }).first();
+        await heading('Mutation.createChangeRequest').waitFor({ timeout: 30_000 });
+        await heading('Cancels a running execution.').waitFor({ timeout: 30_000 });
+        assert.equal(await page.locator('#status').count(), 0, 'the loading note is gone');
+        await page.screenshot({ path: join(ARTIFACTS, 'api-reference.png') });
+        assert.deepEqual(
+          requests.filter((u) => !isLocal(u)),
+          [],
+          'the reference loads nothing from other hosts',
+        );
       });
     } finally {
       await context.close();

@@ -49,6 +49,7 @@ describe('MCP tool inputs', () => {
       },
     };
     expect(undescribed(probe, 'probe', [])).toEqual(['probe.input.items[].name', 'probe.first']);
-    expect(catalog.tools.length).toBeGreaterThanOrEqual(40);
+    // And the check above ran over the real catalog, not an empty one.
+    expect(catalog.tools.length).toBeGreaterThanOrEqual(30);
   });
 });

@@ -2,21 +2,24 @@ import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cast, changeInput, inDays } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
-import { createTemplate } from '../helpers/templates';
+import { createTemplate, templateInput } from '../helpers/templates';
 
 /** An agent with a requester's token raises a standard change through the MCP tools. */
 
 let requester: Client;
+let manager: Client;
 let templateId: string;
 
 beforeAll(async () => {
   const c = await cast('mcp-standard');
   templateId = (await createTemplate(c.manager)).id;
   requester = await mcpClient(c.requester);
+  manager = await mcpClient(c.manager);
 });
 
 afterAll(async () => {
   await requester.close();
+  await manager.close();
 });
 
 describe('list_standard_change_templates and create_standard_change', () => {
@@ -25,7 +28,7 @@ describe('list_standard_change_templates and create_standard_change', () => {
     expect(tools.map((t) => t.name)).toEqual(
       expect.arrayContaining(['list_standard_change_templates', 'create_standard_change']),
     );
-    expect(tools.map((t) => t.name)).not.toContain('create_standard_change_template');
+    expect(tools.map((t) => t.name)).not.toContain('manage_standard_change_template');
 
     const listed = await callTool(requester, 'list_standard_change_templates');
     const templates = listed.structuredContent?.standardChangeTemplates as {
@@ -86,5 +89,51 @@ describe('list_standard_change_templates and create_standard_change', () => {
       code: 'VALIDATION_FAILED',
       message: expect.stringContaining('unknown variable(s): runbookWorkflowId'),
     });
+  });
+});
+
+describe('manage_standard_change_template: create, update and retire as one tool', () => {
+  it('creates, edits as a new version and retires a template, each action checked against its own form', async () => {
+    const created = await callTool(manager, 'manage_standard_change_template', {
+      action: 'create',
+      input: templateInput({ name: 'Rotate MCP cert' }),
+    });
+    expect(created.isError).toBeFalsy();
+    const template = created.structuredContent as { id: string; status: string; version: number };
+    expect(template).toMatchObject({ status: 'ACTIVE', version: 1 });
+
+    // The listed schema is the union of the forms; a create without the fields only create
+    // requires is refused by create's own form, before anything runs.
+    const incomplete = await callTool(manager, 'manage_standard_change_template', {
+      action: 'create',
+      input: { name: 'Half a template' },
+    });
+    expect(incomplete.isError).toBe(true);
+    expect(JSON.stringify(incomplete.content)).toMatch(/titlePattern|required/);
+
+    const updated = await callTool(manager, 'manage_standard_change_template', {
+      action: 'update',
+      id: template.id,
+      input: { testPlan: 'Check the new expiry date' },
+      expectedVersion: 1,
+    });
+    expect(updated.structuredContent).toMatchObject({ id: template.id, status: 'ACTIVE', version: 2 });
+
+    const retired = await callTool(manager, 'manage_standard_change_template', {
+      action: 'retire',
+      id: template.id,
+      expectedVersion: 2,
+    });
+    expect(retired.structuredContent).toMatchObject({ id: template.id, status: 'RETIRED', version: 3 });
+  });
+
+  it('is not offered to a requester, and refuses one that calls it anyway', async () => {
+    const result = await callTool(requester, 'manage_standard_change_template', {
+      action: 'retire',
+      id: templateId,
+    });
+    expect(result.isError).toBe(true);
+    const { tools } = await requester.listTools();
+    expect(tools.map((t) => t.name)).not.toContain('manage_standard_change_template');
   });
 });

@@ -75,9 +75,7 @@ const MANAGER_TOOLS = [
   'cancel_execution',
   // Names and hosts only: setting or deleting a secret is not an MCP tool at all.
   'list_workflow_secrets',
-  'create_standard_change_template',
-  'update_standard_change_template',
-  'retire_standard_change_template',
+  'manage_standard_change_template',
   'get_egress_policy',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
@@ -139,7 +137,7 @@ describe('tools/list per role', () => {
         'reject_change',
         'schedule_change',
         'emergency_override',
-        'create_standard_change_template',
+        'manage_standard_change_template',
       ],
     ],
     ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
@@ -222,7 +220,8 @@ describe('tool metadata', () => {
     // deactivate stops the workflow's triggers; activate alone would not be destructive.
     ['set_workflow_status', { destructiveHint: true, idempotentHint: true, openWorldHint: false }],
     ['update_workflow', { destructiveHint: true, idempotentHint: false }],
-    ['update_standard_change_template', { destructiveHint: true, idempotentHint: false }],
+    // retire is final; create alone would not be destructive.
+    ['manage_standard_change_template', { destructiveHint: true, idempotentHint: false }],
     ['execute_workflow', { destructiveHint: true, idempotentHint: false }],
   ])('%s carries the annotations its field declares', (name, hints) => {
     expect(snapshot.tools.find((t) => t.name === name)?.annotations).toMatchObject({

@@ -1116,6 +1116,122 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/workflows": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the tenant’s workflows, newest first.
+         * @description Lists the tenant’s workflows, newest first. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        get: operations["orchestratorListWorkflows"];
+        put?: never;
+        /**
+         * Creates a workflow (ACTIVE unless `status`).
+         * @description Creates a workflow (ACTIVE unless `status`). The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        post: operations["orchestratorCreateWorkflow"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/workflows/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One workflow.
+         * @description One workflow. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        get: operations["orchestratorGetWorkflow"];
+        /**
+         * Changes the given fields (a new version); `status` activates or deactivates it.
+         * @description Changes the given fields (a new version); `status` activates or deactivates it. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        put: operations["orchestratorUpdateWorkflow"];
+        post?: never;
+        /**
+         * Deletes a workflow; answers what was removed.
+         * @description Deletes a workflow; answers what was removed. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        delete: operations["orchestratorDeleteWorkflow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists executions, newest first.
+         * @description Lists executions, newest first. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        get: operations["orchestratorListExecutions"];
+        put?: never;
+        /**
+         * Starts an execution of an ACTIVE workflow.
+         * @description Starts an execution of an ACTIVE workflow. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        post: operations["orchestratorCreateExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One execution.
+         * @description One execution. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        get: operations["orchestratorGetExecution"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/executions/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Cancels a running execution.
+         * @description Cancels a running execution. The workflow orchestrator's route, served as it documented it (docs/rest.md).
+         */
+        post: operations["orchestratorCancelExecution"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1277,11 +1393,11 @@ export interface components {
             /** @description Attaches a workflow as the runbook. Change managers only (FORBIDDEN otherwise). */
             runbookWorkflowId?: string;
         };
-        /** @description A new pre-authorised standard change template (ACTIVE at once). */
+        /** @description A new template, ACTIVE at once. */
         CreateStandardChangeTemplateInput: {
-            /** @description What the template is for, unique in the tenant. */
+            /** @description Unique in the tenant. */
             name: string;
-            /** @description The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
+            /** @description Title with {{name}} placeholders declared in titleVariables, e.g. "Rotate TLS cert for {{service}}". */
             titlePattern: string;
             /** @description The names of titlePattern’s placeholders (a change gives each a value). */
             titleVariables?: string[];
@@ -1304,22 +1420,22 @@ export interface components {
              * @enum {string}
              */
             riskLevel: "LOW" | "MEDIUM" | "HIGH" | "VERY_HIGH";
-            /** @description An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
+            /** @description An ACTIVE workflow that implements the change (runs on approval and startImplementation). */
             runbookWorkflowId?: string;
-            /** @description JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
+            /** @description JSON object (≤ 16 KiB) the runbook gets beside `change`. */
             runbookInputs?: unknown;
         };
-        /** @description Only given fields change, as a new version (changes already raised keep theirs); runbookWorkflowId: null removes the runbook. */
+        /** @description Only given fields change, as a new version; runbookWorkflowId: null removes the runbook. */
         UpdateStandardChangeTemplateInput: {
-            /** @description What the template is for, unique in the tenant. */
+            /** @description Unique in the tenant. */
             name?: string;
-            /** @description The change title with {{name}} placeholders (a letter, then letters, digits or _), e.g. "Rotate TLS cert for {{service}}"; each one declared in titleVariables. */
+            /** @description Title with {{name}} placeholders declared in titleVariables, e.g. "Rotate TLS cert for {{service}}". */
             titlePattern?: string;
             /** @description The names of titlePattern’s placeholders (a change gives each a value). */
             titleVariables?: string[];
             /** @description What a change from this template does. */
             description?: string;
-            /** @description Names of the services touched (replaces the list). */
+            /** @description Names of the services touched. */
             affectedServices?: string[];
             /** @enum {string} */
             impact?: "LOW" | "MEDIUM" | "HIGH";
@@ -1331,11 +1447,14 @@ export interface components {
             backoutPlan?: string;
             /** @description How success is verified. */
             testPlan?: string;
-            /** @enum {string} */
+            /**
+             * @description The pre-assessed risk.
+             * @enum {string}
+             */
             riskLevel?: "LOW" | "MEDIUM" | "HIGH" | "VERY_HIGH";
-            /** @description An ACTIVE workflow that implements the change; it runs on approval (change-approved trigger) and on startImplementation. */
+            /** @description An ACTIVE workflow that implements the change (runs on approval and startImplementation). */
             runbookWorkflowId?: string;
-            /** @description JSON object (≤ 16 KiB) the runbook runs with beside `change`; needs runbookWorkflowId. */
+            /** @description JSON object (≤ 16 KiB) the runbook gets beside `change`. */
             runbookInputs?: unknown;
         };
         TitleVariableInput: {
@@ -2354,6 +2473,90 @@ export interface components {
             code: "BAD_REQUEST" | "VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "OPERATION_RESOLUTION_FAILURE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_IMPLEMENTED" | "INTERNAL" | "CONFIG_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "CSRF_HEADER_REQUIRED" | "CORS_ORIGIN_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_DECLINED" | "HOST_NOT_ALLOWED" | "INTROSPECTION_DISABLED" | "QUERY_LIMIT_EXCEEDED" | "RATE_LIMITED" | "RESULT_TOO_LARGE" | "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_SECRET_NOT_REPLAYABLE" | "CONCURRENT_MODIFICATION" | "CHANGE_NOT_FOUND" | "CHANGE_INVALID_TRANSITION" | "CHANGE_VERSION_CONFLICT" | "CHANGE_NOT_EDITABLE" | "CHANGE_STANDARD_REQUIRES_TEMPLATE" | "APPROVAL_SELF_APPROVAL" | "APPROVAL_DUPLICATE_VOTE" | "APPROVAL_NOT_PENDING" | "APPROVAL_CHANGE_MANAGER_REQUIRED" | "APPROVAL_REQUIRES_PERSON" | "RISK_NOT_ASSESSED" | "SCHEDULE_INVALID_WINDOW" | "SCHEDULE_FREEZE_WINDOW" | "FREEZE_WINDOW_NOT_FOUND" | "EMERGENCY_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "TEMPLATE_VERSION_CONFLICT" | "TEMPLATE_RETIRED" | "API_KEY_NOT_FOUND" | "WORKFLOW-001" | "WORKFLOW-002" | "WORKFLOW-003" | "WORKFLOW-004" | "WORKFLOW-005" | "WORKFLOW-006" | "WORKFLOW-007" | "WORKFLOW-008" | "WORKFLOW-009" | "WORKFLOW-010" | "WORKFLOW-011" | "WORKFLOW-012" | "WORKFLOW-013" | "WORKFLOW_SECRET_NOT_FOUND" | "SECRETS_NOT_CONFIGURED" | "AUDIT_DIGESTS_NOT_CONFIGURED" | "TENANT_EXPORT_NOT_CONFIGURED" | "AUDIT_CHAIN_BROKEN" | "AUDIT_ARCHIVE_CONFLICT" | "AUDIT_VERIFICATION_NOT_FOUND" | "USER_NOT_FOUND" | "USER_ALREADY_ERASED" | "LEGAL_HOLD" | "EXECUTION-010" | "EXECUTION-011" | "EXECUTION-012" | "EGRESS_DENIED";
         } & {
             [key: string]: unknown;
+        };
+        OrchestratorStep: {
+            /** @example fetch */
+            id: string;
+            /** @example http-request */
+            type: string;
+            /** @description The step’s settings (docs/workflows.md has each type’s). */
+            config: Record<string, never>;
+            /** @description Steps run in ascending order. */
+            order: number;
+        };
+        /** @description A trigger name (`manual`, `webhook`, `schedule`, `change-approved`) or one with settings. */
+        OrchestratorTrigger: string | {
+            type: string;
+        };
+        OrchestratorWorkflow: {
+            id: string;
+            tenantId: string;
+            name: string;
+            description: string | null;
+            steps: components["schemas"]["OrchestratorStep"][];
+            triggers: components["schemas"]["OrchestratorTrigger"][];
+            /** @enum {string} */
+            status: "active" | "inactive";
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A create needs `name` and `steps` (else WORKFLOW-001); an update takes any of the fields. */
+        OrchestratorWorkflowInput: {
+            /** @description Optional; must be the caller’s own tenant. */
+            tenantId?: string;
+            name?: string;
+            description?: string;
+            steps?: components["schemas"]["OrchestratorStep"][];
+            triggers?: components["schemas"]["OrchestratorTrigger"][];
+            /** @enum {string} */
+            status?: "active" | "inactive";
+        };
+        OrchestratorExecution: {
+            id: string;
+            workflowId: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "completed" | "failed" | "cancelled";
+            inputs: Record<string, never>;
+            /** @description What its steps produced (null until it ends). */
+            outputs: unknown;
+            error: string | null;
+            /**
+             * @example manual
+             * @example webhook
+             * @example schedule
+             */
+            trigger: string;
+            /** Format: date-time */
+            startedAt: string | null;
+            /**
+             * Format: date-time
+             * @description When it ended, whatever the outcome.
+             */
+            completedAt: string | null;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        OrchestratorExecutionInput: {
+            /** @description Optional; must be the caller’s own tenant. */
+            tenantId?: string;
+            workflowId: string;
+            /** @description What the steps read as `inputs.*`. */
+            inputs?: Record<string, never>;
+        };
+        OrchestratorError: {
+            error: {
+                /**
+                 * @description WORKFLOW-001 missing required fields, WORKFLOW-002 workflow not found, WORKFLOW-003 invalid workflow data, EXECUTION-001 execution creation failed, EXECUTION-002 execution not found, EXECUTION-003 invalid execution data; who may call and how often keep our codes (UNAUTHENTICATED, FORBIDDEN, RATE_LIMITED…).
+                 * @example WORKFLOW-002
+                 */
+                code: string;
+                message: string;
+                details?: Record<string, never>;
+            };
         };
     };
     responses: {
@@ -4663,6 +4866,711 @@ export interface operations {
             404: components["responses"]["E404"];
             409: components["responses"]["E409"];
             429: components["responses"]["E429"];
+        };
+    };
+    orchestratorListWorkflows: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description A nextCursor. */
+                cursor?: string;
+                status?: "active" | "inactive";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page: `items` and the `nextCursor` of the next one (null at the end). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["OrchestratorWorkflow"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorCreateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrchestratorWorkflowInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorWorkflow"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorGetWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorWorkflow"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorUpdateWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrchestratorWorkflowInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorWorkflow"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorDeleteWorkflow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorWorkflow"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorListExecutions: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description A nextCursor. */
+                cursor?: string;
+                status?: "pending" | "running" | "completed" | "failed" | "cancelled";
+                workflowId?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page: `items` and the `nextCursor` of the next one (null at the end). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["OrchestratorExecution"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorCreateExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OrchestratorExecutionInput"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorExecution"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorGetExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorExecution"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+        };
+    };
+    orchestratorCancelExecution: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorExecution"];
+                };
+            };
+            /** @description Invalid data or missing fields (WORKFLOW-001, WORKFLOW-003, EXECUTION-003). */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description No valid credential (UNAUTHENTICATED). */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The caller’s roles or tenant do not allow it (FORBIDDEN). */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Not found (WORKFLOW-002, EXECUTION-002). */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description The state does not allow it (e.g. WORKFLOW-003 for a name in use). */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
+            /** @description Too many requests (RATE_LIMITED). */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OrchestratorError"];
+                };
+            };
         };
     };
 }

@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { useSofa } from 'sofa-api';
 import { ERRORS } from '../../errors';
 import { REST_PAGE_SIZE, routeTableOf } from './handler';
+import { ORCHESTRATOR_SCHEMAS, orchestratorPaths } from './orchestratorOpenApi';
 import { problem } from './problem';
 import { REST_BASE } from './restRoutes';
 import { sofaOptions } from './sofa';
@@ -9,7 +10,8 @@ import { sofaOptions } from './sofa';
 /**
  * The OpenAPI 3.1 document of /api/v1, generated from the schema: SOFA's document of the same
  * routes (sofa.ts) made 3.1 (nullable as a type union), with our operation ids (the root field),
- * descriptions, security schemes, problem+json errors and examples. Committed as openapi.json by
+ * descriptions, security schemes, problem+json errors and examples; and the workflow orchestrator's
+ * routes in its own shapes (orchestratorOpenApi.ts). Committed as openapi.json by
  * `npm run codegen` and served at /openapi.json.
  */
 
@@ -153,12 +155,19 @@ export function buildOpenApi(schema: GraphQLSchema): Json {
       title: 'ChangeFlow REST API',
       version: '1',
       description:
-        'REST generated from the GraphQL schema (every root field a route; the same authentication, roles, limits, idempotency and audit as /graphql). Errors are RFC 9457 problem+json carrying a stable `code`.',
+        "REST generated from the GraphQL schema (every root field a route under /api/v1; the same authentication, roles, limits, idempotency and audit as /graphql). Errors under /api/v1 are RFC 9457 problem+json carrying a stable `code`. The workflow orchestrator's routes (tag `orchestrator`) keep its documented shapes and codes.",
     },
     servers: [{ url: '/' }],
     security: [{ bearerAuth: [] }, { apiKey: [] }],
-    tags: [...new Set(routeTableOf(schema).flatMap((r) => r.tags))].map((name) => ({ name })),
-    paths,
+    tags: [
+      ...[...new Set(routeTableOf(schema).flatMap((r) => r.tags))].map((name) => ({ name })),
+      {
+        name: 'orchestrator',
+        description:
+          'The workflow orchestrator\'s routes, served as it documented them so that its clients work unchanged: its shapes and error codes (`{"error": {code, message, details}}`), not problem+json.',
+      },
+    ],
+    paths: { ...paths, ...orchestratorPaths() },
     components: {
       schemas: {
         ...(to31((sofaDoc.components as Json).schemas) as Json),
@@ -166,6 +175,7 @@ export function buildOpenApi(schema: GraphQLSchema): Json {
         DateTime: { type: 'string', format: 'date-time', description: 'An ISO 8601 instant (UTC).' },
         JSON: { description: 'Any JSON value.' },
         Problem: PROBLEM_SCHEMA,
+        ...ORCHESTRATOR_SCHEMAS,
       },
       responses: Object.fromEntries(
         ERROR_RESPONSES.map(([status, code, detail]) => [
