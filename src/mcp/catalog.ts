@@ -262,8 +262,8 @@ export const CATALOG_BUDGET = {
     viewer: 18 * KiB,
     requester: 28.5 * KiB,
     approver: 23 * KiB,
-    change_manager: 52 * KiB,
-    admin: 53.5 * KiB,
+    change_manager: 50.5 * KiB,
+    admin: 52 * KiB,
   },
 } as const satisfies { tool: number; roles: Record<Role, number> };
 

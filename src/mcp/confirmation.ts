@@ -59,8 +59,8 @@ const IRREVERSIBLE: Readonly<Record<string, Describe>> = {
     (a) => `Force change ${String(a.id)} into implementation without CAB approval (emergency override)`,
   ),
   'transition_change:roll_back': always((a) => `Record change ${String(a.id)} as rolled back (final)`),
-  delete_workflow: always((a) => `Delete workflow ${String(a.id)}`),
-  delete_freeze_window: always((a) => `Delete freeze window ${String(a.id)}`),
+  'manage_workflow:delete': always((a) => `Delete workflow ${String(a.id)}`),
+  'manage_freeze_window:delete': always((a) => `Delete freeze window ${String(a.id)}`),
   execute_workflow: writesElsewhere,
 };
 

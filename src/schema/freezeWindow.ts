@@ -42,13 +42,20 @@ builder.queryFields((t) => ({
   }),
 }));
 
+/** Create and delete, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
+const MANAGE_TOOL = {
+  name: 'manage_freeze_window',
+  toolset: 'admin',
+  description: 'create: declares a change freeze (e.g. quarter end). delete: removes one.',
+} as const;
+
 builder.mutationFields((t) => ({
   createFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Declares a change freeze (e.g. quarter end).',
     mcp: {
-      name: 'create_freeze_window',
-      toolset: 'admin',
+      ...MANAGE_TOOL,
+      action: 'create',
       annotations: {
         destructiveHint: false,
         idempotentHint: false,
@@ -75,8 +82,8 @@ builder.mutationFields((t) => ({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
     mcp: {
-      name: 'delete_freeze_window',
-      toolset: 'admin',
+      ...MANAGE_TOOL,
+      action: 'delete',
       annotations: {
         destructiveHint: true,
         idempotentHint: true,

@@ -179,13 +179,14 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
   }),
 });
 
-/** Activate and deactivate, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
-const STATUS_TOOL = {
-  name: 'set_workflow_status',
+/** A workflow's edits and moves, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
+const MANAGE_TOOL = {
+  name: 'manage_workflow',
   toolset: 'workflows',
   description:
-    'activate: INACTIVE to ACTIVE (WORKFLOW-004 if an ACTIVE workflow has its name). deactivate: ' +
-    'ACTIVE to INACTIVE, its triggers stop; the definition is kept.',
+    'update: only given fields change, as a new version. activate: INACTIVE to ACTIVE (WORKFLOW-004 if an ' +
+    'ACTIVE workflow has its name). deactivate: its triggers stop; the definition is kept. delete: it and ' +
+    'its versions are removed.',
 } as const;
 
 builder.mutationFields((t) => {
@@ -213,8 +214,8 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'Edits a workflow: saves a new version and keeps the earlier ones.',
       mcp: {
-        name: 'update_workflow',
-        toolset: 'workflows',
+        ...MANAGE_TOOL,
+        action: 'update',
         changes: ['secretNames'],
         annotations: {
           destructiveHint: true,
@@ -250,7 +251,7 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'INACTIVE → ACTIVE (refused with WORKFLOW-004 if an ACTIVE workflow has its name).',
       mcp: {
-        ...STATUS_TOOL,
+        ...MANAGE_TOOL,
         action: 'activate',
         annotations: {
           destructiveHint: false,
@@ -266,7 +267,7 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'ACTIVE → INACTIVE: the definition is kept and can be activated again.',
       mcp: {
-        ...STATUS_TOOL,
+        ...MANAGE_TOOL,
         action: 'deactivate',
         annotations: {
           destructiveHint: true,
@@ -282,8 +283,8 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'Deletes a workflow and all its saved versions; returns what was removed.',
       mcp: {
-        name: 'delete_workflow',
-        toolset: 'workflows',
+        ...MANAGE_TOOL,
+        action: 'delete',
         annotations: {
           destructiveHint: true,
           idempotentHint: true,

@@ -7,7 +7,7 @@ import { cast, changeInput, gqlOk } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
 
 /**
- * Tools of several actions (src/mcp/actions.ts): `transition_change` and `set_workflow_status`
+ * Tools of several actions (src/mcp/actions.ts): `transition_change`, `manage_workflow` and the rest
  * pick their GraphQL field by the required `action`, and each action keeps its own roles,
  * arguments, confirmation and audit event.
  */
@@ -30,7 +30,9 @@ describe('the catalog', () => {
   it('lists one tool per group, with a required action and no default', () => {
     for (const [name, actions] of [
       ['transition_change', ['submit', 'start_implementation', 'complete', 'fail', 'roll_back', 'cancel']],
-      ['set_workflow_status', ['activate', 'deactivate']],
+      ['manage_workflow', ['update', 'activate', 'deactivate', 'delete']],
+      ['manage_freeze_window', ['create', 'delete']],
+      ['manage_standard_change_template', ['create', 'update', 'retire']],
     ] as const) {
       const tool = catalog.toolsByName.get(name);
       expect(Object.keys(tool?.actions ?? {}), name).toEqual(actions);
@@ -155,22 +157,29 @@ describe('calls', () => {
     });
   });
 
-  it('set_workflow_status deactivates and activates a workflow', async () => {
+  it('manage_workflow updates, deactivates and activates a workflow', async () => {
     const c = await cast('mcp-actions-workflow');
     const manager = await mcpClient(c.manager);
     const created = await callTool(manager, 'create_workflow', {
       input: { name: 'Toggle me', steps: [{ id: 'wait', type: 'delay', durationMs: 1000 }] },
     });
     const id = (created.structuredContent as { id: string }).id;
-    const off = await callTool(manager, 'set_workflow_status', { action: 'deactivate', id });
+    const updated = await callTool(manager, 'manage_workflow', {
+      action: 'update',
+      id,
+      input: { description: 'Now described' },
+      expectedVersion: 1,
+    });
+    expect(updated.structuredContent).toMatchObject({ id, version: 2 });
+    const off = await callTool(manager, 'manage_workflow', { action: 'deactivate', id });
     expect(off.structuredContent).toMatchObject({ id, status: 'INACTIVE' });
-    const again = toolError(await callTool(manager, 'set_workflow_status', { action: 'deactivate', id }));
+    const again = toolError(await callTool(manager, 'manage_workflow', { action: 'deactivate', id }));
     expect(again.code).not.toBe('VALIDATION_FAILED');
-    const on = await callTool(manager, 'set_workflow_status', { action: 'activate', id });
+    const on = await callTool(manager, 'manage_workflow', { action: 'activate', id });
     expect(on.structuredContent).toMatchObject({ id, status: 'ACTIVE' });
     const requester = await mcpClient(c.requester);
-    expect(
-      toolError(await callTool(requester, 'set_workflow_status', { action: 'deactivate', id })).code,
-    ).toBe('FORBIDDEN');
+    expect(toolError(await callTool(requester, 'manage_workflow', { action: 'deactivate', id })).code).toBe(
+      'FORBIDDEN',
+    );
   });
 });

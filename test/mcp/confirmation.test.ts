@@ -15,8 +15,9 @@ const IRREVERSIBLE = [
   'emergency_override',
   // Its roll_back action asks; the other moves do not.
   'transition_change',
-  'delete_workflow',
-  'delete_freeze_window',
+  // Their delete actions ask.
+  'manage_workflow',
+  'manage_freeze_window',
   'execute_workflow',
 ];
 
@@ -195,15 +196,18 @@ describe('a tool of several actions asks for the action that cannot be undone on
 });
 
 describe('deletes', () => {
-  it('delete_workflow needs confirmation, and deletes once given', async () => {
+  it('manage_workflow delete needs confirmation, and deletes once given', async () => {
     const manager = await mcpClient(c.manager);
     const wf = await callTool(manager, 'create_workflow', {
       input: { name: 'Doomed', steps: [{ id: 'wait', type: 'delay', durationMs: 1000 }] },
     });
     const id = (wf.structuredContent as { id: string }).id;
-    expect(toolError(await callTool(manager, 'delete_workflow', { id })).code).toBe('CONFIRMATION_REQUIRED');
+    const del = { action: 'delete', id };
+    expect(toolError(await callTool(manager, 'manage_workflow', del)).code).toBe('CONFIRMATION_REQUIRED');
+    // Its other actions do not ask.
+    expect((await callTool(manager, 'manage_workflow', { action: 'deactivate', id })).isError).toBeFalsy();
     expect((await callTool(manager, 'get_workflow', { id })).isError).toBeFalsy();
-    expect((await callTool(manager, 'delete_workflow', { id, confirm: true })).isError).toBeFalsy();
+    expect((await callTool(manager, 'manage_workflow', { ...del, confirm: true })).isError).toBeFalsy();
     expect(toolError(await callTool(manager, 'get_workflow', { id })).code).toBe('WORKFLOW-001');
   });
 });

@@ -64,13 +64,10 @@ const MANAGER_TOOLS = [
   'verify_audit_chain',
   'schedule_change',
   'complete_emergency_review',
-  'create_freeze_window',
-  'delete_freeze_window',
+  'manage_freeze_window',
   'tag_service',
   'create_workflow',
-  'update_workflow',
-  'set_workflow_status',
-  'delete_workflow',
+  'manage_workflow',
   'execute_workflow',
   'cancel_execution',
   // Names and hosts only: setting or deleting a secret is not an MCP tool at all.
@@ -217,9 +214,9 @@ describe('tool metadata', () => {
     ['emergency_override', { destructiveHint: true, idempotentHint: true }],
     // The most cautious hints of its actions: roll_back is final, start_implementation runs a runbook.
     ['transition_change', { destructiveHint: true, idempotentHint: true, openWorldHint: true }],
-    // deactivate stops the workflow's triggers; activate alone would not be destructive.
-    ['set_workflow_status', { destructiveHint: true, idempotentHint: true, openWorldHint: false }],
-    ['update_workflow', { destructiveHint: true, idempotentHint: false }],
+    // update, deactivate and delete are destructive; update is not idempotent (a new version each time).
+    ['manage_workflow', { destructiveHint: true, idempotentHint: false, openWorldHint: false }],
+    ['manage_freeze_window', { destructiveHint: true, idempotentHint: false, openWorldHint: false }],
     // retire is final; create alone would not be destructive.
     ['manage_standard_change_template', { destructiveHint: true, idempotentHint: false }],
     ['execute_workflow', { destructiveHint: true, idempotentHint: false }],
