@@ -1,5 +1,5 @@
 // Turns the results of `npm run bench` (bench/results/latest.json) into the printed table, and
-// checks them against the goals of issue 7. Pure formatting: no measurement happens here.
+// checks them against the goals of issues 7 and 17. Pure formatting: no measurement happens here.
 //
 //   node bench/report.mjs [bench/results/latest.json]   (re-prints a stored run)
 
@@ -55,31 +55,59 @@ function part(section, render) {
   return figures ? render(figures) : `  (section failed: ${/** @type {SectionError} */ (section).error})`;
 }
 
+/** A mean with its 95% interval, as "1234 ±3%" (the interval as a share of the mean). */
+const pm = (/** @type {number} */ mean, /** @type {number} */ rel, digits = 0) =>
+  `${fmt(mean, digits)} ±${Number.isFinite(rel) ? fmt(rel * 100, 0) : '?'}%`;
+
 /** @param {import('./types.ts').InProcessResult} s */
 function inProcess(s) {
   /** @type {string[][]} */
   const rows = [];
+  /** @type {string[]} */
+  const notes = [];
   for (const op of Object.values(s.operations)) {
-    for (const name of /** @type {const} */ (['yoga', 'floor', 'apollo', 'mercurius'])) {
+    let first = true;
+    for (const [name, x] of Object.entries(op.servers)) {
       rows.push([
-        name === 'yoga' ? op.label : '',
+        first ? op.label : '',
         name,
-        fmt(op[name].opsPerSec),
-        fmt(op[name].cpuUsPerOp),
-        name === 'yoga' ? '' : ratio(op.yoga.opsPerSec / op[name].opsPerSec),
-        name === 'yoga' ? '' : ratio(op[name].cpuUsPerOp / op.yoga.cpuUsPerOp),
+        pm(x.opsPerSec, x.opsPerSecCi95),
+        x.mainThreadCpuUsPerOp ? pm(x.mainThreadCpuUsPerOp.mean, x.mainThreadCpuUsPerOp.ci95) : '—',
+        pm(x.processCpuUsPerOp.mean, x.processCpuUsPerOp.ci95),
+        name === 'yoga' ? '' : ratio(op.ratios[name]),
+        name === 'yoga' ? '' : ratio(op.cpuRatios[name] ?? undefined),
       ]);
+      first = false;
     }
+    notes.push(
+      op.converged
+        ? `   ${op.label}: every interval within ±${fmt(s.target * 100)}% after ${op.rounds} rounds`
+        : `   ${op.label}: NOT within ±${fmt(s.target * 100)}% after ${op.rounds} rounds (${op.wide.join(', ')}): treat those figures as noise`,
+    );
   }
   return [
-    `1. In process — the same SQLite data (src/runtime/node/sqlite.ts) and built schema, each server in a process of its own;` +
-      ` ${s.rounds} alternating rounds × ${s.roundMs} ms per server after ${s.warmupMs} ms warm-up, one request at a time; medians`,
-    '   yoga = createApp(schema).fetch (JWT, body limit, query limits, scopes, log line, headers);' +
-      ' floor = graphql-js execute, document cached, principal given;',
-    '   apollo = executeOperation, mercurius = fastify inject, both verifying the JWT with our verifyJwt' +
-      ' and building our context',
-    '   (on a shared machine the CPU-based ratio is the steadier one: it ignores time lost waiting for a core)',
-    table(['operation', 'server', 'ops/s', 'CPU µs/op', 'Yoga ÷ this (ops/s)', 'Yoga ÷ this (CPU)'], rows),
+    '1. In process — production configuration, every limiter on (nothing refused); the same SQLite data and built schema;' +
+      ` each server in a process of its own; alternating rounds of ${s.roundMs} ms after ${s.warmupMs} ms warm-up,` +
+      ` ${s.minRounds}–${s.maxRounds} rounds until every 95% interval is within ±${fmt(s.target * 100)}%; means ±95% interval`,
+    '   yoga = createApp(schema).fetch; yogaBare = graphql-yoga with our context only; apollo = executeHTTPGraphQLRequest' +
+      ' (apolloNoCacheControl: cache control off); mercurius = fastify inject (mercuriusJit: graphql-jit);',
+    '   every peer pays our request id, JWT check, rate limiter and log line (bench/inprocess/gate.mjs); floor = graphql-js' +
+      ' execute, principal given; sqliteFloor = raw better-sqlite3, same statements, hand-built JSON;' +
+      ' yoga-no-X = ours with plugin X off',
+    '   CPU: main thread (process.threadCpuUsage) and process (all threads, GC helpers included)',
+    table(
+      [
+        'operation',
+        'server',
+        'ops/s',
+        'main CPU µs/op',
+        'process CPU µs/op',
+        'ours ÷ this (ops/s)',
+        'ours ÷ this (main CPU)',
+      ],
+      rows,
+    ),
+    ...notes,
   ].join('\n');
 }
 
@@ -204,17 +232,17 @@ function goals(r) {
     // the two can part ways (a round's wall time also measures waiting for a core); "noisy" marks
     // where they differ by more than a quarter, and such a verdict should be re-measured.
     for (const [key, op] of Object.entries(ip)) {
-      /** @type {(name: import('./types.ts').InProcessServer) => [string, number]} */
+      /** @type {(name: string) => [string, number]} */
       const shown = (name) => {
-        const byRate = op.yoga.opsPerSec / op[name].opsPerSec;
-        const byCpu = op[name].cpuUsPerOp / op.yoga.cpuUsPerOp;
-        const noisy = Math.abs(byRate / byCpu - 1) > 0.25 ? ' (noisy)' : '';
+        const byRate = op.ratios[name] ?? Number.NaN;
+        const byCpu = op.cpuRatios[name] ?? Number.NaN;
+        const noisy = !op.converged || Math.abs(byRate / byCpu - 1) > 0.25 ? ' (noisy)' : '';
         return [`${ratio(byRate)} (CPU ${ratio(byCpu)})${noisy}`, byRate];
       };
       const [floorText, floorRatio] = shown('floor');
-      const [apolloText, apolloRatio] = shown('apollo');
-      check(`in process ${key}: Yoga ≥ 0.6× floor`, floorText, floorRatio >= 0.6);
-      check(`in process ${key}: Yoga ahead of Apollo`, apolloText, apolloRatio > 1);
+      const [apolloText, apolloRatio] = shown('apolloNoCacheControl');
+      check(`in process ${key}: ours ≥ 0.6× graphql-js floor`, floorText, floorRatio >= 0.6);
+      check(`in process ${key}: ours ahead of Apollo (cache control off)`, apolloText, apolloRatio > 1);
     }
   }
   const h = ran(r.http)?.results;

@@ -31,13 +31,18 @@ export interface Variant {
   name: string;
   run(op: BenchOperation): Promise<string>;
   close?: () => Promise<unknown>;
+  /** Operations this variant does not run (the sqlite floor replays reads only). */
+  skips?: (op: BenchOperation) => boolean;
 }
 
 /** One timed loop (inprocess/measure.mjs timeLoop). */
 export interface LoopSample {
   n: number;
   wallMs: number;
+  /** Process CPU (all threads). */
   cpuUs: number;
+  /** The main thread's CPU (process.threadCpuUsage), null where Node lacks it. */
+  threadCpuUs: number | null;
 }
 
 /** IPC between inprocess/forkVariant.mjs and inprocess/variantProcess.mjs. */
@@ -51,18 +56,33 @@ export interface SectionError {
 
 /** One server's figures in the in-process section (inprocess/measure.mjs alternate). */
 export interface ServerFigures {
+  /** Mean over rounds, and the 95% interval's half-width relative to it (0.05 is ±5%). */
   opsPerSec: number;
-  cpuUsPerOp: number;
+  opsPerSecCi95: number;
+  mainThreadCpuUsPerOp: { mean: number; ci95: number } | null;
+  processCpuUsPerOp: { mean: number; ci95: number };
   rounds: number[];
 }
-export type InProcessServer = 'yoga' | 'floor' | 'apollo' | 'mercurius';
-export type InProcessOperation = { label: string } & Record<InProcessServer, ServerFigures>;
+export interface InProcessOperation {
+  label: string;
+  rounds: number;
+  /** Whether every server's interval is within the target; `wide` names those that are not. */
+  converged: boolean;
+  wide: string[];
+  servers: Record<string, ServerFigures>;
+  /** Ours / theirs, by server: operations/s, and main-thread CPU per operation (theirs / ours). */
+  ratios: Record<string, number>;
+  cpuRatios: Record<string, number | null>;
+}
 export interface StatementCounts {
   counts: Record<string, Record<string, number>>;
   sql: Record<string, string[]>;
 }
 export interface InProcessResult {
-  rounds: number;
+  minRounds: number;
+  maxRounds: number;
+  target: number;
+  ablations: string[];
   roundMs: number;
   warmupMs: number;
   operations: Record<string, InProcessOperation>;
@@ -136,6 +156,8 @@ export interface BenchReport {
     durationS: number;
     commit: string | null;
     dirty: boolean;
+    /** A smoke run (--quick or --smoke): proves the bench runs; its figures are not results. */
+    smoke?: boolean;
     sections: string[];
   };
   inProcess?: InProcessResult | SectionError;
