@@ -18,7 +18,7 @@ const ratio = (/** @type {number | undefined} */ x) => `${fmt(x, 2)}×`;
 function table(header, rows) {
   const all = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i] ?? '').length)));
-  const numeric = header.map((_, i) => rows.every((r) => /^[\d.,—×%+-]*$/.test(String(r[i] ?? ''))));
+  const numeric = header.map((_, i) => rows.every((r) => /^[\d.,—×%+± -]*$/.test(String(r[i] ?? ''))));
   const line = (/** @type {(string | null | undefined)[]} */ r) =>
     r
       .map((c, i) => {
@@ -121,14 +121,18 @@ function http(s) {
         'changeflow',
         'changeflowNoLimiter',
         'mercurius',
+        'mercuriusJit',
         'apollo',
+        'apolloNoCacheControl',
+        'floor',
       ])) {
         const x = r[name];
+        if (!x) continue;
         rows.push([
           name === 'changeflow' ? q : '',
           name === 'changeflow' ? conn.slice(1) : '',
           name === 'changeflowNoLimiter' ? 'changeflow (limiter off)' : name,
-          fmt(x.rps),
+          pm(x.rps, x.rpsCi95 ?? Number.NaN),
           fmt(x.p50),
           fmt(x.p99),
           String(x.errors + x.non2xx),
@@ -137,9 +141,22 @@ function http(s) {
       }
     }
   }
+  /** @type {string[]} */
+  const notes = [];
+  for (const [q, byConn] of Object.entries(s.results)) {
+    for (const [conn, r] of Object.entries(byConn)) {
+      if (!r.converged)
+        notes.push(
+          `   ${q} ${conn}: NOT within ±${fmt(s.target * 100)}% after ${r.rounds} rounds (${r.wide.join(', ')})`,
+        );
+    }
+  }
   return [
-    `2. Loopback HTTP, autocannon — ${s.rounds} alternating rounds × ${s.durationS} s per server; medians.` +
-      ' changeflow = src/runtime/node/main.ts (npm run serve:node); peers verify the JWT too',
+    `2. Loopback HTTP, autocannon — production configuration, limiters on; alternating rounds of ${s.durationS} s per server,` +
+      ` ${s.minRounds}–${s.maxRounds} until every 95% interval is within ±${fmt(s.target * 100)}%; req/s mean ±95% interval, latency medians.` +
+      ' changeflow = src/runtime/node/main.ts (npm run serve:node); peers behind the same gate (JWT, limiter, log);' +
+      ' floor = node:http answering our response bytes',
+    ...notes,
     table(['query', 'conns', 'server', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'ChangeFlow ÷ this'], rows),
   ].join('\n');
 }

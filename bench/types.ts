@@ -92,15 +92,31 @@ export interface InProcessResult {
 /** One autocannon run (http/load.mjs). */
 export interface HttpFigures {
   rps: number;
+  /** The 95% interval of rps over rounds, relative to it (set in the section's summary). */
+  rpsCi95?: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
 }
-export type HttpServer = 'changeflow' | 'changeflowNoLimiter' | 'mercurius' | 'apollo';
-export type HttpComparison = Record<HttpServer, HttpFigures> & { ratios: Record<string, number> };
-export interface HttpResult {
+export type HttpServer =
+  | 'changeflow'
+  | 'changeflowNoLimiter'
+  | 'mercurius'
+  | 'mercuriusJit'
+  | 'apollo'
+  | 'apolloNoCacheControl'
+  | 'floor';
+export type HttpComparison = Record<HttpServer, HttpFigures> & {
+  ratios: Record<string, number>;
   rounds: number;
+  converged: boolean;
+  wide: string[];
+};
+export interface HttpResult {
+  minRounds: number;
+  maxRounds: number;
+  target: number;
   durationS: number;
   /** Query → `c<connections>` → the servers' figures. */
   results: Record<string, Record<string, HttpComparison>>;
