@@ -77,6 +77,8 @@ const { values: opts } = parseArgs({
     'min-writes': { type: 'string', default: '20' },
     'tolerate-429': { type: 'boolean', default: false },
     'no-contention': { type: 'boolean', default: false },
+    // Written into the result, and into its file name instead of `latest` (e.g. a smoke run).
+    label: { type: 'string' },
   },
 });
 const MIN_WRITES = Number(opts['min-writes']);
@@ -587,6 +589,7 @@ async function main() {
 
   const result = {
     kind: 'load',
+    ...(opts.label ? { label: opts.label } : {}),
     runId,
     startedAt,
     target: {
@@ -648,11 +651,22 @@ async function main() {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const text = `${JSON.stringify(result, null, 2)}\n`;
-    writeFileSync(join(dir, 'load-latest.json'), text);
-    writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
-    console.log(
-      `\nwrote bench/results/load-latest.json and bench/results/load-${startedAt.slice(0, 10)}.json`,
-    );
+    if (opts.label) {
+      // A labelled run (a smoke run, a run on a loaded machine) never becomes `latest`.
+      const slug = opts.label
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
+      const name = `load-${slug}-${startedAt.slice(0, 10)}.json`;
+      writeFileSync(join(dir, name), text);
+      console.log(`\nwrote bench/results/${name}`);
+    } else {
+      writeFileSync(join(dir, 'load-latest.json'), text);
+      writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
+      console.log(
+        `\nwrote bench/results/load-latest.json and bench/results/load-${startedAt.slice(0, 10)}.json`,
+      );
+    }
   }
   return failures.length ? 1 : 0;
 }

@@ -2,7 +2,7 @@
 // process (so that no section's JIT state, heap or servers colour another's figures), then one
 // table, bench/results/latest.json and a dated copy bench/results/bench-YYYY-MM-DD.json.
 //
-//   npm run bench                      full run (about 5–6 minutes on 2 cores)
+//   npm run bench                      full run (up to about an hour on 2 cores: rounds repeat until ±5%)
 //   npm run bench -- --quick           fewer and shorter rounds: a smoke run (see below)
 //   npm run bench -- --smoke           label the run a smoke run (implied by --quick)
 //
@@ -27,8 +27,10 @@ import { assertRecordable, gitState } from './stats.mjs';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SECTIONS = {
   // Node flags: tsx where a section imports TypeScript (src/, or the typed operations).
-  inprocess: { node: ['--import', 'tsx'], limitS: 240, rounds: true },
-  http: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
+  // Rounds repeat until every interval is within ±5%, up to --rounds (in process: 9+ servers ×
+  // 3 operations × up to 30 rounds of 2 s; HTTP: 7 servers × 4 runs × up to 12 rounds of 3 s).
+  inprocess: { node: ['--import', 'tsx'], limitS: 2400, rounds: true },
+  http: { node: ['--import', 'tsx'], limitS: 2400, rounds: true },
   worker: { node: ['--import', 'tsx'], limitS: 300, rounds: true },
   bundle: { node: [], limitS: 120, rounds: false },
 };

@@ -125,6 +125,8 @@ export interface HttpResult {
 /** Requests/s and latency percentiles (ms) of one variant (lib.mjs sideBySide). */
 export interface RateFigures {
   rate: number;
+  rateMean?: number;
+  rateCi95?: number;
   p50: number;
   p99: number;
 }
@@ -139,12 +141,22 @@ export interface WorkerResult {
   concurrency: number;
   sameJson: boolean;
   startupMs?: { fromSource: number; appBundle: number; floorBundle?: number };
+  sameJsonSingle?: boolean;
   listVsFloor?: {
     graphql: RateFigures;
     graphqlNoLimiter?: RateFigures;
     floor: RateFigures;
+    noop?: RateFigures;
     ratio: number;
     ratioNoLimiter?: number;
+    ratioVsNoop?: number;
+  };
+  singleVsFloor?: {
+    graphql: RateFigures;
+    floor: RateFigures;
+    noop: RateFigures;
+    ratio: number;
+    ratioVsNoop: number;
   };
   mcpSingle: Comparison;
   mcpList: Comparison;
