@@ -565,6 +565,46 @@ async function main() {
   const outageMs = await restarting;
   const elapsed = (performance.now() - started) / 1000;
   const summary = recorder.summary(elapsed);
+
+  // Races: max(2, clients) edits of one shared change sent at once with the same expectedVersion.
+  // Exactly one may be acknowledged; every other must be refused with a version conflict. Two
+  // acknowledged would be a silent overwrite (a lost update).
+  /** @type {{ writers: number, winners: number, conflicts: number, errors: number }[]} */
+  const bursts = [];
+  const raced = [...ledger.shared.keys()][0];
+  if (CONTENTION && raced) {
+    const writers = Math.max(2, CLIENTS);
+    for (let b = 0; b < 5; b++) {
+      const read = await transport.graphql(tokens.contender, CHECK_DOCS.readTitle, { id: raced });
+      if (!read.ok) throw new Error(`race ${b + 1}: could not read ${raced}: ${read.error.message}`);
+      const outs = await Promise.all(
+        Array.from({ length: writers }, (_, i) =>
+          transport.graphql(tokens.contender, CHECK_DOCS.update, {
+            id: raced,
+            expectedVersion: read.data.change.version,
+            input: { title: `Race ${b + 1} writer ${i}` },
+          }),
+        ),
+      );
+      const burst = { writers, winners: 0, conflicts: 0, errors: 0 };
+      for (const out of outs) {
+        if (out.ok) {
+          burst.winners++;
+          const c = out.data.updateChangeRequest;
+          ledger.ack(c);
+          ledger.expect(c.id, 'change.updated');
+          ledger.shared.get(raced)?.acks.push({ version: c.version, title: c.title });
+        } else if (out.error.key.includes('CHANGE_VERSION_CONFLICT')) {
+          burst.conflicts++;
+          ledger.conflicts++;
+        } else {
+          burst.errors++;
+          if (isUncertainOutcome(out)) ledger.uncertain(raced);
+        }
+      }
+      bursts.push(burst);
+    }
+  }
   const warm = warmRecorder.summary(Math.max(WARMUP_S, 0.001));
   const sourcesChanged = sourcesAtStart > 0 && newestSourceMtime() > sourcesAtStart;
   const reloads = server ? server.watch.reloads - reloadsBefore : null;
@@ -581,6 +621,7 @@ async function main() {
     audit: checks.audit,
     contention: checks.contention,
     contentionAttempts: CONTENTION ? { conflicts: ledger.conflicts } : null,
+    bursts: CONTENTION ? bursts : undefined,
     restart: opts.restart
       ? { wanted: true, restarts: nodeServer?.restarts ?? 0, outageErrors: summary.errors.outage }
       : null,
@@ -626,6 +667,7 @@ async function main() {
       contention: CONTENTION,
       restart: opts.restart,
     },
+    races: bursts,
     ...(opts.restart
       ? {
           restart: {
@@ -670,6 +712,14 @@ async function main() {
   }
   return failures.length ? 1 : 0;
 }
+
+/**
+ * A write whose outcome is unknown: no answer, or a 5xx.
+ * @param {{ error?: { category: string }, status?: number }} out
+ */
+const isUncertainOutcome = (out) =>
+  out.error !== undefined &&
+  (out.error.category === 'network' || out.error.category === 'outage' || (out.status ?? 500) >= 500);
 
 /** @typedef {<TResult, TVariables>(document: import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>} Slow */
 
@@ -845,6 +895,7 @@ async function runChecks({ slow, ledger, before }) {
  * @property {{ errors: import('./loadMix.mjs').ErrorSummary }} warmup
  * @property {Awaited<ReturnType<typeof runChecks>>} checks
  * @property {{ restarts: number, outageMs: number | null, outageErrors: number }} [restart]
+ * @property {{ writers: number, winners: number, conflicts: number, errors: number }[]} races
  * @property {boolean} ok
  * @property {string[]} failures
  */
@@ -909,6 +960,10 @@ function printReport(r) {
   console.log(
     `  contention            ${c.acknowledged} writes acknowledged on ${c.changes} shared changes, ${c.conflicts} version conflicts; lost updates ${c.duplicateVersions}, wrong final state ${c.wrongFinal}`,
   );
+  if (r.races.length)
+    console.log(
+      `  races                 ${r.races.map((b) => `${b.winners}/${b.writers} won, ${b.conflicts} conflicts`).join('; ')}`,
+    );
   if (r.restart)
     console.log(
       `  restart               ${r.restart.restarts} kill + restart (${r.restart.outageMs} ms down, ${r.restart.outageErrors} requests failed meanwhile)`,

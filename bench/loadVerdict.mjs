@@ -111,6 +111,8 @@ export function checkContention(shared, stored) {
  * @property {ReturnType<typeof matchAudit>} audit
  * @property {ReturnType<typeof checkContention>} contention
  * @property {{ conflicts: number } | null} contentionAttempts null when contention was off
+ * @property {{ writers: number, winners: number, conflicts: number, errors: number }[]} [bursts] races of
+ *   `writers` concurrent edits of one change with the same expectedVersion: exactly one may win
  * @property {{ wanted: boolean, restarts: number, outageErrors: number } | null} restart
  * @property {{ minWrites: number, tolerateRateLimited: boolean, contention: boolean }} config
  */
@@ -159,6 +161,18 @@ export function loadVerdict(r) {
     if (!r.contentionAttempts || r.contentionAttempts.conflicts === 0)
       f.push('contention: no version conflict was seen, so writers never raced');
   }
+  for (const [i, b] of (r.bursts ?? []).entries()) {
+    if (b.winners > 1)
+      f.push(
+        `race ${i + 1}: ${b.winners} of ${b.writers} edits acknowledged at one expected version (lost updates)`,
+      );
+    else if (b.winners === 0) f.push(`race ${i + 1}: none of ${b.writers} edits was acknowledged`);
+    if (b.errors) f.push(`race ${i + 1}: ${b.errors} edits failed otherwise than with a version conflict`);
+    else if (b.winners === 1 && b.conflicts !== b.writers - 1)
+      f.push(`race ${i + 1}: ${b.conflicts} version conflicts for ${b.writers - 1} losing edits`);
+  }
+  if (r.config.contention && r.bursts !== undefined && r.bursts.length === 0)
+    f.push('contention: no race was run');
   if (r.restart?.wanted && r.restart.restarts < 1)
     f.push('the server was to be killed and restarted, and was not');
   return f;

@@ -354,3 +354,63 @@ describe('load test verdict', () => {
     assert.equal(loadVerdict(r).length, 2);
   });
 });
+
+describe('load test races', () => {
+  const run = (
+    /** @type {{ writers: number, winners: number, conflicts: number, errors: number }[]} */ bursts,
+  ) =>
+    loadVerdict({
+      errors: { other: 0, rateLimited: 0 },
+      warmupErrors: { other: 0, rateLimited: 0 },
+      writes: {
+        acknowledgedWrites: 1,
+        lost: 0,
+        stale: 0,
+        mismatched: 0,
+        missingApprovals: 0,
+        missedByList: 0,
+        unexplainedExtra: 0,
+        listed: 1,
+        tenantChangesAfter: 1,
+        tenantChangesBefore: 0,
+        pagesRead: 1,
+      },
+      auditChain: { valid: true, brokenAtSeq: null },
+      audit: matchAudit(
+        [{ targetId: 'c', action: 'change.created' }],
+        [{ seq: 1, targetId: 'c', action: 'change.created' }],
+        {
+          uncertainWrites: 0,
+        },
+      ),
+      contention: { changes: 1, acknowledged: 1, duplicateVersions: 0, wrongFinal: 0, examples: [] },
+      contentionAttempts: { conflicts: 1 },
+      bursts,
+      restart: null,
+      config: { minWrites: 1, tolerateRateLimited: false, contention: true },
+    });
+
+  test('one winner and a conflict for every other writer passes', () => {
+    assert.deepEqual(run([{ writers: 4, winners: 1, conflicts: 3, errors: 0 }]), []);
+  });
+
+  test('two winners at one expected version is a lost update', () => {
+    assert.match(
+      run([{ writers: 4, winners: 2, conflicts: 2, errors: 0 }]).join(';'),
+      /2 of 4 edits acknowledged at one expected version/,
+    );
+  });
+
+  test('no winner, a missing conflict, other errors, or no race at all fail', () => {
+    assert.match(run([{ writers: 2, winners: 0, conflicts: 2, errors: 0 }]).join(';'), /none of 2 edits/);
+    assert.match(
+      run([{ writers: 3, winners: 1, conflicts: 1, errors: 0 }]).join(';'),
+      /1 version conflicts for 2 losing edits/,
+    );
+    assert.match(
+      run([{ writers: 3, winners: 1, conflicts: 1, errors: 1 }]).join(';'),
+      /failed otherwise than with a version conflict/,
+    );
+    assert.match(run([]).join(';'), /no race was run/);
+  });
+});
