@@ -22,7 +22,7 @@ import { MCP_LIST, OPERATIONS } from '../fixture/operations.mjs';
 import { seedSql, seedStatements } from '../fixture/seed.mjs';
 import { cleanupOnSignal, finish, progress, sectionArgs } from '../harness.mjs';
 import { sideBySide } from '../lib.mjs';
-import { buildBundle, servingConfig } from '../worker/prebuilt.mjs';
+import { buildBundle, bundleFile, servingConfig } from '../worker/prebuilt.mjs';
 import { prepareLocalD1, startWranglerDev, stopAllWranglerDev } from '../worker/wranglerDev.mjs';
 
 /** @typedef {import('../../operations.generated.ts').ListChangesQuery} ListChangesQuery */
@@ -81,7 +81,8 @@ try {
 
   progress('bundles: wrangler deploy --dry-run (ChangeFlow, floor)');
   buildBundle({ root: ROOT, outdir: dirs.app });
-  cpSync(join(dirs.app, 'worker.js'), join(dirs.appNoLimiter, 'worker.js'));
+  const appScript = bundleFile(dirs.app);
+  cpSync(join(dirs.app, appScript), join(dirs.appNoLimiter, appScript));
   buildBundle({ root: ROOT, config: 'bench/floor/wrangler.toml', outdir: dirs.floor });
 
   // One after the other, so that neither start-up time is inflated by the other.
