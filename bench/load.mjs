@@ -10,8 +10,10 @@
 // again on the same database, and the checks then show whether anything acknowledged was lost.
 //
 //   npm run load                                   own `wrangler dev` (port 8810–8819, fresh state)
-//   npm run load -- --node --restart               own Node runtime (dist/node/server.mjs, a fresh
-//                                                  SQLite file), killed and restarted mid-run
+//   npm run load -- --node --restart               own Node runtime (dist/node/load-server.mjs, a
+//                                                  fresh SQLite file), killed and restarted mid-run
+//   npm run load -- --restart                      own wrangler dev, its process group killed and
+//                                                  started again on the same local state mid-run
 //   npm run load -- --duration 10 --clients 4
 //   npm run load -- --url http://127.0.0.1:8787    a running instance (wrangler dev or the Node
 //                                                  runtime); the secret comes from --jwt-secret,
@@ -21,7 +23,7 @@
 // with --url: a fresh "load-<run id>"), --jwt-secret, --warmup <s> (3), --port (own server),
 // --allow-remote (otherwise only loopback URLs), --no-write-results, --live-sources (own server:
 // serve the checkout itself instead of a snapshot of its sources taken at start), --node,
-// --restart (with --node), --min-writes <n> (20), --tolerate-429, --no-contention.
+// --restart (own server: wrangler dev or --node), --min-writes <n> (20), --tolerate-429, --no-contention.
 // Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json. Exit code 1 on
 // errors other than rate limiting, lost or stale writes, duplicates, or a broken audit chain.
 import { execFileSync, spawn } from 'node:child_process';
@@ -87,8 +89,8 @@ if (!Number.isInteger(MIN_WRITES) || MIN_WRITES < 1) {
   console.error('✗ --min-writes must be an integer ≥ 1 (a load test that needs no write proves nothing)');
   process.exit(2);
 }
-if (opts.restart && !opts.node) {
-  console.error('✗ --restart needs --node (it kills and restarts the server this script started)');
+if (opts.restart && opts.url) {
+  console.error('✗ --restart kills and restarts the server this script started: not with --url');
   process.exit(2);
 }
 
@@ -198,31 +200,61 @@ async function startOwnServer(secret) {
   for (const port of candidates) {
     if (!(await portIsFree(port))) continue;
     try {
-      const server = await inDir(workDir, () => startLocalServer({ port, persistTo, vars, stdio: 'pipe' }));
-      // Drain wrangler's output (request logs included) and count reloads.
       /** @type {{ reloads: number, tail: string[] }} */
       const watch = { reloads: 0, tail: [] };
-      for (const stream of [server.child.stdout, server.child.stderr]) {
-        stream?.setEncoding('utf8');
-        stream?.on('data', (/** @type {string} */ chunk) => {
-          for (const line of chunk.split('\n')) {
-            if (line.includes('Reloading local server')) watch.reloads++;
-            if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
-          }
-        });
-      }
-      // Stop the process group, then remove the state once workerd has let go of it.
-      const stop = async () => {
-        /** @type {Promise<void>} */
-        const exited = new Promise((resolve) => {
-          if (server.child.exitCode !== null) resolve();
-          else server.child.once('exit', () => resolve());
-        });
-        server.stop();
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        cleanup();
+      const launch = async () => {
+        const started = await inDir(workDir, () =>
+          startLocalServer({ port, persistTo, vars, stdio: 'pipe' }),
+        );
+        // Drain wrangler's output (request logs included) and count reloads.
+        for (const stream of [started.child.stdout, started.child.stderr]) {
+          stream?.setEncoding('utf8');
+          stream?.on('data', (/** @type {string} */ chunk) => {
+            for (const line of chunk.split('\n')) {
+              if (line.includes('Reloading local server')) watch.reloads++;
+              if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
+            }
+          });
+        }
+        return started;
       };
-      return { ...server, stop, watch, sources: workDir === ROOT ? 'checkout (live)' : 'snapshot' };
+      let current = await launch();
+      const exited = (/** @type {import('node:child_process').ChildProcess} */ c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? Promise.resolve()
+          : /** @type {Promise<void>} */ (new Promise((resolve) => c.once('exit', () => resolve())));
+      return {
+        baseUrl: current.baseUrl,
+        port,
+        watch,
+        sources: workDir === ROOT ? 'checkout (live)' : 'snapshot',
+        restarts: 0,
+        /**
+         * SIGKILL to wrangler's whole process group (workerd included: no chance to flush), then
+         * `wrangler dev` again on the same state directory and port.
+         */
+        async restart() {
+          const old = current.child;
+          try {
+            if (old.pid !== undefined) process.kill(-old.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          await Promise.race([exited(old), new Promise((r) => setTimeout(r, 10_000))]);
+          // workerd may outlive wrangler for a moment: wait for the port to be free.
+          for (let i = 0; i < 100 && !(await portIsFree(port)); i++)
+            await new Promise((r) => setTimeout(r, 100));
+          current = await launch();
+          this.restarts++;
+        },
+        // Stop the process group, then remove the state once workerd has let go of it.
+        async stop() {
+          const child = current.child;
+          current.stop();
+          await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+          cleanup();
+        },
+      };
     } catch (e) {
       lastError = e;
     }
@@ -546,7 +578,7 @@ async function main() {
   const startedAt = new Date().toISOString();
   const loadBefore = loadavg()[0] ?? 0;
   // --restart: halfway through, the server is killed and started again while the clients run.
-  const nodeServer = server && 'restart' in server ? server : null;
+  const nodeServer = server;
   const restarting =
     opts.restart && nodeServer
       ? new Promise((r) => setTimeout(r, (DURATION_S * 1000) / 2)).then(async () => {

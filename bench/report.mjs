@@ -226,7 +226,7 @@ function bundle(b, w) {
     [
       'Worker script, raw',
       `${kib(b.rawBytes)} KiB`,
-      'wrangler deploy --dry-run --outdir (worker.js, no source map)',
+      'wrangler deploy --dry-run --outdir (the script, no source map)',
     ],
     [
       'Worker script, gzip',
@@ -260,8 +260,16 @@ function bundle(b, w) {
 function goals(r) {
   /** @type {string[][]} */
   const out = [];
-  /** @type {(label: string, value: string, ok: boolean) => void} */
-  const check = (label, value, ok) => out.push([label, value, ok ? 'met' : 'NOT met']);
+  /**
+   * A goal's verdict; an unsettled measurement (an interval wider than the target) gets none.
+   * @type {(label: string, value: string, ok: boolean, settled?: boolean) => void}
+   */
+  const check = (label, value, ok, settled = true) =>
+    out.push([
+      label,
+      value,
+      settled ? (ok ? 'met' : 'NOT met') : 'unsettled: interval wider than the target',
+    ]);
   const ip = ran(r.inProcess)?.operations;
   if (ip) {
     // Throughput, as the goals are worded, with the CPU-based ratio beside it: on a busy machine
@@ -277,8 +285,13 @@ function goals(r) {
       };
       const [floorText, floorRatio] = shown('floor');
       const [apolloText, apolloRatio] = shown('apolloNoCacheControl');
-      check(`in process ${key}: ours ≥ 0.6× graphql-js floor`, floorText, floorRatio >= 0.6);
-      check(`in process ${key}: ours ahead of Apollo (cache control off)`, apolloText, apolloRatio > 1);
+      check(`in process ${key}: ours ≥ 0.6× graphql-js floor`, floorText, floorRatio >= 0.6, op.converged);
+      check(
+        `in process ${key}: ours ahead of Apollo (cache control off)`,
+        apolloText,
+        apolloRatio > 1,
+        op.converged,
+      );
     }
   }
   const h = ran(r.http)?.results;
@@ -286,12 +299,19 @@ function goals(r) {
     for (const [q, byConn] of Object.entries(h)) {
       for (const [conn, x] of Object.entries(byConn)) {
         const v = x.ratios.changeflowVsApollo ?? Number.NaN;
-        check(`HTTP ${q} ${conn.slice(1)} conns: ahead of Apollo`, ratio(v), v > 1);
+        const settled = x.converged !== false;
+        check(`HTTP ${q} ${conn.slice(1)} conns: ahead of Apollo`, ratio(v), v > 1, settled);
         const nc = x.ratios.changeflowVsApolloNoCacheControl;
         if (nc !== undefined)
-          check(`HTTP ${q} ${conn.slice(1)} conns: ahead of Apollo (cache control off)`, ratio(nc), nc > 1);
+          check(
+            `HTTP ${q} ${conn.slice(1)} conns: ahead of Apollo (cache control off)`,
+            ratio(nc),
+            nc > 1,
+            settled,
+          );
         const m = x.ratios.changeflowVsMercurius;
-        if (m !== undefined) check(`HTTP ${q} ${conn.slice(1)} conns: ≥ 0.8× Mercurius`, ratio(m), m >= 0.8);
+        if (m !== undefined)
+          check(`HTTP ${q} ${conn.slice(1)} conns: ≥ 0.8× Mercurius`, ratio(m), m >= 0.8, settled);
       }
     }
   }
