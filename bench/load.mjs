@@ -747,10 +747,11 @@ async function main() {
 
 /**
  * A write whose outcome is unknown: no answer, or a 5xx.
- * @param {{ error?: { category: string }, status?: number }} out
+ * @param {{ error?: { category: string, key: string }, status?: number }} out
  */
 const isUncertainOutcome = (out) =>
   out.error !== undefined &&
+  out.error.key !== 'network ECONNREFUSED' &&
   (out.error.category === 'network' || out.error.category === 'outage' || (out.status ?? 500) >= 500);
 
 /** @typedef {<TResult, TVariables>(document: import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>} Slow */

@@ -572,8 +572,16 @@ function changeIn(data) {
   return x.change === undefined ? null : changeIn(x.change);
 }
 
+/** A connection refused never reached the server: that write certainly did not happen. */
+const refused = (/** @type {OutcomeError} */ error) => error.key === 'network ECONNREFUSED';
+
 const isUncertain = (/** @type {Outcome<unknown>} */ out) =>
-  out.error && (out.error.category === 'network' || (out.status ?? 0) >= 500 || out.status === undefined);
+  out.error &&
+  !refused(out.error) &&
+  (out.error.category === 'network' ||
+    out.error.category === 'outage' ||
+    (out.status ?? 0) >= 500 ||
+    out.status === undefined);
 
 /**
  * One client: at most one request in flight at a time. It owns the lifecycle of the changes it
