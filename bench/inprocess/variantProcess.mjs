@@ -29,6 +29,16 @@ const done = /** @type {{ __benchAblated?: string[] }} */ (globalThis).__benchAb
 if (ablated && !done.includes(ablated)) throw new Error(`${name}: ${ablated} was not switched off`);
 if (!ablated && done.length) throw new Error(`${name}: plugins switched off: ${done.join(', ')}`);
 
+// Every operation answered without errors by this very process before anything is timed: an
+// ablation that broke the app (or a peer that errors) must not be measured as fast.
+for (const [opName, op] of Object.entries(OPERATIONS)) {
+  if (variant.skips?.(op)) continue;
+  for (let i = 0; i < 2; i++) {
+    const body = /** @type {{ data?: unknown, errors?: unknown }} */ (JSON.parse(await variant.run(op)));
+    if (body.errors || !body.data) throw new Error(`${name} ${opName}: ${JSON.stringify(body.errors)}`);
+  }
+}
+
 const cleanUp = () => {
   db.close();
   rmSync(dir, { recursive: true, force: true });

@@ -414,3 +414,43 @@ describe('load test races', () => {
     assert.match(run([]).join(';'), /no race was run/);
   });
 });
+
+describe('plugin ablation (bench/inprocess/ablate.mjs)', () => {
+  const ROOT = new URL('../../', import.meta.url);
+  /** Runs `code` in a fresh Node with tsx and the ablation hook, BENCH_ABLATE=`plugin`. */
+  const ablated = async (/** @type {string} */ plugin, /** @type {string} */ code) => {
+    const { spawnSync } = await import('node:child_process');
+    return spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--import', './bench/inprocess/ablate.mjs', '--input-type=module', '-e', code],
+      { cwd: ROOT, env: { ...process.env, BENCH_ABLATE: plugin }, encoding: 'utf8', timeout: 60_000 },
+    );
+  };
+
+  test('the plugin factory returns an empty plugin, the module keeps its other exports, and says so', async () => {
+    const r = await ablated(
+      'useErrorStatus',
+      `const m = await import('./src/http/plugins/use-error-status.ts');
+       await import('./src/http/graphqlServer.ts');
+       console.log(JSON.stringify({ plugin: m.useErrorStatus(), other: typeof m.isVariableCoercionError, done: globalThis.__benchAblated }));`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { plugin: {}, other: 'function', done: ['useErrorStatus'] });
+  });
+
+  test('without BENCH_ABLATE nothing is replaced', async () => {
+    const r = await ablated(
+      '',
+      `const m = await import('./src/http/plugins/use-error-status.ts');
+       console.log(JSON.stringify({ keys: Object.keys(m.useErrorStatus()).length > 0, done: globalThis.__benchAblated ?? null }));`,
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), { keys: true, done: null });
+  });
+
+  test('an unknown plugin name is refused', async () => {
+    const r = await ablated('useNope', 'console.log(1)');
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /BENCH_ABLATE=useNope: not one of/);
+  });
+});
