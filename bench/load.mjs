@@ -24,7 +24,8 @@
 // --allow-remote (otherwise only loopback URLs), --no-write-results, --live-sources (own server:
 // serve the checkout itself instead of a snapshot of its sources taken at start), --node,
 // --restart (own server: wrangler dev or --node), --min-writes <n> (20), --tolerate-429, --no-contention.
-// Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json. Exit code 1 on
+// Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json (from a clean tree
+// only; a --label run writes load-<label>-YYYY-MM-DD.json from any tree). Exit code 1 on
 // errors other than rate limiting, lost or stale writes, duplicates, or a broken audit chain.
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -58,6 +59,7 @@ import {
   Recorder,
 } from './loadMix.mjs';
 import { checkContention, loadVerdict, matchAudit } from './loadVerdict.mjs';
+import { assertRecordable, gitState } from './stats.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OWN_PORTS = { first: 8810, last: 8819 };
@@ -734,6 +736,13 @@ async function main() {
       const name = `load-${slug}-${startedAt.slice(0, 10)}.json`;
       writeFileSync(join(dir, name), text);
       console.log(`\nwrote bench/results/${name}`);
+    } else if (gitState(ROOT).dirty) {
+      // As for the bench: an unlabelled result must name a commit that rebuilds what ran.
+      try {
+        assertRecordable(gitState(ROOT), { smoke: false });
+      } catch (e) {
+        console.error(`\n✗ not written: ${e instanceof Error ? e.message : e} (or pass --label)`);
+      }
     } else {
       writeFileSync(join(dir, 'load-latest.json'), text);
       writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
