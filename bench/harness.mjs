@@ -5,25 +5,29 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /**
- * Parses `--quick`, `--out <file>` and the section's own options (strings with defaults). With
- * `--quick`, each option takes its `quick` value unless given explicitly.
+ * Parses `--quick`, `--out <file>`, the section's own numeric options and its text options
+ * (`texts`: name → default). With `--quick`, each numeric option takes its `quick` value unless
+ * given explicitly.
  * @template {string} K
+ * @template {string} [T=never]
  * @param {Record<K, { full: number, quick: number }>} options
- * @returns {SectionArgs & Record<K, number>}
+ * @param {Record<T, string>} [texts]
+ * @returns {SectionArgs & Record<K, number> & Record<T, string>}
  */
-export function sectionArgs(options) {
+export function sectionArgs(options, texts = /** @type {Record<T, string>} */ ({})) {
   /** @type {import('node:util').ParseArgsOptionsConfig} */
   const spec = { quick: { type: 'boolean', default: false }, out: { type: 'string' } };
-  for (const name of Object.keys(options)) spec[name] = { type: 'string' };
+  for (const name of [...Object.keys(options), ...Object.keys(texts)]) spec[name] = { type: 'string' };
   const { values } = parseArgs({ options: spec, allowPositionals: false });
   /** @type {Record<string, unknown>} */
   const args = { quick: values.quick === true, out: values.out };
+  for (const [name, fallback] of Object.entries(texts)) args[name] = values[name] ?? fallback;
   for (const [name, { full, quick }] of /** @type {[K, { full: number, quick: number }][]} */ (
     Object.entries(options)
   )) {
     args[name] = Number(values[name] ?? (values.quick ? quick : full));
   }
-  return /** @type {SectionArgs & Record<K, number>} */ (args);
+  return /** @type {SectionArgs & Record<K, number> & Record<T, string>} */ (args);
 }
 
 /** @typedef {{ quick: boolean, out: string | undefined }} SectionArgs */

@@ -1,5 +1,6 @@
 // Shared pieces of the side-by-side benchmarks: drive a request function with N in flight,
 // record per-request latency, and summarise with medians and percentiles.
+import { confidenceInterval } from './stats.mjs';
 
 /** The median of `xs` (NaN when there are none). */
 export const median = (/** @type {number[]} */ xs) => {
@@ -38,11 +39,12 @@ export async function drive(send, count, concurrency) {
 
 /**
  * Runs each named variant for `rounds` alternating rounds after a warm-up, so that drift on a
- * shared machine hits every variant alike. Returns per variant the median rate and latency p50/p99.
+ * shared machine hits every variant alike. Returns per variant the median rate, the mean rate with
+ * its 95% interval relative to it (rateCi95), and latency p50/p99.
  * @template {string} K
  * @param {Record<K, () => Promise<unknown>>} variants
  * @param {{ rounds: number, requests: number, concurrency: number, warmup?: number }} options
- * @returns {Promise<Record<K, { rate: number, p50: number, p99: number }>>}
+ * @returns {Promise<Record<K, { rate: number, rateMean: number, rateCi95: number, p50: number, p99: number }>>}
  */
 export async function sideBySide(variants, { rounds, requests, concurrency, warmup = 100 }) {
   const sends = /** @type {[K, () => Promise<unknown>][]} */ (Object.entries(variants));
@@ -57,12 +59,21 @@ export async function sideBySide(variants, { rounds, requests, concurrency, warm
       result.latencies.push(...latencies);
     }
   }
-  return /** @type {Record<K, { rate: number, p50: number, p99: number }>} */ (
+  return /** @type {Record<K, { rate: number, rateMean: number, rateCi95: number, p50: number, p99: number }>} */ (
     Object.fromEntries(
-      Object.entries(results).map(([name, r]) => [
-        name,
-        { rate: median(r.rates), p50: percentile(r.latencies, 50), p99: percentile(r.latencies, 99) },
-      ]),
+      Object.entries(results).map(([name, r]) => {
+        const ci = confidenceInterval(r.rates);
+        return [
+          name,
+          {
+            rate: median(r.rates),
+            rateMean: ci.mean,
+            rateCi95: ci.relative,
+            p50: percentile(r.latencies, 50),
+            p99: percentile(r.latencies, 99),
+          },
+        ];
+      }),
     )
   );
 }

@@ -1,9 +1,19 @@
 // npm run load: a bounded load test of a local ChangeFlow. Several clients (one request in flight
-// each) run a mix of reads, writes and MCP tool calls for a fixed time; then the checks: every
-// acknowledged write is read back with the state it acknowledged, idempotent replays created
-// nothing twice, and the tenant's audit chain verifies.
+// each) run a mix of reads, writes and MCP tool calls for a fixed time, some of them racing to
+// edit the same changes; then the checks (bench/loadVerdict.mjs), none of which can pass on an
+// empty run: at least --min-writes writes acknowledged; no 429 (unless --tolerate-429); every
+// acknowledged write read back with the state it acknowledged and matched to its audit event by
+// target and action; no audit event nobody explains; the list's count equal to totalCount; idempotent
+// replays created nothing twice; contended writes either acknowledged at distinct versions or
+// refused with a version conflict (at least one), the change left at the last acknowledged one;
+// the audit chain verifies. With --restart the server is killed (SIGKILL) mid-run and started
+// again on the same database, and the checks then show whether anything acknowledged was lost.
 //
 //   npm run load                                   own `wrangler dev` (port 8810–8819, fresh state)
+//   npm run load -- --node --restart               own Node runtime (dist/node/load-server.mjs, a
+//                                                  fresh SQLite file), killed and restarted mid-run
+//   npm run load -- --restart                      own wrangler dev, its process group killed and
+//                                                  started again on the same local state mid-run
 //   npm run load -- --duration 10 --clients 4
 //   npm run load -- --url http://127.0.0.1:8787    a running instance (wrangler dev or the Node
 //                                                  runtime); the secret comes from --jwt-secret,
@@ -12,10 +22,12 @@
 // Options: --url, --duration <s> (60), --clients <n> (8), --tenant <id> (own server: "load";
 // with --url: a fresh "load-<run id>"), --jwt-secret, --warmup <s> (3), --port (own server),
 // --allow-remote (otherwise only loopback URLs), --no-write-results, --live-sources (own server:
-// serve the checkout itself instead of a snapshot of its sources taken at start).
-// Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json. Exit code 1 on
+// serve the checkout itself instead of a snapshot of its sources taken at start), --node,
+// --restart (own server: wrangler dev or --node), --min-writes <n> (20), --tolerate-429, --no-contention.
+// Writes bench/results/load-latest.json and bench/results/load-YYYY-MM-DD.json (from a clean tree
+// only; a --label run writes load-<label>-YYYY-MM-DD.json from any tree). Exit code 1 on
 // errors other than rate limiting, lost or stale writes, duplicates, or a broken audit chain.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   cpSync,
@@ -33,9 +45,21 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { buildNodeServer } from '../scripts/buildNode.mjs';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
 import { readDevVars, signDevToken } from '../src/runtime/node/devVars.mjs';
-import { createClient, createTransport, DOCS, Ledger, MIX, Recorder } from './loadMix.mjs';
+import {
+  CHECK_DOCS,
+  createClient,
+  createTransport,
+  DOCS,
+  Ledger,
+  MIX,
+  outage,
+  Recorder,
+} from './loadMix.mjs';
+import { checkContention, loadVerdict, matchAudit } from './loadVerdict.mjs';
+import { assertRecordable, gitState } from './stats.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const OWN_PORTS = { first: 8810, last: 8819 };
@@ -52,8 +76,25 @@ const { values: opts } = parseArgs({
     'allow-remote': { type: 'boolean', default: false },
     'no-write-results': { type: 'boolean', default: false },
     'live-sources': { type: 'boolean', default: false },
+    node: { type: 'boolean', default: false },
+    restart: { type: 'boolean', default: false },
+    'min-writes': { type: 'string', default: '20' },
+    'tolerate-429': { type: 'boolean', default: false },
+    'no-contention': { type: 'boolean', default: false },
+    // Written into the result, and into its file name instead of `latest` (e.g. a smoke run).
+    label: { type: 'string' },
   },
 });
+const MIN_WRITES = Number(opts['min-writes']);
+const CONTENTION = !opts['no-contention'];
+if (!Number.isInteger(MIN_WRITES) || MIN_WRITES < 1) {
+  console.error('✗ --min-writes must be an integer ≥ 1 (a load test that needs no write proves nothing)');
+  process.exit(2);
+}
+if (opts.restart && opts.url) {
+  console.error('✗ --restart kills and restarts the server this script started: not with --url');
+  process.exit(2);
+}
 
 const DURATION_S = Number(opts.duration);
 const CLIENTS = Number(opts.clients);
@@ -152,14 +193,7 @@ async function startOwnServer(secret) {
     throw e;
   }
   // Limits high enough that no request of the test is refused: this measures the service.
-  const huge = { perMinute: 100_000_000, burstPerSecond: 10_000_000 };
-  const vars = {
-    JWT_SECRET: secret,
-    RATE_LIMIT_PER_MINUTE: String(huge.perMinute),
-    RATE_LIMIT_BURST_PER_SECOND: String(huge.burstPerSecond),
-    RATE_LIMIT_PER_IP_PER_MINUTE: String(huge.perMinute),
-    RATE_LIMIT_TIERS: JSON.stringify({ anonymous: huge, mcpRead: huge, mcpWrite: huge }),
-  };
+  const vars = { JWT_SECRET: secret, ...generousLimits() };
   const candidates = opts.port
     ? [Number(opts.port)]
     : Array.from({ length: OWN_PORTS.last - OWN_PORTS.first + 1 }, (_, i) => OWN_PORTS.first + i);
@@ -168,31 +202,61 @@ async function startOwnServer(secret) {
   for (const port of candidates) {
     if (!(await portIsFree(port))) continue;
     try {
-      const server = await inDir(workDir, () => startLocalServer({ port, persistTo, vars, stdio: 'pipe' }));
-      // Drain wrangler's output (request logs included) and count reloads.
       /** @type {{ reloads: number, tail: string[] }} */
       const watch = { reloads: 0, tail: [] };
-      for (const stream of [server.child.stdout, server.child.stderr]) {
-        stream?.setEncoding('utf8');
-        stream?.on('data', (/** @type {string} */ chunk) => {
-          for (const line of chunk.split('\n')) {
-            if (line.includes('Reloading local server')) watch.reloads++;
-            if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
-          }
-        });
-      }
-      // Stop the process group, then remove the state once workerd has let go of it.
-      const stop = async () => {
-        /** @type {Promise<void>} */
-        const exited = new Promise((resolve) => {
-          if (server.child.exitCode !== null) resolve();
-          else server.child.once('exit', () => resolve());
-        });
-        server.stop();
-        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-        cleanup();
+      const launch = async () => {
+        const started = await inDir(workDir, () =>
+          startLocalServer({ port, persistTo, vars, stdio: 'pipe' }),
+        );
+        // Drain wrangler's output (request logs included) and count reloads.
+        for (const stream of [started.child.stdout, started.child.stderr]) {
+          stream?.setEncoding('utf8');
+          stream?.on('data', (/** @type {string} */ chunk) => {
+            for (const line of chunk.split('\n')) {
+              if (line.includes('Reloading local server')) watch.reloads++;
+              if (line.trim() && !line.startsWith('{')) watch.tail = [...watch.tail.slice(-19), line];
+            }
+          });
+        }
+        return started;
       };
-      return { ...server, stop, watch, sources: workDir === ROOT ? 'checkout (live)' : 'snapshot' };
+      let current = await launch();
+      const exited = (/** @type {import('node:child_process').ChildProcess} */ c) =>
+        c.exitCode !== null || c.signalCode !== null
+          ? Promise.resolve()
+          : /** @type {Promise<void>} */ (new Promise((resolve) => c.once('exit', () => resolve())));
+      return {
+        baseUrl: current.baseUrl,
+        port,
+        watch,
+        sources: workDir === ROOT ? 'checkout (live)' : 'snapshot',
+        restarts: 0,
+        /**
+         * SIGKILL to wrangler's whole process group (workerd included: no chance to flush), then
+         * `wrangler dev` again on the same state directory and port.
+         */
+        async restart() {
+          const old = current.child;
+          try {
+            if (old.pid !== undefined) process.kill(-old.pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+          await Promise.race([exited(old), new Promise((r) => setTimeout(r, 10_000))]);
+          // workerd may outlive wrangler for a moment: wait for the port to be free.
+          for (let i = 0; i < 100 && !(await portIsFree(port)); i++)
+            await new Promise((r) => setTimeout(r, 100));
+          current = await launch();
+          this.restarts++;
+        },
+        // Stop the process group, then remove the state once workerd has let go of it.
+        async stop() {
+          const child = current.child;
+          current.stop();
+          await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+          cleanup();
+        },
+      };
     } catch (e) {
       lastError = e;
     }
@@ -201,6 +265,96 @@ async function startOwnServer(secret) {
   throw new Error(
     `could not start wrangler dev on any free port of ${candidates.join(', ')}${lastError instanceof Error ? `: ${lastError.message}` : ''}`,
   );
+}
+
+/** The limits of our own servers: high enough that no request of the test is refused. */
+function generousLimits() {
+  const huge = { perMinute: 100_000_000, burstPerSecond: 10_000_000 };
+  return {
+    RATE_LIMIT_PER_MINUTE: String(huge.perMinute),
+    RATE_LIMIT_BURST_PER_SECOND: String(huge.burstPerSecond),
+    RATE_LIMIT_PER_IP_PER_MINUTE: String(huge.perMinute),
+    RATE_LIMIT_TIERS: JSON.stringify({ anonymous: huge, mcpRead: huge, mcpWrite: huge }),
+  };
+}
+
+/**
+ * Our own Node runtime (what `npm run serve:node` runs) on a fresh SQLite file, on the first free
+ * port of 8810–8819; `restart()` kills it with SIGKILL (no chance to flush anything) and starts it
+ * again on the same file and port.
+ * @param {string} secret
+ */
+async function startOwnNodeServer(secret) {
+  const tmp = mkdtempSync(join(tmpdir(), 'changeflow-load-node-'));
+  const dbPath = join(tmp, 'load.sqlite');
+  // Beside node_modules (better-sqlite3 stays external) and below migrations/, as serve:node's.
+  const script = await buildNodeServer(join(ROOT, 'dist/node/load-server.mjs'));
+  const candidates = opts.port
+    ? [Number(opts.port)]
+    : Array.from({ length: OWN_PORTS.last - OWN_PORTS.first + 1 }, (_, i) => OWN_PORTS.first + i);
+  let port = 0;
+  for (const p of candidates) {
+    if (await portIsFree(p)) {
+      port = p;
+      break;
+    }
+  }
+  if (!port) throw new Error(`no free port among ${candidates.join(', ')}`);
+  const baseUrl = `http://127.0.0.1:${port}`;
+  /** @type {string[]} */
+  let tail = [];
+  const env = { ...process.env, ENVIRONMENT: 'development', JWT_SECRET: secret, ...generousLimits() };
+  const launch = async () => {
+    const child = spawn(
+      process.execPath,
+      [script, '--db', dbPath, '--port', String(port), '--host', '127.0.0.1'],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        env,
+      },
+    );
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (/** @type {string} */ d) => {
+      tail = [...tail, ...d.split('\n').filter((l) => l.trim())].slice(-20);
+    });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null)
+        throw new Error(`the Node server exited with ${child.exitCode}: ${tail.join(' | ')}`);
+      try {
+        if ((await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(2000) })).ok) return child;
+      } catch {
+        // not listening yet
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`the Node server did not answer within 60 s: ${tail.join(' | ')}`);
+  };
+  let child = await launch();
+  const exited = (/** @type {import('node:child_process').ChildProcess} */ c) =>
+    c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
+  return {
+    baseUrl,
+    dbPath,
+    watch: { reloads: 0, tail },
+    sources: 'dist bundle of the checkout',
+    restarts: 0,
+    /** SIGKILL, then start again on the same file; resolves once it answers /health. */
+    async restart() {
+      const old = child;
+      old.kill('SIGKILL');
+      await exited(old);
+      child = await launch();
+      this.restarts++;
+    },
+    async stop() {
+      child.kill('SIGTERM');
+      await Promise.race([exited(child), new Promise((r) => setTimeout(r, 5000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
 }
 
 function gitDescribe() {
@@ -242,7 +396,7 @@ function newestSourceMtime() {
 
 // ---------------------------------------------------------------------------------------------
 
-/** @type {Awaited<ReturnType<typeof startOwnServer>> | null} */
+/** @type {(Awaited<ReturnType<typeof startOwnServer>> | Awaited<ReturnType<typeof startOwnNodeServer>>) | null} */
 let server = null;
 const stopServer = async () => {
   const s = server;
@@ -264,7 +418,7 @@ let baseUrl;
 let secret;
 /** @type {string} */
 let tenant;
-/** @type {'url' | 'own wrangler dev'} */
+/** @type {'url' | 'own wrangler dev' | 'own Node runtime'} */
 let target;
 if (opts.url) {
   let url;
@@ -291,6 +445,18 @@ if (opts.url) {
   secret = given;
   tenant = opts.tenant ?? `load-${runId.toLowerCase()}`;
   target = 'url';
+} else if (opts.node) {
+  secret = opts['jwt-secret'] ?? randomBytes(32).toString('hex');
+  tenant = opts.tenant ?? 'load';
+  target = 'own Node runtime';
+  console.log('› building and starting the Node runtime on a fresh SQLite file (ports 8810–8819)');
+  try {
+    server = await startOwnNodeServer(secret);
+  } catch (e) {
+    console.error(`✗ ${e instanceof Error ? e.message : e}`);
+    process.exit(1);
+  }
+  baseUrl = server.baseUrl;
 } else {
   secret = opts['jwt-secret'] ?? randomBytes(32).toString('hex');
   tenant = opts.tenant ?? 'load';
@@ -337,6 +503,8 @@ async function main() {
     ],
     viewer: await sign('load-viewer', 'Load Viewer', ['viewer']),
     admin: await sign('load-admin', 'Load Admin', ['admin']),
+    // One requester every client writes as on the shared changes (a user with several tabs).
+    contender: await sign('load-contender', 'Load Contender', ['requester']),
   };
   const transport = createTransport({ baseUrl });
   /**
@@ -372,6 +540,31 @@ async function main() {
   console.log(`› ${CLIENTS} clients, ${WARMUP_S} s warm-up, then ${DURATION_S} s measured`);
 
   const ledger = new Ledger();
+  if (CONTENTION) {
+    // The changes every client races to edit: one per two clients, at least two.
+    for (let i = 0; i < Math.max(2, Math.floor(CLIENTS / 2)); i++) {
+      const out = await transport.graphql(tokens.contender, DOCS.create, {
+        input: {
+          title: `Shared change ${i}`,
+          description: 'Edited by every load client at once',
+          type: 'NORMAL',
+          impact: 'LOW',
+          urgency: 'LOW',
+          affectedServices: ['api'],
+          backoutPlan: 'Revert',
+          testPlan: 'Smoke',
+        },
+      });
+      if (!out.ok) throw new Error(`could not create a shared change: ${out.error.message}`);
+      const c = out.data.createChangeRequest;
+      ledger.ack(c, { via: 'shared' });
+      ledger.expect(c.id, 'change.created');
+      ledger.shared.set(c.id, {
+        acks: [{ version: c.version, title: `Shared change ${i}` }],
+        uncertain: false,
+      });
+    }
+  }
   const clients = Array.from({ length: CLIENTS }, (_, id) =>
     createClient({ id, transport, tokens, ledger, runId }),
   );
@@ -386,9 +579,66 @@ async function main() {
   const deadline = started + DURATION_S * 1000;
   const startedAt = new Date().toISOString();
   const loadBefore = loadavg()[0] ?? 0;
+  // --restart: halfway through, the server is killed and started again while the clients run.
+  const nodeServer = server;
+  const restarting =
+    opts.restart && nodeServer
+      ? new Promise((r) => setTimeout(r, (DURATION_S * 1000) / 2)).then(async () => {
+          const t = performance.now();
+          outage.active = true;
+          console.log('› killing the server (SIGKILL) and starting it again on the same database');
+          try {
+            await nodeServer.restart();
+          } finally {
+            outage.active = false;
+          }
+          return performance.now() - t;
+        })
+      : Promise.resolve(null);
   await Promise.all(clients.map((c) => c.run({ recorder, deadline })));
+  const outageMs = await restarting;
   const elapsed = (performance.now() - started) / 1000;
   const summary = recorder.summary(elapsed);
+
+  // Races: max(2, clients) edits of one shared change sent at once with the same expectedVersion.
+  // Exactly one may be acknowledged; every other must be refused with a version conflict. Two
+  // acknowledged would be a silent overwrite (a lost update).
+  /** @type {{ writers: number, winners: number, conflicts: number, errors: number }[]} */
+  const bursts = [];
+  const raced = [...ledger.shared.keys()][0];
+  if (CONTENTION && raced) {
+    const writers = Math.max(2, CLIENTS);
+    for (let b = 0; b < 5; b++) {
+      const read = await transport.graphql(tokens.contender, CHECK_DOCS.readTitle, { id: raced });
+      if (!read.ok) throw new Error(`race ${b + 1}: could not read ${raced}: ${read.error.message}`);
+      const outs = await Promise.all(
+        Array.from({ length: writers }, (_, i) =>
+          transport.graphql(tokens.contender, CHECK_DOCS.update, {
+            id: raced,
+            expectedVersion: read.data.change.version,
+            input: { title: `Race ${b + 1} writer ${i}` },
+          }),
+        ),
+      );
+      const burst = { writers, winners: 0, conflicts: 0, errors: 0 };
+      for (const out of outs) {
+        if (out.ok) {
+          burst.winners++;
+          const c = out.data.updateChangeRequest;
+          ledger.ack(c);
+          ledger.expect(c.id, 'change.updated');
+          ledger.shared.get(raced)?.acks.push({ version: c.version, title: c.title });
+        } else if (out.error.key.includes('CHANGE_VERSION_CONFLICT')) {
+          burst.conflicts++;
+          ledger.conflicts++;
+        } else {
+          burst.errors++;
+          if (isUncertainOutcome(out)) ledger.uncertain(raced);
+        }
+      }
+      bursts.push(burst);
+    }
+  }
   const warm = warmRecorder.summary(Math.max(WARMUP_S, 0.001));
   const sourcesChanged = sourcesAtStart > 0 && newestSourceMtime() > sourcesAtStart;
   const reloads = server ? server.watch.reloads - reloadsBefore : null;
@@ -397,27 +647,24 @@ async function main() {
 
   console.log(`› measured ${elapsed.toFixed(1)} s; checking ${ledger.changes.size} changes written…`);
   const checks = await runChecks({ slow, ledger, before });
-
-  /** @type {string[]} */
-  const failures = [];
-  if (summary.errors.other) failures.push(`${summary.errors.other} errors (other than rate limiting)`);
-  if (warm.errors.other) failures.push(`${warm.errors.other} errors during the warm-up`);
-  const w = checks.writes;
-  if (w.lost) failures.push(`${w.lost} acknowledged changes not found`);
-  if (w.stale) failures.push(`${w.stale} changes older than their acknowledged write`);
-  if (w.mismatched) failures.push(`${w.mismatched} changes in another state than acknowledged`);
-  if (w.missingApprovals) failures.push(`${w.missingApprovals} acknowledged approvals missing`);
-  if (w.missedByList) failures.push(`${w.missedByList} changes readable by id but missing from the list`);
-  if (w.unexplainedExtra > 0)
-    failures.push(`${w.unexplainedExtra} changes nobody acknowledged (duplicates?)`);
-  if (!checks.auditChain.valid) failures.push(`audit chain broken at seq ${checks.auditChain.brokenAtSeq}`);
-  if (checks.auditChain.eventsAdded < w.acknowledgedWrites)
-    failures.push(
-      `${checks.auditChain.eventsAdded} audit events for ${w.acknowledgedWrites} acknowledged writes`,
-    );
+  const failures = loadVerdict({
+    errors: summary.errors,
+    warmupErrors: warm.errors,
+    writes: checks.writes,
+    auditChain: checks.auditChain,
+    audit: checks.audit,
+    contention: checks.contention,
+    contentionAttempts: CONTENTION ? { conflicts: ledger.conflicts } : null,
+    bursts: CONTENTION ? bursts : undefined,
+    restart: opts.restart
+      ? { wanted: true, restarts: nodeServer?.restarts ?? 0, outageErrors: summary.errors.outage }
+      : null,
+    config: { minWrites: MIN_WRITES, tolerateRateLimited: opts['tolerate-429'], contention: CONTENTION },
+  });
 
   const result = {
     kind: 'load',
+    ...(opts.label ? { label: opts.label } : {}),
     runId,
     startedAt,
     target: {
@@ -449,7 +696,21 @@ async function main() {
         target === 'url'
           ? 'the instance’s own (429s and RATE_LIMITED tool results counted as rate_limited)'
           : 'raised by this script (RATE_LIMIT_* vars) so that none applies',
+      rateLimitedIs: opts['tolerate-429'] ? 'reported' : 'a failure',
+      minWrites: MIN_WRITES,
+      contention: CONTENTION,
+      restart: opts.restart,
     },
+    races: bursts,
+    ...(opts.restart
+      ? {
+          restart: {
+            restarts: nodeServer?.restarts ?? 0,
+            outageMs: outageMs === null ? null : Math.round(outageMs),
+            outageErrors: summary.errors.outage,
+          },
+        }
+      : {}),
     elapsedSeconds: Number(elapsed.toFixed(2)),
     workerReloadsDuringRun: reloads,
     sourcesChangedDuringRun: sourcesChanged,
@@ -466,14 +727,41 @@ async function main() {
     const dir = join(ROOT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const text = `${JSON.stringify(result, null, 2)}\n`;
-    writeFileSync(join(dir, 'load-latest.json'), text);
-    writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
-    console.log(
-      `\nwrote bench/results/load-latest.json and bench/results/load-${startedAt.slice(0, 10)}.json`,
-    );
+    if (opts.label) {
+      // A labelled run (a smoke run, a run on a loaded machine) never becomes `latest`.
+      const slug = opts.label
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, '-')
+        .replace(/^-|-$/g, '');
+      const name = `load-${slug}-${startedAt.slice(0, 10)}.json`;
+      writeFileSync(join(dir, name), text);
+      console.log(`\nwrote bench/results/${name}`);
+    } else if (gitState(ROOT).dirty) {
+      // As for the bench: an unlabelled result must name a commit that rebuilds what ran.
+      try {
+        assertRecordable(gitState(ROOT), { smoke: false });
+      } catch (e) {
+        console.error(`\n✗ not written: ${e instanceof Error ? e.message : e} (or pass --label)`);
+      }
+    } else {
+      writeFileSync(join(dir, 'load-latest.json'), text);
+      writeFileSync(join(dir, `load-${startedAt.slice(0, 10)}.json`), text);
+      console.log(
+        `\nwrote bench/results/load-latest.json and bench/results/load-${startedAt.slice(0, 10)}.json`,
+      );
+    }
   }
   return failures.length ? 1 : 0;
 }
+
+/**
+ * A write whose outcome is unknown: no answer, or a 5xx.
+ * @param {{ error?: { category: string, key: string }, status?: number }} out
+ */
+const isUncertainOutcome = (out) =>
+  out.error !== undefined &&
+  out.error.key !== 'network ECONNREFUSED' &&
+  (out.error.category === 'network' || out.error.category === 'outage' || (out.status ?? 500) >= 500);
 
 /** @typedef {<TResult, TVariables>(document: import('@graphql-typed-document-node/core').TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>} Slow */
 
@@ -576,6 +864,44 @@ async function runChecks({ slow, ledger, before }) {
   if (w.listed !== changesAfter)
     example(`the list returned ${w.listed} changes, totalCount says ${changesAfter}`);
 
+  // Every acknowledged write against the audit events this run added (newest first, down to the
+  // head read before it).
+  /** @type {import('./loadVerdict.mjs').AuditEventRow[]} */
+  const events = [];
+  /** @type {string | null} */
+  let auditAfter = null;
+  let auditPages = 0;
+  for (;;) {
+    /** @type {{ nodes: import('./loadVerdict.mjs').AuditEventRow[], pageInfo: { hasNextPage: boolean, endCursor: string | null } }} */
+    const page = (await slow(CHECK_DOCS.auditPage, { after: auditAfter })).auditLog;
+    auditPages++;
+    let older = false;
+    for (const e of page.nodes) {
+      if (e.seq > before.auditHead) events.push(e);
+      else older = true;
+    }
+    if (older || !page.pageInfo.hasNextPage) break;
+    auditAfter = page.pageInfo.endCursor;
+  }
+  const audit = {
+    ...matchAudit(ledger.expected, events, { uncertainWrites: ledger.uncertainWrites }),
+    pagesRead: auditPages,
+  };
+  for (const m of audit.missing.slice(0, 5)) example(`no audit event ${m.action} for ${m.targetId}`);
+
+  // The shared changes as stored now.
+  /** @type {Map<string, { version: number, title: string } | null>} */
+  const stored = new Map();
+  for (const id of ledger.shared.keys()) {
+    stored.set(
+      id,
+      await slow(CHECK_DOCS.readTitle, { id })
+        .then((d) => d.change)
+        .catch(() => null),
+    );
+  }
+  const contention = { ...checkContention(ledger.shared, stored), conflicts: ledger.conflicts };
+
   const tv = performance.now();
   const v = (await slow(DOCS.verifyChain)).verifyAuditChain;
   const headAfter = await auditHead(slow);
@@ -586,7 +912,13 @@ async function runChecks({ slow, ledger, before }) {
     eventsAfter: headAfter,
     eventsAdded: headAfter - before.auditHead,
   };
-  return { writes: w, auditChain, checkSeconds: Number(((performance.now() - t) / 1000).toFixed(2)) };
+  return {
+    writes: w,
+    auditChain,
+    audit,
+    contention,
+    checkSeconds: Number(((performance.now() - t) / 1000).toFixed(2)),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -604,6 +936,8 @@ async function runChecks({ slow, ledger, before }) {
  * @property {import('./loadMix.mjs').ErrorSummary} errors
  * @property {{ errors: import('./loadMix.mjs').ErrorSummary }} warmup
  * @property {Awaited<ReturnType<typeof runChecks>>} checks
+ * @property {{ restarts: number, outageMs: number | null, outageErrors: number }} [restart]
+ * @property {{ writers: number, winners: number, conflicts: number, errors: number }[]} races
  * @property {boolean} ok
  * @property {string[]} failures
  */
@@ -635,7 +969,7 @@ function printReport(r) {
 
   const e = r.errors;
   console.log(
-    `\nErrors: ${e.total} (${e.other} counted as errors, ${e.rateLimited} rate-limited${r.target.kind === 'url' ? ': the instance’s own limits' : ''})`,
+    `\nErrors: ${e.total} (${e.other} counted as errors, ${e.rateLimited} rate-limited${r.target.kind === 'url' ? ': the instance’s own limits' : ''}, ${e.outage} while the server was down on purpose)`,
   );
   for (const [kind, byKey] of Object.entries(e.byKind)) {
     for (const [key, x] of Object.entries(byKey)) {
@@ -660,6 +994,22 @@ function printReport(r) {
   console.log(
     `  audit chain           ${a.valid ? 'ok' : `BROKEN at seq ${a.brokenAtSeq}: ${a.reason}`}; ${a.checked} events checked (${a.verifySeconds} s), ${a.eventsAdded} added by this run`,
   );
-  for (const x of w.examples) console.log(`    ${x}`);
+  const au = r.checks.audit;
+  console.log(
+    `  audit match           ${au.matched}/${au.expected} acknowledged writes matched to their event (target + action); ${au.leftOver} events left over, ${au.unexplained} unexplained`,
+  );
+  const c = r.checks.contention;
+  console.log(
+    `  contention            ${c.acknowledged} writes acknowledged on ${c.changes} shared changes, ${c.conflicts} version conflicts; lost updates ${c.duplicateVersions}, wrong final state ${c.wrongFinal}`,
+  );
+  if (r.races.length)
+    console.log(
+      `  races                 ${r.races.map((b) => `${b.winners}/${b.writers} won, ${b.conflicts} conflicts`).join('; ')}`,
+    );
+  if (r.restart)
+    console.log(
+      `  restart               ${r.restart.restarts} kill + restart (${r.restart.outageMs} ms down, ${r.restart.outageErrors} requests failed meanwhile)`,
+    );
+  for (const x of [...w.examples, ...c.examples]) console.log(`    ${x}`);
   console.log(r.ok ? '\nPASS' : `\nFAIL: ${r.failures.join('; ')}`);
 }

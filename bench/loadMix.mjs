@@ -3,7 +3,7 @@
 // ledger of acknowledged writes that the checks read back afterwards. Plain fetch, nothing
 // runtime-specific: the same code drives `wrangler dev` and the Node runtime.
 import { randomUUID } from 'node:crypto';
-import { print } from 'graphql';
+import { parse, print } from 'graphql';
 import {
   LoadApproveDocument,
   LoadAuditHeadDocument,
@@ -37,6 +37,37 @@ export const MCP_PROTOCOL_VERSION = '2025-11-25';
 
 // ---------------------------------------------------------------------------------------------
 // Documents: the operations of load.graphql, typed by `npm run codegen`.
+
+/**
+ * Documents of the checks added for issue 17 (contention, audit matching), typed by hand here
+ * rather than in load.graphql, so that the generated artefacts stay as they are.
+ * @type {{
+ *   update: TypedDocumentNode<{ updateChangeRequest: ChangeState & { title: string } }, { id: string, expectedVersion: number, input: { title: string } }>,
+ *   readTitle: TypedDocumentNode<{ change: ChangeState & { title: string } }, { id: string }>,
+ *   auditPage: TypedDocumentNode<{ auditLog: { nodes: { seq: number, action: string, targetId: string }[], pageInfo: { hasNextPage: boolean, endCursor: string | null } } }, { after: string | null }>,
+ * }}
+ */
+export const CHECK_DOCS = {
+  update: /** @type {any} */ (
+    parse(`mutation LoadContendUpdate($id: ID!, $expectedVersion: Int, $input: UpdateChangeRequestInput!) {
+  updateChangeRequest(id: $id, expectedVersion: $expectedVersion, input: $input) { id status version title }
+}`)
+  ),
+  readTitle: /** @type {any} */ (
+    parse('query LoadContendRead($id: ID!) { change(id: $id) { id status version title } }')
+  ),
+  auditPage: /** @type {any} */ (
+    parse(`query LoadAuditPage($after: String) {
+  auditLog(first: 200, after: $after, detail: SUMMARY) { nodes { seq action targetId } pageInfo { hasNextPage endCursor } }
+}`)
+  ),
+};
+
+/**
+ * While the server is down on purpose (bench/load.mjs kills and restarts it), network failures
+ * are the outage, not errors: the recorder counts them apart, and clients pause briefly.
+ */
+export const outage = { active: false };
 
 export const DOCS = {
   getChange: LoadGetChangeDocument,
@@ -87,7 +118,7 @@ const networkFailure = (/** @type {unknown} */ e) => {
   const err =
     /** @type {{ name?: string, message?: string, cause?: { code?: string, message?: string } }} */ (e ?? {});
   const code = err.name === 'TimeoutError' ? 'timeout' : (err.cause?.code ?? err.name ?? 'error');
-  return failure('network', `network ${code}`, err.cause?.message ?? err.message);
+  return failure(outage.active ? 'outage' : 'network', `network ${code}`, err.cause?.message ?? err.message);
 };
 
 /**
@@ -258,6 +289,7 @@ export function createTransport({ baseUrl, timeoutMs = 30_000 }) {
  * @typedef {object} ErrorSummary
  * @property {number} total
  * @property {number} rateLimited
+ * @property {number} outage network failures while the server was down on purpose
  * @property {number} other
  * @property {Record<string, number>} byCategory
  * @property {Record<string, Record<string, { category: string, count: number, samples: string[] | undefined }>>} byKind
@@ -320,7 +352,7 @@ export class Recorder {
     /** @type {number[]} */
     const all = [];
     /** @type {ErrorSummary} */
-    const errors = { total: 0, rateLimited: 0, other: 0, byCategory: {}, byKind: {} };
+    const errors = { total: 0, rateLimited: 0, outage: 0, other: 0, byCategory: {}, byKind: {} };
     for (const [kind, k] of [...this.kinds].sort(([a], [b]) => a.localeCompare(b))) {
       total += k.count;
       ok += k.ok;
@@ -336,6 +368,7 @@ export class Recorder {
         const [category = '', label = ''] = key.split('|');
         errors.total += n;
         if (category === 'rate_limited') errors.rateLimited += n;
+        else if (category === 'outage') errors.outage += n;
         else errors.other += n;
         errors.byCategory[category] = (errors.byCategory[category] ?? 0) + n;
         const ofKind = errors.byKind[kind] ?? {};
@@ -396,6 +429,31 @@ export class Ledger {
     this.acknowledgedWrites = 0;
     /** Creates whose outcome is unknown (network error, 5xx): they may or may not have landed. */
     this.uncertainCreates = 0;
+    /** Every write whose outcome is unknown (creates included): each may have left an audit event. */
+    this.uncertainWrites = 0;
+    /** The audit event each acknowledged write must have left (bench/loadVerdict.mjs matchAudit). */
+    /** @type {import('./loadVerdict.mjs').ExpectedEvent[]} */
+    this.expected = [];
+    /** The changes every client writes (contention): each acknowledged write, in order. */
+    /** @type {Map<string, { acks: { version: number, title: string }[], uncertain: boolean }>} */
+    this.shared = new Map();
+    /** Writes to shared changes refused with a version conflict (the race, caught). */
+    this.conflicts = 0;
+  }
+
+  /**
+   * The audit event an acknowledged write must have left.
+   * @param {string} targetId
+   * @param {string} action exact, or a prefix ending with '*'
+   */
+  expect(targetId, action) {
+    this.expected.push({ targetId, action });
+  }
+
+  /** A write of unknown outcome that had no change to mark (a create). */
+  uncertainCreate() {
+    this.uncertainCreates++;
+    this.uncertainWrites++;
   }
 
   /**
@@ -423,8 +481,11 @@ export class Ledger {
    * @param {string} id
    */
   uncertain(id) {
+    this.uncertainWrites++;
     const entry = this.changes.get(id);
     if (entry) entry.uncertain = true;
+    const shared = this.shared.get(id);
+    if (shared) shared.uncertain = true;
   }
 
   /** One acknowledged change's id, at random (there must be one). */
@@ -452,6 +513,7 @@ export const MIX = [
   ['mcp.get_change_status', 12],
   ['mcp.list_changes', 5],
   ['mcp.create_change_request', 10],
+  ['write.contend', 12],
 ];
 const MIX_TOTAL = MIX.reduce((a, [, w]) => a + w, 0);
 /** @param {number} r */
@@ -510,8 +572,16 @@ function changeIn(data) {
   return x.change === undefined ? null : changeIn(x.change);
 }
 
+/** A connection refused never reached the server: that write certainly did not happen. */
+const refused = (/** @type {OutcomeError} */ error) => error.key === 'network ECONNREFUSED';
+
 const isUncertain = (/** @type {Outcome<unknown>} */ out) =>
-  out.error && (out.error.category === 'network' || (out.status ?? 0) >= 500 || out.status === undefined);
+  out.error &&
+  !refused(out.error) &&
+  (out.error.category === 'network' ||
+    out.error.category === 'outage' ||
+    (out.status ?? 0) >= 500 ||
+    out.status === undefined);
 
 /**
  * One client: at most one request in flight at a time. It owns the lifecycle of the changes it
@@ -522,7 +592,7 @@ const isUncertain = (/** @type {Outcome<unknown>} */ out) =>
  * @param {{
  *   id: number,
  *   transport: ReturnType<typeof createTransport>,
- *   tokens: { requesters: string[], approvers: string[], viewer: string, admin: string },
+ *   tokens: { requesters: string[], approvers: string[], viewer: string, admin: string, contender?: string },
  *   ledger: Ledger,
  *   runId: string,
  * }} options
@@ -551,6 +621,8 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     const t = performance.now();
     const out = await fn();
     recorder.record(kind, performance.now() - t, out.ok ? null : out.error);
+    // The server is down on purpose: wait for it rather than spin on refused connections.
+    if (out.error?.category === 'outage') await new Promise((r) => setTimeout(r, 50));
     // A polite client waits as told when it is throttled (at most 2 s, never past the deadline).
     if (out.error?.category === 'rate_limited') {
       const retryAfter = Number(out.headers?.get('retry-after') ?? 1) * 1000;
@@ -563,6 +635,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
   /** @type {(c: ChangeState, via: string) => ChangeState} */
   const noteCreated = (c, via) => {
     ledger.ack(c, { via });
+    ledger.expect(c.id, 'change.created');
     drafts.push({ id: c.id, version: c.version });
     return c;
   };
@@ -574,7 +647,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     if (kind === 'write.create') {
       const out = await timed(kind, () => graphql(requester, DOCS.create, { input }));
       if (out.ok) noteCreated(out.data.createChangeRequest, 'graphql');
-      else if (isUncertain(out)) ledger.uncertainCreates++;
+      else if (isUncertain(out)) ledger.uncertainCreate();
       return;
     }
     const key = `load-${runId}-${clientId}-${++keyN}`;
@@ -582,7 +655,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
       const send = () => graphql(requester, DOCS.create, { input }, { headers: { 'Idempotency-Key': key } });
       const out = await timed(kind, send);
       if (!out.ok) {
-        if (isUncertain(out)) ledger.uncertainCreates++;
+        if (isUncertain(out)) ledger.uncertainCreate();
         return;
       }
       const created = noteCreated(out.data.createChangeRequest, 'graphql+key');
@@ -597,7 +670,10 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
           key: sameId ? 'replay not marked Idempotent-Replayed' : 'replay created a second change',
           message: `key ${key}: first ${created.id}, replay ${again.data.createChangeRequest.id}`,
         });
-        if (!sameId) ledger.ack(again.data.createChangeRequest, { via: 'graphql+key (duplicate)' });
+        if (!sameId) {
+          ledger.ack(again.data.createChangeRequest, { via: 'graphql+key (duplicate)' });
+          ledger.expect(again.data.createChangeRequest.id, 'change.created');
+        }
       }
       return;
     }
@@ -607,7 +683,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     const send = () => mcpTool(requester, 'create_change_request', args);
     const out = await timed(kind, send);
     if (!out.ok) {
-      if (isUncertain(out)) ledger.uncertainCreates++;
+      if (isUncertain(out)) ledger.uncertainCreate();
       return;
     }
     const answered = changeIn(out.data);
@@ -626,6 +702,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
         message: `key ${key}: first ${created.id}, replay ${replayed.id}`,
       });
       ledger.ack(replayed, { via: 'mcp+key (duplicate)' });
+      ledger.expect(replayed.id, 'change.created');
     }
   }
 
@@ -641,6 +718,7 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     }
     const c = out.data.submitChange;
     ledger.ack(c);
+    ledger.expect(c.id, 'change.submitted*');
     if (c.status === 'PENDING_APPROVAL') pending.push({ id: c.id, voted: new Set() });
   }
 
@@ -661,6 +739,8 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     }
     const r = out.data.approveChange;
     ledger.ack(r.change, { approvalId: r.approval.id });
+    ledger.expect(r.change.id, 'change.approval_recorded');
+    ledger.expect(r.approval.id, 'approval.created');
     if (r.change.status !== 'PENDING_APPROVAL' || p.voted.size >= 3) pending.shift();
   }
 
@@ -694,8 +774,48 @@ export function createClient({ id: clientId, transport, tokens, ledger, runId })
     }
   }
 
+  /**
+   * Contention: read a shared change's version, then edit it with that expectedVersion. Other
+   * clients race for the same changes: a version conflict is the race caught (counted, not an
+   * error); an acknowledged write is recorded with its version and title, so that a silent
+   * overwrite (two writes acknowledged at one version) or a lost write shows in the checks.
+   */
+  async function contend() {
+    const ids = [...ledger.shared.keys()];
+    const id = ids[Math.floor(Math.random() * ids.length)];
+    if (!id || !tokens.contender) return create('write.create');
+    const read = await timed('write.contend_read', () =>
+      graphql(tokens.contender ?? '', CHECK_DOCS.readTitle, { id }),
+    );
+    if (!read.ok) return;
+    // A little think time between the read and the write, as a person or an agent takes.
+    await new Promise((r) => setTimeout(r, Math.random() * 10));
+    const title = `Contended by client ${clientId} #${++n}`;
+    const t = performance.now();
+    const out = await graphql(tokens.contender, CHECK_DOCS.update, {
+      id,
+      expectedVersion: read.data.change.version,
+      input: { title },
+    });
+    const conflict = !out.ok && out.error.key.includes('CHANGE_VERSION_CONFLICT');
+    recorder.record('write.contend', performance.now() - t, out.ok || conflict ? null : out.error);
+    if (conflict) {
+      ledger.conflicts++;
+      return;
+    }
+    if (!out.ok) {
+      if (isUncertain(out)) ledger.uncertain(id);
+      return;
+    }
+    const c = out.data.updateChangeRequest;
+    ledger.ack(c);
+    ledger.expect(c.id, 'change.updated');
+    ledger.shared.get(id)?.acks.push({ version: c.version, title: c.title });
+  }
+
   /** @type {Record<string, () => Promise<unknown>>} */
   const ops = {
+    'write.contend': () => contend(),
     'read.get_change': () => readOne('read.get_change'),
     'read.list_50': () => timed('read.list_50', () => graphql(tokens.viewer, DOCS.list50)),
     'read.kpis': () => timed('read.kpis', () => graphql(tokens.viewer, DOCS.kpis)),

@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
-import { signDevToken } from '../src/runtime/node/devVars.mjs';
-import { BENCH_SECRET, BENCH_VARS } from './fixture/auth.mjs';
+import { BENCH_VARS, signBenchToken } from './fixture/auth.mjs';
 import { sideBySide } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -22,7 +21,6 @@ const { values } = parseArgs({
 const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
-const SECRET = BENCH_SECRET;
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-bench-'));
 migrateLocal({ persistTo, quiet: true });
@@ -30,7 +28,8 @@ migrateLocal({ persistTo, quiet: true });
 const server = await startLocalServer({ persistTo, vars: BENCH_VARS });
 try {
   /** @type {(roles: string[], sub?: string) => Promise<string>} */
-  const token = (roles, sub = 'bench') => signDevToken({ secret: SECRET, sub, tenant: 'bench', roles });
+  // With the bench's audiences: BENCH_VARS is a production configuration.
+  const token = (roles, sub = 'bench') => signBenchToken({ sub, tenant: 'bench', roles });
   const admin = await token(['admin']);
   const auth = { authorization: `Bearer ${admin}` };
   /** @type {(query: string, variables: Record<string, unknown>) => Promise<unknown>} */

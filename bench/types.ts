@@ -31,13 +31,18 @@ export interface Variant {
   name: string;
   run(op: BenchOperation): Promise<string>;
   close?: () => Promise<unknown>;
+  /** Operations this variant does not run (the sqlite floor replays reads only). */
+  skips?: (op: BenchOperation) => boolean;
 }
 
 /** One timed loop (inprocess/measure.mjs timeLoop). */
 export interface LoopSample {
   n: number;
   wallMs: number;
+  /** Process CPU (all threads). */
   cpuUs: number;
+  /** The main thread's CPU (process.threadCpuUsage), null where Node lacks it. */
+  threadCpuUs: number | null;
 }
 
 /** IPC between inprocess/forkVariant.mjs and inprocess/variantProcess.mjs. */
@@ -51,18 +56,33 @@ export interface SectionError {
 
 /** One server's figures in the in-process section (inprocess/measure.mjs alternate). */
 export interface ServerFigures {
+  /** Mean over rounds, and the 95% interval's half-width relative to it (0.05 is ±5%). */
   opsPerSec: number;
-  cpuUsPerOp: number;
+  opsPerSecCi95: number;
+  mainThreadCpuUsPerOp: { mean: number; ci95: number } | null;
+  processCpuUsPerOp: { mean: number; ci95: number };
   rounds: number[];
 }
-export type InProcessServer = 'yoga' | 'floor' | 'apollo' | 'mercurius';
-export type InProcessOperation = { label: string } & Record<InProcessServer, ServerFigures>;
+export interface InProcessOperation {
+  label: string;
+  rounds: number;
+  /** Whether every server's interval is within the target; `wide` names those that are not. */
+  converged: boolean;
+  wide: string[];
+  servers: Record<string, ServerFigures>;
+  /** Ours / theirs, by server: operations/s, and main-thread CPU per operation (theirs / ours). */
+  ratios: Record<string, number>;
+  cpuRatios: Record<string, number | null>;
+}
 export interface StatementCounts {
   counts: Record<string, Record<string, number>>;
   sql: Record<string, string[]>;
 }
 export interface InProcessResult {
-  rounds: number;
+  minRounds: number;
+  maxRounds: number;
+  target: number;
+  ablations: string[];
   roundMs: number;
   warmupMs: number;
   operations: Record<string, InProcessOperation>;
@@ -72,15 +92,31 @@ export interface InProcessResult {
 /** One autocannon run (http/load.mjs). */
 export interface HttpFigures {
   rps: number;
+  /** The 95% interval of rps over rounds, relative to it (set in the section's summary). */
+  rpsCi95?: number;
   p50: number;
   p99: number;
   errors: number;
   non2xx: number;
 }
-export type HttpServer = 'changeflow' | 'changeflowNoLimiter' | 'mercurius' | 'apollo';
-export type HttpComparison = Record<HttpServer, HttpFigures> & { ratios: Record<string, number> };
-export interface HttpResult {
+export type HttpServer =
+  | 'changeflow'
+  | 'changeflowNoLimiter'
+  | 'mercurius'
+  | 'mercuriusJit'
+  | 'apollo'
+  | 'apolloNoCacheControl'
+  | 'floor';
+export type HttpComparison = Record<HttpServer, HttpFigures> & {
+  ratios: Record<string, number>;
   rounds: number;
+  converged: boolean;
+  wide: string[];
+};
+export interface HttpResult {
+  minRounds: number;
+  maxRounds: number;
+  target: number;
   durationS: number;
   /** Query → `c<connections>` → the servers' figures. */
   results: Record<string, Record<string, HttpComparison>>;
@@ -89,6 +125,8 @@ export interface HttpResult {
 /** Requests/s and latency percentiles (ms) of one variant (lib.mjs sideBySide). */
 export interface RateFigures {
   rate: number;
+  rateMean?: number;
+  rateCi95?: number;
   p50: number;
   p99: number;
 }
@@ -103,12 +141,22 @@ export interface WorkerResult {
   concurrency: number;
   sameJson: boolean;
   startupMs?: { fromSource: number; appBundle: number; floorBundle?: number };
+  sameJsonSingle?: boolean;
   listVsFloor?: {
     graphql: RateFigures;
     graphqlNoLimiter?: RateFigures;
     floor: RateFigures;
+    noop?: RateFigures;
     ratio: number;
     ratioNoLimiter?: number;
+    ratioVsNoop?: number;
+  };
+  singleVsFloor?: {
+    graphql: RateFigures;
+    floor: RateFigures;
+    noop: RateFigures;
+    ratio: number;
+    ratioVsNoop: number;
   };
   mcpSingle: Comparison;
   mcpList: Comparison;
@@ -136,6 +184,8 @@ export interface BenchReport {
     durationS: number;
     commit: string | null;
     dirty: boolean;
+    /** A smoke run (--quick or --smoke): proves the bench runs; its figures are not results. */
+    smoke?: boolean;
     sections: string[];
   };
   inProcess?: InProcessResult | SectionError;

@@ -14,8 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateLocal, startLocalServer } from '../scripts/localServer.mjs';
-import { signDevToken } from '../src/runtime/node/devVars.mjs';
-import { BENCH_SECRET, BENCH_VARS } from './fixture/auth.mjs';
+import { BENCH_VARS, signBenchToken } from './fixture/auth.mjs';
 import { median } from './lib.mjs';
 
 const { values } = parseArgs({
@@ -27,7 +26,6 @@ const { values } = parseArgs({
 });
 const ROUNDS = Number(values.rounds);
 const LEVELS = values.concurrency.split(',').map(Number);
-const SECRET = BENCH_SECRET;
 const VARS = BENCH_VARS;
 
 const persistTo = mkdtempSync(join(tmpdir(), 'changeflow-engine-'));
@@ -36,8 +34,8 @@ const stdio = process.env.BENCH_VERBOSE ? 'inherit' : 'ignore';
 let server = await startLocalServer({ persistTo, vars: VARS, stdio });
 // Whatever happens (a failed request throws), never leave wrangler dev running.
 process.on('exit', () => server.stop());
-const token = await signDevToken({
-  secret: SECRET,
+// With the bench's audiences: BENCH_VARS is a production configuration.
+const token = await signBenchToken({
   sub: 'max',
   name: 'Max',
   tenant: 'bench',

@@ -1,11 +1,14 @@
-// The floor of the GraphQL list on workerd: what the list of 50 changes with their requester and
-// CAB votes costs without GraphQL. It calls the very functions the resolvers and DataLoaders call
-// (src/db), in the same shape (the page query, then the users and approvals batches side by side),
-// and writes the JSON the GraphQL query returns, key for key, so the bench can check that both
-// bodies are byte-identical. No auth, no limits, no logging: the runtime's floor, nothing more.
+// The floors of the GraphQL reads on workerd. /list: what the list of 50 changes with their
+// requester and CAB votes costs without GraphQL. It calls the very functions the resolvers and
+// DataLoaders call (src/db), in the same shape (the page query, then the users and approvals
+// batches side by side), and writes the JSON the GraphQL query returns, key for key, so the bench
+// can check that both bodies are byte-identical. /single: the same for get_change_status (one D1
+// read of the change). /noop: a fixed body, no D1: what workerd and wrangler dev's proxy cost per
+// request. No auth, no limits, no logging: the runtime's floor, nothing more.
 import { approvalsForChanges } from '../../src/db/approvals';
-import { listChanges } from '../../src/db/changes';
+import { getChange, listChanges } from '../../src/db/changes';
 import { usersByIds } from '../../src/db/users';
+import { allowedTransitions } from '../../src/domain/stateMachine';
 
 /** Same as src/domain/pagination.ts encodeCursor (copied: that module pulls in graphql). */
 const encodeCursor = (/** @type {unknown} */ value) =>
@@ -66,6 +69,45 @@ async function list(db, tenant, first) {
   };
 }
 
+/**
+ * get_change_status's answer (its document in mcp-tools.snapshot.json), key for key.
+ * @param {D1Database} db
+ * @param {string} tenant
+ * @param {string} id
+ */
+async function single(db, tenant, id) {
+  const c = await getChange(db, tenant, id);
+  if (!c) return { data: null, errors: [{ message: 'not found' }] };
+  return {
+    data: {
+      change: {
+        id: c.id,
+        title: c.title,
+        description: c.description,
+        type: c.type,
+        priority: c.priority,
+        status: c.status,
+        allowedTransitions: allowedTransitions(c.status),
+        requester: { id: c.requesterId },
+        affectedServices: c.affectedServices,
+        implementationPlan: c.implementationPlan,
+        backoutPlan: c.backoutPlan,
+        testPlan: c.testPlan,
+        riskScore: c.riskScore,
+        riskLevel: c.riskLevel,
+        plannedStart: c.plannedStart,
+        plannedEnd: c.plannedEnd,
+        reviewDueAt: c.reviewDueAt,
+        runbookWorkflowId: c.runbookWorkflowId,
+        failureReason: c.failureReason,
+        version: c.version,
+      },
+    },
+  };
+}
+
+const NOOP = '{"data":null}';
+
 export default {
   /**
    * @param {Request} request
@@ -74,10 +116,21 @@ export default {
   async fetch(request, env) {
     const { pathname } = new URL(request.url);
     if (pathname === '/health') return new Response('ok');
-    if (pathname !== '/list' || request.method !== 'POST') return new Response('not found', { status: 404 });
+    const routes = ['/list', '/single', '/noop'];
+    if (!routes.includes(pathname) || request.method !== 'POST')
+      return new Response('not found', { status: 404 });
+    if (pathname === '/noop') {
+      await request.arrayBuffer();
+      return new Response(NOOP, { headers: { 'content-type': 'application/json; charset=utf-8' } });
+    }
     // The same request body as the GraphQL call; only the variables are used.
-    const { variables } = /** @type {{ variables?: { first?: number } }} */ (await request.json());
-    const body = await list(env.DB, env.TENANT, variables?.first ?? 20);
+    const { variables } = /** @type {{ variables?: { first?: number, id?: string } }} */ (
+      await request.json()
+    );
+    const body =
+      pathname === '/single'
+        ? await single(env.DB, env.TENANT, variables?.id ?? '')
+        : await list(env.DB, env.TENANT, variables?.first ?? 20);
     return new Response(JSON.stringify(body), {
       headers: { 'content-type': 'application/json; charset=utf-8' },
     });

@@ -13,8 +13,16 @@ import { fork } from 'node:child_process';
  * @returns {Promise<VariantRunner>}
  */
 export function forkVariant(name) {
+  // yoga-no-<plugin>: the same app with one Yoga plugin off (see ablate.mjs).
+  const ablated = /^yoga-no-(\w+)$/.exec(name)?.[1];
   const child = fork(new URL('./variantProcess.mjs', import.meta.url), [name], {
-    execArgv: ['--import', 'tsx', '--expose-gc'],
+    execArgv: [
+      '--import',
+      'tsx',
+      ...(ablated ? ['--import', new URL('./ablate.mjs', import.meta.url).href] : []),
+      '--expose-gc',
+    ],
+    env: { ...process.env, BENCH_ABLATE: ablated ?? '' },
     // stdout carries the app's request log: discarded, as in the other sections.
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   });

@@ -29,6 +29,10 @@ export async function countStatements({ factories, operations, db, extra = {} })
     counts[opName] = opCounts;
     for (const [name, factory] of Object.entries(factories)) {
       const variant = await factory(counter.db);
+      if (variant.skips?.(op)) {
+        await variant.close?.();
+        continue;
+      }
       await variant.run(op);
       counter.reset();
       await variant.run(op);

@@ -14,22 +14,30 @@ import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
 import { OPERATIONS } from '../fixture/operations.mjs';
 import { createBenchDatabase } from './database.mjs';
 import { timeLoop } from './measure.mjs';
-import { VARIANTS } from './variants.mjs';
+import { variantFor } from './variants.mjs';
 
 const name = process.argv[2];
-if (!name || !Object.hasOwn(VARIANTS, name)) {
-  throw new Error(`usage: variantProcess.mjs <${Object.keys(VARIANTS).join('|')}>`);
-}
+if (!name) throw new Error('usage: variantProcess.mjs <variant>');
+const { factory, ablated } = variantFor(name);
 const send = process.send?.bind(process);
 if (!send) throw new Error('variantProcess.mjs runs forked, with an IPC channel (see forkVariant.mjs)');
 const dir = mkdtempSync(join(tmpdir(), `changeflow-bench-${name}-`));
 const db = await createBenchDatabase(join(dir, 'bench.sqlite'));
-const variant = await VARIANTS[/** @type {keyof typeof VARIANTS} */ (name)]({
-  schema,
-  db,
-  vars: BENCH_VARS,
-  tokens: await benchTokens(),
-});
+const variant = await factory({ schema, db, vars: BENCH_VARS, tokens: await benchTokens() });
+// An ablation must have happened (ablate.mjs announces each replaced plugin), or it measures `yoga`.
+const done = /** @type {{ __benchAblated?: string[] }} */ (globalThis).__benchAblated ?? [];
+if (ablated && !done.includes(ablated)) throw new Error(`${name}: ${ablated} was not switched off`);
+if (!ablated && done.length) throw new Error(`${name}: plugins switched off: ${done.join(', ')}`);
+
+// Every operation answered without errors by this very process before anything is timed: an
+// ablation that broke the app (or a peer that errors) must not be measured as fast.
+for (const [opName, op] of Object.entries(OPERATIONS)) {
+  if (variant.skips?.(op)) continue;
+  for (let i = 0; i < 2; i++) {
+    const body = /** @type {{ data?: unknown, errors?: unknown }} */ (JSON.parse(await variant.run(op)));
+    if (body.errors || !body.data) throw new Error(`${name} ${opName}: ${JSON.stringify(body.errors)}`);
+  }
+}
 
 const cleanUp = () => {
   db.close();

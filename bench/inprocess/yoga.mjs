@@ -2,9 +2,12 @@
 // Worker and the Node server call it. Included: request id and JSON log line, JWT verification,
 // body limit, CSRF and media-type checks, query limits (graphql-armor rules and the
 // variable-aware cost check), Yoga's parse/validate caches, scope checks in the resolvers, error
-// masking, security headers and CORS. Not included: a rate limiter (no port given, as in tests).
+// masking, security headers and CORS, and the Node runtime's in-memory rate limiter (the port
+// src/runtime/node/runtime.ts passes; BENCH_VARS turns every limit on, high enough that nothing
+// is refused). Under bench/inprocess/ablate.mjs the same path runs with one of our plugins off.
 import { createApp } from '../../src/http/app.ts';
 import { batchedSink } from '../../src/log.ts';
+import { memoryRateLimiter } from '../../src/runtime/node/rateLimiter.ts';
 
 /**
  * @param {import('../types.ts').VariantOptions} options
@@ -14,6 +17,7 @@ export function createYogaVariant({ schema, db, vars, tokens }) {
   // Logs as the Node runtime writes them (src/runtime/node/runtime.ts): one stdout write per tick.
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const env = { ...vars, DB: db };
+  const ports = { rateLimiter: memoryRateLimiter() };
   return {
     name: 'yoga',
     async run(op) {
@@ -31,6 +35,7 @@ export function createYogaVariant({ schema, db, vars, tokens }) {
           body,
         }),
         env,
+        ports,
       );
       return res.text();
     },

@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { benchTokens } from '../fixture/auth.mjs';
 import { finish, progress, sectionArgs } from '../harness.mjs';
 import { median } from '../lib.mjs';
+import { bundleFile } from '../worker/prebuilt.mjs';
 
 const args = sectionArgs({ samples: { full: 5, quick: 3 } });
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -29,10 +30,10 @@ try {
   });
   // Wrangler's own figure is what Cloudflare's size limit is checked against.
   const upload = /Total Upload: ([\d.]+) KiB \/ gzip: ([\d.]+) KiB/.exec(log);
-  const script = readFileSync(join(dir, 'worker.js'));
+  const script = readFileSync(join(dir, bundleFile(dir)));
   // Node loads a .js file outside a "type": "module" package as CommonJS: give it the ESM extension.
   const bundle = join(dir, 'worker.mjs');
-  copyFileSync(join(dir, 'worker.js'), bundle);
+  copyFileSync(join(dir, bundleFile(dir)), bundle);
 
   // The Worker's bindings as wrangler lists them ("env.HUB (TenantHub)  Durable Object"), minus
   // plain variables and D1: each gets an inert stand-in for the first request.
@@ -57,7 +58,7 @@ try {
     gzipBytes: gzipSync(script, { level: 9 }).length,
     wranglerTotalUploadKiB: upload ? Number(upload[1]) : null,
     wranglerGzipKiB: upload ? Number(upload[2]) : null,
-    sourceMapBytes: statSync(join(dir, 'worker.js.map'), { throwIfNoEntry: false })?.size ?? null,
+    sourceMapBytes: statSync(join(dir, `${bundleFile(dir)}.map`), { throwIfNoEntry: false })?.size ?? null,
     samples: args.samples,
     evalMs: median(samples.map((s) => s.evalMs)),
     firstRequestMs: median(samples.map((s) => s.firstRequestMs)),

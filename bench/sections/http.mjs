@@ -1,12 +1,16 @@
 // Section 2: over loopback HTTP with autocannon, one SQLite file and one schema, each server in its
-// own process: ChangeFlow's Node runtime (`src/runtime/node/main.ts`, what `npm run serve:node` runs: the
-// whole app with its in-memory rate limiter), the same with the limiter off (to show what the
-// limiter costs), Mercurius (fastify listen) and Apollo Server (standalone). For the list of 50 and
-// the single read, at 10 and 100 connections: rounds alternate between servers; medians of
-// requests/s and of p50/p99 latency.
+// own process, production configuration with every limiter on: ChangeFlow's Node runtime
+// (`src/runtime/node/main.ts`, what `npm run serve:node` runs: the whole app with its in-memory rate
+// limiter), the same with the limiter off (to show what the limiter costs), Mercurius (JIT off and
+// on), Apollo Server on node:http (cache control on and off), every peer behind the same gate
+// (bench/inprocess/gate.mjs), and the floor: raw node:http answering our own response bytes. For
+// the list of 50 and the single read, at 10 and 100 connections: rounds alternate between servers
+// until every server's 95% interval of requests/s is within ±target (or the result says it is
+// not); means, and medians of p50/p99 latency.
 //
-//   node --import tsx bench/sections/http.mjs [--rounds 3] [--duration-s 2] [--quick] [--out file]
-import { mkdtempSync, rmSync } from 'node:fs';
+//   node --import tsx bench/sections/http.mjs [--min-rounds 3] [--rounds 12] [--duration-s 3]
+//        [--target 0.05] [--quick] [--out file]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,11 +22,14 @@ import { load } from '../http/load.mjs';
 import { spawnServer } from '../http/spawnServer.mjs';
 import { createBenchDatabase } from '../inprocess/database.mjs';
 import { median } from '../lib.mjs';
+import { repeatUntilConverged } from '../stats.mjs';
 
 const args = sectionArgs({
-  rounds: { full: 3, quick: 2 },
-  'duration-s': { full: 2, quick: 1.5 },
-  'warmup-s': { full: 1, quick: 1 },
+  'min-rounds': { full: 3, quick: 2 },
+  rounds: { full: 12, quick: 2 },
+  'duration-s': { full: 3, quick: 0.5 },
+  'warmup-s': { full: 2, quick: 0.5 },
+  target: { full: 0.05, quick: 0.05 },
 });
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CONNECTIONS = [10, 100];
@@ -64,7 +71,7 @@ try {
     // The real Node runtime with the bench configuration, limiter on.
     {
       name: 'changeflow',
-      port: 8806,
+      port: 8820,
       node: [],
       script: main,
       flags: ['--host', '127.0.0.1'],
@@ -72,7 +79,7 @@ try {
     },
     {
       name: 'changeflowNoLimiter',
-      port: 8807,
+      port: 8821,
       node: [],
       script: main,
       flags: ['--host', '127.0.0.1'],
@@ -80,16 +87,32 @@ try {
     },
     {
       name: 'mercurius',
-      port: 8808,
+      port: 8822,
       node: tsx,
       script: join(ROOT, 'bench/http/mercuriusServer.mjs'),
       env: production,
     },
     {
+      name: 'mercuriusJit',
+      port: 8823,
+      node: tsx,
+      script: join(ROOT, 'bench/http/mercuriusServer.mjs'),
+      flags: ['--jit'],
+      env: production,
+    },
+    {
       name: 'apollo',
-      port: 8809,
+      port: 8824,
       node: tsx,
       script: join(ROOT, 'bench/http/apolloServer.mjs'),
+      env: production,
+    },
+    {
+      name: 'apolloNoCacheControl',
+      port: 8825,
+      node: tsx,
+      script: join(ROOT, 'bench/http/apolloServer.mjs'),
+      flags: ['--no-cache-control'],
       env: production,
     },
   ];
@@ -105,6 +128,23 @@ try {
       }),
     );
   }
+  // The floor answers, for each request body, the bytes our server answers for it.
+  const bodiesFile = join(dir, 'bodies.json');
+  const ours = /** @type {Server} */ (servers[0]);
+  /** @type {Record<string, string>} */
+  const fixed = {};
+  for (const body of Object.values(bodies)) fixed[body] = await (await post(ours.url, body)).text();
+  writeFileSync(bodiesFile, JSON.stringify(fixed));
+  progress('starting the node:http floor on 8826');
+  servers.push(
+    await spawnServer({
+      name: 'floor',
+      args: [join(ROOT, 'bench/http/fixedBodyServer.mjs'), '--bodies', bodiesFile, '--port', '8826'],
+      env: production,
+      url: 'http://127.0.0.1:8826/graphql',
+      probe,
+    }),
+  );
 
   // The same data from every server, or the comparison is void.
   for (const q of QUERIES) {
@@ -150,19 +190,28 @@ try {
         return result;
       };
       for (const s of servers) await run(s, args['warmup-s']);
-      for (let r = 0; r < args.rounds; r++) {
-        // Rotate who goes first, so that drift on the shared machine hits every server alike.
-        for (let i = 0; i < servers.length; i++) {
-          const s = /** @type {Server} */ (servers[(i + r) % servers.length]);
-          runs.get(s)?.push(await run(s, args['duration-s']));
-        }
-      }
+      const repeated = await repeatUntilConverged(
+        async (r) => {
+          /** @type {Record<string, number>} */
+          const rates = {};
+          // Rotate who goes first, so that drift on the shared machine hits every server alike.
+          for (let i = 0; i < servers.length; i++) {
+            const s = /** @type {Server} */ (servers[(i + r) % servers.length]);
+            const figures = await run(s, args['duration-s']);
+            runs.get(s)?.push(figures);
+            rates[s.name] = figures.rps;
+          }
+          return rates;
+        },
+        { minRounds: args['min-rounds'], maxRounds: args.rounds, target: args.target },
+      );
       /** @type {Record<string, HttpFigures>} */
       const summary = Object.fromEntries(
         [...runs].map(([s, rs]) => [
           s.name,
           {
-            rps: median(rs.map((x) => x.rps)),
+            rps: repeated.ci[s.name]?.mean ?? Number.NaN,
+            rpsCi95: repeated.ci[s.name]?.relative ?? Number.NaN,
             p50: median(rs.map((x) => x.p50)),
             p99: median(rs.map((x) => x.p99)),
             errors: rs.reduce((n, x) => n + x.errors, 0),
@@ -177,19 +226,27 @@ try {
       };
       byConnections[`c${connections}`] = {
         ...summary,
+        rounds: repeated.rounds,
+        converged: repeated.converged,
+        wide: repeated.wide,
         ratios: {
           changeflowVsMercurius: rps('changeflow') / rps('mercurius'),
+          changeflowVsMercuriusJit: rps('changeflow') / rps('mercuriusJit'),
           changeflowVsApollo: rps('changeflow') / rps('apollo'),
+          changeflowVsApolloNoCacheControl: rps('changeflow') / rps('apolloNoCacheControl'),
+          changeflowVsFloor: rps('changeflow') / rps('floor'),
           limiterOnVsOff: rps('changeflow') / rps('changeflowNoLimiter'),
         },
       };
     }
   }
   finish(args, {
-    rounds: args.rounds,
+    minRounds: args['min-rounds'],
+    maxRounds: args.rounds,
+    target: args.target,
     durationS: args['duration-s'],
     connections: CONNECTIONS,
-    servers: specs.map((s) => ({ name: s.name, port: s.port })),
+    servers: [...specs.map((s) => ({ name: s.name, port: s.port })), { name: 'floor', port: 8826 }],
     results,
   });
 } finally {

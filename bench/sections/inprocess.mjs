@@ -1,15 +1,19 @@
-// Sections 1 and 4, on the same data (the project's SQLite D1 adapter) and the same built schema:
-// ChangeFlow's full Yoga pipeline against the graphql-js floor, Apollo Server and Mercurius, for a
-// single read, a list of 50 and a create (with its audit event); operations/s, CPU µs per
-// operation, ratios. Each server is measured in a process of its own (see
-// inprocess/variantProcess.mjs for why), rounds alternating between them. Before that, in this
-// process: every server must return the same data, and the SQL statements each operation costs
-// are counted through every server and through MCP tools/call.
+// Sections 1 and 4, on the same data (the project's SQLite D1 adapter) and the same built schema,
+// in production configuration with every limiter on: ChangeFlow's full Yoga pipeline against bare
+// Yoga, Apollo Server (default and cache control off), Mercurius (JIT off and on), the graphql-js
+// floor and the raw better-sqlite3 floor (see inprocess/variants.mjs), plus optional ablations
+// (ours with one plugin off), for a single read, a list of 50 and a create (with its audit event).
+// Per server: operations/s with its 95% interval, main-thread and process CPU µs per operation;
+// ratios. Each server runs in a process of its own (see inprocess/variantProcess.mjs for why),
+// rounds alternating between them until every interval is within ±target (or the report says it
+// is not). Before that, in this process: every GraphQL server must return the same data, and the
+// SQL statements each operation costs are counted through every server and MCP tools/call.
 //
 // Needs tsx (it imports src/ directly); the app writes its JSON request log to stdout, so pass
 // --out (bench/run.mjs does):
-//   node --import tsx bench/sections/inprocess.mjs [--rounds 5] [--round-ms 500]
-//        [--warmup-ms 1000] [--quick] --out result.json > /dev/null
+//   node --import tsx bench/sections/inprocess.mjs [--min-rounds 5] [--rounds 30] [--round-ms 2000]
+//        [--warmup-ms 2000] [--target 0.05] [--ablate all|useTracing,useRest] [--quick]
+//        --out result.json > /dev/null
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,17 +22,29 @@ import { schema } from '../../src/schema/index.ts';
 import { BENCH_VARS, benchTokens } from '../fixture/auth.mjs';
 import { LIST_SIZE, OPERATIONS } from '../fixture/operations.mjs';
 import { finish, progress, sectionArgs } from '../harness.mjs';
+import { ABLATABLE } from '../inprocess/ablate.mjs';
 import { createBenchDatabase } from '../inprocess/database.mjs';
 import { forkVariant } from '../inprocess/forkVariant.mjs';
 import { alternate } from '../inprocess/measure.mjs';
 import { countStatements } from '../inprocess/statements.mjs';
-import { VARIANTS } from '../inprocess/variants.mjs';
+import { NON_GRAPHQL, VARIANTS } from '../inprocess/variants.mjs';
 
-const args = sectionArgs({
-  rounds: { full: 5, quick: 3 },
-  'round-ms': { full: 500, quick: 250 },
-  'warmup-ms': { full: 1000, quick: 400 },
-});
+const args = sectionArgs(
+  {
+    'min-rounds': { full: 5, quick: 2 },
+    rounds: { full: 30, quick: 3 },
+    'round-ms': { full: 2000, quick: 200 },
+    'warmup-ms': { full: 2000, quick: 300 },
+    target: { full: 0.05, quick: 0.05 },
+  },
+  { ablate: '' },
+);
+const ablations =
+  args.ablate === 'all' ? Object.keys(ABLATABLE) : args.ablate.split(',').filter((p) => p.trim() !== '');
+for (const p of ablations) {
+  if (!Object.hasOwn(ABLATABLE, p))
+    throw new Error(`--ablate ${p}: not one of ${Object.keys(ABLATABLE).join(', ')}`);
+}
 
 /** @typedef {import('../types.ts').Variant} Variant */
 /** @typedef {keyof typeof VARIANTS} VariantName */
@@ -64,7 +80,15 @@ try {
     /** @type {Record<string, Record<string, unknown>>} */
     const bodies = {};
     for (const [name, v] of Object.entries(built)) {
-      const body = /** @type {GraphQLBody} */ (JSON.parse(await v.run(op)));
+      if (v.skips?.(op)) continue;
+      // Twice: a JIT (Mercurius with graphql-jit) compiles on the second request.
+      await v.run(op);
+      const text = await v.run(op);
+      if (NON_GRAPHQL.has(name)) {
+        JSON.parse(text);
+        continue;
+      }
+      const body = /** @type {GraphQLBody} */ (JSON.parse(text));
       if (body.errors || !body.data) throw new Error(`${name} ${opName}: ${JSON.stringify(body.errors)}`);
       bodies[name] = body.data;
     }
@@ -112,7 +136,7 @@ try {
     if (body.error || body.result?.isError) throw new Error(`MCP ${tool.tool}: ${JSON.stringify(body)}`);
   };
   const statements = await countStatements({
-    factories,
+    factories: Object.fromEntries(Object.entries(factories).filter(([name]) => !NON_GRAPHQL.has(name))),
     operations: OPERATIONS,
     db,
     extra: {
@@ -128,7 +152,7 @@ try {
   // The checks are done: from here on, each server runs in its own process.
   for (const v of variants.splice(0)) await v.close?.();
   progress('starting one process per server');
-  const names = /** @type {VariantName[]} */ (Object.keys(VARIANTS));
+  const names = [...Object.keys(VARIANTS), ...ablations.map((p) => `yoga-no-${p}`)];
   const processes = await Promise.all(
     names.map(async (name) => /** @type {const} */ ([name, await forkVariant(name)])),
   );
@@ -136,40 +160,55 @@ try {
   /** @type {Record<string, unknown>} */
   const results = {};
   for (const [opName, op] of Object.entries(OPERATIONS)) {
-    progress(`${op.label}: ${args.rounds} rounds × ${args['round-ms']} ms per server`);
-    /** @type {Record<VariantName, (ms: number) => Promise<import('../types.ts').LoopSample>>} */
-    const runners =
-      /** @type {Record<VariantName, (ms: number) => Promise<import('../types.ts').LoopSample>>} */ (
-        Object.fromEntries(
-          processes.map(([name, p]) => [name, (/** @type {number} */ ms) => p.run(opName, ms)]),
-        )
-      );
-    const r = await alternate(runners, {
-      rounds: args.rounds,
-      roundMs: args['round-ms'],
-      warmupMs: args['warmup-ms'],
-    });
+    const measured = processes.filter(([name]) => !built[name]?.skips?.(op));
+    progress(
+      `${op.label}: ${args['min-rounds']}–${args.rounds} rounds × ${args['round-ms']} ms per server (${measured.length} servers)`,
+    );
+    const r = await alternate(
+      Object.fromEntries(
+        measured.map(([name, p]) => [name, (/** @type {number} */ ms) => p.run(opName, ms)]),
+      ),
+      {
+        minRounds: args['min-rounds'],
+        maxRounds: args.rounds,
+        roundMs: args['round-ms'],
+        warmupMs: args['warmup-ms'],
+        target: args.target,
+      },
+    );
+    const ours = r.servers.yoga;
+    if (!ours) throw new Error('yoga was not measured');
+    /** @type {Record<string, number>} */
+    const ratios = {};
+    /** @type {Record<string, number | null>} */
+    const cpuRatios = {};
+    for (const [name, f] of Object.entries(r.servers)) {
+      if (name === 'yoga') continue;
+      // Throughput ratio (ours / theirs), and operations per main-thread CPU-second relative to
+      // ours: what the throughput ratio would be with a core each, steadier on a shared machine.
+      ratios[name] = ours.opsPerSec / f.opsPerSec;
+      cpuRatios[name] =
+        ours.mainThreadCpuUsPerOp && f.mainThreadCpuUsPerOp
+          ? f.mainThreadCpuUsPerOp.mean / ours.mainThreadCpuUsPerOp.mean
+          : null;
+    }
     results[opName] = {
       label: op.label,
-      ...r,
-      ratios: {
-        yogaVsFloor: r.yoga.opsPerSec / r.floor.opsPerSec,
-        yogaVsApollo: r.yoga.opsPerSec / r.apollo.opsPerSec,
-        yogaVsMercurius: r.yoga.opsPerSec / r.mercurius.opsPerSec,
-      },
-      // Operations per CPU-second relative to Yoga's: what the throughput ratio would be on an
-      // idle machine, and steadier than it when other processes take the cores.
-      cpuRatios: {
-        yogaVsFloor: r.floor.cpuUsPerOp / r.yoga.cpuUsPerOp,
-        yogaVsApollo: r.apollo.cpuUsPerOp / r.yoga.cpuUsPerOp,
-        yogaVsMercurius: r.mercurius.cpuUsPerOp / r.yoga.cpuUsPerOp,
-      },
+      rounds: r.rounds,
+      converged: r.converged,
+      wide: r.wide,
+      servers: r.servers,
+      ratios,
+      cpuRatios,
     };
   }
   finish(args, {
-    rounds: args.rounds,
+    minRounds: args['min-rounds'],
+    maxRounds: args.rounds,
     roundMs: args['round-ms'],
     warmupMs: args['warmup-ms'],
+    target: args.target,
+    ablations,
     processPerServer: true,
     agreement,
     operations: results,

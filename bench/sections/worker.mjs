@@ -1,6 +1,8 @@
 // Section 3: under `wrangler dev` (workerd + local D1), side by side in one run:
-//  - the GraphQL list (50 changes with requester and votes) against the no-GraphQL floor worker
-//    (bench/floor/) doing the same D1 reads on the same local D1 file and returning the same JSON;
+//  - the GraphQL list (50 changes with requester and votes) and the single read against the
+//    no-GraphQL floor worker (bench/floor/) doing the same D1 reads on the same local D1 file and
+//    returning the same JSON, and against its no-op route (a fixed body, no D1);
+//  - both ChangeFlow instances in production configuration (BENCH_VARS), limiter on except where named;
 //  - MCP `tools/call` against the same document over POST /graphql, for get_change_status and for
 //    list_changes (first 50) — the comparison bench/mcpOverhead.mjs makes, folded in here.
 // Both Workers are served from their `wrangler deploy --dry-run` bundles (see worker/prebuilt.mjs:
@@ -20,7 +22,7 @@ import { MCP_LIST, OPERATIONS } from '../fixture/operations.mjs';
 import { seedSql, seedStatements } from '../fixture/seed.mjs';
 import { cleanupOnSignal, finish, progress, sectionArgs } from '../harness.mjs';
 import { sideBySide } from '../lib.mjs';
-import { buildBundle, servingConfig } from '../worker/prebuilt.mjs';
+import { buildBundle, bundleFile, servingConfig } from '../worker/prebuilt.mjs';
 import { prepareLocalD1, startWranglerDev, stopAllWranglerDev } from '../worker/wranglerDev.mjs';
 
 /** @typedef {import('../../operations.generated.ts').ListChangesQuery} ListChangesQuery */
@@ -79,7 +81,8 @@ try {
 
   progress('bundles: wrangler deploy --dry-run (ChangeFlow, floor)');
   buildBundle({ root: ROOT, outdir: dirs.app });
-  cpSync(join(dirs.app, 'worker.js'), join(dirs.appNoLimiter, 'worker.js'));
+  const appScript = bundleFile(dirs.app);
+  cpSync(join(dirs.app, appScript), join(dirs.appNoLimiter, appScript));
   buildBundle({ root: ROOT, config: 'bench/floor/wrangler.toml', outdir: dirs.floor });
 
   // One after the other, so that neither start-up time is inflated by the other.
@@ -152,6 +155,8 @@ try {
     graphqlList: sender(`${app.baseUrl}/graphql`, auth, listBody),
     graphqlListNoLimiter: sender(`${appNoLimiter.baseUrl}/graphql`, auth, listBody),
     floorList: sender(`${floor.baseUrl}/list`, auth, listBody),
+    floorSingle: sender(`${floor.baseUrl}/single`, auth, singleBody),
+    noop: sender(`${floor.baseUrl}/noop`, auth, singleBody),
     graphqlSingle: sender(`${app.baseUrl}/graphql`, auth, singleBody),
     mcpSingle: sender(`${app.baseUrl}/mcp`, mcpHeaders, mcpSingleBody, mcpOk),
     graphqlToolList: sender(`${app.baseUrl}/graphql`, auth, toolListBody),
@@ -167,6 +172,12 @@ try {
   if (gql.data.changes.nodes.length !== 50) throw new Error('the GraphQL list did not return 50 changes');
   const sameJson = JSON.stringify(gql) === JSON.stringify(flo);
   if (!sameJson) throw new Error('the floor worker and GraphQL returned different JSON for the list');
+  const gqlSingle = await (await post(`${app.baseUrl}/graphql`, auth, singleBody)).text();
+  const floorSingle = await (await post(`${floor.baseUrl}/single`, auth, singleBody)).text();
+  // Byte for byte where the JSON agrees; otherwise recorded (the comparison stays the same reads).
+  const sameJsonSingle = gqlSingle === floorSingle;
+  if (JSON.parse(gqlSingle).data?.change?.id !== JSON.parse(floorSingle).data?.change?.id)
+    throw new Error(`the floor worker and GraphQL read different changes: ${floorSingle.slice(0, 200)}`);
   for (const s of Object.values(send)) await s();
 
   const opts = {
@@ -177,7 +188,17 @@ try {
   };
   progress(`GraphQL list vs floor: ${args.rounds} rounds × ${args.requests} requests`);
   const list = await sideBySide(
-    { graphql: send.graphqlList, graphqlNoLimiter: send.graphqlListNoLimiter, floor: send.floorList },
+    {
+      graphql: send.graphqlList,
+      graphqlNoLimiter: send.graphqlListNoLimiter,
+      floor: send.floorList,
+      noop: send.noop,
+    },
+    opts,
+  );
+  progress(`GraphQL single read vs raw-D1 floor vs no-op: ${args.rounds} rounds × ${args.requests} requests`);
+  const singleVsFloor = await sideBySide(
+    { graphql: send.graphqlSingle, floor: send.floorSingle, noop: send.noop },
     opts,
   );
   progress('MCP tools/call vs GraphQL: get_change_status');
@@ -190,10 +211,17 @@ try {
     // Spawn to first 200: from source (build + bundle + workerd) and from the prebuilt bundles.
     startupMs: { fromSource: fromSource.readyMs, appBundle: app.readyMs, floorBundle: floor.readyMs },
     sameJson,
+    sameJsonSingle,
     listVsFloor: {
       ...list,
       ratio: list.graphql.rate / list.floor.rate,
       ratioNoLimiter: list.graphqlNoLimiter.rate / list.floor.rate,
+      ratioVsNoop: list.graphql.rate / list.noop.rate,
+    },
+    singleVsFloor: {
+      ...singleVsFloor,
+      ratio: singleVsFloor.graphql.rate / singleVsFloor.floor.rate,
+      ratioVsNoop: singleVsFloor.graphql.rate / singleVsFloor.noop.rate,
     },
     mcpSingle: { ...single, ratio: single.mcp.rate / single.graphql.rate },
     mcpList: { ...toolList, ratio: toolList.mcp.rate / toolList.graphql.rate },

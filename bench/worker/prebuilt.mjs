@@ -4,9 +4,21 @@
 // failing in-flight requests: "Your worker restarted mid-request"), and the bundle is exactly
 // what runs in production.
 import { execFileSync } from 'node:child_process';
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { WRANGLER_ENV } from './wranglerDev.mjs';
+
+/**
+ * The script `wrangler deploy --dry-run --outdir` wrote: named after the config's `main`
+ * (worker.js, index.js…), the one .js file in the directory.
+ * @param {string} outdir
+ */
+export function bundleFile(outdir) {
+  const scripts = readdirSync(outdir).filter((f) => f.endsWith('.js'));
+  if (scripts.length !== 1)
+    throw new Error(`expected one bundled script in ${outdir}, found: ${scripts.join(', ') || 'none'}`);
+  return /** @type {string} */ (scripts[0]);
+}
 
 /**
  * `wrangler deploy --dry-run --outdir`: returns wrangler's log (it states the upload size).
@@ -37,7 +49,7 @@ export function servingConfig({ root, config = 'wrangler.toml', outdir }) {
     if (/^\s*\[/.test(line)) inBuild = /^\s*\[build\]\s*$/.test(line);
     if (inBuild) continue;
     if (/^main\s*=/.test(line)) {
-      out.push('main = "worker.js"');
+      out.push(`main = ${JSON.stringify(bundleFile(outdir))}`);
       continue;
     }
     const [, assetsKey, assetsDir] = /^(\s*directory\s*=\s*)"([^"]+)"/.exec(line) ?? [];
