@@ -36,7 +36,7 @@ CREATE TABLE webhook_endpoints (
 CREATE INDEX idx_webhook_endpoints_tenant ON webhook_endpoints (tenant_id, created_at);
 
 -- One event for one endpoint (a redelivery is another row with the same webhook_id).
-CREATE TABLE webhook_deliveries (
+CREATE TABLE endpoint_deliveries (
   id                TEXT PRIMARY KEY,
   tenant_id         TEXT NOT NULL,
   endpoint_id       TEXT NOT NULL,
@@ -62,9 +62,9 @@ CREATE TABLE webhook_deliveries (
   created_at        TEXT NOT NULL,
   ended_at          TEXT
 );
-CREATE INDEX idx_webhook_deliveries_endpoint ON webhook_deliveries (tenant_id, endpoint_id, created_at, id);
+CREATE INDEX idx_endpoint_deliveries_endpoint ON endpoint_deliveries (tenant_id, endpoint_id, created_at, id);
 -- The ordering check: an earlier delivery of the same subject to the same endpoint still pending.
-CREATE INDEX idx_webhook_deliveries_pending ON webhook_deliveries (endpoint_id, subject, seq) WHERE status = 'PENDING';
+CREATE INDEX idx_endpoint_deliveries_pending ON endpoint_deliveries (endpoint_id, subject, seq) WHERE status = 'PENDING';
 
 -- The outbox gains the kind 'webhook-delivery'. SQLite cannot alter a CHECK constraint: the table
 -- is rebuilt with every row kept as it was.

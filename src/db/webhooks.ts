@@ -314,7 +314,7 @@ const deliveryFromRow = (r: DeliveryRow): WebhookDeliveryRecord => ({
 export function insertDeliveryStatement(db: D1Database, d: WebhookDeliveryRecord): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO webhook_deliveries (id, tenant_id, endpoint_id, webhook_id, event_type, subject, seq, payload,
+      `INSERT INTO endpoint_deliveries (id, tenant_id, endpoint_id, webhook_id, event_type, subject, seq, payload,
          status, attempts, next_attempt_at, redelivery_of, created_at)
        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'PENDING', 0, ?9, ?10, ?11)`,
     )
@@ -339,7 +339,7 @@ export async function getDelivery(
   id: string,
 ): Promise<WebhookDeliveryRecord | null> {
   const row = await db
-    .prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE tenant_id = ?1 AND id = ?2`)
+    .prepare(`SELECT ${DELIVERY_COLUMNS} FROM endpoint_deliveries WHERE tenant_id = ?1 AND id = ?2`)
     .bind(tenantId, id)
     .first<DeliveryRow>();
   return row ? deliveryFromRow(row) : null;
@@ -355,7 +355,7 @@ export async function listDeliveries(
 ): Promise<WebhookDeliveryRecord[]> {
   const { results } = await db
     .prepare(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
+      `SELECT ${DELIVERY_COLUMNS} FROM endpoint_deliveries
        WHERE tenant_id = ?1 AND endpoint_id = ?2
          AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4))
        ORDER BY created_at DESC, id DESC LIMIT ?5`,
@@ -372,7 +372,7 @@ export async function earlierPending(
 ): Promise<{ id: string; nextAttemptAt: string | null } | null> {
   return db
     .prepare(
-      `SELECT id, next_attempt_at AS nextAttemptAt FROM webhook_deliveries
+      `SELECT id, next_attempt_at AS nextAttemptAt FROM endpoint_deliveries
        WHERE endpoint_id = ?1 AND subject = ?2 AND status = 'PENDING' AND id != ?4
          AND (seq < ?3 OR (seq = ?3 AND (created_at < ?5 OR (created_at = ?5 AND id < ?4))))
        ORDER BY seq, created_at LIMIT 1`,
@@ -396,7 +396,7 @@ export interface AttemptOutcome {
 export function recordAttemptStatement(db: D1Database, id: string, o: AttemptOutcome): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE webhook_deliveries SET attempts = attempts + 1, status = ?2, last_status_code = ?3, last_error = ?4,
+      `UPDATE endpoint_deliveries SET attempts = attempts + 1, status = ?2, last_status_code = ?3, last_error = ?4,
          last_duration_ms = ?5, response_excerpt = ?6, last_attempt_at = ?7, next_attempt_at = ?8,
          ended_at = CASE WHEN ?2 = 'PENDING' THEN NULL ELSE ?7 END
        WHERE id = ?1 AND status = 'PENDING'`,
@@ -422,7 +422,7 @@ export function abandonDeliveryStatement(
 ): D1PreparedStatement {
   return db
     .prepare(
-      `UPDATE webhook_deliveries SET status = 'FAILED', last_error = ?2, ended_at = ?3, next_attempt_at = NULL
+      `UPDATE endpoint_deliveries SET status = 'FAILED', last_error = ?2, ended_at = ?3, next_attempt_at = NULL
        WHERE id = ?1 AND status = 'PENDING'`,
     )
     .bind(id, error, at);
@@ -431,6 +431,6 @@ export function abandonDeliveryStatement(
 /** Moves a pending delivery's next attempt (held back behind an earlier one, or an open breaker). */
 export function postponeDeliveryStatement(db: D1Database, id: string, at: string): D1PreparedStatement {
   return db
-    .prepare(`UPDATE webhook_deliveries SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'PENDING'`)
+    .prepare(`UPDATE endpoint_deliveries SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'PENDING'`)
     .bind(id, at);
 }
