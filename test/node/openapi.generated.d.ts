@@ -1982,7 +1982,7 @@ export interface components {
             prefix: string;
             /**
              * Format: int32
-             * @description Tables written so far, of 20.
+             * @description Tables written so far, of 21.
              */
             tablesDone: number;
             /**
