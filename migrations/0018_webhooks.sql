@@ -64,6 +64,8 @@ CREATE TABLE endpoint_deliveries (
 );
 CREATE INDEX idx_endpoint_deliveries_endpoint ON endpoint_deliveries (tenant_id, endpoint_id, created_at, id);
 -- The ordering check: an earlier delivery of the same subject to the same endpoint still pending.
+-- The cron forgets deliveries that ended more than 30 days ago.
+CREATE INDEX idx_endpoint_deliveries_ended ON endpoint_deliveries (ended_at) WHERE ended_at IS NOT NULL;
 CREATE INDEX idx_endpoint_deliveries_pending ON endpoint_deliveries (endpoint_id, subject, seq) WHERE status = 'PENDING';
 
 -- The outbox gains the kind 'webhook-delivery'. SQLite cannot alter a CHECK constraint: the table

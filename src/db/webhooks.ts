@@ -434,3 +434,17 @@ export function postponeDeliveryStatement(db: D1Database, id: string, at: string
     .prepare(`UPDATE endpoint_deliveries SET next_attempt_at = ?2 WHERE id = ?1 AND status = 'PENDING'`)
     .bind(id, at);
 }
+
+/** Forgets deliveries that ended before `before`, at most `limit` of them (the cron, every minute). */
+export function pruneEndedDeliveriesStatement(
+  db: D1Database,
+  before: string,
+  limit: number,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `DELETE FROM endpoint_deliveries WHERE id IN (
+         SELECT id FROM endpoint_deliveries WHERE ended_at IS NOT NULL AND ended_at < ?1 LIMIT ?2)`,
+    )
+    .bind(before, limit);
+}

@@ -38,6 +38,8 @@ export const ROTATION_GRACE_MS = 24 * 60 * 60_000;
 export const DELIVERY_TIMEOUT_MS = 10_000;
 /** Bytes of a response body kept in the delivery log. */
 export const RESPONSE_EXCERPT_BYTES = 512;
+/** The delivery log keeps a delivery this long after it ended. */
+export const DELIVERY_LOG_KEEP_MS = 30 * 24 * 60 * 60_000;
 /** Retries back off with full jitter from this, doubling per attempt, up to the cap. */
 export const RETRY_BASE_MS = 10_000;
 export const RETRY_CAP_MS = 60 * 60_000;

@@ -1,8 +1,15 @@
-import { env } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
 import { STRICT_EGRESS } from '../../src/domain/egress';
 import { checkWebhookUrl, eventsOfAuditEntry } from '../../src/domain/webhooks';
+import worker from '../../src/runtime/worker/index';
+import { createWorkflow, execute, waitFor } from '../execution/helpers';
 import { changeInState, createChange, submit } from '../helpers/changes';
 import {
   CREATE_ENDPOINT,
@@ -553,5 +560,62 @@ describe('events', () => {
         after: { title: 'x' },
       }),
     ).toEqual([]);
+  });
+});
+
+describe('execution.ended and the log', () => {
+  it('announces the end of a workflow execution, without its outputs', async () => {
+    const c = await freshCast();
+    const k = key();
+    const { secret } = await createEndpoint(c.admin, upstream(`/capture/${k}/ok`), ['execution.ended']);
+    const workflowId = await createWorkflow(c.manager, [
+      {
+        id: 'call',
+        type: 'http-request',
+        url: upstream('/ok'),
+        method: 'POST',
+        body: '{"token":"s3cr3t-output"}',
+      },
+    ]);
+    const started = await execute(c.manager, workflowId);
+    const ended = await waitFor(c.manager, started.id);
+    expect(ended.status).toBe('SUCCEEDED');
+    const [req] = await until(
+      () => captured(k),
+      (r) => r.length === 1,
+    );
+    const event = verify(secret, req as never);
+    expect(event.type).toBe('execution.ended');
+    expect(event.data.execution).toMatchObject({
+      id: started.id,
+      workflowId,
+      status: 'SUCCEEDED',
+      errorCode: null,
+    });
+    expect(req?.body).not.toContain('s3cr3t-output');
+  });
+
+  it('the cron forgets deliveries that ended more than 30 days ago', async () => {
+    const c = await freshCast();
+    const k = key();
+    const { endpoint } = await createEndpoint(c.admin, upstream(`/capture/${k}/ok`), ['change.created']);
+    await createChange(c.requester);
+    await createChange(c.requester);
+    const log = await until(
+      () => deliveries(c.admin, endpoint.id),
+      (d) => d.length === 2 && d.every((x) => x.status === 'SUCCEEDED'),
+    );
+    const old = new Date(Date.now() - 31 * 24 * 3_600_000).toISOString();
+    await env.DB.prepare('UPDATE endpoint_deliveries SET ended_at = ?2 WHERE id = ?1')
+      .bind(log[0]?.id, old)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: '* * * * *' }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect((await deliveries(c.admin, endpoint.id)).map((d) => d.id)).toEqual([log[1]?.id]);
   });
 });
