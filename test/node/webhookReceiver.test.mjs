@@ -10,6 +10,7 @@ import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { SignJWT } from 'jose';
 import { Webhook } from 'standardwebhooks';
+import { guardedFetch, guardedLookup } from '../../src/runtime/node/guardedFetch.ts';
 import { createNodeApp } from '../../src/runtime/node/runtime.ts';
 import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 import { fencedBlocks } from './docBlocks.mjs';
@@ -180,4 +181,30 @@ test('the receiver example of docs/webhooks.md verifies and handles a delivery',
     body: JSON.stringify({ type: 'change.created', timestamp: new Date().toISOString(), data: {} }),
   });
   assert.equal(forged.status, 400);
+});
+
+test('a receiver name that resolves to a private address is refused when the connection is made (DNS rebinding)', async () => {
+  const hook = await receiver(() => 200);
+  const port = new URL(hook.url).port;
+  // A public-looking name that a resolver points at loopback (a rebinding attacker's DNS).
+  const rebinding = (_host, cb) => cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  const strict = guardedFetch({ allowPrivate: false, allowPrivateHosts: [] }, rebinding);
+  await assert.rejects(
+    strict(`http://hooks.example.com:${port}/hook`, { method: 'POST', body: '{}' }),
+    (e) => e.code === 'EGRESS_DENIED' && /127\.0\.0\.1: loopback/.test(e.message),
+  );
+  for (const address of ['10.1.2.3', '169.254.169.254', '::1', 'fd00:ec2::254']) {
+    const lookup = guardedLookup({ allowPrivate: false, allowPrivateHosts: [] }, (_h, cb) =>
+      cb(null, [{ address, family: address.includes(':') ? 6 : 4 }]),
+    );
+    const err = await new Promise((resolve) => lookup('hooks.example.com', {}, (e) => resolve(e)));
+    assert.equal(err?.code, 'EGRESS_DENIED', address);
+  }
+  assert.equal(hook.requests.length, 0, 'nothing reached the receiver');
+  // The deployment's exception (EGRESS_ALLOW_PRIVATE_HOSTS) lets exactly that address through.
+  const excepted = guardedFetch({ allowPrivate: false, allowPrivateHosts: ['127.0.0.1'] }, rebinding);
+  const res = await excepted(`http://hooks.example.com:${port}/hook`, { method: 'POST', body: '{"a":1}' });
+  assert.equal(res.status, 200);
+  assert.equal(hook.requests.length, 1);
+  assert.equal(hook.requests[0].body, '{"a":1}');
 });

@@ -15,6 +15,7 @@ import { type ExportDeps, runScheduledExports } from '../../usecases/tenantExpor
 import { directoryArchive } from './auditArchive';
 import { memoryBreakers } from './breakers';
 import { NodeFollowUps } from './followUps';
+import { guardedFetch } from './guardedFetch';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -65,7 +66,8 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   // Shared by requests and the follow-up drainers: both write as the tenant.
   const writeLock = keyedMutex();
   const webhooks: WebhookTransport = {
-    fetch: (input, init) => globalThis.fetch(input, init),
+    // Resolves and checks the receiver's addresses itself: no rebinding to a private one.
+    fetch: guardedFetch(config.egress),
     breakers: memoryBreakers(config.breaker),
     secretKeys: config.secretKeys,
     egress: config.egress,
