@@ -93,8 +93,8 @@ export function eventsOfAuditEntry(entry: AuditFacts): DerivedEvent[] {
     targetType: entry.targetType,
   });
   if (entry.targetType === 'ChangeRequest') {
-    if (entry.action === 'change.created') return [of('change.created')];
     const out: DerivedEvent[] = [];
+    if (entry.action === 'change.created') out.push(of('change.created'));
     if (entry.action === 'change.emergency_override') out.push(of('emergency.override'));
     if (entry.action.startsWith('change.submitted')) out.push(of('change.submitted'));
     const to = statusOf(entry.after);

@@ -6,9 +6,12 @@ import {
 } from 'cloudflare:test';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config';
 import { STRICT_EGRESS } from '../../src/domain/egress';
 import { checkWebhookUrl, eventsOfAuditEntry } from '../../src/domain/webhooks';
 import worker from '../../src/runtime/worker/index';
+import { type AuthedContext, createRequestContext } from '../../src/usecases/context';
+import { deliverWebhook } from '../../src/usecases/webhooks/deliver';
 import { createWorkflow, execute, waitFor } from '../execution/helpers';
 import { changeInState, createChange, submit } from '../helpers/changes';
 import {
@@ -617,5 +620,53 @@ describe('execution.ended and the log', () => {
     );
     await waitOnExecutionContext(ctx);
     expect((await deliveries(c.admin, endpoint.id)).map((d) => d.id)).toEqual([log[1]?.id]);
+  });
+});
+
+describe('a runtime that refuses the resolved address', () => {
+  it('ends the delivery without an attempt at the host and leaves the breaker alone', async () => {
+    const c = await freshCast();
+    const k = key();
+    const { endpoint } = await createEndpoint(c.admin, upstream(`/capture/${k}/status/500`), [
+      'change.created',
+    ]);
+    await createChange(c.requester);
+    const [d] = await until(
+      () => deliveries(c.admin, endpoint.id),
+      (x) => x[0]?.attempts === 1,
+    );
+    const reports: string[] = [];
+    const refused = Object.assign(
+      new Error('egress refused: hooks resolve to 10.0.0.1: private (RFC 1918)'),
+      {
+        code: 'EGRESS_DENIED',
+      },
+    );
+    const ctx = createRequestContext({
+      db: env.DB,
+      requestId: 'test',
+      principal: { id: 'root', tenantId: c.tenant, roles: ['admin'], kind: 'user', name: null, email: null },
+    }) as AuthedContext;
+    const outcome = await deliverWebhook(ctx, d?.id as string, {
+      fetch: () => Promise.reject(refused),
+      breakers: () => ({
+        acquire: async () => ({ allowed: true, state: 'CLOSED' }),
+        report: async (_host, o) => {
+          reports.push(o);
+        },
+      }),
+      secretKeys: loadConfig(env as never).secretKeys,
+      // The URL as written is allowed (the tests' exception); the address it resolved to was not.
+      egress: { allowPrivate: false, allowPrivateHosts: ['127.0.0.1'] },
+      httpsOnly: false,
+      timeoutMs: 1000,
+      random: () => 0.5,
+    });
+    expect(outcome).toMatch(/^failed: not sent: egress refused/);
+    expect(reports).toEqual(['neutral']);
+    expect(await deliveryRow(c.tenant, d?.id as string)).toMatchObject({ status: 'FAILED', attempts: 2 });
+    const [listed] = (await gqlOk<{ webhookEndpoints: { enabled: boolean }[] }>(LIST, {}, c.admin))
+      .webhookEndpoints;
+    expect(listed?.enabled).toBe(true);
   });
 });

@@ -123,6 +123,10 @@ export async function deliverWebhook(
     excerpt: sent.excerpt,
     at,
   };
+  // The runtime refused the address the name resolved to (Node's pinned lookup): nothing was sent.
+  if (sent.refused) {
+    return finish(ctx, d, endpoint.lastSuccessAt, { ...base, status: 'FAILED', nextAttemptAt: null });
+  }
   if (sent.statusCode !== null && sent.statusCode >= 200 && sent.statusCode < 300) {
     return finish(ctx, d, endpoint.lastSuccessAt, { ...base, status: 'SUCCEEDED', nextAttemptAt: null });
   }
@@ -203,6 +207,8 @@ interface Sent {
   excerpt: string | null;
   retryAfterMs: number | null;
   breaker: 'success' | 'failure' | 'neutral';
+  /** The runtime's egress guard refused the connection (EGRESS_DENIED): final, not the host's fault. */
+  refused?: boolean;
 }
 
 /** Reads at most `max` bytes of a body, then lets the rest go. */
@@ -274,6 +280,18 @@ async function send(
       breaker: ok ? 'success' : unhealthy ? 'failure' : 'neutral',
     };
   } catch (e) {
+    const err = e as { code?: unknown; cause?: { code?: unknown }; message?: string };
+    if (err?.code === 'EGRESS_DENIED' || err?.cause?.code === 'EGRESS_DENIED') {
+      return {
+        statusCode: null,
+        error: `not sent: ${err.message ?? 'egress refused'}`,
+        ms: Date.now() - started,
+        excerpt: null,
+        retryAfterMs: null,
+        breaker: 'neutral',
+        refused: true,
+      };
+    }
     return {
       statusCode: null,
       error: timedOut
