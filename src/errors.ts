@@ -331,6 +331,15 @@ export const ERRORS = {
     description:
       "A workflow HTTP step would call a host the egress policy refuses (loopback, private, metadata, a numeric trick, or not on the tenant's allow-list); the message names the host and the rule. At run time the step fails with the same code.",
   },
+  WEBHOOK_ENDPOINT_NOT_FOUND: {
+    status: 404,
+    description:
+      "No webhook endpoint with that id in the caller's tenant (other tenants are never looked at).",
+  },
+  WEBHOOK_DELIVERY_NOT_FOUND: {
+    status: 404,
+    description: "No webhook delivery with that id in the caller's tenant.",
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -9,7 +9,9 @@ export type FollowUp =
   /** A change was approved: its runbook starts if it has a change-approved trigger. */
   | { kind: 'change-approved'; changeId: string }
   /** A runbook execution ended: the change it implemented completes or fails. */
-  | { kind: 'settle-runbook'; executionId: string };
+  | { kind: 'settle-runbook'; executionId: string }
+  /** An event for a webhook endpoint: its delivery is sent (usecases/webhooks/deliver.ts). */
+  | { kind: 'webhook-delivery'; deliveryId: string };
 
 export type FollowUpKind = FollowUp['kind'];
 
@@ -79,6 +81,12 @@ const fromRow = (r: Row): OutboxRow => ({
 
 /** The settle of an execution has one row, whoever queues it (the engine, the watchdog). */
 export const settleRowId = (executionId: string) => `obx_settle_${executionId}`;
+
+/** A webhook delivery has one row, named after it. */
+export const webhookRowId = (deliveryId: string) => `obx_${deliveryId}`;
+
+/** Whether a row sends a webhook delivery (by its id: the drainers run those apart). */
+export const isWebhookRowId = (id: string) => id.startsWith('obx_whd_');
 
 const payloadOf = ({ kind: _, ...rest }: FollowUp) => JSON.stringify(rest);
 

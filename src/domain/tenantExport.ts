@@ -32,6 +32,7 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: 'services', key: ['name'] },
   { name: 'egress_policies', key: ['tenant_id'] },
   { name: 'workflow_secrets', key: ['name'] },
+  { name: 'webhook_endpoints', key: ['id'] },
   { name: 'api_keys', key: ['id'] },
   { name: 'workflows', key: ['id'] },
   { name: 'workflow_versions', key: ['workflow_id', 'version'] },
@@ -60,6 +61,8 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
   ws_tickets: 'one-time WebSocket tickets, valid 60 seconds',
   outbox: 'follow-ups in flight; the watchdog re-queues what a restored change still needs',
   webhook_deliveries: 'replay protection for 15 minutes (and it has no tenant_id)',
+  endpoint_deliveries:
+    'the log of outgoing webhook deliveries: a restored tenant does not send again what was sent or given up',
   tenant_exports: 'the export ledger itself',
   audit_verifications:
     'verification runs in progress, forgotten after 7 days; a restore verifies the chain itself',

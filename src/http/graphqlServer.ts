@@ -122,6 +122,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
         principal: auth.principal,
         secretKeys: server.config.secretKeys,
         egress: server.config.egress,
+        webhooksAllowHttp: server.config.environment === 'development',
         auditDigestSettings: server.config.auditDigests,
       });
     },

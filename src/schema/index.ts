@@ -19,6 +19,7 @@ import './metrics';
 import './service';
 import './me';
 import './apiKey';
+import './webhook';
 import './retention';
 import './live';
 import './change/subscriptions';

@@ -2,7 +2,7 @@ import { type AuditEventRecord, auditHead, insertAuditEventStatement } from '../
 import { classifyDbError, isUniqueViolation } from '../db/errors';
 import { claimIdempotencyKeyStatements } from '../db/idempotency';
 import { newId } from '../db/ids';
-import { type FollowUp, insertOutboxStatement, settleRowId } from '../db/outbox';
+import { type FollowUp, insertOutboxStatement, settleRowId, webhookRowId } from '../db/outbox';
 import { upsertUserStatement } from '../db/users';
 import {
   type AuditEventInput,
@@ -13,6 +13,7 @@ import {
 import { retryDelayMs } from '../engine/backoff';
 import { AppError } from '../errors';
 import type { AuthedContext } from './context';
+import { webhookStatements } from './webhooks/enqueue';
 
 /** One audit entry a write produces; actor, source, request and chain links are filled in here. */
 export interface AuditEntry {
@@ -57,15 +58,20 @@ const isAuditRace = (e: unknown) => isUniqueViolation(e, 'audit_events');
 /** JSON round trip, so the hash covers exactly what is stored and read back. */
 const plain = (v: unknown): unknown => (v === undefined ? null : JSON.parse(JSON.stringify(v)));
 
-async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promise<D1PreparedStatement[]> {
+async function auditStatements(
+  ctx: AuthedContext,
+  entries: AuditEntry[],
+): Promise<{ statements: D1PreparedStatement[]; sequenced: { entry: AuditEntry; seq: number }[] }> {
   const { principal } = ctx;
   const head = await auditHead(ctx.db, principal.tenantId);
   let seq = head?.seq ?? 0;
   let prevHash = head?.hash ?? GENESIS_HASH;
   const createdAt = ctx.now().toISOString();
   const out: D1PreparedStatement[] = [];
+  const sequenced: { entry: AuditEntry; seq: number }[] = [];
   for (const entry of entries) {
     seq += 1;
+    sequenced.push({ entry, seq });
     const input: AuditEventInput = {
       tenantId: principal.tenantId,
       seq,
@@ -94,14 +100,19 @@ async function auditStatements(ctx: AuthedContext, entries: AuditEntry[]): Promi
     out.push(insertAuditEventStatement(ctx.db, record));
     prevHash = hash;
   }
-  return out;
+  return { statements: out, sequenced };
 }
 
 /** The outbox rows of a plan's follow-ups, acting as the caller (without name or email). */
 function outboxStatements(ctx: AuthedContext, followUps: readonly FollowUp[], createdAt: string) {
   const { id, tenantId, kind, roles, apiKey } = ctx.principal;
   return followUps.map((followUp) => {
-    const rowId = followUp.kind === 'settle-runbook' ? settleRowId(followUp.executionId) : newId('obx');
+    const rowId =
+      followUp.kind === 'settle-runbook'
+        ? settleRowId(followUp.executionId)
+        : followUp.kind === 'webhook-delivery'
+          ? webhookRowId(followUp.deliveryId)
+          : newId('obx');
     const statement = insertOutboxStatement(ctx.db, {
       id: rowId,
       tenantId,
@@ -151,18 +162,22 @@ async function commitAttempts<T>(
     const user = { id: ctx.principal.id, displayName: ctx.principal.name, email: ctx.principal.email };
     const claim = ctx.idempotency && !ctx.idempotency.claimed ? ctx.idempotency : null;
     const outbox = outboxStatements(ctx, p.followUps ?? [], now);
+    const audit = await auditStatements(ctx, p.audit);
+    // The webhook deliveries the audit entries call for, in the same batch (usecases/webhooks).
+    const webhooks = await webhookStatements(ctx, audit.sequenced, now);
     const statements = [
       ...p.statements,
       ...outbox.map((o) => o.statement),
       upsertUserStatement(ctx.db, ctx.principal.tenantId, user, now),
-      ...(await auditStatements(ctx, p.audit)),
+      ...audit.statements,
+      ...webhooks.statements,
       // The key is claimed by the request's first write, in the same transaction as that write.
       ...(claim ? claimIdempotencyKeyStatements(ctx.db, claim, { ...claim, now }) : []),
     ];
     try {
       await ctx.db.batch(statements);
       if (claim) claim.claimed = true;
-      return { result: p.result, outboxIds: outbox.map((o) => o.rowId) };
+      return { result: p.result, outboxIds: [...outbox.map((o) => o.rowId), ...webhooks.outboxIds] };
     } catch (e) {
       if (isIdempotencyRace(e)) {
         throw new AppError('IDEMPOTENCY_IN_PROGRESS', 'Another request with this Idempotency-Key is running');

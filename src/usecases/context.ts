@@ -40,6 +40,8 @@ export interface RequestContext {
   secretKeys: SecretKeys | null;
   /** The deployment's exceptions to the egress refusals for workflow HTTP steps (config.egress). */
   egress: EgressSettings;
+  /** Whether webhook endpoints may use plain http (development only; elsewhere https only). */
+  webhooksAllowHttp: boolean;
   /** Where signed audit digests are written (R2, a directory); null where there is none. */
   auditArchive: AuditArchive | null;
   /** Whether digests are on and the keys that sign them (config.auditDigests). */
@@ -84,6 +86,7 @@ export function createRequestContext(opts: {
   followUps?: FollowUpsPort | null;
   secretKeys?: SecretKeys | null;
   egress?: EgressSettings;
+  webhooksAllowHttp?: boolean;
   auditArchive?: AuditArchive | null;
   auditDigestSettings?: AuditDigestSettings;
 }): RequestContext {
@@ -109,6 +112,7 @@ export function createRequestContext(opts: {
     followUps: opts.followUps ?? null,
     secretKeys: opts.secretKeys ?? null,
     egress: opts.egress ?? STRICT_EGRESS,
+    webhooksAllowHttp: opts.webhooksAllowHttp ?? false,
     auditArchive: opts.auditArchive ?? null,
     auditDigestSettings: opts.auditDigestSettings ?? DIGESTS_OFF,
   };

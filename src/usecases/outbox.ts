@@ -55,6 +55,20 @@ export const retryAfterMs = (attempts: number, random: () => number = Math.rando
 export type RunOutcome = 'done' | 'failed' | 'skipped';
 
 /**
+ * Thrown by an effect that is not finished and knows when to run again (a webhook delivery that
+ * backs off on its own schedule, or waits for an earlier one): the row is due again at `at`.
+ */
+export class RetryAt extends Error {
+  constructor(
+    readonly at: Date,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RetryAt';
+  }
+}
+
+/**
  * Claims and runs one row; never throws. 'skipped': the row is done, not due yet, or another
  * drainer holds it. A failure is logged and recorded on the row, which is due again after a backoff.
  */
@@ -84,8 +98,8 @@ export async function runFollowUp(runner: FollowUpRunner, id: string): Promise<R
     logger.log('info', 'follow-up done', { ...fields, outcome });
     return 'done';
   } catch (e) {
-    const next = new Date(runner.now().getTime() + retryAfterMs(row.attempts));
-    logger.log('warn', 'follow-up failed; will retry', {
+    const next = e instanceof RetryAt ? e.at : new Date(runner.now().getTime() + retryAfterMs(row.attempts));
+    logger.log(e instanceof RetryAt ? 'info' : 'warn', 'follow-up failed; will retry', {
       ...fields,
       error: String(e),
       retryAt: next.toISOString(),

@@ -396,6 +396,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/webhook-endpoints": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query.webhookEndpoints
+         * @description The tenant’s webhook endpoints (admin; never their secrets).
+         */
+        get: operations["webhookEndpoints"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/webhook-deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query.webhookDeliveries
+         * @description An endpoint’s delivery log, newest first (admin).
+         */
+        get: operations["webhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/retention-policy": {
         parameters: {
             query?: never;
@@ -1036,6 +1076,106 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/create-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.createWebhookEndpoint
+         * @description Registers an endpoint for the named events (admin; audited). The URL must pass the egress policy (https; no loopback, private, link-local or metadata address; no credentials). The signing secret is shown only in this answer. Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id.
+         */
+        post: operations["createWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rotate-webhook-endpoint-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.rotateWebhookEndpointSecret
+         * @description Makes a new signing secret, shown only in this answer; the old one keeps signing beside it for 24 hours (admin; audited). Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id.
+         */
+        post: operations["rotateWebhookEndpointSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/disable-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.disableWebhookEndpoint
+         * @description Stops deliveries to an endpoint; pending ones end as FAILED (admin; audited).
+         */
+        post: operations["disableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/enable-webhook-endpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.enableWebhookEndpoint
+         * @description Resumes deliveries to an endpoint for events from now on (admin; audited).
+         */
+        post: operations["enableWebhookEndpoint"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/redeliver-webhook": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.redeliverWebhook
+         * @description Sends a delivery’s event again, with the same webhook-id (admin; audited).
+         */
+        post: operations["redeliverWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/set-retention-policy": {
         parameters: {
             query?: never;
@@ -1311,6 +1451,11 @@ export interface components {
          * @enum {string}
          */
         Role: "viewer" | "requester" | "approver" | "change_manager" | "admin";
+        /**
+         * WebhookDeliveryStatus
+         * @enum {string}
+         */
+        WebhookDeliveryStatus: "PENDING" | "SUCCEEDED" | "FAILED";
         /**
          * ExecutionStatus
          * @enum {string}
@@ -1956,7 +2101,7 @@ export interface components {
             prefix: string;
             /**
              * Format: int32
-             * @description Tables written so far, of 20.
+             * @description Tables written so far, of 21.
              */
             tablesDone: number;
             /**
@@ -2099,6 +2244,85 @@ export interface components {
             apiKey: components["schemas"]["ApiKey"];
             /** @description The key: send it as `X-API-Key` or `Authorization: Bearer`. Shown only this once. */
             secret: string;
+        };
+        /** @description Where the tenant’s events are POSTed, signed as Standard Webhooks define (webhook-id, webhook-timestamp, webhook-signature). */
+        WebhookEndpoint: {
+            id: string;
+            url: string;
+            description?: string;
+            /** @description Subscribed event types: change.created, change.submitted, change.approved, change.rejected, change.scheduled, change.implementation_started, change.completed, change.failed, change.rolled_back, execution.ended, emergency.override, deployment.blocked. */
+            events: string[];
+            enabled: boolean;
+            /** @description Why it is disabled: by an admin, a 410 Gone, or 24 hours of failed deliveries. */
+            disabledReason?: string;
+            /** Format: date-time */
+            disabledAt?: string;
+            /**
+             * Format: int32
+             * @description Counts rotations of the signing secret.
+             */
+            secretVersion: number;
+            /**
+             * Format: date-time
+             * @description Until then deliveries are also signed with the secret the last rotation replaced.
+             */
+            previousSecretExpiresAt?: string;
+            /**
+             * Format: int32
+             * @description Deliveries that failed for good since the last success.
+             */
+            consecutiveFailures: number;
+            /** Format: date-time */
+            lastSuccessAt?: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description An endpoint and its new signing secret, shown only in this answer. */
+        WebhookEndpointSecret: {
+            endpoint: components["schemas"]["WebhookEndpoint"];
+            /** @description `whsec_` and base64: verify deliveries with it (e.g. the standardwebhooks package). Shown once. */
+            secret: string;
+        };
+        /** @description One event sent (or being sent) to one endpoint, and how its attempts went. */
+        WebhookDelivery: {
+            id: string;
+            endpointId: string;
+            /** @description The webhook-id header: the same on every attempt and on a redelivery. */
+            webhookId: string;
+            eventType: string;
+            /** @description The change, execution or deployment the event is about. */
+            subject: string;
+            /** @enum {string} */
+            status: "PENDING" | "SUCCEEDED" | "FAILED";
+            /** Format: int32 */
+            attempts: number;
+            /** Format: int32 */
+            lastResponseCode?: number;
+            lastError?: string;
+            /**
+             * Format: int32
+             * @description How long the last attempt took.
+             */
+            durationMs?: number;
+            /** @description At most 512 bytes of the last response body. */
+            responseExcerpt?: string;
+            /** Format: date-time */
+            lastAttemptAt?: string;
+            /** Format: date-time */
+            nextAttemptAt?: string;
+            redeliveryOf?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            endedAt?: string;
+        };
+        /** @description A page of WebhookDelivery results. */
+        WebhookDeliveryPage: {
+            nodes: components["schemas"]["WebhookDelivery"][];
+            pageInfo: components["schemas"]["PageInfo"];
         };
         /** @description What the cron prunes of the tenant and what erasure redacts. Audit events are never pruned (kept at least 7 years, the SOX default); request metrics and hub events are never stored (kept in memory, well inside 90 days). */
         RetentionPolicy: {
@@ -2351,6 +2575,10 @@ export interface components {
             me: components["schemas"]["Principal"];
             /** @description The tenant’s API keys, newest first (never their secrets). */
             apiKeys: components["schemas"]["ApiKey"][];
+            /** @description The tenant’s webhook endpoints (admin; never their secrets). */
+            webhookEndpoints: components["schemas"]["WebhookEndpoint"][];
+            /** @description An endpoint’s delivery log, newest first (admin). */
+            webhookDeliveries: components["schemas"]["WebhookDeliveryPage"];
             /** @description The tenant’s retention policy (the defaults until an admin sets one). */
             retentionPolicy: components["schemas"]["RetentionPolicy"];
             /** @description The live snapshot: your tenant’s change KPIs and the system figures of the last minute. */
@@ -2434,6 +2662,16 @@ export interface components {
             createApiKey: components["schemas"]["ApiKeyCreated"];
             /** @description Revokes an API key at once; requests with it are refused from now on. */
             revokeApiKey: components["schemas"]["ApiKey"];
+            /** @description Registers an endpoint for the named events (admin; audited). The URL must pass the egress policy (https; no loopback, private, link-local or metadata address; no credentials). The signing secret is shown only in this answer. Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id. */
+            createWebhookEndpoint: components["schemas"]["WebhookEndpointSecret"];
+            /** @description Makes a new signing secret, shown only in this answer; the old one keeps signing beside it for 24 hours (admin; audited). Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id. */
+            rotateWebhookEndpointSecret: components["schemas"]["WebhookEndpointSecret"];
+            /** @description Stops deliveries to an endpoint; pending ones end as FAILED (admin; audited). */
+            disableWebhookEndpoint: components["schemas"]["WebhookEndpoint"];
+            /** @description Resumes deliveries to an endpoint for events from now on (admin; audited). */
+            enableWebhookEndpoint: components["schemas"]["WebhookEndpoint"];
+            /** @description Sends a delivery’s event again, with the same webhook-id (admin; audited). */
+            redeliverWebhook: components["schemas"]["WebhookDelivery"];
             /** @description Changes the fields given of the tenant’s retention policy (admin; audited). */
             setRetentionPolicy: components["schemas"]["RetentionPolicy"];
             /** @description Erases a person’s personal data (admin; audited): their name and email, kept from being written back by later tokens, and the free text they wrote when the retention policy says so; the audit chain still verifies. Refused under legal hold (LEGAL_HOLD). */
@@ -2470,7 +2708,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "OPERATION_RESOLUTION_FAILURE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_IMPLEMENTED" | "INTERNAL" | "CONFIG_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "CSRF_HEADER_REQUIRED" | "CORS_ORIGIN_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_DECLINED" | "HOST_NOT_ALLOWED" | "INTROSPECTION_DISABLED" | "QUERY_LIMIT_EXCEEDED" | "RATE_LIMITED" | "RESULT_TOO_LARGE" | "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_SECRET_NOT_REPLAYABLE" | "CONCURRENT_MODIFICATION" | "CHANGE_NOT_FOUND" | "CHANGE_INVALID_TRANSITION" | "CHANGE_VERSION_CONFLICT" | "CHANGE_NOT_EDITABLE" | "CHANGE_STANDARD_REQUIRES_TEMPLATE" | "APPROVAL_SELF_APPROVAL" | "APPROVAL_DUPLICATE_VOTE" | "APPROVAL_NOT_PENDING" | "APPROVAL_CHANGE_MANAGER_REQUIRED" | "APPROVAL_REQUIRES_PERSON" | "RISK_NOT_ASSESSED" | "SCHEDULE_INVALID_WINDOW" | "SCHEDULE_FREEZE_WINDOW" | "FREEZE_WINDOW_NOT_FOUND" | "EMERGENCY_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "TEMPLATE_VERSION_CONFLICT" | "TEMPLATE_RETIRED" | "API_KEY_NOT_FOUND" | "WORKFLOW-001" | "WORKFLOW-002" | "WORKFLOW-003" | "WORKFLOW-004" | "WORKFLOW-005" | "WORKFLOW-006" | "WORKFLOW-007" | "WORKFLOW-008" | "WORKFLOW-009" | "WORKFLOW-010" | "WORKFLOW-011" | "WORKFLOW-012" | "WORKFLOW-013" | "WORKFLOW_SECRET_NOT_FOUND" | "SECRETS_NOT_CONFIGURED" | "AUDIT_DIGESTS_NOT_CONFIGURED" | "TENANT_EXPORT_NOT_CONFIGURED" | "AUDIT_CHAIN_BROKEN" | "AUDIT_ARCHIVE_CONFLICT" | "AUDIT_VERIFICATION_NOT_FOUND" | "USER_NOT_FOUND" | "USER_ALREADY_ERASED" | "LEGAL_HOLD" | "EXECUTION-010" | "EXECUTION-011" | "EXECUTION-012" | "EGRESS_DENIED";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "OPERATION_RESOLUTION_FAILURE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_IMPLEMENTED" | "INTERNAL" | "CONFIG_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "CSRF_HEADER_REQUIRED" | "CORS_ORIGIN_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_DECLINED" | "HOST_NOT_ALLOWED" | "INTROSPECTION_DISABLED" | "QUERY_LIMIT_EXCEEDED" | "RATE_LIMITED" | "RESULT_TOO_LARGE" | "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_SECRET_NOT_REPLAYABLE" | "CONCURRENT_MODIFICATION" | "CHANGE_NOT_FOUND" | "CHANGE_INVALID_TRANSITION" | "CHANGE_VERSION_CONFLICT" | "CHANGE_NOT_EDITABLE" | "CHANGE_STANDARD_REQUIRES_TEMPLATE" | "APPROVAL_SELF_APPROVAL" | "APPROVAL_DUPLICATE_VOTE" | "APPROVAL_NOT_PENDING" | "APPROVAL_CHANGE_MANAGER_REQUIRED" | "APPROVAL_REQUIRES_PERSON" | "RISK_NOT_ASSESSED" | "SCHEDULE_INVALID_WINDOW" | "SCHEDULE_FREEZE_WINDOW" | "FREEZE_WINDOW_NOT_FOUND" | "EMERGENCY_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "TEMPLATE_VERSION_CONFLICT" | "TEMPLATE_RETIRED" | "API_KEY_NOT_FOUND" | "WORKFLOW-001" | "WORKFLOW-002" | "WORKFLOW-003" | "WORKFLOW-004" | "WORKFLOW-005" | "WORKFLOW-006" | "WORKFLOW-007" | "WORKFLOW-008" | "WORKFLOW-009" | "WORKFLOW-010" | "WORKFLOW-011" | "WORKFLOW-012" | "WORKFLOW-013" | "WORKFLOW_SECRET_NOT_FOUND" | "SECRETS_NOT_CONFIGURED" | "AUDIT_DIGESTS_NOT_CONFIGURED" | "TENANT_EXPORT_NOT_CONFIGURED" | "AUDIT_CHAIN_BROKEN" | "AUDIT_ARCHIVE_CONFLICT" | "AUDIT_VERIFICATION_NOT_FOUND" | "USER_NOT_FOUND" | "USER_ALREADY_ERASED" | "LEGAL_HOLD" | "EXECUTION-010" | "EXECUTION-011" | "EXECUTION-012" | "EGRESS_DENIED" | "WEBHOOK_ENDPOINT_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND";
         } & {
             [key: string]: unknown;
         };
@@ -3516,6 +3754,62 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKey"][];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    webhookEndpoints: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"][];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    webhookDeliveries: {
+        parameters: {
+            query: {
+                endpointId: string;
+                first?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDeliveryPage"];
                 };
             };
             400: components["responses"]["E400"];
@@ -4713,6 +5007,168 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ApiKey"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    createWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    url: string;
+                    events: string[];
+                    description?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointSecret"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    rotateWebhookEndpointSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpointSecret"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    disableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    enableWebhookEndpoint: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookEndpoint"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    redeliverWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    deliveryId: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"];
                 };
             };
             400: components["responses"]["E400"];

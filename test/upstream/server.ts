@@ -19,6 +19,9 @@
 //   ANY  /echo                        200 { method, path, headers, body: raw text }
 //   ANY  /redirect?to=<url>[&status=3xx]
 //                                     that status (default 302) with Location: <url>
+//   ANY  /capture/:key/<any path above>
+//                                     that behaviour; the request's headers and raw body are kept under key
+//   GET  /captured/:key               { requests: [{ at, headers, body }] }
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -85,6 +88,7 @@ function retryAfterHeader(url: URL): Record<string, string> {
 export async function startUpstream(): Promise<Upstream> {
   const calls = new Map<string, UpstreamCall[]>();
   const flakyCounts = new Map<string, number>();
+  const captured = new Map<string, { at: number; headers: IncomingMessage['headers']; body: string }[]>();
   const timers = new Set<NodeJS.Timeout>();
 
   function record(key: string, req: IncomingMessage, res: ServerResponse, path: string): UpstreamCall {
@@ -111,11 +115,23 @@ export async function startUpstream(): Promise<Upstream> {
       record(segments[1], req, res, url.pathname);
       segments = segments.slice(2);
     }
+    // /capture/:key/<rest>: keep the request (headers and raw body) under key, then behave as <rest>.
+    let rawBody: string | null = null;
+    if (segments[0] === 'capture' && segments[1] !== undefined) {
+      rawBody = await readBody(req);
+      const list = captured.get(segments[1]) ?? [];
+      list.push({ at: Date.now(), headers: req.headers, body: rawBody });
+      captured.set(segments[1], list);
+      segments = segments.slice(2);
+    }
     const [head, a, b, c] = segments;
 
     switch (head) {
+      case 'captured':
+        if (a === undefined) return send(res, 400, { error: 'use /captured/:key' });
+        return send(res, 200, { requests: captured.get(a) ?? [] });
       case 'ok': {
-        const body = parseJson(await readBody(req));
+        const body = parseJson(rawBody ?? (await readBody(req)));
         const headers = Object.fromEntries(SELECTED_HEADERS.map((h) => [h, req.headers[h] ?? null]));
         return send(res, 200, { ok: true, method, body, headers });
       }
@@ -186,7 +202,7 @@ export async function startUpstream(): Promise<Upstream> {
         return send(res, status, { redirectTo: to }, { location: to });
       }
       case 'echo': {
-        const body = await readBody(req);
+        const body = rawBody ?? (await readBody(req));
         return send(res, 200, { method, path: `${url.pathname}${url.search}`, headers: req.headers, body });
       }
       default:

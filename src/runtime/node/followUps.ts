@@ -3,6 +3,7 @@ import { createRequestContext } from '../../usecases/context';
 import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
 import { type DrainReport, drainDue, type FollowUpRunner, type FollowUpsPort } from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
+import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import type { WriteLock } from '../../usecases/ports/writeLock';
 
 /** How often every tenant's due follow-ups are drained (what the Worker's cron does each minute). */
@@ -25,6 +26,8 @@ export class NodeFollowUps {
       events: EventsPort;
       writeLock: WriteLock;
       logger: Logger;
+      /** How webhook deliveries are sent from this process. */
+      webhooks: WebhookTransport;
       sweepMs?: number;
     },
   ) {
@@ -34,7 +37,7 @@ export class NodeFollowUps {
 
   /** For the app's ports: run a write's follow-ups once it committed. */
   port(): FollowUpsPort {
-    return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, this.retryAt) };
+    return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, this.retryAt, this.deps.webhooks) };
   }
 
   /** Drains the due rows (of one tenant, or of all) now. */
@@ -80,6 +83,7 @@ export class NodeFollowUps {
             followUps: this.port(),
           }) as Parameters<typeof runFollowUpEffect>[0],
           row,
+          this.deps.webhooks,
         ),
       retryAt: this.retryAt,
     };

@@ -1,3 +1,5 @@
+import { pruneEndedDeliveriesStatement } from '../../db/webhooks';
+import { DELIVERY_LOG_KEEP_MS } from '../../domain/webhooks';
 import type { createLogger } from '../../log';
 import { pruneExpired } from '../../usecases/retention';
 
@@ -16,8 +18,16 @@ export function retentionTimer(
   let running: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     running = running.then(() =>
-      pruneExpired(db, new Date()).then(
-        (report) => {
+      Promise.all([
+        pruneExpired(db, new Date()),
+        // The webhook delivery log, as the Worker's cron forgets it.
+        pruneEndedDeliveriesStatement(
+          db,
+          new Date(Date.now() - DELIVERY_LOG_KEEP_MS).toISOString(),
+          500,
+        ).run(),
+      ]).then(
+        ([report]) => {
           if (report.stepOutputs + report.executionOutputs + report.idempotencyRecords > 0)
             logger.log('info', 'retention pruning', { ...report });
         },

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { type Config, configVars, nodeAuditArchiveDir, parseConfig } from '../../config';
+import { DELIVERY_TIMEOUT_MS } from '../../domain/webhooks';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
 import { isLoopbackListenAddress } from '../../http/rebinding';
@@ -8,10 +9,13 @@ import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
+import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import { keyedMutex } from '../../usecases/ports/writeLock';
 import { type ExportDeps, runScheduledExports } from '../../usecases/tenantExports';
 import { directoryArchive } from './auditArchive';
+import { memoryBreakers } from './breakers';
 import { NodeFollowUps } from './followUps';
+import { guardedFetch } from './guardedFetch';
 import { LiveHub } from './liveHub';
 import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
@@ -61,7 +65,17 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   const events = hubEvents(hub, logger);
   // Shared by requests and the follow-up drainers: both write as the tenant.
   const writeLock = keyedMutex();
-  const followUps = new NodeFollowUps({ db: options.db, events, writeLock, logger });
+  const webhooks: WebhookTransport = {
+    // Resolves and checks the receiver's addresses itself: no rebinding to a private one.
+    fetch: guardedFetch(config.egress),
+    breakers: memoryBreakers(config.breaker),
+    secretKeys: config.secretKeys,
+    egress: config.egress,
+    httpsOnly: config.environment !== 'development',
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    random: Math.random,
+  };
+  const followUps = new NodeFollowUps({ db: options.db, events, writeLock, logger, webhooks });
   const deps: SubscriptionDeps = {
     db: options.db,
     config,

@@ -58,7 +58,7 @@ export function workerPorts(env: WorkerEnv, ctx: ExecutionContext): AppPorts {
     executions: workflowsExecutor(env),
     writeLock: durableWriteLock(env.TENANT_LOCKS),
     // A follow-up that failed right after its commit is retried by the tenant's TenantLock alarm.
-    followUps: durableFollowUps(env.TENANT_LOCKS),
+    followUps: durableFollowUps(env.TENANT_LOCKS, env),
     auditArchive: r2Archive(env.AUDIT_ARCHIVE),
     live: {
       systemFigures: async () => {

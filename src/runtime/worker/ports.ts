@@ -2,6 +2,7 @@ import { loadConfig } from '../../config';
 import type { AuditSource } from '../../db/audit';
 import { settleRowId } from '../../db/outbox';
 import type { Principal } from '../../domain/principal';
+import { DELIVERY_TIMEOUT_MS } from '../../domain/webhooks';
 import type { EnginePorts } from '../../engine/engine';
 import type { AppBindings } from '../../http/app';
 import { createLogger } from '../../log';
@@ -12,6 +13,7 @@ import { type FollowUpRunner, type FollowUpsPort, runFollowUp } from '../../usec
 import { type AuditArchive, assertSameObject } from '../../usecases/ports/auditArchive';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { ExecutionsPort } from '../../usecases/ports/executions';
+import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import type { WriteLock } from '../../usecases/ports/writeLock';
 import { enginePrincipal } from '../../usecases/workflows/runbooks';
 import { openStepSecrets } from '../../usecases/workflows/secrets';
@@ -127,9 +129,34 @@ export function durableWriteLock(ns: DurableObjectNamespace<TenantLock>): WriteL
 const alarmAt = (ns: DurableObjectNamespace<TenantLock>) => (tenantId: string, at: Date) =>
   ns.get(ns.idFromName(tenantId)).drainAt(tenantId, at.getTime());
 
-/** Follow-ups run right after their commit; a failed one is retried by the tenant's alarm. */
-export function durableFollowUps(ns: DurableObjectNamespace<TenantLock>): FollowUpsPort {
-  return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, alarmAt(ns)) };
+/**
+ * How the Worker sends webhook deliveries: its fetch (no redirects followed, see deliver.ts), the
+ * tenant's BreakerBoard (shared with its executions), the API's secret keys and egress settings.
+ */
+export function webhookTransport(env: ExecutionEnv): WebhookTransport {
+  const config = loadConfig(env);
+  return {
+    fetch: (input, init) => fetch(input, init),
+    breakers: (tenantId) => {
+      const board = () => env.BREAKERS.get(env.BREAKERS.idFromName(tenantId));
+      return { acquire: (host) => board().acquire(host), report: (host, o) => board().report(host, o) };
+    },
+    secretKeys: config.secretKeys,
+    egress: config.egress,
+    httpsOnly: config.environment !== 'development',
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    random: Math.random,
+  };
+}
+
+/**
+ * Follow-ups run right after their commit; a failed one is retried by the tenant's alarm.
+ * `env`: where webhook deliveries get their transport (without it they wait for the alarm).
+ */
+export function durableFollowUps(ns: DurableObjectNamespace<TenantLock>, env?: ExecutionEnv): FollowUpsPort {
+  return {
+    afterCommit: (ctx, ids) => drainCommitted(ctx, ids, alarmAt(ns), env ? webhookTransport(env) : null),
+  };
 }
 
 /**
@@ -154,7 +181,7 @@ export async function asPrincipal<T>(
     events: hubEvents(env, (p) => pending.push(p)),
     executions: workflowsExecutor(env),
     writeLock,
-    followUps: durableFollowUps(env.TENANT_LOCKS),
+    followUps: durableFollowUps(env.TENANT_LOCKS, env),
   }) as AuthedContext;
   try {
     return await work(ctx);
@@ -190,7 +217,7 @@ export function followUpRunner(
         env,
         rowActor(row),
         { requestId: row.requestId, source: row.source, toolName: row.toolName },
-        (ctx) => runFollowUpEffect(ctx, row),
+        (ctx) => runFollowUpEffect(ctx, row, webhookTransport(env)),
         opts.writeLock,
       ),
     ...(opts.retryAt === null ? {} : { retryAt: alarmAt(env.TENANT_LOCKS) }),

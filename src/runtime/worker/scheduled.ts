@@ -2,7 +2,9 @@ import { loadConfig } from '../../config';
 import { isUniqueViolation } from '../../db/errors';
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions, unsettledRunbooks } from '../../db/executions';
 import { insertOutboxStatement, pruneDoneOutboxStatement, settleRowId } from '../../db/outbox';
+import { pruneEndedDeliveriesStatement } from '../../db/webhooks';
 import type { ExecutionRecord } from '../../domain/types';
+import { DELIVERY_LOG_KEEP_MS } from '../../domain/webhooks';
 import type { WorkflowTrigger } from '../../domain/workflowSteps';
 import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
@@ -269,6 +271,11 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   await env.DB.batch([
     pruneWebhookDeliveriesStatement(env.DB, new Date(Date.now() - WEBHOOK_REPLAY_WINDOW_MS).toISOString()),
     pruneDoneOutboxStatement(env.DB, new Date(Date.now() - OUTBOX_KEEP_MS).toISOString(), OUTBOX_PRUNE_LIMIT),
+    pruneEndedDeliveriesStatement(
+      env.DB,
+      new Date(Date.now() - DELIVERY_LOG_KEEP_MS).toISOString(),
+      OUTBOX_PRUNE_LIMIT,
+    ),
   ]);
   // The tenants' retention policies: a bounded batch a minute, none of a tenant under legal hold.
   const pruned = await pruneExpired(env.DB, new Date()).catch((e) => {

@@ -139,7 +139,13 @@ export class TenantHub extends DurableObject<HubEnv> {
       events: { publish: (e) => this.publish(e), publishExecution: (e) => this.publishExecution(e) },
       ...(EXECUTOR && BREAKERS ? { executions: workflowsExecutor({ EXECUTOR, BREAKERS }) } : {}),
       ...(TENANT_LOCKS
-        ? { writeLock: durableWriteLock(TENANT_LOCKS), followUps: durableFollowUps(TENANT_LOCKS) }
+        ? {
+            writeLock: durableWriteLock(TENANT_LOCKS),
+            followUps: durableFollowUps(
+              TENANT_LOCKS,
+              BREAKERS ? (this.env as unknown as ExecutionEnv) : undefined,
+            ),
+          }
         : {}),
     };
   }
