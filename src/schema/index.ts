@@ -19,6 +19,7 @@ import './metrics';
 import './service';
 import './me';
 import './apiKey';
+import './deployment';
 import './retention';
 import './live';
 import './change/subscriptions';
