@@ -69,7 +69,10 @@ export async function createIntegration(
 const encoder = new TextEncoder();
 
 /** GitHub's X-Hub-Signature-256, computed as GitHub documents it (not with our code). */
-export async function githubSignature(secret: string, body: string | Uint8Array<ArrayBuffer>): Promise<string> {
+export async function githubSignature(
+  secret: string,
+  body: string | Uint8Array<ArrayBuffer>,
+): Promise<string> {
   const key = await crypto.subtle.importKey(
     'raw',
     encoder.encode(secret),
