@@ -1,6 +1,6 @@
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { approvedChange, changeInState, gqlOk } from '../helpers/changes';
+import { approve, approvedChange, changeInState, gqlOk } from '../helpers/changes';
 import {
   auditRows,
   createIntegration,
@@ -262,6 +262,21 @@ describe('GitHub deployments: the gate and the lifecycle', () => {
       changeId: pending.id,
       code: 'DEPLOYMENT_CHANGE_NOT_APPROVED',
     });
+
+    // The blocked deployment did not run under the change; once the CAB approves it, the pipeline retries.
+    const row = await env.DB.prepare('SELECT change_id, status FROM deployments WHERE id = ?1')
+      .bind(r.body.deploymentId)
+      .first();
+    expect(row).toEqual({ change_id: null, status: 'BLOCKED' });
+    let decided = await getChange(c.viewer, pending.id);
+    for (const voter of [c.approver1, c.approver2, c.manager]) {
+      if (decided.status !== 'PENDING_APPROVAL') break;
+      await approve(voter, pending.id);
+      decided = await getChange(c.viewer, pending.id);
+    }
+    expect(decided.status).toBe('APPROVED');
+    const retried = await sendGitHub(i, 'deployment', payload);
+    expect(retried.body).toMatchObject({ allowed: true, changeId: pending.id, status: 'SCHEDULED' });
 
     const approved = await approvedChange(c);
     const ok = await sendGitHub(

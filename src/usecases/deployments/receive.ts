@@ -411,7 +411,8 @@ export async function receiveDeployment(
       ref: event.ref,
       url: event.url ?? existing?.url ?? null,
       status: block ? 'BLOCKED' : event.phase === 'INACTIVE' ? 'INACTIVE' : PHASE_STATUS[event.phase],
-      changeId: existing?.changeId ?? change?.id ?? null,
+      // A blocked deployment links no change: it did not run under it.
+      changeId: existing?.changeId ?? (block ? null : (change?.id ?? null)),
       changeCreated: existing?.changeCreated ?? false,
       blockedCode: block?.code ?? null,
       blockedReason: block?.reason ?? null,
@@ -419,7 +420,7 @@ export async function receiveDeployment(
       updatedAt: now,
     };
     const audit: AuditEntry = block
-      ? blockedAudit(record, block)
+      ? blockedAudit({ ...record, changeId: record.changeId ?? change?.id ?? null }, block)
       : {
           action: existing ? 'deployment.updated' : 'deployment.received',
           targetType: 'deployment',
@@ -456,7 +457,7 @@ export async function receiveDeployment(
     return {
       allowed: false,
       deploymentId: record.id,
-      changeId: record.changeId,
+      changeId: record.changeId ?? claimed.change?.id ?? null,
       code: block.code,
       reason: block.reason,
     };
