@@ -12,7 +12,7 @@ import {
   updateDeploymentIntegration,
 } from '../usecases/deployments/integrations';
 import { builder } from './builder';
-import { firstArg } from './listArgs';
+import { firstArg, firstOf } from './listArgs';
 import { definePage, pageArgs } from './page';
 
 /**
@@ -56,7 +56,11 @@ const IntegrationRef = builder.objectRef<DeploymentIntegrationRecord>('Deploymen
     id: t.exposeID('id'),
     name: t.exposeString('name'),
     kind: t.field({ type: IntegrationKindEnum, resolve: (r) => r.kind }),
-    environments: t.field({ type: [EnvironmentMappingRef], resolve: (r) => r.environments }),
+    environments: t.field({
+      type: [EnvironmentMappingRef],
+      args: { first: firstArg(t, MAX_ENVIRONMENTS, MAX_ENVIRONMENTS) },
+      resolve: (r, { first }) => firstOf(r.environments, first),
+    }),
     status: t.field({ type: IntegrationStatusEnum, resolve: (r) => r.status }),
     secretVersion: t.exposeInt('secretVersion', { description: '1 when created, one more per rotation.' }),
     hookPath: t.string({

@@ -3542,6 +3542,7 @@ export interface operations {
         parameters: {
             query?: {
                 first?: number;
+                deploymentIntegrations_environments_first?: number;
             };
             header?: never;
             path?: never;
@@ -4808,6 +4809,8 @@ export interface operations {
                     kind: components["schemas"]["DeploymentIntegrationKind"];
                     /** @description Each environment once (at most 20); a deployment elsewhere is blocked. */
                     environments: components["schemas"]["DeploymentEnvironmentInput"][];
+                    /** Format: int32 */
+                    createDeploymentIntegration_integration_integration_environments_first?: number;
                 };
             };
         };
@@ -4840,6 +4843,8 @@ export interface operations {
             content: {
                 "application/json": {
                     id: string;
+                    /** Format: int32 */
+                    rotateDeploymentIntegrationSecret_integration_integration_environments_first?: number;
                 };
             };
         };
@@ -4875,6 +4880,8 @@ export interface operations {
                     name?: string;
                     /** @description Each environment once (at most 20); a deployment elsewhere is blocked. */
                     environments?: components["schemas"]["DeploymentEnvironmentInput"][];
+                    /** Format: int32 */
+                    updateDeploymentIntegration_environments_first?: number;
                 };
             };
         };
@@ -4907,6 +4914,8 @@ export interface operations {
             content: {
                 "application/json": {
                     id: string;
+                    /** Format: int32 */
+                    disableDeploymentIntegration_environments_first?: number;
                 };
             };
         };
