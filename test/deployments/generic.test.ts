@@ -153,6 +153,18 @@ describe('generic deployments', () => {
     ]);
   });
 
+  it('blocks a deployment naming a change already under way or over, and leaves that change alone', async () => {
+    const c = await freshCast();
+    const i = await createIntegration(c, 'GENERIC');
+    for (const state of ['IMPLEMENTING', 'COMPLETED'] as const) {
+      const change = await changeInState(c, state);
+      const r = await sendGeneric(i, genericBody({ changeId: change.id, status: 'succeeded' }));
+      expect(r.body).toMatchObject({ allowed: false, code: 'DEPLOYMENT_CHANGE_NOT_APPROVED' });
+      expect(r.body.reason).toContain(state);
+      expect((await getChange(c.viewer, change.id)).status).toBe(state);
+    }
+  });
+
   it('a template whose risk is not LOW raises a change for the CAB and blocks until it is approved', async () => {
     const c = await freshCast();
     const i = await createIntegration(c, 'GENERIC', {

@@ -175,8 +175,9 @@ async function gate(
   if (change) {
     const ours = existing?.changeId === change.id;
     if (STARTED.includes(change.status)) {
-      // Under way (or over) by this deployment, or another deployment joining a running change.
-      if (ours || change.status === 'IMPLEMENTING') return { change, block: null };
+      // Under way (or over) by this deployment: its later statuses follow it. Another deployment
+      // may not join a change already implemented: it would end it under the first one.
+      if (ours) return { change, block: null };
       return {
         change,
         block: {
