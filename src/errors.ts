@@ -276,6 +276,73 @@ export const ERRORS = {
     status: 503,
     description: 'The deployment has no SECRETS_KEY, so workflow secrets can be neither saved nor opened.',
   },
+  DEPLOYMENT_INTEGRATION_NOT_FOUND: {
+    status: 404,
+    description:
+      "No deployment integration with that id in the caller's tenant; at /hooks/deployments also a disabled one (unknown and disabled look alike).",
+  },
+  DEPLOYMENT_INTEGRATION_DISABLED: {
+    status: 409,
+    description: 'The deployment integration was disabled: it can be neither edited nor rotated.',
+  },
+  DEPLOYMENT_SIGNATURE_MISSING: {
+    status: 400,
+    description:
+      'Deployment hook: the signature (X-Hub-Signature-256, or X-ChangeFlow-Timestamp and X-ChangeFlow-Signature) is missing or malformed.',
+  },
+  DEPLOYMENT_SIGNATURE_INVALID: {
+    status: 401,
+    description: "Deployment hook: the signature does not match the body and the integration's secret.",
+  },
+  DEPLOYMENT_TIMESTAMP_STALE: {
+    status: 401,
+    description:
+      'Deployment hook (generic): the signed timestamp is more than 5 minutes from the server clock.',
+  },
+  DEPLOYMENT_REPLAYED: {
+    status: 409,
+    description:
+      'Deployment hook: this delivery (X-GitHub-Delivery, or the signed timestamp and body) was already received; nothing was done.',
+  },
+  DEPLOYMENT_PAYLOAD_INVALID: {
+    status: 400,
+    description:
+      'Deployment hook: the body is not JSON, or not the shape its event or docs/deployments.md describes; `issues` name the fields.',
+  },
+  DEPLOYMENT_SECRET_UNAVAILABLE: {
+    status: 503,
+    description:
+      "Deployment hook: the integration's secret cannot be opened (no SECRETS_KEY, or a key no longer configured).",
+  },
+  DEPLOYMENT_ENVIRONMENT_UNKNOWN: {
+    status: 409,
+    description: 'Deployment blocked: the integration maps no standard change template to its environment.',
+  },
+  DEPLOYMENT_FREEZE_WINDOW: {
+    status: 409,
+    description:
+      'Deployment blocked: its window overlaps a freeze window (only an EMERGENCY change may deploy then).',
+  },
+  DEPLOYMENT_CHANGE_NOT_FOUND: {
+    status: 409,
+    description:
+      "Deployment blocked: the change its payload names does not exist in the integration's tenant.",
+  },
+  DEPLOYMENT_CHANGE_NOT_APPROVED: {
+    status: 409,
+    description:
+      'Deployment blocked: its change is not APPROVED or SCHEDULED (a draft, waiting for the CAB, rejected, or already over).',
+  },
+  DEPLOYMENT_TEMPLATE_UNAVAILABLE: {
+    status: 409,
+    description:
+      "Deployment blocked: the environment's standard change template is retired or gone, or refused the change it would raise.",
+  },
+  DEPLOYMENT_WINDOW_INVALID: {
+    status: 409,
+    description:
+      'Deployment blocked: its window is not a valid future window (end after start, at most 7 days).',
+  },
   AUDIT_DIGESTS_NOT_CONFIGURED: {
     status: 503,
     description:

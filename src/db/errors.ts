@@ -19,6 +19,7 @@ export const DB_GUARDS = [
   'WORKFLOW_NOT_FOUND',
   'CHANGE_MIGRATION_ALREADY_AUDITED',
   'EXECUTION_ALREADY_ENDED',
+  'DEPLOYMENT_ALREADY_LINKED',
 ] as const;
 export type DbGuard = (typeof DB_GUARDS)[number];
 

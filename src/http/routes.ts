@@ -18,6 +18,7 @@ import type { Decision } from '../ratelimit/slidingWindow';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
 import { MAX_BODY_BYTES } from './bodyLimit';
+import { DEPLOYMENT_HOOK_PATH, receiveDeploymentHook } from './deploymentHooks';
 import type { GraphQLServer, ServerContext } from './graphqlServer';
 import { checkHealth } from './health';
 import { withIdempotency } from './idempotency';
@@ -172,6 +173,14 @@ function webhook(ctx: RouteContext): Promise<Response> | Response {
   return receiveWebhook(ctx.request, ctx.env.DB, workflowId, ctx.ports, ctx.config.secretKeys);
 }
 
+function deploymentHook(ctx: RouteContext): Promise<Response> | Response {
+  const integrationId = decodePathSegment(ctx.params[0] as string);
+  if (integrationId === null) {
+    return jsonErrorResponse('BAD_REQUEST', 'The integration id in the path is not valid percent-encoding');
+  }
+  return receiveDeploymentHook(ctx.request, ctx.env.DB, integrationId, ctx.ports, ctx.config, ctx.requestId);
+}
+
 /**
  * The public keys audit digests are verified with (the newest signs; retired ones stay, so that the
  * digests they signed keep verifying). Public by design: an auditor fetches it once and verifies
@@ -259,6 +268,16 @@ export const ROUTES: readonly Route[] = [
     bodyLimit: MAX_BODY_BYTES,
     surface: 'json',
     handle: webhook,
+  },
+  {
+    path: DEPLOYMENT_HOOK_PATH,
+    methods: ['POST'],
+    // Deliveries are signed with the integration's secret instead (deploymentHooks.ts).
+    auth: false,
+    rateLimited: true,
+    bodyLimit: MAX_BODY_BYTES,
+    surface: 'json',
+    handle: deploymentHook,
   },
   {
     path: '/health',

@@ -20,6 +20,7 @@ import './service';
 import './me';
 import './apiKey';
 import './webhook';
+import './deployment';
 import './retention';
 import './live';
 import './change/subscriptions';

@@ -506,6 +506,85 @@ const steps: Step[] = [
     ],
   },
   {
+    mutation: 'createDeploymentIntegration',
+    actor: 'admin',
+    query: `mutation($t: ID!) { createDeploymentIntegration(name: "Shop pipeline", kind: GITHUB,
+      environments: [{ environment: "production", templateId: $t }]) { secret integration { id } } }`,
+    vars: () => ({ t: ids.deployTemplate }),
+    remember: (d) => {
+      const created = d.createDeploymentIntegration as { secret: string; integration: { id: string } };
+      ids.integration = created.integration.id;
+      ids.integrationSecret = created.secret;
+    },
+    events: () => [
+      {
+        action: 'deployment_integration.created',
+        targetType: 'DeploymentIntegration',
+        target: ids.integration as string,
+        before: null,
+        after: expect.objectContaining({
+          name: 'Shop pipeline',
+          kind: 'GITHUB',
+          environments: [{ environment: 'production', templateId: ids.deployTemplate }],
+          status: 'ACTIVE',
+          secretVersion: 1,
+          updatedBy: 'root',
+        }),
+      },
+    ],
+    // The trail records the integration, never its signing secret.
+    also: (events) => expect(JSON.stringify(events)).not.toContain(ids.integrationSecret),
+  },
+  {
+    mutation: 'rotateDeploymentIntegrationSecret',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { rotateDeploymentIntegrationSecret(id: $id) { secret } }',
+    vars: () => ({ id: ids.integration }),
+    remember: (d) => {
+      ids.integrationSecret = (d.rotateDeploymentIntegrationSecret as { secret: string }).secret;
+    },
+    events: () => [
+      {
+        action: 'deployment_integration.secret_rotated',
+        targetType: 'DeploymentIntegration',
+        target: ids.integration as string,
+        before: expect.objectContaining({ secretVersion: 1 }),
+        after: expect.objectContaining({ secretVersion: 2 }),
+      },
+    ],
+    also: (events) => expect(JSON.stringify(events)).not.toContain(ids.integrationSecret),
+  },
+  {
+    mutation: 'updateDeploymentIntegration',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { updateDeploymentIntegration(id: $id, name: "Shop on GitHub") { id } }',
+    vars: () => ({ id: ids.integration }),
+    events: () => [
+      {
+        action: 'deployment_integration.updated',
+        targetType: 'DeploymentIntegration',
+        target: ids.integration as string,
+        before: expect.objectContaining({ name: 'Shop pipeline' }),
+        after: expect.objectContaining({ name: 'Shop on GitHub' }),
+      },
+    ],
+  },
+  {
+    mutation: 'disableDeploymentIntegration',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { disableDeploymentIntegration(id: $id) { id status } }',
+    vars: () => ({ id: ids.integration }),
+    events: () => [
+      {
+        action: 'deployment_integration.disabled',
+        targetType: 'DeploymentIntegration',
+        target: ids.integration as string,
+        before: expect.objectContaining({ status: 'ACTIVE', disabledAt: null }),
+        after: expect.objectContaining({ status: 'DISABLED', disabledAt: expect.any(String) }),
+      },
+    ],
+  },
+  {
     mutation: 'createWorkflow',
     actor: 'manager',
     query: `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id version } }`,
@@ -869,6 +948,26 @@ describe('every mutation appends an audit event', () => {
       await submit(c.requester, (await createChange(c.requester, { title: 'Move the cron host' })).id)
     ).id;
     ids.emergency = (await createChange(c.requester, { type: 'EMERGENCY', title: 'Fix card payments' })).id;
+    // The template deployment integrations map environments to (its title is one a deployment fills in).
+    ids.deployTemplate = (
+      await gqlOk<{ createStandardChangeTemplate: { id: string } }>(
+        `mutation($input: CreateStandardChangeTemplateInput!) { createStandardChangeTemplate(input: $input) { id } }`,
+        {
+          input: {
+            name: 'Application deployment',
+            titlePattern: 'Deploy {{ref}} to {{environment}}',
+            titleVariables: ['ref', 'environment'],
+            description: 'A deployment from the pipeline.',
+            affectedServices: ['shop'],
+            implementationPlan: 'The pipeline deploys.',
+            backoutPlan: 'The pipeline redeploys the previous build.',
+            testPlan: 'Smoke tests.',
+            riskLevel: 'LOW',
+          },
+        },
+        c.manager,
+      )
+    ).createStandardChangeTemplate.id;
     lastSeq = await storedCount(c.tenant);
   }, 30_000);
 

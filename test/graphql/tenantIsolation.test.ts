@@ -2,6 +2,17 @@ import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { gunzip } from '../../src/domain/tenantExport';
 import { schema } from '../../src/schema';
+import {
+  CREATE_INTEGRATION,
+  createIntegration,
+  DISABLE as DISABLE_INTEGRATION,
+  githubDeployment,
+  LIST as INTEGRATIONS,
+  type Integration,
+  ROTATE as ROTATE_INTEGRATION,
+  sendGitHub,
+  UPDATE as UPDATE_INTEGRATION,
+} from '../deployments/helpers';
 import { token } from '../helpers/auth';
 import {
   APPROVE,
@@ -73,6 +84,9 @@ let aTargets: string[];
 let bChange: Change;
 /** A's standard change template (its runbook is A's active workflow). */
 let aTemplate: { id: string; version: number };
+/** A's deployment integration, and a deployment it reported (blocked: it raises no change of A). */
+let aIntegration: Integration;
+let aDeploymentId: string;
 /** X-Request-Id of every request B sent, to prove none of them reached A's audit trail. */
 const bRequestIds = new Set<string>();
 
@@ -261,6 +275,9 @@ beforeAll(async () => {
       A.manager,
     )
   ).createStandardChangeTemplate;
+  aIntegration = await createIntegration(A, 'GITHUB');
+  const reported = await sendGitHub(aIntegration, 'deployment', githubDeployment({ environment: 'a-only' }));
+  aDeploymentId = reported.body.deploymentId as string;
   a = {
     draft,
     pending,
@@ -448,6 +465,26 @@ const QUERIES: Record<string, () => Promise<void>> = {
     expect(r.data?.workflowSecrets.map((s) => s.name)).not.toContain('UPSTREAM_TOKEN');
     expect(JSON.stringify(r)).not.toContain(A_SECRET_VALUE);
   },
+  async deploymentIntegrations() {
+    const r = await asB<{ deploymentIntegrations: { id: string }[] }>(INTEGRATIONS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.deploymentIntegrations.map((i) => i.id)).not.toContain(aIntegration.id);
+    expect(JSON.stringify(r)).not.toContain(aIntegration.secret);
+  },
+  async deployments() {
+    const query = `query($i: ID) { deployments(integrationId: $i, first: 100) { nodes { id } } }`;
+    const own = await gqlOk<{ deployments: { nodes: { id: string }[] } }>(
+      query,
+      { i: aIntegration.id },
+      A.viewer,
+    );
+    expect(own.deployments.nodes.map((d) => d.id)).toEqual([aDeploymentId]);
+    for (const vars of [{ i: aIntegration.id }, {}]) {
+      const r = await asB<{ deployments: { nodes: { id: string }[] } }>(query, vars);
+      expect(r.errors).toBeUndefined();
+      expect(r.data?.deployments.nodes.map((d) => d.id)).not.toContain(aDeploymentId);
+    }
+  },
   async apiKeys() {
     const r = await asB<{ apiKeys: { id: string }[] }>(KEYS);
     expect(r.errors).toBeUndefined();
@@ -574,7 +611,32 @@ async function templateUntouched(query: string, vars: Record<string, unknown>) {
   expect(await gqlOk(TEMPLATE, { id: aTemplate.id }, A.viewer)).toEqual(before);
 }
 
+/** B aims an integration mutation at A's integration: not found, and A's integration does not move. */
+async function integrationUntouched(query: string, vars: Record<string, unknown>) {
+  const before = await gqlOk(INTEGRATIONS, {}, A.admin);
+  const r = await asB(query, vars);
+  expect(r.status).toBe(404);
+  expect(codes(r)).toEqual(['DEPLOYMENT_INTEGRATION_NOT_FOUND']);
+  expect(await gqlOk(INTEGRATIONS, {}, A.admin)).toEqual(before);
+  // A's secret still signs A's deliveries.
+  expect((await sendGitHub(aIntegration, 'ping', { zen: 'still A' })).status).toBe(200);
+}
+
 const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
+  createDeploymentIntegration: async () => {
+    // B cannot map its environments onto A's template: it does not exist in B.
+    const r = await asB(CREATE_INTEGRATION, {
+      name: 'B pipeline',
+      kind: 'GITHUB',
+      environments: [{ environment: 'production', templateId: aIntegration.templateId }],
+    });
+    expect(codes(r)).toEqual(['VALIDATION_FAILED']);
+    expect(r.errors?.[0]?.message).toContain('does not exist');
+  },
+  rotateDeploymentIntegrationSecret: () => integrationUntouched(ROTATE_INTEGRATION, { id: aIntegration.id }),
+  updateDeploymentIntegration: () =>
+    integrationUntouched(UPDATE_INTEGRATION, { id: aIntegration.id, name: 'renamed by B' }),
+  disableDeploymentIntegration: () => integrationUntouched(DISABLE_INTEGRATION, { id: aIntegration.id }),
   updateStandardChangeTemplate: () =>
     templateUntouched(
       `mutation($id: ID!, $input: UpdateStandardChangeTemplateInput!) {
@@ -606,7 +668,10 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     expect(codes(r)).toEqual(['VALIDATION_FAILED']);
     expect(r.errors?.[0]?.message).toContain('does not exist');
     const own = await gqlOk<{ standardChangeTemplates: { id: string }[] }>(TEMPLATES, {}, A.viewer);
-    expect(own.standardChangeTemplates.map((t) => t.id)).toEqual([aTemplate.id]);
+    // A's own: the TLS rotation, and its deployment integration's template.
+    expect(own.standardChangeTemplates.map((t) => t.id).sort()).toEqual(
+      [aTemplate.id, aIntegration.templateId].sort(),
+    );
   },
   executeWorkflow: () =>
     workflowUntouched('mutation($id: ID!) { executeWorkflow(workflowId: $id) { id } }', (id) => ({ id })),

@@ -436,6 +436,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/deployment-integrations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query.deploymentIntegrations
+         * @description The tenant’s deployment integrations, newest first (never their secrets).
+         */
+        get: operations["deploymentIntegrations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/deployments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query.deployments
+         * @description Deployments pipelines reported, newest first, optionally of one change or integration.
+         */
+        get: operations["deployments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/retention-policy": {
         parameters: {
             query?: never;
@@ -1176,6 +1216,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/create-deployment-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.createDeploymentIntegration
+         * @description Creates a deployment integration and its signing secret (shown once). Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id.
+         */
+        post: operations["createDeploymentIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/rotate-deployment-integration-secret": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.rotateDeploymentIntegrationSecret
+         * @description Replaces the signing secret (shown once); the old one stops verifying at once. Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id.
+         */
+        post: operations["rotateDeploymentIntegrationSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/update-deployment-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.updateDeploymentIntegration
+         * @description Renames an integration or replaces its environment mapping.
+         */
+        post: operations["updateDeploymentIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/disable-deployment-integration": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mutation.disableDeploymentIntegration
+         * @description Disables an integration for good: its deliveries are refused from now on.
+         */
+        post: operations["disableDeploymentIntegration"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/set-retention-policy": {
         parameters: {
             query?: never;
@@ -1457,6 +1577,21 @@ export interface components {
          */
         WebhookDeliveryStatus: "PENDING" | "SUCCEEDED" | "FAILED";
         /**
+         * DeploymentIntegrationKind
+         * @enum {string}
+         */
+        DeploymentIntegrationKind: "GITHUB" | "GENERIC";
+        /**
+         * DeploymentIntegrationStatus
+         * @enum {string}
+         */
+        DeploymentIntegrationStatus: "ACTIVE" | "DISABLED";
+        /**
+         * DeploymentStatus
+         * @enum {string}
+         */
+        DeploymentStatus: "PENDING" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED" | "INACTIVE" | "BLOCKED";
+        /**
          * ExecutionStatus
          * @enum {string}
          */
@@ -1651,6 +1786,12 @@ export interface components {
             steps?: unknown[];
             /** @description Replaces all triggers (0–10; the form create_workflow describes). */
             triggers?: unknown[];
+        };
+        DeploymentEnvironmentInput: {
+            /** @description e.g. production */
+            environment: string;
+            /** @description An ACTIVE standard change template whose title uses only environment, ref, commit, deployment. */
+            templateId: string;
         };
         ChangeEventFilter: {
             /** @description Only events of this change. */
@@ -2324,6 +2465,68 @@ export interface components {
             nodes: components["schemas"]["WebhookDelivery"][];
             pageInfo: components["schemas"]["PageInfo"];
         };
+        /** @description An environment the pipeline deploys to, and the standard change template its deployments raise. */
+        DeploymentEnvironmentMapping: {
+            environment: string;
+            templateId: string;
+        };
+        /** @description A pipeline that reports deployments to POST /hooks/deployments/{id}, signed with a secret shown only when created or rotated. */
+        DeploymentIntegration: {
+            id: string;
+            name: string;
+            /** @enum {string} */
+            kind: "GITHUB" | "GENERIC";
+            environments: components["schemas"]["DeploymentEnvironmentMapping"][];
+            /** @enum {string} */
+            status: "ACTIVE" | "DISABLED";
+            /**
+             * Format: int32
+             * @description 1 when created, one more per rotation.
+             */
+            secretVersion: number;
+            /** @description Where the pipeline sends deliveries, relative to this server. */
+            hookPath: string;
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+            /** Format: date-time */
+            updatedAt: string;
+            updatedBy: string;
+            /** Format: date-time */
+            disabledAt?: string;
+        };
+        DeploymentIntegrationSecret: {
+            integration: components["schemas"]["DeploymentIntegration"];
+            /** @description The signing secret: set it in the pipeline (GitHub: the webhook’s Secret). Shown only this once. */
+            secret: string;
+        };
+        /** @description A deployment a pipeline reported, and the change it runs under. */
+        Deployment: {
+            id: string;
+            integrationId: string;
+            /** @description The pipeline’s own id of the deployment. */
+            externalId: string;
+            environment: string;
+            commit: string;
+            ref: string;
+            url?: string;
+            /** @enum {string} */
+            status: "PENDING" | "IN_PROGRESS" | "SUCCEEDED" | "FAILED" | "INACTIVE" | "BLOCKED";
+            changeId?: string;
+            /** @description Whether the change was raised from the environment’s template for this deployment. */
+            changeCreated: boolean;
+            blockedCode?: string;
+            blockedReason?: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        /** @description A page of Deployment results. */
+        DeploymentPage: {
+            nodes: components["schemas"]["Deployment"][];
+            pageInfo: components["schemas"]["PageInfo"];
+        };
         /** @description What the cron prunes of the tenant and what erasure redacts. Audit events are never pruned (kept at least 7 years, the SOX default); request metrics and hub events are never stored (kept in memory, well inside 90 days). */
         RetentionPolicy: {
             /**
@@ -2579,6 +2782,10 @@ export interface components {
             webhookEndpoints: components["schemas"]["WebhookEndpoint"][];
             /** @description An endpoint’s delivery log, newest first (admin). */
             webhookDeliveries: components["schemas"]["WebhookDeliveryPage"];
+            /** @description The tenant’s deployment integrations, newest first (never their secrets). */
+            deploymentIntegrations: components["schemas"]["DeploymentIntegration"][];
+            /** @description Deployments pipelines reported, newest first, optionally of one change or integration. */
+            deployments: components["schemas"]["DeploymentPage"];
             /** @description The tenant’s retention policy (the defaults until an admin sets one). */
             retentionPolicy: components["schemas"]["RetentionPolicy"];
             /** @description The live snapshot: your tenant’s change KPIs and the system figures of the last minute. */
@@ -2672,6 +2879,14 @@ export interface components {
             enableWebhookEndpoint: components["schemas"]["WebhookEndpoint"];
             /** @description Sends a delivery’s event again, with the same webhook-id (admin; audited). */
             redeliverWebhook: components["schemas"]["WebhookDelivery"];
+            /** @description Creates a deployment integration and its signing secret (shown once). Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id. */
+            createDeploymentIntegration: components["schemas"]["DeploymentIntegrationSecret"];
+            /** @description Replaces the signing secret (shown once); the old one stops verifying at once. Its answer holds a secret shown only once: it is never stored, so a retry with the same idempotency key is refused with IDEMPOTENCY_SECRET_NOT_REPLAYABLE and the created id. */
+            rotateDeploymentIntegrationSecret: components["schemas"]["DeploymentIntegrationSecret"];
+            /** @description Renames an integration or replaces its environment mapping. */
+            updateDeploymentIntegration: components["schemas"]["DeploymentIntegration"];
+            /** @description Disables an integration for good: its deliveries are refused from now on. */
+            disableDeploymentIntegration: components["schemas"]["DeploymentIntegration"];
             /** @description Changes the fields given of the tenant’s retention policy (admin; audited). */
             setRetentionPolicy: components["schemas"]["RetentionPolicy"];
             /** @description Erases a person’s personal data (admin; audited): their name and email, kept from being written back by later tokens, and the free text they wrote when the retention policy says so; the audit chain still verifies. Refused under legal hold (LEGAL_HOLD). */
@@ -2708,7 +2923,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "OPERATION_RESOLUTION_FAILURE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_IMPLEMENTED" | "INTERNAL" | "CONFIG_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "CSRF_HEADER_REQUIRED" | "CORS_ORIGIN_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_DECLINED" | "HOST_NOT_ALLOWED" | "INTROSPECTION_DISABLED" | "QUERY_LIMIT_EXCEEDED" | "RATE_LIMITED" | "RESULT_TOO_LARGE" | "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_SECRET_NOT_REPLAYABLE" | "CONCURRENT_MODIFICATION" | "CHANGE_NOT_FOUND" | "CHANGE_INVALID_TRANSITION" | "CHANGE_VERSION_CONFLICT" | "CHANGE_NOT_EDITABLE" | "CHANGE_STANDARD_REQUIRES_TEMPLATE" | "APPROVAL_SELF_APPROVAL" | "APPROVAL_DUPLICATE_VOTE" | "APPROVAL_NOT_PENDING" | "APPROVAL_CHANGE_MANAGER_REQUIRED" | "APPROVAL_REQUIRES_PERSON" | "RISK_NOT_ASSESSED" | "SCHEDULE_INVALID_WINDOW" | "SCHEDULE_FREEZE_WINDOW" | "FREEZE_WINDOW_NOT_FOUND" | "EMERGENCY_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "TEMPLATE_VERSION_CONFLICT" | "TEMPLATE_RETIRED" | "API_KEY_NOT_FOUND" | "WORKFLOW-001" | "WORKFLOW-002" | "WORKFLOW-003" | "WORKFLOW-004" | "WORKFLOW-005" | "WORKFLOW-006" | "WORKFLOW-007" | "WORKFLOW-008" | "WORKFLOW-009" | "WORKFLOW-010" | "WORKFLOW-011" | "WORKFLOW-012" | "WORKFLOW-013" | "WORKFLOW_SECRET_NOT_FOUND" | "SECRETS_NOT_CONFIGURED" | "AUDIT_DIGESTS_NOT_CONFIGURED" | "TENANT_EXPORT_NOT_CONFIGURED" | "AUDIT_CHAIN_BROKEN" | "AUDIT_ARCHIVE_CONFLICT" | "AUDIT_VERIFICATION_NOT_FOUND" | "USER_NOT_FOUND" | "USER_ALREADY_ERASED" | "LEGAL_HOLD" | "EXECUTION-010" | "EXECUTION-011" | "EXECUTION-012" | "EGRESS_DENIED" | "WEBHOOK_ENDPOINT_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND";
+            code: "BAD_REQUEST" | "VALIDATION_FAILED" | "GRAPHQL_PARSE_FAILED" | "GRAPHQL_VALIDATION_FAILED" | "OPERATION_RESOLUTION_FAILURE" | "NOT_FOUND" | "METHOD_NOT_ALLOWED" | "NOT_ACCEPTABLE" | "UNSUPPORTED_MEDIA_TYPE" | "PAYLOAD_TOO_LARGE" | "NOT_IMPLEMENTED" | "INTERNAL" | "CONFIG_INVALID" | "UNAUTHENTICATED" | "FORBIDDEN" | "CSRF_HEADER_REQUIRED" | "CORS_ORIGIN_NOT_ALLOWED" | "ORIGIN_NOT_ALLOWED" | "CONFIRMATION_REQUIRED" | "CONFIRMATION_DECLINED" | "HOST_NOT_ALLOWED" | "INTROSPECTION_DISABLED" | "QUERY_LIMIT_EXCEEDED" | "RATE_LIMITED" | "RESULT_TOO_LARGE" | "TOO_MANY_SUBSCRIPTIONS" | "TOO_MANY_CONNECTIONS" | "IDEMPOTENCY_IN_PROGRESS" | "IDEMPOTENCY_KEY_REUSED" | "IDEMPOTENCY_SECRET_NOT_REPLAYABLE" | "CONCURRENT_MODIFICATION" | "CHANGE_NOT_FOUND" | "CHANGE_INVALID_TRANSITION" | "CHANGE_VERSION_CONFLICT" | "CHANGE_NOT_EDITABLE" | "CHANGE_STANDARD_REQUIRES_TEMPLATE" | "APPROVAL_SELF_APPROVAL" | "APPROVAL_DUPLICATE_VOTE" | "APPROVAL_NOT_PENDING" | "APPROVAL_CHANGE_MANAGER_REQUIRED" | "APPROVAL_REQUIRES_PERSON" | "RISK_NOT_ASSESSED" | "SCHEDULE_INVALID_WINDOW" | "SCHEDULE_FREEZE_WINDOW" | "FREEZE_WINDOW_NOT_FOUND" | "EMERGENCY_NOT_ALLOWED" | "TEMPLATE_NOT_FOUND" | "TEMPLATE_VERSION_CONFLICT" | "TEMPLATE_RETIRED" | "API_KEY_NOT_FOUND" | "WORKFLOW-001" | "WORKFLOW-002" | "WORKFLOW-003" | "WORKFLOW-004" | "WORKFLOW-005" | "WORKFLOW-006" | "WORKFLOW-007" | "WORKFLOW-008" | "WORKFLOW-009" | "WORKFLOW-010" | "WORKFLOW-011" | "WORKFLOW-012" | "WORKFLOW-013" | "WORKFLOW_SECRET_NOT_FOUND" | "SECRETS_NOT_CONFIGURED" | "DEPLOYMENT_INTEGRATION_NOT_FOUND" | "DEPLOYMENT_INTEGRATION_DISABLED" | "DEPLOYMENT_SIGNATURE_MISSING" | "DEPLOYMENT_SIGNATURE_INVALID" | "DEPLOYMENT_TIMESTAMP_STALE" | "DEPLOYMENT_REPLAYED" | "DEPLOYMENT_PAYLOAD_INVALID" | "DEPLOYMENT_SECRET_UNAVAILABLE" | "DEPLOYMENT_ENVIRONMENT_UNKNOWN" | "DEPLOYMENT_FREEZE_WINDOW" | "DEPLOYMENT_CHANGE_NOT_FOUND" | "DEPLOYMENT_CHANGE_NOT_APPROVED" | "DEPLOYMENT_TEMPLATE_UNAVAILABLE" | "DEPLOYMENT_WINDOW_INVALID" | "AUDIT_DIGESTS_NOT_CONFIGURED" | "TENANT_EXPORT_NOT_CONFIGURED" | "AUDIT_CHAIN_BROKEN" | "AUDIT_ARCHIVE_CONFLICT" | "AUDIT_VERIFICATION_NOT_FOUND" | "USER_NOT_FOUND" | "USER_ALREADY_ERASED" | "LEGAL_HOLD" | "EXECUTION-010" | "EXECUTION-011" | "EXECUTION-012" | "EGRESS_DENIED" | "WEBHOOK_ENDPOINT_NOT_FOUND" | "WEBHOOK_DELIVERY_NOT_FOUND";
         } & {
             [key: string]: unknown;
         };
@@ -3810,6 +4025,66 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDeliveryPage"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    deploymentIntegrations: {
+        parameters: {
+            query?: {
+                first?: number;
+                deploymentIntegrations_environments_first?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentIntegration"][];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    deployments: {
+        parameters: {
+            query?: {
+                changeId?: string;
+                integrationId?: string;
+                first?: number;
+                after?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentPage"];
                 };
             };
             400: components["responses"]["E400"];
@@ -5169,6 +5444,148 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["WebhookDelivery"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    createDeploymentIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    name: string;
+                    kind: components["schemas"]["DeploymentIntegrationKind"];
+                    /** @description Each environment once (at most 20); a deployment elsewhere is blocked. */
+                    environments: components["schemas"]["DeploymentEnvironmentInput"][];
+                    /** Format: int32 */
+                    createDeploymentIntegration_integration_integration_environments_first?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentIntegrationSecret"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    rotateDeploymentIntegrationSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    /** Format: int32 */
+                    rotateDeploymentIntegrationSecret_integration_integration_environments_first?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentIntegrationSecret"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    updateDeploymentIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    name?: string;
+                    /** @description Each environment once (at most 20); a deployment elsewhere is blocked. */
+                    environments?: components["schemas"]["DeploymentEnvironmentInput"][];
+                    /** Format: int32 */
+                    updateDeploymentIntegration_environments_first?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentIntegration"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    disableDeploymentIntegration: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    id: string;
+                    /** Format: int32 */
+                    disableDeploymentIntegration_environments_first?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentIntegration"];
                 };
             };
             400: components["responses"]["E400"];

@@ -1,4 +1,5 @@
 import { getChange } from '../../db/changes';
+import { changeHasDeployment } from '../../db/deployments';
 import { executionOfOutbox } from '../../db/executions';
 import type { FollowUp } from '../../db/outbox';
 import { getWorkflow } from '../../db/workflows';
@@ -45,6 +46,9 @@ export async function startApprovedRunbook(
   const change = await getChange(ctx.db, tenantId, changeId);
   if (!change?.runbookWorkflowId) return 'no runbook';
   if (!STILL_APPROVED.includes(change.status)) return `not started: the change is ${change.status}`;
+  // A deployment implements it (src/usecases/deployments): a runbook would do the same work twice.
+  if (await changeHasDeployment(ctx.db, tenantId, change.id))
+    return 'not started: a deployment implements it';
   if (!runbookVouchedFor(change)) {
     logger.log('warn', 'runbook not started: attached by neither a change manager nor a template', {
       changeId: change.id,

@@ -8,7 +8,7 @@ import { priorityFor } from '../../domain/priority';
 import { assertTransition } from '../../domain/stateMachine';
 import type { ChangeRecord, ChangeType, Level } from '../../domain/types';
 import { AppError } from '../../errors';
-import { commitWithAudit } from '../commit';
+import { type AuditEntry, commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
 import { changeEvent } from '../ports/events';
 import { computeRisk, withRisk } from './risk';
@@ -36,6 +36,11 @@ export interface TemplateOrigin {
   runbookInputs: Record<string, unknown> | null;
   plannedStart: string;
   plannedEnd: string;
+  /**
+   * What else commits in the change's own batch (a deployment linking the change it raised), so
+   * that the change never exists without it.
+   */
+  alsoCommit?: (change: ChangeRecord) => { statements: D1PreparedStatement[]; audit: AuditEntry[] };
 }
 
 const unique = (xs: string[]) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))];
@@ -126,8 +131,9 @@ export async function createChange(
     implementedAt: null,
     completedAt: null,
   };
+  const also = origin?.alsoCommit?.(change) ?? { statements: [], audit: [] };
   const created = await commitWithAudit(ctx, async () => ({
-    statements: insertChangeStatements(ctx.db, change),
+    statements: [...insertChangeStatements(ctx.db, change), ...also.statements],
     audit: [
       {
         action: 'change.created',
@@ -136,6 +142,7 @@ export async function createChange(
         before: null,
         after: change,
       },
+      ...also.audit,
     ],
     result: change,
   }));

@@ -11,7 +11,7 @@ import type { ChangeRecord } from '../../domain/types';
 import { AppError } from '../../errors';
 import { commitWithAudit } from '../commit';
 import type { AuthedContext } from '../context';
-import { createChange } from './lifecycle';
+import { createChange, type TemplateOrigin } from './lifecycle';
 
 /**
  * Standard changes as ITIL defines them: a change manager writes down, once, a routine change
@@ -408,6 +408,8 @@ export interface FromTemplateInput {
   titleVariables: TitleVariable[];
   plannedStart: string;
   plannedEnd: string;
+  /** Committed with the change (TemplateOrigin.alsoCommit): a deployment's link to it. */
+  alsoCommit?: TemplateOrigin['alsoCommit'];
 }
 
 /**
@@ -445,6 +447,7 @@ export async function createChangeFromTemplate(
       runbookInputs: t.runbookInputs,
       plannedStart: input.plannedStart,
       plannedEnd: input.plannedEnd,
+      ...(input.alsoCommit ? { alsoCommit: input.alsoCommit } : {}),
     },
   );
 }

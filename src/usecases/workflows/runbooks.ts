@@ -1,3 +1,4 @@
+import { changeHasDeployment } from '../../db/deployments';
 import { getExecution, insertExecutionStatement } from '../../db/executions';
 import { getWorkflow } from '../../db/workflows';
 import { type Principal, systemPrincipal } from '../../domain/principal';
@@ -86,6 +87,10 @@ export async function startImplementation(
       assertTransition(current.status, 'IMPLEMENTING');
       const next: ChangeRecord = { ...current, status: 'IMPLEMENTING', implementedAt: now };
       if (!current.runbookWorkflowId) return { next, action: 'change.implementation_started', result: null };
+      // A change a deployment implements (src/usecases/deployments) does not also run its runbook.
+      if (await changeHasDeployment(ctx.db, current.tenantId, current.id)) {
+        return { next, action: 'change.implementation_started', result: null };
+      }
       if (!runbookVouchedFor(current)) throw runbookNotVouched(current);
       if (!ctx.executions) throw engineMissing();
       const workflow = await getWorkflow(ctx.db, ctx.principal.tenantId, current.runbookWorkflowId);
