@@ -1905,6 +1905,8 @@ export interface components {
             auditChain: components["schemas"]["ComplianceAuditChain"];
             checks: components["schemas"]["ComplianceCheck"][];
             findings: components["schemas"]["ComplianceFinding"][];
+            /** @description More exist than listed. */
+            findingsTruncated: boolean;
         };
         StatusCount: {
             /** @enum {string} */
