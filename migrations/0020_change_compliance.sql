@@ -273,3 +273,13 @@ END;
 INSERT INTO change_compliance (change_id, tenant_id, created_at, sox1, sox2, pci_gaps, touches_pci, review_pending_due)
 SELECT change_id, tenant_id, created_at, sox1, sox2, pci_gaps, touches_pci, review_pending_due
 FROM change_compliance_facts WHERE true;
+
+-- FULL verifications continued by the cron (issue 15 item 4): a FULL run a caller started (or the
+-- weekly schedule) is marked `background` and the cron moves it on a bounded page at a time until
+-- it ends, whether or not anyone passes its cursor back. `lease_until` keeps two cron invocations
+-- from hashing the same page at once (the next_seq guard already keeps them from recording it twice).
+ALTER TABLE audit_verifications ADD COLUMN background INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE audit_verifications ADD COLUMN lease_until TEXT;
+CREATE INDEX idx_audit_verifications_background
+  ON audit_verifications (updated_at) WHERE background = 1 AND status = 'RUNNING';
+CREATE INDEX idx_audit_verifications_started ON audit_verifications (tenant_id, started_at);
