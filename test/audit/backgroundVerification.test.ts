@@ -1,8 +1,14 @@
-import { env } from 'cloudflare:test';
+import {
+  createExecutionContext,
+  createScheduledController,
+  env,
+  waitOnExecutionContext,
+} from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
 import { chainStatus } from '../../src/db/auditVerifications';
 import { GENESIS_HASH } from '../../src/domain/auditChain';
+import worker from '../../src/runtime/worker/index';
 import {
   type BackgroundVerificationDeps,
   continueBackgroundVerifications,
@@ -164,5 +170,21 @@ describe('FULL verification continued by the cron', () => {
     const viewer = await token({ tenant, roles: ['viewer'], sub: 'v' });
     const denied = await gql(RUNS, {}, { token: viewer });
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+  });
+
+  it('the Worker’s every-minute cron moves a run on', async () => {
+    const tenant = 'bg-verify-cron';
+    const events = 2 * VERIFY_PAGE_EVENTS + 5;
+    await appendChain(tenant, 1, events, GENESIS_HASH);
+    await startFull(tenant);
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ scheduledTime: Date.now(), cron: '* * * * *' }),
+      env,
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    const [run] = await runsOf(tenant);
+    expect(run).toMatchObject({ status: 'VALID', verifiedToSeq: events, checked: events });
   });
 });
