@@ -20,6 +20,8 @@ export interface VerificationRun {
   startedBy: string;
   startedAt: string;
   updatedAt: string;
+  /** A FULL run the cron continues until it ends (migration 0020). */
+  background: boolean;
 }
 
 interface RunRow {
@@ -38,11 +40,12 @@ interface RunRow {
   started_by: string;
   started_at: string;
   updated_at: string;
+  background: number;
 }
 
 const RUN_COLUMNS =
   'tenant_id, id, mode, anchor, from_seq, to_seq, next_seq, prev_hash, checked, status, broken_at_seq, reason, ' +
-  'started_by, started_at, updated_at';
+  'started_by, started_at, updated_at, background';
 
 const runFromRow = (r: RunRow): VerificationRun => ({
   tenantId: r.tenant_id,
@@ -60,6 +63,7 @@ const runFromRow = (r: RunRow): VerificationRun => ({
   startedBy: r.started_by,
   startedAt: r.started_at,
   updatedAt: r.updated_at,
+  background: r.background === 1,
 });
 
 export async function verificationRun(
@@ -90,7 +94,7 @@ export async function insertVerificationRun(
     db
       .prepare(
         `INSERT INTO audit_verifications (${RUN_COLUMNS})
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)`,
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)`,
       )
       .bind(
         r.tenantId,
@@ -108,6 +112,7 @@ export async function insertVerificationRun(
         r.startedBy,
         r.startedAt,
         r.updatedAt,
+        r.background ? 1 : 0,
       ),
   ]);
 }
@@ -124,7 +129,8 @@ export async function advanceVerificationRun(
   const res = await db
     .prepare(
       `UPDATE audit_verifications
-       SET next_seq = ?3, prev_hash = ?4, checked = ?5, status = ?6, broken_at_seq = ?7, reason = ?8, updated_at = ?9
+       SET next_seq = ?3, prev_hash = ?4, checked = ?5, status = ?6, broken_at_seq = ?7, reason = ?8, updated_at = ?9,
+         lease_until = NULL
        WHERE tenant_id = ?1 AND id = ?2 AND next_seq = ?10 AND status = 'RUNNING'`,
     )
     .bind(
@@ -141,6 +147,76 @@ export async function advanceVerificationRun(
     )
     .run();
   return res.meta.changes > 0;
+}
+
+/** The tenant's FULL run the cron is continuing, if one is (and moved since `staleBefore`). */
+export async function runningBackgroundRun(
+  db: D1Database,
+  tenantId: string,
+  staleBefore: string,
+): Promise<VerificationRun | null> {
+  const row = await db
+    .prepare(
+      `SELECT ${RUN_COLUMNS} FROM audit_verifications
+       WHERE tenant_id = ?1 AND background = 1 AND status = 'RUNNING' AND updated_at >= ?2
+       ORDER BY started_at LIMIT 1`,
+    )
+    .bind(tenantId, staleBefore)
+    .first<RunRow>();
+  return row ? runFromRow(row) : null;
+}
+
+/** Running background runs of every tenant that no cron invocation holds, least recently moved first. */
+export async function dueBackgroundRuns(
+  db: D1Database,
+  now: string,
+  limit: number,
+): Promise<VerificationRun[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${RUN_COLUMNS} FROM audit_verifications
+       WHERE background = 1 AND status = 'RUNNING' AND (lease_until IS NULL OR lease_until < ?1)
+       ORDER BY updated_at LIMIT ?2`,
+    )
+    .bind(now, limit)
+    .all<RunRow>();
+  return results.map(runFromRow);
+}
+
+/**
+ * Takes a run's next page for one cron invocation until `until`, if it is still where it was and
+ * nobody else holds it. Recording the page (advanceVerificationRun) releases it.
+ */
+export async function leaseBackgroundRun(
+  db: D1Database,
+  r: VerificationRun,
+  now: string,
+  until: string,
+): Promise<boolean> {
+  const res = await db
+    .prepare(
+      `UPDATE audit_verifications SET lease_until = ?4
+       WHERE tenant_id = ?1 AND id = ?2 AND next_seq = ?3 AND status = 'RUNNING'
+         AND (lease_until IS NULL OR lease_until < ?5)`,
+    )
+    .bind(r.tenantId, r.id, r.nextSeq, until, now)
+    .run();
+  return res.meta.changes > 0;
+}
+
+/** The tenant's verification runs, newest first. */
+export async function listVerificationRuns(
+  db: D1Database,
+  tenantId: string,
+  limit: number,
+): Promise<VerificationRun[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${RUN_COLUMNS} FROM audit_verifications WHERE tenant_id = ?1 ORDER BY started_at DESC, id LIMIT ?2`,
+    )
+    .bind(tenantId, limit)
+    .all<RunRow>();
+  return results.map(runFromRow);
 }
 
 export interface ChainStatus {

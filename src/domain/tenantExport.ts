@@ -68,6 +68,10 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
     'verification runs in progress, forgotten after 7 days; a restore verifies the chain itself',
   audit_chain_status:
     'where the service last verified the chain: the restored chain is verified again from its digests',
+  change_compliance:
+    'compliance facts derived by triggers from changes, approvals and services: rebuilt as a restore inserts them',
+  compliance_daily:
+    'per-day compliance counts derived by triggers from change_compliance: rebuilt the same way',
 };
 
 export interface ExportFile {

@@ -2,11 +2,15 @@ import type { AuditEventRecord } from '../db/audit';
 import type { Page } from '../domain/pagination';
 import {
   type BoundedVerification,
+  VERIFICATION_RUNS_LIMIT,
   VERIFY_PAGE_EVENTS,
+  type VerificationRunProgress,
+  verificationRunsOf,
   verifyTenantAuditChain,
 } from '../usecases/auditVerification';
 import { AUDIT_PAGE_SIZE, auditLogPage } from '../usecases/reports';
 import { builder } from './builder';
+import { firstArg } from './listArgs';
 import { definePage, pageArgs } from './page';
 
 const AuditEventRef = builder.objectRef<AuditEventRecord>('AuditEvent').implement({
@@ -93,7 +97,44 @@ const AuditVerificationRef = builder.objectRef<BoundedVerification>('AuditChainV
   }),
 });
 
+const RunStatusEnum = builder.enumType('AuditVerificationStatus', {
+  values: {
+    RUNNING: { description: 'More events to check.' },
+    VALID: { description: 'Checked to its end, whole.' },
+    BROKEN: { description: 'Stopped at the first broken link.' },
+  } as const,
+});
+
+const VerificationRunRef = builder.objectRef<VerificationRunProgress>('AuditVerificationRun').implement({
+  description: 'A verification that continued beyond one call: where it is.',
+  fields: (t) => ({
+    id: t.exposeID('id', { description: 'The cursor that continues it while RUNNING.' }),
+    mode: t.expose('mode', { type: VerificationModeEnum }),
+    status: t.expose('status', { type: RunStatusEnum }),
+    continuedByScheduler: t.exposeBoolean('continuedByScheduler', {
+      description: 'A FULL run: the scheduler checks a bounded page of it every minute until it ends.',
+    }),
+    fromSeq: t.exposeInt('fromSeq'),
+    toSeq: t.exposeInt('toSeq', { description: 'The chain’s head when it started: where it ends.' }),
+    verifiedToSeq: t.exposeInt('verifiedToSeq'),
+    checked: t.exposeInt('checked'),
+    brokenAtSeq: t.exposeInt('brokenAtSeq', { nullable: true }),
+    reason: t.exposeString('reason', { nullable: true }),
+    startedBy: t.exposeID('startedBy'),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+  }),
+});
+
 builder.queryFields((t) => ({
+  auditVerificationRuns: t.withAuth({ changeManager: true }).field({
+    type: [VerificationRunRef],
+    description:
+      'The tenant’s verification runs that continued beyond one call, newest first: a FULL run’s progress ' +
+      'as the scheduler continues it.',
+    args: { first: firstArg(t, 10, VERIFICATION_RUNS_LIMIT) },
+    resolve: (_r, { first }, ctx) => verificationRunsOf(ctx, first ?? 10),
+  }),
   auditLog: t.withAuth({ viewer: true }).field({
     type: AuditPageRef,
     description:

@@ -66,6 +66,7 @@ const ReportRef = builder.objectRef<ComplianceReport>('ComplianceReport').implem
       args: { first: firstArg(t, 100, 1000) },
       resolve: (r, { first }) => firstOf(r.findings, first),
     }),
+    findingsTruncated: t.exposeBoolean('findingsTruncated', { description: 'More exist than listed.' }),
   }),
 });
 
@@ -75,8 +76,8 @@ builder.queryFields((t) => ({
     description: 'Compliance report for changes created in [from, to) (at most 366 days).',
     mcp: { name: 'compliance_report', toolset: 'changes' },
     args: {
-      from: t.arg({ type: 'DateTime', description: 'Start of the period: changes created from then on.' }),
-      to: t.arg({ type: 'DateTime', description: 'End of the period (after from).' }),
+      from: t.arg({ type: 'DateTime', description: 'Period start (inclusive).' }),
+      to: t.arg({ type: 'DateTime', description: 'Period end (exclusive).' }),
     },
     resolve: (_r, args, ctx) => complianceReport(ctx, args.from, args.to),
   }),

@@ -1,3 +1,4 @@
+import type { AuditDigestSettings } from '../config';
 import { auditEventsFrom, auditHead } from '../db/audit';
 import { lastAuditDigest } from '../db/auditDigests';
 import {
@@ -5,17 +6,22 @@ import {
   advanceVerificationRun,
   type ChainStatus,
   chainStatus,
+  dueBackgroundRuns,
   insertVerificationRun,
+  leaseBackgroundRun,
+  listVerificationRuns,
   recordChainFinding,
+  runningBackgroundRun,
   type VerificationMode,
   type VerificationRun,
   verificationRun,
 } from '../db/auditVerifications';
 import { v1RedactionFromDb } from '../db/redactions';
 import { type AuditChainVerification, GENESIS_HASH, verifyAuditStretch } from '../domain/auditChain';
+import { systemPrincipal } from '../domain/principal';
 import { AppError } from '../errors';
 import { anchorProblem, passedDigests } from './auditAnchors';
-import type { AuthedContext } from './context';
+import { type AuthedContext, createRequestContext } from './context';
 
 /**
  * Bounded verification of a tenant's audit chain (issue 15 item 4). Every call reads and hashes at
@@ -82,6 +88,12 @@ interface Anchor {
 async function start(ctx: AuthedContext, mode: VerificationMode): Promise<BoundedVerification> {
   const { db } = ctx;
   const tenantId = ctx.principal.tenantId;
+  if (mode === 'FULL') {
+    // One FULL run per tenant at a time: a second request joins the one the cron is continuing.
+    const staleBefore = new Date(ctx.now().getTime() - RUN_TTL_MS).toISOString();
+    const running = await runningBackgroundRun(db, tenantId, staleBefore);
+    if (running) return step(ctx, running, null);
+  }
   const [digest, status, head] = await Promise.all([
     lastAuditDigest(db, tenantId),
     chainStatus(db, tenantId),
@@ -113,6 +125,7 @@ async function start(ctx: AuthedContext, mode: VerificationMode): Promise<Bounde
     startedBy: ctx.principal.id,
     startedAt: at,
     updatedAt: at,
+    background: mode === 'FULL',
   };
   if (problem) {
     const broken = { ...run, status: 'BROKEN' as const, brokenAtSeq: problem.seq, reason: problem.reason };
@@ -237,4 +250,111 @@ function answer(run: VerificationRun, checked: number, status: ChainStatus | nul
     complete: run.status !== 'RUNNING',
     cursor: run.status === 'RUNNING' ? run.id : null,
   };
+}
+
+/** How long one cron invocation holds a run's next page before another may take it. */
+const LEASE_MS = 5 * 60_000;
+/** Pages of background runs one cron invocation checks (VERIFY_PAGE_EVENTS events each). */
+export const BACKGROUND_PAGES_PER_INVOCATION = 5;
+
+export interface BackgroundVerificationDeps {
+  db: D1Database;
+  auditDigestSettings: AuditDigestSettings;
+  now: () => Date;
+}
+
+export interface BackgroundVerificationReport {
+  advanced: { tenantId: string; runId: string; verifiedToSeq: number; toSeq: number; complete: boolean }[];
+  failed: { tenantId: string; runId: string; error: string }[];
+}
+
+/**
+ * The cron's part of FULL verification (src/runtime/worker/scheduled.ts, the Node timer): moves the
+ * running background runs of every tenant on, a page at a time, at most `pages` pages, least
+ * recently moved first. Each page is leased first, so two invocations do not check the same page,
+ * and recorded only from where the run was, so none is recorded twice; a failure is reported and
+ * the lease runs out for the next invocation.
+ */
+export async function continueBackgroundVerifications(
+  deps: BackgroundVerificationDeps,
+  pages = BACKGROUND_PAGES_PER_INVOCATION,
+): Promise<BackgroundVerificationReport> {
+  const report: BackgroundVerificationReport = { advanced: [], failed: [] };
+  let budget = pages;
+  while (budget > 0) {
+    const now = deps.now();
+    const due = await dueBackgroundRuns(deps.db, now.toISOString(), budget);
+    if (due.length === 0) break;
+    for (const run of due) {
+      budget -= 1;
+      const until = new Date(now.getTime() + LEASE_MS).toISOString();
+      if (!(await leaseBackgroundRun(deps.db, run, now.toISOString(), until))) continue;
+      const ctx = createRequestContext({
+        db: deps.db,
+        requestId: `audit-verification:${run.id}`,
+        principal: systemPrincipal(run.tenantId, 'audit-verifier', 'ChangeFlow audit verification'),
+        source: 'system',
+        auditDigestSettings: deps.auditDigestSettings,
+      }) as AuthedContext;
+      try {
+        const r = await step(ctx, run, null);
+        report.advanced.push({
+          tenantId: run.tenantId,
+          runId: run.id,
+          verifiedToSeq: r.verifiedToSeq,
+          toSeq: r.toSeq,
+          complete: r.complete,
+        });
+      } catch (e) {
+        report.failed.push({ tenantId: run.tenantId, runId: run.id, error: String(e) });
+      }
+    }
+  }
+  return report;
+}
+
+/** A verification run's progress, as the tenant's auditVerificationRuns query shows it. */
+export interface VerificationRunProgress {
+  id: string;
+  mode: VerificationMode;
+  status: VerificationRun['status'];
+  continuedByScheduler: boolean;
+  fromSeq: number;
+  toSeq: number;
+  verifiedToSeq: number;
+  checked: number;
+  brokenAtSeq: number | null;
+  reason: string | null;
+  startedBy: string;
+  startedAt: string;
+  updatedAt: string;
+}
+
+export const VERIFICATION_RUNS_LIMIT = 20;
+
+/** The tenant's own runs that continued beyond one call, newest first. */
+export async function verificationRunsOf(
+  ctx: AuthedContext,
+  limit: number,
+): Promise<VerificationRunProgress[]> {
+  const runs = await listVerificationRuns(
+    ctx.db,
+    ctx.principal.tenantId,
+    Math.min(limit, VERIFICATION_RUNS_LIMIT),
+  );
+  return runs.map((r) => ({
+    id: r.id,
+    mode: r.mode,
+    status: r.status,
+    continuedByScheduler: r.background,
+    fromSeq: r.fromSeq,
+    toSeq: r.toSeq,
+    verifiedToSeq: r.nextSeq - 1,
+    checked: r.checked,
+    brokenAtSeq: r.brokenAtSeq,
+    reason: r.reason,
+    startedBy: r.startedBy,
+    startedAt: r.startedAt,
+    updatedAt: r.updatedAt,
+  }));
 }

@@ -452,6 +452,22 @@ const QUERIES: Record<string, () => Promise<void>> = {
       expect(bHashes.has(d.headHash)).toBe(true);
     }
   },
+  async auditVerificationRuns() {
+    // A run of A's in progress (as a FULL run longer than a page leaves it): B's list never has it.
+    const at = new Date().toISOString();
+    await env.DB.prepare(
+      `INSERT INTO audit_verifications (tenant_id, id, mode, anchor, from_seq, to_seq, next_seq, prev_hash,
+         checked, status, started_by, started_at, updated_at, background)
+       VALUES (?1, ?2, 'FULL', 'GENESIS', 1, 5000, 1001, ?3, 1000, 'RUNNING', 'a-admin', ?4, ?4, 1)`,
+    )
+      .bind(A.tenant, crypto.randomUUID(), '0'.repeat(64), at)
+      .run();
+    const r = await asB<{ auditVerificationRuns: { id: string; startedBy: string }[] }>(
+      '{ auditVerificationRuns { id startedBy } }',
+    );
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.auditVerificationRuns).toEqual([]);
+  },
   async verifyAuditChain() {
     const events = await allAuditEvents(B.admin);
     const r = await asB<{ verifyAuditChain: { valid: boolean; checked: number } }>(

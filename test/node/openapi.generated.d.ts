@@ -236,6 +236,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/audit-verification-runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Query.auditVerificationRuns
+         * @description The tenant’s verification runs that continued beyond one call, newest first: a FULL run’s progress as the scheduler continues it.
+         */
+        get: operations["auditVerificationRuns"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit-events": {
         parameters: {
             query?: never;
@@ -1552,6 +1572,11 @@ export interface components {
          */
         AuditVerificationAnchor: "GENESIS" | "DIGEST" | "CHECKPOINT";
         /**
+         * AuditVerificationStatus
+         * @enum {string}
+         */
+        AuditVerificationStatus: "RUNNING" | "VALID" | "BROKEN";
+        /**
          * TenantExportStatus
          * @enum {string}
          */
@@ -2187,6 +2212,36 @@ export interface components {
             /** @description Pass back to continue; null when complete. */
             cursor?: string;
         };
+        /** @description A verification that continued beyond one call: where it is. */
+        AuditVerificationRun: {
+            /** @description The cursor that continues it while RUNNING. */
+            id: string;
+            /** @enum {string} */
+            mode: "RECENT" | "FULL";
+            /** @enum {string} */
+            status: "RUNNING" | "VALID" | "BROKEN";
+            /** @description A FULL run: the scheduler checks a bounded page of it every minute until it ends. */
+            continuedByScheduler: boolean;
+            /** Format: int32 */
+            fromSeq: number;
+            /**
+             * Format: int32
+             * @description The chain’s head when it started: where it ends.
+             */
+            toSeq: number;
+            /** Format: int32 */
+            verifiedToSeq: number;
+            /** Format: int32 */
+            checked: number;
+            /** Format: int32 */
+            brokenAtSeq?: number;
+            reason?: string;
+            startedBy: string;
+            /** Format: date-time */
+            startedAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
         /** @description A signed digest of the tenant’s audit chain, written outside the database (R2): it anchors the events from fromSeq to toSeq. Verify offline with `npm run audit:verify` and the keys at /.well-known/changeflow-audit-keys.json. */
         AuditDigest: {
             /**
@@ -2310,6 +2365,8 @@ export interface components {
             auditChain: components["schemas"]["ComplianceAuditChain"];
             checks: components["schemas"]["ComplianceCheck"][];
             findings: components["schemas"]["ComplianceFinding"][];
+            /** @description More exist than listed. */
+            findingsTruncated: boolean;
         };
         StatusCount: {
             /** @enum {string} */
@@ -2762,6 +2819,8 @@ export interface components {
             workflowSecrets: components["schemas"]["WorkflowSecret"][];
             /** @description The tenant’s egress allow-list for workflow HTTP steps. */
             egressPolicy: components["schemas"]["EgressPolicy"];
+            /** @description The tenant’s verification runs that continued beyond one call, newest first: a FULL run’s progress as the scheduler continues it. */
+            auditVerificationRuns: components["schemas"]["AuditVerificationRun"][];
             /** @description Audit events, newest first: of one change (or other target) when targetId is given, else of the tenant. */
             auditLog: components["schemas"]["AuditEventPage"];
             /** @description Recomputes the tenant’s audit hash chain (a page per call) and reports the first broken link. */
@@ -3739,6 +3798,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["EgressPolicy"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            409: components["responses"]["E409"];
+            429: components["responses"]["E429"];
+        };
+    };
+    auditVerificationRuns: {
+        parameters: {
+            query?: {
+                first?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The field’s value, as GraphQL answers it. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerificationRun"][];
                 };
             };
             400: components["responses"]["E400"];

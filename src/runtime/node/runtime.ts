@@ -9,6 +9,7 @@ import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
+import { continueBackgroundVerifications } from '../../usecases/auditVerification';
 import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import { keyedMutex } from '../../usecases/ports/writeLock';
 import { type ExportDeps, runScheduledExports } from '../../usecases/tenantExports';
@@ -121,13 +122,21 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
       )
     : async () => {};
   const stopPruning = retentionTimer(options.db, logger);
+  // FULL audit verifications, continued a bounded number of pages a minute (as the Worker's cron).
+  const stopVerifications = periodic(logger, 'audit verifications', MINUTE_MS, () =>
+    continueBackgroundVerifications({
+      db: options.db,
+      auditDigestSettings: config.auditDigests,
+      now: () => new Date(),
+    }),
+  );
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   const fetch = (request: Request) => app.fetch(request, bindings, ports);
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
-      await Promise.all([stopDigests(), stopExports(), stopPruning()]);
+      await Promise.all([stopDigests(), stopExports(), stopPruning(), stopVerifications()]);
       hub.close();
       await gateway.close();
     })();

@@ -11,6 +11,7 @@ import { abandonExecution } from '../../engine/engine';
 import { AppError } from '../../errors';
 import { createLogger } from '../../log';
 import { digestSweepStep } from '../../usecases/auditDigests';
+import { continueBackgroundVerifications } from '../../usecases/auditVerification';
 import {
   auditTenantMigrations,
   migrationPrincipal,
@@ -235,6 +236,26 @@ export async function hourlyAuditDigests(env: ExecutionEnv, at: Date): Promise<v
 }
 
 /**
+ * FULL audit verifications (src/usecases/auditVerification.ts): every minute, a bounded number of
+ * pages of the running ones, whether or not their caller comes back with the cursor. Failures are
+ * logged; the run's lease runs out and the next minute takes it again.
+ */
+export async function backgroundVerifications(env: ExecutionEnv): Promise<void> {
+  try {
+    const report = await continueBackgroundVerifications({
+      db: env.DB,
+      auditDigestSettings: loadConfig(env).auditDigests,
+      now: () => new Date(),
+    });
+    if (report.advanced.length || report.failed.length) {
+      logger.log(report.failed.length ? 'error' : 'info', 'audit verifications', { ...report });
+    }
+  } catch (e) {
+    logger.log('error', 'audit verifications failed', { error: String(e) });
+  }
+}
+
+/**
  * Tenant exports (src/usecases/tenantExports.ts): every minute, bounded steps of the running ones;
  * at minute 30, new ones for the tenants due (BACKUP_EXPORT_INTERVAL_HOURS). Failures are logged.
  */
@@ -285,6 +306,7 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   const report = { cronStarted, ...swept, followUps, pruned };
   logger.log('info', 'scheduled sweep', report);
   await hourlyAuditDigests(env, at);
+  await backgroundVerifications(env);
   await scheduledExports(env, at);
   return report;
 }
