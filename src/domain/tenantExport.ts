@@ -43,6 +43,12 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: 'approvals', key: ['id'] },
   { name: 'change_migrations', key: ['change_id', 'migration'] },
   { name: 'freeze_windows', key: ['id'] },
+  // CI/CD: the integrations (secrets sealed as they are at rest), the deployments linked to
+  // changes (evidence of what went out), and the delivery claims that refuse a replayed GitHub
+  // delivery, which has no timestamp to age out by.
+  { name: 'deployment_integrations', key: ['id'] },
+  { name: 'deployments', key: ['id'] },
+  { name: 'deployment_deliveries', key: ['integration_id', 'delivery_key'] },
   { name: 'workflow_executions', key: ['id'] },
   { name: 'workflow_step_runs', key: ['execution_id', 'step_index'] },
   { name: 'retention_policies', key: ['tenant_id'] },

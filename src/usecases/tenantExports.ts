@@ -38,8 +38,9 @@ import type { AuditArchive } from './ports/auditArchive';
  * by the last step, lists every file with its rows and SHA-256, the audit head and the digests.
  */
 
-/** Steps an on-demand request runs before answering (the cron continues the rest). */
-export const ON_DEMAND_STEPS = 25;
+/** Steps an on-demand request runs before answering (the cron continues the rest): enough for a small
+ * tenant, every exported table one step, to be exported in one request. */
+export const ON_DEMAND_STEPS = 40;
 /** Steps the cron runs per running export, and exports it advances, per minute. */
 export const CRON_STEPS = 10;
 const CRON_EXPORTS = 10;

@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { schema } from '../../src/schema';
 import { token } from '../helpers/auth';
 import {
@@ -585,6 +585,78 @@ const steps: Step[] = [
     ],
   },
   {
+    mutation: 'createWebhookEndpoint',
+    actor: 'admin',
+    query: `mutation($url: String!) { createWebhookEndpoint(url: $url, events: ["change.created"]) {
+      secret endpoint { id } } }`,
+    vars: () => ({ url: `${inject('upstreamUrl')}/capture/${crypto.randomUUID()}/ok` }),
+    remember: (d) => {
+      const created = d.createWebhookEndpoint as { secret: string; endpoint: { id: string } };
+      ids.endpoint = created.endpoint.id;
+      ids.endpointSecret = created.secret;
+    },
+    events: () => [
+      {
+        action: 'webhook_endpoint.created',
+        targetType: 'WebhookEndpoint',
+        target: ids.endpoint as string,
+        before: null,
+        after: expect.objectContaining({ events: ['change.created'], enabled: true, secretVersion: 1 }),
+      },
+    ],
+    // The trail records the endpoint, never its signing secret.
+    also: (events) => expect(JSON.stringify(events)).not.toContain(String(ids.endpointSecret).slice(6)),
+  },
+  {
+    mutation: 'rotateWebhookEndpointSecret',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { rotateWebhookEndpointSecret(id: $id) { secret } }',
+    vars: () => ({ id: ids.endpoint }),
+    remember: (d) => {
+      ids.endpointSecret = (d.rotateWebhookEndpointSecret as { secret: string }).secret;
+    },
+    events: () => [
+      {
+        action: 'webhook_endpoint.secret_rotated',
+        targetType: 'WebhookEndpoint',
+        target: ids.endpoint as string,
+        before: { secretVersion: 1 },
+        after: expect.objectContaining({ secretVersion: 2 }),
+      },
+    ],
+    also: (events) => expect(JSON.stringify(events)).not.toContain(String(ids.endpointSecret).slice(6)),
+  },
+  {
+    mutation: 'disableWebhookEndpoint',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { disableWebhookEndpoint(id: $id) { enabled } }',
+    vars: () => ({ id: ids.endpoint }),
+    events: () => [
+      {
+        action: 'webhook_endpoint.disabled',
+        targetType: 'WebhookEndpoint',
+        target: ids.endpoint as string,
+        before: expect.objectContaining({ enabled: true }),
+        after: expect.objectContaining({ enabled: false }),
+      },
+    ],
+  },
+  {
+    mutation: 'enableWebhookEndpoint',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { enableWebhookEndpoint(id: $id) { enabled } }',
+    vars: () => ({ id: ids.endpoint }),
+    events: () => [
+      {
+        action: 'webhook_endpoint.enabled',
+        targetType: 'WebhookEndpoint',
+        target: ids.endpoint as string,
+        before: expect.objectContaining({ enabled: false }),
+        after: expect.objectContaining({ enabled: true }),
+      },
+    ],
+  },
+  {
     mutation: 'createWorkflow',
     actor: 'manager',
     query: `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { id version } }`,
@@ -810,6 +882,41 @@ const steps: Step[] = [
           templateId: ids.template,
           templateVersion: 2,
           requesterId: 'rita',
+        }),
+      },
+    ],
+  },
+  {
+    // The change raised from the template above was announced to the endpoint: redeliver it.
+    mutation: 'redeliverWebhook',
+    actor: 'admin',
+    query: 'mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }',
+    before: async () => {
+      const query = 'query($e: ID!) { webhookDeliveries(endpointId: $e, first: 5) { nodes { id } } }';
+      for (let i = 0; i < 100 && !ids.delivery; i++) {
+        const d = await gqlOk<{ webhookDeliveries: { nodes: { id: string }[] } }>(
+          query,
+          { e: ids.endpoint },
+          c.admin,
+        );
+        ids.delivery = d.webhookDeliveries.nodes[0]?.id ?? '';
+        if (!ids.delivery) await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    vars: () => ({ id: ids.delivery }),
+    remember: (d) => {
+      ids.redelivery = (d.redeliverWebhook as { id: string }).id;
+    },
+    events: () => [
+      {
+        action: 'webhook_delivery.redelivered',
+        targetType: 'WebhookDelivery',
+        target: ids.redelivery as string,
+        before: null,
+        after: expect.objectContaining({
+          redeliveryOf: ids.delivery,
+          endpointId: ids.endpoint,
+          eventType: 'change.created',
         }),
       },
     ],

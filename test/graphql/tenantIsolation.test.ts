@@ -1,5 +1,5 @@
 import { env } from 'cloudflare:test';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { gunzip } from '../../src/domain/tenantExport';
 import { schema } from '../../src/schema';
 import {
@@ -87,6 +87,11 @@ let aTemplate: { id: string; version: number };
 /** A's deployment integration, and a deployment it reported (blocked: it raises no change of A). */
 let aIntegration: Integration;
 let aDeploymentId: string;
+/** A's outgoing webhook endpoint (on the loopback receiver), and a delivery it was sent. */
+let aEndpoint: { id: string; secret: string };
+let aDeliveryId: string;
+/** The receiver key of B's own endpoint, which must never hear of A's writes. */
+const bEndpointKey = crypto.randomUUID();
 /** X-Request-Id of every request B sent, to prove none of them reached A's audit trail. */
 const bRequestIds = new Set<string>();
 
@@ -98,6 +103,9 @@ const TAG =
 const CREATE_KEY = `mutation($name: String!, $roles: [Role!]!) {
   createApiKey(name: $name, roles: $roles) { apiKey { id name revokedAt } secret } }`;
 const REVOKE_KEY = 'mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }';
+const WEBHOOK_ENDPOINTS = '{ webhookEndpoints { id url enabled secretVersion } }';
+const WEBHOOK_DELIVERIES =
+  'query($e: ID!) { webhookDeliveries(endpointId: $e, first: 20) { nodes { id status attempts } } }';
 const KEYS = '{ apiKeys { id name revokedAt } }';
 interface Workflow {
   id: string;
@@ -206,6 +214,23 @@ beforeAll(async () => {
   A = await cast('iso-tenant-a');
   B = await cast('iso-tenant-b');
 
+  // Endpoints first, so that A's changes below are announced to A's endpoint (and never to B's).
+  const endpoint = await gqlOk<{ createWebhookEndpoint: { secret: string; endpoint: { id: string } } }>(
+    `mutation($url: String!) { createWebhookEndpoint(url: $url, events: ["change.created"]) { secret endpoint { id } } }`,
+    { url: `${inject('upstreamUrl')}/capture/${crypto.randomUUID()}/ok` },
+    A.admin,
+  );
+  aEndpoint = {
+    id: endpoint.createWebhookEndpoint.endpoint.id,
+    secret: endpoint.createWebhookEndpoint.secret,
+  };
+  // B's endpoint on the same receiver, made before any egress policy narrows either tenant.
+  const b = await gql(
+    `mutation($url: String!) { createWebhookEndpoint(url: $url, events: ["change.created"]) { endpoint { id } } }`,
+    { url: `${inject('upstreamUrl')}/capture/${bEndpointKey}/ok` },
+    { token: B.admin },
+  );
+  expect(b.errors).toBeUndefined();
   const draft = await createChange(A.requester, { title: 'A: rotate payments keys' });
   const pending = await submit(A.requester, (await createChange(A.requester)).id);
   const approved = await approvedChange(A);
@@ -278,6 +303,16 @@ beforeAll(async () => {
   aIntegration = await createIntegration(A, 'GITHUB');
   const reported = await sendGitHub(aIntegration, 'deployment', githubDeployment({ environment: 'a-only' }));
   aDeploymentId = reported.body.deploymentId as string;
+  for (let i = 0; i < 100 && !aDeliveryId; i++) {
+    const d = await gqlOk<{ webhookDeliveries: { nodes: { id: string }[] } }>(
+      WEBHOOK_DELIVERIES,
+      { e: aEndpoint.id },
+      A.admin,
+    );
+    aDeliveryId = d.webhookDeliveries.nodes[0]?.id ?? '';
+    if (!aDeliveryId) await new Promise((r) => setTimeout(r, 50));
+  }
+  expect(aDeliveryId).toBeTruthy();
   a = {
     draft,
     pending,
@@ -481,6 +516,17 @@ const QUERIES: Record<string, () => Promise<void>> = {
     expect(r.data?.workflowSecrets.map((s) => s.name)).not.toContain('UPSTREAM_TOKEN');
     expect(JSON.stringify(r)).not.toContain(A_SECRET_VALUE);
   },
+  async webhookEndpoints() {
+    const r = await asB<{ webhookEndpoints: { id: string }[] }>(WEBHOOK_ENDPOINTS);
+    expect(r.errors).toBeUndefined();
+    expect(r.data?.webhookEndpoints.map((e) => e.id)).not.toContain(aEndpoint.id);
+    expect(JSON.stringify(r)).not.toContain(aEndpoint.secret.slice(6));
+  },
+  async webhookDeliveries() {
+    const r = await asB(WEBHOOK_DELIVERIES, { e: aEndpoint.id });
+    expect(codes(r)).toEqual(['WEBHOOK_ENDPOINT_NOT_FOUND']);
+    expect(JSON.stringify(r)).not.toContain(aDeliveryId);
+  },
   async deploymentIntegrations() {
     const r = await asB<{ deploymentIntegrations: { id: string }[] }>(INTEGRATIONS);
     expect(r.errors).toBeUndefined();
@@ -627,6 +673,15 @@ async function templateUntouched(query: string, vars: Record<string, unknown>) {
   expect(await gqlOk(TEMPLATE, { id: aTemplate.id }, A.viewer)).toEqual(before);
 }
 
+/** B aims an endpoint mutation at A's endpoint: not found, and A's endpoint does not move. */
+async function endpointUntouched(field: string) {
+  const before = await gqlOk(WEBHOOK_ENDPOINTS, {}, A.admin);
+  const r = await asB(`mutation($id: ID!) { ${field} }`, { id: aEndpoint.id });
+  expect(r.status).toBe(404);
+  expect(codes(r)).toEqual(['WEBHOOK_ENDPOINT_NOT_FOUND']);
+  expect(await gqlOk(WEBHOOK_ENDPOINTS, {}, A.admin)).toEqual(before);
+}
+
 /** B aims an integration mutation at A's integration: not found, and A's integration does not move. */
 async function integrationUntouched(query: string, vars: Record<string, unknown>) {
   const before = await gqlOk(INTEGRATIONS, {}, A.admin);
@@ -648,6 +703,27 @@ const MUTATIONS: Record<string, ChangeCase | CustomCase> = {
     });
     expect(codes(r)).toEqual(['VALIDATION_FAILED']);
     expect(r.errors?.[0]?.message).toContain('does not exist');
+  },
+  createWebhookEndpoint: async () => {
+    // B's own endpoint (made in the set-up, before A's changes) hears B's writes, never A's.
+    const heard = await fetch(`${inject('upstreamUrl')}/captured/${bEndpointKey}`);
+    const bodies = ((await heard.json()) as { requests: { body: string }[] }).requests.map((r) => r.body);
+    for (const id of aIds) for (const body of bodies) expect(body).not.toContain(id);
+    expect(JSON.stringify(bodies)).not.toContain(A.tenant);
+    const listed = await asB<{ webhookEndpoints: { id: string }[] }>(WEBHOOK_ENDPOINTS);
+    expect(listed.data?.webhookEndpoints).toHaveLength(1);
+    expect(listed.data?.webhookEndpoints.map((e) => e.id)).not.toContain(aEndpoint.id);
+  },
+  rotateWebhookEndpointSecret: () => endpointUntouched('rotateWebhookEndpointSecret(id: $id) { secret }'),
+  disableWebhookEndpoint: () => endpointUntouched('disableWebhookEndpoint(id: $id) { enabled }'),
+  enableWebhookEndpoint: () => endpointUntouched('enableWebhookEndpoint(id: $id) { enabled }'),
+  redeliverWebhook: async () => {
+    const before = await gqlOk(WEBHOOK_DELIVERIES, { e: aEndpoint.id }, A.admin);
+    const r = await asB('mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }', {
+      id: aDeliveryId,
+    });
+    expect(codes(r)).toEqual(['WEBHOOK_DELIVERY_NOT_FOUND']);
+    expect(await gqlOk(WEBHOOK_DELIVERIES, { e: aEndpoint.id }, A.admin)).toEqual(before);
   },
   rotateDeploymentIntegrationSecret: () => integrationUntouched(ROTATE_INTEGRATION, { id: aIntegration.id }),
   updateDeploymentIntegration: () =>

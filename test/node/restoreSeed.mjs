@@ -113,6 +113,49 @@ export async function seedEveryKindOfRow({ base, secret, tenant, admin, db }) {
     .bind(tenant, c.id, new Date().toISOString())
     .run();
   await gql('mutation { setRetentionPolicy(stepOutputDays: 30) { stepOutputDays } }');
+  // An outgoing webhook endpoint (its signing secret sealed), on the tenant's egress allow-list.
+  await gql(
+    'mutation { createWebhookEndpoint(url: "https://api.example.com/hooks", events: ["change.completed"]) { endpoint { id } } }',
+  );
+  // A CI/CD integration, and a deployment it blocked with the claim of its delivery, as the hook
+  // writes them (test/deployments drives the hook itself).
+  const { createStandardChangeTemplate: deploy } = await gql(
+    'mutation($i: CreateStandardChangeTemplateInput!) { createStandardChangeTemplate(input: $i) { id } }',
+    {
+      i: {
+        name: 'Application deployment',
+        titlePattern: 'Deploy {{ref}} to {{environment}}',
+        titleVariables: ['ref', 'environment'],
+        description: 'A deployment from the pipeline.',
+        affectedServices: ['edge'],
+        implementationPlan: 'The pipeline deploys.',
+        backoutPlan: 'The pipeline redeploys the previous release.',
+        testPlan: 'Smoke tests in the pipeline.',
+        riskLevel: 'LOW',
+      },
+    },
+  );
+  const { createDeploymentIntegration: integration } = await gql(
+    'mutation($e: [DeploymentEnvironmentInput!]!) { createDeploymentIntegration(name: "pipeline", kind: GENERIC, environments: $e) { integration { id } } }',
+    { e: [{ environment: 'production', templateId: deploy.id }] },
+  );
+  const integrationId = integration.integration.id;
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO deployments (id, tenant_id, integration_id, external_id, environment, commit_sha, ref, url,
+           status, change_id, change_created, blocked_code, blocked_reason, created_at, updated_at)
+         VALUES ('dep_1', ?1, ?2, 'build-42', 'production', 'abc123', 'main', NULL, 'BLOCKED', NULL, 0,
+           'DEPLOYMENT_FREEZE_WINDOW', 'Year end', ?3, ?3)`,
+      )
+      .bind(tenant, integrationId, at),
+    db
+      .prepare(
+        `INSERT INTO deployment_deliveries (integration_id, delivery_key, tenant_id, deployment_id, received_at)
+         VALUES (?1, 'delivery-42', ?2, 'dep_1', ?3)`,
+      )
+      .bind(integrationId, tenant, at),
+  ]);
   // A version-1 redaction is only made by erasing events older than hash version 2, which the
   // service no longer writes (test/retention covers it); its row is written as erasure stores it.
   await db
