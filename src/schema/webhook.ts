@@ -1,6 +1,11 @@
 import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../db/webhooks';
 import type { Page } from '../domain/pagination';
-import { MAX_WEBHOOK_DESCRIPTION_CHARS, MAX_WEBHOOK_URL_CHARS, WEBHOOK_EVENTS } from '../domain/webhooks';
+import {
+  MAX_WEBHOOK_DESCRIPTION_CHARS,
+  MAX_WEBHOOK_ENDPOINTS,
+  MAX_WEBHOOK_URL_CHARS,
+  WEBHOOK_EVENTS,
+} from '../domain/webhooks';
 import {
   createWebhookEndpoint,
   redeliverWebhook,
@@ -10,6 +15,7 @@ import {
   webhookEndpoints,
 } from '../usecases/webhooks/endpoints';
 import { builder } from './builder';
+import { firstArg, firstOf } from './listArgs';
 import { definePage, pageArgs } from './page';
 
 /**
@@ -108,7 +114,8 @@ builder.queryFields((t) => ({
   webhookEndpoints: t.withAuth({ admin: true }).field({
     type: [WebhookEndpointRef],
     description: 'The tenant’s webhook endpoints (admin; never their secrets).',
-    resolve: (_r, _a, ctx) => webhookEndpoints(ctx),
+    args: { first: firstArg(t, MAX_WEBHOOK_ENDPOINTS, MAX_WEBHOOK_ENDPOINTS) },
+    resolve: async (_r, args, ctx) => firstOf(await webhookEndpoints(ctx), args.first),
   }),
   webhookDeliveries: t.withAuth({ admin: true }).field({
     type: DeliveryPageRef,

@@ -2297,7 +2297,7 @@ export interface components {
             prefix: string;
             /**
              * Format: int32
-             * @description Tables written so far, of 21.
+             * @description Tables written so far, of 24.
              */
             tablesDone: number;
             /**
@@ -4068,7 +4068,9 @@ export interface operations {
     };
     webhookEndpoints: {
         parameters: {
-            query?: never;
+            query?: {
+                first?: number;
+            };
             header?: never;
             path?: never;
             cookie?: never;
