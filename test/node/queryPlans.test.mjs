@@ -11,6 +11,7 @@ import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { createNodeApp } from '../../src/runtime/node/runtime.ts';
 import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
+import { graphqlOk, inProcess } from './graphqlOk.mjs';
 
 const SECRET = 'query-plans-test-secret-0123456789abcdef';
 const TENANT = 'plans';
@@ -75,18 +76,8 @@ function planOf(sql) {
 const seen = new Set();
 const tokens = {};
 
-async function gql(token, query, variables = {}) {
-  const res = await app.fetch(
-    new Request('http://localhost/graphql', {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    }),
-  );
-  const body = await res.json();
-  assert.equal(body.errors, undefined, `${query}: ${JSON.stringify(body.errors)}`);
-  return body.data;
-}
+const gql = (token, query, variables = {}) =>
+  graphqlOk('http://localhost', token, inProcess(app))(query, variables);
 
 const inDays = (d, h = 10) => {
   const t = new Date(Date.now() + d * 86_400_000);

@@ -14,6 +14,7 @@ import { guardedFetch, guardedLookup } from '../../src/runtime/node/guardedFetch
 import { createNodeApp } from '../../src/runtime/node/runtime.ts';
 import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 import { fencedBlocks } from './docBlocks.mjs';
+import { graphqlOk, inProcess } from './graphqlOk.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SECRET = 'node-webhooks-test-secret-0123456789abcdef';
@@ -48,18 +49,8 @@ after(async () => {
   db.close();
 });
 
-async function gql(token, query, variables) {
-  const res = await app.fetch(
-    new Request('http://127.0.0.1/graphql', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ query, variables }),
-    }),
-  );
-  const body = await res.json();
-  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
-  return body.data;
-}
+const gql = (token, query, variables = {}) =>
+  graphqlOk('http://127.0.0.1', token, inProcess(app))(query, variables);
 
 const CREATE_ENDPOINT = `mutation($url: String!, $events: [String!]!) {
   createWebhookEndpoint(url: $url, events: $events) { secret endpoint { id } } }`;
