@@ -259,11 +259,11 @@ const KiB = 1024;
 export const CATALOG_BUDGET = {
   tool: 3 * KiB,
   roles: {
-    viewer: 18 * KiB,
-    requester: 28.5 * KiB,
-    approver: 23 * KiB,
-    change_manager: 50.5 * KiB,
-    admin: 52 * KiB,
+    viewer: 17.5 * KiB,
+    requester: 28 * KiB,
+    approver: 22.5 * KiB,
+    change_manager: 50 * KiB,
+    admin: 51 * KiB,
   },
 } as const satisfies { tool: number; roles: Record<Role, number> };
 

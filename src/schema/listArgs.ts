@@ -16,7 +16,7 @@ export const firstArg = (
     required: false,
     defaultValue,
     validate: { min: 1, max },
-    description: `How many items at most (default ${defaultValue}, at most ${max}).`,
+    description: `How many at most (up to ${max}).`,
   });
 
 /** The first `first` items (all of them when first is not given). */

@@ -40,7 +40,7 @@ export const pageArgs = (
     required: false,
     defaultValue: size.default,
     validate: { min: 1, max: size.max },
-    description: `How many items at most (default ${size.default}, at most ${size.max}).`,
+    description: `Page size (up to ${size.max}).`,
   }),
   after: t.arg.string({ required: false, description: 'endCursor of the previous page.' }),
 });

@@ -254,7 +254,6 @@ export const KNOWN = new Set([
   'get_execution',
   'wait_for_execution',
   'list_executions',
-  'circuit_breakers',
   'create_change_request',
   'update_change_request',
   'transition_change',

@@ -47,7 +47,6 @@ const READ_TOOLS = [
   'get_execution',
   'wait_for_execution',
   'list_executions',
-  'circuit_breakers',
   'list_standard_change_templates',
 ];
 const REQUESTER_TOOLS = [

@@ -109,11 +109,8 @@ builder.queryFields((t) => ({
   circuitBreakers: t.withAuth({ viewer: true }).field({
     type: [BreakerRef],
     description: 'The circuit breakers of the upstream hosts your workflows have called.',
-    mcp: {
-      name: 'circuit_breakers',
-      toolset: 'workflows',
-      selection: 'host state openedAt',
-    },
+    // Not an MCP tool (an operator's view, over GraphQL): a step a breaker stopped says so in its
+    // error (host and state), which is what an agent following a run reads.
     args: { first: firstArg(t, 50, 500) },
     resolve: async (_root, { first }, ctx) => firstOf(await circuitBreakers(ctx), first),
   }),
