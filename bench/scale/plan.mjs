@@ -83,8 +83,9 @@ export async function closedLoop({ writers, durationMs, send }) {
 /**
  * One variant's scenario over its rounds: the median rate (acknowledged writes per second), the
  * mean with its 95% interval relative to it, latency percentiles over every acknowledged write,
- * and the errors summed.
- * @param {{ ok: number, errors: Record<string, number>, rate: number, latencies: number[] }[]} rounds
+ * the errors summed, and (where the rounds measured the server's CPU time, `cpuMs`) the server's
+ * CPU per acknowledged write: less disturbed by other load on a shared machine than the rate.
+ * @param {{ ok: number, errors: Record<string, number>, rate: number, latencies: number[], cpuMs?: number }[]} rounds
  */
 export function summarise(rounds) {
   const rates = rounds.map((r) => r.rate);
@@ -93,14 +94,18 @@ export function summarise(rounds) {
   const errors = {};
   for (const r of rounds) for (const [k, n] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + n;
   const ci = confidenceInterval(rates);
+  const acknowledged = rounds.reduce((n, r) => n + r.ok, 0);
+  const cpu = rounds.flatMap((r) => (typeof r.cpuMs === 'number' ? [r.cpuMs] : []));
+  const sum = (/** @type {number[]} */ xs) => xs.reduce((a, b) => a + b, 0);
   const round2 = (/** @type {number} */ x) => Math.round(x * 100) / 100;
   return {
     writesPerSecond: round2(median(rates)),
     rates: rates.map(round2),
     meanCi95Relative: Number.isFinite(ci.relative) ? round2(ci.relative) : null,
-    acknowledged: rounds.reduce((n, r) => n + r.ok, 0),
+    acknowledged,
     p50Ms: round2(percentile(latencies, 50)),
     p99Ms: round2(percentile(latencies, 99)),
+    cpuMsPerWrite: cpu.length === rounds.length && acknowledged > 0 ? round2(sum(cpu) / acknowledged) : null,
     errors,
   };
 }

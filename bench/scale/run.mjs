@@ -24,7 +24,7 @@
 // Options: --writers <list> (1,4,16), --duration <s> per round (3), --rounds (3), --runtimes
 // (wrangler,node), --smoke (allowed from a dirty tree; the file says so), --label <name>,
 // --no-write-results. Writes bench/results/scale-<label or date>.json.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,6 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildNodeServer } from '../../scripts/buildNode.mjs';
 import { BENCH_VARS, signBenchToken } from '../fixture/auth.mjs';
+import { percentile } from '../lib.mjs';
 import { assertRecordable, gitState } from '../stats.mjs';
 import { prepareLocalD1, startWranglerDev, stopAllWranglerDev } from '../worker/wranglerDev.mjs';
 import { closedLoop, scenarios, storedProblems, summarise, tenantNames, tenantOf } from './plan.mjs';
@@ -68,8 +69,8 @@ const git = gitState(ROOT);
 if (!opts['no-write-results']) assertRecordable(git, { smoke: opts.smoke });
 
 const runId = Date.now().toString(36);
-const round1 = (/** @type {number} */ x) => Math.round(x * 100) / 100;
-const load = () => loadavg().map(round1);
+const round2 = (/** @type {number} */ x) => Math.round(x * 100) / 100;
+const load = () => loadavg().map(round2);
 
 const CREATE = `mutation ScaleCreate($input: CreateChangeRequestInput!) { createChangeRequest(input: $input) { id } }`;
 const INPUT = {
@@ -130,17 +131,49 @@ async function graphql(url, token, query, variables) {
 }
 
 /**
+ * @typedef {{
+ *   send: (tenant: string, writer: number) => Promise<string>,
+ *   prepare: (tenant: string) => Promise<number | null>,
+ *   verify: (tenant: string) => Promise<{ changes: number, events: number, valid: boolean, bytes?: number }>,
+ *   cpuMs: () => number,
+ *   samples: Samples,
+ * }} Variant
+ */
+
+/**
+ * What the prototype reports of each write: how long it held its tenant's turn, its database
+ * round trips, the time its batches took (ms).
+ * @typedef {{ heldMs: number[], dbCalls: number[], batchMs: number[] }} Samples
+ */
+
+/** @returns {Samples} */
+const noSamples = () => ({ heldMs: [], dbCalls: [], batchMs: [] });
+
+/**
+ * The medians of a scenario's samples (null where none were reported).
+ * @param {Samples} s
+ */
+const medians = (s) => {
+  const p50 = (/** @type {number[]} */ xs) => (xs.length ? round2(percentile(xs, 50)) : null);
+  return { turnHeldMsP50: p50(s.heldMs), dbCallsP50: p50(s.dbCalls), batchMsP50: p50(s.batchMs) };
+};
+
+/**
  * The service's write, as a variant: a requester per writer, the GraphQL mutation.
  * @param {string} url
+ * @param {() => number} cpuMs the CPU time (ms) the server's processes have used so far
+ * @returns {Variant}
  */
-const serviceVariant = (url) => ({
-  /** @param {string} tenant @param {number} writer */
+const serviceVariant = (url, cpuMs) => ({
+  cpuMs,
+  samples: noSamples(),
   async send(tenant, writer) {
     const token = await tokenFor(tenant, `scale-writer-${writer}`);
     return (await graphql(url, token, CREATE, { input: INPUT })).outcome;
   },
-  async prepare(/** @type {string} */ _tenant) {},
-  /** @param {string} tenant */
+  async prepare() {
+    return null;
+  },
   async verify(tenant) {
     const token = await tokenFor(tenant, 'scale-auditor', ['change_manager']);
     /** @type {string | null} */
@@ -163,35 +196,97 @@ const serviceVariant = (url) => ({
 });
 
 /**
- * The prototype's write, as a variant: /d1 or /do on bench/scale/worker.ts.
+ * The prototype's write, as a variant: /d1, /d1-race or /do on bench/scale/worker.ts. Each
+ * answer says how long the write held its tenant's turn (`held`, ms).
  * @param {string} url
  * @param {'d1' | 'd1-race' | 'do'} store
  * @param {string} migrations
+ * @param {() => number} cpuMs
+ * @returns {Variant}
  */
-const protoVariant = (url, store, migrations) => ({
-  /** @param {string} tenant @param {number} writer */
-  async send(tenant, writer) {
-    const res = await fetch(`${url}/${store}/create?tenant=${tenant}&writer=scale-writer-${writer}`, {
-      method: 'POST',
-    });
-    const text = await res.text();
-    return res.ok ? 'ok' : `${res.status} ${text.slice(0, 100)}`;
-  },
-  /** @param {string} tenant */
-  async prepare(tenant) {
-    if (store !== 'do') return;
-    const res = await fetch(`${url}/do/migrate?tenant=${tenant}`, { method: 'POST', body: migrations });
-    if (!res.ok) throw new Error(`migrating ${tenant}'s object: ${res.status} ${await res.text()}`);
-  },
-  /** @param {string} tenant */
-  async verify(tenant) {
-    const res = await fetch(`${url}/${store === 'do' ? 'do' : 'd1'}/verify?tenant=${tenant}`);
-    if (!res.ok) throw new Error(`verifying ${tenant}: ${res.status} ${await res.text()}`);
-    return /** @type {{ changes: number, events: number, valid: boolean }} */ (await res.json());
-  },
-});
+const protoVariant = (url, store, migrations, cpuMs) => {
+  const samples = noSamples();
+  return {
+    cpuMs,
+    samples,
+    async send(tenant, writer) {
+      const res = await fetch(`${url}/${store}/create?tenant=${tenant}&writer=scale-writer-${writer}`, {
+        method: 'POST',
+      });
+      /** @type {{ heldMs?: number | null, dbCalls?: number, batchMs?: number, error?: string }} */
+      let body = {};
+      try {
+        body = await res.json();
+      } catch {
+        // reported by status
+      }
+      if (!res.ok) return `${res.status} ${String(body.error ?? '').slice(0, 100)}`;
+      if (typeof body.heldMs === 'number') samples.heldMs.push(body.heldMs);
+      if (typeof body.dbCalls === 'number') samples.dbCalls.push(body.dbCalls);
+      if (typeof body.batchMs === 'number') samples.batchMs.push(body.batchMs);
+      return 'ok';
+    },
+    async prepare(tenant) {
+      if (store !== 'do') return null;
+      const res = await fetch(`${url}/do/migrate?tenant=${tenant}`, { method: 'POST', body: migrations });
+      if (!res.ok) throw new Error(`migrating ${tenant}'s object: ${res.status} ${await res.text()}`);
+      return /** @type {{ size: number }} */ (await res.json()).size;
+    },
+    async verify(tenant) {
+      const res = await fetch(`${url}/${store === 'do' ? 'do' : 'd1'}/verify?tenant=${tenant}`);
+      if (!res.ok) throw new Error(`verifying ${tenant}: ${res.status} ${await res.text()}`);
+      return /** @type {{ changes: number, events: number, valid: boolean, bytes: number }} */ (
+        await res.json()
+      );
+    },
+  };
+};
 
-/** @typedef {ReturnType<typeof serviceVariant>} Variant */
+/** Clock ticks per second, as /proc/<pid>/stat counts CPU time. */
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+
+/**
+ * User + system CPU time (ms) of the processes matching `select` (by pid and process group).
+ * @param {(pid: number, pgrp: number) => boolean} select
+ */
+function processCpuMs(select) {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // gone meanwhile
+    }
+    // After the command name in parentheses: state ppid pgrp … utime (14th field) stime (15th).
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (select(Number(entry), Number(fields[2]))) ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks * 1000) / CLK_TCK;
+}
+
+/**
+ * The process group of the `wrangler dev` serving `port` (wrangler, its esbuild, workerd): the
+ * group of the process whose arguments say `dev … --port <port>`.
+ * @param {number} port
+ */
+function wranglerGroup(port) {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const args = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+      const at = args.indexOf('--port');
+      if (args.includes('dev') && at >= 0 && args[at + 1] === String(port)) {
+        const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  throw new Error(`no wrangler dev process serving port ${port}`);
+}
 
 /**
  * Every scenario, the variants alternated round by round (their order rotating), then every tenant
@@ -203,6 +298,8 @@ async function measure(runtime, variants) {
   const names = Object.keys(variants);
   /** @type {Record<string, { acknowledged: number, failed: number }>} */
   const sent = {};
+  /** @type {Record<string, number>} a tenant's own database size once migrated, where it has one */
+  const baseBytes = {};
   const results = [];
   for (const scenario of SCENARIOS) {
     /** @type {Record<string, string[]>} */
@@ -213,22 +310,27 @@ async function measure(runtime, variants) {
       tenantsOf[name] = tenants;
       for (const t of tenants) {
         sent[t] = { acknowledged: 0, failed: 0 };
-        await variant.prepare(t);
+        const bytes = await variant.prepare(t);
+        if (bytes !== null) baseBytes[t] = bytes;
         // Untimed warm-up: the tenant's first write (its objects, its user row, compiled statements).
         const outcome = await variant.send(t, 0);
         if (outcome !== 'ok') throw new Error(`${runtime}/${name}: the warm-up write failed: ${outcome}`);
         sent[t].acknowledged++;
       }
     }
-    /** @type {Record<string, Awaited<ReturnType<typeof closedLoop>>[]>} */
+    /** @type {Record<string, (Awaited<ReturnType<typeof closedLoop>> & { cpuMs: number })[]>} */
     const rounds = Object.fromEntries(names.map((n) => [n, []]));
+    for (const name of names) {
+      for (const xs of Object.values(/** @type {Variant} */ (variants[name]).samples)) xs.length = 0;
+    }
     const loadBefore = load();
     for (let r = 0; r < ROUNDS; r++) {
       const order = names.map((_, i) => names[(i + r) % names.length]);
       for (const name of order) {
         const variant = /** @type {Variant} */ (variants[/** @type {string} */ (name)]);
         const tenants = /** @type {string[]} */ (tenantsOf[/** @type {string} */ (name)]);
-        const round = await closedLoop({
+        const cpuBefore = variant.cpuMs();
+        const loop = await closedLoop({
           writers: scenario.writers,
           durationMs: DURATION_MS,
           send: async (w) => {
@@ -240,28 +342,33 @@ async function measure(runtime, variants) {
             return outcome;
           },
         });
+        const round = { ...loop, cpuMs: variant.cpuMs() - cpuBefore };
         /** @type {any[]} */ (rounds[/** @type {string} */ (name)]).push(round);
       }
     }
     const loadAfter = load();
     for (const name of names) {
       const summary = summarise(/** @type {any[]} */ (rounds[name]));
+      const turn = medians(/** @type {Variant} */ (variants[name]).samples);
       results.push({
         runtime,
         variant: name,
         ...scenario,
         ...summary,
+        ...turn,
         loadAverage: { before: loadBefore, after: loadAfter },
       });
       console.log(
         `  ${runtime.padEnd(8)} ${name.padEnd(13)} writers ${String(scenario.writers).padStart(3)} tenants ${String(scenario.tenants).padStart(3)}: ` +
           `${String(summary.writesPerSecond).padStart(8)} writes/s (±${summary.meanCi95Relative === null ? '?' : Math.round(summary.meanCi95Relative * 100)}%), ` +
-          `p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms${Object.keys(summary.errors).length ? `, errors ${JSON.stringify(summary.errors)}` : ''}`,
+          `p50 ${summary.p50Ms} ms, p99 ${summary.p99Ms} ms, server CPU ${summary.cpuMsPerWrite} ms/write` +
+          `${turn.turnHeldMsP50 === null ? '' : `, turn held ${turn.turnHeldMsP50} ms`}` +
+          `${turn.dbCallsP50 === null ? '' : `, ${turn.dbCallsP50} db round trips, batch ${turn.batchMsP50} ms`}${Object.keys(summary.errors).length ? `, errors ${JSON.stringify(summary.errors)}` : ''}`,
       );
     }
   }
   // Every tenant of every variant: nothing acknowledged lost, nothing unexplained, chains intact.
-  /** @type {Record<string, { changes: number, events: number, valid: boolean }>} */
+  /** @type {Record<string, { changes: number, events: number, valid: boolean, bytes?: number }>} */
   const stored = {};
   for (const name of names) {
     const variant = /** @type {Variant} */ (variants[name]);
@@ -271,11 +378,23 @@ async function measure(runtime, variants) {
   }
   const problems = storedProblems(sent, stored);
   const acknowledged = Object.values(sent).reduce((n, s) => n + s.acknowledged, 0);
+  // Where a tenant has a database of its own: what one change with its audit event adds to it.
+  const perChange = Object.entries(baseBytes).flatMap(([t, base]) => {
+    const s = stored[t];
+    return s?.bytes !== undefined && s.changes > 0 ? [(s.bytes - base) / s.changes] : [];
+  });
+  const bytesPerChange = perChange.length
+    ? { median: Math.round(percentile(perChange, 50)), tenants: perChange.length }
+    : null;
   console.log(
     `  ${runtime}: ${Object.keys(sent).length} tenants, ${acknowledged} acknowledged writes verified: ` +
       (problems.length ? `✗ ${problems.join('; ')}` : 'every one stored once, every chain valid'),
   );
-  return { results, verification: { tenants: Object.keys(sent).length, acknowledged, problems } };
+  return {
+    results,
+    verification: { tenants: Object.keys(sent).length, acknowledged, problems },
+    bytesPerChange,
+  };
 }
 
 const migrationsSql = () =>
@@ -309,11 +428,17 @@ async function runWrangler() {
       persistTo: protoPersist,
     });
     const migrations = migrationsSql();
+    // CPU of each wrangler dev's process group: the service's, and the prototype's (its variants
+    // run one at a time, so each round's CPU is that variant's).
+    const serviceGroup = wranglerGroup(PORTS.service);
+    const protoGroup = wranglerGroup(PORTS.proto);
+    const serviceCpu = () => processCpuMs((_, pgrp) => pgrp === serviceGroup);
+    const protoCpu = () => processCpuMs((_, pgrp) => pgrp === protoGroup);
     return await measure('wrangler', {
-      service: serviceVariant(service.baseUrl),
-      'proto-d1': protoVariant(proto.baseUrl, 'd1', migrations),
-      'proto-d1-race': protoVariant(proto.baseUrl, 'd1-race', migrations),
-      'proto-do': protoVariant(proto.baseUrl, 'do', migrations),
+      service: serviceVariant(service.baseUrl, serviceCpu),
+      'proto-d1': protoVariant(proto.baseUrl, 'd1', migrations, protoCpu),
+      'proto-d1-race': protoVariant(proto.baseUrl, 'd1-race', migrations, protoCpu),
+      'proto-do': protoVariant(proto.baseUrl, 'do', migrations, protoCpu),
     });
   } finally {
     await stopAllWranglerDev();
@@ -347,7 +472,8 @@ async function runNode() {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    return await measure('node', { service: serviceVariant(url) });
+    const pid = child.pid;
+    return await measure('node', { service: serviceVariant(url, () => processCpuMs((p) => p === pid)) });
   } finally {
     const exited = child.exitCode === null ? new Promise((r) => child.once('exit', r)) : null;
     child.kill('SIGTERM');

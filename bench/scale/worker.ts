@@ -55,20 +55,87 @@ const principal = (tenantId: string, writer: string): Principal => ({
   email: null,
 });
 
+/** What one write cost its database: round trips (statements run alone, batches), and batch time. */
+interface DbUse {
+  calls: number;
+  batchMs: number;
+}
+
+/**
+ * The database as the use case sees it, counting each round trip: a statement run on its own
+ * (first/all/run/raw) or a batch, and the time batches take. The statements stay the database's
+ * own, so that batch() takes them.
+ */
+function counted(db: D1Database, use: DbUse): D1Database {
+  const wrap = (statement: D1PreparedStatement): D1PreparedStatement => {
+    const bind = statement.bind.bind(statement);
+    statement.bind = (...values: unknown[]) => wrap(bind(...values));
+    for (const method of ['first', 'all', 'run', 'raw'] as const) {
+      const run = (statement[method] as (...args: unknown[]) => Promise<unknown>).bind(statement);
+      (statement as unknown as Record<string, unknown>)[method] = (...args: unknown[]) => {
+        use.calls++;
+        return run(...args);
+      };
+    }
+    return statement;
+  };
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === 'prepare') return (query: string) => wrap(target.prepare(query));
+      if (property === 'batch') {
+        return async (statements: D1PreparedStatement[]) => {
+          use.calls++;
+          const started = performance.now();
+          try {
+            return await target.batch(statements);
+          } finally {
+            use.batchMs += performance.now() - started;
+          }
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/**
+ * How long each write held its tenant's turn (ms): the span the tenant's other writers wait out.
+ * Null without a lock (the race variant). workerd's clock moves only across I/O, so this is the
+ * I/O the turn waited on (database round trips), not the CPU spent inside it.
+ */
+function timed(writeLock: AuthedContext['writeLock']) {
+  let held: number | null = null;
+  const lock: AuthedContext['writeLock'] = writeLock
+    ? (key, work) =>
+        writeLock(key, async () => {
+          const started = performance.now();
+          try {
+            return await work();
+          } finally {
+            held = (held ?? 0) + performance.now() - started;
+          }
+        })
+    : null;
+  return { lock, held: () => held };
+}
+
 async function create(
   db: D1Database,
   tenantId: string,
   writer: string,
   writeLock: AuthedContext['writeLock'],
 ) {
+  const turn = timed(writeLock);
+  const use: DbUse = { calls: 0, batchMs: 0 };
   const ctx = createRequestContext({
-    db,
+    db: counted(db, use),
     requestId: crypto.randomUUID(),
     principal: principal(tenantId, writer),
-    writeLock,
+    writeLock: turn.lock,
   }) as AuthedContext;
   const change = await createChange(ctx, { ...DRAFT, affectedServices: [...DRAFT.affectedServices] });
-  return { id: change.id };
+  return { id: change.id, heldMs: turn.held(), dbCalls: use.calls, batchMs: use.batchMs };
 }
 
 async function verify(db: D1Database, tenantId: string) {
@@ -78,7 +145,15 @@ async function verify(db: D1Database, tenantId: string) {
     .first<number>('n');
   const events = await auditChain(db, tenantId);
   const result = await verifyAuditChain(events);
-  return { changes, events: events.length, valid: result.valid, brokenAtSeq: result.brokenAtSeq };
+  // The database's size as D1 reports it after a statement (the object's own file, or the shared one).
+  const { meta } = await db.prepare('SELECT 1').run();
+  return {
+    changes,
+    events: events.length,
+    valid: result.valid,
+    brokenAtSeq: result.brokenAtSeq,
+    bytes: meta.size_after,
+  };
 }
 
 /** One tenant's storage: its own SQLite database, its writes one after another in this object. */
@@ -133,7 +208,9 @@ export default {
       }
       return json({ error: 'not found' }, 404);
     } catch (e) {
-      return json({ error: String((e as Error)?.message ?? e) }, 500);
+      // An AppError's stable code (CONCURRENT_MODIFICATION when every attempt lost the race).
+      const code = (e as { code?: unknown })?.code;
+      return json({ error: typeof code === 'string' ? code : String((e as Error)?.message ?? e) }, 500);
     }
   },
 } satisfies ExportedHandler<Env>;
