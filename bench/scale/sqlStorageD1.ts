@@ -7,9 +7,10 @@
  * runtime of the service: it covers what that write path and the chain verification call.
  *
  * SQLite numbers `?NNN` parameters itself, so values are bound by position as D1 binds them; a
- * batch runs in `transactionSync` (the Durable Object refuses BEGIN/COMMIT statements); errors keep
- * SQLite's text (`UNIQUE constraint failed: t.c: SQLITE_CONSTRAINT`, trigger RAISE messages), which
- * src/db/errors.ts classifies as it does D1's.
+ * batch runs in `transactionSync` (the Durable Object refuses BEGIN/COMMIT statements); errors are
+ * prefixed `D1_ERROR: ` as D1's are, SQLite's own text kept. The prototype's writes never race (its
+ * turn is the object's in-memory queue), so the retry path of commitWithAudit, which classifies
+ * those texts (src/db/errors.ts), is not exercised through this adapter.
  */
 
 type Row = Record<string, unknown>;
