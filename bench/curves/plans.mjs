@@ -46,12 +46,12 @@ export function captureStatements(db, seen) {
 export const isDml = (/** @type {string} */ sql) => /^\s*(SELECT|UPDATE|DELETE|WITH|INSERT)/i.test(sql);
 
 /**
- * The tables a plan walks whole (`SCAN t`, not a SEARCH of a range or a covering-index SCAN of
- * a subquery's own result).
+ * The tables a plan walks whole (`SCAN t`, not a SEARCH of a range). A virtual table (json_each
+ * of a bound parameter: the ids or values the statement was given) is not one.
  * @param {{ detail: string }[]} plan
  */
 export const scannedTables = (plan) =>
   plan.flatMap((row) => {
     const m = /^SCAN (\w+)/.exec(row.detail);
-    return m ? [/** @type {string} */ (m[1])] : [];
+    return m && !/VIRTUAL TABLE/.test(row.detail) ? [/** @type {string} */ (m[1])] : [];
   });
