@@ -101,19 +101,31 @@ export function insertAuditEventStatement(db: D1Database, e: AuditEventRecord): 
     );
 }
 
+/** Above every seq (SQLite's largest integer): the bound of a first page. */
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+
 /** Newest first; `beforeSeq` is the keyset cursor. */
 export async function listAuditEvents(
   db: D1Database,
   tenantId: string,
   opts: { targetId: string | null; limit: number; beforeSeq: number | null },
 ): Promise<AuditEventRecord[]> {
+  // Two statements, so that each seeks its index (`?2 IS NULL OR target_id = ?2` can use none):
+  // a target's events by idx_audit_tenant_target_seq (migration 0021), the tenant's by its key;
+  // the cursor as a bound (MAX_SEQ when absent) so that a later page seeks to it too.
   const { results } = await db
     .prepare(
-      `SELECT ${COLUMNS} FROM audit_events
-       WHERE tenant_id = ?1 AND (?2 IS NULL OR target_id = ?2) AND (?3 IS NULL OR seq < ?3)
-       ORDER BY seq DESC LIMIT ?4`,
+      opts.targetId === null
+        ? `SELECT ${COLUMNS} FROM audit_events
+           WHERE tenant_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`
+        : `SELECT ${COLUMNS} FROM audit_events
+           WHERE tenant_id = ?1 AND target_id = ?4 AND seq < ?2 ORDER BY seq DESC LIMIT ?3`,
     )
-    .bind(tenantId, opts.targetId, opts.beforeSeq, opts.limit)
+    .bind(
+      ...(opts.targetId === null
+        ? [tenantId, opts.beforeSeq ?? MAX_SEQ, opts.limit]
+        : [tenantId, opts.beforeSeq ?? MAX_SEQ, opts.limit, opts.targetId]),
+    )
     .all<AuditRow>();
   return results.map(fromRow);
 }

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { captureStatements, planOf as planOfStatement } from '../../bench/curves/plans.mjs';
 import { createNodeApp } from '../../src/runtime/node/runtime.ts';
 import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 import { graphqlOk, inProcess } from './graphqlOk.mjs';
@@ -54,24 +55,7 @@ const sign = (sub, roles) =>
 let db;
 let app;
 
-/**
- * The plan of a statement, its parameters bound to null: numbered ones (`?1`, which
- * better-sqlite3 binds by name) as an object, plain `?` by position, as many as it takes (a `?`
- * may sit in a string literal), found by trying from the most.
- */
-function planOf(sql) {
-  const statement = db.sqlite.prepare(`EXPLAIN QUERY PLAN ${sql}`);
-  const numbered = [...new Set(sql.match(/\?\d+/g) ?? [])];
-  if (numbered.length) return statement.all(Object.fromEntries(numbered.map((p) => [p.slice(1), null])));
-  for (let n = (sql.match(/\?/g) ?? []).length; n >= 0; n--) {
-    try {
-      return statement.all(...new Array(n).fill(null));
-    } catch (e) {
-      if (!/parameter/i.test(String(e?.message))) throw e;
-    }
-  }
-  throw new Error(`no parameter count fits: ${sql}`);
-}
+const planOf = (sql) => planOfStatement(db.sqlite, sql);
 
 const seen = new Set();
 const tokens = {};
@@ -88,11 +72,7 @@ const inDays = (d, h = 10) => {
 before(async () => {
   db = openSqliteD1(':memory:');
   applyMigrations(db);
-  const prepare = db.prepare.bind(db);
-  db.prepare = (sql) => {
-    seen.add(sql);
-    return prepare(sql);
-  };
+  captureStatements(db, seen);
   app = createNodeApp({ db, env: { JWT_SECRET: SECRET, ENVIRONMENT: 'development' } });
   for (const [sub, roles] of [
     ['rita', ['requester']],
