@@ -11,7 +11,6 @@ export const ABLATABLE = {
   useObservation: 'plugins/use-observation.ts',
   useErrorReporting: 'plugins/use-error-reporting.ts',
   useTracing: 'plugins/use-tracing.ts',
-  useRequestIdHeader: 'plugins/use-request-id-header.ts',
   useCsrfPrevention: 'plugins/use-csrf-prevention.ts',
   useMaxTokens: 'plugins/use-max-tokens.ts',
   useQueryLimits: 'plugins/use-query-limits.ts',

@@ -1,5 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config';
+import { CONFIG_VARS } from '../configVariables';
 import { describeEgress } from '../domain/egress';
 import { createLogger } from '../log';
 import { buildCatalog } from '../mcp/catalog';
@@ -97,13 +98,30 @@ const clientIp = (request: Request) => request.headers.get('cf-connecting-ip') ?
 export function createApp(schema: GraphQLSchema, options: { logSink?: (line: string) => void } = {}) {
   // Config and the Yoga instance are built once per configuration (once per isolate in a Worker).
   let built: { config: Config; yoga: GraphQLServer } | null = null;
+  // The variables `built` was made from, and the object they were read on: a request with the
+  // same values (compared one by one, not by building loadConfig's fingerprint) reuses it.
+  let builtFrom: { env: AppBindings; values: unknown[] } | null = null;
   let sdl: string | null = null;
   let mcp: ReturnType<typeof createMcpEndpoint> | null = null;
   const logger = createLogger({ service: 'changeflow' }, options.logSink);
 
+  function sameVariables(env: AppBindings): boolean {
+    if (!builtFrom) return false;
+    if (builtFrom.env === env && Object.isFrozen(env)) return true;
+    const values = builtFrom.values;
+    const vars = env as unknown as Record<string, unknown>;
+    for (let i = 0; i < CONFIG_VARS.length; i++) {
+      if (vars[CONFIG_VARS[i] as string] !== values[i]) return false;
+    }
+    return true;
+  }
+
   function setup(env: AppBindings) {
+    if (built && sameVariables(env)) return built;
     // Rebuilt only when a configuration variable changes (loadConfig caches by their values).
     const config = loadConfig(env);
+    const vars = env as unknown as Record<string, unknown>;
+    builtFrom = { env, values: CONFIG_VARS.map((name) => vars[name]) };
     if (built?.config !== config) {
       built = { config, yoga: createGraphQLServer(schema, config) };
       // An operator's deliberate exception to the egress refusals is said once per configuration.
@@ -129,8 +147,8 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     ports: AppPorts,
     observation: Observation,
     chargeCaller: ((units: number) => Promise<Decision>) | null,
+    pathname: string,
   ): Promise<Response> {
-    const { pathname } = new URL(request.url);
     const refusal = route.guard?.(request, app.config);
     if (refusal) return refusal;
     if (!(route.methods as readonly string[]).includes(request.method)) {
@@ -198,22 +216,24 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
 
   async function route(
     request: Request,
+    url: URL,
     env: AppBindings,
     ports: AppPorts,
     requestId: string,
     observation: Observation,
+    app: NonNullable<typeof built> | ConfigError,
   ): Promise<Response> {
-    let app: NonNullable<typeof built>;
-    try {
-      app = setup(env);
-    } catch (e) {
-      if (!(e instanceof ConfigError)) throw e;
-      logger.log('error', 'invalid configuration', { requestId, variables: e.variables, error: e.message });
-      return jsonErrorResponse('CONFIG_INVALID', e.message, { variables: e.variables });
+    if (app instanceof ConfigError) {
+      logger.log('error', 'invalid configuration', {
+        requestId,
+        variables: app.variables,
+        error: app.message,
+      });
+      return jsonErrorResponse('CONFIG_INVALID', app.message, { variables: app.variables });
     }
-    const { pathname } = new URL(request.url);
-    if (ports.loopbackOnly && !hostAllowedOnLoopback(request.url, app.config.publicOrigin)) {
-      const host = new URL(request.url).host;
+    const { pathname } = url;
+    if (ports.loopbackOnly && !hostAllowedOnLoopback(url, app.config.publicOrigin)) {
+      const host = url.host;
       const message = `This server listens on loopback only and does not answer for host ${host} (a DNS-rebinding request); use localhost, or set PUBLIC_URL to the name a proxy passes`;
       return jsonErrorResponse('HOST_NOT_ALLOWED', message);
     }
@@ -224,7 +244,19 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     const none: AuthResult = { principal: null, error: null };
     // Health checks come from load balancers and monitors: neither authenticated nor limited.
     if (match && !match.route.rateLimited) {
-      return serve(request, match.route, match.params, env, app, none, requestId, ports, observation, null);
+      return serve(
+        request,
+        match.route,
+        match.params,
+        env,
+        app,
+        none,
+        requestId,
+        ports,
+        observation,
+        null,
+        pathname,
+      );
     }
     const limiter = app.config.rateLimitEnabled ? (ports.rateLimiter ?? null) : null;
     // Per address first, before any credential lookup: junk API keys cost a D1 read only within it.
@@ -262,6 +294,7 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
           ports,
           observation,
           chargeCaller,
+          pathname,
         )
       : jsonErrorResponse('NOT_FOUND', `No route for ${pathname}`);
     if (!decision || response.status === 101) return response;
@@ -277,14 +310,12 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     }
   }
 
-  /** What every response gets on its way out: security headers, CORS, the request id. */
-  async function finish(request: Request, response: Response, env: AppBindings, requestId: string) {
-    let config: Config | null = null;
-    try {
-      config = setup(env).config;
-    } catch {
-      // Invalid configuration (answered 503 already): no CORS, security headers as in production.
-    }
+  /**
+   * What every response gets on its way out: security headers, CORS, the request id (the one
+   * place it is set, for Yoga's responses too). `config` is null when it is invalid (answered 503
+   * already): no CORS, security headers as in production.
+   */
+  async function finish(request: Request, response: Response, config: Config | null, requestId: string) {
     // A WebSocket upgrade cannot be copied and its headers mean nothing to a browser.
     if (response.status === 101 || (response as { webSocket?: unknown }).webSocket) return response;
     const secured = await withSecurityHeaders(response, config?.environment ?? null);
@@ -297,10 +328,19 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
     async fetch(request: Request, env: AppBindings, ports: AppPorts = {}): Promise<Response> {
       const started = Date.now();
       const requestId = requestIdFor(request);
+      // Parsed once for the whole request (routing, the loopback check, the log line).
+      const url = new URL(request.url);
       let response: Response;
       const observation = newObservation();
+      let app: NonNullable<typeof built> | ConfigError | null = null;
       try {
-        response = await route(request, env, ports, requestId, observation);
+        try {
+          app = setup(env);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          app = e;
+        }
+        response = await route(request, url, env, ports, requestId, observation, app);
       } catch (e) {
         logger.log('error', 'unhandled error', { requestId, error: String((e as Error)?.stack ?? e) });
         ports.reportError?.(e, { requestId });
@@ -308,8 +348,13 @@ export function createApp(schema: GraphQLSchema, options: { logSink?: (line: str
       }
       // An early answer (401, 413, 415, 429...) leaves the body unread: take the rest first.
       await drainBody(request);
-      response = await finish(request, response, env, requestId);
-      const path = new URL(request.url).pathname;
+      response = await finish(
+        request,
+        response,
+        app && !(app instanceof ConfigError) ? app.config : null,
+        requestId,
+      );
+      const path = url.pathname;
       const durationMs = Date.now() - started;
       logger.log('info', 'request', {
         requestId,

@@ -21,7 +21,6 @@ import { useMaxTokens } from './plugins/use-max-tokens';
 import { useNotAcceptableError } from './plugins/use-not-acceptable-error';
 import { useObservation } from './plugins/use-observation';
 import { useQueryLimits } from './plugins/use-query-limits';
-import { useRequestIdHeader } from './plugins/use-request-id-header';
 import { useRequestParseErrors } from './plugins/use-request-parse-errors';
 import { useTracing } from './plugins/use-tracing';
 import { useUnsupportedMediaTypeError } from './plugins/use-unsupported-media-type-error';
@@ -90,12 +89,14 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     // Bodies are capped before Yoga sees them (bodyLimit.ts, for /graphql and /mcp alike); a
     // second, stream-wrapping cap here cost 7% of a read's CPU in the profile.
     maxRequestBodySize: false,
+    // No operation takes a file (there is no Upload scalar): a multipart/form-data POST gets the
+    // same UNSUPPORTED_MEDIA_TYPE as any other type no parser takes, and no request pays for the check.
+    multipart: false,
     logging: false,
     plugins: [
       useObservation(),
       useErrorReporting(),
       useTracing(),
-      useRequestIdHeader(),
       useCsrfPrevention(),
       useMaxTokens(DEFAULT_QUERY_LIMITS.maxTokens),
       useQueryLimits(),

@@ -22,8 +22,8 @@ function isLoopbackHostname(hostname: string): boolean {
 }
 
 /** Whether a loopback-only server may answer a request for this URL (its host is the Host header). */
-export function hostAllowedOnLoopback(requestUrl: string, publicOrigin: string | null): boolean {
-  const { hostname, host } = new URL(requestUrl);
+export function hostAllowedOnLoopback(requestUrl: string | URL, publicOrigin: string | null): boolean {
+  const { hostname, host } = typeof requestUrl === 'string' ? new URL(requestUrl) : requestUrl;
   if (isLoopbackHostname(hostname)) return true;
   return publicOrigin !== null && new URL(publicOrigin).host === host;
 }

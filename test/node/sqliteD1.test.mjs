@@ -86,6 +86,46 @@ describe('prepared statements', () => {
     assert.deepEqual(quoted, { s: '?1 is text', v: 7 });
   });
 
+  test('binds the same whether values go by position or by name: in order, repeated, gapped, named', async () => {
+    // ?1 … ?N once each in order (and bare ?s) bind by position; anything else by name.
+    const cases = [
+      ['SELECT ?1 AS a, ?2 AS b, ?3 AS c', [1, 'two', null], { a: 1, b: 'two', c: null }],
+      ['SELECT ? AS a, ?2 AS b, ? AS c', [1, 2, 3], { a: 1, b: 2, c: 3 }],
+      ['SELECT ?2 AS a, ? AS b', [1, 2, 3], { a: 2, b: 3 }],
+      ['SELECT ?1 AS a, ?1 AS b, ?2 AS c', ['x', 'y'], { a: 'x', b: 'x', c: 'y' }],
+      ['SELECT :first AS a, :second AS b, :first AS c', ['x', 'y'], { a: 'x', b: 'y', c: 'x' }],
+      ['SELECT :first AS a, ?5 AS b', [1, 2, 3, 4, 5], { a: 1, b: 5 }],
+      [`SELECT ?1 AS a, '?2' AS b /* ?3 */ -- ?4`, [7], { a: 7, b: '?2' }],
+    ];
+    for (const [sql, values, expected] of cases) {
+      assert.deepEqual(
+        await db
+          .prepare(sql)
+          .bind(...values)
+          .first(),
+        expected,
+        sql,
+      );
+    }
+    const wrong = { message: 'D1_ERROR: Wrong number of parameter bindings for SQL query.' };
+    await assert.rejects(db.prepare('SELECT ?1, ?2, ?3').bind(1, 2).all(), wrong);
+    await assert.rejects(db.prepare('SELECT ?, ?').bind(1, 2, 3).all(), wrong);
+  });
+
+  test('reads blobs back as arrays of bytes through all(), first() and raw(), whatever the column', async () => {
+    const sql = "SELECT x'0001ff' AS lit, ?1 AS bound, 'text' AS s, 3 AS n, NULL AS z";
+    const expected = { lit: [0, 1, 255], bound: [9, 8], s: 'text', n: 3, z: null };
+    const stmt = db.prepare(sql).bind(new Uint8Array([9, 8]));
+    assert.deepEqual((await stmt.all()).results, [expected]);
+    assert.deepEqual(await stmt.first(), expected);
+    const [columns, row] = await stmt.raw({ columnNames: true });
+    assert.deepEqual(columns, Object.keys(expected));
+    assert.deepEqual(row, Object.values(expected));
+    // The names handed out are the caller's own: changing them changes nothing for the next call.
+    columns.push('mine');
+    assert.deepEqual((await stmt.raw({ columnNames: true }))[0], Object.keys(expected));
+  });
+
   test('refuses a wrong number of values, as D1 does', async () => {
     const wrong = { message: 'D1_ERROR: Wrong number of parameter bindings for SQL query.' };
     await assert.rejects(db.prepare('SELECT ?1').bind(1, 2).all(), wrong);
@@ -170,6 +210,27 @@ describe('batch()', () => {
     assert.equal(results[0].meta.changes, 1);
     assert.deepEqual(results[2].results, [{ n: 2 }]);
     assert.ok(results.every((r) => r.success === true));
+    db.close();
+  });
+
+  test('gives every result of a writing batch the size of the database after it committed', async () => {
+    const db = scratch();
+    const size = () =>
+      db.sqlite
+        .prepare('SELECT page_count * page_size AS s FROM pragma_page_count(), pragma_page_size()')
+        .get().s;
+    const before = size();
+    const results = await db.batch(
+      Array.from({ length: 20 }, (_, i) =>
+        db.prepare('INSERT INTO t (b) VALUES (?1)').bind(`${i}:${'x'.repeat(2000)}`),
+      ),
+    );
+    const afterBatch = size();
+    assert.ok(afterBatch > before, 'the batch grew the file');
+    assert.ok(results.every((r) => r.meta.size_after === afterBatch));
+    // A single write still reads it after itself.
+    const one = await db.prepare('INSERT INTO t (b) VALUES (?1)').bind('y'.repeat(20_000)).run();
+    assert.equal(one.meta.size_after, size());
     db.close();
   });
 

@@ -55,9 +55,14 @@ function settle(error: GraphQLError): void {
   else if (code === 'BAD_REQUEST' && http.spec) extensions.http = { ...http, spec: false };
 }
 
+/** Sets each error's status mark of a result (see above). */
+export function settleErrorStatuses(result: unknown): void {
+  if (Array.isArray(result) || typeof result !== 'object' || result === null || !('errors' in result)) return;
+  for (const error of (result as { errors?: readonly unknown[] }).errors ?? []) settle(error as GraphQLError);
+}
+
 export const useErrorStatus = (): Plugin => ({
   onResultProcess({ result }) {
-    if (Array.isArray(result) || !('errors' in result)) return;
-    for (const error of result.errors ?? []) settle(error as GraphQLError);
+    settleErrorStatuses(result);
   },
 });

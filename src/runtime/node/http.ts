@@ -1,10 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { MAX_BODY_BYTES } from '../../http/bodyLimit';
 
 /**
  * The bridge between node:http and the Fetch API the app is written against: an IncomingMessage
- * becomes a Request, a Response is written to the ServerResponse. Bodies stream both ways, so the
- * app's body limit applies while reading and SSE flows as it is produced.
+ * becomes a Request, a Response is written to the ServerResponse. A body whose Content-Length is
+ * within the app's cap is read here first and handed on as bytes (a stream body costs undici a
+ * web stream per request); any other body (chunked, or declared over the cap) streams, so that
+ * the app's body limit applies while reading. SSE flows as it is produced.
  */
 
 export type FetchHandler = (request: Request) => Promise<Response>;
@@ -12,8 +15,25 @@ export type FetchHandler = (request: Request) => Promise<Response>;
 /** Responses written as they are produced rather than read whole first. */
 const STREAMED = /^(text\/event-stream|multipart\/mixed)/i;
 
+/** A Host header that is a plain name or address with an optional port: joined as it is. */
+const PLAIN_HOST = /^(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+/** A path the URL parser reads as a path whatever it is joined to (not `//host`, `/\\host`). */
+const PLAIN_PATH = /^\/(?![/\\])/;
+
+/**
+ * The common case joined without a parse here (the Request parses it, once): what requestUrl
+ * makes of it when the Host header parses, since neither part can change how the other is read;
+ * null for anything else. (A host it lets through may still fail to parse, 999.0.0.1 or port
+ * 99999: the Request then refuses it and requestUrl decides.)
+ */
+function plainUrl(req: IncomingMessage): string | null {
+  const path = req.url ?? '/';
+  const host = req.headers.host;
+  return host && PLAIN_HOST.test(host) && PLAIN_PATH.test(path) ? `http://${host}${path}` : null;
+}
+
 /** The request's URL: its Host header when it makes a valid one, else the server's own address. */
-function requestUrl(req: IncomingMessage, fallbackOrigin: string): string {
+export function requestUrl(req: IncomingMessage, fallbackOrigin: string): string {
   const path = req.url ?? '/';
   try {
     if (req.headers.host) return new URL(path, `http://${req.headers.host}`).href;
@@ -57,8 +77,27 @@ export function clientAddress(headers: Headers, peer: string, trust: TrustProxy 
   return address ? address : peer;
 }
 
-/** The Fetch Request for a node:http request; aborted when the client goes away. */
-export function toRequest(req: IncomingMessage, options: BridgeOptions & { signal?: AbortSignal }): Request {
+/**
+ * The body's length when it is to be read before the app sees it: declared by a Content-Length
+ * within the app's cap (node:http has checked its syntax and refused it beside Transfer-Encoding).
+ */
+export function bufferedLength(req: IncomingMessage): number | null {
+  if (req.method === 'GET' || req.method === 'HEAD') return null;
+  const declared = req.headers['content-length'];
+  if (declared === undefined || req.headers['transfer-encoding'] !== undefined) return null;
+  const length = Number(declared);
+  return Number.isSafeInteger(length) && length >= 0 && length <= MAX_BODY_BYTES ? length : null;
+}
+
+/**
+ * The Fetch Request for a node:http request; aborted when the client goes away. `body`: the
+ * bytes already read (see bufferedLength); without it a request body streams.
+ */
+export function toRequest(
+  req: IncomingMessage,
+  options: BridgeOptions & { signal?: AbortSignal },
+  body?: Buffer,
+): Request {
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
@@ -69,9 +108,21 @@ export function toRequest(req: IncomingMessage, options: BridgeOptions & { signa
   const init = {
     method,
     headers,
-    ...(hasBody ? { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: 'half' } : {}),
+    ...(!hasBody
+      ? {}
+      : body
+        ? { body }
+        : { body: Readable.toWeb(req) as unknown as ReadableStream, duplex: 'half' }),
     ...(options.signal ? { signal: options.signal } : {}),
   };
+  const plain = plainUrl(req);
+  if (plain !== null) {
+    try {
+      return new Request(plain, init as RequestInit);
+    } catch {
+      // A URL that does not parse (the Request reads its URL before anything else): as any other.
+    }
+  }
   return new Request(requestUrl(req, options.fallbackOrigin), init as RequestInit);
 }
 
@@ -134,15 +185,31 @@ export function requestListener(handler: FetchHandler, options: BridgeOptions) {
     res.on('close', () => {
       if (!res.writableFinished) aborted.abort();
     });
-    void (async () => {
+    const serve = async (body?: Buffer) => {
       try {
-        const request = toRequest(req, { ...options, signal: aborted.signal });
+        const request = toRequest(req, { ...options, signal: aborted.signal }, body);
         await sendResponse(res, await handler(request));
       } catch (e) {
         // The app answers its own errors; this is the bridge failing (or the client gone).
         if (res.headersSent) res.destroy(e as Error);
         else res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' }).end(INTERNAL_ERROR);
       }
-    })();
+    };
+    if (bufferedLength(req) === null) {
+      void serve();
+      return;
+    }
+    // node:http delivers no more than Content-Length; a client that leaves before the end of its
+    // body (the request is then destroyed, 'end' never comes) has nobody left to answer.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      size += chunk.byteLength;
+    });
+    req.on('error', () => {});
+    req.on('end', () => {
+      void serve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size));
+    });
   };
 }

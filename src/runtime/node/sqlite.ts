@@ -70,17 +70,18 @@ function toBindable(value: unknown): Bindable {
   throw d1Error(message, 'D1_TYPE_ERROR');
 }
 
-/** D1 returns blobs as arrays of byte values. */
-function fromSqliteRow(row: Row): Row {
-  for (const key in row) {
+/** D1 returns blobs as arrays of byte values (a blob is the only object SQLite hands back). */
+function fromSqliteRow(row: Row, columns: readonly string[]): Row {
+  for (let i = 0; i < columns.length; i++) {
+    const key = columns[i] as string;
     const v = row[key];
-    if (v instanceof Uint8Array) row[key] = Array.from(v);
+    if (typeof v === 'object' && v !== null) row[key] = Array.from(v as Uint8Array);
   }
   return row;
 }
 
 const fromSqliteCells = (cells: unknown[]): unknown[] =>
-  cells.map((v) => (v instanceof Uint8Array ? Array.from(v) : v));
+  cells.map((v) => (typeof v === 'object' && v !== null ? Array.from(v as Uint8Array) : v));
 
 const IDENT = /[A-Za-z0-9_$]/;
 
@@ -89,10 +90,16 @@ const IDENT = /[A-Za-z0-9_$]/;
  * number after the largest so far, as in SQLite. better-sqlite3 binds numbered parameters only by
  * name, so each one is renamed `@pN` and bound from an object. String literals, quoted
  * identifiers and comments are skipped. Returns the rewritten SQL and how many values it takes.
+ * When the parameters name the values 1, 2, … N once each and in that order (most statements:
+ * `?1 … ?N` or bare `?`s), each is a bare `?` instead, bound from the values as they are
+ * (`positional`): no object per statement run.
  */
-function numberParameters(sql: string): { sql: string; count: number } {
-  if (!/[?:@$]/.test(sql)) return { sql, count: 0 };
+function numberParameters(sql: string): { sql: string; count: number; positional: boolean } {
+  if (!/[?:@$]/.test(sql)) return { sql, count: 0, positional: true };
   let out = '';
+  let bare = '';
+  let inOrder = true;
+  let seen = 0;
   let max = 0;
   const named = new Map<string, number>();
   let i = 0;
@@ -116,6 +123,8 @@ function numberParameters(sql: string): { sql: string; count: number } {
       const n = next > i + 1 ? Number(sql.slice(i + 1, next)) : max + 1;
       max = Math.max(max, n);
       out += `@p${n}`;
+      bare += '?';
+      inOrder &&= n === ++seen;
       i = next;
       continue;
     } else if ((c === ':' || c === '@' || c === '$') && IDENT.test(sql[i + 1] ?? '')) {
@@ -128,13 +137,17 @@ function numberParameters(sql: string): { sql: string; count: number } {
       }
       max = Math.max(max, n);
       out += `@p${n}`;
+      bare += '?';
+      inOrder &&= n === ++seen;
       i = next;
       continue;
     }
     out += sql.slice(i, next);
+    bare += sql.slice(i, next);
     i = next;
   }
-  return { sql: out, count: max };
+  const positional = inOrder && seen === max;
+  return { sql: positional ? bare : out, count: max, positional };
 }
 
 /** D1 runs each statement on its own and a batch as one transaction; it refuses explicit ones. */
@@ -142,7 +155,12 @@ const TRANSACTION_CONTROL = /^\s*(BEGIN|COMMIT|END|ROLLBACK|SAVEPOINT|RELEASE)\b
 
 interface Compiled {
   stmt: Database.Statement<unknown[], Row>;
-  names: string[];
+  /** How many values it takes. */
+  count: number;
+  /** Bound by name (`@pN`), or null: by position, from the values as they are. */
+  names: string[] | null;
+  /** The result's column names (none for a statement that returns no rows). */
+  columns: string[];
 }
 
 /** Statements kept compiled, per SQL text (the code's statements are few; IN lists vary). */
@@ -222,12 +240,19 @@ class SqliteDatabase implements SqliteD1 {
     // A batch that writes takes the write lock up front (BEGIN IMMEDIATE), so a busy database
     // makes it wait out the busy timeout instead of failing half-way on a lock upgrade.
     const writes = compiled.some((c) => !c.stmt.readonly);
-    const work = () => own.map((s, i) => this.run(s, compiled[i] as Compiled));
+    const work = () => own.map((s, i) => this.run(s, compiled[i] as Compiled, true));
+    let results: D1Result<Row>[];
     try {
-      return (writes ? this.transact.immediate(work) : this.transact.deferred(work)) as D1Result<T>[];
+      results = (writes ? this.transact.immediate(work) : this.transact.deferred(work)) as D1Result<Row>[];
     } catch (e) {
       throw asD1Error(e);
     }
+    if (writes) {
+      // One read of the size for the whole batch (one transaction): what it is after the commit.
+      this.sizeAfter = this.sizeStmt.get()?.size ?? this.sizeAfter;
+      for (const r of results) r.meta.size_after = this.sizeAfter;
+    }
+    return results as D1Result<T>[];
   }
 
   /** As D1: each line is one statement, all in one transaction. */
@@ -283,7 +308,12 @@ class SqliteDatabase implements SqliteD1 {
     } catch (e) {
       throw asD1Error(e);
     }
-    const compiled = { stmt, names: Array.from({ length: numbered.count }, (_, i) => `p${i + 1}`) };
+    const compiled: Compiled = {
+      stmt,
+      count: numbered.count,
+      names: numbered.positional ? null : Array.from({ length: numbered.count }, (_, i) => `p${i + 1}`),
+      columns: stmt.reader ? stmt.columns().map((col) => col.name) : [],
+    };
     if (this.cache.size >= MAX_CACHED_STATEMENTS) {
       this.cache.delete(this.cache.keys().next().value as string);
     }
@@ -291,25 +321,27 @@ class SqliteDatabase implements SqliteD1 {
     return compiled;
   }
 
-  private args(c: Compiled, params: Bindable[]): [Record<string, Bindable>] | [] {
-    if (params.length !== c.names.length) throw d1Error('Wrong number of parameter bindings for SQL query.');
-    if (params.length === 0) return [];
+  private args(c: Compiled, params: Bindable[]): [Record<string, Bindable>] | Bindable[] {
+    if (params.length !== c.count) throw d1Error('Wrong number of parameter bindings for SQL query.');
+    if (c.names === null || params.length === 0) return params;
     const named: Record<string, Bindable> = {};
-    c.names.forEach((name, i) => {
-      named[name] = params[i] as Bindable;
-    });
+    for (let i = 0; i < c.names.length; i++) named[c.names[i] as string] = params[i] as Bindable;
     return [named];
   }
 
-  /** Runs one statement and describes it as D1 does. */
-  private run(s: SqlitePreparedStatement, c: Compiled): D1Result<Row> {
+  /**
+   * Runs one statement and describes it as D1 does. `inBatch`: the database's size after it is
+   * read once the batch committed (batch() sets it on every result), not after each statement.
+   */
+  private run(s: SqlitePreparedStatement, c: Compiled, inBatch = false): D1Result<Row> {
     const started = performance.now();
     let results: Row[] = [];
     let changes = 0;
     try {
       const args = this.args(c, s.params);
       if (c.stmt.reader) {
-        results = c.stmt.all(...args).map(fromSqliteRow);
+        results = c.stmt.all(...args);
+        for (const row of results) fromSqliteRow(row, c.columns);
         if (!c.stmt.readonly) {
           // INSERT … RETURNING: better-sqlite3 reports no counts for statements that return rows.
           const after = this.changesStmt.get() as { changes: number; rowid: number };
@@ -324,7 +356,7 @@ class SqliteDatabase implements SqliteD1 {
     } catch (e) {
       throw asD1Error(e);
     }
-    if (!c.stmt.readonly) this.sizeAfter = this.sizeStmt.get()?.size ?? this.sizeAfter;
+    if (!c.stmt.readonly && !inBatch) this.sizeAfter = this.sizeStmt.get()?.size ?? this.sizeAfter;
     return {
       success: true,
       meta: {
@@ -352,7 +384,7 @@ class SqliteDatabase implements SqliteD1 {
     if (!c.stmt.readonly || !c.stmt.reader) return this.run(s, c).results[0] ?? null;
     try {
       const row = c.stmt.get(...this.args(c, s.params));
-      return row ? fromSqliteRow(row) : null;
+      return row ? fromSqliteRow(row, c.columns) : null;
     } catch (e) {
       throw asD1Error(e);
     }
@@ -364,7 +396,7 @@ class SqliteDatabase implements SqliteD1 {
       this.run(s, c);
       return { columns: [], rows: [] };
     }
-    const columns = c.stmt.columns().map((col) => col.name);
+    const columns = [...c.columns];
     try {
       // Array rows keep duplicate column names apart; the mode is reset before anything else runs.
       c.stmt.raw(true);
