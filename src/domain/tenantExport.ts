@@ -78,6 +78,8 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
     'compliance facts derived by triggers from changes, approvals and services: rebuilt as a restore inserts them',
   compliance_daily:
     'per-day compliance counts derived by triggers from change_compliance: rebuilt the same way',
+  change_kpi_counts:
+    'change KPI counts derived by triggers from changes: rebuilt as a restore inserts the changes',
 };
 
 export interface ExportFile {
