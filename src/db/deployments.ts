@@ -282,8 +282,9 @@ export async function listDeployments(
     params.push(filter.integrationId);
   }
   if (cursor) {
-    clauses.push('(created_at < ? OR (created_at = ? AND id < ?))');
-    params.push(cursor.createdAt, cursor.createdAt, cursor.id);
+    // A row value: an index bound, so a deep page seeks to its cursor (docs/performance.md).
+    clauses.push('(created_at, id) < (?, ?)');
+    params.push(cursor.createdAt, cursor.id);
   }
   const { results } = await db
     .prepare(

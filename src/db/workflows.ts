@@ -106,8 +106,9 @@ export async function listWorkflows(
     params.push(`%${filter.nameContains.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }
   if (cursor) {
-    clauses.push('(created_at < ? OR (created_at = ? AND id < ?))');
-    params.push(cursor.createdAt, cursor.createdAt, cursor.id);
+    // A row value: an index bound, so a deep page seeks to its cursor (docs/performance.md).
+    clauses.push('(created_at, id) < (?, ?)');
+    params.push(cursor.createdAt, cursor.id);
   }
   const { results } = await db
     .prepare(
