@@ -5,6 +5,7 @@ import type { Principal } from '../../src/domain/principal';
 import { CHANGE_STATUSES, type ChangeRecord } from '../../src/domain/types';
 import { type AuthedContext, createRequestContext } from '../../src/usecases/context';
 import { type ChangeKpis, changeKpis } from '../../src/usecases/reports';
+import { changeRecord } from '../helpers/changeRecord';
 import { Prng } from '../helpers/prng';
 import { rowsReadD1 } from '../helpers/rowsReadD1';
 
@@ -81,42 +82,14 @@ function times(rng: Prng, created: number) {
 
 function generateChange(rng: Prng, tenantId: string, i: number): ChangeRecord {
   const created = Date.parse('2026-01-01T00:00:00.000Z') + rng.int(0, 150 * 24 * 60) * 60_000;
-  return {
+  return changeRecord({
     id: `CHG-${tenantId}-${i}`,
     tenantId,
-    title: `Change ${i}`,
-    description: '',
-    type: rng.pick(['STANDARD', 'NORMAL', 'EMERGENCY'] as const),
-    impact: 'MEDIUM',
-    urgency: 'MEDIUM',
-    priority: 'P3',
-    status: rng.pick(CHANGE_STATUSES),
-    requesterId: 'rita',
-    affectedServices: [],
-    implementationPlan: null,
-    backoutPlan: null,
-    testPlan: null,
-    riskScore: null,
-    riskLevel: null,
-    riskFactors: [],
-    plannedStart: null,
-    plannedEnd: null,
-    emergencyJustification: null,
-    reviewDueAt: null,
-    reviewedAt: null,
-    runbookWorkflowId: null,
-    runbookInputs: null,
-    runbookAttachedBy: null,
-    templateId: null,
-    templateVersion: null,
-    failureReason: null,
-    version: 1,
     createdAt: iso(created),
-    updatedAt: iso(created),
+    type: rng.pick(['STANDARD', 'NORMAL', 'EMERGENCY'] as const),
+    status: rng.pick(CHANGE_STATUSES),
     ...times(rng, created),
-    implementedAt: null,
-    completedAt: null,
-  };
+  });
 }
 
 async function run(statements: D1PreparedStatement[]) {
