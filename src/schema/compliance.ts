@@ -6,7 +6,7 @@ import type {
 } from '../domain/compliance';
 import { complianceReport } from '../usecases/reports';
 import { builder } from './builder';
-import { firstArg, firstOf } from './listArgs';
+import { firstArg, firstAskedOf, firstOf } from './listArgs';
 
 const FrameworkEnum = builder.enumType('ComplianceFramework', {
   values: ['SOX', 'PCI_DSS', 'ITIL'] as const,
@@ -79,6 +79,8 @@ builder.queryFields((t) => ({
       from: t.arg({ type: 'DateTime', description: 'Period start (inclusive).' }),
       to: t.arg({ type: 'DateTime', description: 'Period end (exclusive).' }),
     },
-    resolve: (_r, args, ctx) => complianceReport(ctx, args.from, args.to),
+    // Only as many failing changes are read as the query's `findings(first:)` will list.
+    resolve: (_r, args, ctx, info) =>
+      complianceReport(ctx, args.from, args.to, firstAskedOf(info, 'findings') ?? 0),
   }),
 }));

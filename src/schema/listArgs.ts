@@ -1,3 +1,11 @@
+import {
+  type GraphQLResolveInfo,
+  getArgumentValues,
+  getNamedType,
+  isObjectType,
+  Kind,
+  type SelectionNode,
+} from 'graphql';
 import type { builder } from './builder';
 
 type Types = typeof builder.$inferSchemaTypes;
@@ -24,4 +32,37 @@ export function firstOf<T>(items: readonly T[], first: number | null | undefined
 export function firstOf<T>(items: readonly T[] | null, first: number | null | undefined): T[] | null;
 export function firstOf<T>(items: readonly T[] | null, first: number | null | undefined): T[] | null {
   return items === null ? null : items.slice(0, first ?? undefined);
+}
+
+/**
+ * The largest `first` the query asks of the list field `name` inside the field being resolved
+ * (through aliases, inline fragments and fragment spreads), with the field's default where it is
+ * left out; null when the query does not select it. Lets a parent read only as many rows as its
+ * list child will show: a resolver that bounds its reads by this still lists what was asked.
+ */
+export function firstAskedOf(info: GraphQLResolveInfo, name: string): number | null {
+  const parent = getNamedType(info.returnType);
+  if (!isObjectType(parent)) return null;
+  const field = parent.getFields()[name];
+  if (!field) return null;
+  let largest: number | null = null;
+  const seen = new Set<string>();
+  const visit = (selections: readonly SelectionNode[]) => {
+    for (const s of selections) {
+      if (s.kind === Kind.FIELD) {
+        if (s.name.value !== name) continue;
+        const { first } = getArgumentValues(field, s, info.variableValues) as { first?: unknown };
+        const asked = typeof first === 'number' ? first : 0;
+        largest = Math.max(largest ?? 0, asked);
+      } else if (s.kind === Kind.INLINE_FRAGMENT) {
+        visit(s.selectionSet.selections);
+      } else if (!seen.has(s.name.value)) {
+        seen.add(s.name.value);
+        const fragment = info.fragments[s.name.value];
+        if (fragment) visit(fragment.selectionSet.selections);
+      }
+    }
+  };
+  for (const node of info.fieldNodes) if (node.selectionSet) visit(node.selectionSet.selections);
+  return largest;
 }

@@ -56,13 +56,15 @@ export function compliancePeriod(from: string, to: string): CompliancePeriod {
 /**
  * SOX, PCI DSS 6.4 and emergency-review checks over the changes created in [from, to), from the
  * facts kept on write (migration 0020): the day counts of the period's whole days, the rows of its
- * partial edge days, the unreviewed emergency changes, and the first MAX_REPORT_FINDINGS failing
- * changes of each check. What it reads does not grow with the number of changes of the period.
+ * partial edge days, the unreviewed emergency changes, and the first `findings` failing changes
+ * of each check (the caller passes how many findings it will list, at most MAX_REPORT_FINDINGS; 0
+ * when it lists none). What it reads does not grow with the number of changes of the period.
  */
 export async function complianceReport(
   ctx: AuthedContext,
   from: string,
   to: string,
+  findings: number = MAX_REPORT_FINDINGS,
 ): Promise<ComplianceReport> {
   const span = (Date.parse(to) - Date.parse(from)) / DAY_MS;
   if (!(span > 0) || span > MAX_REPORT_DAYS) {
@@ -73,10 +75,11 @@ export async function complianceReport(
   const tenantId = ctx.principal.tenantId;
   const period = compliancePeriod(from, to);
   const now = ctx.now().toISOString();
+  const limit = Math.max(0, Math.min(Math.trunc(findings), MAX_REPORT_FINDINGS));
   // The chain's part is one bounded RECENT verification step (from the last digest or the last
   // event verified), which also reports any break an earlier verification recorded: never a scan.
   const [facts, pciServices, chain] = await Promise.all([
-    complianceFacts(ctx.db, tenantId, period, now, MAX_REPORT_FINDINGS),
+    complianceFacts(ctx.db, tenantId, period, now, limit),
     servicesTagged(ctx.db, tenantId, 'pci'),
     verifyTenantAuditChain(ctx, { mode: 'RECENT' }),
   ]);
@@ -110,7 +113,7 @@ export async function complianceReport(
       verifiedToSeq: chain.verifiedToSeq,
       headSeq: chain.toSeq,
     },
-    limit: MAX_REPORT_FINDINGS,
+    limit,
   });
 }
 

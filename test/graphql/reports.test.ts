@@ -379,6 +379,57 @@ describe('complianceReport', () => {
     expect(r.score).toBe(75);
   });
 
+  it('lists as many findings as each selection asks, through aliases, fragments and variables', async () => {
+    // The report reads only as many failing changes as the query will list (the largest `first`
+    // of its `findings` selections): each selection still gets what it asked for, in the same order.
+    const c = await cast('reports-findings-first');
+    await gqlOk(TAG, { name: 'card-vault', tags: ['pci'] }, c.manager);
+    const noPlans = { affectedServices: ['card-vault'], backoutPlan: null, testPlan: null };
+    for (const title of ['Vault patch 1', 'Vault patch 2', 'Vault patch 3', 'Vault patch 4']) {
+      await submit(c.requester, (await createChange(c.requester, { ...noPlans, title })).id);
+    }
+    const all = (await report(c.manager)).findings;
+    expect(all).toHaveLength(4);
+
+    type Listed = { findingsTruncated: boolean; one: Report['findings']; three?: Report['findings'] };
+    const query = `query($from: DateTime!, $to: DateTime!, $n: Int) { complianceReport(from: $from, to: $to) {
+      findingsTruncated one: findings(first: 1) { changeId message } ...More } }
+      fragment More on ComplianceReport { ... on ComplianceReport { three: findings(first: $n) { changeId message } } }`;
+    const ask = async (n: number | null) =>
+      (
+        await gqlOk<{ complianceReport: Listed }>(
+          query,
+          { from: inDays(-1), to: inDays(1), ...(n === null ? {} : { n }) },
+          c.manager,
+        )
+      ).complianceReport;
+    const pick = (f: Report['findings']) => f.map(({ changeId, message }) => ({ changeId, message }));
+
+    const three = await ask(3);
+    expect(three.one).toEqual(pick(all.slice(0, 1)));
+    expect(three.three).toEqual(pick(all.slice(0, 3)));
+    expect(three.findingsTruncated).toBe(true);
+    // Without $n the field's default (100) applies: everything is listed.
+    const whole = await ask(null);
+    expect(whole.three).toEqual(pick(all));
+    expect(whole.findingsTruncated).toBe(false);
+
+    // Not selecting findings reads none, and still says there are some.
+    const bare = await gqlOk<{
+      complianceReport: { findingsTruncated: boolean; checks: { failures: number }[] };
+    }>(
+      `query($from: DateTime!, $to: DateTime!) { complianceReport(from: $from, to: $to) { findingsTruncated checks { id failures } } }`,
+      { from: inDays(-1), to: inDays(1) },
+      c.manager,
+    );
+    expect(bare.complianceReport.findingsTruncated).toBe(true);
+    expect(bare.complianceReport.checks.reduce((n, x) => n + x.failures, 0)).toBe(4);
+
+    // An out-of-range first is refused by the field, whatever the report read.
+    const refused = await gql(query, { from: inDays(-1), to: inDays(1), n: 1001 }, { token: c.manager });
+    expect(refused.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
+  });
+
   const periods: [string, () => { from: string; to: string }, 'accepted' | 'refused'][] = [
     ['367 days', () => ({ from: inDays(-367), to: inDays(0) }), 'refused'],
     ['to before from', () => ({ from: inDays(1), to: inDays(-1) }), 'refused'],

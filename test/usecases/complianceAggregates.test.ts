@@ -296,6 +296,15 @@ describe('complianceReport from the facts kept on write', () => {
     expect(large.rowsRead).toBeLessThan(25_000 / 5);
     expect(large.rowsRead - small.rowsRead).toBeLessThanOrEqual(366);
 
+    // Asked for 20 findings, it reads 20 failing changes per check: the same first 20.
+    const counted = rowsReadD1(env.DB);
+    const twenty = await complianceReport(context('cc-large', counted.db), ...year, 20);
+    expect(twenty.findings).toEqual(large.report.findings.slice(0, 20));
+    expect(twenty).toMatchObject({ findingsTruncated: true, score: 0, checks: large.report.checks });
+    expect(counted.counter.rowsRead).toBeLessThanOrEqual(366 + 2 * 2 * 20 + 50);
+    const none = await complianceReport(context('cc-large'), ...year, 0);
+    expect(none).toMatchObject({ findings: [], findingsTruncated: true, checks: large.report.checks });
+
     // Edge days are read row by row: a period that starts and ends mid-day reads those two days.
     const edged = await measure('cc-large', '2026-02-01T12:00:00Z', '2026-05-01T12:00:00Z');
     expect(edged.report.changesReviewed).toBe(89 * 144);
