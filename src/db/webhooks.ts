@@ -353,14 +353,14 @@ export async function listDeliveries(
   first: number,
   after: { createdAt: string; id: string } | null,
 ): Promise<WebhookDeliveryRecord[]> {
+  // The cursor is a row value, an index bound: a deep page seeks to it (docs/performance.md).
   const { results } = await db
     .prepare(
       `SELECT ${DELIVERY_COLUMNS} FROM endpoint_deliveries
-       WHERE tenant_id = ?1 AND endpoint_id = ?2
-         AND (?3 IS NULL OR created_at < ?3 OR (created_at = ?3 AND id < ?4))
-       ORDER BY created_at DESC, id DESC LIMIT ?5`,
+       WHERE tenant_id = ?1 AND endpoint_id = ?2 ${after ? 'AND (created_at, id) < (?4, ?5)' : ''}
+       ORDER BY created_at DESC, id DESC LIMIT ?3`,
     )
-    .bind(tenantId, endpointId, after?.createdAt ?? null, after?.id ?? '', first)
+    .bind(tenantId, endpointId, first, ...(after ? [after.createdAt, after.id] : []))
     .all<DeliveryRow>();
   return results.map(deliveryFromRow);
 }

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { SignJWT } from 'jose';
 import { captureStatements, planOf as planOfStatement } from '../../bench/curves/plans.mjs';
+import { listDeliveries } from '../../src/db/webhooks.ts';
 import { createNodeApp } from '../../src/runtime/node/runtime.ts';
 import { applyMigrations, openSqliteD1 } from '../../src/runtime/node/sqlite.ts';
 import { graphqlOk, inProcess } from './graphqlOk.mjs';
@@ -33,6 +34,7 @@ const GROWING = new Set([
   'api_keys',
   'freeze_windows',
   'webhook_deliveries',
+  'endpoint_deliveries',
   'users',
   'ws_tickets',
   'standard_change_template_versions',
@@ -179,6 +181,9 @@ test('a representative day of requests runs without a full scan of a growing tab
   await gql(tokens.max, '{ workflows(first: 5) { nodes { id } } }');
   await gql(tokens.max, '{ executions(first: 5) { nodes { id } } }');
   await gql(tokens.rita, '{ me { id } }');
+  // A webhook endpoint's delivery log, first page and a page after a cursor (its SQL is captured).
+  await listDeliveries(db, TENANT, 'whe-plans', 5, null);
+  await listDeliveries(db, TENANT, 'whe-plans', 5, { createdAt: inDays(0), id: 'whd-x' });
 
   const scans = [];
   for (const sql of seen) {
@@ -204,4 +209,22 @@ test('the check is not a rubber stamp: a query by an unindexed column is caught'
     .prepare('EXPLAIN QUERY PLAN SELECT * FROM change_requests WHERE title = ?')
     .all(null);
   assert.ok(plan.some((r) => /^SCAN change_requests/.test(r.detail)));
+});
+
+test('a deep page of webhook deliveries seeks to its cursor (a row value bounds the index)', async () => {
+  const captured = new Set();
+  const restore = captureStatements(db, captured);
+  await listDeliveries(db, TENANT, 'whe-plans', 5, { createdAt: inDays(0), id: 'whd-x' });
+  restore();
+  const [sql] = [...captured].filter((q) => q.includes('endpoint_deliveries'));
+  assert.ok(sql, 'the cursor page ran');
+  const details = planOf(sql).map((r) => r.detail);
+  assert.ok(
+    details.some((d) =>
+      /SEARCH endpoint_deliveries USING INDEX .*\(tenant_id=\? AND endpoint_id=\? AND \(created_at,id\)<\(\?,\?\)\)/.test(
+        d,
+      ),
+    ),
+    JSON.stringify(details),
+  );
 });
