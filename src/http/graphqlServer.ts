@@ -16,6 +16,7 @@ import type { IdempotencyClaim } from './idempotency';
 import { useCsrfPrevention } from './plugins/use-csrf-prevention';
 import { useErrorReporting } from './plugins/use-error-reporting';
 import { isVariableCoercionError, useErrorStatus } from './plugins/use-error-status';
+import { useGraphqlJsExecute } from './plugins/use-graphql-js-execute';
 import { useIntrospectionPolicy } from './plugins/use-introspection-policy';
 import { useMaxTokens } from './plugins/use-max-tokens';
 import { useNotAcceptableError } from './plugins/use-not-acceptable-error';
@@ -94,6 +95,7 @@ export function createGraphQLServer(schema: GraphQLSchema, config: Config) {
     multipart: false,
     logging: false,
     plugins: [
+      useGraphqlJsExecute(),
       useObservation(),
       useErrorReporting(),
       useTracing(),
