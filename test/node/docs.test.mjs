@@ -169,31 +169,50 @@ test('docs/performance.md quotes its figures from the committed results in bench
   const ops = bench.inProcess.operations;
   const http = bench.http.results;
   const w = bench.worker;
+  const peers = (op, names) => names.map((n) => r(ops[op].servers[n].opsPerSec));
+  const [bare, apollo, apolloOff, mercurius] = ['yogaBare', 'apollo', 'apolloNoCacheControl', 'mercurius'];
+  const servers = (op) => ops[op].servers.yoga;
+  const rps = (op, conn, name) => r(http[op][conn][name].rps);
+  const both = (op, name) => `${rps(op, 'c10', name)} / ${rps(op, 'c100', name)}`;
   const expected = [
-    `commit \`${bench.meta.commit}\` (${bench.meta.date})`,
-    `| ${['single', 'list', 'create'].map((op) => bench.inProcess.statements.counts[op].yoga).join(', ')} |`,
+    `at commit \`${bench.meta.commit.slice(0, 7)}\` (${bench.meta.date})`,
     `Node ${bench.meta.node.slice(1)}`,
-    `${r(ops.single.yoga.opsPerSec)} ops/s (${r(ops.single.yoga.cpuUsPerOp)} µs CPU per op)`,
-    `floor ${r(ops.single.floor.opsPerSec)}, Apollo ${r(ops.single.apollo.opsPerSec)}, Mercurius ${r(ops.single.mercurius.opsPerSec)} ops/s`,
-    ...['list', 'create'].flatMap((op) => [
-      `| ${r(ops[op].yoga.opsPerSec)} ops/s |`,
-      `floor ${r(ops[op].floor.opsPerSec)}, Apollo ${r(ops[op].apollo.opsPerSec)}, Mercurius ${r(ops[op].mercurius.opsPerSec)} |`,
+    `| ${['single', 'list', 'create'].map((op) => bench.inProcess.statements.counts[op].yoga).join(', ')} |`,
+    ...['single', 'list', 'create'].map(
+      (op) =>
+        `| ${r(servers(op).opsPerSec)} ops/s (${r(servers(op).mainThreadCpuUsPerOp.mean)} µs CPU per op) |`,
+    ),
+    ...['single', 'list', 'create'].map((op) => {
+      const [b, a, off, m] = peers(op, [bare, apollo, apolloOff, mercurius]);
+      return `bare Yoga ${b}, Apollo ${a} (cache control off ${off}), Mercurius ${m}`;
+    }),
+    ...['single', 'list'].flatMap((op) => [
+      `(JIT ${r(ops[op].servers.mercuriusJit.opsPerSec)}), graphql-js floor ${r(ops[op].servers.floor.opsPerSec)}, raw SQLite floor ${r(ops[op].servers.sqliteFloor.opsPerSec)} ops/s`,
+      `| ${both(op, 'changeflow')} req/s | Apollo ${both(op, 'apollo')} (cache control off ${both(op, 'apolloNoCacheControl')}), Mercurius ${both(op, 'mercurius')} (JIT ${both(op, 'mercuriusJit')})`,
     ]),
-    ...['list', 'single'].flatMap((op) => [
-      `| ${r(http[op].c10.changeflow.rps)} / ${r(http[op].c100.changeflow.rps)} req/s |`,
-      `Apollo ${r(http[op].c10.apollo.rps)} / ${r(http[op].c100.apollo.rps)}, Mercurius ${r(http[op].c10.mercurius.rps)} / ${r(http[op].c100.mercurius.rps)} |`,
-    ]),
-    `| ${r(w.listVsFloor.graphql.rate)} req/s | the same D1 reads without GraphQL: ${r(w.listVsFloor.floor.rate)} req/s (ratio ${w.listVsFloor.ratio.toFixed(2)})`,
+    `graphql-js floor ${r(ops.create.servers.floor.opsPerSec)} ops/s |`,
+    `\`node:http\` floor ${both('single', 'floor')} |`,
+    ...[
+      ['list of 50', w.listVsFloor],
+      ['single read', w.singleVsFloor],
+    ].map(
+      ([label, x]) =>
+        `| \`wrangler dev\`, ${label} | ${r(x.graphql.rate)} req/s | the same D1 reads without GraphQL ${r(x.floor.rate)} req/s (ratio ${x.ratio.toFixed(2)}), a no-op route ${r(x.noop.rate)} |`,
+    ),
     `\`get_change_status\` ${r(w.mcpSingle.mcp.rate)}, \`list_changes\` ${r(w.mcpList.mcp.rate)} req/s`,
-    `over \`/graphql\`: ${r(w.mcpSingle.graphql.rate)}, ${r(w.mcpList.graphql.rate)} req/s`,
+    `over \`/graphql\`: ${r(w.mcpSingle.graphql.rate)}, ${r(w.mcpList.graphql.rate)} req/s (ratios ${w.mcpSingle.ratio.toFixed(2)}, ${w.mcpList.ratio.toFixed(2)})`,
     `${r(bench.bundle.wranglerTotalUploadKiB)} KiB upload, ${r(bench.bundle.wranglerGzipKiB)} KiB gzipped`,
     `module evaluation ${r(bench.bundle.evalMs)} ms; \`wrangler dev\` ready in ${(w.startupMs.fromSource / 1000).toFixed(1)} s`,
     `${load.config.clients} clients, ${load.config.durationSeconds} s`,
     `${load.totals.opsPerSecond} ops/s, p50 ${r(load.totals.latencyMs.p50)} ms, p99 ${r(load.totals.latencyMs.p99)} ms, ${load.totals.requests} requests`,
+    `(${(load.restart.outageMs / 1000).toFixed(1)} s down, ${load.restart.outageErrors} requests refused meanwhile`,
     `${load.checks.writes.acknowledgedWrites} acknowledged\nwrites on ${load.checks.writes.changesTracked} changes`,
+    `(${load.checks.audit.matched} of ${load.checks.audit.expected})`,
+    `${load.checks.contention.acknowledged} contended edits of ${load.checks.contention.changes} shared changes with ${load.checks.contention.conflicts} version conflicts`,
     `(${load.checks.auditChain.checked} events)`,
   ];
-  assert.equal(load.commit, bench.meta.commit, 'the page says both files are of one commit');
+  assert.equal(bench.meta.dirty, false, 'the committed bench ran on a clean tree');
+  assert.equal(load.commit, bench.meta.commit.slice(0, 7), 'the page says both files are of one commit');
   assert.deepEqual(
     expected.filter((text) => !page.includes(text)),
     [],
