@@ -2,19 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { ComplianceInput } from '../../src/domain/compliance';
 import { buildComplianceReport, SEVERITY_WEIGHTS } from '../../src/domain/compliance';
 import type { ApprovalRecord, ChangeRecord } from '../../src/domain/types';
+import { changeRecord } from '../helpers/changeRecord';
 
 const NOW = '2025-07-01T00:00:00Z';
 
 function change(id: string, over: Partial<ChangeRecord> = {}): ChangeRecord {
-  return {
+  return changeRecord({
     id,
     tenantId: 't1',
-    title: `Change ${id}`,
-    description: '',
-    type: 'NORMAL',
-    impact: 'MEDIUM',
-    urgency: 'MEDIUM',
-    priority: 'P3',
+    createdAt: '2025-06-01T00:00:00Z',
     status: 'COMPLETED',
     requesterId: 'alice',
     affectedServices: ['web'],
@@ -23,27 +19,16 @@ function change(id: string, over: Partial<ChangeRecord> = {}): ChangeRecord {
     testPlan: 'smoke tests',
     riskScore: 30,
     riskLevel: 'MEDIUM',
-    riskFactors: [],
     plannedStart: '2025-06-10T22:00:00Z',
     plannedEnd: '2025-06-10T23:00:00Z',
-    emergencyJustification: null,
-    reviewDueAt: null,
-    reviewedAt: null,
-    runbookWorkflowId: null,
-    runbookInputs: null,
-    runbookAttachedBy: null,
-    templateId: null,
-    templateVersion: null,
-    failureReason: null,
     version: 5,
-    createdAt: '2025-06-01T00:00:00Z',
     updatedAt: '2025-06-10T23:00:00Z',
     submittedAt: '2025-06-01T01:00:00Z',
     approvedAt: '2025-06-02T00:00:00Z',
     implementedAt: '2025-06-10T22:00:00Z',
     completedAt: '2025-06-10T23:00:00Z',
     ...over,
-  };
+  });
 }
 
 let approvalSeq = 0;

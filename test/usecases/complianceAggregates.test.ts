@@ -13,6 +13,7 @@ import type { Principal } from '../../src/domain/principal';
 import { type ApprovalRecord, CHANGE_STATUSES, type ChangeRecord } from '../../src/domain/types';
 import { type AuthedContext, createRequestContext } from '../../src/usecases/context';
 import { complianceReport } from '../../src/usecases/reports';
+import { changeRecord } from '../helpers/changeRecord';
 import { Prng } from '../helpers/prng';
 import { rowsReadD1 } from '../helpers/rowsReadD1';
 
@@ -75,15 +76,11 @@ function generateChange(rng: Prng, tenantId: string, i: number): ChangeRecord {
   const at = (offsetH: number) => iso(created + offsetH * 3600_000);
   const implemented = ['IMPLEMENTING', 'COMPLETED', 'FAILED', 'ROLLED_BACK'].includes(status);
   const override = rng.chance(0.2);
-  return {
+  return changeRecord({
     id: `CHG-${tenantId}-${i}`,
     tenantId,
     title: `Change ${i}`,
-    description: '',
     type: override ? 'EMERGENCY' : rng.pick(['STANDARD', 'NORMAL', 'EMERGENCY'] as const),
-    impact: 'MEDIUM',
-    urgency: 'MEDIUM',
-    priority: 'P3',
     status,
     requesterId: rng.pick(['rita', 'sam', 'ann']),
     affectedServices: rng.shuffle(SERVICES).slice(0, rng.int(0, 3)),
@@ -92,26 +89,13 @@ function generateChange(rng: Prng, tenantId: string, i: number): ChangeRecord {
     testPlan: rng.pick(blankish),
     riskScore: 30,
     riskLevel: rng.pick([null, 'LOW', 'MEDIUM', 'HIGH'] as const),
-    riskFactors: [],
-    plannedStart: null,
-    plannedEnd: null,
     emergencyJustification: override ? rng.pick(['outage', ' x ']) : rng.pick([null, null, '  ', '']),
     reviewDueAt: rng.chance(0.7) ? at(rng.pick([-24, 24, 24 * 200])) : null,
     reviewedAt: rng.chance(0.4) ? at(48) : null,
-    runbookWorkflowId: null,
-    runbookInputs: null,
-    runbookAttachedBy: null,
-    templateId: null,
-    templateVersion: null,
-    failureReason: null,
-    version: 1,
     createdAt: iso(created),
-    updatedAt: iso(created),
-    submittedAt: null,
     approvedAt: rng.chance(0.6) ? at(rng.pick([1, 5])) : null,
     implementedAt: implemented || rng.chance(0.1) ? at(rng.pick([2, 3])) : null,
-    completedAt: null,
-  };
+  });
 }
 
 function approval(rng: Prng, c: ChangeRecord, approverId: string, n: number): ApprovalRecord {
