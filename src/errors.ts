@@ -97,7 +97,7 @@ export const ERRORS = {
   CONFIRMATION_REQUIRED: {
     status: 428,
     description:
-      'An MCP tool that cannot be undone (emergency_override, transition_change roll_back, the delete action of manage_workflow and manage_freeze_window, execute_workflow of a workflow that writes elsewhere) was called without `confirm: true`, by a client that cannot ask its user itself. Ask the person you act for, then call again with `confirm: true`.',
+      'An MCP tool that cannot be undone (emergency_override, transition_change roll_back, the delete action of manage_workflow, execute_workflow of a workflow that writes elsewhere) was called without `confirm: true`, by a client that cannot ask its user itself. Ask the person you act for, then call again with `confirm: true`.',
   },
   CONFIRMATION_DECLINED: {
     status: 409,

@@ -108,7 +108,7 @@ function listedInput(actions: [string, JsonSchema][], where: string): JsonSchema
     [ACTION_ARG]: {
       type: 'string',
       enum: actions.map(([a]) => a),
-      description: 'Which move (see the tool description).',
+      description: 'Which move (see the description).',
     },
   };
   const required = [ACTION_ARG];

@@ -60,7 +60,6 @@ const IRREVERSIBLE: Readonly<Record<string, Describe>> = {
   ),
   'transition_change:roll_back': always((a) => `Record change ${String(a.id)} as rolled back (final)`),
   'manage_workflow:delete': always((a) => `Delete workflow ${String(a.id)}`),
-  'manage_freeze_window:delete': always((a) => `Delete freeze window ${String(a.id)}`),
   execute_workflow: writesElsewhere,
 };
 

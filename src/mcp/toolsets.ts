@@ -13,10 +13,9 @@ export const TOOLSETS: Readonly<Record<McpToolset, string>> = {
   changes:
     'Raise, assess, review and decide changes, move them through their lifecycle, schedule them, emergencies, and the headline reports (the default)',
   delivery:
-    'Correct changes: edit a draft, review an emergency; standard changes, freeze windows and services',
-  workflows:
-    'Automation: workflow definitions, executions, their circuit breakers, secrets (names only) and egress',
-  admin: 'Governance: standard-change templates, freeze windows, service tags and the audit trail',
+    'Correct changes: edit a draft; raise standard changes from templates; the freeze calendar and services',
+  workflows: 'Automation: workflow definitions, executions, secrets (names only) and egress',
+  admin: 'Governance: the audit trail and its hash chain, and declaring a change freeze',
 };
 
 /** A tool's toolset is its field's `mcp.toolset` option, in the schema. */

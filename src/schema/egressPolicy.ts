@@ -26,7 +26,12 @@ builder.queryFields((t) => ({
   egressPolicy: t.withAuth({ changeManager: true }).field({
     type: EgressPolicyRef,
     description: 'The tenant’s egress allow-list for workflow HTTP steps.',
-    mcp: { name: 'get_egress_policy', toolset: 'workflows' },
+    mcp: {
+      name: 'get_egress_policy',
+      toolset: 'workflows',
+      // Where steps may go; GraphQL has who changed it and when.
+      selection: 'allowedHosts restricted',
+    },
     resolve: (_r, _a, ctx) => readEgressPolicy(ctx),
   }),
 }));

@@ -42,20 +42,15 @@ builder.queryFields((t) => ({
   }),
 }));
 
-/** Create and delete, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
-const MANAGE_TOOL = {
-  name: 'manage_freeze_window',
-  toolset: 'admin',
-  description: 'create: declares a change freeze (e.g. quarter end). delete: removes one.',
-} as const;
-
 builder.mutationFields((t) => ({
   createFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Declares a change freeze (e.g. quarter end).',
     mcp: {
-      ...MANAGE_TOOL,
-      action: 'create',
+      name: 'create_freeze_window',
+      toolset: 'admin',
+      description:
+        'Declares a change freeze (e.g. quarter end): no change is scheduled into it unless EMERGENCY.',
       annotations: {
         destructiveHint: false,
         idempotentHint: false,
@@ -78,19 +73,11 @@ builder.mutationFields((t) => ({
     },
     resolve: (_r, args, ctx) => createFreezeWindow(ctx, args),
   }),
+  // Not an MCP tool, on purpose: an agent may add a freeze (an incident, a quarter end) but lifting
+  // one lets changes through that the freeze held back, so people do it.
   deleteFreezeWindow: t.withAuth({ changeManager: true }).field({
     type: FreezeWindowRef,
     description: 'Removes a freeze window; returns what was removed.',
-    mcp: {
-      ...MANAGE_TOOL,
-      action: 'delete',
-      annotations: {
-        destructiveHint: true,
-        idempotentHint: true,
-        openWorldHint: false,
-        why: 'Removes the window; a repeat finds nothing to remove.',
-      },
-    },
     args: { id: t.arg.id({ description: 'The freeze window id.' }) },
     resolve: (_r, args, ctx) => deleteFreezeWindow(ctx, args.id),
   }),

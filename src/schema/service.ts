@@ -22,19 +22,11 @@ builder.queryFields((t) => ({
 }));
 
 builder.mutationFields((t) => ({
+  // Not an MCP tool, on purpose: tags decide which services the compliance checks cover (`pci`),
+  // and an agent should not take a service out of the checks its own changes are held to.
   tagService: t.withAuth({ changeManager: true }).field({
     type: ServiceRef,
     description: 'Sets the tags of a service, creating it if needed.',
-    mcp: {
-      name: 'tag_service',
-      toolset: 'admin',
-      annotations: {
-        destructiveHint: true,
-        idempotentHint: true,
-        openWorldHint: false,
-        why: "Replaces the service's tags; the same tags again change nothing.",
-      },
-    },
     args: {
       name: t.arg.string({ validate: { minLength: 1, maxLength: 100 }, description: 'The service name.' }),
       tags: t.arg.stringList({

@@ -213,15 +213,12 @@ builder.queryFields((t) => ({
   }),
 }));
 
-/** Create, update and retire: one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
-const MANAGE_TOOL = {
-  name: 'manage_standard_change_template',
-  toolset: 'admin',
-  description:
-    'Standard change templates (routine work with fixed services, plans, risk and runbook). create: a new ' +
-    'ACTIVE template. update: only given fields change, as a new version. retire: no change can be raised from it any more.',
-} as const;
-
+/*
+ * Authoring templates is not an MCP tool, on purpose: a template pre-authorises every change raised
+ * from it (a LOW-risk one skips the CAB), so an agent that could write one and then raise changes
+ * from it would approve its own work. Agents list templates and raise changes from them; people
+ * author them over GraphQL (docs/mcp.md, "What agents are not offered").
+ */
 builder.mutationFields((t) => {
   const id = () => t.arg.id({ description: 'The template id.' });
   const expectedVersion = () =>
@@ -234,16 +231,6 @@ builder.mutationFields((t) => {
     createStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: `Change managers: creates an ACTIVE template at version 1. ${TEMPLATE_DOC}`,
-      mcp: {
-        ...MANAGE_TOOL,
-        action: 'create',
-        annotations: {
-          destructiveHint: false,
-          idempotentHint: false,
-          openWorldHint: false,
-          why: 'Adds a template; a repeat with the same name is refused, with another name adds another.',
-        },
-      },
       args: { input: t.arg({ type: CreateTemplateInput }) },
       resolve: (_r, { input }, ctx) =>
         createTemplate(ctx, {
@@ -256,16 +243,6 @@ builder.mutationFields((t) => {
     updateStandardChangeTemplate: t.withAuth({ changeManager: true }).field({
       type: StandardChangeTemplateRef,
       description: 'Change managers: edits an ACTIVE template as a new version; earlier versions are kept.',
-      mcp: {
-        ...MANAGE_TOOL,
-        action: 'update',
-        annotations: {
-          destructiveHint: true,
-          idempotentHint: false,
-          openWorldHint: false,
-          why: "Replaces the template's content with a new version; every call is a new version.",
-        },
-      },
       args: { id: id(), input: t.arg({ type: UpdateTemplateInput }), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => {
         const given = <T>(v: T | null | undefined) => (v === null ? undefined : v);
@@ -298,16 +275,6 @@ builder.mutationFields((t) => {
       description:
         'Change managers: retires a template (a new version). No change can be raised from it any more, and ' +
         'changes already raised from it go to the CAB when submitted.',
-      mcp: {
-        ...MANAGE_TOOL,
-        action: 'retire',
-        annotations: {
-          destructiveHint: true,
-          idempotentHint: true,
-          openWorldHint: false,
-          why: 'A RETIRED template can never be used again; a repeat is refused.',
-        },
-      },
       args: { id: id(), expectedVersion: expectedVersion() },
       resolve: (_r, args, ctx) => retireTemplate(ctx, args.id, args.expectedVersion),
     }),

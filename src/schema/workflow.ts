@@ -122,26 +122,23 @@ builder.queryFields((t) => ({
 
 /** What an agent needs to write steps: every type, its fields and their defaults. */
 const STEPS_DOC =
-  'Ordered steps (1–50), each a JSON object with a unique `id` (slug: a-z, 0-9, -, _) and a `type`: ' +
-  '`http-request` {url (http:// or https://; scheme, host and port written literally, placeholders only in ' +
-  'the path or query; loopback, private, link-local and metadata hosts and hosts off the tenant’s egress ' +
-  'allow-list are refused with EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), ' +
+  'Ordered steps (1–50), each {id (unique; a-z, 0-9, -, _), type, …}. ' +
+  '`http-request` {url (http(s), host written literally, placeholders only in path or query; private, ' +
+  'metadata and off-allow-list hosts: EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), ' +
   'headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), ' +
-  'retry {maxAttempts 1–10 (default 3), baseDelayMs (default 1000), capMs (default 30000)}, ' +
-  'successStatuses e.g. ["200-299", "304"] (default ["200-299"])}. Secrets are referenced by name, ' +
-  'never written: "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}"; a literal credential in ' +
-  'Authorization, Cookie, X-API-Key or a *token*/*secret*/*password* header is refused. ' +
-  '`transform` {spec: one of {pick: {field: path}}, {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}}, ' +
-  '{map: {from: path, to: {field: subpath}}}, {value: literal}}; paths read earlier outputs, e.g. ' +
-  '`steps.fetch.body.items[0].name` or `inputs.env`. ' +
+  'retry {maxAttempts 1–10 (default 3), baseDelayMs (1000), capMs (30000)}, successStatuses (default ["200-299"])}. ' +
+  'Secrets by name, e.g. "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}" (a literal credential is refused). ' +
+  '`transform` {spec: {pick: {field: path}} | {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}} | ' +
+  '{map: {from: path, to: {field: subpath}}} | {value: literal}}; paths read earlier outputs, e.g. ' +
+  '`steps.fetch.body.items[0].name`, `inputs.env`. ' +
   '`delay` {durationMs 1–86400000}. ' +
-  '`approval-gate` {changeId CHG-YYYYMMDD-XXXXXX}: waits until that change is APPROVED, fails if REJECTED.';
+  '`approval-gate` {changeId}: waits until that change is APPROVED (fails if REJECTED).';
 
 const TRIGGERS_DOC =
-  'How the workflow starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, ' +
-  '{"type": "webhook", "secret": "HOOK_SECRET"} (the name of this tenant’s workflow secret that signs the HMAC), ' +
-  '{"type": "cron", "expression": "0 3 * * MON-FRI"} (5 fields), ' +
-  '{"type": "change-approved"} (when a change naming this workflow as its runbook is approved).';
+  'How it starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, ' +
+  '{"type": "webhook", "secret": "HOOK_SECRET"} (the workflow secret that signs the HMAC), ' +
+  '{"type": "cron", "expression": "0 3 * * MON-FRI"}, ' +
+  '{"type": "change-approved"} (when a change with it as runbook is approved).';
 
 const NAME = { minLength: 3, maxLength: 100 } as const;
 const DESCRIPTION = { maxLength: 2000 } as const;
@@ -149,7 +146,7 @@ const DESCRIPTION = { maxLength: 2000 } as const;
 const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
   description: 'A new workflow (ACTIVE at once, version 1).',
   fields: (t) => ({
-    name: t.string({ validate: NAME, description: 'Unique among the tenant’s ACTIVE workflows.' }),
+    name: t.string({ validate: NAME, description: 'Unique among ACTIVE workflows.' }),
     description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
     steps: t.field({ type: ['JSON'], description: STEPS_DOC }),
     triggers: t.field({ type: ['JSON'], required: false, description: TRIGGERS_DOC }),
@@ -162,20 +159,12 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
     name: t.string({
       required: false,
       validate: NAME,
-      description: 'Unique among the tenant’s ACTIVE workflows.',
+      description: 'Unique among ACTIVE workflows.',
     }),
     description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
-    // The forms are described once, on create_workflow: both tools are in every tools/list.
-    steps: t.field({
-      type: ['JSON'],
-      required: false,
-      description: 'Replaces all steps (1–50; the form create_workflow describes).',
-    }),
-    triggers: t.field({
-      type: ['JSON'],
-      required: false,
-      description: 'Replaces all triggers (0–10; the form create_workflow describes).',
-    }),
+    // The same texts as create's, so that manage_workflow, where both are actions, says them once.
+    steps: t.field({ type: ['JSON'], required: false, description: STEPS_DOC }),
+    triggers: t.field({ type: ['JSON'], required: false, description: TRIGGERS_DOC }),
   }),
 });
 
@@ -184,9 +173,9 @@ const MANAGE_TOOL = {
   name: 'manage_workflow',
   toolset: 'workflows',
   description:
-    'update: only given fields change, as a new version. activate: INACTIVE to ACTIVE (WORKFLOW-004 if an ' +
-    'ACTIVE workflow has its name). deactivate: its triggers stop; the definition is kept. delete: it and ' +
-    'its versions are removed.',
+    'create: ACTIVE at version 1. update: given fields change, as a new version. activate: INACTIVE to ' +
+    'ACTIVE (WORKFLOW-004 if an ACTIVE one has its name). deactivate: triggers stop, definition kept. ' +
+    'delete: with its versions.',
 } as const;
 
 builder.mutationFields((t) => {
@@ -196,8 +185,8 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
       mcp: {
-        name: 'create_workflow',
-        toolset: 'workflows',
+        ...MANAGE_TOOL,
+        action: 'create',
         // The secrets its steps name, which must exist before it runs.
         changes: ['secretNames'],
         annotations: {

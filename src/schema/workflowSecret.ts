@@ -38,7 +38,12 @@ builder.queryFields((t) => ({
   workflowSecrets: t.withAuth({ changeManager: true }).field({
     type: [WorkflowSecretRef],
     description: 'The tenant’s workflow secrets by name, with where they may be sent (never their values).',
-    mcp: { name: 'list_workflow_secrets', toolset: 'workflows' },
+    mcp: {
+      name: 'list_workflow_secrets',
+      toolset: 'workflows',
+      // What a step author needs: the name to reference and the hosts it may go to.
+      selection: 'name allowedHosts',
+    },
     args: { first: firstArg(t, 25, 500) },
     resolve: async (_r, { first }, ctx) => firstOf(await workflowSecrets(ctx), first),
   }),

@@ -100,6 +100,7 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
     tokens.approver2 = await sign('ada', ['approver']);
     // Raises changes and may vote: the one person whose vote on their own change the rules refuse.
     tokens.both = await sign('sam', ['requester', 'approver']);
+    tokens.viewer = await sign('vera', ['viewer']);
     browser = await launchChromium();
   });
 
@@ -150,8 +151,8 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
     return created.id;
   }
 
-  /** Opens the host page as `token`'s person and shows the card for review_change of `id`. */
-  async function openCard(token, id) {
+  /** Opens the host page as `token`'s person and shows the card for `tool` (review_change) of `id`. */
+  async function openCard(token, id, tool = 'review_change') {
     const context = await browser.newContext({ viewport: { width: 800, height: 700 } });
     const page = await context.newPage();
     const requests = [];
@@ -165,8 +166,8 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
     );
     await page.goto(`${server.baseUrl}${HOST_PATH}`);
     await page.evaluate(
-      ([t, changeId]) => window.openCard(t, 'review_change', { id: changeId }),
-      [token, id],
+      ([t, changeId, name]) => window.openCard(t, name, { id: changeId }),
+      [token, id, tool],
     );
     const card = page.frameLocator('iframe');
     await card.locator(`#card[data-change-id="${id}"]`).waitFor({ timeout: TIMEOUT });
@@ -182,6 +183,22 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
       throw e;
     }
   }
+
+  test('shows a viewer the change from get_change_status, with no ballot and no votes', async () => {
+    const id = await pendingChange(tokens.requester, `Viewed change ${Date.now()}`);
+    const { context, page, card, logs } = await openCard(tokens.viewer, id, 'get_change_status');
+    try {
+      await explained(page, logs, 'approval-card-viewer', async () => {
+        // review_change is not offered to a viewer: the card says why it shows no votes.
+        await card.locator('#outcome', { hasText: 'Votes are shown to' }).waitFor({ timeout: TIMEOUT });
+        assert.match(await card.locator('#card').innerText(), /PENDING_APPROVAL/);
+        assert.equal(await card.getByRole('button', { name: 'Approve' }).isVisible(), false);
+        assert.equal(await card.locator('[data-section^=approvals]').count(), 0);
+      });
+    } finally {
+      await context.close();
+    }
+  });
 
   test('shows the change and records an approver’s Approve as their own vote', async () => {
     const title = `Card test change ${Date.now()}`;

@@ -29,10 +29,11 @@ const statusOf = async (admin: string, id: string) =>
 describe('the catalog', () => {
   it('lists one tool per group, with a required action and no default', () => {
     for (const [name, actions] of [
-      ['transition_change', ['submit', 'start_implementation', 'complete', 'fail', 'roll_back', 'cancel']],
-      ['manage_workflow', ['update', 'activate', 'deactivate', 'delete']],
-      ['manage_freeze_window', ['create', 'delete']],
-      ['manage_standard_change_template', ['create', 'update', 'retire']],
+      [
+        'transition_change',
+        ['submit', 'start_implementation', 'complete', 'fail', 'roll_back', 'cancel', 'complete_review'],
+      ],
+      ['manage_workflow', ['create', 'update', 'activate', 'deactivate', 'delete']],
     ] as const) {
       const tool = catalog.toolsByName.get(name);
       expect(Object.keys(tool?.actions ?? {}), name).toEqual(actions);
@@ -160,7 +161,8 @@ describe('calls', () => {
   it('manage_workflow updates, deactivates and activates a workflow', async () => {
     const c = await cast('mcp-actions-workflow');
     const manager = await mcpClient(c.manager);
-    const created = await callTool(manager, 'create_workflow', {
+    const created = await callTool(manager, 'manage_workflow', {
+      action: 'create',
       input: { name: 'Toggle me', steps: [{ id: 'wait', type: 'delay', durationMs: 1000 }] },
     });
     const id = (created.structuredContent as { id: string }).id;

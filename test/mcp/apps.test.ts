@@ -41,12 +41,28 @@ describe('the tools that offer the card', () => {
     ['2026-07-28', 'modern'],
     ['2025 handshake', 'legacy'],
   ] as const)('declare it in _meta.ui.resourceUri, and no other tool does (%s)', async (_, era) => {
-    const client = await mcpClient(c.viewer, { era });
+    const client = await mcpClient(c.approver1, { era });
     const { tools } = await client.listTools();
     const withUi = tools.filter((t) => t._meta);
     expect(withUi.map((t) => t.name).sort()).toEqual(['get_change_status', 'review_change']);
     for (const t of withUi) expect(t._meta).toEqual({ ui: { resourceUri: APPROVAL_CARD_URI } });
     await client.close();
+  });
+
+  it('offers review_change to the parties to an approval, not to a viewer, who has the card through get_change_status', async () => {
+    const pending = await changeInState(c, 'PENDING_APPROVAL');
+    const client = await mcpClient(c.viewer);
+    const { tools } = await client.listTools();
+    expect(tools.filter((t) => t._meta).map((t) => t.name)).toEqual(['get_change_status']);
+    const refused = toolError(await callTool(client, 'review_change', { id: pending.id }));
+    expect(refused.code).toBe('FORBIDDEN');
+    // The card itself stays readable: get_change_status shows it.
+    const card = await client.readResource({ uri: APPROVAL_CARD_URI });
+    expect(card.contents).toHaveLength(1);
+    await client.close();
+    const requester = await mcpClient(c.requester);
+    expect((await callTool(requester, 'review_change', { id: pending.id })).isError).toBeFalsy();
+    await requester.close();
   });
 });
 
@@ -54,7 +70,7 @@ describe('review_change', () => {
   it('gives the risk factors, the votes against the quorum and what is still needed', async () => {
     const pending = await changeInState(c, 'PENDING_APPROVAL');
     await approve(c.approver1, pending.id, 'Plan is sound');
-    const client = await mcpClient(c.viewer);
+    const client = await mcpClient(c.manager);
     const result = await callTool(client, 'review_change', { id: pending.id });
     expect(result.isError).toBeFalsy();
     const review = result.structuredContent as unknown as Review;
@@ -118,10 +134,10 @@ describe('review_change', () => {
       await client.close();
       return review;
     };
-    expect(await reviewOf(other.viewer, theirs.id)).toMatchObject({ conflicts: [], freezeWindows: [] });
+    expect(await reviewOf(other.approver1, theirs.id)).toMatchObject({ conflicts: [], freezeWindows: [] });
     // The same window in our tenant does meet both (the check above is not vacuous).
     const second = await changeInState(c, 'APPROVED', { affectedServices: ['shared-name'] });
-    const review = await reviewOf(c.viewer, second.id);
+    const review = await reviewOf(c.approver1, second.id);
     expect(review.conflicts).toEqual([]); // not scheduled yet: no window of its own
     await gqlOk('mutation($id: ID!) { deleteFreezeWindow(id: $id) { id } }', { id: freeze.id }, c.manager);
     await schedule(c.manager, second.id, start, end);
@@ -130,7 +146,7 @@ describe('review_change', () => {
       { s: start, e: end },
       c.manager,
     );
-    const scheduled = await reviewOf(c.viewer, second.id);
+    const scheduled = await reviewOf(c.approver1, second.id);
     expect(scheduled.conflicts.map((x) => x.changeId)).toEqual([ours.id]);
     expect(scheduled.freezeWindows.map((w) => w.name)).toEqual(['Ours']);
   });

@@ -180,7 +180,11 @@ describe('audit chain', () => {
       justification: 'Actively exploited vulnerability on the edge proxies.',
       confirm: true,
     });
-    await mutate(manager, 'tag_service', { name: 'payments-db', tags: ['pci'] });
+    await mutate(manager, 'create_freeze_window', {
+      name: 'Incident freeze',
+      startsAt: inDays(10, 0),
+      endsAt: inDays(11, 0),
+    });
 
     const events = (await auditOf(c.admin)).sort((x, y) => x.seq - y.seq);
     // One event per write, two for a vote (the approval and the change it moved), in order.
@@ -194,7 +198,7 @@ describe('audit chain', () => {
       'schedule_change change.scheduled',
       'create_change_request change.created',
       'emergency_override change.emergency_override',
-      'tag_service service.tagged',
+      'create_freeze_window freeze_window.created',
     ]);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.every((e) => e.source === 'mcp' && e.toolName)).toBe(true);

@@ -35,7 +35,6 @@ async function ok<T = Record<string, unknown>>(client: Client, name: string, arg
 
 const READ_TOOLS = [
   'get_change_status',
-  'review_change',
   'list_changes',
   'list_freeze_windows',
   'get_audit_log',
@@ -56,22 +55,22 @@ const REQUESTER_TOOLS = [
   // submit and cancel are a requester's; its other actions need a change manager.
   'transition_change',
   'assess_risk',
+  // What their change still needs, the votes so far.
+  'review_change',
 ];
-const APPROVER_TOOLS = ['assess_risk', 'approve_change', 'reject_change'];
+// review_change is for the parties to an approval (GraphQL changeReview is any reader's).
+const APPROVER_TOOLS = ['assess_risk', 'approve_change', 'reject_change', 'review_change'];
 const MANAGER_TOOLS = [
   'compliance_report',
   'verify_audit_chain',
   'schedule_change',
-  'complete_emergency_review',
-  'manage_freeze_window',
-  'tag_service',
-  'create_workflow',
+  // Adds a freeze; lifting one (deleteFreezeWindow) is people's, over GraphQL.
+  'create_freeze_window',
   'manage_workflow',
   'execute_workflow',
   'cancel_execution',
   // Names and hosts only: setting or deleting a secret is not an MCP tool at all.
   'list_workflow_secrets',
-  'manage_standard_change_template',
   'get_egress_policy',
 ];
 const ALL_TOOLS = snapshot.tools.map((t) => t.name);
@@ -84,7 +83,7 @@ const SEED_TOOLS = [
   'emergency_override',
   'compliance_report',
   'metrics_dashboard',
-  'create_workflow',
+  'manage_workflow',
   'list_workflows',
   'execute_workflow',
   'get_execution',
@@ -123,18 +122,13 @@ describe('tools/list per role', () => {
         'reject_change',
         'compliance_report',
         'list_workflow_secrets',
+        'review_change',
       ],
     ],
     [
       'requester',
       [...READ_TOOLS, ...REQUESTER_TOOLS],
-      [
-        'approve_change',
-        'reject_change',
-        'schedule_change',
-        'emergency_override',
-        'manage_standard_change_template',
-      ],
+      ['approve_change', 'reject_change', 'schedule_change', 'emergency_override'],
     ],
     ['approver1', [...READ_TOOLS, ...APPROVER_TOOLS], ['create_change_request', 'schedule_change']],
     [
@@ -215,9 +209,7 @@ describe('tool metadata', () => {
     ['transition_change', { destructiveHint: true, idempotentHint: true, openWorldHint: true }],
     // update, deactivate and delete are destructive; update is not idempotent (a new version each time).
     ['manage_workflow', { destructiveHint: true, idempotentHint: false, openWorldHint: false }],
-    ['manage_freeze_window', { destructiveHint: true, idempotentHint: false, openWorldHint: false }],
-    // retire is final; create alone would not be destructive.
-    ['manage_standard_change_template', { destructiveHint: true, idempotentHint: false }],
+    ['create_freeze_window', { destructiveHint: false, idempotentHint: false, openWorldHint: false }],
     ['execute_workflow', { destructiveHint: true, idempotentHint: false }],
   ])('%s carries the annotations its field declares', (name, hints) => {
     expect(snapshot.tools.find((t) => t.name === name)?.annotations).toMatchObject({
@@ -346,7 +338,7 @@ describe('every seed tool, end to end through MCP', () => {
       change: { status: 'APPROVED', allowedTransitions: expect.arrayContaining(['SCHEDULED']) },
       approval: { decision: 'APPROVED' },
     });
-    expect((await votes(a.viewer, created.id)).map((v) => [v.approver.id, v.decision, v.comment])).toEqual([
+    expect((await votes(a.manager, created.id)).map((v) => [v.approver.id, v.decision, v.comment])).toEqual([
       ['abe', 'APPROVED', 'Plans are sound'],
       ['ada', 'APPROVED', null],
     ]);
@@ -447,6 +439,23 @@ describe('every seed tool, end to end through MCP', () => {
     const byStatus = Object.fromEntries(metrics.changesByStatus.map((s) => [s.status, s.count]));
     expect(byStatus).toMatchObject({ SCHEDULED: 1, APPROVED: 1 });
 
+    // The override's review, a lifecycle move of transition_change (a change manager's), once only.
+    const reviewArgs = {
+      action: 'complete_review',
+      id: emergency.id,
+      notes: 'Root cause fixed; the override was justified.',
+    };
+    const refused = toolError(await callTool(a.requester, 'transition_change', reviewArgs));
+    expect(refused.code).toBe('FORBIDDEN');
+    const reviewed = await ok<ChangeSummary & { reviewedAt: string | null }>(
+      a.manager,
+      'transition_change',
+      reviewArgs,
+    );
+    expect(reviewed).toMatchObject({ id: emergency.id, status: 'APPROVED', reviewedAt: expect.any(String) });
+    const again = toolError(await callTool(a.manager, 'transition_change', reviewArgs));
+    expect(again.code).toBe('EMERGENCY_NOT_ALLOWED');
+
     await Promise.all(Object.values(a).map((client) => client.close()));
   });
 
@@ -463,7 +472,7 @@ describe('every seed tool, end to end through MCP', () => {
       change: { status: 'REJECTED', allowedTransitions: [] },
       approval: { decision: 'REJECTED' },
     });
-    expect(await votes(a.viewer, created.id)).toEqual([
+    expect(await votes(a.manager, created.id)).toEqual([
       expect.objectContaining({ approver: { id: 'abe' }, decision: 'REJECTED' }),
     ]);
     // Any rejection is final: a later approval is refused.
@@ -472,7 +481,7 @@ describe('every seed tool, end to end through MCP', () => {
     expect(toolError(late).code).toBe('APPROVAL_NOT_PENDING');
     const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
     expect(status.status).toBe('REJECTED');
-    expect(await votes(a.viewer, created.id)).toEqual([
+    expect(await votes(a.manager, created.id)).toEqual([
       expect.objectContaining({ decision: 'REJECTED', comment: 'Overlaps the quarter-end close' }),
     ]);
   });
@@ -498,7 +507,7 @@ describe('every seed tool, end to end through MCP', () => {
     expect(error.message).toMatch(names);
     const status = await ok<ChangeOut>(a.viewer, 'get_change_status', { id: created.id });
     expect(status).toMatchObject({ status: 'PENDING_APPROVAL' });
-    expect(await votes(a.viewer, created.id)).toEqual([]);
+    expect(await votes(a.manager, created.id)).toEqual([]);
   });
 
   it('refuses a requester who also approves rejecting their own change (APPROVAL_SELF_APPROVAL)', async () => {
@@ -514,7 +523,7 @@ describe('every seed tool, end to end through MCP', () => {
     expect(await ok<ChangeOut>(viewer, 'get_change_status', { id: created.id })).toMatchObject({
       status: 'PENDING_APPROVAL',
     });
-    expect(await votes(viewer, created.id)).toEqual([]);
+    expect(await votes(both, created.id)).toEqual([]);
   });
 
   it('replays reject_change for a retry with the same idempotencyKey, recording one vote', async () => {
@@ -531,6 +540,6 @@ describe('every seed tool, end to end through MCP', () => {
       await callTool(a.approver1, 'reject_change', { ...args, reason: 'Another reason' }),
     );
     expect(reused.code).toBe('IDEMPOTENCY_KEY_REUSED');
-    expect(await votes(a.viewer, created.id)).toHaveLength(1);
+    expect(await votes(a.manager, created.id)).toHaveLength(1);
   });
 });

@@ -1792,24 +1792,24 @@ export interface components {
         };
         /** @description A new workflow (ACTIVE at once, version 1). */
         CreateWorkflowInput: {
-            /** @description Unique among the tenant’s ACTIVE workflows. */
+            /** @description Unique among ACTIVE workflows. */
             name: string;
             /** @description What the workflow does. */
             description?: string;
-            /** @description Ordered steps (1–50), each a JSON object with a unique `id` (slug: a-z, 0-9, -, _) and a `type`: `http-request` {url (http:// or https://; scheme, host and port written literally, placeholders only in the path or query; loopback, private, link-local and metadata hosts and hosts off the tenant’s egress allow-list are refused with EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), retry {maxAttempts 1–10 (default 3), baseDelayMs (default 1000), capMs (default 30000)}, successStatuses e.g. ["200-299", "304"] (default ["200-299"])}. Secrets are referenced by name, never written: "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}"; a literal credential in Authorization, Cookie, X-API-Key or a *token*\/*secret*\/*password* header is refused. `transform` {spec: one of {pick: {field: path}}, {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}}, {map: {from: path, to: {field: subpath}}}, {value: literal}}; paths read earlier outputs, e.g. `steps.fetch.body.items[0].name` or `inputs.env`. `delay` {durationMs 1–86400000}. `approval-gate` {changeId CHG-YYYYMMDD-XXXXXX}: waits until that change is APPROVED, fails if REJECTED. */
+            /** @description Ordered steps (1–50), each {id (unique; a-z, 0-9, -, _), type, …}. `http-request` {url (http(s), host written literally, placeholders only in path or query; private, metadata and off-allow-list hosts: EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), retry {maxAttempts 1–10 (default 3), baseDelayMs (1000), capMs (30000)}, successStatuses (default ["200-299"])}. Secrets by name, e.g. "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}" (a literal credential is refused). `transform` {spec: {pick: {field: path}} | {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}} | {map: {from: path, to: {field: subpath}}} | {value: literal}}; paths read earlier outputs, e.g. `steps.fetch.body.items[0].name`, `inputs.env`. `delay` {durationMs 1–86400000}. `approval-gate` {changeId}: waits until that change is APPROVED (fails if REJECTED). */
             steps: unknown[];
-            /** @description How the workflow starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, {"type": "webhook", "secret": "HOOK_SECRET"} (the name of this tenant’s workflow secret that signs the HMAC), {"type": "cron", "expression": "0 3 * * MON-FRI"} (5 fields), {"type": "change-approved"} (when a change naming this workflow as its runbook is approved). */
+            /** @description How it starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, {"type": "webhook", "secret": "HOOK_SECRET"} (the workflow secret that signs the HMAC), {"type": "cron", "expression": "0 3 * * MON-FRI"}, {"type": "change-approved"} (when a change with it as runbook is approved). */
             triggers?: unknown[];
         };
         /** @description Only given fields change; the result is saved as a new version. */
         UpdateWorkflowInput: {
-            /** @description Unique among the tenant’s ACTIVE workflows. */
+            /** @description Unique among ACTIVE workflows. */
             name?: string;
             /** @description What the workflow does. */
             description?: string;
-            /** @description Replaces all steps (1–50; the form create_workflow describes). */
+            /** @description Ordered steps (1–50), each {id (unique; a-z, 0-9, -, _), type, …}. `http-request` {url (http(s), host written literally, placeholders only in path or query; private, metadata and off-allow-list hosts: EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), retry {maxAttempts 1–10 (default 3), baseDelayMs (1000), capMs (30000)}, successStatuses (default ["200-299"])}. Secrets by name, e.g. "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}" (a literal credential is refused). `transform` {spec: {pick: {field: path}} | {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}} | {map: {from: path, to: {field: subpath}}} | {value: literal}}; paths read earlier outputs, e.g. `steps.fetch.body.items[0].name`, `inputs.env`. `delay` {durationMs 1–86400000}. `approval-gate` {changeId}: waits until that change is APPROVED (fails if REJECTED). */
             steps?: unknown[];
-            /** @description Replaces all triggers (0–10; the form create_workflow describes). */
+            /** @description How it starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, {"type": "webhook", "secret": "HOOK_SECRET"} (the workflow secret that signs the HMAC), {"type": "cron", "expression": "0 3 * * MON-FRI"}, {"type": "change-approved"} (when a change with it as runbook is approved). */
             triggers?: unknown[];
         };
         DeploymentEnvironmentInput: {

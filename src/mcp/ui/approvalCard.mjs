@@ -147,7 +147,12 @@ $('reject').addEventListener('click', () => {
 async function review(id) {
   try {
     const result = await app.callServerTool({ name: 'review_change', arguments: { id } });
-    if (result.isError) show(payload(result)?.error?.message ?? 'The review failed', 'error');
+    const error = result.isError ? payload(result)?.error : null;
+    // A viewer is no party to the approval: the card shows the change alone, with no ballot.
+    if (error?.code === 'FORBIDDEN') {
+      $('decide').hidden = true;
+      show('Votes are shown to those who raise and approve changes.', 'note');
+    } else if (result.isError) show(error?.message ?? 'The review failed', 'error');
     else render(payload(result));
   } catch (e) {
     show(`The host could not call review_change: ${e instanceof Error ? e.message : String(e)}`, 'error');

@@ -20,7 +20,8 @@ const TRANSITION_TOOL = {
     'Moves a change on; `action` says which move. submit: DRAFT to the CAB, risk assessed (a LOW-risk ' +
     'standard change is pre-approved). start_implementation: SCHEDULED to IMPLEMENTING, starting its ' +
     'runbook. complete: IMPLEMENTING to COMPLETED. fail: IMPLEMENTING to FAILED. roll_back: FAILED to ' +
-    'ROLLED_BACK (final; asks to confirm). cancel: before implementation.',
+    'ROLLED_BACK (final; asks to confirm). cancel: before implementation. complete_review: the ' +
+    'post-implementation review an emergency override owes.',
 } as const;
 
 const TITLE = { minLength: 3, maxLength: 200 } as const;
@@ -399,8 +400,8 @@ builder.mutationFields((t) => {
       type: ChangeRef,
       description: 'Records the post-implementation review of an emergency override.',
       mcp: {
-        name: 'complete_emergency_review',
-        toolset: 'delivery',
+        ...TRANSITION_TOOL,
+        action: 'complete_review',
         changes: ['reviewedAt'],
         annotations: {
           destructiveHint: false,

@@ -58,6 +58,9 @@ builder.queryFields((t) => ({
         'approvalsReceived approvalsRequired stillNeeded ' +
         'conflicts { changeId services plannedStart plannedEnd } freezeWindows { id name startsAt endsAt }',
       ui: APPROVAL_CARD_URI,
+      // For the parties to the approval: those who vote and those who raise changes. A viewer reads
+      // the change with get_change_status, and its votes over GraphQL (changeReview) or the audit log.
+      offeredTo: ['requester', 'approver'],
     },
     args: { id: t.arg.id({ description: 'The change id, e.g. CHG-20260101-ABC123.' }) },
     resolve: (_root, { id }, ctx) => reviewChange(ctx, id),

@@ -8,6 +8,7 @@ import SchemaBuilder, {
   type SchemaTypes,
   type TypeParam,
 } from '@pothos/core';
+import type { Scope } from '../../domain/principal';
 
 /** The groups of tools an agent connects to (src/mcp/toolsets.ts says what each is for). */
 export const MCP_TOOLSETS = ['changes', 'delivery', 'workflows', 'admin'] as const;
@@ -37,6 +38,13 @@ export interface McpToolOptions {
    * this tool's result; declared in the tool's `_meta.ui.resourceUri`.
    */
   ui?: `ui://${string}`;
+  /**
+   * Offered to (and callable through MCP by) callers of any of these scopes only, though the field
+   * admits more: a tool for the parties to an act (review_change is for those who vote on a change
+   * and those who raise them). Every agent's tools/list pays for every tool it is offered; the
+   * catalog refuses scopes that reach a role the field does not admit.
+   */
+  offeredTo?: readonly Scope[];
 }
 
 /**
