@@ -92,6 +92,8 @@ export interface Config {
   execution: { cancelPollMs: number; gatePollMs: number; nudgeAfterMs: number };
   /** Error tracking and traces (the Worker's src/runtime/worker/observability.ts); both off by default. */
   observability: Observability;
+  /** METRICS_TOKEN: the operator's bearer token for the service-wide `/metrics`; null when unset. */
+  metricsToken: string | null;
 }
 
 /** Where unexpected errors and traces go; null when not configured. */
@@ -462,6 +464,13 @@ function parsePreviousJwtSecret(vars: ConfigVars, secret: string | null): string
   return previous;
 }
 
+/** METRICS_TOKEN: long enough that it cannot be guessed at the rate limit. */
+function metricsToken(raw: string | undefined): string | null {
+  if (blank(raw)) return null;
+  if (raw.length < 32) throw new ConfigError('METRICS_TOKEN', 'must be at least 32 characters');
+  return raw;
+}
+
 /** Parses and validates configuration; throws a ConfigError that names the variable. */
 export function parseConfig(vars: ConfigVars): Config {
   const environment = envOf(vars);
@@ -507,6 +516,7 @@ export function parseConfig(vars: ConfigVars): Config {
     version: VERSION,
     jwt,
     publicOrigin: publicOrigin(vars.PUBLIC_URL),
+    metricsToken: metricsToken(vars.METRICS_TOKEN),
     mcpResourceUrl: mcpResourceUrl(vars.MCP_RESOURCE_URL),
     corsOrigins,
     rateLimitPerMinute,

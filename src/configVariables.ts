@@ -351,6 +351,16 @@ export const VARIABLES = [
     description: 'Tuning: how late past its wake time the watchdog nudges a live execution, in ms.',
   },
   {
+    name: 'METRICS_TOKEN',
+    type: 'string',
+    default: null,
+    defaultText: 'none: outside development `/metrics` answers `METRICS_NOT_CONFIGURED`',
+    runtimes: BOTH,
+    secret: true,
+    description:
+      "The bearer token your Prometheus sends to `/metrics` (at least 32 characters; `openssl rand -hex 32`). The figures are service-wide, every tenant's traffic and backlog, so outside development `/metrics` answers this operator token only: no tenant's token or API key, whatever its roles. In development `/metrics` is open.",
+  },
+  {
     name: 'SENTRY_DSN',
     type: 'url',
     default: null,

@@ -272,6 +272,11 @@ export const ERRORS = {
     description:
       "No workflow secret of that name in the caller's tenant (other tenants are never looked at).",
   },
+  METRICS_NOT_CONFIGURED: {
+    status: 503,
+    description:
+      "The deployment has no METRICS_TOKEN, so the service-wide `/metrics` answers no one outside development: set it, and send it as the scraper's bearer token.",
+  },
   SECRETS_NOT_CONFIGURED: {
     status: 503,
     description: 'The deployment has no SECRETS_KEY, so workflow secrets can be neither saved nor opened.',

@@ -1,6 +1,5 @@
 import type { Config } from '../config';
 import { backlog } from '../db/backlog';
-import { hasScope, type Principal } from '../domain/principal';
 import { renderBacklog } from '../metrics/prometheus';
 import type { AppBindings, AppPorts } from './app';
 import type { AuthResult } from './authenticate';
@@ -92,29 +91,43 @@ export async function wsTicketRoute(request: Request, db: D1Database, auth: Auth
   });
 }
 
-/** Prometheus text; outside development only for change managers and admins (or such API keys). */
-export async function metricsRoute(
-  config: Config,
-  principal: Principal | null,
-  ports: AppPorts,
-  db: D1Database,
-) {
+/**
+ * Prometheus text. The figures are service-wide (every tenant's traffic and backlog), so outside
+ * development they answer the operator's METRICS_TOKEN only, never a tenant's token or API key.
+ */
+export async function metricsRoute(config: Config, request: Request, ports: AppPorts, db: D1Database) {
   // Prometheus reads only the success body; errors are plain JSON like every other route's.
   if (!ports.prometheus)
     return jsonErrorResponse('NOT_IMPLEMENTED', 'Metrics are not recorded by this runtime');
   if (config.environment !== 'development') {
-    if (!principal) {
+    if (config.metricsToken === null) {
       return jsonErrorResponse(
-        'UNAUTHENTICATED',
-        'Send a token or API key with the change_manager or admin role',
+        'METRICS_NOT_CONFIGURED',
+        'Set METRICS_TOKEN to read /metrics outside development',
       );
     }
-    if (!hasScope(principal, 'changeManager')) {
-      return jsonErrorResponse('FORBIDDEN', 'The change_manager or admin role is required');
+    const sent = /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1] ?? null;
+    if (sent === null || !(await sameSecret(sent, config.metricsToken))) {
+      return jsonErrorResponse(
+        'UNAUTHENTICATED',
+        "/metrics is service-wide: send the deployment's METRICS_TOKEN as a bearer token (a tenant's token or API key is not one)",
+        {},
+        { 'www-authenticate': 'Bearer realm="metrics"' },
+      );
     }
   }
   const [recorded, owed] = await Promise.all([ports.prometheus(), backlog(db, new Date())]);
   return new Response(recorded + renderBacklog(owed), {
     headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' },
   });
+}
+
+/** Whether two secrets are equal, in time that does not depend on where they differ. */
+async function sameSecret(a: string, b: string): Promise<boolean> {
+  const digest = async (v: string) =>
+    new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(v)));
+  const [x, y] = await Promise.all([digest(a), digest(b)]);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= (x[i] as number) ^ (y[i] as number);
+  return diff === 0;
 }

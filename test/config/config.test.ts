@@ -160,6 +160,28 @@ describe('parseConfig', () => {
     });
   });
 
+  describe('METRICS_TOKEN', () => {
+    it('is read when set, null when unset or blank', () => {
+      const scraper = 's'.repeat(32);
+      expect(parseConfig({ JWT_SECRET: SECRET }).metricsToken).toBeNull();
+      expect(parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: '  ' }).metricsToken).toBeNull();
+      expect(parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: scraper }).metricsToken).toBe(scraper);
+    });
+    it('is refused shorter than 32 characters, naming it and never repeating it', () => {
+      const short = 'guessable-token';
+      let error: unknown;
+      try {
+        parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: short });
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).variable).toBe('METRICS_TOKEN');
+      expect((error as ConfigError).message).toMatch(/32 characters/);
+      expect((error as ConfigError).message).not.toContain(short);
+    });
+  });
+
   describe('SECRETS_KEY and SECRETS_KEY_PREVIOUS', () => {
     const KEY = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => i + 1)));
     const OTHER = btoa(String.fromCharCode(...new Uint8Array(32).map((_, i) => 200 - i)));

@@ -136,30 +136,91 @@ describe('GET /metrics', () => {
     expect(await settled(gauge, (n) => n !== idle + 1)).toBe(idle);
   });
 
-  it('requires a change manager or admin outside development', async () => {
-    const app = createApp(schema);
+  describe('outside development', () => {
+    const METRICS_TOKEN = 'prometheus-scraper-token-0123456789abcdef';
     const production = {
       ...env,
       ENVIRONMENT: 'production',
       CORS_ORIGINS: 'https://app.example',
       JWT_AUDIENCE: TEST_AUDIENCE,
+      METRICS_TOKEN,
     };
     const ctx = {
       waitUntil: () => {},
       passThroughOnException: () => {},
       props: {},
     } as unknown as ExecutionContext;
-    const get = async (tok?: string) =>
-      app.fetch(
-        new Request('http://cf.test/metrics', tok ? { headers: { authorization: `Bearer ${tok}` } } : {}),
-        production,
+    const get = async (
+      headers: Record<string, string> = {},
+      vars: Record<string, unknown> = production,
+      path = '/metrics',
+    ) =>
+      createApp(schema).fetch(
+        new Request(`http://cf.test${path}`, { headers }),
+        vars as unknown as typeof env,
         workerPorts(env as never, ctx),
       );
-    expect((await get()).status).toBe(401);
-    expect((await get(await token({ tenant: 'prom-prod', roles: ['viewer'] }))).status).toBe(403);
-    const allowed = await get(await token({ tenant: 'prom-prod', roles: ['change_manager'] }));
-    expect(allowed.status).toBe(200);
-    expect(await allowed.text()).toContain('changeflow_http_requests_total');
+    const bearer = (secret: string) => ({ authorization: `Bearer ${secret}` });
+    const refusal = async (res: Response) => ({
+      status: res.status,
+      body: (await res.json()) as { error: { code: string } },
+    });
+
+    it("answers the operator's METRICS_TOKEN with the service-wide figures", async () => {
+      const res = await get(bearer(METRICS_TOKEN));
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('changeflow_http_requests_total');
+    });
+
+    it("refuses every tenant's credential, an admin's or a change manager's token and an admin API key", async () => {
+      const c = await cast('prom-prod');
+      const { createApiKey } = (
+        await gql<{ createApiKey: { secret: string } }>(
+          'mutation { createApiKey(name: "scraper", roles: [admin]) { secret } }',
+          {},
+          { token: c.admin },
+        )
+      ).data!;
+      for (const secret of [
+        await token({ tenant: 'prom-prod', roles: ['change_manager'] }),
+        await token({ tenant: 'prom-prod', roles: ['admin'] }),
+        createApiKey.secret,
+      ]) {
+        const res = await get(bearer(secret));
+        expect(await refusal(res)).toEqual({
+          status: 401,
+          body: { error: expect.objectContaining({ code: 'UNAUTHENTICATED' }) },
+        });
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+      }
+    });
+
+    it('refuses no token, a wrong one, one a character short, another scheme and the token in the URL', async () => {
+      for (const headers of [
+        {},
+        bearer('x'.repeat(METRICS_TOKEN.length)),
+        bearer(METRICS_TOKEN.slice(0, -1)),
+        bearer(`${METRICS_TOKEN}x`),
+        { authorization: `Basic ${btoa(`prometheus:${METRICS_TOKEN}`)}` },
+        { authorization: METRICS_TOKEN },
+      ]) {
+        expect((await refusal(await get(headers))).body.error.code, JSON.stringify(headers)).toBe(
+          'UNAUTHENTICATED',
+        );
+      }
+      const inUrl = await get({}, production, `/metrics?token=${METRICS_TOKEN}`);
+      expect(inUrl.status).toBe(401);
+    });
+
+    it('answers METRICS_NOT_CONFIGURED to everyone while the deployment has no METRICS_TOKEN', async () => {
+      const { METRICS_TOKEN: _unset, ...unset } = production;
+      for (const headers of [{}, bearer(await token({ tenant: 'prom-prod', roles: ['admin'] }))]) {
+        expect(await refusal(await get(headers, unset))).toEqual({
+          status: 503,
+          body: { error: expect.objectContaining({ code: 'METRICS_NOT_CONFIGURED' }) },
+        });
+      }
+    });
   });
 });
 

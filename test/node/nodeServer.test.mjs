@@ -19,9 +19,9 @@ const TENANT = 'selfhost';
 const STARTUP_TIMEOUT_MS = 60_000;
 
 /** Starts the bundled server on a free loopback port; resolves once it printed its URLs. */
-function startServer(bundle, dbFile) {
+function startServer(bundle, dbFile, vars = {}) {
   const child = spawn(process.execPath, [bundle, '--db', dbFile, '--port', '0', '--host', '127.0.0.1'], {
-    env: { ...process.env, JWT_SECRET: SECRET, ENVIRONMENT: 'development' },
+    env: { ...process.env, JWT_SECRET: SECRET, ENVIRONMENT: 'development', ...vars },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -296,6 +296,46 @@ describe('ChangeFlow on Node', () => {
       ['COMPLETED'],
     );
     assert.equal(await stopServer(server), 0);
+  });
+});
+
+describe('/metrics of a self-hosted production server, over a real socket', () => {
+  const METRICS_TOKEN = 'node-metrics-scraper-token-0123456789abcdef';
+  let dir;
+  let server;
+  let base;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'changeflow-node-metrics-'));
+    server = startServer(await buildNodeServer(), join(dir, 'changeflow.sqlite'), {
+      ENVIRONMENT: 'production',
+      JWT_AUDIENCE: 'changeflow',
+      CORS_ORIGINS: 'https://app.example',
+      AUDIT_DIGESTS_ENABLED: 'false',
+      METRICS_TOKEN,
+    });
+    base = await server.url;
+  });
+
+  after(async () => {
+    if (server?.child.exitCode === null) await stopServer(server);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("answers the operator's token, and a tenant admin's token gets a JSON 401", async () => {
+    const admin = await signDevToken({
+      secret: SECRET,
+      sub: 'ann',
+      tenant: TENANT,
+      roles: ['admin'],
+      name: 'ann',
+    });
+    const refused = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(refused.status, 401);
+    assert.equal((await refused.json()).error.code, 'UNAUTHENTICATED');
+    const scraped = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    assert.equal(scraped.status, 200);
+    assert.match(await scraped.text(), /^# TYPE changeflow_http_requests_total counter$/m);
   });
 });
 
