@@ -194,7 +194,7 @@ function buildTool(kind: 'query' | 'mutation', field: Field, options: McpToolOpt
  * The field's scopes, or `offeredTo` (any of them) when the tool is offered to fewer callers; the
  * field's own scopes are still checked when its document runs.
  */
-function offeredScopes(field: Field, options: McpToolOptions): unknown {
+export function offeredScopes(field: Pick<Field, 'name' | 'extensions'>, options: McpToolOptions): unknown {
   const own = (field.extensions?.pothosOptions as { authScopes?: unknown } | undefined)?.authScopes;
   if (!options.offeredTo) return own;
   const narrowed = Object.fromEntries(options.offeredTo.map((scope) => [scope, true]));
