@@ -464,10 +464,16 @@ function parsePreviousJwtSecret(vars: ConfigVars, secret: string | null): string
   return previous;
 }
 
-/** METRICS_TOKEN: long enough that it cannot be guessed at the rate limit. */
+/**
+ * METRICS_TOKEN: long enough that it cannot be guessed at the rate limit, and sendable as a bearer
+ * token (no spaces or control characters, which `Authorization: Bearer` could not carry).
+ */
 function metricsToken(raw: string | undefined): string | null {
   if (blank(raw)) return null;
   if (raw.length < 32) throw new ConfigError('METRICS_TOKEN', 'must be at least 32 characters');
+  if (!/^[!-~]+$/.test(raw)) {
+    throw new ConfigError('METRICS_TOKEN', 'must be printable ASCII without spaces (openssl rand -hex 32)');
+  }
   return raw;
 }
 

@@ -167,18 +167,22 @@ describe('parseConfig', () => {
       expect(parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: '  ' }).metricsToken).toBeNull();
       expect(parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: scraper }).metricsToken).toBe(scraper);
     });
-    it('is refused shorter than 32 characters, naming it and never repeating it', () => {
-      const short = 'guessable-token';
+    it.each([
+      ['shorter than 32 characters', 'guessable-token', /32 characters/],
+      // A bearer token cannot carry a space: such a token could never be sent.
+      ['with a space', 'a scraper token with spaces in it, 40 chars', /without spaces/],
+      ['with a control character', `${'t'.repeat(32)}\u0000`, /printable ASCII/],
+    ])('is refused %s, naming it and never repeating it', (_l, value, why) => {
       let error: unknown;
       try {
-        parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: short });
+        parseConfig({ JWT_SECRET: SECRET, METRICS_TOKEN: value });
       } catch (e) {
         error = e;
       }
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as ConfigError).variable).toBe('METRICS_TOKEN');
-      expect((error as ConfigError).message).toMatch(/32 characters/);
-      expect((error as ConfigError).message).not.toContain(short);
+      expect((error as ConfigError).message).toMatch(why);
+      expect((error as ConfigError).message).not.toContain(value);
     });
   });
 

@@ -1,5 +1,7 @@
 import type { Client } from '@modelcontextprotocol/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCatalog } from '../../src/mcp/catalog';
+import { schema } from '../../src/schema';
 import { cast, changeInput, inDays } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
 import { createTemplate, templateInput } from '../helpers/templates';
@@ -96,21 +98,30 @@ describe('what agents are not offered: the rules their changes are held to', () 
   // A template pre-authorises the changes raised from it, service tags decide which compliance
   // checks cover a service, a freeze holds changes back: an agent may add a freeze, but writing
   // those rules, or loosening them, is people's work over GraphQL.
-  const RULE_TOOLS = [
-    'manage_standard_change_template',
-    'create_standard_change_template',
-    'update_standard_change_template',
-    'retire_standard_change_template',
-    'tag_service',
-    'delete_freeze_window',
-    'manage_freeze_window',
+  // By GraphQL field, whatever a tool would be called: no tool's document runs one of them.
+  const RULE_FIELDS = [
+    'createStandardChangeTemplate',
+    'updateStandardChangeTemplate',
+    'retireStandardChangeTemplate',
+    'tagService',
+    'deleteFreezeWindow',
   ];
 
-  it('lists none of them to a change manager, and refuses a call to one as an unknown tool', async () => {
+  it('no tool runs one of their GraphQL fields', () => {
+    const catalog = buildCatalog(schema);
+    for (const tool of catalog.tools) {
+      for (const field of RULE_FIELDS)
+        expect(tool.document, tool.name).not.toMatch(new RegExp(`\\b${field}\\(`));
+    }
+    // The freeze a tool may add is a tool's: the check above is not vacuous.
+    expect(catalog.toolsByName.get('create_freeze_window')?.document).toMatch(/\bcreateFreezeWindow\(/);
+  });
+
+  it('lists no template authoring to a change manager, and refuses a call to it as an unknown tool', async () => {
     const { tools } = await manager.listTools();
     const names = tools.map((t) => t.name);
     expect(names).toEqual(expect.arrayContaining(['list_standard_change_templates', 'create_freeze_window']));
-    for (const name of RULE_TOOLS) expect(names).not.toContain(name);
+    expect(names).not.toContain('manage_standard_change_template');
     await expect(
       callTool(manager, 'manage_standard_change_template', {
         action: 'create',

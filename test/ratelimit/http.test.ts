@@ -215,6 +215,29 @@ describe('the per-address limit, checked before any credential', () => {
     expect((await app.fetch(junkKey('198.51.100.22', 9), bindings, ports)).status).toBe(401);
   });
 
+  it('holds guesses at the METRICS_TOKEN of /metrics to RATE_LIMIT_PER_IP_PER_MINUTE', async () => {
+    const bindings = {
+      ...env,
+      ENVIRONMENT: 'production',
+      CORS_ORIGINS: 'https://app.example',
+      JWT_AUDIENCE: 'changeflow',
+      METRICS_TOKEN: 'm'.repeat(40),
+      RATE_LIMIT_PER_IP_PER_MINUTE: '4',
+    };
+    const guess = (i: number) =>
+      new Request('http://cf.test/metrics', {
+        headers: {
+          'cf-connecting-ip': '198.51.100.41',
+          authorization: `Bearer guess-${i}-${'x'.repeat(32)}`,
+        },
+      });
+    const statuses: number[] = [];
+    // A runtime that records figures (the token check comes after that one).
+    const recording = { ...ports, prometheus: async () => '' };
+    for (let i = 0; i < 6; i++) statuses.push((await app.fetch(guess(i), bindings, recording)).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 429, 429]);
+  });
+
   it('counts valid callers too, whoever they authenticate as, and defaults to 300 a minute', async () => {
     const tok = await token({ sub: 'per-ip', tenant: 'rl-per-ip', roles: ['viewer'] });
     const bindings = { ...env, RATE_LIMIT_PER_IP_PER_MINUTE: '3' };
