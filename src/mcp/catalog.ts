@@ -272,7 +272,7 @@ const KiB = 1024;
  * that makes the catalog dearer fails until the ceiling is raised in review. Issue 14 sets 3 KiB per
  * tool and 15 KiB for a viewer (both met) and 40 KiB for an admin (not met: docs/mcp.md has the
  * figures and what reaching it would cost), so the other ceilings sit just above their role's
- * catalog and only come down.
+ * catalog and come down with it; one went up only for a tool the product spec requires.
  */
 export const CATALOG_BUDGET = {
   tool: 3 * KiB,
@@ -280,8 +280,9 @@ export const CATALOG_BUDGET = {
     viewer: 15 * KiB,
     requester: 28 * KiB,
     approver: 22.5 * KiB,
-    change_manager: 42.5 * KiB,
-    admin: 44 * KiB,
+    // 1.5 KiB up from 42.5 and 44 when create_workflow was restored as its own tool (DESIGN.md names it).
+    change_manager: 44 * KiB,
+    admin: 45.5 * KiB,
   },
 } as const satisfies { tool: number; roles: Record<Role, number> };
 

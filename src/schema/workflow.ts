@@ -162,20 +162,31 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
       description: 'Unique among ACTIVE workflows.',
     }),
     description: t.string({ required: false, validate: DESCRIPTION, description: 'What the workflow does.' }),
-    // The same texts as create's, so that manage_workflow, where both are actions, says them once.
-    steps: t.field({ type: ['JSON'], required: false, description: STEPS_DOC }),
-    triggers: t.field({ type: ['JSON'], required: false, description: TRIGGERS_DOC }),
+    // The forms are described once, on createWorkflow (create_workflow): both tools are offered
+    // to the same roles in the same toolset, so an agent that can update has the form in its list.
+    steps: t.field({
+      type: ['JSON'],
+      required: false,
+      description: 'Replaces all steps (1–50), in the form createWorkflow (create_workflow) takes.',
+    }),
+    triggers: t.field({
+      type: ['JSON'],
+      required: false,
+      description: 'Replaces all triggers (0–10), in the form createWorkflow (create_workflow) takes.',
+    }),
   }),
 });
 
-/** A workflow's edits and moves, one MCP tool whose `action` picks the move (src/mcp/actions.ts). */
+/**
+ * A workflow's edits and moves, one MCP tool whose `action` picks the move (src/mcp/actions.ts).
+ * Creating one is its own tool, create_workflow, a name DESIGN.md promises agents.
+ */
 const MANAGE_TOOL = {
   name: 'manage_workflow',
   toolset: 'workflows',
   description:
-    'create: ACTIVE at version 1. update: given fields change, as a new version. activate: INACTIVE to ' +
-    'ACTIVE (WORKFLOW-004 if an ACTIVE one has its name). deactivate: triggers stop, definition kept. ' +
-    'delete: with its versions.',
+    'update: given fields change, as a new version. activate: INACTIVE to ACTIVE (WORKFLOW-004 if an ' +
+    'ACTIVE one has its name). deactivate: triggers stop, definition kept. delete: with its versions.',
 } as const;
 
 builder.mutationFields((t) => {
@@ -185,8 +196,10 @@ builder.mutationFields((t) => {
       type: WorkflowRef,
       description: 'Creates an ACTIVE workflow at version 1 after validating every step and trigger.',
       mcp: {
-        ...MANAGE_TOOL,
-        action: 'create',
+        name: 'create_workflow',
+        toolset: 'workflows',
+        description:
+          'Creates a workflow (runbook), ACTIVE at version 1; every step and trigger is checked first.',
         // The secrets its steps name, which must exist before it runs.
         changes: ['secretNames'],
         annotations: {

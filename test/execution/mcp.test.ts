@@ -31,8 +31,7 @@ describe('workflow tools over MCP', () => {
   it('an agent creates, lists, runs, follows and cancels workflows with the generated tools', async () => {
     const c = await freshCast();
     const agentClient = await agent(c.manager);
-    const created = await ok<{ id: string }>(agentClient, 'manage_workflow', {
-      action: 'create',
+    const created = await ok<{ id: string }>(agentClient, 'create_workflow', {
       input: {
         name: 'Restart payments',
         steps: [
@@ -54,8 +53,7 @@ describe('workflow tools over MCP', () => {
     expect(done.status).toBe('SUCCEEDED');
     expect(done.steps.map((s) => s.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
 
-    const waiting = await ok<{ id: string }>(agentClient, 'manage_workflow', {
-      action: 'create',
+    const waiting = await ok<{ id: string }>(agentClient, 'create_workflow', {
       input: { name: 'Wait an hour', steps: [{ id: 'wait', type: 'delay', durationMs: 3_600_000 }] },
     });
     const long = await ok<Execution>(agentClient, 'execute_workflow', { workflowId: waiting.id });

@@ -22,8 +22,7 @@ describe('wait_for_execution', () => {
   it('returns the execution once it has ended, with its step statuses', async () => {
     const c = await freshCast();
     const agent = await mcpClient(c.manager);
-    const wf = await ok<{ id: string }>(agent, 'manage_workflow', {
-      action: 'create',
+    const wf = await ok<{ id: string }>(agent, 'create_workflow', {
       input: { name: 'Ping', steps: [{ id: 'ping', type: 'http-request', url: upstream('/ok') }] },
     });
     const run = await ok<Execution>(agent, 'execute_workflow', { workflowId: wf.id });
@@ -39,8 +38,7 @@ describe('wait_for_execution', () => {
   it('returns a run still going when the time runs out, to be asked again', async () => {
     const c = await freshCast();
     const agent = await mcpClient(c.manager);
-    const wf = await ok<{ id: string }>(agent, 'manage_workflow', {
-      action: 'create',
+    const wf = await ok<{ id: string }>(agent, 'create_workflow', {
       input: { name: 'Wait an hour', steps: [{ id: 'wait', type: 'delay', durationMs: 3_600_000 }] },
     });
     const run = await ok<Execution>(agent, 'execute_workflow', { workflowId: wf.id });
@@ -62,8 +60,7 @@ describe('wait_for_execution', () => {
     const c = await freshCast();
     const other = await freshCast();
     const agent = await mcpClient(c.manager);
-    const wf = await ok<{ id: string }>(agent, 'manage_workflow', {
-      action: 'create',
+    const wf = await ok<{ id: string }>(agent, 'create_workflow', {
       input: { name: 'Wait', steps: [{ id: 'wait', type: 'delay', durationMs: 3_600_000 }] },
     });
     const run = await ok<Execution>(agent, 'execute_workflow', { workflowId: wf.id });
@@ -82,8 +79,7 @@ describe('wait_for_execution', () => {
   ])('reports each step as it ends to a %s client that sends a progressToken', async (_label, era) => {
     const c = await freshCast();
     const agent = await mcpClient(c.manager, era);
-    const wf = await ok<{ id: string }>(agent, 'manage_workflow', {
-      action: 'create',
+    const wf = await ok<{ id: string }>(agent, 'create_workflow', {
       input: {
         name: 'Three steps',
         steps: [

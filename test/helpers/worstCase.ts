@@ -264,6 +264,7 @@ export const KNOWN = new Set([
   'emergency_override',
   'create_standard_change',
   'create_freeze_window',
+  'create_workflow',
   'manage_workflow',
   'execute_workflow',
   'cancel_execution',

@@ -33,7 +33,7 @@ describe('the catalog', () => {
         'transition_change',
         ['submit', 'start_implementation', 'complete', 'fail', 'roll_back', 'cancel', 'complete_review'],
       ],
-      ['manage_workflow', ['create', 'update', 'activate', 'deactivate', 'delete']],
+      ['manage_workflow', ['update', 'activate', 'deactivate', 'delete']],
     ] as const) {
       const tool = catalog.toolsByName.get(name);
       expect(Object.keys(tool?.actions ?? {}), name).toEqual(actions);
@@ -161,8 +161,7 @@ describe('calls', () => {
   it('manage_workflow updates, deactivates and activates a workflow', async () => {
     const c = await cast('mcp-actions-workflow');
     const manager = await mcpClient(c.manager);
-    const created = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const created = await callTool(manager, 'create_workflow', {
       input: { name: 'Toggle me', steps: [{ id: 'wait', type: 'delay', durationMs: 1000 }] },
     });
     const id = (created.structuredContent as { id: string }).id;

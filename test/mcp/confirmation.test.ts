@@ -137,7 +137,7 @@ describe('a 2026-07-28 client that can show a form', () => {
 describe('execute_workflow asks only for workflows that write elsewhere', () => {
   const create = async (name: string, steps: unknown[]) => {
     const manager = await mcpClient(c.manager);
-    const wf = await callTool(manager, 'manage_workflow', { action: 'create', input: { name, steps } });
+    const wf = await callTool(manager, 'create_workflow', { input: { name, steps } });
     return (wf.structuredContent as { id: string }).id;
   };
 
@@ -197,8 +197,7 @@ describe('a tool of several actions asks for the action that cannot be undone on
 describe('deletes', () => {
   it('manage_workflow delete needs confirmation, and deletes once given', async () => {
     const manager = await mcpClient(c.manager);
-    const wf = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const wf = await callTool(manager, 'create_workflow', {
       input: { name: 'Doomed', steps: [{ id: 'wait', type: 'delay', durationMs: 1000 }] },
     });
     const id = (wf.structuredContent as { id: string }).id;

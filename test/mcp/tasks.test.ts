@@ -83,8 +83,7 @@ async function send2025(
 
 async function workflow(token: string, steps: unknown[]): Promise<string> {
   const agent = await mcpClient(token);
-  const created = await callTool(agent, 'manage_workflow', {
-    action: 'create',
+  const created = await callTool(agent, 'create_workflow', {
     input: { name: 'Task run', steps },
   });
   if (created.isError) throw new Error(JSON.stringify(toolError(created)));

@@ -66,6 +66,7 @@ const MANAGER_TOOLS = [
   'schedule_change',
   // Adds a freeze; lifting one (deleteFreezeWindow) is people's, over GraphQL.
   'create_freeze_window',
+  'create_workflow',
   'manage_workflow',
   'execute_workflow',
   'cancel_execution',
@@ -83,7 +84,8 @@ const SEED_TOOLS = [
   'emergency_override',
   'compliance_report',
   'metrics_dashboard',
-  'manage_workflow',
+  // DESIGN.md's workflow tools.
+  'create_workflow',
   'list_workflows',
   'execute_workflow',
   'get_execution',
@@ -210,6 +212,7 @@ describe('tool metadata', () => {
     // update, deactivate and delete are destructive; update is not idempotent (a new version each time).
     ['manage_workflow', { destructiveHint: true, idempotentHint: false, openWorldHint: false }],
     ['create_freeze_window', { destructiveHint: false, idempotentHint: false, openWorldHint: false }],
+    ['create_workflow', { destructiveHint: false, idempotentHint: false, openWorldHint: false }],
     ['execute_workflow', { destructiveHint: true, idempotentHint: false }],
   ])('%s carries the annotations its field declares', (name, hints) => {
     expect(snapshot.tools.find((t) => t.name === name)?.annotations).toMatchObject({

@@ -4,7 +4,7 @@ import { cast } from '../helpers/changes';
 import { callTool, mcpClient, toolError } from '../helpers/mcp';
 import { setSecret } from '../helpers/secrets';
 
-/** Workflow definitions through the MCP tools an agent uses: manage_workflow (create) and list_workflows. */
+/** Workflow definitions through the MCP tools an agent uses: create_workflow and list_workflows. */
 
 interface WorkflowOut {
   id: string;
@@ -42,10 +42,10 @@ const steps = [
   { id: 'settle', type: 'delay', durationMs: 30_000 },
 ];
 
-describe('manage_workflow create and list_workflows', () => {
+describe('create_workflow and list_workflows', () => {
   it('documents every step type in the input schema', async () => {
     const { tools } = await manager.listTools();
-    const tool = tools.find((t) => t.name === 'manage_workflow');
+    const tool = tools.find((t) => t.name === 'create_workflow');
     const input = tool?.inputSchema.properties?.input as {
       properties: Record<string, { description?: string }>;
     };
@@ -53,11 +53,15 @@ describe('manage_workflow create and list_workflows', () => {
       expect(input.properties.steps?.description).toContain(word);
     }
     expect(input.properties.triggers?.description).toContain('cron');
+    // An update takes the same forms and points at them instead of repeating them.
+    const manage = tools.find((t) => t.name === 'manage_workflow');
+    const update = manage?.inputSchema.properties?.input as typeof input;
+    expect(update.properties.steps?.description).toContain('create_workflow');
+    expect(update.properties.triggers?.description).toContain('create_workflow');
   });
 
   it('creates a workflow an agent then finds in the list', async () => {
-    const created = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const created = await callTool(manager, 'create_workflow', {
       input: { name: 'Agent runbook', steps, triggers: [{ type: 'cron', expression: '30 2 * * *' }] },
     });
     expect(created.isError).toBeFalsy();
@@ -90,8 +94,7 @@ describe('manage_workflow create and list_workflows', () => {
   });
 
   it('names the offending field of a malformed step', async () => {
-    const result = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const result = await callTool(manager, 'create_workflow', {
       input: { name: 'Broken runbook', steps: [{ ...steps[0], url: 'ftp://deploy.example.com/' }] },
     });
     const error = toolError(result);
@@ -100,8 +103,7 @@ describe('manage_workflow create and list_workflows', () => {
   });
 
   it('refuses a literal credential', async () => {
-    const result = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const result = await callTool(manager, 'create_workflow', {
       input: { name: 'Leaky runbook', steps: [{ ...steps[0], headers: { Authorization: 'Bearer abc' } }] },
     });
     expect(toolError(result)).toMatchObject({
@@ -110,28 +112,24 @@ describe('manage_workflow create and list_workflows', () => {
     });
   });
 
-  it('does not offer manage_workflow to a viewer', async () => {
+  it('does not offer create_workflow or manage_workflow to a viewer', async () => {
     const { tools } = await viewer.listTools();
     expect(tools.map((t) => t.name)).toEqual(expect.arrayContaining(['list_workflows', 'get_workflow']));
+    expect(tools.map((t) => t.name)).not.toContain('create_workflow');
     expect(tools.map((t) => t.name)).not.toContain('manage_workflow');
-    const result = await callTool(viewer, 'manage_workflow', {
-      action: 'create',
+    const result = await callTool(viewer, 'create_workflow', {
       input: { name: 'Not allowed', steps },
     });
     expect(toolError(result).code).toBe('FORBIDDEN');
   });
 
-  it('checks a create against the create form, not the union the tool lists (updates: actions.test.ts)', async () => {
-    // The listed input is the union of the forms; each action is still held to its own.
-    const incomplete = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+  it('holds a create to its form: steps required, no id (updates: actions.test.ts)', async () => {
+    const incomplete = await callTool(manager, 'create_workflow', {
       input: { name: 'Half' },
     });
     expect(toolError(incomplete).code).toBe('VALIDATION_FAILED');
     expect(JSON.stringify(toolError(incomplete))).toMatch(/steps/);
-    // A create takes no id: its form has none.
-    const withId = await callTool(manager, 'manage_workflow', {
-      action: 'create',
+    const withId = await callTool(manager, 'create_workflow', {
       id: 'wf_any',
       input: { name: 'X', steps },
     });

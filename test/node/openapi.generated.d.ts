@@ -1807,9 +1807,9 @@ export interface components {
             name?: string;
             /** @description What the workflow does. */
             description?: string;
-            /** @description Ordered steps (1–50), each {id (unique; a-z, 0-9, -, _), type, …}. `http-request` {url (http(s), host written literally, placeholders only in path or query; private, metadata and off-allow-list hosts: EGRESS_DENIED), method GET|POST|PUT|PATCH|DELETE|HEAD (default GET), headers {name: value}, body (string template), timeoutMs 1–60000 (default 10000), retry {maxAttempts 1–10 (default 3), baseDelayMs (1000), capMs (30000)}, successStatuses (default ["200-299"])}. Secrets by name, e.g. "Authorization": "Bearer {{ secrets.DEPLOY_TOKEN }}" (a literal credential is refused). `transform` {spec: {pick: {field: path}} | {filter: {from: path, where: {field?, equals|notEquals|in|gt|lt|exists}}} | {map: {from: path, to: {field: subpath}}} | {value: literal}}; paths read earlier outputs, e.g. `steps.fetch.body.items[0].name`, `inputs.env`. `delay` {durationMs 1–86400000}. `approval-gate` {changeId}: waits until that change is APPROVED (fails if REJECTED). */
+            /** @description Replaces all steps (1–50), in the form createWorkflow (create_workflow) takes. */
             steps?: unknown[];
-            /** @description How it starts (0–10; default [{"type": "manual"}]): {"type": "manual"}, {"type": "webhook", "secret": "HOOK_SECRET"} (the workflow secret that signs the HMAC), {"type": "cron", "expression": "0 3 * * MON-FRI"}, {"type": "change-approved"} (when a change with it as runbook is approved). */
+            /** @description Replaces all triggers (0–10), in the form createWorkflow (create_workflow) takes. */
             triggers?: unknown[];
         };
         DeploymentEnvironmentInput: {
