@@ -6,8 +6,11 @@
 //   public/graphiql/index.html   the offline GraphiQL page of @graphql-yoga/render-graphiql
 //                                (about 9 MB: too big for the Worker bundle, served as an asset);
 //   public/api-reference/        the REST reference: Redoc's standalone bundle and a page that
-//                                renders /openapi.json with it (no CDN, no fonts from elsewhere).
-// Both are gitignored. Each output starts with a stamp of what it was built from (package
+//                                renders /openapi.json with it (no CDN, no fonts from elsewhere);
+//   public/mcp-apps/*.html       the MCP Apps' pages (the approval card) as committed in
+//                                src/mcp/ui/*.generated.ts: the Worker reads them through
+//                                env.ASSETS rather than carry ~400 KB of HTML in its script.
+// All are gitignored. Each output starts with a stamp of what it was built from (package
 // versions, options, this script); an output whose stamp matches is left alone, so a run with
 // nothing to do takes milliseconds. `wrangler dev`/`deploy` run this first ([build] in
 // wrangler.toml), and so does the vitest global setup.
@@ -18,6 +21,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, wri
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { committedPages } from './buildMcpApps.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PUBLIC = join(ROOT, 'public');
@@ -258,6 +262,28 @@ async function buildApiReference({ force }) {
   return { path: out, wrote: true, size: Buffer.byteLength(content) + Buffer.byteLength(bundle) };
 }
 
+/**
+ * The MCP Apps' pages, copied as they are (a marker before `<!doctype html>` would put the page in
+ * quirks mode): a page whose content differs is rewritten.
+ * @param {{ force: boolean }} options
+ */
+async function buildMcpAppPages({ force }) {
+  const dir = join(PUBLIC, 'mcp-apps');
+  const results = committedPages().map(({ asset, html }) => {
+    const out = join(dir, `${asset}.html`);
+    let current = null;
+    try {
+      current = readFileSync(out, 'utf8');
+    } catch {
+      // missing: written below
+    }
+    if (!force && current === html) return { path: out, wrote: false };
+    writeAtomic(out, html);
+    return { path: out, wrote: true, size: Buffer.byteLength(html) };
+  });
+  return results;
+}
+
 /** Builds every asset that is missing or out of date; returns what it did. */
 export async function buildAssets({ force = false, log = console.log } = {}) {
   const started = performance.now();
@@ -265,7 +291,8 @@ export async function buildAssets({ force = false, log = console.log } = {}) {
     buildGraphqlWs({ force }),
     buildGraphiQL({ force }),
     buildApiReference({ force }),
-  ]);
+    buildMcpAppPages({ force }),
+  ]).then((done) => done.flat());
   const ms = Math.round(performance.now() - started);
   for (const r of results) {
     const path = relative(ROOT, r.path);

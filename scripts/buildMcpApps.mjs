@@ -1,7 +1,10 @@
 // Builds the MCP Apps' pages (src/mcp/apps.ts) into src/mcp/ui/*.generated.ts: each page's script
 // bundled with the ext-apps App client by esbuild and inlined, so that the page is one
 // self-contained HTML document that fetches nothing. Run by `npm run codegen`;
-// test/node/mcpApps.test.mjs fails when a committed page is not what this builds.
+// test/node/mcpApps.test.mjs fails when a committed page is not what this builds. The Node
+// runtime imports the committed modules; scripts/buildAssets.mjs copies each page into
+// public/mcp-apps/, where the Worker reads it through env.ASSETS (src/mcp/apps.ts) instead of
+// carrying it in its script.
 // Usage: node scripts/buildMcpApps.mjs [--check]
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -12,9 +15,20 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const UI = join(ROOT, 'src', 'mcp', 'ui');
 const PLACEHOLDER = '/*CARD_SCRIPT*/';
 
-/** The pages: [source stem, exported constant]. */
-/** @type {[string, string][]} */
-const PAGES = [['approvalCard', 'APPROVAL_CARD_HTML']];
+/** The pages: [source stem, exported constant, asset name (public/mcp-apps/<name>.html)]. */
+/** @type {[string, string, string][]} */
+export const PAGES = [['approvalCard', 'APPROVAL_CARD_HTML', 'approval-card']];
+
+/**
+ * The committed pages (what `npm run codegen` last built), by asset name.
+ * @returns {{ asset: string, html: string }[]}
+ */
+export function committedPages() {
+  return PAGES.map(([stem, , asset]) => {
+    const source = readFileSync(join(UI, `${stem}.generated.ts`), 'utf8');
+    return { asset, html: JSON.parse(source.slice(source.indexOf('= ') + 2, source.lastIndexOf(';'))) };
+  });
+}
 
 /**
  * zod (which the App client validates its messages with) exports every one of its ~50 error-message

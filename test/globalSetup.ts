@@ -1,5 +1,5 @@
 // Vitest global setup, in Node, before the workers pool starts:
-// - builds the static assets (public/vendor/, public/graphiql/) once, so that `env.ASSETS` serves
+// - builds the static assets (public/vendor/, public/graphiql/, public/mcp-apps/) once, so that `env.ASSETS` serves
 //   them in tests as `wrangler dev` does (it runs the same build through [build] in wrangler.toml).
 //   Fast when they are up to date.
 // - starts the loopback upstream stand-in (test/upstream/server.ts) for workflow executions and

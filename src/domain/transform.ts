@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * `transform` steps: a small declarative form over earlier outputs, evaluated without `eval`

@@ -3,6 +3,7 @@ import { type Config, ConfigError, type ConfigVars, loadConfig } from '../config
 import { CONFIG_VARS } from '../configVariables';
 import { describeEgress } from '../domain/egress';
 import { createLogger } from '../log';
+import type { AppPages } from '../mcp/apps';
 import { buildCatalog } from '../mcp/catalog';
 import { createMcpEndpoint } from '../mcp/http';
 import { newObservation, type Observation, type RequestSample, routeLabel } from '../metrics/observation';
@@ -58,6 +59,11 @@ export interface AppPorts {
   prometheus?: () => Promise<string>;
   /** Whether the live hub answers. */
   hubHealth?: () => Promise<'ok'>;
+  /**
+   * Where the MCP Apps' pages come from when there are no static assets to read them from (the
+   * Node runtime: the committed modules). A Worker reads them through env.ASSETS.
+   */
+  appPages?: AppPages;
   /** Runs workflow executions durably (Cloudflare Workflows in a Worker); absent elsewhere. */
   executions?: ExecutionsPort;
   /** Queues a tenant's writes where all writers share this process (Node); absent in a Worker. */

@@ -1,6 +1,7 @@
 import type { Config } from '../config';
 import { AUDIT_KEYS_PATH } from '../domain/auditDigest';
 import type { Logger } from '../log';
+import { assetPages } from '../mcp/apps';
 import { type createMcpEndpoint, mcpOriginRefusal } from '../mcp/http';
 import {
   MCP_DOCUMENTATION_PATH,
@@ -133,6 +134,7 @@ function mcp(ctx: RouteContext): Promise<Response> | Response {
     chargeCaller: ctx.chargeCaller,
     execute: executeThroughYoga(ctx.yoga, { ...ctx.serverContext, source: 'mcp' }, ctx.env.DB),
     observeToolCall: (tool, outcome) => observation.toolCalls.push({ tool, outcome }),
+    appPages: ctx.ports.appPages ?? (ctx.env.ASSETS ? assetPages(ctx.env.ASSETS) : null),
     limitTool:
       limiter && principal
         ? (budget) => {

@@ -1,6 +1,5 @@
 import { RESOURCE_MIME_TYPE } from '@modelcontextprotocol/ext-apps/server';
 import { APPROVAL_CARD_URI } from '../schema/mcpApps';
-import { APPROVAL_CARD_HTML } from './ui/approvalCard.generated';
 
 /**
  * MCP Apps: `ui://` resources a host renders in a sandboxed frame next to a tool's result (the
@@ -14,8 +13,12 @@ export interface McpApp {
   name: string;
   title: string;
   description: string;
-  /** The whole page: self-contained, it fetches nothing (src/mcp/ui/, built by `npm run codegen`). */
-  html: string;
+  /**
+   * Its page's name: self-contained HTML that fetches nothing, committed as
+   * src/mcp/ui/<page>.generated.ts (`npm run codegen`) and copied to public/mcp-apps/<asset>.html
+   * by scripts/buildAssets.mjs (PAGES in scripts/buildMcpApps.mjs names both).
+   */
+  asset: string;
 }
 
 export const MCP_APPS: readonly McpApp[] = [
@@ -26,9 +29,50 @@ export const MCP_APPS: readonly McpApp[] = [
     description:
       'A change with its risk factors, votes, conflicts and freeze windows, and Approve / Reject buttons ' +
       'that call approve_change and reject_change as you.',
-    html: APPROVAL_CARD_HTML,
+    asset: 'approval-card',
   },
 ];
+
+/**
+ * Where a runtime reads an App's page: a Worker from its static assets (assetPages), the Node
+ * runtime from the committed modules it bundles. Null when the page is not there.
+ */
+export type AppPages = (app: McpApp) => Promise<string | null>;
+
+/** Pages read once per isolate: they change only with a deployment, which starts new isolates. */
+const loaded = new Map<string, Promise<string | null>>();
+
+async function readAsset(assets: Fetcher, asset: string): Promise<string | null> {
+  try {
+    // html_handling serves public/mcp-apps/<asset>.html at the path without its extension.
+    const res = await assets.fetch(new Request(`https://assets.invalid/mcp-apps/${asset}`));
+    if (res.ok) return await res.text();
+    await res.body?.cancel();
+    return null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The pages among a Worker's static assets. Read through the binding, which `run_worker_first`
+ * does not reach: `/mcp-apps/*` from outside is the Worker's (404), so a page meant for a host's
+ * sandboxed frame is not also served on our origin.
+ */
+export function assetPages(assets: Fetcher): AppPages {
+  return (app) => {
+    let page = loaded.get(app.asset);
+    if (!page) {
+      page = readAsset(assets, app.asset);
+      loaded.set(app.asset, page);
+      // A page missing now (the asset build has not run yet) is looked for again next time.
+      void page.then((html) => {
+        if (html === null) loaded.delete(app.asset);
+      });
+    }
+    return page;
+  };
+}
 
 export const APP_MIME_TYPE = RESOURCE_MIME_TYPE;
 

@@ -35,6 +35,7 @@ export interface McpRequestDeps {
   execute: ExecuteOperation;
   limitTool?: McpServerDeps['limitTool'];
   observeToolCall?: McpServerDeps['observeToolCall'];
+  appPages?: McpServerDeps['appPages'];
 }
 
 /** The protocol a request without MCP-Protocol-Version is assumed to speak (the transport rules). */
@@ -243,6 +244,7 @@ export function createMcpEndpoint(catalog: McpCatalog, version: string) {
       execute: deps.execute,
       limitTool: deps.limitTool,
       observeToolCall: deps.observeToolCall,
+      appPages: deps.appPages,
       version,
     };
     let response: Response;

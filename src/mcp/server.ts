@@ -16,7 +16,7 @@ import {
 import type { Principal } from '../domain/principal';
 import type { Decision } from '../ratelimit/slidingWindow';
 import { ACTION_ARG, actionOf } from './actions';
-import { APP_MIME_TYPE, APP_RESOURCE_META, MCP_APPS, type McpApp } from './apps';
+import { APP_MIME_TYPE, APP_RESOURCE_META, type AppPages, MCP_APPS, type McpApp } from './apps';
 import { boundResourceContent, boundToolResult, TRUNCATION_META_KEY } from './bounds';
 import { IDEMPOTENCY_ARG, type McpCatalog, type ToolDefinition } from './catalog';
 import { CONFIRM_ARG, confirmationGate } from './confirmation';
@@ -124,6 +124,8 @@ export interface McpServerDeps {
   version: string;
   /** How this request's protocol speaks of tasks (src/mcp/tasks.ts); none when unset. */
   tasks?: TaskProtocol;
+  /** Where the MCP Apps' pages are read from (src/mcp/apps.ts); none: reading one fails. */
+  appPages?: AppPages | null;
 }
 
 /** Tools per `tools/list` page (the SDK client walks the pages for its caller). */
@@ -320,8 +322,16 @@ async function readApp(deps: McpServerDeps, app: McpApp) {
     throw new ProtocolError(ProtocolErrorCode.InvalidRequest, `Your roles may not read ${app.uri}`);
   }
   await spend(deps, `resource:${app.name}`);
+  const html = await deps.appPages?.(app);
+  if (!html) {
+    // A deployment without its static assets (scripts/buildAssets.mjs did not run): the operator's to fix.
+    throw new ProtocolError(
+      ProtocolErrorCode.InternalError,
+      `${app.uri} is not available on this server: its page was not deployed with it`,
+    );
+  }
   return {
-    contents: [{ uri: app.uri, mimeType: APP_MIME_TYPE, text: app.html, _meta: APP_RESOURCE_META }],
+    contents: [{ uri: app.uri, mimeType: APP_MIME_TYPE, text: html, _meta: APP_RESOURCE_META }],
   };
 }
 

@@ -10,7 +10,7 @@ import {
   type ServerCapabilities,
   type ServerContext,
 } from '@modelcontextprotocol/server';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type ExecutionStatus, isTerminalExecution } from '../domain/types';
 import { boundToolResult } from './bounds';
 import type { ToolDefinition } from './catalog';

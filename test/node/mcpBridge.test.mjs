@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { committedPages } from '../../scripts/buildMcpApps.mjs';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 
@@ -122,6 +123,20 @@ test('creates a change and reads it back through the bridge', async () => {
     arguments: { id: created.structuredContent.id },
   });
   assert.equal(read.structuredContent.title, 'Rotate API keys');
+});
+
+test('reads the approval card from the Worker’s static assets, which are not served by URL', async () => {
+  // The Worker does not carry the page in its script: resources/read fetches it from env.ASSETS.
+  const { contents } = await modern.readResource({ uri: 'ui://changeflow/approval-card' });
+  const card = committedPages().find((p) => p.asset === 'approval-card');
+  assert.equal(contents[0].text, card?.html, 'the page built from src/mcp/ui/, byte for byte');
+  // A page meant for a host's sandboxed frame is not also a page on our origin.
+  for (const path of ['/mcp-apps/approval-card', '/mcp-apps/approval-card.html', '/mcp-apps/']) {
+    const res = await fetch(`${server.baseUrl}${path}`);
+    const body = await res.text();
+    assert.equal(res.status, 404, `${path}: ${body.slice(0, 200)}`);
+    assert.doesNotMatch(body, /<!doctype html>/i, path);
+  }
 });
 
 test('passes domain errors through as tool errors an agent can act on', async () => {

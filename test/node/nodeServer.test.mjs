@@ -258,6 +258,9 @@ describe('ChangeFlow on Node', () => {
       assert.equal(status.isError, undefined, JSON.stringify(status));
       assert.equal(status.structuredContent.id, draft.id);
       assert.equal(status.structuredContent.status, 'COMPLETED');
+      // No static assets here: the approval card comes from the pages bundled with the server.
+      const { contents } = await mcp.readResource({ uri: 'ui://changeflow/approval-card' });
+      assert.match(contents[0].text, /^<!doctype html>/i);
       await mcp.close();
     }
 

@@ -6,6 +6,7 @@ import type { RateLimiterPort } from '../../ratelimit/policy';
 import type { FollowUpsPort } from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
 import type { WriteLock } from '../../usecases/ports/writeLock';
+import { embeddedAppPages } from './appPages';
 import type { LiveHub } from './liveHub';
 
 /** Announces committed changes to the in-process hub; a failing subscriber never fails the mutation. */
@@ -50,5 +51,7 @@ export function nodePorts(deps: {
     writeLock: deps.writeLock,
     // A write's follow-ups (outbox) run after its commit; retries by timer (followUps.ts).
     followUps: deps.followUps,
+    // No static assets here: the MCP Apps' pages are bundled with the server.
+    appPages: embeddedAppPages,
   };
 }
