@@ -9,6 +9,21 @@ import type { WriteLock } from '../../usecases/ports/writeLock';
 /** How often every tenant's due follow-ups are drained (what the Worker's cron does each minute). */
 export const SWEEP_MS = 60_000;
 
+/** The wall clock and the timers NodeFollowUps wakes itself with (a fake one in tests). */
+export interface WakeClock {
+  now(): number;
+  setTimeout(fire: () => void, ms: number): ReturnType<typeof setTimeout>;
+}
+
+const REAL_CLOCK: WakeClock = {
+  now: () => Date.now(),
+  setTimeout: (fire, ms) => {
+    const timer = setTimeout(fire, ms);
+    timer.unref?.();
+    return timer;
+  },
+};
+
 /**
  * The outbox's drainers in one Node process (src/usecases/outbox.ts): follow-ups run right after
  * their commit; one that failed is retried by a timer at its retry time (the Worker's Durable
@@ -29,6 +44,7 @@ export class NodeFollowUps {
       /** How webhook deliveries are sent from this process. */
       webhooks: WebhookTransport;
       sweepMs?: number;
+      clock?: WakeClock;
     },
   ) {
     this.sweep = setInterval(() => void this.drain(), deps.sweepMs ?? SWEEP_MS);
@@ -53,17 +69,29 @@ export class NodeFollowUps {
   }
 
   private readonly retryAt = async (tenantId: string, at: Date): Promise<void> => {
+    this.wakeAt(at.getTime(), () => void this.drain(tenantId));
+  };
+
+  /**
+   * Calls `fire` once the wall clock (by which rows are due) reaches `at`. Node measures a timer
+   * from the event loop's cached time, which lags the wall clock by the length of the tick that
+   * armed it: under load a timer fires that much early, its drain finds the row not yet due, and
+   * the row waited for the next sweep, up to a minute (a webhook held behind an earlier one was
+   * delivered 26 s late in CI). A timer that fires early is armed again for the rest.
+   */
+  wakeAt(at: number, fire: () => void): void {
     if (this.closed) return;
-    const timer = setTimeout(
+    const clock = this.deps.clock ?? REAL_CLOCK;
+    const timer = clock.setTimeout(
       () => {
         this.timers.delete(timer);
-        void this.drain(tenantId);
+        if (clock.now() < at) this.wakeAt(at, fire);
+        else fire();
       },
-      Math.max(0, at.getTime() - Date.now()),
+      Math.max(0, at - clock.now()),
     );
-    timer.unref?.();
     this.timers.add(timer);
-  };
+  }
 
   private runner(): FollowUpRunner {
     const { db, events, writeLock } = this.deps;
