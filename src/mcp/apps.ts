@@ -39,8 +39,13 @@ export const MCP_APPS: readonly McpApp[] = [
  */
 export type AppPages = (app: McpApp) => Promise<string | null>;
 
-/** Pages read once per isolate: they change only with a deployment, which starts new isolates. */
-const loaded = new Map<string, Promise<string | null>>();
+/**
+ * Pages read once per isolate: they change only with a deployment, which starts new isolates. The
+ * text is kept, not the promise of it: a promise that another request's I/O settles is one
+ * workerd may never settle for this request (if that request is cancelled first), so two cold
+ * reads at once each fetch the page.
+ */
+const loaded = new Map<string, string>();
 
 async function readAsset(assets: Fetcher, asset: string): Promise<string | null> {
   try {
@@ -57,20 +62,16 @@ async function readAsset(assets: Fetcher, asset: string): Promise<string | null>
 /**
  * The pages among a Worker's static assets. Read through the binding, which `run_worker_first`
  * does not reach: `/mcp-apps/*` from outside is the Worker's (404), so a page meant for a host's
- * sandboxed frame is not also served on our origin.
+ * sandboxed frame is not also served on our origin. A page missing now (the asset build has not
+ * run) is looked for again next time.
  */
 export function assetPages(assets: Fetcher): AppPages {
-  return (app) => {
-    let page = loaded.get(app.asset);
-    if (!page) {
-      page = readAsset(assets, app.asset);
-      loaded.set(app.asset, page);
-      // A page missing now (the asset build has not run yet) is looked for again next time.
-      void page.then((html) => {
-        if (html === null) loaded.delete(app.asset);
-      });
-    }
-    return page;
+  return async (app) => {
+    const cached = loaded.get(app.asset);
+    if (cached !== undefined) return cached;
+    const html = await readAsset(assets, app.asset);
+    if (html !== null) loaded.set(app.asset, html);
+    return html;
   };
 }
 
