@@ -269,8 +269,8 @@ async function buildApiReference({ force }) {
  */
 async function buildMcpAppPages({ force }) {
   const dir = join(PUBLIC, 'mcp-apps');
-  const results = committedPages().map(({ asset, html }) => {
-    const out = join(dir, `${asset}.html`);
+  const results = committedPages().map(({ name, html }) => {
+    const out = join(dir, `${name}.html`);
     let current = null;
     try {
       current = readFileSync(out, 'utf8');

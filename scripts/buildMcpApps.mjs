@@ -15,19 +15,25 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const UI = join(ROOT, 'src', 'mcp', 'ui');
 const PLACEHOLDER = '/*CARD_SCRIPT*/';
 
-/** The pages: [source stem, exported constant, asset name (public/mcp-apps/<name>.html)]. */
+/** The pages: [source stem, exported constant, the App's name in src/mcp/apps.ts (public/mcp-apps/<name>.html)]. */
 /** @type {[string, string, string][]} */
-export const PAGES = [['approvalCard', 'APPROVAL_CARD_HTML', 'approval-card']];
+const PAGES = [['approvalCard', 'APPROVAL_CARD_HTML', 'approval-card']];
 
 /**
- * The committed pages (what `npm run codegen` last built), by asset name.
- * @returns {{ asset: string, html: string }[]}
+ * The page a generated module holds.
+ * @param {string} source
+ */
+export const pageOf = (source) => JSON.parse(source.slice(source.indexOf('= ') + 2, source.lastIndexOf(';')));
+
+/**
+ * The committed pages (what `npm run codegen` last built), by App name.
+ * @returns {{ name: string, html: string }[]}
  */
 export function committedPages() {
-  return PAGES.map(([stem, , asset]) => {
-    const source = readFileSync(join(UI, `${stem}.generated.ts`), 'utf8');
-    return { asset, html: JSON.parse(source.slice(source.indexOf('= ') + 2, source.lastIndexOf(';'))) };
-  });
+  return PAGES.map(([stem, , name]) => ({
+    name,
+    html: pageOf(readFileSync(join(UI, `${stem}.generated.ts`), 'utf8')),
+  }));
 }
 
 /**

@@ -10,15 +10,14 @@ import { APPROVAL_CARD_URI } from '../schema/mcpApps';
 
 export interface McpApp {
   uri: `ui://${string}`;
+  /**
+   * Also its page's name: self-contained HTML that fetches nothing, committed as a module in
+   * src/mcp/ui/ (`npm run codegen`) and copied to public/mcp-apps/<name>.html by
+   * scripts/buildAssets.mjs (PAGES in scripts/buildMcpApps.mjs).
+   */
   name: string;
   title: string;
   description: string;
-  /**
-   * Its page's name: self-contained HTML that fetches nothing, committed as
-   * src/mcp/ui/<page>.generated.ts (`npm run codegen`) and copied to public/mcp-apps/<asset>.html
-   * by scripts/buildAssets.mjs (PAGES in scripts/buildMcpApps.mjs names both).
-   */
-  asset: string;
 }
 
 export const MCP_APPS: readonly McpApp[] = [
@@ -29,7 +28,6 @@ export const MCP_APPS: readonly McpApp[] = [
     description:
       'A change with its risk factors, votes, conflicts and freeze windows, and Approve / Reject buttons ' +
       'that call approve_change and reject_change as you.',
-    asset: 'approval-card',
   },
 ];
 
@@ -47,10 +45,10 @@ export type AppPages = (app: McpApp) => Promise<string | null>;
  */
 const loaded = new Map<string, string>();
 
-async function readAsset(assets: Fetcher, asset: string): Promise<string | null> {
+async function readAsset(assets: Fetcher, name: string): Promise<string | null> {
   try {
-    // html_handling serves public/mcp-apps/<asset>.html at the path without its extension.
-    const res = await assets.fetch(new Request(`https://assets.invalid/mcp-apps/${asset}`));
+    // html_handling serves public/mcp-apps/<name>.html at the path without its extension.
+    const res = await assets.fetch(new Request(`https://assets.invalid/mcp-apps/${name}`));
     if (res.ok) return await res.text();
     await res.body?.cancel();
     return null;
@@ -67,10 +65,10 @@ async function readAsset(assets: Fetcher, asset: string): Promise<string | null>
  */
 export function assetPages(assets: Fetcher): AppPages {
   return async (app) => {
-    const cached = loaded.get(app.asset);
+    const cached = loaded.get(app.name);
     if (cached !== undefined) return cached;
-    const html = await readAsset(assets, app.asset);
-    if (html !== null) loaded.set(app.asset, html);
+    const html = await readAsset(assets, app.name);
+    if (html !== null) loaded.set(app.name, html);
     return html;
   };
 }

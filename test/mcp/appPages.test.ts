@@ -39,7 +39,7 @@ describe('assetPages', () => {
   });
 
   it('reads a page once per isolate', async () => {
-    const one = { ...card, asset: 'once-only' };
+    const one = { ...card, name: 'once-only' };
     const { fetcher, asked } = assets(200);
     const pages = assetPages(fetcher);
     expect(await pages(one)).toBe('<!doctype html><p>card</p>');
@@ -48,7 +48,7 @@ describe('assetPages', () => {
   });
 
   it('answers null for a page that is not deployed, and looks again next time', async () => {
-    const missing = { ...card, asset: 'not-built-yet' };
+    const missing = { ...card, name: 'not-built-yet' };
     const { fetcher, asked } = assets(404);
     const pages = assetPages(fetcher);
     expect(await pages(missing)).toBeNull();
@@ -58,7 +58,7 @@ describe('assetPages', () => {
 
   it('answers null when the binding throws', async () => {
     const broken = { fetch: async () => Promise.reject(new Error('binding down')) } as unknown as Fetcher;
-    expect(await assetPages(broken)({ ...card, asset: 'broken-binding' })).toBeNull();
+    expect(await assetPages(broken)({ ...card, name: 'broken-binding' })).toBeNull();
   });
 });
 

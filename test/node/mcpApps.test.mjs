@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { buildMcpApps } from '../../scripts/buildMcpApps.mjs';
+import { buildMcpApps, pageOf } from '../../scripts/buildMcpApps.mjs';
 
 test('the committed MCP App pages are what scripts/buildMcpApps.mjs builds (run npm run codegen)', async () => {
   const files = await buildMcpApps();
@@ -12,7 +12,7 @@ test('the committed MCP App pages are what scripts/buildMcpApps.mjs builds (run 
   for (const [path, source] of files) {
     assert.ok(readFileSync(path, 'utf8') === source, `${path} is out of date: run npm run codegen`);
     // One self-contained page: the App client inlined, nothing loaded from elsewhere.
-    const html = JSON.parse(source.slice(source.indexOf('= ') + 2, source.lastIndexOf(';')));
+    const html = pageOf(source);
     assert.match(html, /^<!doctype html>/i);
     assert.doesNotMatch(html, /<(script|link|img|iframe)\b[^>]*\b(src|href)=/i);
     assert.equal(html.match(/<script>/g)?.length, 1);

@@ -128,7 +128,7 @@ test('creates a change and reads it back through the bridge', async () => {
 test('reads the approval card from the Worker’s static assets, which are not served by URL', async () => {
   // The Worker does not carry the page in its script: resources/read fetches it from env.ASSETS.
   const { contents } = await modern.readResource({ uri: 'ui://changeflow/approval-card' });
-  const card = committedPages().find((p) => p.asset === 'approval-card');
+  const card = committedPages().find((p) => p.name === 'approval-card');
   assert.equal(contents[0].text, card?.html, 'the page built from src/mcp/ui/, byte for byte');
   // A page meant for a host's sandboxed frame is not also a page on our origin.
   for (const path of ['/mcp-apps/approval-card', '/mcp-apps/approval-card.html', '/mcp-apps/']) {

@@ -7,4 +7,4 @@ import { APPROVAL_CARD_HTML } from '../../mcp/ui/approvalCard.generated';
  */
 const PAGES: Readonly<Record<string, string>> = { 'approval-card': APPROVAL_CARD_HTML };
 
-export const embeddedAppPages: AppPages = async (app) => PAGES[app.asset] ?? null;
+export const embeddedAppPages: AppPages = async (app) => PAGES[app.name] ?? null;
