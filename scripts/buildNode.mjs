@@ -1,8 +1,10 @@
 // Bundles the Node runtime into one ES module, dist/node/server.mjs, run by plain `node` (no
 // TypeScript loader at run time). better-sqlite3 stays external: it is a native addon, loaded
-// from node_modules. `npm run serve:node` builds on demand, so a fresh clone needs only `npm ci`.
+// from node_modules. `npm run serve:node` builds on demand (the bundle and the static pages in
+// public/ it serves), so a fresh clone needs only `npm ci`.
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { buildAssets } from './buildAssets.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -28,4 +30,9 @@ export async function buildNodeServer(outfile = `${root}dist/node/server.mjs`) {
   return outfile;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) await buildNodeServer();
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  // The static pages it serves (GraphiQL, the REST reference, the dashboard's graphql-ws client):
+  // generated, so built here too; up to date ones are left alone.
+  await buildAssets({ log: () => {} });
+  await buildNodeServer();
+}

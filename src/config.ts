@@ -727,9 +727,11 @@ export function nodeServerVars(env: object): {
   port?: string;
   host?: string;
   trustProxy?: string;
+  publicDir?: string;
 } {
   const vars = configVars(env);
   return {
+    publicDir: setting(vars, 'CHANGEFLOW_PUBLIC_DIR'),
     db: vars.CHANGEFLOW_DB,
     port: setting(vars, 'CHANGEFLOW_PORT'),
     host: setting(vars, 'CHANGEFLOW_HOST'),

@@ -443,6 +443,16 @@ export const VARIABLES = [
     description:
       "The one header a reverse proxy in front sets to the client's address (`--trust-proxy` wins): cf, x-real-ip or x-forwarded-for.",
   },
+  {
+    name: 'CHANGEFLOW_PUBLIC_DIR',
+    type: 'string',
+    default: null,
+    defaultText: "the repository's public/",
+    runtimes: NODE,
+    secret: false,
+    description:
+      'The static pages to serve (`--public` wins): /dashboard, the offline GraphiQL and /api-reference/, built by `node scripts/buildAssets.mjs` (`npm run serve:node` builds them). Read once at start.',
+  },
 ] as const satisfies readonly VariableSpec[];
 
 export type VariableName = (typeof VARIABLES)[number]['name'];

@@ -1,8 +1,8 @@
 import { API_CSP } from './securityHeaders';
 
 /**
- * What a browser opening /graphql sees where no GraphiQL is served (the Node runtime has no static
- * assets): how to talk to the endpoint, instead of a JSON error. Static text, no script or style,
+ * What a browser opening /graphql sees where no GraphiQL is served (a Node runtime started without
+ * its static pages): how to talk to the endpoint, instead of a JSON error. Static text, no script or style,
  * so the API's CSP (which allows nothing) fits it.
  */
 const page = (endpoint: string) => `<!doctype html>
@@ -17,8 +17,9 @@ and a token in <code>Authorization: Bearer &lt;token&gt;</code> (or an API key i
 <pre>curl -s ${endpoint} \\
   -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \\
   -d '{"query":"{ changes(first: 5) { nodes { id title status } } }"}'</pre>
-<p>This is the self-hosted Node runtime. GraphiQL, the in-browser editor, is served by the
-Cloudflare Worker (<code>npm start</code> opens it at <code>/graphql</code>). The schema is at
+<p>This server runs without its static pages. GraphiQL, the in-browser editor, and the dashboard
+are in <code>public/</code>: <code>npm run serve:node</code> builds and serves them (or name the
+directory with <code>--public</code>). The schema is at
 <a href="/schema.graphql">/schema.graphql</a> where introspection is on; AI agents use
 <code>/mcp</code>.</p>
 </body>

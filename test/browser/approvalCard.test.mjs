@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 import { build } from 'esbuild';
 import { migrateLocal, startLocalServer } from '../../scripts/localServer.mjs';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
+import { graphqlOk } from '../node/graphqlOk.mjs';
 import { launchChromium, SKIP } from './chromium.mjs';
 
 const SECRET = 'browser-test-secret-0123456789abcdef012345';
@@ -110,16 +111,7 @@ describe('the approval card in an MCP Apps host', { skip: SKIP }, () => {
     if (persistTo) rmSync(persistTo, { recursive: true, force: true });
   });
 
-  async function graphql(token, query, variables) {
-    const res = await fetch(`${server.baseUrl}/graphql`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ query, variables }),
-    });
-    const body = await res.json();
-    assert.equal(body.errors, undefined, `GraphQL errors: ${JSON.stringify(body.errors)}`);
-    return body.data;
-  }
+  const graphql = (token, query, variables) => graphqlOk(server.baseUrl, token)(query, variables);
 
   /** A NORMAL, MEDIUM-risk change raised and submitted by `token`: it needs two approvals. */
   async function pendingChange(token, title) {

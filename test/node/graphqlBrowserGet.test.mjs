@@ -1,5 +1,6 @@
-// A browser opening /graphql on the self-hosted Node runtime (which serves no GraphiQL) gets a short
-// page saying how to call the endpoint, not a JSON error; API clients still get GraphQL answers.
+// A browser opening /graphql on a Node runtime started without its static pages (so no GraphiQL)
+// gets a short page saying how to call the endpoint, not a JSON error; API clients still get
+// GraphQL answers. With the pages, the same request gets GraphiQL (test/node/staticAssets.test.mjs).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
@@ -33,7 +34,7 @@ test('a browser GET /graphql gets an HTML page that says to POST GraphQL with a 
   assert.match(html, /<title>ChangeFlow GraphQL endpoint<\/title>/);
   assert.match(html, /POST \/graphql/);
   assert.match(html, /Authorization: Bearer &lt;token&gt;/);
-  assert.match(html, /GraphiQL.*served by the\s+Cloudflare Worker/s);
+  assert.match(html, /GraphiQL.*npm run serve:node<\/code> builds and serves them/s);
   assert.ok(html.includes(`curl -s ${base}/graphql`), 'the example names this server');
   assert.doesNotMatch(html, /<script/i);
 });

@@ -3,7 +3,7 @@
 // HTTP GraphQL while a graphql-ws subscriber watches; an agent reads it over MCP; the audit chain
 // verifies; SIGTERM shuts down cleanly and a restart on the same file finds everything.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -109,6 +109,13 @@ describe('ChangeFlow on Node', () => {
     assert.match(sdl, /type ChangeRequest/);
     const meta = await (await fetch(`${base}/.well-known/oauth-protected-resource`)).json();
     assert.equal(meta.resource, `${base}/mcp`);
+  });
+
+  test('serves the dashboard from the repository public/ and says where', async () => {
+    assert.match(server.output(), new RegExp(`Dashboard\\s+${base}/dashboard\\n`));
+    const res = await fetch(`${base}/dashboard/`);
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /<title>[^<]*ChangeFlow[^<]*<\/title>/);
   });
 
   test('a change goes from DRAFT to COMPLETED while a WebSocket subscriber sees it move', async (t) => {
@@ -392,11 +399,37 @@ describe('the node:http bridge', () => {
 
   test('--trust-proxy names one header; anything else is a usage error', async () => {
     const { parseNodeArgs, UsageError } = await import('../../src/runtime/node/args.ts');
-    const parse = (argv, env = {}) => parseNodeArgs(['--db', 'x.sqlite', ...argv], env, 'migrations');
+    const parse = (argv, env = {}) =>
+      parseNodeArgs(['--db', 'x.sqlite', ...argv], env, { migrations: 'migrations', publicDir: 'public' });
     assert.equal(parse([]).trustProxy, null);
     assert.equal(parse(['--trust-proxy', 'x-real-ip']).trustProxy, 'x-real-ip');
     assert.equal(parse([], { CHANGEFLOW_TRUST_PROXY: 'X-Forwarded-For' }).trustProxy, 'x-forwarded-for');
     assert.throws(() => parse([], { CHANGEFLOW_TRUST_PROXY: 'true' }), UsageError);
     assert.throws(() => parse(['--trust-proxy', 'forwarded']), /cf, x-real-ip, x-forwarded-for/);
+  });
+
+  test('--public (or CHANGEFLOW_PUBLIC_DIR) names the static pages; one without them stops the start', async () => {
+    const { parseNodeArgs } = await import('../../src/runtime/node/args.ts');
+    const parse = (argv, env = {}) =>
+      parseNodeArgs(['--db', 'x.sqlite', ...argv], env, { migrations: 'migrations', publicDir: 'public' });
+    assert.equal(parse([]).publicDir, 'public');
+    assert.equal(parse([], { CHANGEFLOW_PUBLIC_DIR: '/srv/pages' }).publicDir, '/srv/pages');
+    assert.equal(parse(['--public', 'site'], { CHANGEFLOW_PUBLIC_DIR: '/srv/pages' }).publicDir, 'site');
+    const empty = mkdtempSync(join(tmpdir(), 'changeflow-no-pages-'));
+    try {
+      const run = spawnSync(
+        process.execPath,
+        [await buildNodeServer(), '--db', ':memory:', '--port', '0', '--public', empty],
+        {
+          env: { ...process.env, JWT_SECRET: SECRET, ENVIRONMENT: 'development' },
+          encoding: 'utf8',
+          timeout: STARTUP_TIMEOUT_MS,
+        },
+      );
+      assert.equal(run.status, 1, run.stdout + run.stderr);
+      assert.match(run.stderr, /--public .*: no static pages there \(no dashboard\/index\.html\)/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
   });
 });

@@ -10,9 +10,11 @@ export interface NodeArgs {
   migrations: string;
   /** The one header a reverse proxy in front sets to the client's address; null: none. */
   trustProxy: TrustProxy | null;
+  /** The static pages' directory (public/). */
+  publicDir: string;
 }
 
-export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 8788] [--host 127.0.0.1] [--trust-proxy cf|x-real-ip|x-forwarded-for]
+export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 8788] [--host 127.0.0.1] [--trust-proxy cf|x-real-ip|x-forwarded-for] [--public <dir>]
 
   --db          SQLite file (or CHANGEFLOW_DB); created, with its directory, if missing
   --port        port to listen on (or CHANGEFLOW_PORT; 0 picks a free one)   default 8788
@@ -23,6 +25,8 @@ export const USAGE = `Usage: npm run serve:node -- --db <file.sqlite> [--port 87
                 x-forwarded-for (its right-most entry). Only that header is believed; without the
                 option the peer address is used, so that a client cannot pick the address its
                 rate limits are counted under
+  --public      the static pages: /dashboard, GraphiQL, /api-reference/ (or CHANGEFLOW_PUBLIC_DIR),
+                built by node scripts/buildAssets.mjs                         default: the repository's
 
 Configuration comes from the environment, as in the Worker: JWT_SECRET or JWT_JWKS_URL, ENVIRONMENT,
 CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIERS, … (see docs/configuration.md).`;
@@ -30,7 +34,11 @@ CORS_ORIGINS, RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST_PER_SECOND, RATE_LIMIT_TIE
 export class UsageError extends Error {}
 
 /** Command-line flags, then CHANGEFLOW_* variables, then their defaults (src/config.ts). */
-export function parseNodeArgs(argv: string[], env: object, defaultMigrations: string): NodeArgs | 'help' {
+export function parseNodeArgs(
+  argv: string[],
+  env: object,
+  defaults: { migrations: string; publicDir: string },
+): NodeArgs | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -41,6 +49,7 @@ export function parseNodeArgs(argv: string[], env: object, defaultMigrations: st
         host: { type: 'string' },
         migrations: { type: 'string' },
         'trust-proxy': { type: 'string' },
+        public: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -60,7 +69,8 @@ export function parseNodeArgs(argv: string[], env: object, defaultMigrations: st
     db,
     port,
     host: (values.host as string | undefined) ?? fromEnv.host ?? '',
-    migrations: (values.migrations as string | undefined) ?? defaultMigrations,
+    migrations: (values.migrations as string | undefined) ?? defaults.migrations,
+    publicDir: (values.public as string | undefined) ?? fromEnv.publicDir ?? defaults.publicDir,
     trustProxy: trustProxy((values['trust-proxy'] as string | undefined) ?? fromEnv.trustProxy),
   };
 }

@@ -10,16 +10,20 @@ import { DEV_VARS, ensureDevAuditSigningKey, ensureDevSecret, ensureDevSecretsKe
 import { openNodeApp } from './runtime';
 import { startNodeServer } from './server';
 
-// The repository's migrations, found upwards from this module: from src/runtime/node/main.ts when run
-// from source and from dist/node/server.mjs when bundled.
-function findMigrations(from: string): string {
+// The repository's directories, found upwards from this module: from src/runtime/node/main.ts when
+// run from source and from dist/node/server.mjs when bundled. `marker`: a file that says it is ours.
+function findUp(from: string, name: string, marker: string): string {
   for (let dir = dirname(from); ; dir = dirname(dir)) {
-    const candidate = resolve(dir, 'migrations');
-    if (existsSync(resolve(candidate, '0001_init.sql'))) return candidate;
-    if (dirname(dir) === dir) return resolve(dirname(from), '../../migrations');
+    const candidate = resolve(dir, name);
+    if (existsSync(resolve(candidate, marker))) return candidate;
+    if (dirname(dir) === dir) return resolve(dirname(from), '../..', name);
   }
 }
-const DEFAULT_MIGRATIONS = findMigrations(fileURLToPath(import.meta.url));
+const here = fileURLToPath(import.meta.url);
+const DEFAULTS = {
+  migrations: findUp(here, 'migrations', '0001_init.sql'),
+  publicDir: findUp(here, 'public', 'dashboard/index.html'),
+};
 
 const fail = (message: string, code = 1) => {
   console.error(`✗ ${message}`);
@@ -29,7 +33,7 @@ const fail = (message: string, code = 1) => {
 async function main(): Promise<number> {
   let args: ReturnType<typeof parseNodeArgs>;
   try {
-    args = parseNodeArgs(process.argv.slice(2), process.env, DEFAULT_MIGRATIONS);
+    args = parseNodeArgs(process.argv.slice(2), process.env, DEFAULTS);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return fail(`${e.message}\n\n${USAGE}`, 2);
@@ -50,9 +54,24 @@ async function main(): Promise<number> {
   const auditKey = supplied.includes('AUDIT_SIGNING_KEY');
   if (args.db !== ':memory:') mkdirSync(dirname(resolve(args.db)), { recursive: true });
 
+  // The default directory may be missing (a bundle copied elsewhere): then no pages. One that was
+  // named must exist.
+  const pages = existsSync(resolve(args.publicDir, 'dashboard/index.html'));
+  if (!pages && args.publicDir !== DEFAULTS.publicDir)
+    return fail(`--public ${args.publicDir}: no static pages there (no dashboard/index.html)`);
+  const built = (page: string) => pages && existsSync(resolve(args.publicDir, page));
+  const graphiql = built('graphiql/index.html');
+  const apiReference = built('api-reference/index.html');
+
   let app: ReturnType<typeof openNodeApp>;
   try {
-    app = openNodeApp({ dbPath: args.db, migrationsDir: args.migrations, env, listenHost: args.host });
+    app = openNodeApp({
+      dbPath: args.db,
+      migrationsDir: args.migrations,
+      env,
+      listenHost: args.host,
+      assetsDir: pages ? args.publicDir : null,
+    });
   } catch (e) {
     if (e instanceof ConfigError) return fail(e.message);
     return fail(`Cannot open ${args.db}: ${(e as Error).message}`);
@@ -96,14 +115,14 @@ async function main(): Promise<number> {
   ChangeFlow on Node · SQLite ${resolve(args.db)} · environment ${app.config.environment}
   ${app.migrated.length ? `applied migrations: ${app.migrated.join(', ')}` : 'migrations: up to date'}${secret ? `\n  JWT_SECRET from ${DEV_VARS} (development); mint tokens with: npm run token -- --tenant acme --roles admin` : ''}${secretsKey ? `\n  SECRETS_KEY (workflow secrets' encryption key) from ${DEV_VARS} (development)` : ''}${auditKey ? `\n  AUDIT_SIGNING_KEY (signs audit digests) from ${DEV_VARS} (development)` : ''}${app.config.auditDigests.enabled ? `\n  audit digests: hourly, to ${resolve(app.config.auditDigests.archiveDir ?? '')}` : ''}
 
-    GraphQL         ${base}/graphql
-    Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)
+    GraphQL         ${base}/graphql${graphiql && app.config.introspection ? '  (GraphiQL in a browser)' : ''}
+${pages ? `    Dashboard       ${base}/dashboard\n` : ''}${apiReference ? `    REST reference  ${base}/api-reference/\n` : ''}    Subscriptions   ${ws}/graphql  (graphql-transport-ws; Authorization header, or ?ticket= from POST /graphql/ws-ticket)
     MCP endpoint    ${base}/mcp${mcpNote(app.config)}
     Metrics         ${base}/metrics
     Health          ${base}/health
     Schema (SDL)    ${base}/schema.graphql
 
-  Workflow HTTP egress: ${describeEgress(app.config.egress)}
+  Workflow HTTP egress: ${describeEgress(app.config.egress)}${pages ? (graphiql && apiReference ? '' : '\n  GraphiQL and the REST reference are not built: node scripts/buildAssets.mjs, then restart') : `\n  No static pages (dashboard, GraphiQL) at ${args.publicDir}: --public <dir> names them`}
 
   Stop with Ctrl-C.
 `);

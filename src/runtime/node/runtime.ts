@@ -4,7 +4,7 @@ import { type Config, configVars, nodeAuditArchiveDir, parseConfig } from '../..
 import { DELIVERY_TIMEOUT_MS } from '../../domain/webhooks';
 import { type AppBindings, type AppPorts, createApp } from '../../http/app';
 import { createGraphQLServer } from '../../http/graphqlServer';
-import { isLoopbackListenAddress } from '../../http/rebinding';
+import { hostAllowedOnLoopback, isLoopbackListenAddress } from '../../http/rebinding';
 import { batchedSink, createLogger } from '../../log';
 import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
@@ -22,6 +22,7 @@ import { hubEvents, nodePorts } from './ports';
 import { memoryRateLimiter } from './rateLimiter';
 import { retentionTimer } from './retentionTimer';
 import { applyMigrations, openSqliteD1, type SqliteD1Options } from './sqlite';
+import { directoryAssets } from './staticAssets';
 import { nodeGraphqlWsOptions, type SubscriptionDeps, serveEventStream } from './subscriptions';
 import { WebSocketGateway } from './websocket';
 
@@ -39,6 +40,8 @@ export interface NodeApp {
   close(): Promise<void>;
   /** The configuration parsed from `env`. */
   config: Config;
+  /** How many static files it serves (the dashboard, GraphiQL, …; see NodeAppOptions.assetsDir). */
+  staticFiles: number;
 }
 
 export interface NodeAppOptions {
@@ -50,6 +53,12 @@ export interface NodeAppOptions {
    * requests that name a loopback host or PUBLIC_URL's are answered (DNS-rebinding protection).
    */
   listenHost?: string;
+  /**
+   * The Worker's static assets directory (public/, built by scripts/buildAssets.mjs): the
+   * dashboard, the offline GraphiQL and the REST reference, served as Cloudflare serves them.
+   * Without one, a browser opening /graphql gets a page that says how to use it instead.
+   */
+  assetsDir?: string | null;
 }
 
 /**
@@ -59,7 +68,8 @@ export interface NodeAppOptions {
 export function createNodeApp(options: NodeAppOptions): NodeApp {
   const vars = configVars(options.env ?? {});
   const config = parseConfig(vars);
-  const bindings: AppBindings = { ...vars, DB: options.db };
+  const assets = options.assetsDir ? directoryAssets(options.assetsDir) : null;
+  const bindings: AppBindings = { ...vars, DB: options.db, ...(assets ? { ASSETS: assets.binding } : {}) };
   const logger = createLogger({ service: 'changeflow', component: 'node' });
   const metrics = new MetricsAggregator();
   const hub = new LiveHub({ db: options.db, metrics, logger });
@@ -132,7 +142,18 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   );
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
-  const fetch = (request: Request) => app.fetch(request, bindings, ports);
+  // Static files first, as Cloudflare serves assets before the Worker (but never on WORKER_FIRST),
+  // to the hosts the app answers: on loopback a DNS-rebinding request gets the app's 403 here too.
+  const servesFiles = (request: Request) =>
+    (request.method === 'GET' || request.method === 'HEAD') &&
+    (!ports.loopbackOnly || hostAllowedOnLoopback(request.url, config.publicOrigin));
+  const toApp = (request: Request) => app.fetch(request, bindings, ports);
+  const fetch = assets
+    ? (request: Request) => {
+        const file = servesFiles(request) ? assets.serve(request) : null;
+        return file ? Promise.resolve(file) : toApp(request);
+      }
+    : toApp;
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
@@ -151,6 +172,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
       await endSubscriptions();
     },
     config,
+    staticFiles: assets?.size ?? 0,
   };
 }
 
