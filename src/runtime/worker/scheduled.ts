@@ -1,14 +1,10 @@
 import { loadConfig } from '../../config';
-import { isUniqueViolation } from '../../db/errors';
 import { pruneWebhookDeliveriesStatement, staleLiveExecutions, unsettledRunbooks } from '../../db/executions';
 import { insertOutboxStatement, pruneDoneOutboxStatement, settleRowId } from '../../db/outbox';
 import { pruneEndedDeliveriesStatement } from '../../db/webhooks';
 import type { ExecutionRecord } from '../../domain/types';
 import { DELIVERY_LOG_KEEP_MS } from '../../domain/webhooks';
-import type { WorkflowTrigger } from '../../domain/workflowSteps';
-import { cronMatches } from '../../engine/cron';
 import { abandonExecution } from '../../engine/engine';
-import { AppError } from '../../errors';
 import { createLogger } from '../../log';
 import { digestSweepStep } from '../../usecases/auditDigests';
 import { continueBackgroundVerifications } from '../../usecases/auditVerification';
@@ -20,7 +16,7 @@ import {
 import { type DrainReport, drainDue } from '../../usecases/outbox';
 import { type PruneReport, pruneExpired } from '../../usecases/retention';
 import { runScheduledExports } from '../../usecases/tenantExports';
-import { executeWorkflow } from '../../usecases/workflows/executions';
+import { startCronWorkflows } from '../../usecases/workflows/cron';
 import {
   asEngine,
   type ExecutionEnv,
@@ -62,44 +58,6 @@ export interface SweepReport {
   followUps: DrainReport;
   /** What the retention policies pruned this run; null if pruning failed (logged). */
   pruned: PruneReport | null;
-}
-
-/** The minute a scheduled event stands for, as the key that makes a cron start happen once. */
-const minuteOf = (at: Date) => at.toISOString().slice(0, 16);
-
-async function startCronWorkflows(env: ExecutionEnv, at: Date): Promise<string[]> {
-  const { results } = await env.DB.prepare(
-    `SELECT id, tenant_id, triggers FROM workflows WHERE status = 'ACTIVE' AND triggers LIKE '%"cron"%'`,
-  ).all<{ id: string; tenant_id: string; triggers: string }>();
-  const started: string[] = [];
-  for (const row of results) {
-    const triggers = JSON.parse(row.triggers) as WorkflowTrigger[];
-    // Definitions are validated on save; still, one bad expression must not stop the others.
-    const matches = (expression: string) => {
-      try {
-        return cronMatches(expression, at);
-      } catch {
-        return false;
-      }
-    };
-    if (!triggers.some((t) => t.type === 'cron' && matches(t.expression))) continue;
-    try {
-      const e = await asEngine(env, row.tenant_id, `cron:${minuteOf(at)}`, (ctx) =>
-        executeWorkflow(ctx, row.id, {
-          trigger: 'CRON',
-          triggerRef: minuteOf(at),
-          inputs: { scheduledTime: at.toISOString() },
-        }),
-      );
-      started.push(e.id);
-    } catch (e) {
-      // A second scheduled event for the same minute: the unique (workflow, minute) index refused it.
-      if (isUniqueViolation(e, 'workflow_executions')) continue;
-      if (e instanceof AppError) continue;
-      throw e;
-    }
-  }
-  return started;
 }
 
 /** How late the execution is: past its wake time, or since its last write when it set none. */
@@ -285,7 +243,9 @@ export async function runScheduled(env: ExecutionEnv, scheduledTime: number): Pr
   await auditMigrations(env).catch((e) =>
     logger.log('error', 'migration audit failed', { error: String(e) }),
   );
-  const cronStarted = await startCronWorkflows(env, at);
+  const cronStarted = await startCronWorkflows(env.DB, at, (tenantId, requestId, work) =>
+    asEngine(env, tenantId, requestId, work),
+  );
   const swept = await watchdog(env, new Date());
   // Every tenant's due follow-ups: those whose alarm was lost, and the settles just re-queued.
   const followUps = await drainDue(followUpRunner(env), { limit: SCAN_LIMIT });
