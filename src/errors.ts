@@ -396,7 +396,7 @@ export const ERRORS = {
   'EXECUTION-011': { status: 409, description: 'The execution already ended: it cannot be cancelled.' },
   'EXECUTION-012': {
     status: 503,
-    description: 'This runtime has no workflow engine (executions need the Workers runtime).',
+    description: 'This server has no workflow engine (a Worker deployed without its Workflows binding).',
   },
   EGRESS_DENIED: {
     status: 400,

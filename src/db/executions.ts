@@ -357,6 +357,18 @@ export async function executionsWaitingOnChange(
   return results.map((r) => r.execution_id);
 }
 
+/** Every live execution, least recently moved first (idx_executions_live): what a restart resumes. */
+export async function allLiveExecutions(
+  db: D1Database,
+): Promise<{ tenantId: string; executionId: string }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT id, tenant_id FROM workflow_executions WHERE status IN ('PENDING', 'RUNNING') ORDER BY updated_at`,
+    )
+    .all<{ id: string; tenant_id: string }>();
+  return results.map((r) => ({ tenantId: r.tenant_id, executionId: r.id }));
+}
+
 /** Live executions not updated since `before`: the watchdog's candidates. */
 export async function staleLiveExecutions(
   db: D1Database,

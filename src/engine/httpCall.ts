@@ -181,6 +181,10 @@ export async function callHttp(
   } catch (e) {
     if (opts.cancel?.aborted) return fail('cancelled', 'execution cancelled; the request was aborted');
     if (timedOut) return fail('timeout', `no response within ${step.timeoutMs} ms`);
+    // A fetch that checks the addresses it connects to (the Node runtime's) refused this one: the
+    // name resolves to a loopback, private or metadata address. Not a network failure to retry.
+    if ((e as { code?: unknown })?.code === 'EGRESS_DENIED')
+      return fail('egress-denied', (e as Error).message);
     return fail('network', `request failed: ${(e as Error)?.message ?? String(e)}`);
   } finally {
     clearTimeout(timer);

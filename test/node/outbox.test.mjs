@@ -1,8 +1,8 @@
 // The transactional outbox on the Node runtime (src/runtime/node/followUps.ts): a decision's
 // follow-ups are rows written with the vote and run right after it; one whose run failed is
 // retried by a timer (the Worker's Durable Object alarm), and the answer is the committed vote.
-// Node has no workflow engine, so the follow-up here is waking gates (none wait); what is shown is
-// the row's way: queued with the write, failed once, retried by itself, done once.
+// The follow-up here is waking gates (none wait); what is shown is the row's way: queued with the
+// write, failed once, retried by itself, done once.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { SignJWT } from 'jose';

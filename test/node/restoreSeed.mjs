@@ -86,8 +86,8 @@ export async function seedEveryKindOfRow({ base, secret, tenant, admin, db }) {
     'mutation($id: ID!, $i: UpdateStandardChangeTemplateInput!) { updateStandardChangeTemplate(id: $id, input: $i) { id } }',
     { id: t.id, i: { description: 'Routine certificate rotation, quarterly.' } },
   );
-  // The Node runtime has no workflow engine (EXECUTION-012): an execution and its step run as the
-  // Worker's engine writes them.
+  // An ended execution and its step run, written as the engine writes them (a run of its own would
+  // make the seed wait for it).
   const at = new Date().toISOString();
   await db.batch([
     db

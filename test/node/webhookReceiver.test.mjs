@@ -199,3 +199,29 @@ test('a receiver name that resolves to a private address is refused when the con
   assert.equal(hook.requests.length, 1);
   assert.equal(hook.requests[0].body, '{"a":1}');
 });
+
+test("a workflow step's name that resolves to a private address fails EGRESS_DENIED, not a network error to retry", async () => {
+  const { callHttp } = await import('../../src/engine/httpCall.ts');
+  const { httpRequestStepSchema } = await import('../../src/domain/workflowSteps.ts');
+  const hook = await receiver(() => 200);
+  const port = new URL(hook.url).port;
+  const rebinding = (_host, cb) => cb(null, [{ address: '10.0.0.5', family: 4 }]);
+  const step = httpRequestStepSchema.parse({
+    id: 's',
+    type: 'http-request',
+    url: `http://api.example.com:${port}/x`,
+  });
+  const result = await callHttp(
+    step,
+    { inputs: {}, steps: {} },
+    {
+      fetch: guardedFetch({ allowPrivate: false, allowPrivateHosts: [] }, rebinding),
+      egress: { allowPrivate: false, allowPrivateHosts: [], allowedHosts: [] },
+    },
+  );
+  assert.equal(result.ok, false);
+  assert.equal(result.error.code, 'EGRESS_DENIED');
+  assert.equal(result.error.retryable, false);
+  assert.match(result.error.message, /10\.0\.0\.5: private/);
+  assert.equal(hook.requests.length, 0);
+});

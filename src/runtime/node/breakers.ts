@@ -6,35 +6,54 @@ import {
   onSuccess,
 } from '../../engine/circuitBreaker';
 import type { BreakerPort } from '../../engine/engine';
+import type { BreakerSnapshot } from '../../usecases/ports/executions';
 
 /**
  * The circuit breakers of upstream hosts in one Node process, per tenant: what the Worker's
- * BreakerBoard Durable Object keeps, held in memory here (one process is one board). Webhook
- * deliveries go through them.
+ * BreakerBoard Durable Object keeps, held in memory here (one process is one board). Workflow
+ * steps and webhook deliveries go through them. As on the board, a host is listed once its
+ * breaker has moved from its initial state.
  */
 export function memoryBreakers(settings: { failureThreshold: number; cooldownMs: number }) {
-  const boards = new Map<string, Map<string, BreakerState>>();
-  return (tenantId: string): BreakerPort => {
+  const boards = new Map<string, Map<string, BreakerSnapshot>>();
+  const boardOf = (tenantId: string) => {
     let board = boards.get(tenantId);
     if (!board) {
       board = new Map();
       boards.set(tenantId, board);
     }
-    const states = board;
+    return board;
+  };
+  const port = (tenantId: string): BreakerPort => {
+    const states = boardOf(tenantId);
+    const read = (host: string): BreakerState => states.get(host) ?? initialBreaker();
+    const write = (host: string, state: BreakerState) => {
+      const prev = read(host);
+      const same =
+        state.state === prev.state &&
+        state.failures === prev.failures &&
+        state.openedAt === prev.openedAt &&
+        state.halfOpenInFlight === prev.halfOpenInFlight;
+      if (!same) states.set(host, { host, ...state, updatedAt: Date.now() });
+    };
     return {
       acquire: async (host) => {
-        const prev = states.get(host) ?? initialBreaker();
+        const prev = read(host);
         const gate = canRequest(prev, Date.now(), { cooldownMs: settings.cooldownMs });
-        states.set(host, gate.state);
+        write(host, gate.state);
         return { allowed: gate.allowed, state: prev.state };
       },
       report: async (host, outcome) => {
-        const state = states.get(host) ?? initialBreaker();
-        if (outcome === 'success') states.set(host, onSuccess(state));
+        const state = read(host);
+        if (outcome === 'success') write(host, onSuccess(state));
         else if (outcome === 'failure') {
-          states.set(host, onFailure(state, Date.now(), { failureThreshold: settings.failureThreshold }));
-        } else if (state.state === 'HALF_OPEN') states.set(host, { ...state, halfOpenInFlight: false });
+          write(host, onFailure(state, Date.now(), { failureThreshold: settings.failureThreshold }));
+        } else if (state.state === 'HALF_OPEN') write(host, { ...state, halfOpenInFlight: false });
       },
     };
   };
+  /** Every host of the tenant whose breaker moved, by host name. */
+  const list = async (tenantId: string): Promise<BreakerSnapshot[]> =>
+    [...boardOf(tenantId).values()].sort((a, b) => a.host.localeCompare(b.host));
+  return Object.assign(port, { list });
 }

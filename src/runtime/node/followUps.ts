@@ -1,8 +1,16 @@
+import { settleRowId } from '../../db/outbox';
 import type { Logger } from '../../log';
 import { createRequestContext } from '../../usecases/context';
 import { drainCommitted, rowActor, runFollowUpEffect } from '../../usecases/followUps';
-import { type DrainReport, drainDue, type FollowUpRunner, type FollowUpsPort } from '../../usecases/outbox';
+import {
+  type DrainReport,
+  drainDue,
+  type FollowUpRunner,
+  type FollowUpsPort,
+  runFollowUp,
+} from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
+import type { ExecutionsPort } from '../../usecases/ports/executions';
 import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import type { WriteLock } from '../../usecases/ports/writeLock';
 
@@ -27,8 +35,8 @@ const REAL_CLOCK: WakeClock = {
 /**
  * The outbox's drainers in one Node process (src/usecases/outbox.ts): follow-ups run right after
  * their commit; one that failed is retried by a timer at its retry time (the Worker's Durable
- * Object alarm), and a sweep every minute drains whatever is due (the Worker's cron). There is no
- * workflow engine here: follow-ups that need one end as "no workflow engine in this runtime".
+ * Object alarm), and a sweep every minute drains whatever is due (the Worker's cron). Follow-ups
+ * that start or wake executions reach this process's engine (executions.ts).
  */
 export class NodeFollowUps {
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
@@ -43,6 +51,8 @@ export class NodeFollowUps {
       logger: Logger;
       /** How webhook deliveries are sent from this process. */
       webhooks: WebhookTransport;
+      /** The workflow engine (it needs this drainer in turn: hence asked for, not given). */
+      executions?: () => ExecutionsPort;
       sweepMs?: number;
       clock?: WakeClock;
     },
@@ -54,6 +64,11 @@ export class NodeFollowUps {
   /** For the app's ports: run a write's follow-ups once it committed. */
   port(): FollowUpsPort {
     return { afterCommit: (ctx, ids) => drainCommitted(ctx, ids, this.retryAt, this.deps.webhooks) };
+  }
+
+  /** Runs the settle follow-up a runbook execution queued when it ended (engine.ts finishExecution). */
+  settle(executionId: string): Promise<string> {
+    return runFollowUp(this.runner(), settleRowId(executionId));
   }
 
   /** Drains the due rows (of one tenant, or of all) now. */
@@ -109,6 +124,7 @@ export class NodeFollowUps {
             events,
             writeLock,
             followUps: this.port(),
+            executions: this.deps.executions?.() ?? null,
           }) as Parameters<typeof runFollowUpEffect>[0],
           row,
           this.deps.webhooks,

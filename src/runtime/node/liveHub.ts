@@ -1,3 +1,4 @@
+import type { ExecutionEvent } from '../../engine/engine';
 import { createLiveFeeds, type LiveFeeds } from '../../live/feeds';
 import type { Logger } from '../../log';
 import type { MetricsAggregator } from '../../metrics/aggregator';
@@ -27,11 +28,14 @@ export class LiveHub {
     this.live.publish(event);
   }
 
+  /** After the engine recorded an execution's progress (executions.ts). */
+  publishExecution(event: ExecutionEvent): void {
+    this.live.publishExecution(event);
+  }
+
   /** The live feeds of one tenant, for the context of that tenant's subscriptions. */
   livePort(tenantId: string): LivePort {
-    // No executions run on Node: executionProgress answers that it is not served here.
-    const { executionEvents: _, ...port } = this.live.port(tenantId);
-    return port;
+    return this.live.port(tenantId);
   }
 
   /** For /health: fails once shutdown began, so a balancer stops sending new work. */

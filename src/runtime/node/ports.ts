@@ -5,6 +5,7 @@ import { renderPrometheus } from '../../metrics/prometheus';
 import type { RateLimiterPort } from '../../ratelimit/policy';
 import type { FollowUpsPort } from '../../usecases/outbox';
 import type { EventsPort } from '../../usecases/ports/events';
+import type { ExecutionsPort } from '../../usecases/ports/executions';
 import type { WriteLock } from '../../usecases/ports/writeLock';
 import { embeddedAppPages } from './appPages';
 import type { LiveHub } from './liveHub';
@@ -19,14 +20,20 @@ export function hubEvents(hub: LiveHub, logger: Logger): EventsPort {
         logger.log('warn', 'hub publish failed', { error: String(e) });
       }
     },
+    publishExecution: (event) => {
+      try {
+        hub.publishExecution(event);
+      } catch (e) {
+        logger.log('warn', 'hub publish failed', { error: String(e) });
+      }
+    },
   };
 }
 
 /**
  * The app's ports in one Node process: what Durable Objects provide in a Worker, held in memory
- * here (rate-limit windows, the live hub, the request figures). Workflow executions need the
- * Worker runtime (Cloudflare Workflows) and stay absent: the schema answers that they are not
- * available here.
+ * here (rate-limit windows, the live hub, the request figures), and the process's own workflow
+ * engine in place of Cloudflare Workflows (executions.ts).
  */
 export function nodePorts(deps: {
   hub: LiveHub;
@@ -37,6 +44,7 @@ export function nodePorts(deps: {
   /** One process: a tenant's writers queue for its audit chain instead of racing for its head. */
   writeLock: WriteLock;
   followUps: FollowUpsPort;
+  executions: ExecutionsPort;
 }): AppPorts {
   const { hub, metrics } = deps;
   return {
@@ -51,6 +59,7 @@ export function nodePorts(deps: {
     writeLock: deps.writeLock,
     // A write's follow-ups (outbox) run after its commit; retries by timer (followUps.ts).
     followUps: deps.followUps,
+    executions: deps.executions,
     // No static assets here: the MCP Apps' pages are bundled with the server.
     appPages: embeddedAppPages,
   };

@@ -10,11 +10,17 @@ import { MetricsAggregator } from '../../metrics/aggregator';
 import { schema } from '../../schema';
 import { type AuditDigestDeps, digestAllTenants } from '../../usecases/auditDigests';
 import { continueBackgroundVerifications } from '../../usecases/auditVerification';
+import { commitWithAudit } from '../../usecases/commit';
+import { type AuthedContext, createRequestContext } from '../../usecases/context';
 import type { WebhookTransport } from '../../usecases/ports/webhookTransport';
 import { keyedMutex } from '../../usecases/ports/writeLock';
 import { type ExportDeps, runScheduledExports } from '../../usecases/tenantExports';
+import { startCronWorkflows } from '../../usecases/workflows/cron';
+import { enginePrincipal } from '../../usecases/workflows/runbooks';
+import { openStepSecrets } from '../../usecases/workflows/secrets';
 import { directoryArchive } from './auditArchive';
 import { memoryBreakers } from './breakers';
+import { NodeExecutions } from './executions';
 import { NodeFollowUps } from './followUps';
 import { guardedFetch } from './guardedFetch';
 import { LiveHub } from './liveHub';
@@ -40,6 +46,8 @@ export interface NodeApp {
   close(): Promise<void>;
   /** The configuration parsed from `env`. */
   config: Config;
+  /** Starts the workflows whose cron trigger matches `at`'s minute (what a timer does every minute). */
+  runCron(at: Date): Promise<string[]>;
   /** How many static files it serves (the dashboard, GraphiQL, …; see NodeAppOptions.assetsDir). */
   staticFiles: number;
 }
@@ -76,17 +84,60 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   const events = hubEvents(hub, logger);
   // Shared by requests and the follow-up drainers: both write as the tenant.
   const writeLock = keyedMutex();
+  // Resolves and checks the receiver's addresses itself: no rebinding to a private one.
+  const egressFetch = guardedFetch(config.egress);
+  // One board per tenant for workflow steps and webhook deliveries, as the Worker's BreakerBoard.
+  const breakers = memoryBreakers(config.breaker);
   const webhooks: WebhookTransport = {
-    // Resolves and checks the receiver's addresses itself: no rebinding to a private one.
-    fetch: guardedFetch(config.egress),
-    breakers: memoryBreakers(config.breaker),
+    fetch: egressFetch,
+    breakers,
     secretKeys: config.secretKeys,
     egress: config.egress,
     httpsOnly: config.environment !== 'development',
     timeoutMs: DELIVERY_TIMEOUT_MS,
     random: Math.random,
   };
-  const followUps = new NodeFollowUps({ db: options.db, events, writeLock, logger, webhooks });
+  const followUps: NodeFollowUps = new NodeFollowUps({
+    db: options.db,
+    events,
+    writeLock,
+    logger,
+    webhooks,
+    executions: () => executions,
+  });
+  /** The engine's writes join the tenant's chain as the engine itself, as in the Worker (asEngine). */
+  const asEngine = (tenantId: string, requestId: string): AuthedContext =>
+    createRequestContext({
+      db: options.db,
+      requestId,
+      principal: enginePrincipal(tenantId),
+      source: 'system',
+      events,
+      executions,
+      writeLock,
+      followUps: followUps.port(),
+    }) as AuthedContext;
+  const executions: NodeExecutions = new NodeExecutions({
+    db: options.db,
+    logger: createLogger({ service: 'changeflow', component: 'engine' }),
+    settle: (executionId) => followUps.settle(executionId),
+    breakers: breakers.list,
+    ports: (tenantId) => ({
+      db: options.db,
+      commit: (requestId, plan) => commitWithAudit(asEngine(tenantId, requestId), plan),
+      breakers: breakers(tenantId),
+      // Only ever the execution's own tenant: fixed here, not taken from the step.
+      secrets: async (names) =>
+        names.length ? openStepSecrets(options.db, config.secretKeys, tenantId, names) : new Map(),
+      publish: async (event) => events.publishExecution?.(event),
+      fetch: egressFetch,
+      egress: config.egress,
+      now: () => new Date(),
+      random: Math.random,
+      cancelPollMs: config.execution.cancelPollMs,
+      gatePollMs: config.execution.gatePollMs,
+    }),
+  });
   const deps: SubscriptionDeps = {
     db: options.db,
     config,
@@ -109,6 +160,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     rateLimiter,
     writeLock,
     followUps: followUps.port(),
+    executions,
     subscriptions: async (request, credential) =>
       request.headers.get('upgrade')?.toLowerCase() === 'websocket'
         ? gateway.accept(request, credential)
@@ -140,6 +192,20 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
       now: () => new Date(),
     }),
   );
+  // Cron-triggered workflows, every minute (the Worker's cron), and the executions a restart left
+  // live, from where their journal says they were.
+  const runCron = (at: Date) =>
+    startCronWorkflows(options.db, at, async (tenantId, requestId, work) =>
+      work(asEngine(tenantId, requestId)),
+    );
+  const stopCron = periodic(logger, 'cron workflows', MINUTE_MS, async (at) => ({
+    failed: [],
+    started: await runCron(at),
+  }));
+  executions.resume().then(
+    (resumed) => resumed.length && logger.log('info', 'executions resumed', { resumed }),
+    (e) => logger.log('error', 'could not resume executions', { error: String(e) }),
+  );
   // One write per tick instead of a synchronous console.log per line (see src/log.ts).
   const app = createApp(schema, { logSink: batchedSink((text) => process.stdout.write(text)) });
   // Static files first, as Cloudflare serves assets before the Worker (but never on WORKER_FIRST),
@@ -157,7 +223,7 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
   let ending: Promise<void> | null = null;
   const endSubscriptions = () => {
     ending ??= (async () => {
-      await Promise.all([stopDigests(), stopExports(), stopPruning(), stopVerifications()]);
+      await Promise.all([stopDigests(), stopExports(), stopPruning(), stopVerifications(), stopCron()]);
       hub.close();
       await gateway.close();
     })();
@@ -168,11 +234,14 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
     upgrade: (req, socket, head, request) => void gateway.handleUpgrade(req, socket, head, request, fetch),
     endSubscriptions,
     close: async () => {
+      // Executions stop at a step boundary first: their journals keep them for the next start.
+      await executions.close();
       followUps.close();
       await endSubscriptions();
     },
     config,
     staticFiles: assets?.size ?? 0,
+    runCron,
   };
 }
 

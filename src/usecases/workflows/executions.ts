@@ -33,7 +33,7 @@ export function executionNotFound(id: string): AppError {
 export function engineMissing(): AppError {
   return new AppError(
     'EXECUTION-012',
-    'This runtime has no workflow engine: executions run on the Cloudflare Workers runtime (wrangler dev or deploy)',
+    'This server has no workflow engine: a Worker needs its Workflows binding (EXECUTOR in wrangler.toml); the Node runtime runs executions itself',
   );
 }
 
