@@ -140,6 +140,59 @@ describe('workflow executions on the Node runtime', () => {
     ]);
   });
 
+  test('executionProgress streams a run to its subscribers (SSE), and none of it to another tenant', async () => {
+    const id = await workflow([{ id: 'call', type: 'http-request', url: `${upstreamUrl}/progress` }]);
+    const subscribe = async (token) => {
+      const res = await app.fetch(
+        new Request('http://localhost/graphql', {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${token}`,
+            'content-type': 'application/json',
+            accept: 'text/event-stream',
+          },
+          body: JSON.stringify({
+            query: 'subscription { executionProgress { executionId status stepId stepStatus } }',
+          }),
+        }),
+      );
+      assert.equal(res.status, 200);
+      return res.body.getReader();
+    };
+    const mine = await subscribe(tokens.manager);
+    const other = await signDevToken({
+      secret: SECRET,
+      sub: 'olga',
+      tenant: 'other',
+      roles: ['change_manager'],
+    });
+    const theirs = await subscribe(other);
+    await sleep(100); // subscribed before the run starts
+    const run = (await as('manager')(EXECUTE, { workflowId: id })).executeWorkflow;
+    const seen = [];
+    const decoder = new TextDecoder();
+    let text = '';
+    while (!seen.some((e) => e.status === 'SUCCEEDED')) {
+      const { value, done } = await mine.read();
+      assert.ok(!done, 'the stream ended early');
+      text += decoder.decode(value, { stream: true });
+      for (const m of text.matchAll(/^data: (.+)$/gm)) {
+        const e = JSON.parse(m[1]).data?.executionProgress;
+        if (e && !seen.some((x) => JSON.stringify(x) === JSON.stringify(e))) seen.push(e);
+      }
+    }
+    assert.ok(seen.every((e) => e.executionId === run.id));
+    assert.deepEqual(
+      seen.filter((e) => e.stepStatus === 'SUCCEEDED').map((e) => e.stepId),
+      ['call'],
+    );
+    await mine.cancel();
+    // The other tenant's stream got no event of it (only keep-alives, if anything).
+    const nothing = await Promise.race([theirs.read(), sleep(300).then(() => 'quiet')]);
+    if (nothing !== 'quiet') assert.doesNotMatch(decoder.decode(nothing.value), /executionProgress/);
+    await theirs.cancel();
+  });
+
   test('a failing upstream is retried by the policy, then fails the execution with the step named', async () => {
     const id = await workflow([
       {
@@ -198,8 +251,8 @@ describe('workflow executions on the Node runtime', () => {
       [{ id: 'echo', type: 'transform', spec: { pick: { release: 'inputs.body.release' } } }],
       [{ type: 'webhook', secret: 'HOOK_SECRET' }],
     );
+    const ts = Math.floor(Date.now() / 1000);
     const deliver = async (body, secret = 'node-hook-signing-secret') => {
-      const ts = Math.floor(Date.now() / 1000);
       const res = await app.fetch(
         new Request(`http://localhost/hooks/workflows/${id}`, {
           method: 'POST',
@@ -220,8 +273,10 @@ describe('workflow executions on the Node runtime', () => {
     assert.equal(ended.status, 'SUCCEEDED');
     assert.equal(ended.trigger, 'WEBHOOK');
     assert.deepEqual(ended.outputs.echo, { release: 'v42' });
+    // The same signed request again (same timestamp, same body): a replay.
     const replay = await deliver(body);
-    assert.notEqual(replay.status, 202, 'the same delivery again starts nothing');
+    assert.equal(replay.status, 409);
+    assert.equal(replay.body.error.code, 'WORKFLOW-012');
     const forged = await deliver(JSON.stringify({ release: 'v43' }), 'a-guessed-secret');
     assert.equal(forged.status, 401, JSON.stringify(forged.body));
     const { executions } = await as('manager')(
