@@ -36,8 +36,6 @@ export class NodeExecutions implements ExecutionsPort {
       logger: Logger;
       /** The tenant's circuit breakers (breakers.ts), for the circuitBreakers query. */
       breakers: (tenantId: string) => Promise<BreakerSnapshot[]>;
-      /** Retries of a bookkeeping step before the run fails (Workflows: 4, from 1 s, doubling). */
-      bookkeepingRetries?: { limit: number; delayMs: number };
     },
   ) {
     this.ready = deps.db.exec(JOURNAL_TABLE).then(() => {});
@@ -70,11 +68,6 @@ export class NodeExecutions implements ExecutionsPort {
     const live = await allLiveExecutions(this.deps.db);
     for (const ids of live) await this.start(ids);
     return live.map((e) => e.executionId);
-  }
-
-  /** How many executions run in this process now. */
-  get live(): number {
-    return this.running.size;
   }
 
   /**
@@ -121,7 +114,7 @@ export class NodeExecutions implements ExecutionsPort {
 
   private durable(executionId: string): DurableRun {
     const { db } = this.deps;
-    const retries = this.deps.bookkeepingRetries ?? { limit: 4, delayMs: 1000 };
+    const retries = BOOKKEEPING_RETRIES;
     const recorded = async (name: string): Promise<{ result: unknown } | null> => {
       const row = await db
         .prepare('SELECT result FROM node_execution_journal WHERE execution_id = ? AND name = ?')
@@ -189,6 +182,9 @@ export class NodeExecutions implements ExecutionsPort {
       .run();
   }
 }
+
+/** Retries of a bookkeeping step (D1 only) before the run fails, as the Worker's Workflows config. */
+const BOOKKEEPING_RETRIES = { limit: 4, delayMs: 1000 };
 
 /** The run stops because the process is shutting down (not a failure of the execution). */
 class Stopped extends Error {}
