@@ -286,6 +286,27 @@ describe('workflow executions on the Node runtime', () => {
     assert.equal(executions.nodes.length, 1);
   });
 
+  test('a run the engine cannot carry on (its database refuses a write) is failed with EXECUTION-009, not left running', async () => {
+    await app.db.exec(
+      "CREATE TRIGGER node_exec_test_refuse BEFORE INSERT ON workflow_step_runs WHEN NEW.step_id = 'doomed' BEGIN SELECT RAISE(ABORT, 'the disk is on fire'); END",
+    );
+    try {
+      const id = await workflow([{ id: 'doomed', type: 'http-request', url: `${upstreamUrl}/doomed` }]);
+      const e = (await as('manager')(EXECUTE, { workflowId: id })).executeWorkflow;
+      const ended = await waitFor(e.id);
+      assert.equal(ended.status, 'FAILED');
+      assert.equal(ended.error.code, 'EXECUTION-009');
+      assert.match(ended.error.message, /the workflow engine failed: .*the disk is on fire/);
+      const journal = await app.db
+        .prepare('SELECT count(*) AS n FROM node_execution_journal WHERE execution_id = ?')
+        .bind(e.id)
+        .first();
+      assert.equal(journal.n, 0);
+    } finally {
+      await app.db.exec('DROP TRIGGER node_exec_test_refuse');
+    }
+  });
+
   test('a cancel ends a long delay at once', async () => {
     const id = await workflow([{ id: 'wait', type: 'delay', durationMs: 3_600_000 }]);
     const e = (await as('manager')(EXECUTE, { workflowId: id })).executeWorkflow;
