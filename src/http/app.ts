@@ -31,7 +31,7 @@ import type { SessionCredential } from './wsSession';
 /** The bindings the app needs, whatever the runtime. */
 export interface AppBindings extends ConfigVars {
   DB: D1Database;
-  /** Workers static assets (the dashboard, offline GraphiQL); absent in other runtimes. */
+  /** The static assets (the dashboard, offline GraphiQL): the Worker's binding, or public/ on Node. */
   ASSETS?: Fetcher;
 }
 
@@ -60,11 +60,12 @@ export interface AppPorts {
   /** Whether the live hub answers. */
   hubHealth?: () => Promise<'ok'>;
   /**
-   * Where the MCP Apps' pages come from when there are no static assets to read them from (the
-   * Node runtime: the committed modules). A Worker reads them through env.ASSETS.
+   * Where the MCP Apps' pages come from instead of the static assets (the Node runtime: the
+   * committed modules, so that they never depend on a public/ directory). A Worker reads them
+   * through env.ASSETS.
    */
   appPages?: AppPages;
-  /** Runs workflow executions durably (Cloudflare Workflows in a Worker); absent elsewhere. */
+  /** Runs workflow executions durably (Cloudflare Workflows in a Worker, the process's engine on Node). */
   executions?: ExecutionsPort;
   /** Queues a tenant's writes where all writers share this process (Node); absent in a Worker. */
   writeLock?: WriteLock;

@@ -60,7 +60,7 @@ export function nodePorts(deps: {
     // A write's follow-ups (outbox) run after its commit; retries by timer (followUps.ts).
     followUps: deps.followUps,
     executions: deps.executions,
-    // No static assets here: the MCP Apps' pages are bundled with the server.
+    // The MCP Apps' pages are bundled with the server: they never depend on a public/ directory.
     appPages: embeddedAppPages,
   };
 }
