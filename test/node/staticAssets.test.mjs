@@ -5,9 +5,11 @@
 // reader on a directory built to tempt it (files outside, symbolic links, dot files).
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { gunzipSync } from 'node:zlib';
 import { unstable_readConfig } from 'wrangler';
 import { buildAssets } from '../../scripts/buildAssets.mjs';
 import { WORKER_FIRST } from '../../src/http/workerFirst.ts';
@@ -22,6 +24,24 @@ const PUBLIC = join(ROOT, 'public');
 const SECRET = 'node-static-assets-test-secret-0123456789abcdef';
 const BROWSER_ACCEPT = 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8';
 const PACKAGE_JSON = readFileSync(join(ROOT, 'package.json'), 'utf8');
+
+/** A GET over node:http with exactly these headers, the body as bytes (not decoded). */
+function rawBody(port, path, headers) {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('the Node server with the repository public/', () => {
   let server;
@@ -91,19 +111,47 @@ describe('the Node server with the repository public/', () => {
   });
 
   test('HEAD answers the headers alone; a matching If-None-Match gets 304', async () => {
-    const head = await fetch(`${base}/dashboard/dashboard.js`, { method: 'HEAD' });
+    const identity = { 'accept-encoding': 'identity' };
+    const head = await fetch(`${base}/dashboard/dashboard.js`, { method: 'HEAD', headers: identity });
     assert.equal(head.status, 200);
     const length = Number(head.headers.get('content-length'));
     assert.equal(length, readFileSync(join(PUBLIC, 'dashboard/dashboard.js')).length);
     assert.equal((await head.arrayBuffer()).byteLength, 0);
     const etag = head.headers.get('etag');
     assert.match(etag, /^"[\w-]+"$/);
-    const again = await fetch(`${base}/dashboard/dashboard.js`, { headers: { 'if-none-match': etag } });
+    const again = await fetch(`${base}/dashboard/dashboard.js`, {
+      headers: { ...identity, 'if-none-match': etag },
+    });
     assert.equal(again.status, 304);
     assert.equal(again.headers.get('x-content-type-options'), 'nosniff');
-    const other = await fetch(`${base}/dashboard/dashboard.js`, { headers: { 'if-none-match': '"other"' } });
+    const other = await fetch(`${base}/dashboard/dashboard.js`, {
+      headers: { ...identity, 'if-none-match': '"other"' },
+    });
     assert.equal(other.status, 200);
     assert.equal((await other.arrayBuffer()).byteLength, length);
+  });
+
+  test('text goes gzipped to a client that takes it (GraphiQL: about a quarter), whole to one that does not', async () => {
+    const file = readFileSync(join(PUBLIC, 'graphiql/index.html'));
+    const zipped = await rawBody(port, '/graphiql/', { 'accept-encoding': 'br;q=1, gzip;q=0.8' });
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.equal(zipped.headers.vary, 'accept-encoding');
+    assert.match(zipped.headers.etag, /^W\/"/);
+    assert.ok(zipped.body.length < file.length / 3, `${zipped.body.length} of ${file.length} bytes`);
+    assert.ok(gunzipSync(zipped.body).equals(file));
+    for (const encoding of [undefined, 'identity', 'gzip;q=0', 'deflate']) {
+      const whole = await rawBody(port, '/graphiql/', encoding ? { 'accept-encoding': encoding } : {});
+      assert.equal(whole.headers['content-encoding'], undefined, encoding);
+      assert.equal(Number(whole.headers['content-length']), file.length, encoding);
+      assert.ok(whole.body.equals(file), encoding);
+    }
+    // The weak tag of the gzipped body revalidates it.
+    const again = await rawBody(port, '/graphiql/', {
+      'accept-encoding': 'gzip',
+      'if-none-match': zipped.headers.etag,
+    });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
   });
 
   test("the MCP Apps' pages, _headers and other methods are not served from the directory", async () => {

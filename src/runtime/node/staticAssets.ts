@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { Readable } from 'node:stream';
+import { createGzip } from 'node:zlib';
 import { isWorkerFirst } from '../../http/workerFirst';
 
 /**
@@ -50,6 +51,20 @@ const TYPES: Record<string, string> = {
 
 const typeOf = (name: string) =>
   TYPES[name.slice(name.lastIndexOf('.') + 1).toLowerCase()] ?? 'application/octet-stream';
+
+const COMPRESSIBLE = /^(text\/|application\/json|image\/svg\+xml)/;
+/** Smaller than this, compression saves less than it costs. */
+const MIN_COMPRESSED_BYTES = 1024;
+
+/** Whether an Accept-Encoding header takes gzip (named without q=0). */
+export function acceptsGzip(header: string | null): boolean {
+  return (header ?? '').split(',').some((part) => {
+    const [name, ...params] = part.split(';').map((p) => p.trim().toLowerCase());
+    if (name !== 'gzip') return false;
+    const q = params.find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
 
 /** Cloudflare's own files in the root of the assets directory: configuration, not content. */
 const CONFIG_FILES = new Set(['_headers', '_redirects']);
@@ -157,10 +172,22 @@ export function directoryAssets(root: string): StaticAssets {
       .get('if-none-match')
       ?.split(',')
       .some((tag) => tag.trim().replace(/^W\//, '') === asset.etag);
-    if (cached) return new Response(null, { status: 304, headers });
-    headers.set('content-length', String(asset.bytes));
+    // Text is sent gzipped to a client that takes it, as Cloudflare compresses assets (GraphiQL's
+    // 9 MB page is about 2 MB so); the compressed body is another representation, hence a weak tag.
+    const compressible = asset.bytes >= MIN_COMPRESSED_BYTES && COMPRESSIBLE.test(asset.type);
+    const gzip = compressible && acceptsGzip(request.headers.get('accept-encoding'));
+    if (compressible) headers.set('vary', 'accept-encoding');
+    if (gzip) {
+      headers.set('content-encoding', 'gzip');
+      headers.set('etag', `W/${asset.etag}`);
+    } else headers.set('content-length', String(asset.bytes));
+    if (cached) {
+      headers.delete('content-length');
+      return new Response(null, { status: 304, headers });
+    }
     if (request.method === 'HEAD') return new Response(null, { status: 200, headers });
-    const body = Readable.toWeb(createReadStream(asset.file)) as ReadableStream<Uint8Array>;
+    const file = createReadStream(asset.file);
+    const body = Readable.toWeb(gzip ? file.pipe(createGzip()) : file) as ReadableStream<Uint8Array>;
     return new Response(body, { status: 200, headers });
   }
 
