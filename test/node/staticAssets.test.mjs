@@ -131,7 +131,7 @@ describe('the Node server with the repository public/', () => {
     assert.equal((await other.arrayBuffer()).byteLength, length);
   });
 
-  test('text goes gzipped to a client that takes it (GraphiQL: about a quarter), whole to one that does not', async () => {
+  test('text goes gzipped to a client that takes it (GraphiQL: about a quarter of its size), whole to one that does not', async () => {
     const file = readFileSync(join(PUBLIC, 'graphiql/index.html'));
     const zipped = await rawBody(port, '/graphiql/', { 'accept-encoding': 'br;q=1, gzip;q=0.8' });
     assert.equal(zipped.headers['content-encoding'], 'gzip');

@@ -173,7 +173,7 @@ export function directoryAssets(root: string): StaticAssets {
       ?.split(',')
       .some((tag) => tag.trim().replace(/^W\//, '') === asset.etag);
     // Text is sent gzipped to a client that takes it, as Cloudflare compresses assets (GraphiQL's
-    // 9 MB page is about 2 MB so); the compressed body is another representation, hence a weak tag.
+    // 9.1 MB page is 2.4 MB so); the compressed body is another representation, hence a weak tag.
     const compressible = asset.bytes >= MIN_COMPRESSED_BYTES && COMPRESSIBLE.test(asset.type);
     const gzip = compressible && acceptsGzip(request.headers.get('accept-encoding'));
     if (compressible) headers.set('vary', 'accept-encoding');
