@@ -76,6 +76,31 @@ export function onFailure(
 }
 
 /**
+ * The state after a request's outcome: a success or a failure moves it (onSuccess, onFailure); a
+ * neutral one proves the host neither healthy nor sick, but frees a half-open probe's slot.
+ */
+export function onOutcome(
+  state: BreakerState,
+  outcome: 'success' | 'failure' | 'neutral',
+  now: number,
+  opts: { failureThreshold?: number } = {},
+): BreakerState {
+  if (outcome === 'success') return onSuccess(state);
+  if (outcome === 'failure') return onFailure(state, now, opts);
+  return state.state === 'HALF_OPEN' ? { ...state, halfOpenInFlight: false } : state;
+}
+
+/** Whether two states are the same breaker state (a store need not write the second). */
+export function sameBreaker(a: BreakerState, b: BreakerState): boolean {
+  return (
+    a.state === b.state &&
+    a.failures === b.failures &&
+    a.openedAt === b.openedAt &&
+    a.halfOpenInFlight === b.halfOpenInFlight
+  );
+}
+
+/**
  * Whether a failure says something about the host's health and so counts toward opening its
  * breaker: network errors, timeouts and retryable statuses (408/429/5xx). A 404 or a rejected
  * payload is the caller's problem, and a cancel or our own validation never reached the host.

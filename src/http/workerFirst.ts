@@ -1,7 +1,7 @@
 /**
  * The paths the app answers even where a static file has the same name: `run_worker_first` in
  * wrangler.toml (the Worker), and the Node runtime's static pages (src/runtime/node/staticAssets.ts)
- * read the same list. test/node/workerBundle.test.mjs checks that wrangler.toml says exactly this.
+ * read the same list. test/node/staticAssets.test.mjs checks that wrangler.toml says exactly this.
  * A pattern ending in `/*` also covers the path without it (`/hooks` and `/hooks/x`).
  */
 export const WORKER_FIRST = [

@@ -2,10 +2,10 @@ import { env, introspectWorkflowInstance } from 'cloudflare:test';
 import { exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
-import { signWebhook } from '../../src/engine/webhookSignature';
 import { currentKeyId, type SecretKeys, sealSecret } from '../../src/secrets/envelope';
 import { gql, gqlOk } from '../helpers/graphql';
 import { DELETE_SECRET, listSecrets, scanD1, setSecret, valueForms } from '../helpers/secrets';
+import { signedDeliveryHeaders } from '../helpers/signedDelivery';
 import {
   codes,
   createWorkflow,
@@ -147,15 +147,10 @@ describe('another tenant', () => {
     const wfA = await createWorkflow(a.manager, transform, { triggers });
     const wfB = await createWorkflow(b.manager, transform, { triggers });
     const deliver = async (workflowId: string, secret: string) => {
-      const ts = Math.floor(Date.now() / 1000);
       const body = JSON.stringify({ nonce: crypto.randomUUID() });
       const res = await exports.default.fetch(`http://cf.test/hooks/workflows/${workflowId}`, {
         method: 'POST',
-        headers: {
-          'content-type': 'application/json',
-          'x-changeflow-timestamp': String(ts),
-          'x-changeflow-signature': await signWebhook(secret, ts, body),
-        },
+        headers: await signedDeliveryHeaders(secret, body),
         body,
       });
       return { status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code };
@@ -298,13 +293,9 @@ describe('encryption at rest', () => {
     const hooked = await createWorkflow(b.manager, [{ id: 'x', type: 'transform', spec: { value: 1 } }], {
       triggers: [{ type: 'webhook', secret: 'COPIED' }],
     });
-    const ts = Math.floor(Date.now() / 1000);
     const res = await exports.default.fetch(`http://cf.test/hooks/workflows/${hooked}`, {
       method: 'POST',
-      headers: {
-        'x-changeflow-timestamp': String(ts),
-        'x-changeflow-signature': await signWebhook(value, ts, '{}'),
-      },
+      headers: await signedDeliveryHeaders(value, '{}'),
       body: '{}',
     });
     expect(res.status).toBe(503);

@@ -11,9 +11,9 @@ import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { signWebhook } from '../../src/engine/webhookSignature.ts';
 import { signDevToken } from '../../src/runtime/node/devVars.mjs';
 import { openNodeApp } from '../../src/runtime/node/runtime.ts';
+import { signedDeliveryHeaders } from '../helpers/signedDelivery.ts';
 import { graphqlOk, inProcess } from './graphqlOk.mjs';
 
 const SECRET = 'node-executions-test-secret-0123456789abcdef';
@@ -256,11 +256,7 @@ describe('workflow executions on the Node runtime', () => {
       const res = await app.fetch(
         new Request(`http://localhost/hooks/workflows/${id}`, {
           method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            'x-changeflow-timestamp': String(ts),
-            'x-changeflow-signature': await signWebhook(secret, ts, body),
-          },
+          headers: await signedDeliveryHeaders(secret, body, ts),
           body,
         }),
       );
@@ -307,10 +303,30 @@ describe('workflow executions on the Node runtime', () => {
     }
   });
 
-  test('a cancel ends a long delay at once', async () => {
+  test('a cancel ends a long delay at once; a requester may not run a workflow, another tenant may not cancel it', async () => {
     const id = await workflow([{ id: 'wait', type: 'delay', durationMs: 3_600_000 }]);
+    const raw = async (token, query, variables) => {
+      const res = await app.fetch(
+        new Request('http://localhost/graphql', {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ query, variables }),
+        }),
+      );
+      return (await res.json()).errors?.[0]?.extensions?.code;
+    };
+    assert.equal(await raw(tokens.requester, EXECUTE, { workflowId: id }), 'FORBIDDEN');
     const e = (await as('manager')(EXECUTE, { workflowId: id })).executeWorkflow;
     await waitFor(e.id, (x) => x.status === 'RUNNING' && x.steps.length > 0);
+    const outsider = await signDevToken({ secret: SECRET, sub: 'olga', tenant: 'other', roles: ['admin'] });
+    const CANCEL = `mutation($id: ID!) { cancelExecution(id: $id) { id } }`;
+    assert.equal(await raw(outsider, CANCEL, { id: e.id }), 'EXECUTION-010');
+    await sleep(200);
+    assert.equal(
+      (await waitFor(e.id, () => true)).status,
+      'RUNNING',
+      'still waiting after the refused cancel',
+    );
     const asked = Date.now();
     await as('manager')(`mutation($id: ID!) { cancelExecution(id: $id) { id } }`, { id: e.id });
     const ended = await waitFor(e.id, undefined, 5_000);

@@ -2,8 +2,8 @@ import {
   type BreakerState,
   canRequest,
   initialBreaker,
-  onFailure,
-  onSuccess,
+  onOutcome,
+  sameBreaker,
 } from '../../engine/circuitBreaker';
 import type { BreakerPort } from '../../engine/engine';
 import type { BreakerSnapshot } from '../../usecases/ports/executions';
@@ -28,13 +28,7 @@ export function memoryBreakers(settings: { failureThreshold: number; cooldownMs:
     const states = boardOf(tenantId);
     const read = (host: string): BreakerState => states.get(host) ?? initialBreaker();
     const write = (host: string, state: BreakerState) => {
-      const prev = read(host);
-      const same =
-        state.state === prev.state &&
-        state.failures === prev.failures &&
-        state.openedAt === prev.openedAt &&
-        state.halfOpenInFlight === prev.halfOpenInFlight;
-      if (!same) states.set(host, { host, ...state, updatedAt: Date.now() });
+      if (!sameBreaker(state, read(host))) states.set(host, { host, ...state, updatedAt: Date.now() });
     };
     return {
       acquire: async (host) => {
@@ -44,11 +38,10 @@ export function memoryBreakers(settings: { failureThreshold: number; cooldownMs:
         return { allowed: gate.allowed, state: prev.state };
       },
       report: async (host, outcome) => {
-        const state = read(host);
-        if (outcome === 'success') write(host, onSuccess(state));
-        else if (outcome === 'failure') {
-          write(host, onFailure(state, Date.now(), { failureThreshold: settings.failureThreshold }));
-        } else if (state.state === 'HALF_OPEN') write(host, { ...state, halfOpenInFlight: false });
+        write(
+          host,
+          onOutcome(read(host), outcome, Date.now(), { failureThreshold: settings.failureThreshold }),
+        );
       },
     };
   };

@@ -48,8 +48,6 @@ export interface NodeApp {
   config: Config;
   /** Starts the workflows whose cron trigger matches `at`'s minute (what a timer does every minute). */
   runCron(at: Date): Promise<string[]>;
-  /** How many static files it serves (the dashboard, GraphiQL, …; see NodeAppOptions.assetsDir). */
-  staticFiles: number;
 }
 
 export interface NodeAppOptions {
@@ -240,7 +238,6 @@ export function createNodeApp(options: NodeAppOptions): NodeApp {
       await endSubscriptions();
     },
     config,
-    staticFiles: assets?.size ?? 0,
     runCron,
   };
 }

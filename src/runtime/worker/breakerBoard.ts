@@ -4,8 +4,8 @@ import {
   type BreakerState,
   canRequest,
   initialBreaker,
-  onFailure,
-  onSuccess,
+  onOutcome,
+  sameBreaker,
 } from '../../engine/circuitBreaker';
 import type { BreakerSnapshot } from '../../usecases/ports/executions';
 
@@ -38,12 +38,7 @@ export class BreakerBoard extends DurableObject<ConfigVars> {
   }
 
   private async write(host: string, state: BreakerState, prev: BreakerView): Promise<void> {
-    const same =
-      state.state === prev.state &&
-      state.failures === prev.failures &&
-      state.openedAt === prev.openedAt &&
-      state.halfOpenInFlight === prev.halfOpenInFlight;
-    if (same) return;
+    if (sameBreaker(state, prev)) return;
     await this.ctx.storage.put(`host:${host}`, { host, ...state, updatedAt: Date.now() });
   }
 
@@ -56,16 +51,7 @@ export class BreakerBoard extends DurableObject<ConfigVars> {
 
   async report(host: string, outcome: 'success' | 'failure' | 'neutral'): Promise<void> {
     const prev = await this.read(host);
-    if (outcome === 'neutral') {
-      // Neither proves the host healthy nor sick; a half-open probe that ends this way frees its slot.
-      if (prev.state === 'HALF_OPEN') await this.write(host, { ...prev, halfOpenInFlight: false }, prev);
-      return;
-    }
-    const next =
-      outcome === 'success'
-        ? onSuccess(prev)
-        : onFailure(prev, Date.now(), { failureThreshold: this.threshold });
-    await this.write(host, next, prev);
+    await this.write(host, onOutcome(prev, outcome, Date.now(), { failureThreshold: this.threshold }), prev);
   }
 
   /** Every host this tenant has called, with its breaker. */

@@ -21,7 +21,7 @@ const BOOKKEEPING = {
 const ONE_ATTEMPT = { retries: { limit: 0, delay: 0 }, timeout: '5 minutes' } as const;
 
 /** The run's durable steps and pauses on Cloudflare Workflows (the platform stores every result). */
-export function workflowsRun(step: DurableStep): DurableRun {
+function workflowsRun(step: DurableStep): DurableRun {
   return {
     step: <T>(name: string, kind: 'bookkeeping' | 'attempt', work: () => Promise<T>) =>
       // Every result is plain JSON (engine.ts); Workflows' types want to see it as serializable.

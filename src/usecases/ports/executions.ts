@@ -2,8 +2,9 @@ import type { BreakerState } from '../../engine/circuitBreaker';
 
 /**
  * The durable runner of workflow executions, provided by the runtime (Cloudflare Workflows in a
- * Worker). Resolvers record an execution in D1 first and then hand it over; a hand-over that
- * fails leaves a PENDING row that the watchdog hands over again.
+ * Worker, src/runtime/node/executions.ts on Node). Resolvers record an execution in D1 first and
+ * then hand it over; a hand-over that fails leaves a PENDING row that the Worker's watchdog hands
+ * over again, or the Node runtime's next start.
  */
 export interface ExecutionsPort {
   /** Starts running a recorded execution; starting one that already runs is a no-op. */
